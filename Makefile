@@ -1,0 +1,65 @@
+# Agora: `make demo` runs the main job end to end, `make test` runs the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH_VERSION := 2.13.0
+
+# Every process gets the offline, single-BLAS-thread environment the stack needs (see README).
+export OPENBLAS_NUM_THREADS := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export BENTOML_DO_NOT_TRACK := true
+export MLFLOW_DISABLE_TELEMETRY := true
+export TOKENIZERS_PARALLELISM := false
+# Use the shared datasets folder as a mirror when it sits beside the checkout.
+ifneq ($(wildcard ../shared/datasets),)
+export AGORA_DATA_MIRROR ?= $(abspath ../shared/datasets)
+endif
+
+.PHONY: help install demo test test-unit lint format bench-synthetic mlflow-ui clean
+
+help:
+	@echo "make demo   - install, then run the main job end to end on the default datasets"
+	@echo "make test   - install, then run every test (unit, model, integration)"
+	@echo "make lint   - ruff lint and format check"
+	@echo "make bench-synthetic - generate 20M synthetic interactions, report time and peak memory"
+
+# Idempotent: reinstalls only when pyproject.toml changed since the last install.
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned: a bare requirement would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -c "import torch; assert torch.__version__.startswith('$(TORCH_VERSION)'), torch.__version__"
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/agora demo
+
+test: install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest -m "not integration and not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench-synthetic: install
+	$(BIN)/python bench/synthetic_scale.py --interactions 20000000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Agora's data layer: dataset catalog, loaders to canonical frames, imports and synthetic data."""

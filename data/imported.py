@@ -1,0 +1,208 @@
+"""Import a user's own CSV/TSV/Parquet file as a named dataset in canonical form.
+
+Every row either lands in the canonical frame or is counted as rejected with a reason; nothing is
+dropped silently. Imported datasets live beside the catalog cache and are loaded by name like
+catalog datasets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data import schemas as S
+from data.catalog import CATALOG
+from data.paths import data_dir
+from data.schemas import SCHEMAS, Kind, conform
+
+IMPORTED_FOLDER = "imported"
+MANIFEST = "manifest.json"
+_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class DataImportError(ValueError):
+    """The file or the column mapping cannot be imported; the message says which part."""
+
+
+@dataclass
+class ImportReport:
+    name: str
+    kind: Kind
+    rows_read: int
+    rows_kept: int
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rows_read - self.rows_kept
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """Parse 'user_id=userId,item_id=movieId' into {canonical: source}."""
+    mapping: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise DataImportError(f"mapping entry '{part}' is not of the form canonical=source")
+        canonical, source = (s.strip() for s in part.split("=", 1))
+        mapping[canonical] = source
+    return mapping
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read CSV, TSV or Parquet by extension, keeping every field as text for validation."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise DataImportError(f"file not found: {path}")
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix in {".tsv", ".tab"}:
+        return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raise DataImportError(f"unsupported file type '{suffix}' (use .csv, .tsv or .parquet)")
+
+
+def _select_columns(raw: pd.DataFrame, kind: Kind, mapping: dict[str, str]) -> pd.DataFrame:
+    schema = SCHEMAS[kind]
+    unknown = [c for c in mapping if c not in schema.columns]
+    if unknown:
+        raise DataImportError(
+            f"'{unknown[0]}' is not a {kind} column (known: {', '.join(schema.columns)})"
+        )
+    selected: dict[str, pd.Series] = {}
+    for canonical in schema.columns:
+        source = mapping.get(canonical, canonical)
+        if source in raw.columns:
+            selected[canonical] = raw[source]
+        elif canonical in mapping:
+            raise DataImportError(
+                f"column '{source}' (mapped to {canonical}) is not in the file; "
+                f"the file has: {', '.join(map(str, raw.columns))}"
+            )
+        elif canonical in schema.required:
+            raise DataImportError(
+                f"required column '{canonical}' is missing; map it with --map {canonical}=SOURCE"
+            )
+    return pd.DataFrame(selected)
+
+
+def _to_epoch_seconds(values: pd.Series) -> pd.Series:
+    """Integers pass as epoch seconds; other text is parsed as a date. NaN marks failures."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    parsed = pd.to_datetime(values.where(numeric.isna()), errors="coerce", utc=True, format="mixed")
+    as_seconds = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    return numeric.where(numeric.notna(), as_seconds)
+
+
+def validate_rows(frame: pd.DataFrame, kind: Kind) -> tuple[pd.DataFrame, Counter[str]]:
+    """Split rows into kept and rejected; return the kept frame and rejection reasons counted."""
+    schema = SCHEMAS[kind]
+    bad = np.zeros(len(frame), dtype=bool)
+    reasons: Counter[str] = Counter()
+
+    def reject(mask: pd.Series, reason: str) -> None:
+        # A row is counted once, under the first reason that rejects it.
+        new = mask.to_numpy(dtype=bool) & ~bad
+        if new.any():
+            reasons[reason] += int(new.sum())
+        bad[new] = True
+
+    for column in schema.required:
+        text = frame[column].astype(str).str.strip()
+        reject(frame[column].isna() | (text == "") | (text == "nan"), f"empty {column}")
+    if S.RATING in frame:
+        ratings = pd.to_numeric(frame[S.RATING], errors="coerce")
+        reject(ratings.isna() | ~np.isfinite(ratings.fillna(0)), f"{S.RATING} is not a number")
+        frame[S.RATING] = ratings
+    if S.TIMESTAMP in frame:
+        stamps = _to_epoch_seconds(frame[S.TIMESTAMP])
+        reject(stamps.isna(), f"{S.TIMESTAMP} is neither epoch seconds nor a date")
+        frame[S.TIMESTAMP] = stamps
+    kept = frame[~bad].copy()
+    if S.TIMESTAMP in kept:
+        kept[S.TIMESTAMP] = kept[S.TIMESTAMP].astype("int64")
+    return kept, reasons
+
+
+def imported_root() -> Path:
+    return data_dir() / IMPORTED_FOLDER
+
+
+def imported_frame_path(name: str, kind: Kind) -> Path:
+    return imported_root() / name / f"{kind.value}.parquet"
+
+
+def list_imported() -> dict[str, dict[str, Any]]:
+    """Manifests of every imported dataset, by name."""
+    root = imported_root()
+    found: dict[str, dict[str, Any]] = {}
+    if root.is_dir():
+        for manifest in sorted(root.glob(f"*/{MANIFEST}")):
+            found[manifest.parent.name] = json.loads(manifest.read_text())
+    return found
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file in the same folder, then rename: readers see old or new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def record_frame(name: str, kind: Kind, source: dict[str, Any]) -> None:
+    """Add `kind` (already written at imported_frame_path) to dataset `name`'s manifest."""
+    manifest_path = imported_root() / name / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"kinds": []}
+    manifest["kinds"] = sorted({*manifest["kinds"], kind.value})
+    manifest.setdefault("sources", {})[kind.value] = source
+    write_atomic(manifest_path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
+
+
+def import_file(path: Path, kind: Kind | str, mapping: dict[str, str], name: str) -> ImportReport:
+    """Validate `path` as a `kind` frame and store it as imported dataset `name`."""
+    kind = Kind(kind)
+    if not _NAME_PATTERN.match(name):
+        raise DataImportError(
+            f"dataset name '{name}' must be lower-case letters, digits, '.', '_' or '-'"
+        )
+    if name in CATALOG:
+        raise DataImportError(f"'{name}' is a catalog dataset; choose another name")
+    raw = read_table(path)
+    selected = _select_columns(raw, kind, mapping)
+    kept, reasons = validate_rows(selected, kind)
+    if kept.empty:
+        summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
+        raise DataImportError(f"no valid rows in {path}: {summary}")
+    canonical = conform(kept, kind)
+    target = imported_frame_path(name, kind)
+    write_atomic(target, lambda tmp: canonical.to_parquet(tmp, index=False))
+    record_frame(
+        name,
+        kind,
+        {
+            "path": str(path.resolve()),
+            "mapping": mapping,
+            "rows_read": len(raw),
+            "rows_kept": len(canonical),
+            "rejected": dict(reasons),
+        },
+    )
+    return ImportReport(name, kind, len(raw), len(canonical), reasons)

@@ -1,0 +1,21 @@
+"""Where Agora keeps local data. Read from the environment when asked, never at import time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR_ENV = "AGORA_DATA_DIR"
+MIRROR_ENV = "AGORA_DATA_MIRROR"
+DEFAULT_DATA_DIR = Path("~/.cache/agora/datasets")
+
+
+def data_dir() -> Path:
+    """The dataset cache: `AGORA_DATA_DIR`, else ~/.cache/agora/datasets."""
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
+
+
+def mirror_dir(explicit: str | Path | None = None) -> Path | None:
+    """The mirror folder to copy datasets from: the explicit flag, else `AGORA_DATA_MIRROR`."""
+    value = explicit if explicit is not None else os.environ.get(MIRROR_ENV)
+    return Path(value).expanduser() if value else None

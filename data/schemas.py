@@ -1,0 +1,127 @@
+"""Canonical frame schemas: every loader returns one of these, every later layer reads these names.
+
+Column names live here and only here, so a rename is one edit. Identifiers are strings in
+canonical frames (MovieLens' integer ids become "196"), because a platform's own ids may be
+UUIDs or handles and one id type end to end keeps the id maps simple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pandas as pd
+
+# Interactions
+USER_ID = "user_id"
+ITEM_ID = "item_id"
+RATING = "rating"  # explicit rating or implicit weight (1.0 for a plain event)
+TIMESTAMP = "timestamp"  # seconds since the Unix epoch, int64
+
+# Items
+TITLE = "title"
+ITEM_TEXT = "text"  # free description; may be empty
+GENRES = "genres"  # "|"-joined tags, e.g. "Action|Sci-Fi"; may be empty
+
+# Labelled texts
+TEXT = "text"
+LABEL = "label"
+REASON = "reason"  # complaint reason when the source has one, else empty
+CATEGORY = "category"  # routing category when the source has one, else empty
+LANGUAGE = "language"  # ISO 639-1 code, e.g. "en", "zh"
+
+TAG_SEPARATOR = "|"
+
+
+class Kind(StrEnum):
+    """The three kinds of canonical frame a dataset can provide."""
+
+    INTERACTIONS = "interactions"
+    ITEMS = "items"
+    LABELLED_TEXT = "labelled-text"
+
+
+@dataclass(frozen=True)
+class FrameSchema:
+    """Required and optional columns of one kind of frame, with their pandas dtype family."""
+
+    kind: Kind
+    required: dict[str, str]
+    optional: dict[str, str]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.required, *self.optional]
+
+
+SCHEMAS: dict[Kind, FrameSchema] = {
+    Kind.INTERACTIONS: FrameSchema(
+        Kind.INTERACTIONS,
+        required={USER_ID: "str", ITEM_ID: "str"},
+        optional={RATING: "float", TIMESTAMP: "int"},
+    ),
+    Kind.ITEMS: FrameSchema(
+        Kind.ITEMS,
+        required={ITEM_ID: "str"},
+        optional={TITLE: "str", ITEM_TEXT: "str", GENRES: "str"},
+    ),
+    Kind.LABELLED_TEXT: FrameSchema(
+        Kind.LABELLED_TEXT,
+        required={TEXT: "str", LABEL: "str"},
+        optional={REASON: "str", CATEGORY: "str", LANGUAGE: "str"},
+    ),
+}
+
+# What an optional column holds when the source lacks it.
+DEFAULTS: dict[str, object] = {
+    RATING: 1.0,
+    TIMESTAMP: 0,
+    TITLE: "",
+    ITEM_TEXT: "",
+    GENRES: "",
+    REASON: "",
+    CATEGORY: "",
+    LANGUAGE: "",
+}
+
+
+class SchemaError(ValueError):
+    """A frame does not match its canonical schema."""
+
+
+def conform(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:
+    """Return `frame` with canonical columns first, defaults filled and dtypes fixed.
+
+    Raises SchemaError naming the first missing required column or an uncastable one.
+    Extra columns are kept after the canonical ones (loaders pass source fields through).
+    """
+    schema = SCHEMAS[kind]
+    missing = [c for c in schema.required if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"{kind} frame lacks required column '{missing[0]}'")
+    out = frame.copy()
+    for column, default in DEFAULTS.items():
+        if column in schema.optional and column not in out.columns:
+            out[column] = default
+    for column, family in {**schema.required, **schema.optional}.items():
+        out[column] = _cast(out[column], family, column)
+    extra = [c for c in out.columns if c not in schema.columns]
+    return out[[*schema.columns, *extra]].reset_index(drop=True)
+
+
+def _cast(series: pd.Series, family: str, column: str) -> pd.Series:
+    try:
+        if family == "str":
+            return series.fillna("").astype(str)
+        if family == "float":
+            return series.astype("float64")
+        if family == "int":
+            return series.astype("int64")
+    except (TypeError, ValueError) as error:
+        raise SchemaError(f"column '{column}' cannot be read as {family}: {error}") from error
+    raise AssertionError(f"unknown dtype family {family}")
+
+
+def split_tags(value: str) -> list[str]:
+    """Split a "|"-joined tag string; the empty string means no tags."""
+    return [tag for tag in value.split(TAG_SEPARATOR) if tag]

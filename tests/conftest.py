@@ -1,0 +1,63 @@
+"""Shared fixtures: every test gets private data, embedding and MLflow folders.
+
+Integration tests read the real datasets through the mirror (AGORA_DATA_MIRROR, which the
+Makefile points at ../shared/datasets) and skip with a reason when no mirror is present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+_SESSION_DATA = "agora-datasets"
+
+# The stack's offline environment, for test runs started without the Makefile.
+for _key, _value in {
+    "OPENBLAS_NUM_THREADS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dataset cache for the whole session, so the mirror is copied once."""
+    return tmp_path_factory.mktemp(_SESSION_DATA)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data_dir: Path) -> Path:
+    """Keep tests away from the user's ~/.agora, ~/.cache/agora and MLflow store."""
+    home = tmp_path / "agora-home"
+    monkeypatch.setenv("AGORA_HOME", str(home))
+    monkeypatch.setenv("AGORA_DATA_DIR", str(shared_data_dir))
+    monkeypatch.setenv("AGORA_EMBEDDING_CACHE", str(shared_data_dir.parent / "embeddings"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return home
+
+
+def _mirror() -> Path | None:
+    value = os.environ.get("AGORA_DATA_MIRROR")
+    if value and Path(value).is_dir():
+        return Path(value)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    return beside if beside.is_dir() else None
+
+
+@pytest.fixture
+def mirror(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The datasets mirror folder; skips the test when there is none."""
+    found = _mirror()
+    if found is None:
+        pytest.skip(
+            "no datasets mirror: set AGORA_DATA_MIRROR or put shared/datasets beside the repo"
+        )
+    monkeypatch.setenv("AGORA_DATA_MIRROR", str(found))
+    return found

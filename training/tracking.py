@@ -1,0 +1,138 @@
+"""MLflow tracking for every pipeline: where runs go, lineage, plots, and model logging.
+
+The tracking URI comes from `--tracking-uri`, else `MLFLOW_TRACKING_URI`, else a local SQLite
+store under ~/.agora (the registry needs a database; MLflow's file store is deprecated). Runs'
+artifacts go beside it, never into the current directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from data.catalog import CATALOG
+from data.imported import list_imported
+
+logger = logging.getLogger(__name__)
+
+HOME_ENV = "AGORA_HOME"
+DEFAULT_HOME = Path("~/.agora")
+
+
+def agora_home() -> Path:
+    return Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser()
+
+
+def default_tracking_uri() -> str:
+    return f"sqlite:///{agora_home() / 'mlflow.db'}"
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def configure_tracking(explicit: str | None = None) -> str:
+    """Point MLflow at the chosen store (creating the local default folder); return the URI."""
+    uri = tracking_uri(explicit)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str) -> str:
+    """Get or create experiment `name`, with artifacts under AGORA_HOME for local stores."""
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if mlflow.get_tracking_uri().startswith("sqlite:"):
+        location = (agora_home() / "mlartifacts" / name).resolve().as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+@contextmanager
+def tracked_run(
+    experiment: str, run_name: str, tags: Mapping[str, str] | None = None
+) -> Iterator[Any]:
+    """An MLflow run in `experiment`, tagged with the git commit when there is one."""
+    experiment_id = ensure_experiment(experiment)
+    all_tags = {"agora.git_commit": git_commit() or "unknown", **(tags or {})}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=all_tags) as run:
+        yield run
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout Agora runs from, with '-dirty' when it has local changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
+
+
+def dataset_fingerprint(name: str) -> dict[str, str]:
+    """Lineage of a dataset: catalog file hashes, or an imported dataset's source description."""
+    if name in CATALOG:
+        return {f"data.{name}.{f.path}.sha256": f.sha256 for f in CATALOG[name].files}
+    manifest = list_imported().get(name, {})
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+    return {f"data.{name}.manifest.sha256": digest}
+
+
+def log_lineage(dataset: str, **split: Any) -> None:
+    """Record which data a run used (name, file hashes) and how it was split (seed, ratio, ...)."""
+    mlflow.set_tags({"agora.dataset": dataset, **dataset_fingerprint(dataset)})
+    mlflow.log_params({f"split.{k}": v for k, v in split.items()})
+    mlflow.log_dict(
+        {"dataset": dataset, **dataset_fingerprint(dataset), "split": split}, "lineage.json"
+    )
+
+
+def log_and_register_model(
+    model_dir: Path,
+    python_model_code: Path,
+    registered_name: str,
+    input_example: Any = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Log a saved native model folder as an MLflow pyfunc ("models from code") and register it.
+
+    `model_dir` is the self-contained artifact a model's `save` wrote; serving downloads it and
+    loads it with the model's own `load`, so the pyfunc wrapper is only for generic MLflow users.
+    Returns the new registry version (as a string). Registering never moves `@champion`.
+    """
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(python_model_code),
+        artifacts={"native": str(model_dir)},
+        input_example=input_example,
+        pip_requirements=[],  # Agora's own environment; keeps logging offline and fast
+    )
+    version = mlflow.register_model(info.model_uri, registered_name, tags=dict(tags or {}))
+    logger.info(
+        "registered %s version %s from %s", registered_name, version.version, info.model_uri
+    )
+    return str(version.version)
