@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from training import cli_data
+from training import cli_data, cli_models
 from training.demo import run_demo
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cli_data.app, name="data")
+app.add_typer(cli_models.app, name="models")
 # Subcommand groups the pipelines attach their commands to (see training/cli_*.py).
 train_app = typer.Typer(
     help="Train a model, log it to MLflow and register it.", no_args_is_help=True
@@ -42,3 +43,4 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug 
 def demo() -> None:
     """Run the main job end to end on the default datasets (what `make demo` runs)."""
     run_demo(typer.echo)
+
