@@ -8,6 +8,8 @@ from pathlib import Path
 DATA_DIR_ENV = "AGORA_DATA_DIR"
 MIRROR_ENV = "AGORA_DATA_MIRROR"
 DEFAULT_DATA_DIR = Path("~/.cache/agora/datasets")
+HOME_ENV = "AGORA_HOME"
+DEFAULT_HOME = Path("~/.agora")
 
 
 def data_dir() -> Path:
@@ -19,3 +21,18 @@ def mirror_dir(explicit: str | Path | None = None) -> Path | None:
     """The mirror folder to copy datasets from: the explicit flag, else `AGORA_DATA_MIRROR`."""
     value = explicit if explicit is not None else os.environ.get(MIRROR_ENV)
     return Path(value).expanduser() if value else None
+
+
+def agora_home() -> Path:
+    """Agora's own state (MLflow store, serving cache): `AGORA_HOME`, else ~/.agora."""
+    return Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser()
+
+
+def default_tracking_uri() -> str:
+    """The local MLflow store used when MLFLOW_TRACKING_URI is unset: SQLite under AGORA_HOME."""
+    return f"sqlite:///{agora_home() / 'mlflow.db'}"
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    """The MLflow store to use: the explicit flag, else MLFLOW_TRACKING_URI, else the default."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()

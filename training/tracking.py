@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,24 +21,9 @@ from mlflow.tracking import MlflowClient
 
 from data.catalog import CATALOG
 from data.imported import list_imported
+from data.paths import agora_home, tracking_uri
 
 logger = logging.getLogger(__name__)
-
-HOME_ENV = "AGORA_HOME"
-DEFAULT_HOME = Path("~/.agora")
-
-
-def agora_home() -> Path:
-    return Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser()
-
-
-def default_tracking_uri() -> str:
-    return f"sqlite:///{agora_home() / 'mlflow.db'}"
-
-
-def tracking_uri(explicit: str | None = None) -> str:
-    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
-
 
 def configure_tracking(explicit: str | None = None) -> str:
     """Point MLflow at the chosen store (creating the local default folder); return the URI."""
