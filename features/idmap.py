@@ -1,0 +1,121 @@
+"""Stable two-way maps between external string ids and contiguous matrix indices.
+
+Every matrix in the recommender stack is indexed 0..n-1; the platform speaks in string ids
+("196", a UUID, a handle). An `IdMap` is the one place that translation happens, and it is saved
+with each model as plain JSON so an artifact never depends on the row order of a data frame.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+MISSING = -1  # index returned by `lookup` for ids the map does not hold
+
+
+class UnknownIdError(LookupError):
+    """An id is not in the map; the message names it."""
+
+
+class IdMap:
+    """Ordered, duplicate-free list of string ids with O(1) lookups both ways.
+
+    Order is exactly the order given, so `IdMap.from_values` sorts to make maps independent of the
+    row order of the source frame.
+    """
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self._ids: list[str] = [str(value) for value in ids]
+        self._index: dict[str, int] = {}
+        for position, value in enumerate(self._ids):
+            if value in self._index:
+                raise ValueError(
+                    f"duplicate id '{value}' in IdMap (positions {self._index[value]} "
+                    f"and {position})"
+                )
+            self._index[value] = position
+
+    @classmethod
+    def from_values(cls, values: Iterable[object]) -> IdMap:
+        """Map of the distinct values, sorted as strings (deterministic for any row order)."""
+        return cls(sorted({str(value) for value in values}))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IdMap) and self._ids == other._ids
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._ids))
+
+    def __repr__(self) -> str:
+        return f"IdMap({len(self)} ids)"
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def index(self, value: str) -> int:
+        """Index of `value`; raises UnknownIdError naming it."""
+        try:
+            return self._index[value]
+        except KeyError:
+            raise UnknownIdError(f"unknown id '{value}'") from None
+
+    def get(self, value: str) -> int | None:
+        return self._index.get(value)
+
+    def id_of(self, position: int) -> str:
+        if not 0 <= position < len(self._ids):
+            raise IndexError(f"index {position} out of range for IdMap of {len(self)} ids")
+        return self._ids[position]
+
+    def lookup(self, values: Iterable[object]) -> np.ndarray:
+        """Indices of `values` as int64, with MISSING (-1) for ids not in the map."""
+        return np.fromiter(
+            (self._index.get(str(value), MISSING) for value in values), dtype=np.int64
+        )
+
+    def indices(self, values: Iterable[object]) -> np.ndarray:
+        """Indices of `values`; raises UnknownIdError naming the first unknown one."""
+        values = list(values)
+        found = self.lookup(values)
+        if (found == MISSING).any():
+            first = values[int(np.flatnonzero(found == MISSING)[0])]
+            raise UnknownIdError(f"unknown id '{first}'")
+        return found
+
+    def ids_of(self, positions: Sequence[int] | np.ndarray) -> list[str]:
+        return [self._ids[int(position)] for position in positions]
+
+    def extended(self, values: Iterable[object]) -> IdMap:
+        """A new map with the unseen `values` appended (sorted); existing indices are unchanged."""
+        fresh = sorted({str(v) for v in values} - self._index.keys())
+        return IdMap([*self._ids, *fresh])
+
+    def to_json(self) -> str:
+        return json.dumps({"ids": self._ids}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> IdMap:
+        payload = json.loads(text)
+        if not isinstance(payload, dict) or not isinstance(payload.get("ids"), list):
+            raise ValueError("IdMap JSON must be an object with an 'ids' list")
+        return cls(payload["ids"])
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> IdMap:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,121 @@
+"""Train/test splits of canonical interaction frames: pure functions, deterministic by seed.
+
+- `stratified_split`: per-user random split, the protocol of Microsoft Recommenders'
+  `python_stratified_split` (the published MovieLens benchmark anchors use it), reproduced row for
+  row: every row draws `RandomState(seed).rand()` in frame order, each user's rows are ordered by
+  that draw, and the rows whose rank/count is <= ratio go to train (floor(ratio * n) of them,
+  up to float rounding exactly as upstream).
+- `leave_last_k_out`: each user's k latest interactions form the test set.
+- `time_cutoff_split`: one global cut in time (no look-ahead across users).
+
+Each returns (train, test) with the input columns and a fresh index.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from data import schemas as S
+
+logger = logging.getLogger(__name__)
+
+
+def _require(frame: pd.DataFrame, *columns: str) -> None:
+    for column in columns:
+        if column not in frame.columns:
+            raise ValueError(f"interactions frame lacks required column '{column}'")
+
+
+def stratified_split(
+    frame: pd.DataFrame, ratio: float = 0.75, seed: int = 42, min_interactions: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-user random split keeping `ratio` of each user's interactions in train.
+
+    Users with fewer than `min_interactions` rows are dropped first (upstream's `min_rating`).
+    A user with a single interaction keeps it in train only when ratio >= 1/n, as upstream.
+    """
+    _require(frame, S.USER_ID, S.ITEM_ID)
+    if not 0.0 < ratio < 1.0:
+        raise ValueError(f"ratio must be in (0, 1), got {ratio}")
+    if min_interactions < 1:
+        raise ValueError(f"min_interactions must be >= 1, got {min_interactions}")
+    if min_interactions > 1:
+        counts = frame.groupby(S.USER_ID)[S.USER_ID].transform("size")
+        frame = frame[counts >= min_interactions]
+    draws = np.random.RandomState(seed).rand(len(frame))
+    order = pd.DataFrame(
+        {"user": frame[S.USER_ID].to_numpy(), "draw": draws, "row": np.arange(len(frame))}
+    ).sort_values(["user", "draw"], kind="stable")
+    groups = order.groupby("user", sort=False)
+    rank = (groups.cumcount() + 1) / groups["user"].transform("size")
+    in_train = np.zeros(len(frame), dtype=bool)
+    in_train[order["row"].to_numpy()] = (rank <= ratio).to_numpy()
+    return _pair(frame, in_train)
+
+
+def leave_last_k_out(
+    frame: pd.DataFrame, k: int = 1, min_train: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each user's `k` latest interactions go to test (ties: later row last).
+
+    Users with fewer than k + min_train interactions stay wholly in train, so every test user
+    keeps at least `min_train` training interactions.
+    """
+    _require(frame, S.USER_ID, S.ITEM_ID, S.TIMESTAMP)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if min_train < 0:
+        raise ValueError(f"min_train must be >= 0, got {min_train}")
+    order = pd.DataFrame(
+        {
+            "user": frame[S.USER_ID].to_numpy(),
+            "time": frame[S.TIMESTAMP].to_numpy(),
+            "row": np.arange(len(frame)),
+        }
+    ).sort_values(["user", "time", "row"], kind="stable")
+    groups = order.groupby("user", sort=False)
+    from_end = groups.cumcount(ascending=False)  # 0 for each user's latest row
+    size = groups["user"].transform("size")
+    to_test = (from_end < k) & (size >= k + min_train)
+    in_train = np.ones(len(frame), dtype=bool)
+    in_train[order["row"].to_numpy()] = ~to_test.to_numpy()
+    return _pair(frame, in_train)
+
+
+def time_cutoff_split(
+    frame: pd.DataFrame, cutoff: int | None = None, test_fraction: float | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Interactions before `cutoff` (epoch seconds) train, the rest test.
+
+    Give either `cutoff` or `test_fraction` (the cutoff becomes that quantile of timestamps, so
+    roughly that share of rows lands in test).
+    """
+    _require(frame, S.USER_ID, S.ITEM_ID, S.TIMESTAMP)
+    if (cutoff is None) == (test_fraction is None):
+        raise ValueError("give exactly one of cutoff or test_fraction")
+    if test_fraction is not None:
+        if not 0.0 < test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        cutoff = int(np.quantile(frame[S.TIMESTAMP].to_numpy(), 1.0 - test_fraction))
+    assert cutoff is not None
+    in_train = (frame[S.TIMESTAMP] < cutoff).to_numpy()
+    logger.info("time cutoff %d: %d train, %d test rows", cutoff, in_train.sum(), (~in_train).sum())
+    return _pair(frame, in_train)
+
+
+def drop_cold_start(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Test rows whose user and item both appear in train (what a pure CF model can score)."""
+    known = test[S.USER_ID].isin(set(train[S.USER_ID])) & test[S.ITEM_ID].isin(
+        set(train[S.ITEM_ID])
+    )
+    return test[known].reset_index(drop=True)
+
+
+def _pair(frame: pd.DataFrame, in_train: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (
+        frame[in_train].reset_index(drop=True),
+        frame[~in_train].reset_index(drop=True),
+    )

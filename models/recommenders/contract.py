@@ -1,0 +1,130 @@
+"""Value types and errors every recommender shares: what callers (training, serving) rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import Field
+
+from features.interactions import InteractionWeighting
+from models.config import FrozenConfig
+
+Strategy = Literal["personalized", "cold-start-content", "popular-fallback"]
+"""Which path served a hybrid answer: the user's (or items') CF signal, content similarity to
+the given items or query, or plain popularity when nothing else was known."""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended item and the model's score for it (higher is better; scale is per model)."""
+
+    item_id: str
+    score: float
+
+
+def _frozen_strings(values: Iterable[str] | None, name: str) -> frozenset[str]:
+    if values is None:
+        return frozenset()
+    if isinstance(values, str):
+        raise TypeError(
+            f"ItemFilter.{name} must be a collection of strings, not the string {values!r}"
+        )
+    return frozenset(str(value) for value in values)
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """Restricts which items may be returned.
+
+    include_genres: keep only items with at least one of these genres (empty: no restriction).
+    exclude_genres: drop items with any of these genres.
+    exclude_item_ids: drop these items (ids unknown to the model are ignored).
+    include_item_ids: keep only these items (a candidate set; empty: no restriction).
+    Genre names match the items frame given at fit time exactly (e.g. "Sci-Fi").
+    """
+
+    include_genres: frozenset[str] = field(default_factory=frozenset)
+    exclude_genres: frozenset[str] = field(default_factory=frozenset)
+    exclude_item_ids: frozenset[str] = field(default_factory=frozenset)
+    include_item_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        for name in ("include_genres", "exclude_genres", "exclude_item_ids", "include_item_ids"):
+            object.__setattr__(self, name, _frozen_strings(getattr(self, name), name))
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.include_genres
+            or self.exclude_genres
+            or self.exclude_item_ids
+            or self.include_item_ids
+        )
+
+
+class RecommenderError(Exception):
+    """Base of the errors a recommender raises on purpose."""
+
+
+class NotFittedError(RecommenderError, RuntimeError):
+    """The model was used before `fit` (or `load`)."""
+
+
+class UnknownUserError(RecommenderError, LookupError):
+    """The user had no interaction at fit time; the message names the id."""
+
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        super().__init__(
+            f"unknown user '{user_id}': no interactions of this user were seen at fit time "
+            "(describe a new user by items with recommend_for_items)"
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownItemError(RecommenderError, LookupError):
+    """The item is not one the model can use; the message names the id."""
+
+    def __init__(self, item_id: str, reason: str = "not in the catalog the model was fitted on"):
+        self.item_id = item_id
+        super().__init__(f"unknown item '{item_id}': {reason}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ModelFormatError(RecommenderError, ValueError):
+    """A saved model folder is missing, of another type, or of an unsupported format version."""
+
+
+class RecommenderConfig(FrozenConfig):
+    """Fields every recommender config has.
+
+    duplicates: how repeated (user, item) rows are merged before fitting ("sum" for implicit
+    events, "last" for revised ratings, "max").
+    """
+
+    duplicates: Literal["sum", "max", "last"] = "sum"
+
+
+class WeightedConfig(RecommenderConfig):
+    """Config of a model whose input matrix is weighted (see features.interactions).
+
+    weighting: binary | rating | bm25 | tfidf | confidence (1 + alpha * value).
+    binarize: use presence (1) instead of the raw value before bm25/tfidf/confidence.
+    """
+
+    weighting: Literal["binary", "rating", "bm25", "tfidf", "confidence"] = "binary"
+    alpha: float = Field(default=1.0, ge=0.0)
+    bm25_k1: float = Field(default=100.0, gt=0.0)
+    bm25_b: float = Field(default=0.8, ge=0.0, le=1.0)
+    binarize: bool = False
+
+    def make_weighting(self) -> InteractionWeighting:
+        return InteractionWeighting(
+            self.weighting, alpha=self.alpha, k1=self.bm25_k1, b=self.bm25_b, binarize=self.binarize
+        )

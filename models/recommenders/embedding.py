@@ -1,0 +1,148 @@
+"""Content recommender: sentence embeddings of item text, user profile = mean of their items.
+
+Item vectors come from the sentence encoder over each item's assembled text (title, genres,
+description), so every catalog item can be served, including items nobody interacted with yet,
+and a free-text query ("space adventure") can be answered directly. The artifact stores the item
+vectors and the encoder's name; the encoder itself is loaded only to embed new text.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from features.embeddings import DEFAULT_ENCODER, EmbeddingCache, TextEncoder
+from features.item_text import assemble_item_texts
+from models.recommenders.artifacts import load_arrays, read_json, save_arrays, write_json
+from models.recommenders.base import Recommender, check_k
+from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
+from models.recommenders.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+VECTORS_FILE = "item_vectors.npz"
+TEXTS_FILE = "item_texts.json"
+
+_SHARED_ENCODERS: dict[str, TextEncoder] = {}
+
+
+def shared_text_encoder(name: str = DEFAULT_ENCODER) -> TextEncoder:
+    """One encoder per name per process: loading MiniLM twice would only cost memory and time."""
+    if name not in _SHARED_ENCODERS:
+        _SHARED_ENCODERS[name] = TextEncoder(name)
+    return _SHARED_ENCODERS[name]
+
+
+class EmbeddingConfig(RecommenderConfig):
+    """encoder: hub name or local folder (the packaged MiniLM resolves offline).
+    profile: "mean" weighs a user's items equally, "rating" by their interaction values.
+    use_cache: reuse item embeddings from the on-disk EmbeddingCache."""
+
+    encoder: str = DEFAULT_ENCODER
+    profile: Literal["mean", "rating"] = "mean"
+    use_cache: bool = True
+
+
+class EmbeddingRecommender(Recommender):
+    model_type = "embedding"
+    config_class = EmbeddingConfig
+    config: EmbeddingConfig
+    serves_cold_items = True
+
+    def __init__(
+        self, config: EmbeddingConfig | None = None, encoder: TextEncoder | None = None
+    ) -> None:
+        super().__init__(config)
+        self._encoder = encoder
+        self._items_frame: pd.DataFrame | None = None
+        self.item_vectors = np.zeros((0, 0), dtype=np.float32)
+        self.item_texts: list[str] = []
+
+    @property
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            self._encoder = shared_text_encoder(self.config.encoder)
+        return self._encoder
+
+    def fit(self, interactions: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:
+        self._items_frame = items  # _fit reads free-text descriptions from it
+        try:
+            return super().fit(interactions, items)
+        finally:
+            self._items_frame = None
+
+    def _fit(self, data: TrainingData) -> None:
+        texts = assemble_item_texts(self._items_frame, data.items.ids)
+        present = [i for i, text in enumerate(texts) if text]
+        if not present:
+            raise ValueError(
+                "embedding recommender needs item text: give an items frame with "
+                "title, genres or text"
+            )
+        encoder = self.encoder
+        source = EmbeddingCache(encoder) if self.config.use_cache else encoder
+        encoded = source.encode([texts[i] for i in present])
+        vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
+        vectors[present] = encoded
+        logger.info(
+            "embedded %d item texts (%d items have none)", len(present), len(texts) - len(present)
+        )
+        self.item_vectors, self.item_texts = vectors, texts
+
+    def _profile_scores(self, rows: sp.csr_matrix) -> np.ndarray:
+        weights = sp.csr_matrix(rows, dtype=np.float64, copy=True)
+        if self.config.profile == "mean":
+            weights.data[:] = 1.0
+        profiles = np.asarray(weights @ self.item_vectors.astype(np.float64))
+        norms = np.linalg.norm(profiles, axis=1, keepdims=True)
+        profiles /= np.where(norms > 0, norms, 1.0)
+        return profiles @ self.item_vectors.T.astype(np.float64)
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        return self._profile_scores(self.data.history[user_indices])
+
+    def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
+        return self._profile_scores(rows)
+
+    def score_similar(self, item_index: int) -> np.ndarray:
+        return self.item_vectors @ self.item_vectors[item_index]
+
+    def score_text(self, query: str) -> np.ndarray:
+        """Cosine of every item to the embedded query."""
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query must be a non-empty string")
+        self.data  # noqa: B018  (NotFittedError before loading the encoder)
+        vector = self.encoder.encode([query.strip()])[0]
+        if vector.shape[0] != self.item_vectors.shape[1]:
+            raise ValueError(
+                f"encoder '{self.encoder.name}' gives {vector.shape[0]}-d vectors but the item "
+                f"vectors are {self.item_vectors.shape[1]}-d"
+            )
+        return self.item_vectors @ vector
+
+    def recommend_for_text(
+        self, query: str, k: int = 10, filters: ItemFilter | None = None
+    ) -> list[Recommendation]:
+        """Items whose text is closest to a free-text query."""
+        k = check_k(k)
+        scores = self.score_text(query).reshape(1, -1)
+        return self._select(scores, k, None, self.data.allowed_items(filters))[0]
+
+    def _save_weights(self, folder: Path) -> None:
+        save_arrays(folder / VECTORS_FILE, item_vectors=self.item_vectors)
+        write_json(folder / TEXTS_FILE, self.item_texts)
+
+    def _load_weights(self, folder: Path) -> None:
+        self.item_vectors = load_arrays(folder / VECTORS_FILE)["item_vectors"].astype(np.float32)
+        self.item_texts = list(read_json(folder / TEXTS_FILE))
+
+    @classmethod
+    def load(cls, path: str | Path, encoder: TextEncoder | None = None) -> Self:
+        model = super().load(path)
+        model._encoder = encoder
+        return model

@@ -1,0 +1,53 @@
+"""IdMap: stable two-way id <-> index translation with JSON round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from features.idmap import MISSING, IdMap, UnknownIdError
+
+
+def test_from_values_is_sorted_and_independent_of_row_order() -> None:
+    first = IdMap.from_values(["b", "a", "c", "a"])
+    second = IdMap.from_values(["c", "c", "b", "a"])
+    assert first.ids == ["a", "b", "c"]
+    assert first == second
+
+
+def test_lookups_both_ways() -> None:
+    ids = IdMap(["u9", "u1", "u5"])
+    assert ids.index("u1") == 1
+    assert ids.id_of(2) == "u5"
+    assert ids.ids_of([2, 0]) == ["u5", "u9"]
+    assert "u9" in ids and "zz" not in ids
+    np.testing.assert_array_equal(ids.lookup(["u5", "zz", "u9"]), [2, MISSING, 0])
+
+
+def test_unknown_id_error_names_the_id() -> None:
+    ids = IdMap(["a"])
+    with pytest.raises(UnknownIdError, match="'nope'"):
+        ids.index("nope")
+    with pytest.raises(UnknownIdError, match="'x2'"):
+        ids.indices(["a", "x2"])
+
+
+def test_duplicates_are_rejected() -> None:
+    with pytest.raises(ValueError, match="duplicate id 'a'"):
+        IdMap(["a", "b", "a"])
+
+
+def test_extended_keeps_existing_indices() -> None:
+    ids = IdMap(["m", "a"])
+    grown = ids.extended(["z", "a", "b"])
+    assert grown.ids == ["m", "a", "b", "z"]
+
+
+def test_json_round_trip(tmp_path: Path) -> None:
+    ids = IdMap(["ünï", "2", "10"])
+    ids.save(tmp_path / "ids.json")
+    assert IdMap.load(tmp_path / "ids.json") == ids
+    with pytest.raises(ValueError, match="'ids' list"):
+        IdMap.from_json('{"other": []}')

@@ -1,0 +1,99 @@
+"""Splits: per-user stratified (Microsoft Recommenders' protocol), leave-last-k, time cutoff."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.splits import drop_cold_start, leave_last_k_out, stratified_split, time_cutoff_split
+
+
+@pytest.fixture
+def interactions() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = []
+    for user in range(25):
+        n = int(rng.integers(1, 30))
+        for item in rng.choice(200, size=n, replace=False):
+            rows.append((f"u{user}", f"i{item}", float(rng.integers(1, 6)), int(rng.integers(1e9))))
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])
+
+
+def upstream_stratified(frame: pd.DataFrame, ratio: float, seed: int) -> pd.DataFrame:
+    """python_stratified_split's steps (rank/count <= ratio after a seeded random order)."""
+    data = frame.copy()
+    np.random.seed(seed)
+    data["random"] = np.random.rand(data.shape[0])
+    data = data.sort_values(["user_id", "random"])
+    groups = data.groupby("user_id")
+    data["rank"] = (groups.cumcount() + 1) / groups["user_id"].transform("count")
+    return data[data["rank"] <= ratio].drop(columns=["random", "rank"])
+
+
+def key(frame: pd.DataFrame) -> set[tuple[str, str]]:
+    return set(zip(frame["user_id"], frame["item_id"], strict=True))
+
+
+def test_stratified_matches_upstream_row_for_row(interactions: pd.DataFrame) -> None:
+    train, test = stratified_split(interactions, ratio=0.75, seed=42)
+    assert key(train) == key(upstream_stratified(interactions, 0.75, 42))
+    assert key(train) | key(test) == key(interactions) and not key(train) & key(test)
+
+
+def test_stratified_keeps_floor_of_ratio_per_user(interactions: pd.DataFrame) -> None:
+    train, _ = stratified_split(interactions, ratio=0.75, seed=1)
+    sizes = interactions.groupby("user_id").size()
+    kept = train.groupby("user_id").size().reindex(sizes.index, fill_value=0)
+    expected = np.floor(sizes * 0.75 + 1e-9).astype(int)
+    pd.testing.assert_series_equal(kept, expected, check_names=False)
+
+
+def test_stratified_is_deterministic_by_seed(interactions: pd.DataFrame) -> None:
+    first, _ = stratified_split(interactions, seed=5)
+    again, _ = stratified_split(interactions, seed=5)
+    other, _ = stratified_split(interactions, seed=6)
+    pd.testing.assert_frame_equal(first, again)
+    assert key(first) != key(other)
+
+
+def test_stratified_min_interactions_and_bad_ratio(interactions: pd.DataFrame) -> None:
+    train, test = stratified_split(interactions, min_interactions=10)
+    sizes = interactions.groupby("user_id").size()
+    assert set(train["user_id"]) | set(test["user_id"]) == set(sizes[sizes >= 10].index)
+    with pytest.raises(ValueError, match="ratio"):
+        stratified_split(interactions, ratio=1.0)
+
+
+def test_leave_last_k_out_takes_latest(interactions: pd.DataFrame) -> None:
+    train, test = leave_last_k_out(interactions, k=2, min_train=1)
+    for user, rows in interactions.groupby("user_id"):
+        held = test[test["user_id"] == user]
+        if len(rows) < 3:
+            assert held.empty
+            continue
+        assert len(held) == 2
+        kept = train[train["user_id"] == user]
+        assert held["timestamp"].min() >= kept["timestamp"].max()
+
+
+def test_time_cutoff(interactions: pd.DataFrame) -> None:
+    cutoff = int(interactions["timestamp"].median())
+    train, test = time_cutoff_split(interactions, cutoff=cutoff)
+    assert (train["timestamp"] < cutoff).all() and (test["timestamp"] >= cutoff).all()
+    assert len(train) + len(test) == len(interactions)
+    _, test = time_cutoff_split(interactions, test_fraction=0.2)
+    assert abs(len(test) / len(interactions) - 0.2) < 0.05
+    with pytest.raises(ValueError, match="exactly one"):
+        time_cutoff_split(interactions)
+
+
+def test_drop_cold_start() -> None:
+    train = pd.DataFrame({"user_id": ["a", "b"], "item_id": ["x", "y"]})
+    test = pd.DataFrame({"user_id": ["a", "c", "b"], "item_id": ["y", "x", "z"]})
+    assert key(drop_cold_start(train, test)) == {("a", "y")}
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(ValueError, match="'timestamp'"):
+        leave_last_k_out(pd.DataFrame({"user_id": ["a"], "item_id": ["x"]}))
