@@ -51,10 +51,16 @@ def _mirror() -> Path | None:
     return beside if beside.is_dir() else None
 
 
+@pytest.fixture(scope="session")
+def mirror_path() -> Path | None:
+    """The datasets mirror folder, or None when there is none (for session fixtures)."""
+    return _mirror()
+
+
 @pytest.fixture
-def mirror(monkeypatch: pytest.MonkeyPatch) -> Path:
+def mirror(monkeypatch: pytest.MonkeyPatch, mirror_path: Path | None) -> Path:
     """The datasets mirror folder; skips the test when there is none."""
-    found = _mirror()
+    found = mirror_path
     if found is None:
         pytest.skip(
             "no datasets mirror: set AGORA_DATA_MIRROR or put shared/datasets beside the repo"

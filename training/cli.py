@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import typer
 
 from training import cli_data, cli_models
 from training.demo import run_demo
+
+# The service is started by path, in its own process: training never imports serving.
+SERVICE_PATH = "serving.service:Agora"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BENTOML = Path(sys.executable).with_name("bentoml")  # the one installed beside this Python
 
 app = typer.Typer(
     help=(
@@ -40,7 +49,34 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug 
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(3000, help="Port to listen on."),
+) -> None:
+    """Start the HTTP service (the champion models from the registry) in the foreground."""
+    bentoml = str(BENTOML)
+    os.execv(bentoml, [bentoml, "serve", SERVICE_PATH, "--host", host, "--port", str(port)])
+
+
+bento_app = typer.Typer(help="Package the service for deployment.", no_args_is_help=True)
+app.add_typer(bento_app, name="bento")
+
+
+@bento_app.command("build")
+def bento_build() -> None:
+    """Build a Bento from bentofile.yaml (the service code; models come from the registry)."""
+    result = subprocess.run([str(BENTOML), "build", "-f", "bentofile.yaml"], cwd=PROJECT_ROOT)
+    raise typer.Exit(result.returncode)
+
+
+@app.command()
 def demo() -> None:
     """Run the main job end to end on the default datasets (what `make demo` runs)."""
     run_demo(typer.echo)
+
+
+from training import cli_recommender  # noqa: E402  (attaches to the groups above)
+
+cli_recommender.register(train_app, benchmark_app)
+
 

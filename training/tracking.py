@@ -25,6 +25,7 @@ from data.paths import agora_home, tracking_uri
 
 logger = logging.getLogger(__name__)
 
+
 def configure_tracking(explicit: str | None = None) -> str:
     """Point MLflow at the chosen store (creating the local default folder); return the URI."""
     uri = tracking_uri(explicit)

@@ -1,0 +1,1 @@
+"""Recommender pipelines: ranking metrics, evaluation harness, tuning, MLflow steps, benchmark."""

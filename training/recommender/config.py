@@ -1,0 +1,91 @@
+"""The run configuration of a recommender pipeline: model, its parameters, split, cut-off, tuning.
+
+A YAML file under configs/recommender/ is one `RecommenderRunConfig`:
+
+    model: ease                  # optional when --model is given (they must then agree)
+    k: 10                        # evaluation cut-off
+    split: {train_ratio: 0.75, seed: 42}
+    tuning: {train_ratio: 0.75, seed: 7, metric: ndcg}
+    params: {l2: 500.0}          # the model's own config fields (validated by its config class)
+    provenance: {...}            # free-form record of how the params were found
+
+Everything, the model's parameters included, is validated before any data is loaded, and each
+error names the field (`params.factors: Input should be greater than 0`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, PositiveInt
+
+from models.config import ConfigError, FrozenConfig
+
+MODEL_NAMES = ("popularity", "itemknn", "als", "bpr", "ease", "embedding", "hybrid")
+ModelName = Literal["popularity", "itemknn", "als", "bpr", "ease", "embedding", "hybrid"]
+TUNING_METRICS = ("ndcg", "map", "precision", "recall", "mrr", "hit_rate")
+
+
+class SplitConfig(FrozenConfig):
+    """Per-user stratified random split: each user keeps `train_ratio` of their rows in train."""
+
+    train_ratio: float = Field(0.75, gt=0.0, lt=1.0)
+    seed: int = 42
+
+
+class TuningConfig(FrozenConfig):
+    """How `--tune` carves a validation split out of the training split, and what it maximises.
+
+    Each user keeps `train_ratio` of their training rows for fitting; the rest validate.
+    """
+
+    train_ratio: float = Field(0.75, gt=0.0, lt=1.0)
+    seed: int = 7  # different from the test split's seed: a different carving of the train data
+    metric: Literal["ndcg", "map", "precision", "recall", "mrr", "hit_rate"] = "ndcg"
+    timeout_seconds: float | None = Field(None, gt=0.0)
+
+
+class RecommenderRunConfig(FrozenConfig):
+    """One training or benchmark run of one recommender."""
+
+    model: ModelName | None = None
+    k: PositiveInt = 10
+    split: SplitConfig = SplitConfig()
+    tuning: TuningConfig = TuningConfig()
+    params: dict[str, Any] = Field(default_factory=dict)
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+    def for_model(self, model: str | None) -> RecommenderRunConfig:
+        """This config bound to `model` (the CLI's --model); a conflicting file value errs."""
+        if model is not None and model not in MODEL_NAMES:
+            raise ConfigError(
+                f"model: unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}"
+            )
+        if model is not None and self.model is not None and model != self.model:
+            raise ConfigError(
+                f"model: the config file is for {self.model!r} but --model is {model!r}"
+            )
+        chosen = model or self.model
+        if chosen is None:
+            raise ConfigError("model: no model given; pass --model or set `model:` in the config")
+        return self.model_copy(update={"model": chosen})
+
+
+def save_run_config(config: RecommenderRunConfig, path: str | Path, header: str = "") -> Path:
+    """Write `config` as YAML (atomically), `header` as leading comment lines."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    body = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(comment + body, encoding="utf-8")
+    staging.replace(path)
+    return path
+
+
+def load_run_config(path: str | Path | None, model: str | None) -> RecommenderRunConfig:
+    """Read (or default) a run config and bind it to `model`; ConfigError names the field."""
+    config = RecommenderRunConfig() if path is None else RecommenderRunConfig.from_yaml(path)
+    return config.for_model(model)

@@ -1,0 +1,162 @@
+"""Score any fitted recommender on a train/test split: metrics, metric-vs-k, the lists themselves.
+
+The harness asks the model for each test user's top-n list over the whole catalog with the
+user's training items excluded (the model's own `exclude_seen`), then applies the ranking
+metrics of `training.recommender.metrics`. Lists are requested once at the largest cut-off and
+truncated for the smaller ones, which is exact for a deterministic ranking.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from data.schemas import ITEM_ID, USER_ID
+from training.recommender.metrics import ranking_metrics
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KS = (1, 5, 10, 20, 50)
+RANK = "rank"
+
+
+class BatchRecommender(Protocol):
+    """What the harness needs of a model: top-k lists for many users at once."""
+
+    def recommend_batch(
+        self, user_ids: Sequence[str], k: int = 10, exclude_seen: bool = True, filters: Any = None
+    ) -> dict[str, list[Any]]: ...
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The outcome of scoring one model on one split."""
+
+    k: int
+    metrics: dict[str, float]
+    metrics_by_k: dict[int, dict[str, float]]
+    recommendations: dict[str, list[str]]
+    item_popularity: dict[str, float] = field(repr=False)
+    seconds: float = 0.0
+
+    def top_k_lists(self) -> dict[str, list[str]]:
+        """Each user's list cut at the evaluation k (what the metrics at k saw)."""
+        return {user: items[: self.k] for user, items in self.recommendations.items()}
+
+
+def relevant_items(test: pd.DataFrame) -> dict[str, set[str]]:
+    """User id -> the set of the user's held-out item ids (every test rating is relevant)."""
+    grouped = test.groupby(USER_ID, sort=True)[ITEM_ID]
+    return {str(user): set(items.astype(str)) for user, items in grouped}
+
+
+def item_popularity(train: pd.DataFrame) -> dict[str, float]:
+    """Catalog item id -> number of training interactions (the catalog is the training items)."""
+    counts = train[ITEM_ID].astype(str).value_counts(sort=False)
+    return {str(item): float(count) for item, count in counts.items()}
+
+
+def recommend_lists(
+    model: BatchRecommender,
+    user_ids: Iterable[str],
+    n: int,
+    known_users: Collection[str] | None = None,
+    batch_size: int = 512,
+    show_progress: bool = False,
+) -> dict[str, list[str]]:
+    """Top-n item ids per user, seen items excluded.
+
+    Users outside `known_users` (no training rows: no model can personalise for them) and users
+    the model omits get an empty list, which the metrics score as zero.
+    """
+    users = list(user_ids)
+    lists: dict[str, list[str]] = {user: [] for user in users}
+    if known_users is not None:
+        users = [user for user in users if user in known_users]
+    batches = range(0, len(users), batch_size)
+    for start in tqdm(batches, desc="recommend", unit="batch", disable=not show_progress):
+        chunk = users[start : start + batch_size]
+        answers = model.recommend_batch(chunk, k=n, exclude_seen=True)
+        for user in chunk:
+            lists[user] = [rec.item_id for rec in answers.get(user, [])]
+    missing = sum(1 for items in lists.values() if not items)
+    if missing:
+        logger.warning("%d of %d users got an empty list (scored as zero)", missing, len(lists))
+    return lists
+
+
+def evaluate_recommender(
+    model: BatchRecommender,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    k: int = 10,
+    ks: Sequence[int] = DEFAULT_KS,
+    show_progress: bool = False,
+) -> Evaluation:
+    """Metrics at k (accuracy, coverage, popularity bias) and at every cut-off in `ks`."""
+    if k <= 0 or any(c <= 0 for c in ks):
+        raise ValueError(f"cut-offs must be positive, got k={k} and ks={list(ks)}")
+    started = time.perf_counter()
+    relevant = relevant_items(test)
+    popularity = item_popularity(train)
+    cutoffs = sorted({k, *ks})
+    known = set(train[USER_ID].astype(str))
+    lists = recommend_lists(model, relevant, max(cutoffs), known, show_progress=show_progress)
+    by_k = {c: ranking_metrics(lists, relevant, c, popularity=popularity) for c in cutoffs}
+    seconds = time.perf_counter() - started
+    logger.info(
+        "evaluated %d users in %.1f s: ndcg@%d=%.4f",
+        len(relevant),
+        seconds,
+        k,
+        by_k[k][f"ndcg@{k}"],
+    )
+    return Evaluation(
+        k=k,
+        metrics=by_k[k],
+        metrics_by_k=by_k,
+        recommendations=lists,
+        item_popularity=popularity,
+        seconds=seconds,
+    )
+
+
+def metrics_by_k_frame(evaluation: Evaluation) -> pd.DataFrame:
+    """One row per cut-off, one column per metric name without its '@k' suffix."""
+    rows = []
+    for cutoff, values in evaluation.metrics_by_k.items():
+        row: dict[str, float] = {"k": cutoff}
+        row.update({name.split("@")[0]: value for name, value in values.items() if "@" in name})
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("k").reset_index(drop=True)
+
+
+def recommendations_frame(lists: dict[str, list[str]], k: int) -> pd.DataFrame:
+    """Long frame (user_id, rank, item_id) of each user's top k, ranks starting at 1."""
+    rows = [
+        (user, rank, item)
+        for user, items in lists.items()
+        for rank, item in enumerate(items[:k], 1)
+    ]
+    return pd.DataFrame(rows, columns=[USER_ID, RANK, ITEM_ID])
+
+
+def export_split(export_dir: Path, train: pd.DataFrame, test: pd.DataFrame) -> None:
+    """Write train.csv and test.csv (user_id,item_id, source ids) for independent re-scoring."""
+    export_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("train", train), ("test", test)):
+        frame[[USER_ID, ITEM_ID]].to_csv(export_dir / f"{name}.csv", index=False)
+
+
+def export_recommendations(path: Path, lists: dict[str, list[str]], k: int) -> Path:
+    """Write one recs file (user_id,rank,item_id) with each user's top k."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recommendations_frame(lists, k).to_csv(path, index=False)
+    return path

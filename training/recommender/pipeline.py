@@ -1,0 +1,149 @@
+"""`agora train recommender` as a function: validate, split, (tune), fit, evaluate, log, register.
+
+Everything that can be checked without data (run config, the model's params, whether the model
+can be tuned) is checked first, so a bad config fails before any loading or training.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from training.recommender import tracking_steps
+from training.recommender.config import RecommenderRunConfig
+from training.recommender.evaluate import (
+    Evaluation,
+    evaluate_recommender,
+    export_recommendations,
+    export_split,
+)
+from training.recommender.factory import model_config
+from training.recommender.steps import SplitData, fit_recommender, prepare_split
+from training.recommender.tuning import TuningResult, search_space, tune_recommender
+from training.tracking import configure_tracking, tracked_run
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What a training run produced: where it is logged and how it scored."""
+
+    run_id: str
+    model_version: str
+    model: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    fit_seconds: float
+    effective_config: RecommenderRunConfig
+    tuning_best: float | None = None
+
+
+def tuning_provenance(
+    dataset: str, run_config: RecommenderRunConfig, tuning: TuningResult, trials: int
+) -> dict[str, Any]:
+    """How tuned params were found, for the config file that records them."""
+    inner = run_config.tuning
+    return {
+        "method": (
+            f"optuna TPE sampler (seed {inner.seed}), {len(tuning.trials)} of {trials} trials "
+            f"completed, maximising {tuning.metric} on a validation split carved from the "
+            f"training split only (per-user stratified, train_ratio {inner.train_ratio}, "
+            f"seed {inner.seed}); the test split played no part in the choice"
+        ),
+        "dataset": dataset,
+        f"best_validation_{tuning.metric}": round(tuning.best_value, 6),
+        "tuning_seconds": round(tuning.seconds, 1),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def validated_params(run_config: RecommenderRunConfig, tune_trials: int) -> dict[str, Any]:
+    """The model's params as its config class accepts them (defaults filled in), or ConfigError."""
+    assert run_config.model is not None
+    if tune_trials < 0:
+        raise ValueError(f"--tune must be >= 0, got {tune_trials}")
+    if tune_trials:
+        search_space(run_config.model)
+    return model_config(run_config.model, run_config.params).model_dump(mode="json")
+
+
+def export_run(
+    export_dir: Path,
+    data: SplitData,
+    evaluation: Evaluation,
+    suffix: str = "",
+    write_split: bool = True,
+) -> None:
+    """train.csv, test.csv, recs{suffix}.csv and metrics{suffix}.json for independent re-scoring."""
+    if write_split:
+        export_split(export_dir, data.train, data.test)
+    export_recommendations(export_dir / f"recs{suffix}.csv", evaluation.top_k_lists(), evaluation.k)
+    (export_dir / f"metrics{suffix}.json").write_text(
+        json.dumps(evaluation.metrics, indent=2, sort_keys=True), encoding="utf-8"
+    )
+
+
+def train_recommender(
+    dataset: str,
+    run_config: RecommenderRunConfig,
+    tune_trials: int = 0,
+    export_dir: Path | None = None,
+    tracking_uri: str | None = None,
+    show_progress: bool = False,
+) -> TrainingOutcome:
+    """Train `run_config.model` on `dataset`, evaluate on its test split, log and register it."""
+    model = run_config.model
+    assert model is not None, (
+        "bind the run config to a model first (RecommenderRunConfig.for_model)"
+    )
+    params = validated_params(run_config, tune_trials)
+    configure_tracking(tracking_uri)
+    data = prepare_split(dataset, run_config.split)
+    with tracked_run(tracking_steps.EXPERIMENT, run_name=f"{model}-{dataset}") as run:
+        tracking_steps.log_run_inputs(model, run_config.k, data, tune_trials)
+        tuning_best, provenance = None, dict(run_config.provenance)
+        if tune_trials:
+            tuning = tune_recommender(
+                model,
+                params,
+                data.train,
+                data.items,
+                run_config.tuning,
+                run_config.k,
+                tune_trials,
+                show_progress=show_progress,
+            )
+            params, tuning_best = tuning.best_params, tuning.best_value
+            tracking_steps.log_tuning(tuning, run_config.tuning.model_dump(mode="json"))
+            provenance = tuning_provenance(dataset, run_config, tuning, tune_trials)
+        tracking_steps.log_model_params(params)
+        recommender, fit_seconds = fit_recommender(model, params, data.train, data.items)
+        evaluation = evaluate_recommender(
+            recommender, data.train, data.test, k=run_config.k, show_progress=show_progress
+        )
+        tracking_steps.log_evaluation(evaluation, model, fit_seconds)
+        if tune_trials:
+            provenance["mlflow_run_id"] = run.info.run_id
+            provenance[f"test_{tracking_steps.primary_metric(run_config.k)}_after_refit"] = round(
+                evaluation.metrics[f"ndcg@{run_config.k}"], 6
+            )
+        effective = run_config.model_copy(update={"params": params, "provenance": provenance})
+        tracking_steps.log_effective_config(effective.model_dump(mode="json"))
+        if export_dir is not None:
+            export_run(export_dir, data, evaluation)
+        version = tracking_steps.register_recommender(recommender, model, evaluation, data)
+    return TrainingOutcome(
+        run_id=run.info.run_id,
+        model_version=version,
+        model=model,
+        params=params,
+        metrics=evaluation.metrics,
+        fit_seconds=fit_seconds,
+        effective_config=effective,
+        tuning_best=tuning_best,
+    )

@@ -1,0 +1,96 @@
+"""Plain pipeline steps shared by `agora train recommender` and `agora benchmark recommender`.
+
+Each step takes typed inputs and returns values; none touches MLflow (see `tracking_steps`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from data.loaders import available_kinds, load_interactions, load_items
+from data.schemas import ITEM_ID, USER_ID, Kind
+from features.splits import stratified_split
+from training.recommender.config import SplitConfig
+from training.recommender.factory import build_recommender
+
+logger = logging.getLogger(__name__)
+
+SPLIT_METHOD = "per-user stratified random"
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """A dataset split for one protocol: training and held-out interactions plus item metadata."""
+
+    dataset: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    items: pd.DataFrame | None
+    split: SplitConfig
+
+    def lineage(self) -> dict[str, Any]:
+        """How the data was split, for `training.tracking.log_lineage`."""
+        return {
+            "method": SPLIT_METHOD,
+            "train_ratio": self.split.train_ratio,
+            "seed": self.split.seed,
+            "train_rows": len(self.train),
+            "test_rows": len(self.test),
+        }
+
+    def fingerprint(self) -> str:
+        """sha256 of the sorted test pairs: equal only for the same held-out data."""
+        return pairs_fingerprint(self.dataset, self.test)
+
+
+def pairs_fingerprint(dataset: str, frame: pd.DataFrame) -> str:
+    pairs = frame[[USER_ID, ITEM_ID]].astype(str).sort_values([USER_ID, ITEM_ID])
+    digest = hashlib.sha256(dataset.encode())
+    digest.update(pairs.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def load_dataset(dataset: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The dataset's interactions and, when it has them, its items."""
+    interactions = load_interactions(dataset)
+    items = load_items(dataset) if Kind.ITEMS in available_kinds(dataset) else None
+    logger.info(
+        "%s: %d interactions, %d users, %d items",
+        dataset,
+        len(interactions),
+        interactions[USER_ID].nunique(),
+        interactions[ITEM_ID].nunique(),
+    )
+    return interactions, items
+
+
+def split_interactions(
+    interactions: pd.DataFrame, train_ratio: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-user stratified random split (Microsoft Recommenders' `python_stratified_split`)."""
+    return stratified_split(interactions, ratio=train_ratio, seed=seed)
+
+
+def prepare_split(dataset: str, split: SplitConfig) -> SplitData:
+    """Load `dataset` and split it by `split` (the test protocol)."""
+    interactions, items = load_dataset(dataset)
+    train, test = split_interactions(interactions, split.train_ratio, split.seed)
+    return SplitData(dataset=dataset, train=train, test=test, items=items, split=split)
+
+
+def fit_recommender(
+    name: str, params: dict[str, Any], train: pd.DataFrame, items: pd.DataFrame | None
+) -> tuple[Any, float]:
+    """Build and fit model `name` on `train`; return it with the fit's wall-clock seconds."""
+    model = build_recommender(name, params)
+    started = time.perf_counter()
+    model.fit(train, items)
+    seconds = time.perf_counter() - started
+    logger.info("fitted %s on %d interactions in %.1f s", name, len(train), seconds)
+    return model, seconds

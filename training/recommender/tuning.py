@@ -1,0 +1,112 @@
+"""Hyper-parameter search with optuna on a validation split carved from the TRAINING data only.
+
+The training split is split again with the same per-user stratified splitter under a different
+seed (`TuningConfig.seed`), so the test split is never seen while choosing parameters. Each trial
+fits on the inner training part and scores the chosen metric at k on the validation part; the
+best parameters are then refit on the full training split by the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from models.config import ConfigError
+from training.recommender.config import TuningConfig
+from training.recommender.evaluate import evaluate_recommender
+from training.recommender.factory import model_config
+from training.recommender.search_spaces import SEARCH_SPACES
+from training.recommender.steps import fit_recommender, split_interactions
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The winning parameters, their validation score, and every trial for the record."""
+
+    best_params: dict[str, Any]
+    best_value: float
+    metric: str
+    trials: pd.DataFrame
+    seconds: float
+
+
+def search_space(model: str) -> Callable[[optuna.Trial, dict[str, Any]], dict[str, Any]]:
+    """The trial -> params function of `model`; models without tunable parameters have none."""
+    if model not in SEARCH_SPACES:
+        raise ConfigError(
+            f"model: {model!r} has no search space to tune (tunable: {', '.join(SEARCH_SPACES)})"
+        )
+    return SEARCH_SPACES[model]
+
+
+def tune_recommender(
+    model: str,
+    base_params: dict[str, Any],
+    train: pd.DataFrame,
+    items: pd.DataFrame | None,
+    tuning: TuningConfig,
+    k: int,
+    trials: int,
+    show_progress: bool = False,
+) -> TuningResult:
+    """Run `trials` optuna trials (TPE, seeded) and return the best parameters found.
+
+    `base_params` are the starting config; each trial overrides the fields its search space
+    suggests. The result's `best_params` is the merged, validated mapping ready to refit.
+    """
+    if trials <= 0:
+        raise ValueError(f"trials must be positive, got {trials}")
+    suggest = search_space(model)
+    model_config(model, base_params)  # fail on a bad base config before any fitting
+    inner_train, validation = split_interactions(train, tuning.train_ratio, tuning.seed)
+    name = f"{tuning.metric}@{k}"
+    logger.info(
+        "tuning %s: %d trials on %d inner-train / %d validation rows, maximising %s",
+        model,
+        trials,
+        len(inner_train),
+        len(validation),
+        name,
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        suggested = suggest(trial, base_params)
+        trial.set_user_attr("params", suggested)
+        params = {**base_params, **suggested}
+        fitted, fit_seconds = fit_recommender(model, params, inner_train, items)
+        score = evaluate_recommender(fitted, inner_train, validation, k=k, ks=(k,)).metrics[name]
+        trial.set_user_attr("fit_seconds", fit_seconds)
+        return score
+
+    started = time.perf_counter()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=tuning.seed)
+    )
+    study.optimize(
+        objective, n_trials=trials, timeout=tuning.timeout_seconds, show_progress_bar=show_progress
+    )
+    best = {**base_params, **_suggested(study.best_trial)}
+    model_config(model, best)
+    seconds = time.perf_counter() - started
+    logger.info("best %s=%.4f with %s (%.0f s)", name, study.best_value, best, seconds)
+    return TuningResult(
+        best_params=best,
+        best_value=float(study.best_value),
+        metric=name,
+        trials=study.trials_dataframe(),
+        seconds=seconds,
+    )
+
+
+def _suggested(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """The config fields a trial set (a search space may derive fields from optuna's params)."""
+    return dict(trial.user_attrs["params"])
