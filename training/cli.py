@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from training import cli_data, cli_models
+from training import cli_data, cli_models, cli_retrain
 from training.demo import run_demo
 
 # The service is started by path, in its own process: training never imports serving.
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(cli_data.app, name="data")
 app.add_typer(cli_models.app, name="models")
+app.add_typer(cli_retrain.app, name="retrain")
 # Subcommand groups the pipelines attach their commands to (see training/cli_*.py).
 train_app = typer.Typer(
     help="Train a model, log it to MLflow and register it.", no_args_is_help=True

@@ -132,12 +132,36 @@ def _get_version(client: MlflowClient, name: str, version: str | None) -> Versio
         raise RegistryError(f"registered model '{name}' has no version {version}") from None
 
 
-def gate(candidate: VersionSummary, current: VersionSummary | None) -> str:
-    """Why `candidate` may replace `current`; raises PromotionRefusedError when it may not."""
+def gate(
+    candidate: VersionSummary,
+    current: VersionSummary | None,
+    champion_score: float | None = None,
+    tolerance: float = 0.0,
+) -> str:
+    """Why `candidate` may replace `current`; raises PromotionRefusedError when it may not.
+
+    `champion_score` is the current champion re-scored on the candidate's evaluation data (the
+    retrain pipelines do that when the evaluation data changed, e.g. with held-out corrections);
+    without it, the two versions' recorded evaluations must share a fingerprint.
+    `tolerance` (>= 0, in metric units) accepts a candidate that far below the champion: for
+    retraining on fresh data, where a tiny drop on the old held-out split is run-to-run noise.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     if current is None:
         return "no current champion"
     if current.version == candidate.version:
         raise PromotionRefusedError(f"version {candidate.version} is already the champion")
+    if champion_score is not None:
+        if candidate.primary_value is None:
+            raise PromotionRefusedError("the candidate has no recorded evaluation to compare")
+        current = replace(
+            current,
+            primary_metric=candidate.primary_metric,
+            primary_value=champion_score,
+            eval_fingerprint=candidate.eval_fingerprint,
+            tags={**current.tags, TAG_HIGHER_IS_BETTER: str(candidate.higher_is_better).lower()},
+        )
     if candidate.primary_value is None or current.primary_value is None:
         raise PromotionRefusedError(
             "both versions need a recorded evaluation (tag agora.primary_value) to be compared"
@@ -154,13 +178,14 @@ def gate(candidate: VersionSummary, current: VersionSummary | None) -> str:
         )
     metric = candidate.primary_metric
     better_or_equal = (
-        candidate.primary_value >= current.primary_value
+        candidate.primary_value >= current.primary_value - tolerance
         if candidate.higher_is_better
-        else candidate.primary_value <= current.primary_value
+        else candidate.primary_value <= current.primary_value + tolerance
     )
     comparison = (
         f"{metric} {candidate.primary_value:.4f} (v{candidate.version}) vs "
         f"{current.primary_value:.4f} (champion v{current.version})"
+        + (f", tolerance {tolerance:g}" if tolerance else "")
     )
     if not better_or_equal:
         raise PromotionRefusedError(f"candidate is worse: {comparison}")
@@ -194,10 +219,13 @@ def promote(
     force: bool = False,
     reason: str | None = None,
     by: str | None = None,
+    champion_score: float | None = None,
+    tolerance: float = 0.0,
 ) -> VersionSummary:
     """Point `@champion` at `version` (default: the newest) if it passes the gate.
 
     `force` skips the gate but needs a reason, which is recorded with who and when.
+    `champion_score`: see `gate`.
     """
     candidate = _get_version(client, name, version)
     current = champion(client, name)
@@ -208,7 +236,8 @@ def promote(
             raise PromotionRefusedError(f"version {candidate.version} is already the champion")
         why = f"forced: {reason}"
     else:
-        why = gate(candidate, current) + (f"; {reason}" if reason else "")
+        why = gate(candidate, current, champion_score, tolerance)
+        why += f"; {reason}" if reason else ""
     history = _history(client, name)
     if current is not None and (not history or history[-1] != current.version):
         history.append(current.version)  # a champion set outside Agora joins the history

@@ -101,3 +101,13 @@ def test_cli_list_promote_refuse(client: MlflowClient, tmp_path: Path) -> None:
     listing = runner.invoke(app, ["models", "list", NAME])
     assert listing.exit_code == 0
     assert "ndcg_at_10=0.4000" in listing.output and "champion" in listing.output
+
+
+def test_champion_rescored_on_new_evaluation_data(client: MlflowClient, tmp_path: Path) -> None:
+    promote(client, NAME, _register(client, tmp_path, 0.40, "split-a"))
+    candidate = _register(client, tmp_path, 0.50, "split-b")  # e.g. with held-out corrections
+    with pytest.raises(PromotionRefusedError, match="worse"):
+        promote(client, NAME, candidate, champion_score=0.55)
+    promoted = promote(client, NAME, candidate, champion_score=0.45)
+    assert promoted.version == candidate
+    assert "0.4500 (champion" in promoted.tags["agora.promoted_reason"]

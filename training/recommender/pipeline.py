@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from training.recommender import tracking_steps
 from training.recommender.config import RecommenderRunConfig
 from training.recommender.evaluate import (
@@ -95,8 +97,14 @@ def train_recommender(
     export_dir: Path | None = None,
     tracking_uri: str | None = None,
     show_progress: bool = False,
+    extra_train: pd.DataFrame | None = None,
 ) -> TrainingOutcome:
-    """Train `run_config.model` on `dataset`, evaluate on its test split, log and register it."""
+    """Train `run_config.model` on `dataset`, evaluate on its test split, log and register it.
+
+    `extra_train` (canonical interactions, e.g. events stored since the dataset was exported)
+    joins the training split only: the held-out test split, and so the evaluation fingerprint
+    the promotion gate compares, stays that of `dataset`.
+    """
     model = run_config.model
     assert model is not None, (
         "bind the run config to a model first (RecommenderRunConfig.for_model)"
@@ -104,6 +112,8 @@ def train_recommender(
     params = validated_params(run_config, tune_trials)
     configure_tracking(tracking_uri)
     data = prepare_split(dataset, run_config.split)
+    if extra_train is not None and len(extra_train):
+        data = data.with_extra_train(extra_train)
     with tracked_run(tracking_steps.EXPERIMENT, run_name=f"{model}-{dataset}") as run:
         tracking_steps.log_run_inputs(model, run_config.k, data, tune_trials)
         tuning_best, provenance = None, dict(run_config.provenance)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
 from data.loaders import available_kinds, load_interactions, load_items
-from data.schemas import ITEM_ID, USER_ID, Kind
+from data.schemas import ITEM_ID, USER_ID, Kind, conform
 from features.splits import stratified_split
 from training.recommender.config import SplitConfig
 from training.recommender.factory import build_recommender
@@ -33,6 +33,8 @@ class SplitData:
     test: pd.DataFrame
     items: pd.DataFrame | None
     split: SplitConfig
+    extra_rows: int = 0  # interactions added to training beyond the dataset (stored events)
+    extra_sha256: str | None = None
 
     def lineage(self) -> dict[str, Any]:
         """How the data was split, for `training.tracking.log_lineage`."""
@@ -42,7 +44,16 @@ class SplitData:
             "seed": self.split.seed,
             "train_rows": len(self.train),
             "test_rows": len(self.test),
+            "extra_train_rows": self.extra_rows,
+            "extra_train_sha256": self.extra_sha256 or "none",
         }
+
+    def with_extra_train(self, extra: pd.DataFrame) -> SplitData:
+        """This split with `extra` interactions added to training (the test split unchanged)."""
+        extra = conform(extra, Kind.INTERACTIONS)[list(self.train.columns)]
+        digest = hashlib.sha256(extra.to_csv(index=False).encode()).hexdigest()
+        train = pd.concat([self.train, extra], ignore_index=True)
+        return replace(self, train=train, extra_rows=len(extra), extra_sha256=digest)
 
     def fingerprint(self) -> str:
         """sha256 of the sorted test pairs: equal only for the same held-out data."""

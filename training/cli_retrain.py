@@ -1,0 +1,76 @@
+"""`agora retrain ...`: retrain from stored events/corrections, gate, promote, tell the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from data.catalog import UnknownDatasetError
+from data.fetch import FetchError
+from models.config import ConfigError
+from training.retrain.common import RetrainOutcome
+
+app = typer.Typer(
+    help="Retrain a champion with what users did and agents corrected, then hot-swap it.",
+    no_args_is_help=True,
+)
+
+ServiceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--service-url",
+        help="Running service to reload after a promotion (default: $AGORA_SERVICE_URL).",
+    ),
+]
+StoreOption = Annotated[
+    str | None, typer.Option("--store-url", help="Event store (default: $AGORA_STORE_URL).")
+]
+TrackingOption = Annotated[
+    str | None, typer.Option("--tracking-uri", help="MLflow store (default: ~/.agora).")
+]
+ToleranceOption = Annotated[
+    float,
+    typer.Option(min=0.0, help="Accept a candidate this far below the champion (metric units)."),
+]
+
+
+def _report(outcome: RetrainOutcome) -> None:
+    champion = (
+        f"champion v{outcome.champion_version} {outcome.metric} {outcome.champion_score:.4f}"
+        if outcome.champion_score is not None
+        else "no champion to compare with"
+    )
+    typer.echo(
+        f"{outcome.registered_name}: candidate v{outcome.candidate_version} "
+        f"{outcome.metric} {outcome.candidate_score:.4f}; {champion}"
+    )
+    typer.echo(f"{'promoted' if outcome.promoted else 'not promoted'}: {outcome.decision}")
+    if outcome.service_reloaded is not None:
+        typer.echo(f"service reloaded: {'yes' if outcome.service_reloaded else 'NO (see log)'}")
+    typer.echo(f"took {outcome.seconds:.1f} s")
+
+
+@app.command("recommender")
+def retrain_recommender_command(
+    dataset: str = typer.Option("movielens-100k", help="Catalog or imported dataset."),
+    config: Annotated[
+        Path | None, typer.Option(help="Run config YAML (default: the fast hybrid).")
+    ] = None,
+    store_url: StoreOption = None,
+    tracking_uri: TrackingOption = None,
+    service_url: ServiceOption = None,
+    tolerance: ToleranceOption = 0.0,
+) -> None:
+    """Retrain the recommender on the dataset plus stored events."""
+    from training.retrain.recommender import retrain_recommender
+
+    try:
+        outcome = retrain_recommender(
+            dataset, config, store_url, tracking_uri, service_url, tolerance=tolerance
+        )
+    except (ConfigError, UnknownDatasetError, FetchError) as error:
+        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    _report(outcome)

@@ -1,0 +1,97 @@
+"""Pieces both retrain pipelines share: the champion's artifact, promotion, telling the service."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import yaml
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from training.registry import CHAMPION, PromotionRefusedError, promote
+
+logger = logging.getLogger(__name__)
+
+SERVICE_URL_ENV = "AGORA_SERVICE_URL"
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    """What a retrain did: the candidate, the champion it was compared with, and the swap."""
+
+    registered_name: str
+    candidate_version: str
+    candidate_score: float
+    champion_version: str | None
+    champion_score: float | None
+    metric: str
+    promoted: bool
+    decision: str
+    service_reloaded: bool | None  # None: no service was told
+    seconds: float
+
+
+@contextmanager
+def champion_artifact(name: str) -> Iterator[tuple[str, Path] | None]:
+    """The current champion's version and native model folder (downloaded to a temp dir)."""
+    client = MlflowClient()
+    try:
+        version = str(client.get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="agora-champion-") as folder:
+        local = Path(
+            mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=folder)
+        )
+        spec = yaml.safe_load((local / "MLmodel").read_text())
+        native = spec["flavors"]["python_function"]["artifacts"]["native"]["path"]
+        yield version, local / native
+
+
+def promote_if_not_worse(
+    name: str, version: str, champion_score: float | None, reason: str, tolerance: float = 0.0
+) -> tuple[bool, str]:
+    """Promote `version` through the gate, the champion re-scored on the same data."""
+    try:
+        promoted = promote(
+            MlflowClient(),
+            name,
+            version,
+            reason=reason,
+            champion_score=champion_score,
+            tolerance=tolerance,
+        )
+    except PromotionRefusedError as refused:
+        logger.info("%s v%s not promoted: %s", name, version, refused)
+        return False, str(refused)
+    return True, promoted.tags.get("agora.promoted_reason", "promoted")
+
+
+def notify_service(url: str | None, api_key: str | None = None) -> bool | None:
+    """POST /admin/reload so a running service swaps to the new champions; None if no URL."""
+    url = url or os.environ.get(SERVICE_URL_ENV)
+    if not url:
+        return None
+    key = api_key or os.environ.get("AGORA_API_KEY")
+    headers = {"content-type": "application/json", **({"x-api-key": key} if key else {})}
+    request = urllib.request.Request(url.rstrip("/") + "/admin/reload", b"{}", headers)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            answer: dict[str, Any] = json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError) as error:
+        logger.warning("could not tell the service at %s to reload: %s", url, error)
+        return False
+    logger.info("service reloaded: %s", answer.get("models"))
+    return bool(answer.get("reloaded"))

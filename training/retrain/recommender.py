@@ -1,0 +1,101 @@
+"""`agora retrain recommender`: the catalog dataset plus stored events, gated, swapped in.
+
+Stored positive events (views, clicks, likes, purchases, ratings) join the training split of the
+dataset's protocol split; the held-out split is the dataset's own, so the candidate and the
+re-scored champion are compared on exactly the same data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from data import schemas as S
+from data.store import NEGATIVE_TYPES, Store
+from models.recommenders import load_recommender
+from training.recommender.config import load_run_config
+from training.recommender.evaluate import evaluate_recommender
+from training.recommender.pipeline import train_recommender
+from training.recommender.steps import prepare_split
+from training.recommender.tracking_steps import REGISTERED_MODEL
+from training.retrain.common import (
+    RetrainOutcome,
+    champion_artifact,
+    notify_service,
+    promote_if_not_worse,
+)
+from training.tracking import configure_tracking
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = (
+    Path(__file__).resolve().parents[2] / "configs" / "recommender" / "hybrid.fast.yaml"
+)
+# Implicit events on the 1-5 scale of explicit ratings ("rating" events carry their own value).
+EVENT_VALUES = {"view": 2.0, "click": 3.0, "like": 4.0, "share": 4.0, "purchase": 5.0}
+
+
+def events_as_interactions(store: Store) -> pd.DataFrame:
+    """Positive stored events as canonical interactions; complaints and dislikes are left out."""
+    events = store.events_frame()
+    events = events[~events["type"].isin(NEGATIVE_TYPES)]
+    values = events["type"].map(EVENT_VALUES)
+    ratings = values.where(events["type"] != "rating", events[S.RATING])
+    return S.conform(
+        events.assign(**{S.RATING: ratings.fillna(1.0)})[
+            [S.USER_ID, S.ITEM_ID, S.RATING, S.TIMESTAMP]
+        ],
+        S.Kind.INTERACTIONS,
+    )
+
+
+def retrain_recommender(
+    dataset: str = "movielens-100k",
+    config_path: Path | None = None,
+    store_url: str | None = None,
+    tracking_uri: str | None = None,
+    service_url: str | None = None,
+    api_key: str | None = None,
+    tolerance: float = 0.0,
+) -> RetrainOutcome:
+    """Train on dataset + events, compare with the champion on the same test split, promote
+    only if not worse, and tell the running service to swap."""
+    started = time.perf_counter()
+    configure_tracking(tracking_uri)
+    run_config = load_run_config(config_path or DEFAULT_CONFIG, None)
+    events = events_as_interactions(Store(store_url))
+    logger.info("retraining on %s plus %d stored events", dataset, len(events))
+    outcome = train_recommender(dataset, run_config, extra_train=events)
+    metric = f"ndcg@{run_config.k}"
+    candidate_score = outcome.metrics[metric]
+    champion_version, champion_score = None, None
+    with champion_artifact(REGISTERED_MODEL) as champion:
+        if champion is not None and champion[0] != outcome.model_version:
+            champion_version = champion[0]
+            data = prepare_split(dataset, run_config.split)
+            model = load_recommender(champion[1])
+            scored = evaluate_recommender(model, data.train, data.test, k=run_config.k)
+            champion_score = scored.metrics[metric]
+    promoted, decision = promote_if_not_worse(
+        REGISTERED_MODEL,
+        outcome.model_version,
+        champion_score,
+        reason=f"retrain with {len(events)} stored events",
+        tolerance=tolerance,
+    )
+    reloaded = notify_service(service_url, api_key) if promoted else None
+    return RetrainOutcome(
+        registered_name=REGISTERED_MODEL,
+        candidate_version=outcome.model_version,
+        candidate_score=candidate_score,
+        champion_version=champion_version,
+        champion_score=champion_score,
+        metric=metric,
+        promoted=promoted,
+        decision=decision,
+        service_reloaded=reloaded,
+        seconds=time.perf_counter() - started,
+    )
