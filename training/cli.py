@@ -80,4 +80,6 @@ from training import cli_recommender  # noqa: E402  (attaches to the groups abov
 
 cli_recommender.register(train_app, benchmark_app)
 
+from training import cli_triage  # noqa: E402  (attaches to the groups above)
 
+cli_triage.register(train_app, benchmark_app)

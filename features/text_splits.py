@@ -1,0 +1,174 @@
+"""The FIXED evaluation splits of the triage tasks: every benchmark and pipeline uses these.
+
+One rule for every split: keep the rows the task applies to, drop rows with an empty text, drop
+duplicate texts (keeping the first, so a tweet and its retweet never straddle train and test),
+drop classes too small to stratify, then a stratified 80/20 split with seed 42.
+
+| split                       | dataset           | label column | rows kept                       |
+|-----------------------------|-------------------|--------------|---------------------------------|
+| airline-sentiment/sentiment | airline-sentiment | label        | all                             |
+| airline-sentiment/reason    | airline-sentiment | reason       | negative tweets with a reason   |
+| waimai-10k/sentiment        | waimai-10k        | label        | all                             |
+| bitext-intents/category     | bitext-intents    | category     | all (11 categories)             |
+| cfpb-complaints/category    | cfpb-complaints   | category     | rows with a narrative (product) |
+
+Other (imported) datasets get the same rule with the task's column: sentiment -> label,
+reason -> reason, category -> category, rows with an empty label dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from data import schemas as S
+from data.loaders import load_labelled_texts
+
+logger = logging.getLogger(__name__)
+
+TEST_SIZE = 0.2
+SEED = 42
+# A class needs a few rows for a stratified 80/20 split to put it on both sides; CFPB's sample
+# has retired products with 3-5 narratives, which are dropped (and recorded in the lineage).
+MIN_CLASS_ROWS = 5
+
+
+class Task(StrEnum):
+    """What a triage classifier predicts."""
+
+    SENTIMENT = "sentiment"
+    REASON = "reason"
+    CATEGORY = "category"
+
+
+_TASK_COLUMN = {Task.SENTIMENT: S.LABEL, Task.REASON: S.REASON, Task.CATEGORY: S.CATEGORY}
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How one (dataset, task) split is built."""
+
+    dataset: str
+    task: Task
+    label_column: str
+    only_negative: bool = False  # reason: only complaints (negative rows) carry a reason
+
+
+FIXED_SPLITS: dict[tuple[str, Task], SplitSpec] = {
+    ("airline-sentiment", Task.SENTIMENT): SplitSpec("airline-sentiment", Task.SENTIMENT, S.LABEL),
+    ("airline-sentiment", Task.REASON): SplitSpec(
+        "airline-sentiment", Task.REASON, S.REASON, only_negative=True
+    ),
+    ("waimai-10k", Task.SENTIMENT): SplitSpec("waimai-10k", Task.SENTIMENT, S.LABEL),
+    ("bitext-intents", Task.CATEGORY): SplitSpec("bitext-intents", Task.CATEGORY, S.CATEGORY),
+    ("cfpb-complaints", Task.CATEGORY): SplitSpec("cfpb-complaints", Task.CATEGORY, S.CATEGORY),
+}
+
+
+class SplitError(ValueError):
+    """A split cannot be built (unknown task, too few rows or classes); the message says why."""
+
+
+@dataclass(frozen=True)
+class TextSplit:
+    """Train and test texts with labels, plus what is needed to record the split's lineage."""
+
+    dataset: str
+    task: Task
+    language: str
+    train_texts: list[str]
+    train_labels: list[str]
+    test_texts: list[str]
+    test_labels: list[str]
+    lineage: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted(set(self.train_labels))
+
+
+def load_split(dataset: str, task: Task | str) -> TextSplit:
+    """The fixed split of `dataset` for `task` (see the module table); loads the dataset."""
+    task = _parse_task(task)
+    spec = FIXED_SPLITS.get((dataset, task)) or SplitSpec(dataset, task, _TASK_COLUMN[task])
+    return split_frame(load_labelled_texts(dataset), spec)
+
+
+def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
+    """Apply the fixed rule to a canonical labelled-text frame."""
+    if spec.label_column not in frame.columns:
+        raise SplitError(f"dataset '{spec.dataset}' has no column '{spec.label_column}'")
+    rows = frame
+    if spec.only_negative:
+        rows = rows[rows[S.LABEL] == "negative"]
+    rows = rows[(rows[S.TEXT].str.strip() != "") & (rows[spec.label_column] != "")]
+    deduplicated = rows.drop_duplicates(subset=S.TEXT, keep="first")
+    duplicates_dropped = len(rows) - len(deduplicated)
+    rows = deduplicated
+    counts = rows[spec.label_column].value_counts()
+    small = sorted(counts[counts < MIN_CLASS_ROWS].index.tolist())
+    if small:
+        logger.info(
+            "%s/%s: dropping classes with < %d rows: %s",
+            spec.dataset,
+            spec.task,
+            MIN_CLASS_ROWS,
+            small,
+        )
+        rows = rows[~rows[spec.label_column].isin(small)]
+    if rows[spec.label_column].nunique() < 2:
+        raise SplitError(
+            f"{spec.dataset}/{spec.task}: column '{spec.label_column}' has fewer than 2 classes "
+            f"with {MIN_CLASS_ROWS}+ rows after filtering ({len(rows)} rows left)"
+        )
+    train, test = train_test_split(
+        rows, test_size=TEST_SIZE, stratify=rows[spec.label_column], random_state=SEED
+    )
+    language = _language(rows)
+    lineage: dict[str, object] = {
+        "task": str(spec.task),
+        "label_column": spec.label_column,
+        "only_negative": spec.only_negative,
+        "dedup": "drop duplicate texts, keep first",
+        "duplicates_dropped": duplicates_dropped,
+        "min_class_rows": MIN_CLASS_ROWS,
+        "classes_dropped": "|".join(small),
+        "test_size": TEST_SIZE,
+        "seed": SEED,
+        "stratified": True,
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "language": language,
+    }
+    return TextSplit(
+        dataset=spec.dataset,
+        task=spec.task,
+        language=language,
+        train_texts=train[S.TEXT].tolist(),
+        train_labels=train[spec.label_column].tolist(),
+        test_texts=test[S.TEXT].tolist(),
+        test_labels=test[spec.label_column].tolist(),
+        lineage=lineage,
+    )
+
+
+def _parse_task(task: Task | str) -> Task:
+    try:
+        return Task(task)
+    except ValueError:
+        raise SplitError(
+            f"unknown task '{task}'; choose one of {', '.join(t.value for t in Task)}"
+        ) from None
+
+
+def _language(rows: pd.DataFrame) -> str:
+    """The split's language: the most common value of the language column, else 'und'."""
+    if S.LANGUAGE in rows.columns:
+        languages = rows[S.LANGUAGE][rows[S.LANGUAGE] != ""]
+        if len(languages):
+            return str(languages.mode().iloc[0])
+    return "und"

@@ -1,0 +1,124 @@
+"""A weighted average of calibrated member probabilities (e.g. fine-tuned MiniLM + TF-IDF).
+
+Members disagree in useful ways: the transformer reads context, TF-IDF remembers rare surface
+cues (hashtags, airline handles, Chinese dish names). Because every member's probabilities are
+temperature-calibrated, averaging them is meaningful without further scaling. The artifact is
+one sub-folder per member (each loadable on its own) plus the weights in the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+
+from models.classifiers.base import (
+    ClassifierInputError,
+    TermWeight,
+    TextClassifier,
+    atomic_directory,
+    check_texts,
+    classifier_class,
+    read_manifest,
+    write_manifest,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class EnsembleClassifier(TextClassifier):
+    """Averages members' calibrated probabilities with fixed non-negative weights."""
+
+    kind = "ensemble"
+
+    def __init__(
+        self, members: Sequence[TextClassifier], weights: Sequence[float] | None = None
+    ) -> None:
+        super().__init__()
+        if not members:
+            raise ClassifierInputError("an ensemble needs at least one member")
+        weights = [1.0] * len(members) if weights is None else list(weights)
+        if len(weights) != len(members):
+            raise ClassifierInputError(
+                f"weights has {len(weights)} entries for {len(members)} members"
+            )
+        if any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ClassifierInputError(f"weights must be >= 0 with a positive sum, got {weights}")
+        self.members = list(members)
+        self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
+        if all(m.is_fitted for m in self.members):
+            self._adopt_classes()
+
+    def _adopt_classes(self) -> None:
+        classes = self.members[0].classes_
+        for member in self.members[1:]:
+            if member.classes_ != classes:
+                raise ClassifierInputError(
+                    f"ensemble members disagree on classes: {classes} vs {member.classes_}"
+                )
+        self.classes_ = list(classes)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+        """Fit every member on the same data (members that are already fitted are refitted)."""
+        for member in self.members:
+            member.fit(texts, labels)
+        self._adopt_classes()
+        return self
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        # Log of the averaged probabilities: softmax of it (temperature 1) returns the average.
+        return np.log(np.clip(self._average(texts), 1e-12, None))
+
+    def _average(self, texts: list[str]) -> np.ndarray:
+        total = np.zeros((len(texts), len(self.classes_)), dtype=np.float64)
+        for weight, member in zip(self.weights, self.members, strict=True):
+            if weight > 0:
+                total += weight * member.predict_proba(texts)
+        return total
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        checked = self._checked_for_inference(texts)
+        if not checked:
+            return np.zeros((0, len(self.classes_)), dtype=np.float64)
+        return self._average(checked)
+
+    def explain(self, text: str, top_n: int = 5, label: str | None = None) -> list[TermWeight]:
+        """The explanation of the first member that can give one, for the ensemble's label."""
+        self._require_fitted()
+        check_texts([text])
+        label = self.classes_[self._check_label(label, text)]
+        for member in self.members:
+            terms = member.explain(text, top_n=top_n, label=label)
+            if terms:
+                return terms
+        return []
+
+    def save(self, path: str | Path) -> None:
+        self._require_fitted()
+        with atomic_directory(path) as folder:
+            entries = []
+            for i, member in enumerate(self.members):
+                name = f"member_{i}_{member.kind}"
+                member.save(folder / name)
+                entries.append({"folder": name, "kind": member.kind})
+            write_manifest(
+                folder,
+                self.kind,
+                classes=self.classes_,
+                temperature=1.0,
+                weights=self.weights.tolist(),
+                members=entries,
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        folder = Path(path)
+        manifest = read_manifest(folder, cls.kind)
+        members = [
+            classifier_class(entry["kind"]).load(folder / entry["folder"])
+            for entry in manifest["members"]
+        ]
+        return cls(members, manifest["weights"])

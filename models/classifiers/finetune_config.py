@@ -1,0 +1,54 @@
+"""Hyper-parameters of the fine-tuned transformer (torch-free, so configs validate fast)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from features.embeddings import DEFAULT_ENCODER
+from models.classifiers.linear import ClassWeight
+from models.config import FrozenConfig
+
+
+class FineTuneConfig(FrozenConfig):
+    """Hyper-parameters of the fine-tuned transformer; defaults suit tweets on 2 CPU cores."""
+
+    encoder: str = DEFAULT_ENCODER
+    max_length: int = Field(64, ge=8, le=512, description="tokens; tweets rarely exceed 64")
+    batch_size: int = Field(32, ge=1)
+    eval_batch_size: int = Field(128, ge=1)
+    learning_rate: float = Field(1e-4, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    epochs: int = Field(
+        2,
+        ge=1,
+        description="the learning rate decays to 0 over these; early stopping may end sooner",
+    )
+    warmup_ratio: float = Field(0.06, ge=0, lt=1)
+    freeze_word_embeddings: bool = Field(
+        True,
+        description="keep the 30k x 384 token-embedding table fixed: half the parameters, a "
+        "faster optimiser step, and little to learn from ~10k short texts",
+    )
+    add_unknown_characters: bool = Field(
+        True,
+        description="add characters the tokenizer maps to [UNK] (Chinese characters, emoji) "
+        "as new tokens learned during fine-tuning",
+    )
+    new_token_min_count: int = Field(3, ge=1, description="occurrences needed to add a character")
+    dropout: float = Field(0.1, ge=0, lt=1)
+    class_weight: ClassWeight = "balanced"
+    validation_fraction: float = Field(0.1, gt=0, lt=0.5)
+    evaluations_per_epoch: int = Field(2, ge=1)
+    patience: int = Field(2, ge=1, description="evaluations without improvement before stopping")
+    early_stopping_metric: Literal["macro_f1", "loss"] = "macro_f1"
+    time_budget_minutes: float | None = Field(30.0, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch CPU threads for training; None = torch default (all cores). On a "
+        "shared, busy machine 1 is faster than 2 (no thread oversubscription)",
+    )
+    seed: int = 42

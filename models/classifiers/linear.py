@@ -1,0 +1,77 @@
+"""A multinomial logistic-regression head stored as plain arrays.
+
+scikit-learn fits it; inference is a matrix product in numpy, so a saved head is two arrays in an
+.npz file (no pickle) and loading it needs no estimator object. Shared by the TF-IDF and the
+sentence-embedding classifiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+ClassWeight = Literal["balanced", "none"]
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """Logits = features @ coef.T + intercept; one row of `coef` per class (binary included)."""
+
+    coef: np.ndarray  # (n_classes, n_features)
+    intercept: np.ndarray  # (n_classes,)
+
+    @classmethod
+    def fit(
+        cls,
+        features: Any,
+        labels: np.ndarray,
+        n_classes: int,
+        c: float,
+        class_weight: ClassWeight,
+        max_iter: int,
+    ) -> LinearHead:
+        """Fit on `features` (dense or sparse) and class indices `labels` in [0, n_classes)."""
+        model = LogisticRegression(
+            C=c,
+            class_weight=None if class_weight == "none" else "balanced",
+            max_iter=max_iter,
+        )
+        model.fit(features, labels)
+        coef = np.asarray(model.coef_, dtype=np.float64)
+        intercept = np.asarray(model.intercept_, dtype=np.float64)
+        if coef.shape[0] == 1:
+            # Binary LR has one weight row for class 1; logits [-z/2, z/2] give the same softmax
+            # as sigmoid(z) and keep the class-wise explanation symmetric.
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        if coef.shape[0] != n_classes:
+            raise ValueError(f"training labels cover {coef.shape[0]} of {n_classes} classes")
+        return cls(coef=coef, intercept=intercept)
+
+    def logits(self, features: Any) -> np.ndarray:
+        scores = features @ self.coef.T
+        if sparse.issparse(scores):
+            scores = scores.toarray()
+        return np.asarray(scores, dtype=np.float64) + self.intercept
+
+    def contributions(self, features_row: Any, class_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(feature indices, weights) of one sparse row towards class `class_index`.
+
+        The weight of a feature is its value times its coefficient for the class minus the mean
+        coefficient over classes: softmax only cares about logit differences, so a term that
+        raises every class equally explains nothing.
+        """
+        row = sparse.csr_matrix(features_row)
+        relative = self.coef[class_index] - self.coef.mean(axis=0)
+        return row.indices, row.data * relative[row.indices]
+
+    def to_arrays(self, prefix: str = "head") -> dict[str, np.ndarray]:
+        return {f"{prefix}_coef": self.coef, f"{prefix}_intercept": self.intercept}
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, prefix: str = "head") -> LinearHead:
+        return cls(coef=arrays[f"{prefix}_coef"], intercept=arrays[f"{prefix}_intercept"])

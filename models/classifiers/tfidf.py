@@ -1,0 +1,239 @@
+"""Fast baseline: TF-IDF word and character n-grams with a logistic-regression head.
+
+Character n-grams make it language-agnostic: Chinese has no spaces, so its word analyzer finds
+little, but character 1-4-grams carry the signal ("难吃", "太慢"). The artifact is the two
+vocabularies (JSON), their idf vectors and the head's arrays (.npz): no pickle, and a loaded model
+scores in plain numpy/scipy. `explain` decomposes a prediction into per-term contributions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+from pydantic import Field, model_validator
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from models.classifiers.base import (
+    TermWeight,
+    TextClassifier,
+    atomic_directory,
+    check_texts,
+    check_training_data,
+    read_manifest,
+    write_manifest,
+)
+from models.classifiers.calibration import crossfit_logits, fit_temperature
+from models.classifiers.linear import ClassWeight, LinearHead
+from models.config import FrozenConfig
+
+logger = logging.getLogger(__name__)
+
+_ARRAYS_FILE = "arrays.npz"
+
+
+class TfidfConfig(FrozenConfig):
+    """Hyper-parameters of the TF-IDF + logistic-regression classifier."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (1, 5)
+    min_df: int = Field(2, ge=1)
+    max_features: int = Field(300_000, ge=1, description="per analyzer (word, char)")
+    sublinear_tf: bool = True
+    c: float = Field(8.0, gt=0, description="inverse regularisation strength of the LR head")
+    class_weight: ClassWeight = "balanced"
+    max_iter: int = Field(2000, ge=1)
+    calibration_folds: int = Field(
+        3, ge=0, description="folds for out-of-fold temperature fitting; 0 or 1 = no calibration"
+    )
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> Self:
+        for name in ("word_ngrams", "char_ngrams"):
+            low, high = getattr(self, name)
+            if not 1 <= low <= high:
+                raise ValueError(f"{name} must be (min, max) with 1 <= min <= max, got {low, high}")
+        return self
+
+
+def _vectorizer_params(config: TfidfConfig) -> list[dict[str, object]]:
+    """Constructor arguments of the word and char vectorizers (JSON-serialisable)."""
+    shared = {"sublinear_tf": config.sublinear_tf, "lowercase": True, "dtype": "float32"}
+    return [
+        {"analyzer": "word", "ngram_range": list(config.word_ngrams), **shared},
+        {"analyzer": "char_wb", "ngram_range": list(config.char_ngrams), **shared},
+    ]
+
+
+def _make_vectorizer(params: dict[str, object], **extra: object) -> TfidfVectorizer:
+    kwargs = {**params, **extra}
+    kwargs["ngram_range"] = tuple(kwargs["ngram_range"])  # type: ignore[arg-type]
+    kwargs["dtype"] = np.dtype(str(kwargs["dtype"]))
+    return TfidfVectorizer(**kwargs)  # type: ignore[arg-type]
+
+
+class TfidfClassifier(TextClassifier):
+    """TF-IDF word + char n-grams -> multinomial logistic regression, temperature-calibrated."""
+
+    kind = "tfidf"
+
+    def __init__(self, config: TfidfConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or TfidfConfig()
+        self._vectorizers: list[TfidfVectorizer] = []
+        self._terms: np.ndarray = np.array([], dtype=object)  # global feature index -> term
+        self._is_char: np.ndarray = np.array([], dtype=bool)  # feature comes from char n-grams
+        self._head: LinearHead | None = None
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+        checked, y, classes = check_training_data(texts, labels)
+        params = _vectorizer_params(self.config)
+        vectorizers = []
+        for p in params:
+            # min_df may exceed what a tiny training set offers; fall back to 1 rather than fail.
+            min_df = self.config.min_df if len(checked) >= 10 * self.config.min_df else 1
+            vectorizers.append(
+                _make_vectorizer(p, min_df=min_df, max_features=self.config.max_features)
+            )
+        blocks = []
+        for vectorizer in vectorizers:
+            try:
+                blocks.append(vectorizer.fit_transform(checked))
+            except ValueError:  # empty vocabulary (e.g. no word of 2+ chars): skip the analyzer
+                blocks.append(None)
+        kept = [(v, b) for v, b in zip(vectorizers, blocks, strict=True) if b is not None]
+        if not kept:
+            raise ValueError("no n-gram features could be extracted from the training texts")
+        self._vectorizers = [v for v, _ in kept]
+        features = sparse.hstack([b for _, b in kept], format="csr")
+        logger.info("tfidf features: %d texts x %d n-grams", *features.shape)
+
+        def fit_and_score(train_x: object, train_y: np.ndarray, held_x: object) -> np.ndarray:
+            head = LinearHead.fit(
+                train_x,
+                train_y,
+                len(classes),
+                self.config.c,
+                self.config.class_weight,
+                self.config.max_iter,
+            )
+            return head.logits(held_x)
+
+        temperature = 1.0
+        if self.config.calibration_folds >= 2:
+            oof = crossfit_logits(
+                features, y, fit_and_score, self.config.calibration_folds, self.config.seed
+            )
+            temperature = fit_temperature(oof, y)
+        self._head = LinearHead.fit(
+            features,
+            y,
+            len(classes),
+            self.config.c,
+            self.config.class_weight,
+            self.config.max_iter,
+        )
+        self._index_terms()
+        self.classes_, self.temperature_ = classes, temperature
+        return self
+
+    def _index_terms(self) -> None:
+        """Map global feature indices (word block, then char block) back to terms."""
+        terms: list[str] = []
+        is_char: list[bool] = []
+        for vectorizer in self._vectorizers:
+            by_index = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
+            terms.extend(term for term, _ in by_index)
+            is_char.extend([vectorizer.analyzer != "word"] * len(by_index))
+        self._terms = np.array(terms, dtype=object)
+        self._is_char = np.array(is_char, dtype=bool)
+
+    def _features(self, texts: list[str]) -> sparse.csr_matrix:
+        return sparse.hstack([v.transform(texts) for v in self._vectorizers], format="csr")
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        assert self._head is not None
+        return self._head.logits(self._features(texts))
+
+    def explain(self, text: str, top_n: int = 5, label: str | None = None) -> list[TermWeight]:
+        """Top terms pushing `text` towards `label`.
+
+        Character n-grams overlap one another and the words they come from, so one that lies
+        inside an already chosen term, or contains a chosen n-gram, is skipped as a repeat.
+        """
+        self._require_fitted()
+        check_texts([text])
+        assert self._head is not None
+        class_index = self._check_label(label, text)
+        indices, weights = self._head.contributions(self._features([text]), class_index)
+        chosen: list[TermWeight] = []
+        for position in np.argsort(-weights):
+            weight = float(weights[position])
+            if weight <= 0 or len(chosen) >= top_n:
+                break
+            feature = indices[position]
+            term = str(self._terms[feature]).strip()
+            repeats = any(
+                term in kept.term or (self._is_char[feature] and kept.term in term)
+                for kept in chosen
+            )
+            if not term or repeats:
+                continue
+            chosen.append(TermWeight(term=term, weight=weight))
+        return chosen
+
+    def save(self, path: str | Path) -> None:
+        self._require_fitted()
+        assert self._head is not None
+        arrays = self._head.to_arrays()
+        vectorizers = []
+        with atomic_directory(path) as folder:
+            for i, vectorizer in enumerate(self._vectorizers):
+                params = {
+                    "analyzer": vectorizer.analyzer,
+                    "ngram_range": list(vectorizer.ngram_range),
+                    "sublinear_tf": vectorizer.sublinear_tf,
+                    "lowercase": vectorizer.lowercase,
+                    "dtype": np.dtype(vectorizer.dtype).name,
+                }
+                vocabulary_file = f"vocabulary_{i}.json"
+                by_index = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
+                (folder / vocabulary_file).write_text(
+                    json.dumps([term for term, _ in by_index], ensure_ascii=False)
+                )
+                arrays[f"idf_{i}"] = vectorizer.idf_
+                vectorizers.append({"params": params, "vocabulary": vocabulary_file})
+            np.savez(folder / _ARRAYS_FILE, **arrays)
+            write_manifest(
+                folder,
+                self.kind,
+                classes=self.classes_,
+                temperature=self.temperature_,
+                config=self.config.model_dump(mode="json"),
+                vectorizers=vectorizers,
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        folder = Path(path)
+        manifest = read_manifest(folder, cls.kind)
+        model = cls(TfidfConfig.from_mapping(manifest["config"]))
+        with np.load(folder / _ARRAYS_FILE, allow_pickle=False) as arrays:
+            model._head = LinearHead.from_arrays(arrays)
+            for i, entry in enumerate(manifest["vectorizers"]):
+                terms = json.loads((folder / entry["vocabulary"]).read_text(encoding="utf-8"))
+                vectorizer = _make_vectorizer(
+                    entry["params"], vocabulary={term: j for j, term in enumerate(terms)}
+                )
+                vectorizer.idf_ = arrays[f"idf_{i}"]
+                model._vectorizers.append(vectorizer)
+        model._index_terms()
+        model.classes_ = list(manifest["classes"])
+        model.temperature_ = float(manifest["temperature"])
+        return model

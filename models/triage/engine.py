@@ -1,0 +1,397 @@
+"""The triage engine: from raw feedback texts to `TriageResult`s, in batches.
+
+Pipeline per batch: clean and truncate (`features.text`), decide the language (given, or detected
+by `features.language`), then for each language run every task's model once over all texts of
+that language (batch `predict_proba`, not a loop of singles), then urgency rules, the routing
+table and evidence per text.
+
+Tasks and their models:
+- sentiment (required, one model per supported language): a language is *supported* exactly when
+  it has a sentiment model. Its classes must include "negative".
+- reason (optional): why a complaint was made; airline negative reasons are the first taxonomy.
+  Reason data is labelled on complaints only, so the reason model runs on complaints only.
+- category (optional): routing category (bitext categories); product (optional): CFPB product.
+
+Definition of a complaint: `is_complaint` is true exactly when the sentiment model's probability
+of "negative" is at least `thresholds.complaint_min_negative` (default 0.5). The reason model
+cannot define it: it was never shown a non-complaint.
+
+A task model given as a bare classifier (not a per-language mapping) serves `default_language`
+only: an English reason model must not read Chinese (see `task_models`). A missing model leaves
+its field null with a note in `warnings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from features.language import LANGUAGE_SCRIPT, LanguageDetection, detect_languages
+from features.text import PreparedText, TextInputError, normalise_for_model, prepare_text
+from models.classifiers import TextClassifier
+from models.config import ConfigError
+from models.triage.config import TriageConfig, load_triage_config
+from models.triage.evidence import explain_labels
+from models.triage.routing import RoutingFacts, route
+from models.triage.schema import (
+    TASKS,
+    UNSURE,
+    ComplaintResult,
+    Evidence,
+    LabelResult,
+    LabelScore,
+    LanguageInfo,
+    ModelUsed,
+    SentimentResult,
+    Status,
+    TriageResult,
+)
+from models.triage.task_models import ModelSpec, TaskModel, build_task_models
+from models.triage.urgency import ModelSignals, UrgencyAssessor
+
+logger = logging.getLogger(__name__)
+
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+_TOP_CANDIDATES = 3
+
+
+class TriageInputError(ValueError):
+    """A triage call got invalid arguments; the message names the argument and position."""
+
+
+@dataclass
+class _Draft:
+    """One text's result while the batch is being worked on."""
+
+    prepared: PreparedText
+    customer_id: str | None
+    prior_contacts: int
+    warnings: list[str]
+    status: Status = "ok"
+    language: LanguageInfo | None = None
+    model_input: str = ""
+    sentiment: SentimentResult | None = None
+    complaint: ComplaintResult | None = None
+    reason: LabelResult | None = None
+    category: LabelResult | None = None
+    product: LabelResult | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    models: list[ModelUsed] = field(default_factory=list)
+
+
+class TriageEngine:
+    """Triage texts with per-language task models and a TriageConfig."""
+
+    def __init__(
+        self,
+        models: Mapping[str, ModelSpec],
+        config: TriageConfig | None = None,
+        default_language: str = "en",
+    ) -> None:
+        self.config = config or load_triage_config()
+        self.models = build_task_models(models, default_language)
+        self.supported_languages = frozenset(self.models["sentiment"])
+        fallback = self.config.fallback_language
+        if fallback is not None and fallback not in self.supported_languages:
+            raise ConfigError(
+                f"fallback_language: '{fallback}' has no sentiment model "
+                f"(supported: {sorted(self.supported_languages)}); set it to one of them or null"
+            )
+        if fallback is not None and fallback not in LANGUAGE_SCRIPT:
+            raise ConfigError(f"fallback_language: the script of '{fallback}' is not known")
+        self._urgency = UrgencyAssessor(self.config.urgency)
+        logger.info(
+            "triage engine: languages %s, tasks %s",
+            sorted(self.supported_languages),
+            {task: sorted(by_language) for task, by_language in self.models.items()},
+        )
+
+    def warm_up(self) -> None:
+        """Load the language detector's models now (a few seconds) rather than on the first text.
+
+        Serving calls this at start-up; lingua loads each language's n-gram models lazily.
+        """
+        detect_languages(["warm up the language detector"], self.config.language)
+
+    def triage(
+        self,
+        text: str | bytes,
+        language: str | None = None,
+        customer_id: str | None = None,
+        prior_contacts: int = 0,
+    ) -> TriageResult:
+        """Triage one text; `language` (ISO 639-1) skips detection when given."""
+        return self.triage_batch([text], [language], [customer_id], [prior_contacts])[0]
+
+    def triage_batch(
+        self,
+        texts: Sequence[str | bytes],
+        languages: Sequence[str | None] | None = None,
+        customer_ids: Sequence[str | None] | None = None,
+        prior_contacts: Sequence[int] | None = None,
+    ) -> list[TriageResult]:
+        """Triage many texts; the optional sequences are per text, aligned with `texts`.
+
+        Any iterable of texts works (a list, a pandas Series, a numpy array), but not a single
+        str or bytes, which would otherwise be triaged character by character.
+        """
+        texts = _as_list("texts", texts)
+        count = len(texts)
+        languages = _aligned("languages", languages, count, None)
+        customer_ids = _aligned("customer_ids", customer_ids, count, None)
+        contacts = _aligned("prior_contacts", prior_contacts, count, 0)
+        drafts = [
+            self._draft(i, text, customer_ids[i], contacts[i]) for i, text in enumerate(texts)
+        ]
+        self._resolve_languages(drafts, [_language_code(i, x) for i, x in enumerate(languages)])
+        by_language: dict[str, list[_Draft]] = {}
+        for draft in drafts:
+            if draft.status == "ok" and draft.language is not None and draft.language.code:
+                draft.model_input = normalise_for_model(draft.prepared.text, self.config.text)
+                by_language.setdefault(draft.language.code, []).append(draft)
+        for language, group in by_language.items():
+            self._run_models(language, group)
+        return [self._finish(draft) for draft in drafts]
+
+    def _draft(self, index: int, text: object, customer_id: object, contacts: object) -> _Draft:
+        try:
+            prepared = prepare_text(text, self.config.text)  # type: ignore[arg-type]
+        except TextInputError as error:
+            raise TriageInputError(f"texts[{index}]: {error}") from None
+        if customer_id is not None and not isinstance(customer_id, str):
+            raise TriageInputError(
+                f"customer_ids[{index}] must be a str or None, got {type(customer_id).__name__}"
+            )
+        if isinstance(contacts, bool) or not isinstance(contacts, int | np.integer) or contacts < 0:
+            raise TriageInputError(f"prior_contacts[{index}] must be an int >= 0, got {contacts!r}")
+        return _Draft(prepared, customer_id, int(contacts), list(prepared.warnings))
+
+    def _resolve_languages(self, drafts: list[_Draft], given: list[str | None]) -> None:
+        """Set each draft's language and status; detection runs once for all undecided texts."""
+        to_detect = [
+            i for i, d in enumerate(drafts) if given[i] is None and not d.prepared.is_empty
+        ]
+        detections = detect_languages(
+            [drafts[i].prepared.text for i in to_detect], self.config.language
+        )
+        detected = dict(zip(to_detect, detections, strict=True))
+        for index, draft in enumerate(drafts):
+            if draft.prepared.is_empty:
+                draft.status = "empty"
+                draft.language = LanguageInfo(
+                    code=None, confidence=0.0, method="none", supported=False
+                )
+                draft.warnings.append("no letters left after cleaning: nothing to classify")
+            elif given[index] is not None:
+                code = given[index]
+                supported = code in self.supported_languages
+                draft.language = LanguageInfo(
+                    code=code, confidence=1.0, method="given", supported=supported
+                )
+                if not supported:
+                    self._unsupported(draft, code)
+            else:
+                self._apply_detection(draft, detected[index])
+
+    def _apply_detection(self, draft: _Draft, detection: LanguageDetection) -> None:
+        scripts = detection.scripts
+        alternatives = [LabelScore(label=c, probability=p) for c, p in detection.alternatives]
+        code, method, confidence = detection.language, detection.method, detection.confidence
+        if scripts.mixed:
+            shares = ", ".join(f"{s} {v:.2f}" for s, v in scripts.shares.items())
+            draft.warnings.append(
+                f"mixed scripts ({shares}): language decided by the dominant script "
+                f"{scripts.dominant}"
+            )
+        fallback = self.config.fallback_language
+        if code is None and fallback and LANGUAGE_SCRIPT.get(fallback) == scripts.dominant:
+            guesses = ", ".join(f"{c} {p:.2f}" for c, p in detection.alternatives) or "none"
+            draft.warnings.append(
+                f"language undetermined (detector's guesses: {guesses}); using fallback "
+                f"'{fallback}'"
+            )
+            code, method = fallback, "fallback"
+            confidence = dict(detection.alternatives).get(fallback, 0.0)
+        draft.language = LanguageInfo(
+            code=code,
+            confidence=confidence,
+            method=method,
+            supported=code in self.supported_languages,
+            dominant_script=scripts.dominant,
+            mixed_scripts=scripts.mixed,
+            alternatives=alternatives,
+        )
+        if code is None:
+            draft.status = "undetermined_language"
+            draft.warnings.append(
+                f"language undetermined ({scripts.dominant} script, best confidence "
+                f"{confidence:.2f} < {self.config.language.min_confidence}); no model applied"
+            )
+        elif code not in self.supported_languages:
+            self._unsupported(draft, code)
+
+    def _unsupported(self, draft: _Draft, code: str) -> None:
+        draft.status = "unsupported_language"
+        draft.warnings.append(
+            f"unsupported language '{code}': no sentiment model for it "
+            f"(supported: {', '.join(sorted(self.supported_languages))}); no model applied"
+        )
+
+    def _run_models(self, language: str, group: list[_Draft]) -> None:
+        """Every task's model for `language`, once over the whole group."""
+        thresholds = self.config.thresholds
+        inputs = [d.model_input for d in group]
+        sentiment = self.models["sentiment"][language]
+        probabilities = sentiment.classifier.predict_proba(inputs)
+        classes = sentiment.classifier.classes_
+        negative = classes.index("negative")
+        for draft, row in zip(group, probabilities, strict=True):
+            best = int(row.argmax())
+            p_negative = float(row[negative])
+            draft.sentiment = SentimentResult(
+                label=classes[best],
+                probability=float(row[best]),
+                band=thresholds.bands.band(float(row[best])),
+                probabilities={c: float(p) for c, p in zip(classes, row, strict=True)},
+            )
+            draft.complaint = ComplaintResult(
+                is_complaint=p_negative >= thresholds.complaint_min_negative,
+                probability=p_negative,
+                threshold=thresholds.complaint_min_negative,
+            )
+            draft.models.append(_used("sentiment", language, sentiment))
+        complaints = [d for d in group if d.complaint is not None and d.complaint.is_complaint]
+        self._run_labels("reason", language, complaints, thresholds.reason_min_probability)
+        self._run_labels("category", language, group, thresholds.category_min_probability)
+        self._run_labels("product", language, group, thresholds.category_min_probability)
+        if self.config.evidence_terms:
+            for draft in group:
+                labels = {task: _label(getattr(draft, task)) for task in TASKS}
+                draft.evidence = explain_labels(
+                    draft.model_input,
+                    labels,
+                    self._models_for(language),
+                    self.config.evidence_terms,
+                )
+
+    def _models_for(self, language: str) -> dict[str, TextClassifier]:
+        return {
+            task: by_language[language].classifier
+            for task, by_language in self.models.items()
+            if language in by_language
+        }
+
+    def _run_labels(
+        self, task: str, language: str, group: list[_Draft], min_probability: float
+    ) -> None:
+        """Reason/category/product for `group`, or a null with a note when there is no model."""
+        if not group:
+            return
+        model = self.models.get(task, {}).get(language)
+        if model is None:
+            for draft in group:
+                draft.warnings.append(f"no {task} model for language '{language}': {task} is null")
+            return
+        unsure_labels = set(self.config.thresholds.unsure_reasons) if task == "reason" else set()
+        probabilities = model.classifier.predict_proba([d.model_input for d in group])
+        classes = model.classifier.classes_
+        for draft, row in zip(group, probabilities, strict=True):
+            order = np.argsort(-row)[:_TOP_CANDIDATES]
+            top = [LabelScore(label=classes[i], probability=float(row[i])) for i in order]
+            best = top[0]
+            label = best.label
+            if best.probability < min_probability or label in unsure_labels:
+                label = UNSURE
+            result = LabelResult(
+                taxonomy=task,
+                label=label,
+                probability=best.probability,
+                band=self.config.thresholds.bands.band(best.probability),
+                top=top,
+            )
+            setattr(draft, task, result)
+            draft.models.append(_used(task, language, model))
+
+    def _finish(self, draft: _Draft) -> TriageResult:
+        """Urgency, routing and the final result for one draft."""
+        complaint = draft.complaint
+        signals = ModelSignals(
+            is_complaint=complaint.is_complaint if complaint else None,
+            negative_probability=complaint.probability if complaint else None,
+            complaint_threshold=self.config.thresholds.complaint_min_negative,
+        )
+        urgency = self._urgency.assess(
+            draft.prepared.text, signals, draft.prior_contacts, empty=draft.status == "empty"
+        )
+        assert draft.language is not None
+        facts = RoutingFacts(
+            status=draft.status,
+            language=draft.language.code,
+            urgency=urgency.level,
+            sentiment=_label(draft.sentiment),
+            is_complaint=signals.is_complaint,
+            reason=_label(draft.reason),
+            category=_label(draft.category),
+            product=_label(draft.product),
+            fired_rules=frozenset(f.rule for f in urgency.fired),
+        )
+        return TriageResult(
+            status=draft.status,
+            language=draft.language,
+            sentiment=draft.sentiment,
+            complaint=complaint,
+            reason=draft.reason,
+            category=draft.category,
+            product=draft.product,
+            urgency=urgency,
+            routing=route(facts, self.config.routing),
+            evidence=draft.evidence,
+            truncated=draft.prepared.truncated,
+            original_chars=draft.prepared.original_chars,
+            models=draft.models,
+            warnings=draft.warnings,
+            customer_id=draft.customer_id,
+            prior_contacts=draft.prior_contacts,
+        )
+
+
+def _label(result: object) -> str | None:
+    return getattr(result, "label", None)
+
+
+def _used(task: str, language: str, model: TaskModel) -> ModelUsed:
+    return ModelUsed(task=task, language=language, name=model.name, version=model.version)
+
+
+def _as_list(name: str, values: object) -> list:
+    """An iterable argument as a list; a bare str/bytes or a non-iterable is a clear error."""
+    if isinstance(values, str | bytes | bytearray) or not isinstance(values, Iterable):
+        raise TriageInputError(
+            f"{name} must be a sequence with one item per text, not {type(values).__name__}"
+        )
+    return list(values)
+
+
+def _aligned(name: str, values: Iterable[object] | None, count: int, default: object) -> list:
+    """`values` as a list of `count` items (all `default` when None); a length mismatch raises."""
+    if values is None:
+        return [default] * count
+    values = _as_list(name, values)
+    if len(values) != count:
+        raise TriageInputError(f"{name} has {len(values)} items for {count} texts")
+    return list(values)
+
+
+def _language_code(index: int, language: object) -> str | None:
+    """A caller-given language as a lowercase ISO 639 code; anything else is a clear error."""
+    if language is None:
+        return None
+    if not isinstance(language, str) or not _LANGUAGE_CODE.match(language.strip().lower()):
+        raise TriageInputError(
+            f"languages[{index}] must be an ISO 639-1 code such as 'en' or 'zh', got {language!r}"
+        )
+    return language.strip().lower()

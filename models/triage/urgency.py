@@ -1,0 +1,179 @@
+"""Urgency: a base level from the models plus explainable rules, each one listed when it fires.
+
+Base level: `complaint_level` for a complaint, `default_level` for anything else the models read,
+`unassessed_level` when no model could read the text (unsupported or undetermined language), and
+`low` for an empty text. Rules can only raise the level:
+- keyword rules (safety, legal, ...): a keyword found in the cleaned text. Keywords in scripts
+  written without spaces (Chinese, Japanese, Thai) match as substrings; others match whole words,
+  case-insensitively, so "sue" does not fire on "issue" and "fire" not on "fired" (a word may
+  touch Chinese characters: "我要找lawyer" matches "lawyer").
+- strong negativity: the sentiment model's P(negative) at or above a threshold.
+- repeat contact: the caller-supplied count of the customer's prior contacts reaches a tier.
+Negations ("not unsafe") are not handled: the rules flag for a human, who reads the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import Field, field_validator, model_validator
+
+from features.language import script_of
+from models.config import FrozenConfig
+from models.triage.schema import FiredRule, UrgencyLevel, UrgencyResult, urgency_rank
+
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+_UNSPACED_SCRIPTS = frozenset({"Han", "Kana", "Thai"})
+# Letters and digits of scripts written with spaces: a keyword must not touch one of these, so
+# "sue" misses "issue", while "lawyer" still matches in "我要找lawyer" (Han is not in the set).
+_SPACED_ALNUM = "0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0370-\u052f\u0590-\u06ff\u0900-\u097f"
+_MAX_LISTED_MATCHES = 3
+# Names of the built-in rules, for the routing table's `fired_rules` condition.
+BUILTIN_RULES = ("complaint", "no_complaint", "unassessed", "empty", "strong_negativity")
+REPEAT_CONTACT_RULE = "repeat_contact"
+
+
+class KeywordRule(FrozenConfig):
+    """Raise urgency to `level` when any keyword occurs in the text."""
+
+    name: str = Field(pattern=IDENTIFIER)
+    level: UrgencyLevel
+    keywords: tuple[str, ...] = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_blank_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not keyword.strip() for keyword in keywords):
+            raise ValueError("keywords must not be blank")
+        return keywords
+
+
+class NegativityRule(FrozenConfig):
+    """Raise urgency when the sentiment model is very sure the text is negative."""
+
+    enabled: bool = True
+    min_negative_probability: float = Field(0.99, gt=0, le=1)
+    level: UrgencyLevel = "high"
+
+
+class RepeatContactTier(FrozenConfig):
+    """Raise urgency when the customer contacted us at least `min_prior_contacts` times before."""
+
+    min_prior_contacts: int = Field(ge=1)
+    level: UrgencyLevel
+
+
+class UrgencyConfig(FrozenConfig):
+    """Base levels and rules; the shipped defaults are in `urgency.yaml` beside this module."""
+
+    default_level: UrgencyLevel = "low"
+    complaint_level: UrgencyLevel = "normal"
+    unassessed_level: UrgencyLevel = "normal"
+    keyword_rules: tuple[KeywordRule, ...] = ()
+    strong_negativity: NegativityRule = NegativityRule()
+    repeat_contact: tuple[RepeatContactTier, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_rule_names(self) -> UrgencyConfig:
+        names = [rule.name for rule in self.keyword_rules]
+        reserved = set(BUILTIN_RULES) | {REPEAT_CONTACT_RULE}
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"keyword_rules: duplicate rule name '{name}'")
+            if name in reserved:
+                raise ValueError(f"keyword_rules: '{name}' is a built-in rule name")
+        return self
+
+    def rule_names(self) -> set[str]:
+        """Every rule name that can appear in `UrgencyResult.fired`."""
+        return {*BUILTIN_RULES, REPEAT_CONTACT_RULE, *(r.name for r in self.keyword_rules)}
+
+
+@dataclass(frozen=True)
+class ModelSignals:
+    """What the models said about a text, as far as urgency cares (None: not assessed)."""
+
+    is_complaint: bool | None
+    negative_probability: float | None
+    complaint_threshold: float = 0.5
+
+
+def _keyword_pattern(keyword: str) -> str:
+    escaped = r"\s+".join(re.escape(part) for part in keyword.split())
+    if any(script_of(character) in _UNSPACED_SCRIPTS for character in keyword):
+        return escaped
+    return rf"(?<![{_SPACED_ALNUM}]){escaped}(?![{_SPACED_ALNUM}])"
+
+
+class UrgencyAssessor:
+    """Applies an UrgencyConfig; keyword patterns are compiled once, at construction."""
+
+    def __init__(self, config: UrgencyConfig) -> None:
+        self.config = config
+        self._patterns = [
+            (rule, re.compile("|".join(_keyword_pattern(k) for k in rule.keywords), re.IGNORECASE))
+            for rule in config.keyword_rules
+        ]
+
+    def assess(
+        self, text: str, signals: ModelSignals, prior_contacts: int, empty: bool = False
+    ) -> UrgencyResult:
+        """Urgency of `text` (already cleaned) from the model signals and the rules."""
+        fired = [self._base(signals, empty)]
+        for rule, pattern in self._patterns:
+            matches = list(dict.fromkeys(m.group(0).lower() for m in pattern.finditer(text)))
+            if matches:
+                listed = ", ".join(f"'{m}'" for m in matches[:_MAX_LISTED_MATCHES])
+                more = f" (+{len(matches) - _MAX_LISTED_MATCHES} more)" if len(matches) > 3 else ""
+                fired.append(
+                    FiredRule(
+                        rule=rule.name, level=rule.level, reason=f"text mentions {listed}{more}"
+                    )
+                )
+        negativity = self.config.strong_negativity
+        p_negative = signals.negative_probability
+        strong = p_negative is not None and p_negative >= negativity.min_negative_probability
+        if negativity.enabled and strong:
+            fired.append(
+                FiredRule(
+                    rule="strong_negativity",
+                    level=negativity.level,
+                    reason=f"P(negative)={p_negative:.3f} >= {negativity.min_negative_probability}",
+                )
+            )
+        tiers = [t for t in self.config.repeat_contact if prior_contacts >= t.min_prior_contacts]
+        if tiers:
+            tier = max(tiers, key=lambda t: t.min_prior_contacts)
+            fired.append(
+                FiredRule(
+                    rule=REPEAT_CONTACT_RULE,
+                    level=tier.level,
+                    reason=f"{prior_contacts} prior contacts >= {tier.min_prior_contacts}",
+                )
+            )
+        level = max((f.level for f in fired), key=urgency_rank)
+        return UrgencyResult(level=level, fired=fired)
+
+    def _base(self, signals: ModelSignals, empty: bool) -> FiredRule:
+        if empty:
+            return FiredRule(rule="empty", level="low", reason="no text to assess")
+        if signals.is_complaint is None:
+            return FiredRule(
+                rule="unassessed",
+                level=self.config.unassessed_level,
+                reason="no model read this text; urgency from rules only",
+            )
+        p = signals.negative_probability or 0.0
+        if signals.is_complaint:
+            return FiredRule(
+                rule="complaint",
+                level=self.config.complaint_level,
+                reason=f"complaint: P(negative)={p:.3f} >= {signals.complaint_threshold}",
+            )
+        return FiredRule(
+            rule="no_complaint",
+            level=self.config.default_level,
+            reason=f"not a complaint: P(negative)={p:.3f} < {signals.complaint_threshold}",
+        )

@@ -1,0 +1,39 @@
+"""Tiny, separable three-class texts that every classifier test trains on."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+_VOCABULARY = {
+    "negative": ["late", "delayed", "lost", "rude", "cancelled", "awful", "broken", "😡"],
+    "neutral": ["what", "time", "gate", "schedule", "which", "terminal", "when", "info"],
+    "positive": ["thanks", "great", "lovely", "awesome", "friendly", "best", "smooth", "❤"],
+}
+_FILLER = ["the", "flight", "crew", "my", "bag", "was", "and", "today", "seat", "app"]
+
+
+def make_texts(per_class: int, seed: int) -> tuple[list[str], list[str]]:
+    """Short texts whose class is given by its cue words, mixed with shared filler words."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for label, cues in _VOCABULARY.items():
+        for _ in range(per_class):
+            words = rng.sample(cues, 2) + rng.sample(_FILLER, 3)
+            rng.shuffle(words)
+            texts.append(" ".join(words))
+            labels.append(label)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    return [texts[i] for i in order], [labels[i] for i in order]
+
+
+@pytest.fixture(scope="session")
+def tiny_train() -> tuple[list[str], list[str]]:
+    return make_texts(per_class=30, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_test() -> tuple[list[str], list[str]]:
+    return make_texts(per_class=10, seed=2)

@@ -1,0 +1,102 @@
+"""Temperature scaling: recovers a known temperature, improves ECE, never changes the argmax."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.classifiers.calibration import (
+    crossfit_logits,
+    fit_temperature,
+    negative_log_likelihood,
+    softmax,
+)
+from training.triage.metrics import expected_calibration_error
+
+CLASSES = ["a", "b", "c"]
+
+
+def _sample(true_temperature: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Logits whose labels are drawn from softmax(logits / true_temperature)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=3.0, size=(n, 3))
+    probabilities = softmax(logits, true_temperature)
+    labels = np.array([rng.choice(3, p=p) for p in probabilities])
+    return logits, labels
+
+
+def test_softmax_rows_sum_to_one_and_survive_huge_logits() -> None:
+    probabilities = softmax(np.array([[1000.0, 0.0, -1000.0], [1.0, 1.0, 1.0]]))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probabilities[1], 1 / 3)
+    assert probabilities[0, 0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("true_temperature", [0.5, 1.0, 2.5])
+def test_fit_temperature_recovers_the_generating_temperature(true_temperature: float) -> None:
+    logits, labels = _sample(true_temperature, n=6000, seed=0)
+    assert fit_temperature(logits, labels) == pytest.approx(true_temperature, rel=0.12)
+
+
+def test_temperature_lowers_nll_and_ece_of_an_overconfident_model() -> None:
+    logits, labels = _sample(3.0, n=4000, seed=1)  # raw logits are 3x too confident
+    calibrate_logits, calibrate_labels = logits[:2000], labels[:2000]
+    test_logits, test_labels = logits[2000:], [CLASSES[i] for i in labels[2000:]]
+    temperature = fit_temperature(calibrate_logits, calibrate_labels)
+    before = expected_calibration_error(test_labels, softmax(test_logits), CLASSES)
+    after = expected_calibration_error(test_labels, softmax(test_logits, temperature), CLASSES)
+    assert after < before / 2
+    assert negative_log_likelihood(logits[2000:], labels[2000:], temperature) < (
+        negative_log_likelihood(logits[2000:], labels[2000:], 1.0)
+    )
+    # scaling never changes which class wins, so accuracy is untouched
+    np.testing.assert_array_equal(
+        softmax(test_logits, temperature).argmax(axis=1), test_logits.argmax(axis=1)
+    )
+
+
+def test_a_calibrated_model_keeps_its_ece() -> None:
+    logits, labels = _sample(1.0, n=4000, seed=2)
+    names = [CLASSES[i] for i in labels[2000:]]
+    temperature = fit_temperature(logits[:2000], labels[:2000])
+    before = expected_calibration_error(names, softmax(logits[2000:]), CLASSES)
+    after = expected_calibration_error(names, softmax(logits[2000:], temperature), CLASSES)
+    assert after <= before + 0.01
+
+
+def test_fit_temperature_refuses_empty_input() -> None:
+    with pytest.raises(ValueError, match="zero held-out"):
+        fit_temperature(np.zeros((0, 3)), np.zeros(0, dtype=int))
+
+
+def test_crossfit_scores_every_row_with_a_model_that_never_saw_it() -> None:
+    features = np.arange(20, dtype=np.float64).reshape(-1, 1)
+    labels = np.array([0, 1] * 10)
+    seen: list[set[int]] = []
+
+    def fit_and_score(train_x: object, train_y: np.ndarray, held_x: object) -> np.ndarray:
+        train_rows = {int(v) for v in np.asarray(train_x).ravel()}
+        held_rows = {int(v) for v in np.asarray(held_x).ravel()}
+        assert not train_rows & held_rows
+        seen.append(held_rows)
+        return np.tile([1.0, 2.0], (len(held_rows), 1))
+
+    out = crossfit_logits(features, labels, fit_and_score, folds=4, seed=0)
+    assert len(seen) == 4
+    assert set().union(*seen) == set(range(20))
+    np.testing.assert_array_equal(out, np.tile([1.0, 2.0], (20, 1)))
+
+
+def test_crossfit_caps_folds_at_the_smallest_class_and_refuses_singletons() -> None:
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    calls = []
+    crossfit_logits(
+        np.zeros((6, 1)),
+        labels,
+        lambda tx, ty, hx: calls.append(1) or np.zeros((len(hx), 2)),
+        folds=5,
+        seed=0,
+    )
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match="smallest class has 1"):
+        crossfit_logits(np.zeros((3, 1)), np.array([0, 0, 1]), lambda *a: None, folds=5, seed=0)

@@ -1,0 +1,179 @@
+"""One contract suite run against every text classifier (TF-IDF, embedding, fine-tune, ensemble)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.classifiers import (
+    ClassifierInputError,
+    NotFittedError,
+    TermWeight,
+    TextClassifier,
+    load_classifier,
+)
+from models.classifiers.embedding import EmbeddingClassifier, EmbeddingConfig
+from models.classifiers.ensemble import EnsembleClassifier
+from models.classifiers.finetune_config import FineTuneConfig
+from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
+
+
+def _tfidf() -> TextClassifier:
+    return TfidfClassifier(TfidfConfig(calibration_folds=3, min_df=1))
+
+
+def _embedding() -> TextClassifier:
+    # No on-disk cache: this fixture outlives the per-test private cache folder.
+    return EmbeddingClassifier(EmbeddingConfig(calibration_folds=3, use_cache=False))
+
+
+def _finetune() -> TextClassifier:
+    from models.classifiers.finetune import FineTunedClassifier
+
+    config = FineTuneConfig(
+        max_length=16,
+        batch_size=8,
+        eval_batch_size=32,
+        learning_rate=5e-4,
+        epochs=6,
+        max_steps=40,
+        evaluations_per_epoch=1,
+        patience=100,
+        validation_fraction=0.2,
+        time_budget_minutes=None,
+    )
+    return FineTunedClassifier(config)
+
+
+def _ensemble() -> TextClassifier:
+    return EnsembleClassifier([_tfidf(), _embedding()], weights=[2.0, 1.0])
+
+
+FACTORIES: dict[str, Callable[[], TextClassifier]] = {
+    "tfidf": _tfidf,
+    "embedding": _embedding,
+    "finetune": _finetune,
+    "ensemble": _ensemble,
+}
+KINDS = [
+    "tfidf",
+    "embedding",
+    pytest.param("finetune", marks=pytest.mark.slow),
+    "ensemble",
+]
+
+_FITTED: dict[str, TextClassifier] = {}
+
+
+@pytest.fixture
+def fitted(
+    request: pytest.FixtureRequest, tiny_train: tuple[list[str], list[str]]
+) -> TextClassifier:
+    """Each kind is fitted once per session (fitting is the slow part) and reused read-only."""
+    kind = request.param
+    if kind not in _FITTED:
+        _FITTED[kind] = FACTORIES[kind]().fit(*tiny_train)
+    return _FITTED[kind]
+
+
+@pytest.mark.parametrize("fitted", KINDS, indirect=True)
+def test_probabilities_are_a_distribution_over_sorted_classes(
+    fitted: TextClassifier, tiny_test: tuple[list[str], list[str]]
+) -> None:
+    texts, _ = tiny_test
+    probabilities = fitted.predict_proba(texts)
+    assert fitted.classes_ == ["negative", "neutral", "positive"]
+    assert probabilities.shape == (len(texts), 3)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-9)
+    assert fitted.predict(texts) == [fitted.classes_[i] for i in probabilities.argmax(axis=1)]
+
+
+@pytest.mark.parametrize("fitted", KINDS, indirect=True)
+def test_learns_the_cue_words(
+    fitted: TextClassifier, tiny_test: tuple[list[str], list[str]]
+) -> None:
+    texts, labels = tiny_test
+    predicted = fitted.predict(texts)
+    accuracy = np.mean([p == t for p, t in zip(predicted, labels, strict=True)])
+    assert accuracy >= 0.8
+
+
+@pytest.mark.parametrize("fitted", KINDS, indirect=True)
+def test_empty_input_gives_empty_output(fitted: TextClassifier) -> None:
+    assert fitted.predict_proba([]).shape == (0, 3)
+    assert fitted.predict([]) == []
+
+
+@pytest.mark.parametrize("fitted", KINDS, indirect=True)
+def test_save_then_load_gives_identical_probabilities(
+    fitted: TextClassifier, tiny_test: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    texts, _ = tiny_test
+    texts = [*texts, "", "完全没有见过的文字", "x" * 3000]  # empty, unseen script, very long
+    fitted.save(tmp_path / "model")
+    loaded = load_classifier(tmp_path / "model")
+    assert type(loaded) is type(fitted)
+    assert loaded.classes_ == fitted.classes_
+    assert loaded.temperature_ == pytest.approx(fitted.temperature_)
+    np.testing.assert_allclose(loaded.predict_proba(texts), fitted.predict_proba(texts), atol=1e-6)
+    assert not list(tmp_path.glob(".model*")), "no staging folder may be left behind"
+
+
+@pytest.mark.parametrize("fitted", KINDS, indirect=True)
+def test_saving_over_an_existing_model_replaces_it(fitted: TextClassifier, tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "stale.txt").write_text("from an older model")
+    fitted.save(target)
+    assert not (target / "stale.txt").exists()
+    assert load_classifier(target).classes_ == fitted.classes_
+
+
+@pytest.mark.parametrize("fitted", KINDS, indirect=True)
+def test_explain_returns_term_weights(fitted: TextClassifier) -> None:
+    terms = fitted.explain("awful rude crew and my bag was lost", top_n=3)
+    assert len(terms) <= 3
+    assert all(isinstance(t, TermWeight) and t.weight > 0 for t in terms)
+    if isinstance(fitted, TfidfClassifier | EnsembleClassifier):  # these can decompose
+        assert terms and terms[0].term in "awful rude crew and my bag was lost"
+        weights = [t.weight for t in terms]
+        assert weights == sorted(weights, reverse=True)
+
+
+@pytest.mark.parametrize("fitted", KINDS, indirect=True)
+def test_bad_input_names_the_problem(fitted: TextClassifier) -> None:
+    with pytest.raises(ClassifierInputError, match="single string"):
+        fitted.predict_proba("just one text")  # type: ignore[arg-type]
+    with pytest.raises(ClassifierInputError, match=r"texts\[1\]"):
+        fitted.predict(["fine", None])  # type: ignore[list-item]
+    with pytest.raises(ClassifierInputError, match="not one of"):
+        fitted.explain("late flight", label="furious")
+
+
+@pytest.mark.parametrize("kind", list(FACTORIES))
+def test_unfitted_classifier_raises_not_fitted(kind: str, tmp_path: Path) -> None:
+    classifier = FACTORIES[kind]()
+    with pytest.raises(NotFittedError):
+        classifier.predict(["late again"])
+    with pytest.raises(NotFittedError):
+        classifier.predict_proba(["late again"])
+    with pytest.raises(NotFittedError):
+        classifier.explain("late again")
+    with pytest.raises(NotFittedError):
+        classifier.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("kind", ["tfidf", "embedding"])
+def test_fit_rejects_bad_training_data(kind: str) -> None:
+    classifier = FACTORIES[kind]()
+    with pytest.raises(ClassifierInputError, match="differ in length"):
+        classifier.fit(["a", "b", "c"], ["x", "y"])
+    with pytest.raises(ClassifierInputError, match="at least 2 distinct labels"):
+        classifier.fit(["a", "b"], ["x", "x"])
+    with pytest.raises(ClassifierInputError, match=r"labels\[1\]"):
+        classifier.fit(["a", "b"], ["x", ""])

@@ -1,0 +1,139 @@
+"""Urgency rules on literal inputs: keywords, negativity, repeat contact, base levels."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.config import ConfigError
+from models.triage.urgency import (
+    KeywordRule,
+    ModelSignals,
+    NegativityRule,
+    RepeatContactTier,
+    UrgencyAssessor,
+    UrgencyConfig,
+)
+
+COMPLAINT = ModelSignals(is_complaint=True, negative_probability=0.7)
+PRAISE = ModelSignals(is_complaint=False, negative_probability=0.1)
+UNASSESSED = ModelSignals(is_complaint=None, negative_probability=None)
+
+
+@pytest.fixture
+def assessor() -> UrgencyAssessor:
+    return UrgencyAssessor(
+        UrgencyConfig(
+            keyword_rules=(
+                KeywordRule(name="safety", level="critical", keywords=("fire", "unsafe", "安全")),
+                KeywordRule(
+                    name="legal", level="high", keywords=("sue", "lawyer", "legal action", "12315")
+                ),
+            ),
+            strong_negativity=NegativityRule(min_negative_probability=0.95, level="high"),
+            repeat_contact=(
+                RepeatContactTier(min_prior_contacts=1, level="normal"),
+                RepeatContactTier(min_prior_contacts=3, level="high"),
+            ),
+        )
+    )
+
+
+def fired(result: object) -> dict[str, str]:
+    return {f.rule: f.level for f in result.fired}  # type: ignore[attr-defined]
+
+
+def test_base_levels(assessor: UrgencyAssessor) -> None:
+    assert assessor.assess("bad", COMPLAINT, 0).level == "normal"
+    assert assessor.assess("nice", PRAISE, 0).level == "low"
+    assert assessor.assess("хорошо", UNASSESSED, 0).level == "normal"
+    assert assessor.assess("", UNASSESSED, 0, empty=True).level == "low"
+    assert fired(assessor.assess("bad", COMPLAINT, 0)) == {"complaint": "normal"}
+
+
+def test_safety_keyword_raises_to_critical_and_says_why(assessor: UrgencyAssessor) -> None:
+    result = assessor.assess("Engine on FIRE, this is unsafe", PRAISE, 0)
+    assert result.level == "critical"
+    safety = next(f for f in result.fired if f.rule == "safety")
+    assert "'fire'" in safety.reason and "'unsafe'" in safety.reason
+
+
+@pytest.mark.parametrize("text", ["this is an issue", "he was fired", "pursue it", "lawyers"])
+def test_english_keywords_match_whole_words_only(assessor: UrgencyAssessor, text: str) -> None:
+    assert set(fired(assessor.assess(text, PRAISE, 0))) == {"no_complaint"}
+
+
+def test_multi_word_keyword_tolerates_spacing(assessor: UrgencyAssessor) -> None:
+    assert "legal" in fired(assessor.assess("we will take LEGAL   action", PRAISE, 0))
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [("食品不安全，吃了肚子疼", "safety"), ("我要打12315投诉", "legal"), ("我要找lawyer", "legal")],
+)
+def test_chinese_keywords_match_inside_sentences(
+    assessor: UrgencyAssessor, text: str, rule: str
+) -> None:
+    assert rule in fired(assessor.assess(text, COMPLAINT, 0))
+
+
+def test_number_keyword_does_not_match_inside_longer_numbers(assessor: UrgencyAssessor) -> None:
+    assert "legal" not in fired(assessor.assess("订单号123156", COMPLAINT, 0))
+
+
+def test_strong_negativity_threshold_is_inclusive(assessor: UrgencyAssessor) -> None:
+    at = assessor.assess("bad", ModelSignals(True, 0.95), 0)
+    below = assessor.assess("bad", ModelSignals(True, 0.9499), 0)
+    assert at.level == "high" and "strong_negativity" in fired(at)
+    assert below.level == "normal" and "strong_negativity" not in fired(below)
+
+
+def test_strong_negativity_can_be_disabled() -> None:
+    config = UrgencyConfig.from_mapping({"strong_negativity": {"enabled": False}})
+    assert UrgencyAssessor(config).assess("bad", ModelSignals(True, 0.99), 0).level == "normal"
+
+
+def test_repeat_contact_uses_the_highest_tier_reached(assessor: UrgencyAssessor) -> None:
+    assert "repeat_contact" not in fired(assessor.assess("nice", PRAISE, 0))
+    assert fired(assessor.assess("nice", PRAISE, 1))["repeat_contact"] == "normal"
+    result = assessor.assess("nice", PRAISE, 5)
+    assert result.level == "high"
+    assert [f.reason for f in result.fired if f.rule == "repeat_contact"] == [
+        "5 prior contacts >= 3"
+    ]
+
+
+def test_level_is_the_maximum_of_all_fired_rules(assessor: UrgencyAssessor) -> None:
+    result = assessor.assess("my lawyer says the cabin was unsafe", ModelSignals(True, 0.99), 4)
+    assert result.level == "critical"
+    assert fired(result) == {
+        "complaint": "normal",
+        "safety": "critical",
+        "legal": "high",
+        "strong_negativity": "high",
+        "repeat_contact": "high",
+    }
+
+
+def test_config_rejects_duplicate_and_reserved_rule_names() -> None:
+    rule = {"name": "safety", "level": "high", "keywords": ["fire"]}
+    with pytest.raises(ConfigError, match="duplicate rule name 'safety'"):
+        UrgencyConfig.from_mapping({"keyword_rules": [rule, rule]})
+    with pytest.raises(ConfigError, match="built-in"):
+        UrgencyConfig.from_mapping({"keyword_rules": [{**rule, "name": "complaint"}]})
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"keyword_rules": [{"name": "x", "level": "urgent", "keywords": ["a"]}]}, "level"),
+        ({"keyword_rules": [{"name": "x", "level": "high", "keywords": []}]}, "keywords"),
+        ({"keyword_rules": [{"name": "x", "level": "high", "keywords": [" "]}]}, "keywords"),
+        ({"keyword_rules": [{"name": "Safety Rule", "level": "high", "keywords": ["a"]}]}, "name"),
+        ({"repeat_contact": [{"min_prior_contacts": 0, "level": "high"}]}, "min_prior_contacts"),
+        ({"strong_negativity": {"min_negative_probability": 1.5}}, "min_negative_probability"),
+        ({"complaint_levl": "high"}, "complaint_levl: unknown field"),
+    ],
+)
+def test_config_errors_name_the_field(values: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        UrgencyConfig.from_mapping(values)

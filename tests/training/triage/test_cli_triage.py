@@ -1,0 +1,72 @@
+"""`agora train triage` / `agora benchmark triage`: options are checked before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from features.text_splits import Task
+from models.config import ConfigError
+from training.cli import app
+from training.triage.benchmark import BenchmarkRow, format_table, meets_bar, parse_split_name
+from training.triage.config import TriageConfig, build_classifier, load_config
+
+runner = CliRunner()
+
+
+def test_unknown_model_is_rejected_by_name() -> None:
+    result = runner.invoke(app, ["train", "triage", "--model", "svm"])
+    assert result.exit_code == 1
+    assert "--model: 'svm' is not one of" in result.output
+
+
+def test_bad_config_fails_naming_the_field_before_training(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("finetune:\n  max_length: 4\ntfidf:\n  colour: blue\n")
+    result = runner.invoke(app, ["train", "triage", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "finetune.max_length" in result.output
+    assert "tfidf.colour: unknown field" in result.output
+
+
+def test_benchmark_rejects_a_malformed_split() -> None:
+    result = runner.invoke(app, ["benchmark", "triage", "--splits", "waimai-10k"])
+    assert result.exit_code == 1
+    assert "DATASET/TASK" in result.output
+
+
+def test_shipped_configs_are_valid() -> None:
+    folder = Path(__file__).resolve().parents[3] / "configs" / "triage"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    for file in files:
+        load_config(file)
+
+
+def test_ensemble_config_checks_its_weights() -> None:
+    with pytest.raises(ConfigError, match="ensemble"):
+        TriageConfig.from_mapping({"ensemble": {"members": ["tfidf"], "weights": [1, 2]}})
+    with pytest.raises(ConfigError, match=r"3 members \(finetune@1, finetune@2, tfidf\)"):
+        TriageConfig.from_mapping({"ensemble": {"finetune_seeds": [1, 2], "weights": [1, 1]}})
+    ensemble = build_classifier("ensemble", TriageConfig())
+    members = ensemble.members  # type: ignore[attr-defined]
+    assert [m.kind for m in members] == ["finetune", "finetune", "tfidf"]
+    assert [m.config.seed for m in members[:2]] == [42, 43]
+
+
+def test_split_names_and_acceptance_bars() -> None:
+    assert parse_split_name("airline-sentiment/reason") == ("airline-sentiment", Task.REASON)
+    assert meets_bar("airline-sentiment", Task.SENTIMENT, 0.86, 0.81) is True
+    assert meets_bar("airline-sentiment", Task.SENTIMENT, 0.86, 0.79) is False
+    assert meets_bar("bitext-intents", Task.CATEGORY, 0.5, 0.5) is None
+    row = BenchmarkRow("waimai-10k/sentiment", "tfidf", 0.9, 0.89, 0.01, 3.0, 900.0, 2396, True)
+    table = format_table([row])
+    assert "waimai-10k/sentiment" in table and "0.9000" in table and "yes" in table
+
+
+def test_default_yaml_spells_out_the_code_defaults() -> None:
+    """Guards against the documented defaults drifting from the code's."""
+    folder = Path(__file__).resolve().parents[3] / "configs" / "triage"
+    assert load_config(folder / "default.yaml") == TriageConfig()

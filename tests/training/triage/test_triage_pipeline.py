@@ -1,0 +1,59 @@
+"""The triage pipeline end to end with the TF-IDF model on a small slice of the airline split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from models.classifiers import load_classifier
+from models.classifiers.tfidf import TfidfConfig
+from training.triage.config import TriageConfig
+from training.triage.pipeline import train_triage
+
+
+@pytest.mark.integration
+def test_train_logs_lineage_metrics_figures_and_registers(mirror: Path, tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = TriageConfig(tfidf=TfidfConfig(calibration_folds=2, max_features=20_000))
+    result = train_triage("sentiment", "airline-sentiment", "tfidf", config, uri, limit=800)
+
+    assert result.registered_name == "agora-triage-sentiment-en"
+    assert result.version == "1"
+    assert result.trained.report.n == 200
+    assert result.trained.report.accuracy > 0.6  # 800 tweets already beat the 0.63 majority
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    run = client.get_run(result.run_id)
+    assert run.data.tags["agora.dataset"] == "airline-sentiment"
+    assert run.data.params["split.seed"] == "42"
+    assert run.data.params["split.limit"] == "800"
+    assert run.data.params["tfidf.calibration_folds"] == "2"
+    assert run.data.metrics["test_accuracy"] == pytest.approx(result.trained.report.accuracy)
+    assert {"test_macro_f1", "test_ece", "test_f1.negative"} <= set(run.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
+    assert {"evaluation/confusion_matrix.png", "evaluation/reliability_diagram.png"} <= artifacts
+    assert "lineage.json" in {a.path for a in client.list_artifacts(result.run_id)}
+    version = client.get_model_version("agora-triage-sentiment-en", "1")
+    assert version.run_id == result.run_id
+    assert version.tags["agora.task"] == "sentiment"
+
+    # The registered pyfunc and the native folder inside it give the model's own probabilities.
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    texts = ["@united lost my bag again, worst airline", "@JetBlue thank you, lovely crew!"]
+    pyfunc = mlflow.pyfunc.load_model("models:/agora-triage-sentiment-en/1")
+    output = pyfunc.predict(pd.DataFrame({"text": texts}))
+    expected = result.trained.classifier.predict_proba(texts)
+    classes = result.trained.classifier.classes_
+    assert list(output["label"]) == [classes[i] for i in expected.argmax(axis=1)]
+    np.testing.assert_allclose(output[[f"proba.{c}" for c in classes]].to_numpy(), expected)
+    native = load_classifier(
+        mlflow.artifacts.download_artifacts("models:/agora-triage-sentiment-en/1")
+        + "/artifacts/native"
+    )
+    np.testing.assert_allclose(native.predict_proba(texts), expected)

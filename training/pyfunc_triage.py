@@ -1,0 +1,52 @@
+"""MLflow pyfunc adapter for triage classifiers ("models from code": no pickled Python objects).
+
+MLflow runs this file when a registered triage model is loaded with `mlflow.pyfunc.load_model`.
+The model's own self-contained folder is the `native` artifact; it is loaded with
+`load_classifier`, which reads the folder's manifest to pick the model family. Agora's serving
+layer downloads the same folder and loads it directly, so this wrapper is for generic MLflow users.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+TEXT_COLUMN = "text"
+
+
+class TriageClassifierModel(mlflow.pyfunc.PythonModel):
+    """Input: a DataFrame with a `text` column (or a list of str). Output: label, confidence and
+    one `proba.<class>` column per class."""
+
+    def load_context(self, context: Any) -> None:
+        from models.classifiers import load_classifier  # at load time, not import
+
+        self.classifier = load_classifier(context.artifacts["native"])
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        if isinstance(model_input, pd.DataFrame):
+            if TEXT_COLUMN not in model_input.columns:
+                raise ValueError(
+                    f"input needs a '{TEXT_COLUMN}' column; got {list(model_input.columns)}"
+                )
+            texts = model_input[TEXT_COLUMN].tolist()
+        else:  # a plain list of texts also works for direct callers
+            texts = list(model_input)
+        probabilities = self.classifier.predict_proba(texts)
+        classes = self.classifier.classes_
+        output = pd.DataFrame(
+            {
+                "label": [classes[i] for i in probabilities.argmax(axis=1)],
+                "confidence": probabilities.max(axis=1) if len(texts) else [],
+            }
+        )
+        for i, name in enumerate(classes):
+            output[f"proba.{name}"] = probabilities[:, i]
+        return output
+
+
+mlflow.models.set_model(TriageClassifierModel())

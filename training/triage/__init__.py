@@ -1,0 +1,1 @@
+"""Feedback-triage training: fixed splits, metrics, pipeline steps, MLflow logging, benchmark."""

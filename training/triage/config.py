@@ -1,0 +1,109 @@
+"""Configuration of the triage pipeline: one section per model family, loadable from YAML.
+
+A config file (configs/triage/*.yaml) holds any of the sections `tfidf`, `embedding`,
+`finetune`, `ensemble`; sections left out keep their defaults, unknown keys are rejected with the
+field's name, and everything is validated before any data is loaded or model trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from models.classifiers.base import TextClassifier
+from models.classifiers.embedding import EmbeddingClassifier, EmbeddingConfig
+from models.classifiers.ensemble import EnsembleClassifier
+from models.classifiers.finetune_config import FineTuneConfig
+from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
+from models.config import ConfigError, FrozenConfig
+
+ModelKind = Literal["tfidf", "embedding", "finetune", "ensemble"]
+MemberKind = Literal["tfidf", "embedding", "finetune"]
+MODEL_KINDS: tuple[str, ...] = ("tfidf", "embedding", "finetune", "ensemble")
+
+
+class EnsembleConfig(FrozenConfig):
+    """Which members to average and with which weights (None = equal).
+
+    Each "finetune" entry becomes one fine-tuned member per seed in `finetune_seeds`: seeds give
+    different validation splits, data orders and head initialisations, and averaging them
+    removes much of the run-to-run spread of a single fine-tune (on airline sentiment, test
+    accuracy 0.821 and 0.838 for seeds 42 and 43).
+    """
+
+    members: tuple[MemberKind, ...] = ("finetune", "tfidf")
+    finetune_seeds: tuple[int, ...] = (42, 43)
+    weights: tuple[float, ...] | None = Field(
+        None, description="one per member after expanding finetune seeds; None = equal"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not self.members:
+            raise ValueError("members must name at least one model")
+        if len(set(self.members)) != len(self.members):
+            raise ValueError(f"members must not repeat: {self.members}")
+        if not self.finetune_seeds or len(set(self.finetune_seeds)) != len(self.finetune_seeds):
+            raise ValueError(
+                f"finetune_seeds must be distinct, at least one: {self.finetune_seeds}"
+            )
+        if self.weights is not None:
+            plan = self.member_plan()
+            if len(self.weights) != len(plan):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries for {len(plan)} members "
+                    f"({', '.join(f'{k}' if s is None else f'{k}@{s}' for k, s in plan)})"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 with a positive sum")
+        return self
+
+    def member_plan(self) -> list[tuple[str, int | None]]:
+        """(kind, seed) of each member in order; seed is None for non-fine-tuned members."""
+        plan: list[tuple[str, int | None]] = []
+        for kind in self.members:
+            if kind == "finetune":
+                plan += [("finetune", seed) for seed in self.finetune_seeds]
+            else:
+                plan.append((kind, None))
+        return plan
+
+
+class TriageConfig(FrozenConfig):
+    """Hyper-parameters of every triage model family (the `--config` file)."""
+
+    tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    finetune: FineTuneConfig = Field(default_factory=FineTuneConfig)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+
+
+def load_config(path: str | Path | None) -> TriageConfig:
+    """The config in `path`, or all defaults when no file is given."""
+    return TriageConfig() if path is None else TriageConfig.from_yaml(path)
+
+
+def build_finetune(config: TriageConfig, seed: int) -> TextClassifier:
+    """A fine-tuned classifier from the finetune section, with `seed` instead of its own."""
+    from models.classifiers.finetune import FineTunedClassifier  # torch: only when needed
+
+    return FineTunedClassifier(config.finetune.model_copy(update={"seed": seed}))
+
+
+def build_classifier(model: str, config: TriageConfig) -> TextClassifier:
+    """An unfitted classifier of kind `model` configured from its section of `config`."""
+    if model == "tfidf":
+        return TfidfClassifier(config.tfidf)
+    if model == "embedding":
+        return EmbeddingClassifier(config.embedding)
+    if model == "finetune":
+        return build_finetune(config, config.finetune.seed)
+    if model == "ensemble":
+        members = [
+            build_classifier(kind, config) if seed is None else build_finetune(config, seed)
+            for kind, seed in config.ensemble.member_plan()
+        ]
+        return EnsembleClassifier(members, config.ensemble.weights)
+    raise ConfigError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")

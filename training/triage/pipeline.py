@@ -1,0 +1,179 @@
+"""The triage training pipeline: split -> fit -> evaluate -> log to MLflow -> register.
+
+Each step is a plain function with typed inputs and outputs; `train_triage` chains them and the
+CLI (`agora train triage`) only parses options. Registration never moves `@champion`: promotion
+is a separate, gated step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from features.text import normalise_for_model
+from features.text_splits import Task, TextSplit, load_split
+from models.classifiers.base import TextClassifier
+from training.triage.config import MODEL_KINDS, TriageConfig, build_classifier
+from training.triage.metrics import ClassificationReport, classification_report
+
+logger = logging.getLogger(__name__)
+
+EXPERIMENT = "agora-triage"
+REGISTERED_PREFIX = "agora-triage"
+# The dataset each task's canonical registered name is trained on; other datasets get a suffix,
+# so a champion is only ever compared with models evaluated on the same split.
+DEFAULT_DATASETS: dict[tuple[Task, str], str] = {
+    (Task.SENTIMENT, "en"): "airline-sentiment",
+    (Task.SENTIMENT, "zh"): "waimai-10k",
+    (Task.REASON, "en"): "airline-sentiment",
+    (Task.CATEGORY, "en"): "bitext-intents",
+}
+DEFAULT_DATASET_FOR_TASK: dict[Task, str] = {
+    Task.SENTIMENT: "airline-sentiment",
+    Task.REASON: "airline-sentiment",
+    Task.CATEGORY: "bitext-intents",
+}
+
+
+@dataclass(frozen=True)
+class TrainedTriageModel:
+    """A fitted classifier with its evaluation on the split's test part."""
+
+    model: str
+    classifier: TextClassifier
+    split: TextSplit
+    report: ClassificationReport
+    probabilities: np.ndarray
+    fit_seconds: float
+    predict_seconds: float
+
+
+@dataclass(frozen=True)
+class TriageRunResult:
+    """What `train_triage` produced: the MLflow run, the registry version and the figures."""
+
+    run_id: str
+    registered_name: str
+    version: str
+    trained: TrainedTriageModel
+
+
+def registered_name(split: TextSplit) -> str:
+    """Stable registry name: agora-triage-sentiment-en, -sentiment-zh, -reason, -category.
+
+    Sentiment names carry the language (one model per language); a dataset other than the
+    task's default one adds its name, e.g. agora-triage-category-cfpb-complaints.
+    """
+    name = f"{REGISTERED_PREFIX}-{split.task}"
+    if split.task is Task.SENTIMENT:
+        name = f"{name}-{split.language}"
+    if DEFAULT_DATASETS.get((split.task, split.language)) != split.dataset:
+        name = f"{name}-{split.dataset}"
+    return name
+
+
+def limit_split(split: TextSplit, limit: int) -> TextSplit:
+    """The first `limit` train and `max(1, limit // 4)` test rows (splits are shuffled)."""
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    n_test = max(1, limit // 4)
+    return dataclasses.replace(
+        split,
+        train_texts=split.train_texts[:limit],
+        train_labels=split.train_labels[:limit],
+        test_texts=split.test_texts[:n_test],
+        test_labels=split.test_labels[:n_test],
+        lineage={
+            **split.lineage,
+            "limit": limit,
+            "train_rows": min(limit, len(split.train_texts)),
+            "test_rows": min(n_test, len(split.test_texts)),
+        },
+    )
+
+
+def model_inputs(texts: Sequence[str]) -> list[str]:
+    """Texts as the triage engine hands them to a model at serving time (handles, URLs and
+    brand names masked), so training and serving see the same input."""
+    return [normalise_for_model(text) for text in texts]
+
+
+def fit_and_evaluate(
+    model: str, split: TextSplit, config: TriageConfig, classifier: TextClassifier | None = None
+) -> TrainedTriageModel:
+    """Fit `model` (or the given, unfitted `classifier`) on the train part; score the test part."""
+    if model not in MODEL_KINDS:
+        raise ValueError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")
+    classifier = classifier or build_classifier(model, config)
+    logger.info(
+        "training %s on %s/%s (%d texts)", model, split.dataset, split.task, len(split.train_texts)
+    )
+    started = time.perf_counter()
+    classifier.fit(model_inputs(split.train_texts), split.train_labels)
+    fit_seconds = time.perf_counter() - started
+    return evaluate(model, classifier, split, fit_seconds)
+
+
+def evaluate(
+    model: str, classifier: TextClassifier, split: TextSplit, fit_seconds: float = 0.0
+) -> TrainedTriageModel:
+    """Score an already fitted classifier on the split's test part."""
+    started = time.perf_counter()
+    probabilities = classifier.predict_proba(model_inputs(split.test_texts))
+    predict_seconds = time.perf_counter() - started
+    report = classification_report(split.test_labels, probabilities, classifier.classes_)
+    logger.info(
+        "%s on %s/%s: accuracy %.4f, macro-F1 %.4f, ECE %.4f (fit %.0f s)",
+        model,
+        split.dataset,
+        split.task,
+        report.accuracy,
+        report.macro_f1,
+        report.ece,
+        fit_seconds,
+    )
+    return TrainedTriageModel(
+        model, classifier, split, report, probabilities, fit_seconds, predict_seconds
+    )
+
+
+def train_triage(
+    task: Task | str,
+    dataset: str | None,
+    model: str,
+    config: TriageConfig | None = None,
+    tracking_uri: str | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+) -> TriageRunResult:
+    """Train, evaluate, log and register one triage model; returns the run and version.
+
+    `limit` keeps only the first `limit` training rows and `limit // 4` test rows of the fixed
+    split (smoke runs and CI); the lineage records it.
+    """
+    # MLflow is imported here, not at module import: `agora --help` stays fast.
+    from training.tracking import configure_tracking
+    from training.triage.run_logging import log_triage_run
+
+    config = config or TriageConfig()
+    if model not in MODEL_KINDS:
+        raise ValueError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")
+    split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[Task(task)], task)
+    if limit is not None:
+        split = limit_split(split, limit)
+    uri = configure_tracking(tracking_uri)
+    logger.info("tracking to %s", uri)
+    trained = fit_and_evaluate(model, split, config)
+    target = name or registered_name(split)
+    with tempfile.TemporaryDirectory(prefix="agora-triage-") as scratch:
+        artifact = Path(scratch) / "native"  # path in the logged model: artifacts/native
+        trained.classifier.save(artifact)
+        run_id, version = log_triage_run(trained, config, artifact, target)
+    return TriageRunResult(run_id, target, version, trained)
