@@ -21,12 +21,14 @@ ifneq ($(wildcard ../shared/datasets),)
 export AGORA_DATA_MIRROR ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: help install demo test test-unit lint format bench-synthetic mlflow-ui clean
+.PHONY: help install demo test test-unit lint format serve mlflow-ui bento bench-synthetic clean
 
 help:
 	@echo "make demo   - install, then run the main job end to end on the default datasets"
 	@echo "make test   - install, then run every test (unit, model, integration)"
 	@echo "make lint   - ruff lint and format check"
+	@echo "make serve  - start the service on 127.0.0.1:3000 with the champion models"
+	@echo "make mlflow-ui - open the MLflow UI on the local store (http://127.0.0.1:5000)"
 	@echo "make bench-synthetic - generate 20M synthetic interactions, report time and peak memory"
 
 # Idempotent: reinstalls only when pyproject.toml changed since the last install.
@@ -57,6 +59,18 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+serve: install
+	$(BIN)/agora serve
+
+# The local store is sqlite under AGORA_HOME (~/.agora) unless MLFLOW_TRACKING_URI says otherwise.
+MLFLOW_STORE = $(or $(MLFLOW_TRACKING_URI),sqlite:///$(or $(AGORA_HOME),$(HOME)/.agora)/mlflow.db)
+mlflow-ui: install
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_STORE) \
+		--host 127.0.0.1 --port 5000
+
+bento: install
+	$(BIN)/agora bento build
 
 bench-synthetic: install
 	$(BIN)/python bench/synthetic_scale.py --interactions 20000000

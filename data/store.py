@@ -135,7 +135,9 @@ class Store:
         if self.url.startswith("sqlite:///"):
             path = self.url.removeprefix("sqlite:///")
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        # A server database can drop idle connections; a SQLite file cannot, so skip the ping.
+        ping = not self.url.startswith("sqlite")
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=ping)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_durability)
         metadata.create_all(self.engine)
@@ -182,16 +184,20 @@ class Store:
 
     def user_history(self, user_id: str) -> list[str]:
         """Items the user engaged with positively, oldest first (negative events excluded)."""
-        query = (
+        return self.feed_signals(user_id)[0]
+
+    def blocked_items(self, user_id: str) -> set[str]:
+        """Items the user complained about (events or triaged complaints naming the item)."""
+        return self.feed_signals(user_id)[1]
+
+    def feed_signals(self, user_id: str) -> tuple[list[str], set[str]]:
+        """(positive history oldest first, complained-about items), on one connection:
+        every feed request needs both."""
+        history = (
             select(events.c.item_id)
             .where(events.c.user_id == user_id, events.c.type.not_in(NEGATIVE_TYPES))
             .order_by(events.c.timestamp, events.c.seq)
         )
-        with self.engine.connect() as connection:
-            return [row[0] for row in connection.execute(query)]
-
-    def blocked_items(self, user_id: str) -> set[str]:
-        """Items the user complained about (events or triaged complaints naming the item)."""
         by_event = select(events.c.item_id).where(
             events.c.user_id == user_id, events.c.type == "complaint"
         )
@@ -201,9 +207,10 @@ class Store:
             triage_records.c.is_complaint.is_(True),
         )
         with self.engine.connect() as connection:
-            found = {r[0] for r in connection.execute(by_event)}
-            found |= {r[0] for r in connection.execute(by_triage)}
-        return found
+            items = [row[0] for row in connection.execute(history)]
+            blocked = {r[0] for r in connection.execute(by_event)}
+            blocked |= {r[0] for r in connection.execute(by_triage)}
+        return items, blocked
 
     def count_events(self) -> int:
         with self.engine.connect() as connection:

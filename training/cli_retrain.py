@@ -74,3 +74,50 @@ def retrain_recommender_command(
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
     _report(outcome)
+
+
+@app.command("triage")
+def retrain_triage_command(
+    task: str = typer.Option("sentiment", help="sentiment | reason | category"),
+    dataset: Annotated[
+        str | None, typer.Option(help="Default: the task's dataset (airline-sentiment, ...).")
+    ] = None,
+    model: str = typer.Option("tfidf", help="tfidf | embedding | finetune | ensemble"),
+    config: Annotated[Path | None, typer.Option(help="Triage config YAML.")] = None,
+    holdout_share: float = typer.Option(
+        0.25, min=0.0, max=0.95, help="Share of corrected texts held out for evaluation."
+    ),
+    store_url: StoreOption = None,
+    tracking_uri: TrackingOption = None,
+    service_url: ServiceOption = None,
+    tolerance: ToleranceOption = 0.0,
+) -> None:
+    """Retrain a triage model with the agents' stored corrections."""
+    from training.retrain.triage import retrain_triage
+
+    try:
+        outcome = retrain_triage(
+            task,
+            dataset,
+            model,
+            config,
+            store_url,
+            tracking_uri,
+            service_url,
+            holdout_share=holdout_share,
+            tolerance=tolerance,
+        )
+    except (ConfigError, UnknownDatasetError, FetchError, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"corrections: {outcome.corrections_train} in training, {outcome.corrections_holdout} "
+        f"held out, {outcome.corrections_skipped} skipped (label unknown to the model)"
+    )
+    if outcome.candidate_holdout_accuracy is not None:
+        champion = outcome.champion_holdout_accuracy
+        typer.echo(
+            f"accuracy on held-out corrections: candidate {outcome.candidate_holdout_accuracy:.3f}"
+            + (f", champion {champion:.3f}" if champion is not None else "")
+        )
+    _report(outcome)

@@ -98,10 +98,20 @@ class EmbeddingRecommender(Recommender):
         weights = sp.csr_matrix(rows, dtype=np.float64, copy=True)
         if self.config.profile == "mean":
             weights.data[:] = 1.0
-        profiles = np.asarray(weights @ self.item_vectors.astype(np.float64))
+        vectors = self._vectors64
+        profiles = np.asarray(weights @ vectors)
         norms = np.linalg.norm(profiles, axis=1, keepdims=True)
         profiles /= np.where(norms > 0, norms, 1.0)
-        return profiles @ self.item_vectors.T.astype(np.float64)
+        return profiles @ vectors.T
+
+    @property
+    def _vectors64(self) -> np.ndarray:
+        """float64 item vectors, converted once (serving scores one user per request)."""
+        source, converted = getattr(self, "_item_vectors64", (None, None))
+        if source is not self.item_vectors:  # refitted or reloaded since the last conversion
+            source, converted = self.item_vectors, self.item_vectors.astype(np.float64)
+            self._item_vectors64 = (source, converted)
+        return converted
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self._profile_scores(self.data.history[user_indices])

@@ -137,7 +137,7 @@ class ALSRecommender(_FactorModel):
     config_class = ALSConfig
     config: ALSConfig
 
-    def _cpu_model(self) -> Any:
+    def _cpu_model(self, num_threads: int | None = None) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
 
         config = self.config
@@ -147,7 +147,7 @@ class ALSRecommender(_FactorModel):
             alpha=1.0,
             iterations=config.iterations,
             random_state=config.random_seed,
-            num_threads=config.num_threads,
+            num_threads=config.num_threads if num_threads is None else num_threads,
         )
 
     def _fit(self, data: TrainingData) -> None:
@@ -169,7 +169,9 @@ class ALSRecommender(_FactorModel):
         # One CPU model wrapping the current factors, built on first use (its YtY is cached).
         model = getattr(self, "_fold_model", None)
         if model is None or model.item_factors is not self.item_factors:
-            model = self._cpu_model()
+            # One thread: a fold-in solves a handful of users, and a thread pool spread over
+            # busy cores made a single serving request wait ~8x longer for time slices.
+            model = self._cpu_model(num_threads=1)
             model.user_factors = self.user_factors[:1]
             model.item_factors = self.item_factors
             self._fold_model = model

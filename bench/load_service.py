@@ -1,0 +1,400 @@
+"""Benchmark: the HTTP service under load, open loop, as clients would hit it.
+
+Two measurements against a real `bentoml serve serving.service:Agora`:
+
+1. `/recommend` at constant arrival rates (default 100 then 300 requests/s, 60 s each). Requests
+   are launched on schedule whatever the answers do (open loop), and each latency is counted from
+   the request's *scheduled* start, so a slow server or a lagging generator shows up in the
+   figures instead of being hidden (no coordinated omission). The user mix comes from
+   MovieLens-100K: 80% known users (uniform over its 943 users), 15% cold users with 1-8
+   recent_items drawn by item popularity, 5% brand-new users with nothing (popular fallback).
+2. `/triage_batch` throughput in texts/s: batches of 64 and 1000 airline tweets, sent one after
+   another (closed loop) for `--triage-seconds` per batch size.
+
+It prints one table (p50/p95/p99/max latency, achieved rate, error rate = non-2xx + exceptions,
+texts/s) and writes it as JSON with `--json PATH`. The 1-minute load average of the machine is
+recorded before each phase: the generator runs on the same CPUs as the server, so on a small
+machine it competes with the server for them, and other jobs do too.
+
+Usage, against a running service (AGORA_API_KEY of the server, if it has one):
+    python bench/load_service.py --url http://127.0.0.1:3000 --api-key KEY
+or starting one itself over an AGORA_HOME whose MLflow store holds @champion models
+(e.g. after `agora train ...` and `agora models promote ...`, or `agora demo`):
+    python bench/load_service.py --home ~/.agora [--json load.json]
+Smaller run: --rates 50 --duration 10 --triage-seconds 5. Needs the datasets (mirror or cache)
+for the MovieLens ids and the airline texts. Exit status 1 when a /recommend request failed.
+Issue 5's target: p99 <= 20 ms at 300 requests/s with 0 errors on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+from service_process import local_service  # bench/ is on sys.path when run as a script
+
+from data import schemas as S
+from data.loaders import load_interactions, load_labelled_texts
+
+MOVIELENS = "movielens-100k"
+AIRLINE = "airline-sentiment"
+MIX = {"known": 0.80, "cold": 0.15, "new": 0.05}  # request kinds and their shares
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    count: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, latencies_s: list[float]) -> LatencySummary:
+        if not latencies_s:
+            return cls(0, float("nan"), float("nan"), float("nan"), float("nan"))
+        ms = np.asarray(latencies_s) * 1000
+        p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+        return cls(len(ms), float(p50), float(p95), float(p99), float(ms.max()))
+
+
+@dataclass(frozen=True)
+class RatePhase:
+    """One constant-rate run: latency from the scheduled start, over successful requests."""
+
+    target_rate: float
+    duration_s: float
+    sent: int
+    errors: int
+    error_kinds: dict[str, int]
+    achieved_rate: float  # successful answers per second over the phase's wall time
+    max_send_lag_ms: float  # how late the generator launched its latest request
+    latency: LatencySummary
+    by_kind: dict[str, LatencySummary]
+    load_average_1m: float
+    generator_cpu: float  # CPU-seconds the load generator used per second of the phase
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.sent if self.sent else 0.0
+
+
+@dataclass(frozen=True)
+class BatchPhase:
+    batch_size: int
+    batches: int
+    errors: int
+    texts_per_s: float
+    batch_latency: LatencySummary
+    load_average_1m: float
+
+
+# -- workload -------------------------------------------------------------------------------------
+
+
+def recommend_requests(count: int, k: int, seed: int) -> list[Request]:
+    """`count` /recommend bodies in the MIX proportions, ids from MovieLens-100K."""
+    frame = load_interactions(MOVIELENS)
+    users = np.asarray(sorted(frame[S.USER_ID].unique(), key=int))
+    counts = frame[S.ITEM_ID].value_counts()
+    items, popularity = counts.index.to_numpy(), counts.to_numpy(dtype=float)
+    popularity /= popularity.sum()
+    rng = np.random.default_rng(seed)
+    kinds = rng.choice(list(MIX), size=count, p=list(MIX.values()))
+    requests = []
+    for number, kind in enumerate(kinds):
+        body: dict[str, object] = {"k": k}
+        if kind == "known":
+            body["user_id"] = str(rng.choice(users))
+        elif kind == "cold":
+            size = int(rng.integers(1, 9))
+            body["user_id"] = f"load-cold-{number}"
+            body["recent_items"] = [str(i) for i in rng.choice(items, size, False, popularity)]
+        else:
+            body["user_id"] = f"load-new-{number}"
+        requests.append(Request(str(kind), json.dumps({"request": body}).encode()))
+    return requests
+
+
+def triage_texts() -> list[str]:
+    texts = load_labelled_texts(AIRLINE)[S.TEXT].astype(str).tolist()
+    return [t for t in texts if t.strip()]
+
+
+# -- open-loop /recommend -------------------------------------------------------------------------
+
+
+async def _one(
+    session: aiohttp.ClientSession, url: str, request: Request, scheduled: float
+) -> tuple[str, float, str | None]:
+    """(kind, seconds since the scheduled start, error or None)."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with session.post(url, data=request.body) as response:
+            await response.read()
+            error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        error = type(exc).__name__
+    return request.kind, loop.time() - scheduled, error
+
+
+async def run_rate(
+    session: aiohttp.ClientSession,
+    url: str,
+    requests: list[Request],
+    rate: float,
+) -> tuple[list[tuple[str, float, str | None]], float, float]:
+    """Launch request i at start + i/rate, never waiting for earlier answers.
+
+    Returns the outcomes, the phase's wall time and the largest launch lag in seconds.
+    """
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+    tasks, max_lag = [], 0.0
+    for number, request in enumerate(requests):
+        scheduled = start + number / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            max_lag = max(max_lag, -delay)
+        tasks.append(asyncio.create_task(_one(session, url, request, scheduled)))
+    outcomes = await asyncio.gather(*tasks)
+    return outcomes, loop.time() - start, max_lag
+
+
+def summarize_rate(
+    outcomes: list[tuple[str, float, str | None]],
+    rate: float,
+    wall_s: float,
+    max_lag_s: float,
+    load: float,
+    generator_cpu_s: float,
+) -> RatePhase:
+    ok = [(kind, latency) for kind, latency, error in outcomes if error is None]
+    error_kinds: dict[str, int] = {}
+    for _, _, error in outcomes:
+        if error is not None:
+            error_kinds[error] = error_kinds.get(error, 0) + 1
+    by_kind = {kind: LatencySummary.of([latency for k, latency in ok if k == kind]) for kind in MIX}
+    return RatePhase(
+        target_rate=rate,
+        duration_s=len(outcomes) / rate,
+        sent=len(outcomes),
+        errors=len(outcomes) - len(ok),
+        error_kinds=error_kinds,
+        achieved_rate=len(ok) / wall_s,
+        max_send_lag_ms=max_lag_s * 1000,
+        latency=LatencySummary.of([latency for _, latency in ok]),
+        by_kind=by_kind,
+        load_average_1m=load,
+        generator_cpu=generator_cpu_s / wall_s,
+    )
+
+
+# -- closed-loop /triage_batch --------------------------------------------------------------------
+
+
+async def run_batches(
+    session: aiohttp.ClientSession, url: str, texts: list[str], size: int, seconds: float
+) -> BatchPhase:
+    """Send batches of `size` texts back to back for `seconds` (at least two batches)."""
+    load = os.getloadavg()[0]
+    count = len(texts)
+    bodies = [
+        json.dumps(
+            {"request": {"texts": [texts[(i * size + j) % count] for j in range(size)]}}
+        ).encode()
+        for i in range(max(2, count // size))
+    ]
+    await _post(session, url, bodies[0])  # warm-up
+    latencies, errors, sent_texts, number = [], 0, 0, 0
+    started = time.perf_counter()
+    while number < 2 or time.perf_counter() - started < seconds:
+        begin = time.perf_counter()
+        payload = await _post(session, url, bodies[number % len(bodies)])
+        latencies.append(time.perf_counter() - begin)
+        if payload is not None:
+            sent_texts += len(json.loads(payload)["results"])
+        else:
+            errors += 1
+        number += 1
+    elapsed = time.perf_counter() - started
+    return BatchPhase(
+        size, number, errors, sent_texts / elapsed, LatencySummary.of(latencies), load
+    )
+
+
+async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> bytes | None:
+    """The answer's body, or None on a non-200 answer or a failed request."""
+    try:
+        async with session.post(url, data=body) as response:
+            payload = await response.read()
+            return payload if response.status == 200 else None
+    except (aiohttp.ClientError, TimeoutError, OSError):
+        return None
+
+
+async def wait_until_drained(
+    session: aiohttp.ClientSession, url: str, limit_s: float = 300.0
+) -> float:
+    """Seconds until a /recommend probe is answered within 100 ms again.
+
+    An overloaded server keeps working through requests its clients gave up on; measuring
+    the next phase before it caught up would charge that backlog to the next phase.
+    """
+    probe = json.dumps({"request": {"user_id": "1", "k": 10}}).encode()
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        begin = time.perf_counter()
+        answered = await _post(session, url + "/recommend", probe)
+        if answered is not None and time.perf_counter() - begin < 0.1:
+            break
+        await asyncio.sleep(0.5)
+    return time.perf_counter() - started
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def print_table(rates: list[RatePhase], batches: list[BatchPhase]) -> None:
+    print(f"\nCPUs: {os.cpu_count()} (shared by the load generator and the server)")
+    print("latency counts from each request's scheduled start; lag = the generator's own delay")
+    header = (
+        f"{'/recommend':<12}{'target/s':>9}{'achieved/s':>11}{'sent':>7}{'err %':>7}"
+        f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}{'lag ms':>8}{'load1':>7}"
+    )
+    print(header)
+    for phase in rates:
+        lat = phase.latency
+        print(
+            f"{'all':<12}{phase.target_rate:>9.0f}{phase.achieved_rate:>11.1f}{phase.sent:>7}"
+            f"{100 * phase.error_rate:>7.2f}{lat.p50_ms:>8.1f}{lat.p95_ms:>8.1f}"
+            f"{lat.p99_ms:>8.1f}{lat.max_ms:>8.1f}{phase.max_send_lag_ms:>8.1f}"
+            f"{phase.load_average_1m:>7.2f}"
+        )
+        for kind, kind_lat in phase.by_kind.items():
+            print(
+                f"{'  ' + kind:<12}{'':>9}{'':>11}{kind_lat.count:>7}{'':>7}"
+                f"{kind_lat.p50_ms:>8.1f}{kind_lat.p95_ms:>8.1f}{kind_lat.p99_ms:>8.1f}"
+                f"{kind_lat.max_ms:>8.1f}"
+            )
+        if phase.error_kinds:
+            print(f"  errors: {phase.error_kinds}")
+        print(f"  load generator used {phase.generator_cpu:.2f} CPU-s per s")
+    print(
+        f"\n{'/triage_batch':<14}{'batches':>8}{'errors':>7}{'texts/s':>9}"
+        f"{'p50 ms':>9}{'max ms':>9}{'load1':>7}"
+    )
+    for phase in batches:
+        print(
+            f"{'size ' + str(phase.batch_size):<14}{phase.batches:>8}{phase.errors:>7}"
+            f"{phase.texts_per_s:>9.0f}{phase.batch_latency.p50_ms:>9.0f}"
+            f"{phase.batch_latency.max_ms:>9.0f}{phase.load_average_1m:>7.2f}"
+        )
+
+
+async def run(args: argparse.Namespace, url: str, api_key: str | None) -> dict[str, object]:
+    headers = {"content-type": "application/json"}
+    if api_key:
+        headers["x-api-key"] = api_key
+    timeout = aiohttp.ClientTimeout(total=args.timeout)
+    connector = aiohttp.TCPConnector(limit=0)  # open loop: never queue behind a pool limit
+    rates: list[RatePhase] = []
+    batches: list[BatchPhase] = []
+    drained: list[float] = []  # seconds waited for the server to catch up before each phase
+    async with aiohttp.ClientSession(
+        headers=headers, timeout=timeout, connector=connector
+    ) as session:
+        warmup = recommend_requests(int(args.warmup_rate * 3), args.k, args.seed + 1)
+        await run_rate(session, url + "/recommend", warmup, args.warmup_rate)
+        for rate in args.rates:
+            requests = recommend_requests(int(rate * args.duration), args.k, args.seed)
+            drained.append(await wait_until_drained(session, url))
+            load = os.getloadavg()[0]
+            print(f"/recommend at {rate:g}/s for {args.duration:g} s ...", file=sys.stderr)
+            cpu_before = time.process_time()
+            outcomes, wall, lag = await run_rate(session, url + "/recommend", requests, rate)
+            cpu = time.process_time() - cpu_before
+            rates.append(summarize_rate(outcomes, rate, wall, lag, load, cpu))
+        if args.triage_seconds > 0:
+            texts = triage_texts()
+            for size in args.batch_sizes:
+                drained.append(await wait_until_drained(session, url))
+                print(f"/triage_batch of {size} for {args.triage_seconds:g} s", file=sys.stderr)
+                batch_url = url + "/triage_batch"
+                batches.append(
+                    await run_batches(session, batch_url, texts, size, args.triage_seconds)
+                )
+    print_table(rates, batches)
+    if any(wait > 1 for wait in drained):
+        print(f"waited for the server to catch up before the phases: {drained} s")
+    return {
+        "url": url,
+        "cpus": os.cpu_count(),
+        "started_server": args.home is not None,
+        "server_env": args.server_env if args.home is not None else None,
+        "recommend": [{**asdict(p), "error_rate": p.error_rate} for p in rates],
+        "triage_batch": [asdict(p) for p in batches],
+        "drain_waits_s": drained,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="a running service, e.g. http://127.0.0.1:3000")
+    target.add_argument("--home", type=Path, help="start a service over this AGORA_HOME")
+    parser.add_argument("--api-key", default=os.environ.get("AGORA_API_KEY"))
+    parser.add_argument(
+        "--server-env",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for a server started with --home, e.g. OMP_NUM_THREADS=1 "
+        "BENTOML_CONFIG_OPTIONS=services.agora.workers=2",
+    )
+    parser.add_argument("--rates", type=float, nargs="+", default=[100.0, 300.0])
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per rate")
+    parser.add_argument("--warmup-rate", type=float, default=50.0, help="for 3 s, not counted")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 1000])
+    parser.add_argument("--triage-seconds", type=float, default=20.0, help="0 skips triage")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    if any(rate <= 0 for rate in args.rates) or args.duration <= 0:
+        parser.error("--rates and --duration must be positive")
+    if bad := [pair for pair in args.server_env if "=" not in pair]:
+        parser.error(f"--server-env takes KEY=VALUE pairs, got {bad}")
+
+    if args.home is not None:
+        extra_env = dict(pair.split("=", 1) for pair in args.server_env)
+        with local_service(args.home.expanduser(), extra_env) as (url, api_key):
+            report = asyncio.run(run(args, url, api_key))
+    else:
+        report = asyncio.run(run(args, args.url.rstrip("/"), args.api_key))
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"\nwrote {args.json}")
+    errors = sum(p["errors"] for p in report["recommend"])  # type: ignore[index, union-attr]
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Service settings, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.paths import agora_home, tracking_uri
+from data.store import default_store_url
+
+API_KEY_ENV = "AGORA_API_KEY"
+MAX_TEXT_BYTES = 100 * 1024  # a triage text over 100 KB is refused with a 413-style 4xx
+MAX_BATCH = 1000
+
+DEFAULT_TRIAGE_MODELS = {
+    "sentiment-en": "agora-triage-sentiment-en",
+    "sentiment-zh": "agora-triage-sentiment-zh",
+    "reason": "agora-triage-reason",
+    "category": "agora-triage-category",
+}
+
+
+def _parse_pairs(text: str) -> dict[str, str]:
+    pairs = {}
+    for part in text.split(","):
+        if part.strip():
+            key, _, value = part.partition("=")
+            if not value:
+                raise ValueError(f"AGORA_TRIAGE_MODELS entry '{part}' is not slot=registered-name")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str | None
+    tracking_uri: str
+    cache_dir: Path
+    store_url: str
+    recommender_model: str
+    triage_models: dict[str, str] = field(default_factory=dict)
+    reload_interval_s: float = 0.0  # > 0: watch the @champion aliases and reload on a change
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        triage = os.environ.get("AGORA_TRIAGE_MODELS")
+        return cls(
+            api_key=os.environ.get(API_KEY_ENV) or None,
+            tracking_uri=tracking_uri(),
+            cache_dir=Path(
+                os.environ.get("AGORA_SERVING_CACHE") or agora_home() / "serving-cache"
+            ).expanduser(),
+            store_url=default_store_url(),
+            recommender_model=os.environ.get("AGORA_RECOMMENDER_MODEL", "agora-recommender"),
+            triage_models=_parse_pairs(triage) if triage else dict(DEFAULT_TRIAGE_MODELS),
+            reload_interval_s=float(os.environ.get("AGORA_RELOAD_INTERVAL", "0") or 0),
+        )

@@ -1,0 +1,137 @@
+"""The loop back from events to feeds, over HTTP: a user's new events change their next feed.
+
+`like` events give a brand-new user a personalized feed without the liked items; a `complaint`
+about an item keeps it out of that user's feeds whatever the path (known user, history plus
+recent_items, filters, text query, popular fallback) and whatever k, and only for that user.
+The server runs over the test champions with its own event store, so the events posted here
+reach no other test module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.serving.conftest import ServiceProcess, service_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+KS = (1, 5, 20, 100)
+
+
+@pytest.fixture(scope="module")
+def feed_service(
+    champions_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """The `service` fixture's server, but writing events to a store private to this module."""
+    store = tmp_path_factory.mktemp("feed-loop") / "events.db"
+    running = ServiceProcess(
+        service_env(champions_home, AGORA_STORE_URL=f"sqlite:///{store}")
+    ).start()
+    yield running
+    running.stop()
+
+
+def new_user() -> str:
+    return f"feed-{uuid.uuid4().hex[:12]}"
+
+
+def recommend(service: ServiceProcess, user_id: str, **options: Any) -> dict[str, Any]:
+    status, answer = service.post("/recommend", {"request": {"user_id": user_id, **options}})
+    assert status == 200, answer
+    return answer
+
+
+def item_ids(answer: dict[str, Any]) -> list[str]:
+    return [item["item_id"] for item in answer["items"]]
+
+
+def post_events(service: ServiceProcess, user_id: str, kind: str, items: list[str]) -> None:
+    events = [
+        {"event_id": uuid.uuid4().hex, "user_id": user_id, "item_id": item, "type": kind}
+        for item in items
+    ]
+    status, answer = service.post("/events", {"request": {"events": events}})
+    assert status == 200, answer
+    assert answer == {"accepted": len(items), "duplicates": 0}
+
+
+def test_likes_turn_a_new_users_feed_personalized_without_the_liked_items(
+    feed_service: ServiceProcess,
+) -> None:
+    user = new_user()
+    before = recommend(feed_service, user, k=10)
+    assert before["strategy"] == "popular-fallback"
+    liked = item_ids(before)[:3]  # the most popular items: they would lead the feed again
+    post_events(feed_service, user, "like", liked)
+
+    after = recommend(feed_service, user, k=10)
+    assert after["strategy"] == "personalized"
+    assert len(after["items"]) == 10
+    assert not set(item_ids(after)) & set(liked)
+    assert item_ids(after) != item_ids(before)[3:13]  # not just the popular list shifted
+
+
+def test_complaint_keeps_the_item_out_of_a_users_feeds_on_every_path(
+    feed_service: ServiceProcess,
+) -> None:
+    user, bystander = new_user(), new_user()
+    for someone in (user, bystander):
+        post_events(feed_service, someone, "like", ["50", "172", "181"])  # the Star Wars films
+    feed = recommend(feed_service, user, k=10)
+    assert feed["strategy"] == "personalized"
+    blocked = item_ids(feed)[0]
+    status, similar = feed_service.post("/similar_items", {"request": {"item_id": blocked, "k": 5}})
+    assert status == 200
+    pointing_at_blocked = item_ids(similar)  # a history that makes `blocked` rank high
+
+    post_events(feed_service, user, "complaint", [blocked])
+
+    requests: list[dict[str, Any]] = [
+        *({"k": k} for k in KS),
+        *({"k": k, "recent_items": pointing_at_blocked} for k in KS),
+        {"k": 100, "exclude_seen": False},
+        {"k": 10, "recent_items": [blocked, *pointing_at_blocked]},
+        {"k": 10, "filters": {"include_item_ids": [blocked, *pointing_at_blocked]}},
+    ]
+    for options in requests:
+        answer = recommend(feed_service, user, **options)
+        assert blocked not in item_ids(answer), (options, answer["strategy"])
+        if "filters" not in options:  # blocking one item leaves the feed full
+            assert len(answer["items"]) == options["k"], options
+    # The complaint is that user's alone: the same history elsewhere still gets the item.
+    assert blocked in item_ids(recommend(feed_service, bystander, k=10))
+
+
+def test_complaint_applies_to_a_known_user(feed_service: ServiceProcess) -> None:
+    user = "305"  # a MovieLens user the model knows; this store is private to the module
+    blocked = item_ids(recommend(feed_service, user, k=10))[0]
+    post_events(feed_service, user, "complaint", [blocked])
+    for k in KS:
+        answer = recommend(feed_service, user, k=k)
+        assert answer["strategy"] == "personalized"
+        assert blocked not in item_ids(answer) and len(answer["items"]) == k
+
+
+def test_complaint_applies_to_text_query_and_popular_fallback(
+    feed_service: ServiceProcess,
+) -> None:
+    user = new_user()
+    by_query = recommend(feed_service, user, k=10, query="space adventure")
+    assert by_query["strategy"] == "cold-start-content"
+    from_query = item_ids(by_query)[0]
+    most_popular = item_ids(recommend(feed_service, user, k=1))[0]
+    # A complaint is a negative event: it blocks items but gives the user no history.
+    post_events(feed_service, user, "complaint", [from_query, most_popular])
+
+    for k in KS:
+        answer = recommend(feed_service, user, k=k, query="space adventure")
+        assert answer["strategy"] == "cold-start-content"
+        assert from_query not in item_ids(answer) and most_popular not in item_ids(answer)
+        fallback = recommend(feed_service, user, k=k)
+        assert fallback["strategy"] == "popular-fallback"
+        assert most_popular not in item_ids(fallback) and from_query not in item_ids(fallback)

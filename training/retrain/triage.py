@@ -1,0 +1,171 @@
+"""`agora retrain triage`: the fixed split plus agents' corrections, gated, swapped in.
+
+Corrected triage records (their redacted texts with the agent's label) are split by a stable
+hash of the triage id: most join the training data, a share is held out and added to the test
+data. The candidate and the re-scored champion are then compared on that same evaluation data,
+so a champion that keeps making the error the agents corrected loses to one that learned it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from data import schemas as S
+from data.store import Store
+from features.text_splits import TextSplit, load_split
+from models.classifiers import load_classifier
+from training.retrain.common import (
+    RetrainOutcome,
+    champion_artifact,
+    notify_service,
+    promote_if_not_worse,
+)
+from training.tracking import configure_tracking
+from training.triage.config import load_config
+from training.triage.metrics import classification_report
+from training.triage.pipeline import (
+    DEFAULT_DATASET_FOR_TASK,
+    Task,
+    evaluate,
+    fit_and_evaluate,
+    model_inputs,
+    registered_name,
+)
+from training.triage.run_logging import log_triage_run
+
+logger = logging.getLogger(__name__)
+
+# The triage field a correction names, per task.
+CORRECTED_FIELD = {Task.SENTIMENT: "sentiment", Task.REASON: "reason", Task.CATEGORY: "category"}
+
+
+@dataclass(frozen=True)
+class TriageRetrainOutcome(RetrainOutcome):
+    corrections_train: int
+    corrections_holdout: int
+    corrections_skipped: int  # labels the model's classes do not know
+    candidate_holdout_accuracy: float | None  # on the held-out corrections alone
+    champion_holdout_accuracy: float | None
+
+
+def holdout_mask(triage_ids: pd.Series, share: float) -> pd.Series:
+    """Stable per-record assignment: the same record is held out in every retrain."""
+    buckets = triage_ids.map(lambda t: int(hashlib.sha256(str(t).encode()).hexdigest()[:8], 16))
+    return (buckets % 1000) < round(share * 1000)
+
+
+def with_corrections(
+    split: TextSplit, corrections: pd.DataFrame, holdout_share: float
+) -> tuple[TextSplit, pd.DataFrame, int]:
+    """`split` with corrections added to train and test; the held-out corrections; skipped."""
+    usable = corrections[corrections[S.LABEL].isin(split.classes)]
+    if split.language:
+        usable = usable[usable[S.LANGUAGE].isin([split.language, ""])]
+    skipped = len(corrections) - len(usable)
+    held = holdout_mask(usable["triage_id"], holdout_share)
+    train, holdout = usable[~held], usable[held]
+    augmented = dataclasses.replace(
+        split,
+        train_texts=[*split.train_texts, *train[S.TEXT]],
+        train_labels=[*split.train_labels, *train[S.LABEL]],
+        test_texts=[*split.test_texts, *holdout[S.TEXT]],
+        test_labels=[*split.test_labels, *holdout[S.LABEL]],
+        lineage={
+            **split.lineage,
+            "corrections_train": len(train),
+            "corrections_holdout": len(holdout),
+            "corrections_sha256": hashlib.sha256(
+                usable[["triage_id", S.LABEL]].to_csv(index=False).encode()
+            ).hexdigest(),
+        },
+    )
+    return augmented, holdout, skipped
+
+
+def retrain_triage(
+    task: Task | str = Task.SENTIMENT,
+    dataset: str | None = None,
+    model: str = "tfidf",
+    config_path: Path | None = None,
+    store_url: str | None = None,
+    tracking_uri: str | None = None,
+    service_url: str | None = None,
+    api_key: str | None = None,
+    holdout_share: float = 0.25,
+    tolerance: float = 0.0,
+) -> TriageRetrainOutcome:
+    """Retrain one triage model with stored corrections; promote only if not worse."""
+    if not 0.0 <= holdout_share < 1.0:
+        raise ValueError(f"holdout_share must be in [0, 1), got {holdout_share}")
+    started = time.perf_counter()
+    task = Task(task)
+    configure_tracking(tracking_uri)
+    config = load_config(config_path)
+    split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[task], task)
+    corrections = Store(store_url).corrected_texts(CORRECTED_FIELD[task])
+    augmented, holdout, skipped = with_corrections(split, corrections, holdout_share)
+    logger.info(
+        "retraining %s with %d corrections (%d held out, %d skipped)",
+        task,
+        len(corrections) - skipped - len(holdout),
+        len(holdout),
+        skipped,
+    )
+    trained = fit_and_evaluate(model, augmented, config)
+    name = registered_name(split)
+    champion_version = champion_score = champion_holdout = None
+    with champion_artifact(name) as champion:
+        if champion is not None:
+            champion_version = champion[0]
+            current = load_classifier(champion[1])
+            scored = evaluate(model, current, augmented)
+            champion_score = scored.report.macro_f1
+            champion_holdout = _holdout_accuracy(current, holdout)
+    with tempfile.TemporaryDirectory(prefix="agora-retrain-") as scratch:
+        artifact = Path(scratch) / "native"
+        trained.classifier.save(artifact)
+        _, version = log_triage_run(trained, config, artifact, name)
+    promoted, decision = promote_if_not_worse(
+        name,
+        version,
+        champion_score,
+        reason=f"retrain with {len(corrections) - skipped} corrections",
+        tolerance=tolerance,
+    )
+    reloaded = notify_service(service_url, api_key) if promoted else None
+    return TriageRetrainOutcome(
+        registered_name=name,
+        candidate_version=version,
+        candidate_score=trained.report.macro_f1,
+        champion_version=champion_version,
+        champion_score=champion_score,
+        metric="macro_f1",
+        promoted=promoted,
+        decision=decision,
+        service_reloaded=reloaded,
+        seconds=time.perf_counter() - started,
+        corrections_train=len(corrections) - skipped - len(holdout),
+        corrections_holdout=len(holdout),
+        corrections_skipped=skipped,
+        candidate_holdout_accuracy=_holdout_accuracy(trained.classifier, holdout),
+        champion_holdout_accuracy=champion_holdout,
+    )
+
+
+def _holdout_accuracy(classifier: object, holdout: pd.DataFrame) -> float | None:
+    if holdout.empty:
+        return None
+    report = classification_report(
+        list(holdout[S.LABEL]),
+        classifier.predict_proba(model_inputs(list(holdout[S.TEXT]))),  # type: ignore[attr-defined]
+        classifier.classes_,  # type: ignore[attr-defined]
+    )
+    return report.accuracy
