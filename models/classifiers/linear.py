@@ -8,11 +8,13 @@ sentence-embedding classifiers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
+
+from models.classifiers.calibration import crossfit_logits, fit_temperature
 
 ClassWeight = Literal["balanced", "none"]
 
@@ -75,3 +77,39 @@ class LinearHead:
     @classmethod
     def from_arrays(cls, arrays: Any, prefix: str = "head") -> LinearHead:
         return cls(coef=arrays[f"{prefix}_coef"], intercept=arrays[f"{prefix}_intercept"])
+
+
+class HeadSettings(Protocol):
+    """The config fields a calibrated linear head needs (TF-IDF and embedding configs have them)."""
+
+    c: float
+    class_weight: ClassWeight
+    max_iter: int
+    calibration_folds: int
+    seed: int
+
+
+def fit_calibrated_head(
+    features: Any, y: np.ndarray, n_classes: int, settings: HeadSettings
+) -> tuple[LinearHead, float]:
+    """Fit the head on all of `features` and its temperature on out-of-fold logits.
+
+    With fewer than two calibration folds the temperature stays 1.0 (no calibration).
+    """
+
+    def fit(train_x: Any, train_y: np.ndarray) -> LinearHead:
+        return LinearHead.fit(
+            train_x, train_y, n_classes, settings.c, settings.class_weight, settings.max_iter
+        )
+
+    temperature = 1.0
+    if settings.calibration_folds >= 2:
+        oof = crossfit_logits(
+            features,
+            y,
+            lambda train_x, train_y, held_x: fit(train_x, train_y).logits(held_x),
+            settings.calibration_folds,
+            settings.seed,
+        )
+        temperature = fit_temperature(oof, y)
+    return fit(features, y), temperature

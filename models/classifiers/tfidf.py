@@ -28,8 +28,7 @@ from models.classifiers.base import (
     read_manifest,
     write_manifest,
 )
-from models.classifiers.calibration import crossfit_logits, fit_temperature
-from models.classifiers.linear import ClassWeight, LinearHead
+from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
 from models.config import FrozenConfig
 
 logger = logging.getLogger(__name__)
@@ -114,31 +113,7 @@ class TfidfClassifier(TextClassifier):
         features = sparse.hstack([b for _, b in kept], format="csr")
         logger.info("tfidf features: %d texts x %d n-grams", *features.shape)
 
-        def fit_and_score(train_x: object, train_y: np.ndarray, held_x: object) -> np.ndarray:
-            head = LinearHead.fit(
-                train_x,
-                train_y,
-                len(classes),
-                self.config.c,
-                self.config.class_weight,
-                self.config.max_iter,
-            )
-            return head.logits(held_x)
-
-        temperature = 1.0
-        if self.config.calibration_folds >= 2:
-            oof = crossfit_logits(
-                features, y, fit_and_score, self.config.calibration_folds, self.config.seed
-            )
-            temperature = fit_temperature(oof, y)
-        self._head = LinearHead.fit(
-            features,
-            y,
-            len(classes),
-            self.config.c,
-            self.config.class_weight,
-            self.config.max_iter,
-        )
+        self._head, temperature = fit_calibrated_head(features, y, len(classes), self.config)
         self._index_terms()
         self.classes_, self.temperature_ = classes, temperature
         return self
