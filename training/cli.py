@@ -21,7 +21,8 @@ BENTOML = Path(sys.executable).with_name("bentoml")  # the one installed beside 
 app = typer.Typer(
     help=(
         "Agora: personalized feeds and feedback triage for community platforms.\n\n"
-        "Fetch data with 'agora data', train and compare models, and run the end-to-end demo."
+        "Fetch data ('agora data'), train and compare models, promote them ('agora models'), "
+        "serve them ('agora serve'), retrain from feedback ('agora retrain'), or run the demo."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
