@@ -40,11 +40,15 @@ class Runtime:
     def ready(self) -> bool:
         return self.recommender is not None and self.triage is not None
 
-    def versions(self) -> dict[str, str]:
+    def refs(self) -> dict[str, ChampionRef]:
+        """Every served champion by slot ("recommender", "sentiment-en", ...)."""
         refs = dict(self.triage_refs)
         if self.recommender_ref is not None:
             refs["recommender"] = self.recommender_ref
-        return {slot: f"{ref.name}@{ref.version}" for slot, ref in refs.items()}
+        return refs
+
+    def versions(self) -> dict[str, str]:
+        return {slot: f"{ref.name}@{ref.version}" for slot, ref in self.refs().items()}
 
 
 def _load_recommender(

@@ -20,7 +20,7 @@ from models.recommenders import ItemFilter, Recommendation, UnknownItemError
 from models.recommenders.feed import recommend_feed
 from models.triage import TriageInputError
 from serving.auth import ApiKeyMiddleware
-from serving.model_store import ChampionRef, ChampionStore
+from serving.model_store import ChampionStore
 from serving.runtime import Runtime, load_runtime
 from serving.schemas import (
     CorrectionRequest,
@@ -85,7 +85,7 @@ class Agora:
         """Reload when a registry @champion alias moves (the alternative to /admin/reload)."""
         while True:
             time.sleep(self.settings.reload_interval_s)
-            served = {ref.name: ref.version for ref in self._served_refs()}
+            served = {ref.name: ref.version for ref in self.runtime.refs().values()}
             moved = {
                 name: current
                 for name, version in served.items()
@@ -98,13 +98,6 @@ class Agora:
                 except Exception:  # keep watching; the old models keep serving
                     logger.exception("reload after an alias move failed")
 
-    def _served_refs(self) -> list[ChampionRef]:
-        runtime = self.runtime
-        refs = list(runtime.triage_refs.values())
-        if runtime.recommender_ref is not None:
-            refs.append(runtime.recommender_ref)
-        return refs
-
     # -- health and info ----------------------------------------------------------------------
 
     def __is_ready__(self) -> bool:
@@ -112,9 +105,6 @@ class Agora:
 
     def describe(self) -> dict[str, Any]:
         runtime = self.runtime
-        refs = dict(runtime.triage_refs)
-        if runtime.recommender_ref is not None:
-            refs["recommender"] = runtime.recommender_ref
         return {
             "ready": runtime.ready,
             "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(runtime.loaded_at)),
@@ -126,7 +116,7 @@ class Agora:
                     "fetched_at": ref.fetched_at,
                     "registry_error": ref.registry_error,
                 }
-                for slot, ref in refs.items()
+                for slot, ref in runtime.refs().items()
             },
             "problems": runtime.problems,
             "tracking_uri": self.settings.tracking_uri,
