@@ -188,31 +188,25 @@ class BPRRecommender(_FactorModel):
 
     def _fit(self, data: TrainingData) -> None:
         config = self.config
+        # The CPU and GPU classes take the same hyper-parameters; only the CPU one has threads.
+        params = {
+            "factors": config.factors,
+            "learning_rate": config.learning_rate,
+            "regularization": config.regularization,
+            "iterations": config.iterations,
+            "verify_negative_samples": config.verify_negative_samples,
+            "random_state": config.random_seed,
+        }
 
         def make_cpu() -> Any:
             from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-            return BayesianPersonalizedRanking(
-                factors=config.factors,
-                learning_rate=config.learning_rate,
-                regularization=config.regularization,
-                iterations=config.iterations,
-                verify_negative_samples=config.verify_negative_samples,
-                random_state=config.random_seed,
-                num_threads=config.num_threads,
-            )
+            return BayesianPersonalizedRanking(**params, num_threads=config.num_threads)
 
         def make_gpu() -> Any:
             from implicit.gpu.bpr import BayesianPersonalizedRanking
 
-            return BayesianPersonalizedRanking(
-                factors=config.factors,
-                learning_rate=config.learning_rate,
-                regularization=config.regularization,
-                iterations=config.iterations,
-                verify_negative_samples=config.verify_negative_samples,
-                random_state=config.random_seed,
-            )
+            return BayesianPersonalizedRanking(**params)
 
         self._fit_factors(data, make_cpu, make_gpu)
 
