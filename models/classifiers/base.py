@@ -1,11 +1,11 @@
 """The text-classifier contract every triage model follows, and the artifact helpers they share.
 
 A classifier maps texts to one of `classes_`. Probabilities are calibrated: each model fits a
-temperature on held-out logits (see `models.classifiers.calibration`) and `predict_proba` divides
-its logits by it before the softmax. Every model saves itself as a self-contained, pickle-free
-folder with a `classifier.json` manifest; `load_classifier` reads the manifest and dispatches to
-the right class, so callers (the triage engine, serving, the pyfunc adapter) never need to know
-which model family a folder holds.
+temperature (and optionally a bias per class) on held-out logits (see
+`models.classifiers.calibration`) and `predict_proba` applies them before the softmax. Every
+model saves itself as a self-contained, pickle-free folder with a `classifier.json` manifest;
+`load_classifier` reads the manifest and dispatches to the right class, so callers (the triage
+engine, serving, the pyfunc adapter) never need to know which model family a folder holds.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ class TextClassifier(ABC):
     """Contract: fit, predict, predict_proba, explain, save, load; `classes_` after fitting.
 
     Subclasses implement `_logits` (uncalibrated scores, one column per class) and set
-    `classes_` and `temperature_` in `fit`/`load`; the base turns logits into calibrated
-    probabilities and labels, so every model calibrates and validates input the same way.
+    `classes_`, `temperature_` and `class_bias_` in `fit`/`load`; the base turns logits into
+    calibrated probabilities and labels, so every model calibrates and validates input the same way.
     """
 
     kind: ClassVar[str]
@@ -74,6 +74,7 @@ class TextClassifier(ABC):
     def __init__(self) -> None:
         self.classes_: list[str] = []
         self.temperature_: float = 1.0
+        self.class_bias_: np.ndarray | None = None  # added after dividing by the temperature
 
     @property
     def is_fitted(self) -> bool:
@@ -101,7 +102,7 @@ class TextClassifier(ABC):
         checked = self._checked_for_inference(texts)
         if not checked:
             return np.zeros((0, len(self.classes_)), dtype=np.float64)
-        return softmax(self._logits(checked), self.temperature_)
+        return softmax(self._logits(checked), self.temperature_, self.class_bias_)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The most probable label for each text."""
@@ -119,6 +120,17 @@ class TextClassifier(ABC):
         if label is not None:
             self._check_label(label, text)
         return []
+
+    def calibration_fields(self) -> dict[str, Any]:
+        """The calibration as manifest fields (read back by `restore_calibration`)."""
+        bias = None if self.class_bias_ is None else [float(b) for b in self.class_bias_]
+        return {"temperature": float(self.temperature_), "class_bias": bias}
+
+    def restore_calibration(self, manifest: dict[str, Any]) -> None:
+        """Calibration from a manifest; artifacts written before class biases existed have none."""
+        self.temperature_ = float(manifest["temperature"])
+        bias = manifest.get("class_bias")
+        self.class_bias_ = None if bias is None else np.asarray(bias, dtype=np.float64)
 
     def _require_fitted(self) -> None:
         if not self.is_fitted:

@@ -1,9 +1,15 @@
-"""Temperature scaling (Guo et al., 2017): one scalar that makes softmax probabilities honest.
+"""Calibration: temperature scaling (Guo et al., 2017), optionally with a bias per class.
 
-Dividing logits by a temperature T > 0 keeps every argmax (so accuracy is unchanged) and only
-sharpens (T < 1) or softens (T > 1) the probabilities. T is fitted by minimising the negative
-log-likelihood on logits the model did not train on: a held-out validation split (fine-tuned
-transformer) or out-of-fold logits from cross-fitting (linear models, see `crossfit_logits`).
+Dividing logits by a temperature T > 0 keeps every argmax and only sharpens (T < 1) or softens
+(T > 1) the probabilities. Models trained with `balanced` class weights also carry a prior shift:
+they over-predict the small classes, and no temperature can undo that. Bias-corrected temperature
+scaling (Alexandari et al., 2020) adds one offset per class after the division, fitted jointly with
+T; the probabilities then follow the real class frequencies, and the argmax can move towards the
+common classes (more accuracy, sometimes less recall on the rare ones).
+
+Both are fitted by minimising the negative log-likelihood on logits the model did not train on: a
+held-out validation split (fine-tuned transformer) or out-of-fold logits from cross-fitting
+(linear models, see `crossfit_logits`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 from collections.abc import Callable
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 from sklearn.model_selection import StratifiedKFold
 
 logger = logging.getLogger(__name__)
@@ -21,9 +27,13 @@ logger = logging.getLogger(__name__)
 _LOG_T_BOUNDS = (float(np.log(0.05)), float(np.log(20.0)))
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Row-wise softmax of `logits / temperature`, numerically stable."""
+def softmax(
+    logits: np.ndarray, temperature: float = 1.0, bias: np.ndarray | None = None
+) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature + bias`, numerically stable."""
     scaled = np.asarray(logits, dtype=np.float64) / temperature
+    if bias is not None:
+        scaled = scaled + bias
     scaled -= scaled.max(axis=1, keepdims=True)
     exp = np.exp(scaled)
     return exp / exp.sum(axis=1, keepdims=True)
@@ -54,6 +64,47 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
         negative_log_likelihood(logits, labels, temperature),
     )
     return temperature
+
+
+def _scaled_nll(logits: np.ndarray, labels: np.ndarray, params: np.ndarray) -> float:
+    """NLL under softmax(logits / exp(params[0]) + [0, params[1:]])."""
+    bias = np.concatenate([[0.0], params[1:]])
+    return negative_log_likelihood(logits + bias * np.exp(params[0]), labels, np.exp(params[0]))
+
+
+def fit_calibration(
+    logits: np.ndarray, labels: np.ndarray, class_bias: bool
+) -> tuple[float, np.ndarray | None]:
+    """(temperature, per-class bias or None) minimising held-out NLL of `labels`.
+
+    The first class's bias is pinned to 0: softmax ignores a shift shared by every class.
+    """
+    temperature = fit_temperature(logits, labels)
+    if not class_bias:
+        return temperature, None
+    logits = np.asarray(logits, dtype=np.float64)
+    start = np.concatenate([[np.log(temperature)], np.zeros(logits.shape[1] - 1)])
+    bounds = [_LOG_T_BOUNDS] + [(-10.0, 10.0)] * (logits.shape[1] - 1)
+    result = minimize(
+        lambda params: _scaled_nll(logits, labels, params),
+        start,
+        method="L-BFGS-B",
+        bounds=bounds,
+    )
+    if not result.success or result.fun > _scaled_nll(logits, labels, start):
+        logger.warning(
+            "class-bias calibration did not converge (%s); temperature only", result.message
+        )
+        return temperature, None
+    temperature = float(np.exp(result.x[0]))
+    bias = np.concatenate([[0.0], result.x[1:]])
+    logger.info(
+        "temperature %.3f with class bias %s: held-out NLL %.4f",
+        temperature,
+        np.round(bias, 3).tolist(),
+        float(result.fun),
+    )
+    return temperature, bias
 
 
 def crossfit_logits(

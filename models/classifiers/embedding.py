@@ -44,11 +44,17 @@ class EmbeddingConfig(FrozenConfig):
     class_weight: ClassWeight = "balanced"
     max_iter: int = Field(3000, ge=1)
     calibration_folds: int = Field(3, ge=0)
+    class_bias: bool = Field(
+        False,
+        description="calibrate a bias per class with the temperature: undoes the prior shift of "
+        "balanced class weights, so probabilities follow real class frequencies (lower NLL; "
+        "shifts decisions towards the common classes)",
+    )
     seed: int = 42
 
 
 class EmbeddingClassifier(TextClassifier):
-    """Frozen sentence encoder -> multinomial logistic regression, temperature-calibrated."""
+    """Frozen sentence encoder -> multinomial logistic regression, calibrated."""
 
     kind = "embedding"
 
@@ -78,8 +84,10 @@ class EmbeddingClassifier(TextClassifier):
         features = self.embed(checked, cached=self.config.use_cache)
         logger.info("embedding features: %d texts x %d dims", *features.shape)
 
-        self._head, temperature = fit_calibrated_head(features, y, len(classes), self.config)
-        self.classes_, self.temperature_ = classes, temperature
+        self._head, self.temperature_, self.class_bias_ = fit_calibrated_head(
+            features, y, len(classes), self.config
+        )
+        self.classes_ = classes
         return self
 
     def _logits(self, texts: list[str]) -> np.ndarray:
@@ -95,7 +103,7 @@ class EmbeddingClassifier(TextClassifier):
                 folder,
                 self.kind,
                 classes=self.classes_,
-                temperature=self.temperature_,
+                **self.calibration_fields(),
                 config=self.config.model_dump(mode="json"),
             )
 
@@ -107,5 +115,5 @@ class EmbeddingClassifier(TextClassifier):
         with np.load(folder / _ARRAYS_FILE, allow_pickle=False) as arrays:
             model._head = LinearHead.from_arrays(arrays)
         model.classes_ = list(manifest["classes"])
-        model.temperature_ = float(manifest["temperature"])
+        model.restore_calibration(manifest)
         return model

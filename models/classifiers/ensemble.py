@@ -2,7 +2,7 @@
 
 Members disagree in useful ways: the transformer reads context, TF-IDF remembers rare surface
 cues (hashtags, airline handles, Chinese dish names). Because every member's probabilities are
-temperature-calibrated, averaging them is meaningful without further scaling. The artifact is
+calibrated, averaging them is meaningful without further scaling. The artifact is
 one sub-folder per member (each loadable on its own) plus the weights in the manifest.
 """
 
@@ -109,6 +109,7 @@ class EnsembleClassifier(TextClassifier):
                 self.kind,
                 classes=self.classes_,
                 temperature=1.0,
+                class_bias=None,
                 weights=self.weights.tolist(),
                 members=entries,
             )

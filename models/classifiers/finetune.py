@@ -3,9 +3,9 @@
 The network is the encoder, mean pooling over tokens (how all-MiniLM-L6-v2 was trained, so the
 starting point is already a good sentence representation), dropout and a linear head. Training
 carves a stratified validation split from the training data for early stopping and for the
-temperature that calibrates the probabilities. The artifact is the encoder and tokenizer in
-Hugging Face format (safetensors), the head in safetensors, and a JSON manifest with the label map
-and hyper-parameters; loading needs no network and no pickle.
+calibration of the probabilities (temperature and class bias). The artifact is the encoder and
+tokenizer in Hugging Face format (safetensors), the head in safetensors, and a JSON manifest with
+the label map and hyper-parameters; loading needs no network and no pickle.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from models.classifiers.base import (
     read_manifest,
     write_manifest,
 )
-from models.classifiers.calibration import fit_temperature
+from models.classifiers.calibration import fit_calibration
 from models.classifiers.finetune_config import FineTuneConfig
 from models.classifiers.finetune_loop import (
     LoopHistory,
@@ -104,7 +104,7 @@ class MeanPoolingClassifier(nn.Module):
 
 
 class FineTunedClassifier(TextClassifier):
-    """Transformer fine-tuned with a mean-pooling head, early-stopped and temperature-calibrated."""
+    """Transformer fine-tuned with a mean-pooling head, early-stopped and calibrated."""
 
     kind = "finetune"
 
@@ -165,7 +165,9 @@ class FineTunedClassifier(TextClassifier):
         )
         network.merge_new_tokens()
         valid_logits = predict_logits(network, valid_rows, batcher, config.eval_batch_size)
-        self.temperature_ = fit_temperature(valid_logits, y[valid_rows])
+        self.temperature_, self.class_bias_ = fit_calibration(
+            valid_logits, y[valid_rows], config.class_bias
+        )
         self._network, self._tokenizer, self.classes_ = network, tokenizer, classes
         return self
 
@@ -191,12 +193,14 @@ class FineTunedClassifier(TextClassifier):
             batch_size=config.batch_size,
             eval_batch_size=config.eval_batch_size,
             learning_rate=config.learning_rate,
+            new_token_learning_rate=config.new_token_learning_rate,
             weight_decay=config.weight_decay,
             epochs=config.epochs,
             warmup_ratio=config.warmup_ratio,
             evaluations_per_epoch=config.evaluations_per_epoch,
             patience=config.patience,
             early_stopping_metric=config.early_stopping_metric,
+            ema_decay=config.ema_decay,
             time_budget_seconds=None if budget is None else budget * 60.0,
             max_steps=config.max_steps,
             seed=config.seed,
@@ -227,7 +231,7 @@ class FineTunedClassifier(TextClassifier):
                 folder,
                 self.kind,
                 classes=self.classes_,
-                temperature=self.temperature_,
+                **self.calibration_fields(),
                 config=self.config.model_dump(mode="json"),
                 training=None
                 if history is None
@@ -253,7 +257,7 @@ class FineTunedClassifier(TextClassifier):
         model._network = network
         model._tokenizer = AutoTokenizer.from_pretrained(folder / _ENCODER_DIR)
         model.classes_ = classes
-        model.temperature_ = float(manifest["temperature"])
+        model.restore_calibration(manifest)
         return model
 
 

@@ -19,6 +19,12 @@ class FineTuneConfig(FrozenConfig):
     batch_size: int = Field(32, ge=1)
     eval_batch_size: int = Field(128, ge=1)
     learning_rate: float = Field(1e-4, gt=0)
+    new_token_learning_rate: float | None = Field(
+        None,
+        gt=0,
+        description="learning rate of the added characters' embeddings (they start from the "
+        "table's mean); None = learning_rate",
+    )
     weight_decay: float = Field(0.01, ge=0)
     epochs: int = Field(
         2,
@@ -40,9 +46,22 @@ class FineTuneConfig(FrozenConfig):
     dropout: float = Field(0.1, ge=0, lt=1)
     class_weight: ClassWeight = "balanced"
     validation_fraction: float = Field(0.1, gt=0, lt=0.5)
+    class_bias: bool = Field(
+        False,
+        description="calibrate a bias per class with the temperature: undoes the prior shift of "
+        "balanced class weights, so probabilities follow real class frequencies (lower NLL; "
+        "shifts decisions towards the common classes)",
+    )
     evaluations_per_epoch: int = Field(2, ge=1)
     patience: int = Field(2, ge=1, description="evaluations without improvement before stopping")
     early_stopping_metric: Literal["macro_f1", "loss"] = "macro_f1"
+    ema_decay: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="evaluate and keep an exponential moving average of the weights with this "
+        "decay per step (e.g. 0.99); None = the raw weights",
+    )
     time_budget_minutes: float | None = Field(30.0, gt=0)
     max_steps: int | None = Field(None, ge=1)
     threads: int | None = Field(

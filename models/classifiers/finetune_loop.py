@@ -4,6 +4,10 @@ AdamW with linear warm-up and decay, dynamic padding, class-weighted cross-entro
 evaluation on a validation split carved from the training data, early stopping on validation
 macro-F1 (or loss), and a wall-clock budget: when the budget runs out training stops and the best
 weights seen so far are kept. The best weights are held in memory, never written to disk.
+
+Optionally the loop keeps an exponential moving average of the weights (torch's AveragedModel)
+and evaluates and keeps that instead: on ~10k noisy labels, validation scores of the raw weights
+swing by a point or two between evaluations, and the average smooths those swings out.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from transformers import get_linear_schedule_with_warmup
 
 logger = logging.getLogger(__name__)
@@ -34,12 +39,14 @@ class LoopSettings:
     batch_size: int
     eval_batch_size: int
     learning_rate: float
+    new_token_learning_rate: float | None  # None = learning_rate
     weight_decay: float
     epochs: int
     warmup_ratio: float
     evaluations_per_epoch: int
     patience: int
     early_stopping_metric: str  # "macro_f1" or "loss"
+    ema_decay: float | None  # None = evaluate and keep the raw weights
     time_budget_seconds: float | None
     max_steps: int | None
     seed: int
@@ -104,16 +111,16 @@ def train_loop(
     if settings.max_steps is not None:
         total_steps = min(total_steps, settings.max_steps)
     eval_every = max(1, steps_per_epoch // max(1, settings.evaluations_per_epoch))
-    optimizer = torch.optim.AdamW(
-        _parameter_groups(network, settings.weight_decay), lr=settings.learning_rate
-    )
+    optimizer = torch.optim.AdamW(_parameter_groups(network, settings), lr=settings.learning_rate)
     schedule = get_linear_schedule_with_warmup(
         optimizer, int(settings.warmup_ratio * total_steps), total_steps
     )
     loss_function = nn.CrossEntropyLoss(weight=loss_weights)
     labels_tensor = torch.as_tensor(train_labels, dtype=torch.long)
     history = LoopHistory()
-    best_state = copy.deepcopy(network.state_dict())
+    averaged = _moving_average(network, settings.ema_decay)
+    evaluated = network if averaged is None else averaged.module
+    best_state = copy.deepcopy(evaluated.state_dict())
     stale_evaluations = 0
     logger.info(
         "fine-tuning: %d train / %d validation examples, %d steps max (%d per epoch)",
@@ -133,6 +140,8 @@ def train_loop(
             nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optimizer.step()
             schedule.step()
+            if averaged is not None:
+                averaged.update_parameters(network)
             history.steps += 1
             if history.steps % _PROGRESS_EVERY == 0:
                 elapsed = time.monotonic() - started
@@ -148,7 +157,7 @@ def train_loop(
             out_of_time = budget is not None and time.monotonic() - started > budget
             if history.steps % eval_every == 0 or finished or out_of_time:
                 score = _evaluate(
-                    network,
+                    evaluated,
                     batcher,
                     valid_rows,
                     valid_labels,
@@ -159,7 +168,7 @@ def train_loop(
                 )
                 if score > history.best_score:
                     history.best_score, history.best_step = score, history.steps
-                    best_state = copy.deepcopy(network.state_dict())
+                    best_state = copy.deepcopy(evaluated.state_dict())
                     stale_evaluations = 0
                 else:
                     stale_evaluations += 1
@@ -184,6 +193,12 @@ def train_loop(
                 history.best_step,
             )
             return history
+
+
+def _moving_average(network: nn.Module, decay: float | None) -> AveragedModel | None:
+    if decay is None:
+        return None
+    return AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
 def epoch_batches(
@@ -246,14 +261,27 @@ def _evaluate(
     return macro_f1 if settings.early_stopping_metric == "macro_f1" else -valid_loss
 
 
-def _parameter_groups(network: nn.Module, weight_decay: float) -> list[dict[str, object]]:
-    """No weight decay on biases and LayerNorm weights (standard BERT fine-tuning practice)."""
-    decay, no_decay = [], []
+def _parameter_groups(network: nn.Module, settings: LoopSettings) -> list[dict[str, object]]:
+    """No weight decay on biases and LayerNorm weights (standard BERT fine-tuning practice).
+
+    Embeddings of tokens added for this task (`new_tokens`) start from the table's mean and have
+    everything to learn, so they may get their own, larger learning rate.
+    """
+    decay, no_decay, new = [], [], []
     for name, parameter in network.named_parameters():
         if not parameter.requires_grad:
             continue
-        (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(parameter)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
+        if name.startswith("new_tokens."):
+            new.append(parameter)
+        elif name.endswith("bias") or "LayerNorm" in name:
+            no_decay.append(parameter)
+        else:
+            decay.append(parameter)
+    groups: list[dict[str, object]] = [
+        {"params": decay, "weight_decay": settings.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+    if new:
+        rate = settings.new_token_learning_rate or settings.learning_rate
+        groups.append({"params": new, "weight_decay": 0.0, "lr": rate})
+    return groups

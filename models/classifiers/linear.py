@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from models.classifiers.calibration import crossfit_logits, fit_temperature
+from models.classifiers.calibration import crossfit_logits, fit_calibration
 
 ClassWeight = Literal["balanced", "none"]
 
@@ -86,15 +86,17 @@ class HeadSettings(Protocol):
     class_weight: ClassWeight
     max_iter: int
     calibration_folds: int
+    class_bias: bool
     seed: int
 
 
 def fit_calibrated_head(
     features: Any, y: np.ndarray, n_classes: int, settings: HeadSettings
-) -> tuple[LinearHead, float]:
-    """Fit the head on all of `features` and its temperature on out-of-fold logits.
+) -> tuple[LinearHead, float, np.ndarray | None]:
+    """Fit the head on all of `features`; (head, temperature, class bias or None).
 
-    With fewer than two calibration folds the temperature stays 1.0 (no calibration).
+    The calibration is fitted on out-of-fold logits. With fewer than two calibration folds the
+    temperature stays 1.0 and there is no bias (no calibration).
     """
 
     def fit(train_x: Any, train_y: np.ndarray) -> LinearHead:
@@ -102,7 +104,7 @@ def fit_calibrated_head(
             train_x, train_y, n_classes, settings.c, settings.class_weight, settings.max_iter
         )
 
-    temperature = 1.0
+    temperature, bias = 1.0, None
     if settings.calibration_folds >= 2:
         oof = crossfit_logits(
             features,
@@ -111,5 +113,5 @@ def fit_calibrated_head(
             settings.calibration_folds,
             settings.seed,
         )
-        temperature = fit_temperature(oof, y)
-    return fit(features, y), temperature
+        temperature, bias = fit_calibration(oof, y, settings.class_bias)
+    return fit(features, y), temperature, bias

@@ -48,7 +48,13 @@ class TfidfConfig(FrozenConfig):
     class_weight: ClassWeight = "balanced"
     max_iter: int = Field(2000, ge=1)
     calibration_folds: int = Field(
-        3, ge=0, description="folds for out-of-fold temperature fitting; 0 or 1 = no calibration"
+        3, ge=0, description="folds for out-of-fold calibration; 0 or 1 = no calibration"
+    )
+    class_bias: bool = Field(
+        False,
+        description="calibrate a bias per class with the temperature: undoes the prior shift of "
+        "balanced class weights, so probabilities follow real class frequencies (lower NLL; "
+        "shifts decisions towards the common classes)",
     )
     seed: int = 42
 
@@ -78,7 +84,7 @@ def _make_vectorizer(params: dict[str, object], **extra: object) -> TfidfVectori
 
 
 class TfidfClassifier(TextClassifier):
-    """TF-IDF word + char n-grams -> multinomial logistic regression, temperature-calibrated."""
+    """TF-IDF word + char n-grams -> multinomial logistic regression, calibrated."""
 
     kind = "tfidf"
 
@@ -113,9 +119,11 @@ class TfidfClassifier(TextClassifier):
         features = sparse.hstack([b for _, b in kept], format="csr")
         logger.info("tfidf features: %d texts x %d n-grams", *features.shape)
 
-        self._head, temperature = fit_calibrated_head(features, y, len(classes), self.config)
+        self._head, self.temperature_, self.class_bias_ = fit_calibrated_head(
+            features, y, len(classes), self.config
+        )
         self._index_terms()
-        self.classes_, self.temperature_ = classes, temperature
+        self.classes_ = classes
         return self
 
     def _index_terms(self) -> None:
@@ -189,7 +197,7 @@ class TfidfClassifier(TextClassifier):
                 folder,
                 self.kind,
                 classes=self.classes_,
-                temperature=self.temperature_,
+                **self.calibration_fields(),
                 config=self.config.model_dump(mode="json"),
                 vectorizers=vectorizers,
             )
@@ -210,5 +218,5 @@ class TfidfClassifier(TextClassifier):
                 model._vectorizers.append(vectorizer)
         model._index_terms()
         model.classes_ = list(manifest["classes"])
-        model.temperature_ = float(manifest["temperature"])
+        model.restore_calibration(manifest)
         return model

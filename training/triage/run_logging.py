@@ -78,6 +78,9 @@ def log_triage_run(
         mlflow.log_params(
             {
                 "temperature": round(classifier.temperature_, 6),
+                "class_bias": "none"
+                if classifier.class_bias_ is None
+                else "|".join(f"{b:.4f}" for b in classifier.class_bias_),
                 "classes": "|".join(classifier.classes_),
             }
         )

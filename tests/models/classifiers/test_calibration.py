@@ -1,4 +1,5 @@
-"""Temperature scaling: recovers a known temperature, improves ECE, never changes the argmax."""
+"""Calibration: temperature scaling recovers a known temperature, improves ECE, keeps the argmax;
+the per-class bias recovers a known prior shift."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from models.classifiers.calibration import (
     crossfit_logits,
+    fit_calibration,
     fit_temperature,
     negative_log_likelihood,
     softmax,
@@ -100,3 +102,40 @@ def test_crossfit_caps_folds_at_the_smallest_class_and_refuses_singletons() -> N
     assert len(calls) == 2
     with pytest.raises(ValueError, match="smallest class has 1"):
         crossfit_logits(np.zeros((3, 1)), np.array([0, 0, 1]), lambda *a: None, folds=5, seed=0)
+
+
+def _shifted_sample(shift: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of a model trained to over-predict classes: labels follow softmax(logits + shift)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=2.0, size=(n, len(shift)))
+    probabilities = softmax(logits, 1.0, shift)
+    labels = np.array([rng.choice(len(shift), p=p) for p in probabilities])
+    return logits, labels
+
+
+def test_class_bias_recovers_a_prior_shift_and_beats_temperature_alone() -> None:
+    shift = np.array([0.0, -1.0, 0.7])  # e.g. what balanced class weights do to the rare classes
+    logits, labels = _shifted_sample(shift, n=8000, seed=3)
+    temperature, bias = fit_calibration(logits[:4000], labels[:4000], class_bias=True)
+    assert bias is not None and bias[0] == 0.0
+    np.testing.assert_allclose(bias, shift, atol=0.15)
+    assert temperature == pytest.approx(1.0, rel=0.1)
+    held_logits, held_labels = logits[4000:], labels[4000:]
+    t_only = fit_temperature(logits[:4000], labels[:4000])
+    with_bias = negative_log_likelihood(held_logits + bias * temperature, held_labels, temperature)
+    assert with_bias < negative_log_likelihood(held_logits, held_labels, t_only) - 0.02
+    # the bias moves decisions towards the classes the raw logits under-predict
+    corrected = softmax(held_logits, temperature, bias).argmax(axis=1)
+    assert np.mean(corrected == held_labels) > np.mean(held_logits.argmax(axis=1) == held_labels)
+
+
+def test_class_bias_off_is_plain_temperature_scaling() -> None:
+    logits, labels = _sample(2.0, n=3000, seed=4)
+    temperature, bias = fit_calibration(logits, labels, class_bias=False)
+    assert bias is None
+    assert temperature == pytest.approx(fit_temperature(logits, labels))
+
+
+def test_softmax_adds_the_bias_after_the_temperature() -> None:
+    probabilities = softmax(np.array([[2.0, 0.0]]), 2.0, np.array([0.0, 1.0]))
+    np.testing.assert_allclose(probabilities, [[0.5, 0.5]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,6 +120,7 @@ def test_save_then_load_gives_identical_probabilities(
     assert type(loaded) is type(fitted)
     assert loaded.classes_ == fitted.classes_
     assert loaded.temperature_ == pytest.approx(fitted.temperature_)
+    assert (loaded.class_bias_ is None) == (fitted.class_bias_ is None)
     np.testing.assert_allclose(loaded.predict_proba(texts), fitted.predict_proba(texts), atol=1e-6)
     assert not list(tmp_path.glob(".model*")), "no staging folder may be left behind"
 
@@ -177,3 +179,23 @@ def test_fit_rejects_bad_training_data(kind: str) -> None:
         classifier.fit(["a", "b"], ["x", "x"])
     with pytest.raises(ClassifierInputError, match=r"labels\[1\]"):
         classifier.fit(["a", "b"], ["x", ""])
+
+
+def test_a_class_bias_survives_save_and_load_and_old_artifacts_load_without_one(
+    tiny_train: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    texts, labels = tiny_train
+    fitted = TfidfClassifier(TfidfConfig(min_df=1, class_bias=True)).fit(texts, labels)
+    assert fitted.class_bias_ is not None and fitted.class_bias_[0] == 0.0
+    fitted.save(tmp_path / "model")
+    loaded = load_classifier(tmp_path / "model")
+    np.testing.assert_allclose(loaded.class_bias_, fitted.class_bias_)
+    np.testing.assert_allclose(loaded.predict_proba(texts), fitted.predict_proba(texts))
+    # an artifact written before class biases existed has no "class_bias" field
+    manifest_file = tmp_path / "model" / "classifier.json"
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["class_bias"]
+    manifest_file.write_text(json.dumps(manifest))
+    old = load_classifier(tmp_path / "model")
+    assert old.class_bias_ is None
+    np.testing.assert_allclose(old.predict_proba(texts).sum(axis=1), 1.0)

@@ -62,12 +62,14 @@ def _settings(**changes: object) -> LoopSettings:
         batch_size=4,
         eval_batch_size=8,
         learning_rate=1e-2,
+        new_token_learning_rate=None,
         weight_decay=0.0,
         epochs=10,
         warmup_ratio=0.0,
         evaluations_per_epoch=1,
         patience=100,
         early_stopping_metric="loss",
+        ema_decay=None,
         time_budget_seconds=None,
         max_steps=None,
         seed=0,
@@ -117,3 +119,38 @@ def test_epoch_batches_cover_every_row_once(with_lengths: bool) -> None:
     spread = np.mean([max(lengths[r] for r in b) - min(lengths[r] for r in b) for b in batches])
     if with_lengths:  # bucketing keeps similar lengths together; random batches span ~55
         assert spread < 10
+
+
+def test_added_token_embeddings_get_their_own_learning_rate() -> None:
+    from models.classifiers.finetune_loop import _parameter_groups
+
+    network = _tiny_network()
+    network.add_tokens(4, seed=0)
+    assert network.new_tokens is not None
+    groups = _parameter_groups(network, _settings(new_token_learning_rate=0.5))
+    new_group = [g for g in groups if any(p is network.new_tokens.weight for p in g["params"])]
+    assert len(new_group) == 1 and new_group[0]["lr"] == 0.5
+    assert sum(len(g["params"]) for g in groups) == sum(
+        1 for p in network.parameters() if p.requires_grad
+    )
+    # without the option the added embeddings train at the shared rate
+    default = _parameter_groups(network, _settings())
+    assert [g.get("lr") for g in default][-1] == 1e-2
+
+
+def test_loop_with_a_moving_average_keeps_the_averaged_weights() -> None:
+    from models.classifiers.finetune_loop import predict_logits
+
+    rows = list(range(16))
+    labels = np.array([r % 2 for r in rows])
+    raw, averaged = _tiny_network(), _tiny_network()
+    train_loop(raw, _batcher, rows, labels, rows, labels, None, _settings(max_steps=30))
+    history = train_loop(
+        averaged, _batcher, rows, labels, rows, labels, None, _settings(max_steps=30, ema_decay=0.8)
+    )
+    assert history.evaluations[-1]["valid_accuracy"] == 1.0
+    # the kept weights are the average, not the last raw step (same seed, same batches)
+    head_raw, head_averaged = raw.head.weight.detach(), averaged.head.weight.detach()
+    assert not torch.allclose(head_raw, head_averaged)
+    logits = predict_logits(averaged, rows, _batcher, 8)
+    assert np.mean(logits.argmax(axis=1) == labels) == 1.0
