@@ -14,13 +14,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+
+from training.demo import wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 # The offline, single-BLAS-thread environment the stack needs (see the Makefile).
@@ -96,15 +96,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"service exited early; log:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"service not ready after {timeout_s:.0f} s; log:\n{log.read_text()[-3000:]}")
+    try:
+        wait_until_ready(url, process, timeout_s)
+    except RuntimeError as error:
+        raise SystemExit(f"{error}; log:\n{log.read_text()[-3000:]}") from None

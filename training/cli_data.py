@@ -21,6 +21,7 @@ from data.imported import (
 from data.paths import data_dir, mirror_dir
 from data.schemas import Kind
 from data.synthetic import SyntheticConfig, generate
+from training.cli_errors import fail, report_error
 
 app = typer.Typer(help="Dataset catalog: list, fetch, verify, import your own, synthesize.")
 
@@ -28,11 +29,6 @@ MirrorOption = Annotated[
     Path | None,
     typer.Option("--mirror", help="Folder holding a dataset mirror (default: $AGORA_DATA_MIRROR)."),
 ]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 @app.command("list")
@@ -65,7 +61,7 @@ def fetch_dataset(
         try:
             folder = fetch(name, mirror=mirror, force=force)
         except (FetchError, UnknownDatasetError) as error:
-            typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+            report_error(error)
             failures += 1
             continue
         typer.echo(f"{name}: verified in {folder}")
@@ -81,7 +77,7 @@ def verify(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
         try:
             spec = get_spec(name)
         except UnknownDatasetError as error:
-            raise _fail(str(error)) from None
+            raise fail(error, 1) from None
         folder = dataset_dir(name)
         if not folder.is_dir():
             typer.echo(f"{name}: not cached")
@@ -115,7 +111,7 @@ def import_dataset(
     try:
         report = import_file(path, kind, parse_mapping(mapping), dataset)
     except DataImportError as error:
-        raise _fail(str(error), code=2) from None
+        raise fail(error, 2) from None
     typer.echo(
         f"{report.name} ({report.kind}): read {report.rows_read} rows, kept {report.rows_kept}, "
         f"rejected {report.rows_rejected}"

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from mlflow.tracking import MlflowClient
 
+from training.cli_errors import fail
 from training.registry import (
     PromotionRefusedError,
     RegistryError,
@@ -54,8 +55,7 @@ def list_cmd(
         try:
             versions = list_versions(client, model)
         except RegistryError as error:
-            typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(1) from None
+            raise fail(error, 1) from None
         typer.echo(model)
         for version in versions:
             typer.echo(_line(version))
@@ -90,6 +90,5 @@ def rollback_cmd(
     try:
         restored = rollback(client, name, reason=reason)
     except RegistryError as error:
-        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(1) from None
+        raise fail(error, 1) from None
     typer.echo(f"{name}: champion restored to v{restored.version}")

@@ -15,6 +15,7 @@ import typer
 from data.catalog import UnknownDatasetError
 from data.fetch import FetchError
 from models.config import ConfigError
+from training.cli_errors import fail
 from training.recommender.config import MODEL_NAMES
 
 ModelOption = Annotated[
@@ -45,11 +46,6 @@ PUBLISHED_ANCHORS = (
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(BAD_INPUT_EXIT)
-
-
 def train_recommender_command(
     dataset: Annotated[str, typer.Option("--dataset", help="Dataset name, e.g. movielens-100k.")],
     model: ModelOption = None,
@@ -75,7 +71,7 @@ def train_recommender_command(
     from training.recommender.pipeline import train_recommender
 
     if tune < 0:
-        raise _fail(f"--tune must be >= 0 (the number of optuna trials), got {tune}")
+        raise fail(f"--tune must be >= 0 (the number of optuna trials), got {tune}", BAD_INPUT_EXIT)
     try:
         run_config = load_run_config(config, model)
         outcome = train_recommender(
@@ -87,7 +83,7 @@ def train_recommender_command(
             show_progress=True,
         )
     except (ConfigError, UnknownDatasetError, FetchError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error), BAD_INPUT_EXIT) from None
     typer.echo(f"model: {outcome.model}  params: {outcome.params}")
     if outcome.tuning_best is not None:
         typer.echo(
@@ -133,13 +129,13 @@ def benchmark_recommender_command(
     from training.recommender.benchmark import format_table, run_benchmark
 
     if variant not in ("tuned", "fast"):
-        raise _fail(f"--configs must be 'tuned' or 'fast', got {variant!r}")
+        raise fail(f"--configs must be 'tuned' or 'fast', got {variant!r}", BAD_INPUT_EXIT)
     try:
         rows = run_benchmark(
             dataset, models=models, variant=variant, export_dir=export_dir, show_progress=True
         )
     except (ConfigError, UnknownDatasetError, FetchError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error), BAD_INPUT_EXIT) from None
     typer.echo(
         f"\n{dataset}: per-user stratified 75/25 split, seed 42, all test items relevant, "
         f"seen items excluded, full ranking, configs: {variant}"

@@ -10,6 +10,7 @@ import typer
 from data.catalog import UnknownDatasetError
 from data.fetch import FetchError
 from models.config import ConfigError
+from training.cli_errors import fail
 from training.retrain.common import RetrainOutcome
 
 app = typer.Typer(
@@ -71,8 +72,7 @@ def retrain_recommender_command(
             dataset, config, store_url, tracking_uri, service_url, tolerance=tolerance
         )
     except (ConfigError, UnknownDatasetError, FetchError) as error:
-        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2) from None
+        raise fail(error, 2) from None
     _report(outcome)
 
 
@@ -108,8 +108,7 @@ def retrain_triage_command(
             tolerance=tolerance,
         )
     except (ConfigError, UnknownDatasetError, FetchError, ValueError) as error:
-        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2) from None
+        raise fail(error, 2) from None
     typer.echo(
         f"corrections: {outcome.corrections_train} in training, {outcome.corrections_holdout} "
         f"held out, {outcome.corrections_skipped} skipped (label unknown to the model)"

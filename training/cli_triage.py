@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from training.cli_errors import fail
+
 TASKS = ("sentiment", "reason", "category")
 MODELS = ("tfidf", "embedding", "finetune", "ensemble")
 
@@ -20,14 +22,9 @@ ConfigOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
-
-
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     if value not in allowed:
-        raise _fail(f"{option}: '{value}' is not one of {', '.join(allowed)}")
+        raise fail(f"{option}: '{value}' is not one of {', '.join(allowed)}", 1)
     return value
 
 
@@ -70,7 +67,7 @@ def train_triage_command(
             task, dataset, model, settings, tracking_uri, registered_name, limit=limit
         )
     except (ConfigError, ValueError, OSError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error), 1) from None
     report = result.trained.report
     typer.echo(
         f"{result.registered_name} version {result.version} (run {result.run_id}): "
@@ -129,7 +126,7 @@ def benchmark_triage_command(
             ),
         )
     except (ConfigError, ValueError, OSError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error), 1) from None
     typer.echo(format_table(rows))
     if output is not None:
         write_json(rows, output)

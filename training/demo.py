@@ -130,7 +130,7 @@ def _serve_and_query(say: Say, port: int, tracking_uri: str) -> None:
         start_new_session=True,
     )
     try:
-        _wait_ready(url, server)
+        wait_until_ready(url, server)
         say(f"   service ready at {url} (OpenAPI: {url}/docs.json, Swagger UI: {url}/)")
         for title, path, payload in _EXAMPLES:
             status, answer = _call(url, path, payload, key)
@@ -147,7 +147,8 @@ def _serve_and_query(say: Say, port: int, tracking_uri: str) -> None:
     say("Start the service yourself with `make serve` (http://127.0.0.1:3000).")
 
 
-def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    """Poll the service's /readyz until it answers 200; RuntimeError if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -18,13 +18,27 @@ import logging
 from collections.abc import Callable
 
 import numpy as np
+from pydantic import Field
 from scipy.optimize import minimize, minimize_scalar
 from sklearn.model_selection import StratifiedKFold
+
+from models.config import FrozenConfig
 
 logger = logging.getLogger(__name__)
 
 # Search range for log(T): T in [0.05, 20] covers every sane model; wider only invites overflow.
 _LOG_T_BOUNDS = (float(np.log(0.05)), float(np.log(20.0)))
+
+
+class CalibrationConfig(FrozenConfig):
+    """The calibration option shared by every classifier's config."""
+
+    class_bias: bool = Field(
+        False,
+        description="calibrate a bias per class with the temperature: undoes the prior shift of "
+        "balanced class weights, so probabilities follow real class frequencies (lower NLL; "
+        "shifts decisions towards the common classes)",
+    )
 
 
 def softmax(
@@ -69,7 +83,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def _scaled_nll(logits: np.ndarray, labels: np.ndarray, params: np.ndarray) -> float:
     """NLL under softmax(logits / exp(params[0]) + [0, params[1:]])."""
     bias = np.concatenate([[0.0], params[1:]])
-    return negative_log_likelihood(logits + bias * np.exp(params[0]), labels, np.exp(params[0]))
+    return negative_log_likelihood(logits / np.exp(params[0]) + bias, labels, 1.0)
 
 
 def fit_calibration(

@@ -24,15 +24,15 @@ from models.classifiers.base import (
     read_manifest,
     write_manifest,
 )
+from models.classifiers.calibration import CalibrationConfig
 from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
-from models.config import FrozenConfig
 
 logger = logging.getLogger(__name__)
 
 _ARRAYS_FILE = "head.npz"
 
 
-class EmbeddingConfig(FrozenConfig):
+class EmbeddingConfig(CalibrationConfig):
     """Hyper-parameters of the sentence-embedding + logistic-regression classifier."""
 
     encoder: str = DEFAULT_ENCODER
@@ -44,12 +44,6 @@ class EmbeddingConfig(FrozenConfig):
     class_weight: ClassWeight = "balanced"
     max_iter: int = Field(3000, ge=1)
     calibration_folds: int = Field(3, ge=0)
-    class_bias: bool = Field(
-        False,
-        description="calibrate a bias per class with the temperature: undoes the prior shift of "
-        "balanced class weights, so probabilities follow real class frequencies (lower NLL; "
-        "shifts decisions towards the common classes)",
-    )
     seed: int = 42
 
 

@@ -7,11 +7,11 @@ from typing import Literal
 from pydantic import Field
 
 from features.embeddings import DEFAULT_ENCODER
+from models.classifiers.calibration import CalibrationConfig
 from models.classifiers.linear import ClassWeight
-from models.config import FrozenConfig
 
 
-class FineTuneConfig(FrozenConfig):
+class FineTuneConfig(CalibrationConfig):
     """Hyper-parameters of the fine-tuned transformer; defaults suit tweets on 2 CPU cores."""
 
     encoder: str = DEFAULT_ENCODER
@@ -46,12 +46,6 @@ class FineTuneConfig(FrozenConfig):
     dropout: float = Field(0.1, ge=0, lt=1)
     class_weight: ClassWeight = "balanced"
     validation_fraction: float = Field(0.1, gt=0, lt=0.5)
-    class_bias: bool = Field(
-        False,
-        description="calibrate a bias per class with the temperature: undoes the prior shift of "
-        "balanced class weights, so probabilities follow real class frequencies (lower NLL; "
-        "shifts decisions towards the common classes)",
-    )
     evaluations_per_epoch: int = Field(2, ge=1)
     patience: int = Field(2, ge=1, description="evaluations without improvement before stopping")
     early_stopping_metric: Literal["macro_f1", "loss"] = "macro_f1"

@@ -28,15 +28,15 @@ from models.classifiers.base import (
     read_manifest,
     write_manifest,
 )
+from models.classifiers.calibration import CalibrationConfig
 from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
-from models.config import FrozenConfig
 
 logger = logging.getLogger(__name__)
 
 _ARRAYS_FILE = "arrays.npz"
 
 
-class TfidfConfig(FrozenConfig):
+class TfidfConfig(CalibrationConfig):
     """Hyper-parameters of the TF-IDF + logistic-regression classifier."""
 
     word_ngrams: tuple[int, int] = (1, 2)
@@ -49,12 +49,6 @@ class TfidfConfig(FrozenConfig):
     max_iter: int = Field(2000, ge=1)
     calibration_folds: int = Field(
         3, ge=0, description="folds for out-of-fold calibration; 0 or 1 = no calibration"
-    )
-    class_bias: bool = Field(
-        False,
-        description="calibrate a bias per class with the temperature: undoes the prior shift of "
-        "balanced class weights, so probabilities follow real class frequencies (lower NLL; "
-        "shifts decisions towards the common classes)",
     )
     seed: int = 42
 

@@ -50,6 +50,12 @@ def check_k(k: object) -> int:
     return int(k)
 
 
+def check_ids(ids: Sequence[str], name: str) -> None:
+    """TypeError for a bare string where a sequence of ids belongs (it would iterate its chars)."""
+    if isinstance(ids, str):
+        raise TypeError(f"{name} must be a sequence of ids, not a single string")
+
+
 def top_k(scores: np.ndarray, k: int) -> list[np.ndarray]:
     """Per row, indices of the k best finite scores: score descending, then index ascending.
 
@@ -179,8 +185,7 @@ class Recommender(ABC):
     ) -> dict[str, list[Recommendation]]:
         """Top-k for many known users at once (scored in dense blocks)."""
         k = check_k(k)
-        if isinstance(user_ids, str):
-            raise TypeError("user_ids must be a sequence of ids, not a single string")
+        check_ids(user_ids, "user_ids")
         data = self.data
         indices = data.users.lookup(user_ids)
         for user_id, index in zip(user_ids, indices, strict=True):
@@ -289,8 +294,7 @@ class Recommender(ABC):
     def _history_row(
         self, item_ids: Sequence[str], weights: Sequence[float] | None
     ) -> sp.csr_matrix:
-        if isinstance(item_ids, str):
-            raise TypeError("item_ids must be a sequence of ids, not a single string")
+        check_ids(item_ids, "item_ids")
         if len(item_ids) == 0:
             raise ValueError("item_ids is empty: describe the user by at least one item")
         indices = np.array([self._usable_item(item_id) for item_id in item_ids], dtype=np.int64)

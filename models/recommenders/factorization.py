@@ -137,31 +137,28 @@ class ALSRecommender(_FactorModel):
     config_class = ALSConfig
     config: ALSConfig
 
+    def _params(self) -> dict[str, Any]:
+        """Hyper-parameters both of implicit's classes take (threads: CPU only)."""
+        config = self.config
+        return {
+            "factors": config.factors,
+            "regularization": config.regularization,
+            "alpha": 1.0,
+            "iterations": config.iterations,
+            "random_state": config.random_seed,
+        }
+
     def _cpu_model(self, num_threads: int | None = None) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        config = self.config
-        return AlternatingLeastSquares(
-            factors=config.factors,
-            regularization=config.regularization,
-            alpha=1.0,
-            iterations=config.iterations,
-            random_state=config.random_seed,
-            num_threads=config.num_threads if num_threads is None else num_threads,
-        )
+        threads = self.config.num_threads if num_threads is None else num_threads
+        return AlternatingLeastSquares(**self._params(), num_threads=threads)
 
     def _fit(self, data: TrainingData) -> None:
         def make_gpu() -> Any:
             from implicit.gpu.als import AlternatingLeastSquares
 
-            config = self.config
-            return AlternatingLeastSquares(
-                factors=config.factors,
-                regularization=config.regularization,
-                alpha=1.0,
-                iterations=config.iterations,
-                random_state=config.random_seed,
-            )
+            return AlternatingLeastSquares(**self._params())
 
         self._fit_factors(data, self._cpu_model, make_gpu)
 

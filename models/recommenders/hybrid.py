@@ -26,7 +26,7 @@ from features.embeddings import TextEncoder
 from features.interactions import single_row
 from models.config import ConfigError, FrozenConfig
 from models.recommenders.artifacts import load_arrays, save_arrays
-from models.recommenders.base import Recommender, check_k
+from models.recommenders.base import Recommender, check_ids, check_k
 from models.recommenders.contract import (
     ItemFilter,
     Recommendation,
@@ -212,8 +212,7 @@ class HybridRecommender(Recommender):
     ) -> dict[str, list[Recommendation]]:
         """Fused top-k for known users; popular items for users unknown to the model."""
         k = check_k(k)
-        if isinstance(user_ids, str):
-            raise TypeError("user_ids must be a sequence of ids, not a single string")
+        check_ids(user_ids, "user_ids")
         known = [user_id for user_id in user_ids if self.known_user(user_id)]
         result = super().recommend_batch(known, k, exclude_seen, filters) if known else {}
         missing = [user_id for user_id in user_ids if user_id not in result]
@@ -255,8 +254,7 @@ class HybridRecommender(Recommender):
         """Route a user described by items: CF signal → fused, content only → content,
         nothing usable → popular."""
         k = check_k(k)
-        if isinstance(item_ids, str):
-            raise TypeError("item_ids must be a sequence of ids, not a single string")
+        check_ids(item_ids, "item_ids")
         if weights is not None and len(weights) != len(item_ids):
             raise ValueError(f"weights has {len(weights)} values for {len(item_ids)} items")
         usable = [
