@@ -81,6 +81,18 @@ class TextEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+_SHARED_ENCODERS: dict[tuple[str, int], TextEncoder] = {}
+
+
+def shared_text_encoder(name: str = DEFAULT_ENCODER, batch_size: int = 64) -> TextEncoder:
+    """One encoder per (name, batch size) per process: a recommender and a classifier served
+    together share one MiniLM instead of loading it twice."""
+    key = (name, batch_size)
+    if key not in _SHARED_ENCODERS:
+        _SHARED_ENCODERS[key] = TextEncoder(name, batch_size=batch_size)
+    return _SHARED_ENCODERS[key]
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or "~/.cache/agora/embeddings").expanduser()
 

@@ -85,7 +85,9 @@ def _load_triage(
     if "sentiment" not in models:
         problems.setdefault("triage", "no sentiment champion: triage needs at least one")
         return None, refs
-    return TriageEngine(models, load_triage_config()), refs
+    engine = TriageEngine(models, load_triage_config())
+    engine.warm_up()  # the language detector's models, now rather than on the first request
+    return engine, refs
 
 
 def load_runtime(settings: Settings, store: ChampionStore) -> Runtime:

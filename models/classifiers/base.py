@@ -13,12 +13,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -186,30 +182,6 @@ def check_training_data(
         raise ClassifierInputError(f"need at least 2 distinct labels to train, got {classes}")
     index_of = {name: i for i, name in enumerate(classes)}
     return checked, np.array([index_of[x] for x in label_list], dtype=np.int64), classes
-
-
-@contextmanager
-def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `path`; on success it replaces `path` in one rename.
-
-    A crash while writing leaves the previous artifact (if any) untouched and no half-written
-    folder under the final name.
-    """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        yield staging
-        previous = None
-        if final.exists():
-            previous = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, previous)
-        os.replace(staging, final)
-        if previous is not None:
-            shutil.rmtree(previous, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def write_manifest(folder: Path, kind: str, **fields: Any) -> None:

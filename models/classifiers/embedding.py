@@ -16,10 +16,15 @@ from typing import Self
 import numpy as np
 from pydantic import Field
 
-from features.embeddings import DEFAULT_ENCODER, EmbeddingCache, TextEncoder
+from features.embeddings import (
+    DEFAULT_ENCODER,
+    EmbeddingCache,
+    TextEncoder,
+    shared_text_encoder,
+)
+from models.artifacts import atomic_directory
 from models.classifiers.base import (
     TextClassifier,
-    atomic_directory,
     check_training_data,
     read_manifest,
     write_manifest,
@@ -66,7 +71,7 @@ class EmbeddingClassifier(TextClassifier):
         again on every rerun, wrong for inference, where each new text would rewrite the cache.
         """
         if self._encoder is None:
-            self._encoder = TextEncoder(self.config.encoder, batch_size=self.config.batch_size)
+            self._encoder = shared_text_encoder(self.config.encoder, self.config.batch_size)
         if not cached:
             return self._encoder.encode(texts)
         if self._cache is None:

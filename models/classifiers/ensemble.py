@@ -15,11 +15,11 @@ from typing import Self
 
 import numpy as np
 
+from models.artifacts import atomic_directory
 from models.classifiers.base import (
     ClassifierInputError,
     TermWeight,
     TextClassifier,
-    atomic_directory,
     check_texts,
     classifier_class,
     read_manifest,

@@ -23,10 +23,10 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from features.embeddings import resolve_encoder_path
+from models.artifacts import atomic_directory
 from models.classifiers.base import (
     ClassifierInputError,
     TextClassifier,
-    atomic_directory,
     check_training_data,
     read_manifest,
     write_manifest,

@@ -68,8 +68,10 @@ class LinearHead:
         raises every class equally explains nothing.
         """
         row = sparse.csr_matrix(features_row)
-        relative = self.coef[class_index] - self.coef.mean(axis=0)
-        return row.indices, row.data * relative[row.indices]
+        # Only the row's columns: averaging all of coef (600k features) cost ms per explanation.
+        columns = self.coef[:, row.indices]
+        relative = columns[class_index] - columns.mean(axis=0)
+        return row.indices, row.data * relative
 
     def to_arrays(self, prefix: str = "head") -> dict[str, np.ndarray]:
         return {f"{prefix}_coef": self.coef, f"{prefix}_intercept": self.intercept}

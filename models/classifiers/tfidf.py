@@ -19,10 +19,10 @@ from pydantic import Field, model_validator
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from models.artifacts import atomic_directory
 from models.classifiers.base import (
     TermWeight,
     TextClassifier,
-    atomic_directory,
     check_texts,
     check_training_data,
     read_manifest,

@@ -1,19 +1,14 @@
-"""Model folders on disk: the manifest, atomic writes, sparse/dense array files.
+"""Recommender folders on disk: the manifest and the sparse/dense array files.
 
 A saved recommender is a folder holding `manifest.json` (format, version, type, config) and
-pickle-free files (JSON, .npz). Saving writes a sibling temporary folder and renames it into
-place, so a crash never leaves a half-written model where a loader could find it.
+pickle-free files (JSON, .npz). Saving goes through `models.artifacts.atomic_directory`, so a
+crash never leaves a half-written model where a loader could find it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,26 +23,6 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = "agora-recommender"
 FORMAT_VERSION = 1
-
-
-@contextlib.contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary folder that replaces `target` when the block succeeds."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield staging
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, retired / "model")
-            os.replace(staging, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def write_manifest(folder: Path, model_type: str, config: dict[str, Any], **extra: Any) -> None:

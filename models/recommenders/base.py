@@ -21,7 +21,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.interactions import single_row
-from models.recommenders.artifacts import atomic_directory, read_manifest, write_manifest
+from models.artifacts import atomic_directory
+from models.recommenders.artifacts import read_manifest, write_manifest
 from models.recommenders.contract import (
     ItemFilter,
     NotFittedError,
@@ -102,11 +103,6 @@ class Recommender(ABC):
         self.config = config
         self._data: TrainingData | None = None
         self._signal = np.zeros(0, dtype=bool)
-
-    @classmethod
-    def from_config(cls, values: dict[str, Any] | None = None) -> Self:
-        """Build from a plain mapping (e.g. YAML); raises ConfigError naming the bad field."""
-        return cls(cls.config_class.from_mapping(values))
 
     def __repr__(self) -> str:
         data = self._data

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from features.embeddings import DEFAULT_ENCODER, EmbeddingCache, TextEncoder
+from features.embeddings import (
+    DEFAULT_ENCODER,
+    EmbeddingCache,
+    TextEncoder,
+    shared_text_encoder,
+)
 from features.item_text import assemble_item_texts
 from models.recommenders.artifacts import load_arrays, read_json, save_arrays, write_json
 from models.recommenders.base import Recommender, check_k
@@ -27,15 +32,6 @@ logger = logging.getLogger(__name__)
 
 VECTORS_FILE = "item_vectors.npz"
 TEXTS_FILE = "item_texts.json"
-
-_SHARED_ENCODERS: dict[str, TextEncoder] = {}
-
-
-def shared_text_encoder(name: str = DEFAULT_ENCODER) -> TextEncoder:
-    """One encoder per name per process: loading MiniLM twice would only cost memory and time."""
-    if name not in _SHARED_ENCODERS:
-        _SHARED_ENCODERS[name] = TextEncoder(name)
-    return _SHARED_ENCODERS[name]
 
 
 class EmbeddingConfig(RecommenderConfig):

@@ -67,7 +67,8 @@ def recommend_feed(
     base = filters or ItemFilter()
     effective = replace(base, exclude_item_ids=base.exclude_item_ids | frozenset(blocked_items))
     known_items, known_weights = training_history(model, user_id)
-    fresh = [item for item in dict.fromkeys(recent_items) if item not in set(known_items)]
+    known = set(known_items)
+    fresh = [item for item in dict.fromkeys(recent_items) if item not in known]
     if model.known_user(user_id) and not fresh:
         return model.recommend(user_id, k, exclude_seen, effective), "personalized"
     history = known_items + fresh

@@ -25,7 +25,6 @@ from pydantic import Field, field_validator
 from features.embeddings import TextEncoder
 from features.interactions import single_row
 from models.config import ConfigError, FrozenConfig
-from models.recommenders.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender, check_ids, check_k
 from models.recommenders.contract import (
     ItemFilter,
@@ -33,11 +32,10 @@ from models.recommenders.contract import (
     RecommenderConfig,
     Strategy,
 )
+from models.recommenders.feed import popular_items
 from models.recommenders.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
-
-WEIGHTS_FILE = "hybrid.npz"
 
 
 class HybridComponent(FrozenConfig):
@@ -104,7 +102,6 @@ class HybridRecommender(Recommender):
         ]
         self.fusion_weights = [spec.weight for spec in self.config.components]
         self.serves_cold_items = any(c.serves_cold_items for c in self.components)  # type: ignore[misc]
-        self._popularity = np.zeros(0)
 
     @property
     def content(self) -> Recommender | None:
@@ -122,10 +119,8 @@ class HybridRecommender(Recommender):
         for component in self.components:
             if component.data.items != data.items or component.data.users != data.users:
                 raise ValueError(f"component {component.model_type} was fitted on other ids")
-        self._popularity = data.popularity
 
     def _save_weights(self, folder: Path) -> None:
-        save_arrays(folder / WEIGHTS_FILE, popularity=self._popularity)
         for position, component in enumerate(self.components):
             sub = folder / f"component-{position}"
             sub.mkdir()
@@ -134,7 +129,6 @@ class HybridRecommender(Recommender):
     def _load_weights(self, folder: Path) -> None:
         from models.recommenders.registry import load_recommender
 
-        self._popularity = load_arrays(folder / WEIGHTS_FILE)["popularity"]
         self.components = [
             load_recommender(folder / f"component-{position}", encoder=self._encoder)
             for position in range(len(self.config.components))
@@ -295,8 +289,7 @@ class HybridRecommender(Recommender):
         return content.recommend_for_text(query, k, filters), "cold-start-content"  # type: ignore[attr-defined]
 
     def _popular(self, k: int, filters: ItemFilter | None) -> list[Recommendation]:
-        scores = np.where(self._signal_mask(), self._popularity, -np.inf).reshape(1, -1)
-        return self._select(scores, k, None, self.data.allowed_items(filters))[0]
+        return popular_items(self, k, filters)
 
 
 def _reciprocal_ranks(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -102,14 +103,14 @@ class TrainingData:
     def n_items(self) -> int:
         return len(self.items)
 
-    @property
+    @cached_property
     def has_interactions(self) -> np.ndarray:
-        """Boolean per item: at least one training interaction."""
+        """Boolean per item: at least one training interaction (computed once: history is fixed)."""
         return np.asarray(self.history.getnnz(axis=0) > 0)
 
-    @property
+    @cached_property
     def popularity(self) -> np.ndarray:
-        """Distinct users per item, float64."""
+        """Distinct users per item, float64 (computed once: history is fixed)."""
         return np.asarray(self.history.getnnz(axis=0), dtype=np.float64)
 
     def genre_mask(self, genres: Iterable[str]) -> np.ndarray:

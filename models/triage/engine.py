@@ -269,13 +269,11 @@ class TriageEngine:
         self._run_labels("category", language, group, thresholds.category_min_probability)
         self._run_labels("product", language, group, thresholds.category_min_probability)
         if self.config.evidence_terms:
+            models = self._models_for(language)
             for draft in group:
                 labels = {task: _label(getattr(draft, task)) for task in TASKS}
                 draft.evidence = explain_labels(
-                    draft.model_input,
-                    labels,
-                    self._models_for(language),
-                    self.config.evidence_terms,
+                    draft.model_input, labels, models, self.config.evidence_terms
                 )
 
     def _models_for(self, language: str) -> dict[str, TextClassifier]:

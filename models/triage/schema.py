@@ -16,7 +16,6 @@ Band = Literal["high", "medium", "low"]
 # ok: models ran. empty: no letters left after cleaning. unsupported_language: a language with no
 # sentiment model. undetermined_language: the detector was unsure and no fallback fits the script.
 Status = Literal["ok", "empty", "unsupported_language", "undetermined_language"]
-STATUSES: tuple[Status, ...] = get_args(Status)
 LanguageMethod = Literal["given", "script", "detector", "fallback", "none"]
 UNSURE = "unsure"  # the reason/category label below its probability threshold
 TASKS = ("sentiment", "reason", "category", "product")

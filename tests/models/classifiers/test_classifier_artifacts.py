@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from models.artifacts import atomic_directory
 from models.classifiers import ArtifactError, load_classifier
-from models.classifiers.base import MANIFEST_FILE, atomic_directory
+from models.classifiers.base import MANIFEST_FILE
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.embeddings import TextEncoder
-from models.recommenders.embedding import shared_text_encoder
+from features.embeddings import TextEncoder, shared_text_encoder
 
 SPACE = [
     ("i0", "Galaxy Raiders", "Sci-Fi|Action"),
