@@ -10,7 +10,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from training.demo import wait_until_ready
+from training.demo import BENTOML, SERVICE_PATH, free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 # The offline, single-BLAS-thread environment the stack needs (see the Makefile).
@@ -34,12 +33,6 @@ STACK_ENV = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def local_service(
     home: Path, extra_env: dict[str, str], timeout_s: float = 120.0
@@ -47,7 +40,7 @@ def local_service(
     """`bentoml serve` over `home` on a free port; yields (url, api_key); stops it afterwards."""
     if not home.is_dir():
         raise SystemExit(f"--home {home} is not a directory (an AGORA_HOME with champions)")
-    port, api_key = _free_port(), secrets.token_hex(16)
+    port, api_key = free_port(), secrets.token_hex(16)
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="agora-load-") as tmp:
         env = {
@@ -59,8 +52,7 @@ def local_service(
             **extra_env,
         }
         log_path = Path(tmp) / "service.log"
-        bentoml = Path(sys.executable).with_name("bentoml")
-        command = [str(bentoml), "serve", "serving.service:Agora", "--host", "127.0.0.1"]
+        command = [str(BENTOML), "serve", SERVICE_PATH, "--host", "127.0.0.1"]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [*command, "--port", str(port)],

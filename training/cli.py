@@ -5,18 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import typer
 
 from training import cli_data, cli_models, cli_retrain
-from training.demo import run_demo
-
-# The service is started by path, in its own process: training never imports serving.
-SERVICE_PATH = "serving.service:Agora"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BENTOML = Path(sys.executable).with_name("bentoml")  # the one installed beside this Python
+from training.demo import BENTOML, PROJECT_ROOT, SERVICE_PATH, run_demo
 
 app = typer.Typer(
     help=(

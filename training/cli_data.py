@@ -21,7 +21,7 @@ from data.imported import (
 from data.paths import data_dir, mirror_dir
 from data.schemas import Kind
 from data.synthetic import SyntheticConfig, generate
-from training.cli_errors import fail, report_error
+from training.cli_common import fail, report_error
 
 app = typer.Typer(help="Dataset catalog: list, fetch, verify, import your own, synthesize.")
 

@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from mlflow.tracking import MlflowClient
 
-from training.cli_errors import fail
-from training.registry import (
-    PromotionRefusedError,
-    RegistryError,
-    VersionSummary,
-    list_models,
-    list_versions,
-    promote,
-    rollback,
-)
-from training.tracking import configure_tracking
+from training.cli_common import TrackingOption, fail
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from training.registry import VersionSummary
+
+# MLflow is imported inside the commands: importing it costs ~1 s on every `agora` call.
 app = typer.Typer(help="Registered models: list versions, promote to @champion, roll back.")
-
-TrackingOption = Annotated[
-    str | None, typer.Option("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI).")
-]
 
 
 def _client(tracking_uri: str | None) -> MlflowClient:
+    from mlflow.tracking import MlflowClient
+
+    from training.tracking import configure_tracking
+
     configure_tracking(tracking_uri)
     return MlflowClient()
 
@@ -47,6 +42,8 @@ def list_cmd(
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Show each registered model's versions with their metrics and aliases."""
+    from training.registry import RegistryError, list_models, list_versions
+
     client = _client(tracking_uri)
     names = [name] if name else list_models(client)
     if not names:
@@ -70,6 +67,8 @@ def promote_cmd(
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Move @champion to a version if it is at least as good as the current champion."""
+    from training.registry import PromotionRefusedError, RegistryError, promote
+
     client = _client(tracking_uri)
     try:
         promoted = promote(client, name, version, force=force, reason=reason)
@@ -86,6 +85,8 @@ def rollback_cmd(
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Restore the previous champion."""
+    from training.registry import RegistryError, rollback
+
     client = _client(tracking_uri)
     try:
         restored = rollback(client, name, reason=reason)

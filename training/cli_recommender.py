@@ -15,7 +15,7 @@ import typer
 from data.catalog import UnknownDatasetError
 from data.fetch import FetchError
 from models.config import ConfigError
-from training.cli_errors import fail
+from training.cli_common import TrackingOption, fail
 from training.recommender.config import MODEL_NAMES
 
 ModelOption = Annotated[
@@ -30,12 +30,6 @@ ExportOption = Annotated[
         "--export-dir",
         help="Write train.csv, test.csv, recs*.csv and metrics*.json here "
         "(check them with bench/recompute_recommender_metrics.py).",
-    ),
-]
-TrackingOption = Annotated[
-    str | None,
-    typer.Option(
-        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else ~/.agora)."
     ),
 ]
 

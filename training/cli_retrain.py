@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from data.catalog import UnknownDatasetError
 from data.fetch import FetchError
 from models.config import ConfigError
-from training.cli_errors import fail
-from training.retrain.common import RetrainOutcome
+from training.cli_common import TrackingOption, fail
+
+if TYPE_CHECKING:
+    from training.retrain.common import RetrainOutcome
 
 app = typer.Typer(
     help="Retrain a champion with what users did and agents corrected, then hot-swap it.",
@@ -27,9 +29,6 @@ ServiceOption = Annotated[
 ]
 StoreOption = Annotated[
     str | None, typer.Option("--store-url", help="Event store (default: $AGORA_STORE_URL).")
-]
-TrackingOption = Annotated[
-    str | None, typer.Option("--tracking-uri", help="MLflow store (default: ~/.agora).")
 ]
 ToleranceOption = Annotated[
     float,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from training.cli_errors import fail
+from training.cli_common import TrackingOption, fail
 
 TASKS = ("sentiment", "reason", "category")
 MODELS = ("tfidf", "embedding", "finetune", "ensemble")
@@ -38,13 +38,7 @@ def train_triage_command(
     ] = None,
     model: Annotated[str, typer.Option(help="tfidf | embedding | finetune | ensemble")] = "tfidf",
     config: ConfigOption = None,
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option(
-            help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
-            "sqlite under $AGORA_HOME)."
-        ),
-    ] = None,
+    tracking_uri: TrackingOption = None,
     registered_name: Annotated[
         str | None,
         typer.Option(help="Registry name (default: agora-triage-<task>[-<language>])."),

@@ -23,10 +23,11 @@ from typing import Any
 from data.catalog import CATALOG
 from data.fetch import fetch
 from data.loaders import load
-from training.registry import PromotionRefusedError, promote
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The service is started by path, in its own process: training never imports serving.
 SERVICE_PATH = "serving.service:Agora"
+BENTOML = Path(sys.executable).with_name("bentoml")  # the one installed beside this Python
 DEMO_RECOMMENDER_CONFIG = PROJECT_ROOT / "configs" / "recommender" / "hybrid.fast.yaml"
 DEMO_TRIAGE_CONFIG = PROJECT_ROOT / "configs" / "triage" / "demo.yaml"
 # (task, dataset) of each triage champion the demo trains, with TF-IDF (fast and strong enough).
@@ -57,7 +58,7 @@ def run_demo(say: Say, port: int | None = None) -> None:
         say(f"   {registered}: {summary}")
         _promote(client, registered, say)
     say("== 3. the service: start it, send example requests, stop it")
-    _serve_and_query(say, port or _free_port(), uri)
+    _serve_and_query(say, port or free_port(), uri)
 
 
 def _train_models() -> list[tuple[str, str]]:
@@ -90,6 +91,8 @@ def _train_models() -> list[tuple[str, str]]:
 
 
 def _promote(client: Any, name: str, say: Say) -> None:
+    from training.registry import PromotionRefusedError, promote  # MLflow: only when run
+
     try:
         version = promote(client, name, reason="make demo")
         say(f"      -> @champion is v{version.version}")
@@ -97,7 +100,8 @@ def _promote(client: Any, name: str, say: Say) -> None:
         say(f"      -> kept the current champion: {refused}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -121,9 +125,8 @@ def _call(url: str, path: str, payload: Any | None, key: str | None) -> tuple[in
 def _serve_and_query(say: Say, port: int, tracking_uri: str) -> None:
     url = f"http://127.0.0.1:{port}"
     key = os.environ.get("AGORA_API_KEY")
-    bentoml = Path(sys.executable).with_name("bentoml")
     server = subprocess.Popen(
-        [str(bentoml), "serve", SERVICE_PATH, "--host", "127.0.0.1", "--port", str(port)],
+        [str(BENTOML), "serve", SERVICE_PATH, "--host", "127.0.0.1", "--port", str(port)],
         cwd=PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

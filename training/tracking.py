@@ -92,11 +92,10 @@ def dataset_fingerprint(name: str) -> dict[str, str]:
 
 def log_lineage(dataset: str, **split: Any) -> None:
     """Record which data a run used (name, file hashes) and how it was split (seed, ratio, ...)."""
-    mlflow.set_tags({"agora.dataset": dataset, **dataset_fingerprint(dataset)})
+    fingerprint = dataset_fingerprint(dataset)
+    mlflow.set_tags({"agora.dataset": dataset, **fingerprint})
     mlflow.log_params({f"split.{k}": v for k, v in split.items()})
-    mlflow.log_dict(
-        {"dataset": dataset, **dataset_fingerprint(dataset), "split": split}, "lineage.json"
-    )
+    mlflow.log_dict({"dataset": dataset, **fingerprint, "split": split}, "lineage.json")
 
 
 def log_and_register_model(

@@ -18,9 +18,13 @@ from typing import Literal
 
 from models.config import ConfigError
 from training.recommender.config import MODEL_NAMES, RecommenderRunConfig, SplitConfig
-from training.recommender.evaluate import Evaluation, evaluate_recommender, export_split
+from training.recommender.evaluate import (
+    Evaluation,
+    evaluate_recommender,
+    export_run,
+    export_split,
+)
 from training.recommender.factory import model_config
-from training.recommender.pipeline import export_run
 from training.recommender.steps import fit_recommender, prepare_split
 
 logger = logging.getLogger(__name__)

@@ -16,16 +16,15 @@ error names the field (`params.factors: Input should be greater than 0`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import Field, PositiveInt
 
 from models.config import ConfigError, FrozenConfig
 
-MODEL_NAMES = ("popularity", "itemknn", "als", "bpr", "ease", "embedding", "hybrid")
 ModelName = Literal["popularity", "itemknn", "als", "bpr", "ease", "embedding", "hybrid"]
-TUNING_METRICS = ("ndcg", "map", "precision", "recall", "mrr", "hit_rate")
+MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
 
 
 class SplitConfig(FrozenConfig):

@@ -8,18 +8,22 @@ truncated for the smaller ones, which is exact for a deterministic ranking.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from data.schemas import ITEM_ID, USER_ID
 from training.recommender.metrics import ranking_metrics
+
+if TYPE_CHECKING:
+    from training.recommender.steps import SplitData
 
 logger = logging.getLogger(__name__)
 
@@ -160,3 +164,19 @@ def export_recommendations(path: Path, lists: dict[str, list[str]], k: int) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     recommendations_frame(lists, k).to_csv(path, index=False)
     return path
+
+
+def export_run(
+    export_dir: Path,
+    data: SplitData,
+    evaluation: Evaluation,
+    suffix: str = "",
+    write_split: bool = True,
+) -> None:
+    """train.csv, test.csv, recs{suffix}.csv and metrics{suffix}.json for independent re-scoring."""
+    if write_split:
+        export_split(export_dir, data.train, data.test)
+    export_recommendations(export_dir / f"recs{suffix}.csv", evaluation.top_k_lists(), evaluation.k)
+    (export_dir / f"metrics{suffix}.json").write_text(
+        json.dumps(evaluation.metrics, indent=2, sort_keys=True), encoding="utf-8"
+    )

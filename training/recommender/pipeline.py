@@ -6,7 +6,6 @@ can be tuned) is checked first, so a bad config fails before any loading or trai
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -17,12 +16,7 @@ import pandas as pd
 
 from training.recommender import tracking_steps
 from training.recommender.config import RecommenderRunConfig
-from training.recommender.evaluate import (
-    Evaluation,
-    evaluate_recommender,
-    export_recommendations,
-    export_split,
-)
+from training.recommender.evaluate import evaluate_recommender, export_run
 from training.recommender.factory import model_config
 from training.recommender.steps import SplitData, fit_recommender, prepare_split
 from training.recommender.tuning import TuningResult, search_space, tune_recommender
@@ -74,22 +68,6 @@ def validated_params(run_config: RecommenderRunConfig, tune_trials: int) -> dict
     return model_config(run_config.model, run_config.params).model_dump(mode="json")
 
 
-def export_run(
-    export_dir: Path,
-    data: SplitData,
-    evaluation: Evaluation,
-    suffix: str = "",
-    write_split: bool = True,
-) -> None:
-    """train.csv, test.csv, recs{suffix}.csv and metrics{suffix}.json for independent re-scoring."""
-    if write_split:
-        export_split(export_dir, data.train, data.test)
-    export_recommendations(export_dir / f"recs{suffix}.csv", evaluation.top_k_lists(), evaluation.k)
-    (export_dir / f"metrics{suffix}.json").write_text(
-        json.dumps(evaluation.metrics, indent=2, sort_keys=True), encoding="utf-8"
-    )
-
-
 def train_recommender(
     dataset: str,
     run_config: RecommenderRunConfig,
@@ -98,12 +76,14 @@ def train_recommender(
     tracking_uri: str | None = None,
     show_progress: bool = False,
     extra_train: pd.DataFrame | None = None,
+    split: SplitData | None = None,
 ) -> TrainingOutcome:
     """Train `run_config.model` on `dataset`, evaluate on its test split, log and register it.
 
     `extra_train` (canonical interactions, e.g. events stored since the dataset was exported)
     joins the training split only: the held-out test split, and so the evaluation fingerprint
-    the promotion gate compares, stays that of `dataset`.
+    the promotion gate compares, stays that of `dataset`. `split` is that split when the caller
+    has already prepared it (the retrain re-scores the champion on it), saving a second load.
     """
     model = run_config.model
     assert model is not None, (
@@ -111,7 +91,7 @@ def train_recommender(
     )
     params = validated_params(run_config, tune_trials)
     configure_tracking(tracking_uri)
-    data = prepare_split(dataset, run_config.split)
+    data = split if split is not None else prepare_split(dataset, run_config.split)
     if extra_train is not None and len(extra_train):
         data = data.with_extra_train(extra_train)
     with tracked_run(tracking_steps.EXPERIMENT, run_name=f"{model}-{dataset}") as run:

@@ -81,17 +81,10 @@ def load_dataset(dataset: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     return interactions, items
 
 
-def split_interactions(
-    interactions: pd.DataFrame, train_ratio: float, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-user stratified random split (Microsoft Recommenders' `python_stratified_split`)."""
-    return stratified_split(interactions, ratio=train_ratio, seed=seed)
-
-
 def prepare_split(dataset: str, split: SplitConfig) -> SplitData:
     """Load `dataset` and split it by `split` (the test protocol)."""
     interactions, items = load_dataset(dataset)
-    train, test = split_interactions(interactions, split.train_ratio, split.seed)
+    train, test = stratified_split(interactions, ratio=split.train_ratio, seed=split.seed)
     return SplitData(dataset=dataset, train=train, test=test, items=items, split=split)
 
 

@@ -17,12 +17,13 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from features.splits import stratified_split
 from models.config import ConfigError
 from training.recommender.config import TuningConfig
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.factory import model_config
 from training.recommender.search_spaces import SEARCH_SPACES
-from training.recommender.steps import fit_recommender, split_interactions
+from training.recommender.steps import fit_recommender
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def tune_recommender(
         raise ValueError(f"trials must be positive, got {trials}")
     suggest = search_space(model)
     model_config(model, base_params)  # fail on a bad base config before any fitting
-    inner_train, validation = split_interactions(train, tuning.train_ratio, tuning.seed)
+    inner_train, validation = stratified_split(train, ratio=tuning.train_ratio, seed=tuning.seed)
     name = f"{tuning.metric}@{k}"
     logger.info(
         "tuning %s: %d trials on %d inner-train / %d validation rows, maximising %s",

@@ -16,10 +16,9 @@ from typing import Any
 
 import mlflow
 import yaml
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from training.registry import CHAMPION, PromotionRefusedError, promote
+from training.registry import PromotionRefusedError, champion, promote
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +44,11 @@ class RetrainOutcome:
 @contextmanager
 def champion_artifact(name: str) -> Iterator[tuple[str, Path] | None]:
     """The current champion's version and native model folder (downloaded to a temp dir)."""
-    client = MlflowClient()
-    try:
-        version = str(client.get_model_version_by_alias(name, CHAMPION).version)
-    except MlflowException:
+    current = champion(MlflowClient(), name)
+    if current is None:
         yield None
         return
+    version = current.version
     with tempfile.TemporaryDirectory(prefix="agora-champion-") as folder:
         local = Path(
             mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=folder)

@@ -68,14 +68,16 @@ def retrain_recommender(
     run_config = load_run_config(config_path or DEFAULT_CONFIG, None)
     events = events_as_interactions(Store(store_url))
     logger.info("retraining on %s plus %d stored events", dataset, len(events))
-    outcome = train_recommender(dataset, run_config, extra_train=events)
+    data = prepare_split(dataset, run_config.split)
+    outcome = train_recommender(
+        dataset, run_config, tracking_uri=tracking_uri, extra_train=events, split=data
+    )
     metric = f"ndcg@{run_config.k}"
     candidate_score = outcome.metrics[metric]
     champion_version, champion_score = None, None
     with champion_artifact(REGISTERED_MODEL) as champion:
         if champion is not None and champion[0] != outcome.model_version:
             champion_version = champion[0]
-            data = prepare_split(dataset, run_config.split)
             model = load_recommender(champion[1])
             scored = evaluate_recommender(model, data.train, data.test, k=run_config.k)
             champion_score = scored.metrics[metric]

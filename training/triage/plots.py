@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: pipelines run on servers and in CI
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -18,7 +13,9 @@ from training.triage.metrics import ReliabilityBins
 def confusion_matrix_figure(matrix: np.ndarray, classes: Sequence[str], title: str) -> Figure:
     """Row-normalised confusion matrix with raw counts written in each cell."""
     size = max(4.0, 0.6 * len(classes) + 2.5)
-    figure, axes = plt.subplots(figsize=(size, size))
+    # A bare Figure (no pyplot): no global backend switch, nothing to close, headless-safe.
+    figure = Figure(figsize=(size, size))
+    axes = figure.subplots()
     totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     axes.imshow(matrix / totals, cmap="Blues", vmin=0.0, vmax=1.0)
     axes.set_xticks(range(len(classes)), labels=list(classes), rotation=45, ha="right")
@@ -44,7 +41,8 @@ def confusion_matrix_figure(matrix: np.ndarray, classes: Sequence[str], title: s
 
 def reliability_figure(bins: ReliabilityBins, ece: float, title: str) -> Figure:
     """Accuracy per confidence bin against the diagonal of perfect calibration."""
-    figure, axes = plt.subplots(figsize=(5, 5))
+    figure = Figure(figsize=(5, 5))
+    axes = figure.subplots()
     centres = (bins.edges[:-1] + bins.edges[1:]) / 2
     width = bins.edges[1] - bins.edges[0]
     filled = bins.counts > 0

@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
 
@@ -129,8 +128,6 @@ def _log_figures(trained: TrainedTriageModel) -> None:
     matrix = confusion(split.test_labels, predicted, classes)
     figure = confusion_matrix_figure(matrix, classes, title)
     mlflow.log_figure(figure, "evaluation/confusion_matrix.png")
-    plt.close(figure)
     bins = reliability_bins(split.test_labels, trained.probabilities, classes)
     figure = reliability_figure(bins, trained.report.ece, title)
     mlflow.log_figure(figure, "evaluation/reliability_diagram.png")
-    plt.close(figure)

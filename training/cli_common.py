@@ -1,8 +1,21 @@
-"""How every `agora` command reports a refused input or a failed step: one red line on stderr."""
+"""What every `agora` command group shares: error reporting and the MLflow store option.
+
+A refused input or a failed step is one red line on stderr and a non-zero exit code.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+TrackingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite under $AGORA_HOME).",
+    ),
+]
 
 
 def report_error(message: object) -> None:
