@@ -8,11 +8,8 @@ catalog datasets.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from data import schemas as S
+from data.atomic import write_atomic
 from data.catalog import CATALOG
 from data.paths import data_dir
 from data.schemas import SCHEMAS, Kind, conform
@@ -152,19 +150,6 @@ def list_imported() -> dict[str, dict[str, Any]]:
         for manifest in sorted(root.glob(f"*/{MANIFEST}")):
             found[manifest.parent.name] = json.loads(manifest.read_text())
     return found
-
-
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in the same folder, then rename: readers see old or new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def record_frame(name: str, kind: Kind, source: dict[str, Any]) -> None:

@@ -96,6 +96,10 @@ class StoreError(ValueError):
     """Input the store refuses; the message names the field and value."""
 
 
+class UnknownTriageError(StoreError):
+    """A correction names a triage record the store does not hold."""
+
+
 @dataclass(frozen=True)
 class Event:
     event_id: str
@@ -262,12 +266,6 @@ class Store:
         for name, value in {"field": field, "correct_label": correct_label, "agent": agent}.items():
             if not value or not value.strip():
                 raise StoreError(f"{name} must not be empty")
-        with self.engine.connect() as connection:
-            exists = connection.execute(
-                select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
-            ).first()
-        if exists is None:
-            raise StoreError(f"unknown triage_id '{triage_id}'")
         correction_id = correction_id or uuid.uuid4().hex
         row = {
             "correction_id": correction_id,
@@ -282,7 +280,13 @@ class Store:
             .on_conflict_do_nothing(index_elements=["correction_id"])
             .returning(corrections.c.correction_id)
         )
+        # The existence check and the insert share one transaction (one connection per request).
         with self.engine.begin() as connection:
+            exists = connection.execute(
+                select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
+            ).first()
+            if exists is None:
+                raise UnknownTriageError(f"unknown triage_id '{triage_id}'")
             inserted = connection.execute(statement, row).first() is not None
         return correction_id, inserted
 

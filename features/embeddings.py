@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from data.atomic import write_atomic
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -63,10 +64,6 @@ class TextEncoder:
         dim = self.model.get_sentence_embedding_dimension()
         assert dim is not None
         return int(dim)
-
-    @property
-    def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if len(texts) == 0:
@@ -138,11 +135,9 @@ class EmbeddingCache:
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(sorted(self._index, key=self._index.__getitem__))
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
-        os.close(fd)
-        try:
-            np.savez(tmp, vectors=self._vectors, keys=keys)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as handle:  # a file object: np.savez would append ".npz" to a path
+                np.savez(handle, vectors=self._vectors, keys=keys)
+
+        write_atomic(self.path, write)

@@ -36,10 +36,6 @@ class InteractionMatrix:
     users: IdMap
     items: IdMap
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.matrix.shape  # type: ignore[return-value]
-
 
 def deduplicate(frame: pd.DataFrame, duplicates: DuplicatePolicy = "sum") -> pd.DataFrame:
     """One row per (user, item): sum values, keep the max, keep the latest, or refuse.
@@ -178,10 +174,6 @@ class InteractionWeighting:
         self.binarize = binarize
         self.item_totals: np.ndarray | None = None  # bm25 length statistics, fitted
 
-    @property
-    def is_fitted(self) -> bool:
-        return self.scheme != "bm25" or self.item_totals is not None
-
     def fit(self, matrix: sp.csr_matrix) -> InteractionWeighting:
         if self.scheme == "bm25":
             base = self._base_values(sp.csr_matrix(matrix))
@@ -232,15 +224,6 @@ class InteractionWeighting:
             data * (self.k1 + 1.0) / (self.k1 * length_norm[cols] + data) * idf[row_of_entry]
         )
         return matrix
-
-    def params(self) -> dict[str, object]:
-        return {
-            "scheme": self.scheme,
-            "alpha": self.alpha,
-            "k1": self.k1,
-            "b": self.b,
-            "binarize": self.binarize,
-        }
 
     def state(self) -> dict[str, np.ndarray]:
         """Fitted statistics as arrays (saved in a model's .npz)."""

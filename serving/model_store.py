@@ -16,8 +16,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+from data.atomic import write_atomic
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +70,13 @@ class ChampionStore:
     def __init__(self, cache_dir: Path, tracking_uri: str) -> None:
         self.cache_dir = cache_dir
         self.tracking_uri = tracking_uri
+        for key, value in _MLFLOW_CLIENT_ENV.items():
+            os.environ.setdefault(key, value)
+
+    def _client(self) -> MlflowClient:
+        from mlflow.tracking import MlflowClient  # MLflow only once a registry is consulted
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     @property
     def _generation_file(self) -> Path:
@@ -79,11 +92,7 @@ class ChampionStore:
     def bump_generation(self) -> str:
         """Tell every worker of this service (they share the cache) to reload."""
         token = str(time.time_ns())
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".generation-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(token)
-        os.replace(tmp, self._generation_file)
+        write_atomic(self._generation_file, lambda tmp: tmp.write_text(token))
         return token
 
     def _pointer(self, name: str) -> Path:
@@ -115,24 +124,15 @@ class ChampionStore:
 
     def champion_version(self, name: str) -> str | None:
         """The version `@champion` points at in the registry now, or None if it cannot say."""
-        from mlflow.tracking import MlflowClient
-
-        for key, value in _MLFLOW_CLIENT_ENV.items():
-            os.environ.setdefault(key, value)
         try:
-            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
-            return str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+            return str(self._client().get_model_version_by_alias(name, CHAMPION_ALIAS).version)
         except Exception:  # registry down or alias unset: nothing to compare with
             return None
 
     def _from_registry(self, name: str) -> ChampionRef:
         import mlflow
-        from mlflow.tracking import MlflowClient
 
-        for key, value in _MLFLOW_CLIENT_ENV.items():
-            os.environ.setdefault(key, value)
-        client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
-        version = str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+        version = str(self._client().get_model_version_by_alias(name, CHAMPION_ALIAS).version)
         target = self.cache_dir / name / f"v{version}"
         if not (target / "MLmodel").is_file():
             target.parent.mkdir(parents=True, exist_ok=True)

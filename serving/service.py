@@ -15,7 +15,8 @@ import bentoml
 from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
 from fastapi import FastAPI
 
-from data.store import Event, Store, StoreError
+from data.schemas import split_tags
+from data.store import Event, Store, StoreError, UnknownTriageError
 from models.recommenders import ItemFilter, Recommendation, UnknownItemError
 from models.recommenders.feed import recommend_feed
 from models.triage import TriageInputError
@@ -146,12 +147,17 @@ class Agora:
 
     # -- feeds --------------------------------------------------------------------------------
 
-    @bentoml.api
-    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+    def _recommender(self) -> tuple[Any, ModelRef]:
+        """The champion recommender and its reference, from one snapshot of the runtime."""
         runtime = self.runtime
         model, ref = runtime.recommender, runtime.recommender_ref
         if model is None or ref is None:
             raise ServiceUnavailable(f"no recommender champion: {runtime.problems}")
+        return model, ModelRef(name=ref.name, version=ref.version, source=ref.source)
+
+    @bentoml.api
+    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+        model, model_ref = self._recommender()
         filters = None
         if request.filters is not None:
             f = request.filters
@@ -177,15 +183,12 @@ class Agora:
             user_id=request.user_id,
             items=self._describe_items(model, recs),
             strategy=strategy,
-            model=ModelRef(name=ref.name, version=ref.version, source=ref.source),
+            model=model_ref,
         )
 
     @bentoml.api
     def similar_items(self, request: SimilarItemsRequest) -> SimilarItemsResponse:
-        runtime = self.runtime
-        model, ref = runtime.recommender, runtime.recommender_ref
-        if model is None or ref is None:
-            raise ServiceUnavailable(f"no recommender champion: {runtime.problems}")
+        model, model_ref = self._recommender()
         try:
             recs = model.similar_items(request.item_id, request.k)
         except UnknownItemError as error:
@@ -193,7 +196,7 @@ class Agora:
         return SimilarItemsResponse(
             item_id=request.item_id,
             items=self._describe_items(model, recs),
-            model=ModelRef(name=ref.name, version=ref.version, source=ref.source),
+            model=model_ref,
         )
 
     @staticmethod
@@ -203,9 +206,7 @@ class Agora:
         for rec in recs:
             index = data.items.get(rec.item_id)
             title = data.titles[index] if index is not None else None
-            genres = (
-                data.genres[index].split("|") if index is not None and data.genres[index] else []
-            )
+            genres = split_tags(data.genres[index]) if index is not None else []
             described.append(
                 RecommendedItem(item_id=rec.item_id, score=rec.score, title=title, genres=genres)
             )
@@ -278,9 +279,9 @@ class Agora:
                 request.agent,
                 request.correction_id,
             )
+        except UnknownTriageError as error:
+            raise NotFound(str(error)) from None
         except StoreError as error:
-            if "unknown triage_id" in str(error):
-                raise NotFound(str(error)) from None
             raise InvalidArgument(str(error)) from None
         return CorrectionResponse(correction_id=correction_id, stored=stored)
 

@@ -34,7 +34,6 @@ def _parse_pairs(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Settings:
-    api_key: str | None
     tracking_uri: str
     cache_dir: Path
     store_url: str
@@ -46,7 +45,6 @@ class Settings:
     def from_env(cls) -> Settings:
         triage = os.environ.get("AGORA_TRIAGE_MODELS")
         return cls(
-            api_key=os.environ.get(API_KEY_ENV) or None,
             tracking_uri=tracking_uri(),
             cache_dir=Path(
                 os.environ.get("AGORA_SERVING_CACHE") or agora_home() / "serving-cache"
