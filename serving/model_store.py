@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 import yaml
 
 from data.atomic import write_atomic
+from models.registry_names import CHAMPION_ALIAS
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
 
-CHAMPION_ALIAS = "champion"
 POINTER_FILE = "champion.json"
 # A serving process must fall back to its cache quickly when the registry is down, not retry
 # for minutes; and a progress bar per download is noise in a service log.

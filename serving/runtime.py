@@ -14,17 +14,9 @@ from models.classifiers import load_classifier
 from models.recommenders import Recommender, load_recommender
 from models.triage import TaskModel, TriageEngine, load_triage_config
 from serving.model_store import ChampionRef, ChampionStore, ChampionUnavailableError
-from serving.settings import Settings
+from serving.settings import TRIAGE_SLOTS, Settings
 
 logger = logging.getLogger(__name__)
-
-# Serving slot -> (triage task, language).
-TRIAGE_SLOTS: dict[str, tuple[str, str]] = {
-    "sentiment-en": ("sentiment", "en"),
-    "sentiment-zh": ("sentiment", "zh"),
-    "reason": ("reason", "en"),
-    "category": ("category", "en"),
-}
 
 
 @dataclass(frozen=True)

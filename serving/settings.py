@@ -8,16 +8,21 @@ from pathlib import Path
 
 from data.paths import agora_home, tracking_uri
 from data.store import default_store_url
+from models.registry_names import RECOMMENDER_MODEL, triage_model_name
 
 API_KEY_ENV = "AGORA_API_KEY"
 MAX_TEXT_BYTES = 100 * 1024  # a triage text over 100 KB is refused with a 413-style 4xx
 MAX_BATCH = 1000
 
+# Serving slot -> (triage task, language); each slot serves that model's @champion.
+TRIAGE_SLOTS: dict[str, tuple[str, str]] = {
+    "sentiment-en": ("sentiment", "en"),
+    "sentiment-zh": ("sentiment", "zh"),
+    "reason": ("reason", "en"),
+    "category": ("category", "en"),
+}
 DEFAULT_TRIAGE_MODELS = {
-    "sentiment-en": "agora-triage-sentiment-en",
-    "sentiment-zh": "agora-triage-sentiment-zh",
-    "reason": "agora-triage-reason",
-    "category": "agora-triage-category",
+    slot: triage_model_name(task, language) for slot, (task, language) in TRIAGE_SLOTS.items()
 }
 
 
@@ -50,7 +55,7 @@ class Settings:
                 os.environ.get("AGORA_SERVING_CACHE") or agora_home() / "serving-cache"
             ).expanduser(),
             store_url=default_store_url(),
-            recommender_model=os.environ.get("AGORA_RECOMMENDER_MODEL", "agora-recommender"),
+            recommender_model=os.environ.get("AGORA_RECOMMENDER_MODEL", RECOMMENDER_MODEL),
             triage_models=_parse_pairs(triage) if triage else dict(DEFAULT_TRIAGE_MODELS),
             reload_interval_s=float(os.environ.get("AGORA_RELOAD_INTERVAL", "0") or 0),
         )

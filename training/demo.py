@@ -23,6 +23,7 @@ from typing import Any
 from data.catalog import CATALOG
 from data.fetch import fetch
 from data.loaders import load
+from models.registry_names import RECOMMENDER_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The service is started by path, in its own process: training never imports serving.
@@ -71,7 +72,7 @@ def _train_models() -> list[tuple[str, str]]:
     outcome = train_recommender("movielens-100k", load_run_config(DEMO_RECOMMENDER_CONFIG, None))
     trained.append(
         (
-            "agora-recommender",
+            RECOMMENDER_MODEL,
             f"v{outcome.model_version} hybrid, NDCG@10 {outcome.metrics['ndcg@10']:.4f} "
             f"(MovieLens-100K, protocol P)",
         )

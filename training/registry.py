@@ -20,9 +20,11 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from models.registry_names import CHAMPION_ALIAS
+
 logger = logging.getLogger(__name__)
 
-CHAMPION = "champion"
+CHAMPION = CHAMPION_ALIAS
 TAG_PRIMARY = "agora.primary_metric"
 TAG_PRIMARY_VALUE = "agora.primary_value"
 TAG_HIGHER_IS_BETTER = "agora.higher_is_better"

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from data.schemas import USER_ID
+from models.registry_names import RECOMMENDER_MODEL
 from training.recommender.evaluate import Evaluation, metrics_by_k_frame
 from training.recommender.plots import plot_metrics_by_k, plot_popularity_bias
 from training.recommender.steps import SplitData
@@ -30,7 +31,7 @@ from training.tracking import log_and_register_model, log_lineage
 logger = logging.getLogger(__name__)
 
 EXPERIMENT = "agora-recommender"
-REGISTERED_MODEL = "agora-recommender"
+REGISTERED_MODEL = RECOMMENDER_MODEL
 PYFUNC_CODE = Path(__file__).resolve().parent.parent / "pyfunc_recommender.py"
 
 

@@ -20,13 +20,13 @@ import numpy as np
 from features.text import normalise_for_model
 from features.text_splits import Task, TextSplit, load_split
 from models.classifiers.base import TextClassifier
+from models.registry_names import triage_model_name
 from training.triage.config import MODEL_KINDS, TriageConfig, build_classifier
 from training.triage.metrics import ClassificationReport, classification_report
 
 logger = logging.getLogger(__name__)
 
 EXPERIMENT = "agora-triage"
-REGISTERED_PREFIX = "agora-triage"
 # The dataset each task's canonical registered name is trained on; other datasets get a suffix,
 # so a champion is only ever compared with models evaluated on the same split.
 DEFAULT_DATASETS: dict[tuple[Task, str], str] = {
@@ -71,9 +71,7 @@ def registered_name(split: TextSplit) -> str:
     Sentiment names carry the language (one model per language); a dataset other than the
     task's default one adds its name, e.g. agora-triage-category-cfpb-complaints.
     """
-    name = f"{REGISTERED_PREFIX}-{split.task}"
-    if split.task is Task.SENTIMENT:
-        name = f"{name}-{split.language}"
+    name = triage_model_name(str(split.task), split.language)
     if DEFAULT_DATASETS.get((split.task, split.language)) != split.dataset:
         name = f"{name}-{split.dataset}"
     return name
