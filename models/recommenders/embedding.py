@@ -23,7 +23,7 @@ from features.embeddings import (
     shared_text_encoder,
 )
 from features.item_text import assemble_item_texts
-from models.recommenders.artifacts import load_arrays, read_json, save_arrays, write_json
+from models.recommenders.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender, check_k
 from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
 from models.recommenders.training_data import TrainingData
@@ -31,7 +31,6 @@ from models.recommenders.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 VECTORS_FILE = "item_vectors.npz"
-TEXTS_FILE = "item_texts.json"
 
 
 class EmbeddingConfig(RecommenderConfig):
@@ -56,8 +55,7 @@ class EmbeddingRecommender(Recommender):
         super().__init__(config)
         self._encoder = encoder
         self._items_frame: pd.DataFrame | None = None
-        self.item_vectors = np.zeros((0, 0), dtype=np.float32)
-        self.item_texts: list[str] = []
+        self._set_vectors(np.zeros((0, 0), dtype=np.float32))
 
     @property
     def encoder(self) -> TextEncoder:
@@ -88,7 +86,7 @@ class EmbeddingRecommender(Recommender):
         logger.info(
             "embedded %d item texts (%d items have none)", len(present), len(texts) - len(present)
         )
-        self.item_vectors, self.item_texts = vectors, texts
+        self._set_vectors(vectors)
 
     def _profile_scores(self, rows: sp.csr_matrix) -> np.ndarray:
         weights = sp.csr_matrix(rows, dtype=np.float64, copy=True)
@@ -100,14 +98,11 @@ class EmbeddingRecommender(Recommender):
         profiles /= np.where(norms > 0, norms, 1.0)
         return profiles @ vectors.T
 
-    @property
-    def _vectors64(self) -> np.ndarray:
-        """float64 item vectors, converted once (serving scores one user per request)."""
-        source, converted = getattr(self, "_item_vectors64", (None, None))
-        if source is not self.item_vectors:  # refitted or reloaded since the last conversion
-            source, converted = self.item_vectors, self.item_vectors.astype(np.float64)
-            self._item_vectors64 = (source, converted)
-        return converted
+    def _set_vectors(self, vectors: np.ndarray) -> None:
+        """Install item vectors and their float64 copy, converted once (serving scores one user
+        per request)."""
+        self.item_vectors = vectors
+        self._vectors64 = vectors.astype(np.float64)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self._profile_scores(self.data.history[user_indices])
@@ -141,11 +136,9 @@ class EmbeddingRecommender(Recommender):
 
     def _save_weights(self, folder: Path) -> None:
         save_arrays(folder / VECTORS_FILE, item_vectors=self.item_vectors)
-        write_json(folder / TEXTS_FILE, self.item_texts)
 
     def _load_weights(self, folder: Path) -> None:
-        self.item_vectors = load_arrays(folder / VECTORS_FILE)["item_vectors"].astype(np.float32)
-        self.item_texts = list(read_json(folder / TEXTS_FILE))
+        self._set_vectors(load_arrays(folder / VECTORS_FILE)["item_vectors"].astype(np.float32))
 
     @classmethod
     def load(cls, path: str | Path, encoder: TextEncoder | None = None) -> Self:

@@ -73,33 +73,33 @@ class _FactorModel(Recommender):
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
-        self.user_factors = np.zeros((0, 0), dtype=np.float32)
-        self.item_factors = np.zeros((0, 0), dtype=np.float32)
         self.weighting = self.config.make_weighting()
-        self._unit_items: np.ndarray | None = None
+        self._set_factors(np.zeros((0, 0)), np.zeros((0, 0)))
 
     # Scores are computed in float64 so that a user scored alone or inside a batch gets the
     # same ranking (float32 GEMM vs GEMV rounding differs in the last bits).
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self.user_factors[user_indices].astype(np.float64) @ self._item_factors64.T
+        return self.user_factors[user_indices].astype(np.float64) @ self._items64.T
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         users = self._fold_in(self.weighting.transform(rows)).astype(np.float64)
-        return users @ self._item_factors64.T
-
-    @property
-    def _item_factors64(self) -> np.ndarray:
-        cached = getattr(self, "_items64", None)
-        if cached is None or cached.shape != self.item_factors.shape:
-            cached = self.item_factors.astype(np.float64)
-            self._items64 = cached
-        return cached
+        return users @ self._items64.T
 
     def score_similar(self, item_index: int) -> np.ndarray:
-        if self._unit_items is None:
-            norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
-            self._unit_items = self.item_factors / np.where(norms > 0, norms, 1.0)
         return self._unit_items @ self._unit_items[item_index]
+
+    def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
+        """Install the factors and everything derived from the item factors alone, once:
+        serving requests then only do per-user work."""
+        self.user_factors = np.ascontiguousarray(user_factors, dtype=np.float32)
+        self.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
+        self._items64 = self.item_factors.astype(np.float64)
+        norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
+        self._unit_items = self.item_factors / np.where(norms > 0, norms, 1.0)
+        self._prepare_fold_in()
+
+    def _prepare_fold_in(self) -> None:
+        """Precompute what `_fold_in` needs from the item factors (subclasses)."""
 
     def _fold_in(self, weighted_rows: sp.csr_matrix) -> np.ndarray:
         raise NotImplementedError
@@ -110,10 +110,7 @@ class _FactorModel(Recommender):
         model.fit(inputs, show_progress=False)
         if hasattr(model, "to_cpu") and not isinstance(model.item_factors, np.ndarray):
             model = model.to_cpu()
-        self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
-        self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
-        self._unit_items = None
-        self._items64 = None
+        self._set_factors(model.user_factors, model.item_factors)
 
     def _save_weights(self, folder: Path) -> None:
         save_arrays(
@@ -125,11 +122,8 @@ class _FactorModel(Recommender):
 
     def _load_weights(self, folder: Path) -> None:
         arrays = load_arrays(folder / FACTORS_FILE)
-        self.user_factors = arrays["user_factors"].astype(np.float32)
-        self.item_factors = arrays["item_factors"].astype(np.float32)
         self.weighting.load_state(arrays)
-        self._unit_items = None
-        self._items64 = None
+        self._set_factors(arrays["user_factors"], arrays["item_factors"])
 
 
 class ALSRecommender(_FactorModel):
@@ -162,10 +156,13 @@ class ALSRecommender(_FactorModel):
 
         self._fit_factors(data, self._cpu_model, make_gpu)
 
+    def _prepare_fold_in(self) -> None:
+        self._fold_model: Any = None  # built on the first fold-in (it caches YtY itself)
+
     def _fold_in(self, weighted_rows: sp.csr_matrix) -> np.ndarray:
-        # One CPU model wrapping the current factors, built on first use (its YtY is cached).
-        model = getattr(self, "_fold_model", None)
-        if model is None or model.item_factors is not self.item_factors:
+        # One CPU model wrapping the current factors.
+        model = self._fold_model
+        if model is None:
             # One thread: a fold-in solves a handful of users, and a thread pool spread over
             # busy cores made a single serving request wait ~8x longer for time slices.
             model = self._cpu_model(num_threads=1)
@@ -207,15 +204,19 @@ class BPRRecommender(_FactorModel):
 
         self._fit_factors(data, make_cpu, make_gpu)
 
+    def _prepare_fold_in(self) -> None:
+        # The item-only terms of every fold-in's normal equations (the request adds the rest).
+        factors = self.item_factors if self.item_factors.shape[1] else np.zeros((0, 1))  # unfitted
+        vectors, bias = factors[:, :-1].astype(np.float64), factors[:, -1]
+        self._fold_terms = (vectors, bias, vectors.T @ vectors, -(vectors.T @ bias))
+
     def _fold_in(self, weighted_rows: sp.csr_matrix) -> np.ndarray:
         """Weighted least squares: u·v_i + bias_i ≈ 1 on described items, ≈ 0 elsewhere.
 
         Confidence is 1 for unobserved items and the weighted value on described ones, the
         implicit-ALS objective, solved in closed form for each row with item factors fixed.
         """
-        vectors, bias = self.item_factors[:, :-1].astype(np.float64), self.item_factors[:, -1]
-        gram = vectors.T @ vectors
-        base_rhs = -(vectors.T @ bias)
+        vectors, bias, gram, base_rhs = self._fold_terms
         ridge = self.config.fold_in_regularization * np.eye(vectors.shape[1])
         out = np.zeros((weighted_rows.shape[0], self.item_factors.shape[1]), dtype=np.float32)
         for row in range(weighted_rows.shape[0]):

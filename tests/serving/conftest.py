@@ -157,8 +157,12 @@ def champions_home(
         pytest.skip("no datasets mirror: the serving tests train on MovieLens and airline data")
     home = tmp_path_factory.mktemp("champions")
     saved = {
-        key: os.environ.get(key) for key in ("AGORA_HOME", "AGORA_DATA_DIR", "AGORA_DATA_MIRROR")
+        key: os.environ.get(key)
+        for key in ("AGORA_HOME", "AGORA_DATA_DIR", "AGORA_DATA_MIRROR", "MLFLOW_TRACKING_URI")
     }
+    # mlflow.set_tracking_uri writes MLFLOW_TRACKING_URI into the environment, so an earlier
+    # test's store would otherwise win over this AGORA_HOME's.
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
     os.environ.update(
         AGORA_HOME=str(home), AGORA_DATA_DIR=str(shared_data_dir), AGORA_DATA_MIRROR=str(mirror)
     )
