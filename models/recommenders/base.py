@@ -91,6 +91,7 @@ class Recommender(ABC):
     model_type: ClassVar[str]
     config_class: ClassVar[type[RecommenderConfig]]
     serves_cold_items: ClassVar[bool] = False
+    takes_encoder: ClassVar[bool] = False  # the constructor and `load` accept `encoder=`
 
     def __init__(self, config: RecommenderConfig | None = None) -> None:
         if config is None:
@@ -241,10 +242,11 @@ class Recommender(ABC):
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
+    def load(cls, path: str | Path, **init: Any) -> Self:
+        """Read a folder written by `save`; `init` goes to the constructor (e.g. `encoder`)."""
         folder = Path(path)
         manifest = read_manifest(folder, expected_type=cls.model_type)
-        return cls._read(folder, manifest)
+        return cls._read(folder, manifest, **init)
 
     # ----- shared internals -----------------------------------------------------------------------
 
@@ -260,8 +262,8 @@ class Recommender(ABC):
         self._save_weights(folder)
 
     @classmethod
-    def _read(cls, folder: Path, manifest: dict[str, Any]) -> Self:
-        model = cls(cls.config_class.from_mapping(manifest["config"]))
+    def _read(cls, folder: Path, manifest: dict[str, Any], **init: Any) -> Self:
+        model = cls(cls.config_class.from_mapping(manifest["config"]), **init)
         model._set_data(TrainingData.load(folder))
         model._load_weights(folder)
         return model

@@ -45,6 +45,7 @@ class EmbeddingConfig(RecommenderConfig):
 
 class EmbeddingRecommender(Recommender):
     model_type = "embedding"
+    takes_encoder = True
     config_class = EmbeddingConfig
     config: EmbeddingConfig
     serves_cold_items = True
@@ -139,9 +140,3 @@ class EmbeddingRecommender(Recommender):
 
     def _load_weights(self, folder: Path) -> None:
         self._set_vectors(load_arrays(folder / VECTORS_FILE)["item_vectors"].astype(np.float32))
-
-    @classmethod
-    def load(cls, path: str | Path, encoder: TextEncoder | None = None) -> Self:
-        model = super().load(path)
-        model._encoder = encoder
-        return model

@@ -86,6 +86,7 @@ class HybridConfig(RecommenderConfig):
 
 class HybridRecommender(Recommender):
     model_type = "hybrid"
+    takes_encoder = True
     config_class = HybridConfig
     config: HybridConfig
 
@@ -133,17 +134,6 @@ class HybridRecommender(Recommender):
             load_recommender(folder / f"component-{position}", encoder=self._encoder)
             for position in range(len(self.config.components))
         ]
-
-    @classmethod
-    def load(cls, path: str | Path, encoder: TextEncoder | None = None) -> Self:
-        folder = Path(path)
-        from models.recommenders.artifacts import read_manifest
-
-        manifest = read_manifest(folder, expected_type=cls.model_type)
-        model = cls(cls.config_class.from_mapping(manifest["config"]), encoder=encoder)
-        model._set_data(TrainingData.load(folder))
-        model._load_weights(folder)
-        return model
 
     # ----- fused scoring hooks --------------------------------------------------------------------
 

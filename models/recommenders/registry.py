@@ -51,7 +51,7 @@ def create_recommender(
     cls = recommender_class(model_type)
     if not isinstance(config, RecommenderConfig):
         config = cls.config_class.from_mapping(config)
-    if _takes_encoder(cls):
+    if cls.takes_encoder:
         return cls(config, encoder=encoder)  # type: ignore[call-arg]
     return cls(config)
 
@@ -64,10 +64,4 @@ def load_recommender(path: str | Path, encoder: TextEncoder | None = None) -> Re
         cls = recommender_class(str(model_type))
     except ValueError as error:
         raise ModelFormatError(f"{path}: {error}") from None
-    if _takes_encoder(cls):
-        return cls.load(path, encoder=encoder)  # type: ignore[call-arg]
-    return cls.load(path)
-
-
-def _takes_encoder(cls: type[Recommender]) -> bool:
-    return cls.model_type in {"embedding", "hybrid"}
+    return cls.load(path, encoder=encoder) if cls.takes_encoder else cls.load(path)
