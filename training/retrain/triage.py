@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +33,11 @@ from training.triage.metrics import classification_report
 from training.triage.pipeline import (
     DEFAULT_DATASET_FOR_TASK,
     Task,
+    TrainedTriageModel,
     evaluate,
-    fit_and_evaluate,
-    model_inputs,
     registered_name,
+    train_triage,
 )
-from training.triage.run_logging import log_triage_run
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +105,7 @@ def retrain_triage(
         raise ValueError(f"holdout_share must be in [0, 1), got {holdout_share}")
     started = time.perf_counter()
     task = Task(task)
-    configure_tracking(tracking_uri)
+    configure_tracking(tracking_uri)  # the corrections and champion lookups below need it
     config = load_config(config_path)
     split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[task], task)
     corrections = Store(store_url).corrected_texts(CORRECTED_FIELD[task])
@@ -119,20 +117,16 @@ def retrain_triage(
         len(holdout),
         skipped,
     )
-    trained = fit_and_evaluate(model, augmented, config)
     name = registered_name(split)
     champion_version = champion_score = champion_holdout = None
-    with champion_artifact(name) as champion:
+    with champion_artifact(name) as champion:  # before registering: the candidate is not it
         if champion is not None:
             champion_version = champion[0]
-            current = load_classifier(champion[1])
-            scored = evaluate(model, current, augmented)
+            scored = evaluate(model, load_classifier(champion[1]), augmented)
             champion_score = scored.report.macro_f1
-            champion_holdout = _holdout_accuracy(current, holdout)
-    with tempfile.TemporaryDirectory(prefix="agora-retrain-") as scratch:
-        artifact = Path(scratch) / "native"
-        trained.classifier.save(artifact)
-        _, version = log_triage_run(trained, config, artifact, name)
+            champion_holdout = _holdout_accuracy(scored, holdout)
+    result = train_triage(task, None, model, config, tracking_uri, name=name, split=augmented)
+    trained, version = result.trained, result.version
     promoted, decision = promote_if_not_worse(
         name,
         version,
@@ -155,17 +149,18 @@ def retrain_triage(
         corrections_train=len(corrections) - skipped - len(holdout),
         corrections_holdout=len(holdout),
         corrections_skipped=skipped,
-        candidate_holdout_accuracy=_holdout_accuracy(trained.classifier, holdout),
+        candidate_holdout_accuracy=_holdout_accuracy(trained, holdout),
         champion_holdout_accuracy=champion_holdout,
     )
 
 
-def _holdout_accuracy(classifier: object, holdout: pd.DataFrame) -> float | None:
+def _holdout_accuracy(scored: TrainedTriageModel, holdout: pd.DataFrame) -> float | None:
+    """Accuracy on the held-out corrections, which `with_corrections` put last in the test part."""
     if holdout.empty:
         return None
     report = classification_report(
         list(holdout[S.LABEL]),
-        classifier.predict_proba(model_inputs(list(holdout[S.TEXT]))),  # type: ignore[attr-defined]
-        classifier.classes_,  # type: ignore[attr-defined]
+        scored.probabilities[-len(holdout) :],
+        scored.classifier.classes_,
     )
     return report.accuracy

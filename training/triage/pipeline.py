@@ -150,11 +150,13 @@ def train_triage(
     tracking_uri: str | None = None,
     name: str | None = None,
     limit: int | None = None,
+    split: TextSplit | None = None,
 ) -> TriageRunResult:
     """Train, evaluate, log and register one triage model; returns the run and version.
 
     `limit` keeps only the first `limit` training rows and `limit // 4` test rows of the fixed
-    split (smoke runs and CI); the lineage records it.
+    split (smoke runs and CI); the lineage records it. `split` replaces the fixed split of
+    `dataset` (the retrain passes it with the agents' corrections added).
     """
     # MLflow is imported here, not at module import: `agora --help` stays fast.
     from training.tracking import configure_tracking
@@ -163,7 +165,8 @@ def train_triage(
     config = config or TriageConfig()
     if model not in MODEL_KINDS:
         raise ValueError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")
-    split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[Task(task)], task)
+    if split is None:
+        split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[Task(task)], task)
     if limit is not None:
         split = limit_split(split, limit)
     uri = configure_tracking(tracking_uri)
