@@ -70,7 +70,7 @@ def main() -> int:
         print(f"no saved models under {folder}; run `agora benchmark triage --save-dir`")
         return 1
     split = load_split(dataset, task)
-    texts = model_inputs(split.test_texts)  # as training and serving see them (masked handles)
+    texts = model_inputs(split.test_texts)  # as training and serving see them (cleaned, masked)
     import torch  # after the split: only to report the thread count actually used
 
     print(

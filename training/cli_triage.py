@@ -18,7 +18,7 @@ MODELS = ("tfidf", "embedding", "finetune", "ensemble")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="YAML with tfidf/embedding/finetune/ensemble sections."),
+    typer.Option("--config", help="YAML with text/tfidf/embedding/finetune/ensemble sections."),
 ]
 
 

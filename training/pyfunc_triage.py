@@ -4,6 +4,8 @@ MLflow runs this file when a registered triage model is loaded with `mlflow.pyfu
 The model's own self-contained folder is the `native` artifact; it is loaded with
 `load_classifier`, which reads the folder's manifest to pick the model family. Agora's serving
 layer downloads the same folder and loads it directly, so this wrapper is for generic MLflow users.
+Raw texts are cleaned and masked with the text handling the model was trained with (the model
+config's `text`), as the triage engine does before it calls a model.
 """
 
 from __future__ import annotations
@@ -21,9 +23,20 @@ class TriageClassifierModel(mlflow.pyfunc.PythonModel):
     one `proba.<class>` column per class."""
 
     def load_context(self, context: Any) -> None:
-        from models.classifiers import load_classifier  # at load time, not import
+        from features.text import TextConfig  # at load time, not import
+        from models.classifiers import load_classifier
 
         self.classifier = load_classifier(context.artifacts["native"])
+        # Models logged before the text handling was recorded were trained on raw texts.
+        text = (context.model_config or {}).get("text")
+        self.text = None if text is None else TextConfig.model_validate(text)
+
+    def _model_inputs(self, texts: list[str]) -> list[str]:
+        from features.text import normalise_for_model, prepare_text
+
+        if self.text is None:
+            return texts
+        return [normalise_for_model(prepare_text(t, self.text).text, self.text) for t in texts]
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -36,7 +49,7 @@ class TriageClassifierModel(mlflow.pyfunc.PythonModel):
             texts = model_input[TEXT_COLUMN].tolist()
         else:  # a plain list of texts also works for direct callers
             texts = list(model_input)
-        probabilities = self.classifier.predict_proba(texts)
+        probabilities = self.classifier.predict_proba(self._model_inputs(texts))
         classes = self.classifier.classes_
         output = pd.DataFrame(
             {

@@ -104,17 +104,20 @@ def log_and_register_model(
     registered_name: str,
     input_example: Any = None,
     tags: Mapping[str, str] | None = None,
+    model_config: Mapping[str, Any] | None = None,
 ) -> str:
     """Log a saved native model folder as an MLflow pyfunc ("models from code") and register it.
 
     `model_dir` is the self-contained artifact a model's `save` wrote; serving downloads it and
     loads it with the model's own `load`, so the pyfunc wrapper is only for generic MLflow users.
-    Returns the new registry version (as a string). Registering never moves `@champion`.
+    `model_config` reaches the wrapper as `context.model_config`. Returns the new registry
+    version (as a string). Registering never moves `@champion`.
     """
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(python_model_code),
         artifacts={"native": str(model_dir)},
+        model_config=dict(model_config) if model_config else None,
         input_example=input_example,
         pip_requirements=[],  # Agora's own environment; keeps logging offline and fast
     )

@@ -122,7 +122,7 @@ def retrain_triage(
     with champion_artifact(name) as champion:  # before registering: the candidate is not it
         if champion is not None:
             champion_version = champion[0]
-            scored = evaluate(model, load_classifier(champion[1]), augmented)
+            scored = evaluate(model, load_classifier(champion[1]), augmented, text=config.text)
             champion_score = scored.report.macro_f1
             champion_holdout = _holdout_accuracy(scored, holdout)
     result = train_triage(task, None, model, config, tracking_uri, name=name, split=augmented)

@@ -99,7 +99,7 @@ def benchmark_split(
         if model == "ensemble":
             members, seconds = _ensemble_members(split, config, fitted)
             ensemble = EnsembleClassifier(members, config.ensemble.weights)
-            trained = evaluate("ensemble", ensemble, split, seconds)
+            trained = evaluate("ensemble", ensemble, split, seconds, config.text)
         else:
             trained = fit_and_evaluate(model, split, config)
         fitted[model] = trained
@@ -129,7 +129,7 @@ def _ensemble_members(
         )
         member = build_finetune(config, seed)
         started = time.perf_counter()
-        member.fit(model_inputs(split.train_texts), split.train_labels)
+        member.fit(model_inputs(split.train_texts, config.text), split.train_labels)
         seconds += time.perf_counter() - started
         members.append(member)
     return members, seconds

@@ -1,8 +1,11 @@
 """Configuration of the triage pipeline: one section per model family, loadable from YAML.
 
-A config file (configs/triage/*.yaml) holds any of the sections `tfidf`, `embedding`,
+A config file (configs/triage/*.yaml) holds any of the sections `text`, `tfidf`, `embedding`,
 `finetune`, `ensemble`; sections left out keep their defaults, unknown keys are rejected with the
 field's name, and everything is validated before any data is loaded or model trained.
+
+`text` is how texts are cleaned and masked before a model reads them. Its default is the triage
+engine's own (models/triage/triage.yaml), so a model is trained on exactly the input it is served.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+from features.text import TextConfig
 from models.classifiers.base import TextClassifier
 from models.classifiers.embedding import EmbeddingClassifier, EmbeddingConfig
 from models.classifiers.ensemble import EnsembleClassifier
 from models.classifiers.finetune_config import FineTuneConfig
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
 from models.config import ConfigError, FrozenConfig
+from models.triage.config import load_triage_config
 
 ModelKind = Literal["tfidf", "embedding", "finetune", "ensemble"]
 MemberKind = Literal["tfidf", "embedding", "finetune"]
@@ -71,9 +76,18 @@ class EnsembleConfig(FrozenConfig):
         return plan
 
 
+def serving_text_config() -> TextConfig:
+    """The text handling the triage engine applies by default (models/triage/triage.yaml)."""
+    return load_triage_config().text
+
+
 class TriageConfig(FrozenConfig):
     """Hyper-parameters of every triage model family (the `--config` file)."""
 
+    text: TextConfig = Field(
+        default_factory=serving_text_config,
+        description="cleaning and masking of model inputs; keep it equal to the engine's",
+    )
     tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     finetune: FineTuneConfig = Field(default_factory=FineTuneConfig)

@@ -17,11 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from features.text import normalise_for_model
+from features.text import TextConfig, normalise_for_model, prepare_text
 from features.text_splits import Task, TextSplit, load_split
 from models.classifiers.base import TextClassifier
 from models.registry_names import triage_model_name
-from training.triage.config import MODEL_KINDS, TriageConfig, build_classifier
+from training.triage.config import (
+    MODEL_KINDS,
+    TriageConfig,
+    build_classifier,
+    serving_text_config,
+)
 from training.triage.metrics import ClassificationReport, classification_report
 
 logger = logging.getLogger(__name__)
@@ -97,10 +102,15 @@ def limit_split(split: TextSplit, limit: int) -> TextSplit:
     )
 
 
-def model_inputs(texts: Sequence[str]) -> list[str]:
-    """Texts as the triage engine hands them to a model at serving time (handles, URLs and
-    brand names masked), so training and serving see the same input."""
-    return [normalise_for_model(text) for text in texts]
+def model_inputs(texts: Sequence[str], text: TextConfig | None = None) -> list[str]:
+    """Texts as the triage engine hands them to a model: cleaned and truncated by
+    `prepare_text`, then handles, URLs and brand names masked by `normalise_for_model`.
+
+    `text` defaults to the engine's shipped text handling; training with anything else gives a
+    model whose serving inputs differ from its training inputs.
+    """
+    text = text or serving_text_config()
+    return [normalise_for_model(prepare_text(raw, text).text, text) for raw in texts]
 
 
 def fit_and_evaluate(
@@ -114,17 +124,21 @@ def fit_and_evaluate(
         "training %s on %s/%s (%d texts)", model, split.dataset, split.task, len(split.train_texts)
     )
     started = time.perf_counter()
-    classifier.fit(model_inputs(split.train_texts), split.train_labels)
+    classifier.fit(model_inputs(split.train_texts, config.text), split.train_labels)
     fit_seconds = time.perf_counter() - started
-    return evaluate(model, classifier, split, fit_seconds)
+    return evaluate(model, classifier, split, fit_seconds, config.text)
 
 
 def evaluate(
-    model: str, classifier: TextClassifier, split: TextSplit, fit_seconds: float = 0.0
+    model: str,
+    classifier: TextClassifier,
+    split: TextSplit,
+    fit_seconds: float = 0.0,
+    text: TextConfig | None = None,
 ) -> TrainedTriageModel:
-    """Score an already fitted classifier on the split's test part."""
+    """Score an already fitted classifier on the split's test part (inputs as `model_inputs`)."""
     started = time.perf_counter()
-    probabilities = classifier.predict_proba(model_inputs(split.test_texts))
+    probabilities = classifier.predict_proba(model_inputs(split.test_texts, text))
     predict_seconds = time.perf_counter() - started
     report = classification_report(split.test_labels, probabilities, classifier.classes_)
     logger.info(

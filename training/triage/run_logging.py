@@ -37,8 +37,9 @@ def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def model_params(trained: TrainedTriageModel, config: TriageConfig) -> dict[str, Any]:
-    """The hyper-parameters that shaped this model (its own section, members' for an ensemble)."""
-    sections = [trained.model]
+    """The hyper-parameters that shaped this model: the text handling, its own section, and its
+    members' sections for an ensemble."""
+    sections = ["text", trained.model]
     if trained.model == "ensemble":
         sections += list(config.ensemble.members)
     dumped = config.model_dump(mode="json")
@@ -97,7 +98,15 @@ def log_triage_run(
         )
         _log_figures(trained)
         example = pd.DataFrame({"text": split.test_texts[:_INPUT_EXAMPLE_ROWS]})
-        version = log_and_register_model(artifact, PYFUNC_CODE, registered_name, example, tags)
+        version = log_and_register_model(
+            artifact,
+            PYFUNC_CODE,
+            registered_name,
+            example,
+            tags,
+            # The wrapper cleans and masks raw texts as training did.
+            model_config={"text": config.text.model_dump(mode="json")},
+        )
         logger.info("run %s registered %s version %s", run.info.run_id, registered_name, version)
         return run.info.run_id, version
 

@@ -12,8 +12,9 @@ from mlflow.tracking import MlflowClient
 
 from models.classifiers import load_classifier
 from models.classifiers.tfidf import TfidfConfig
-from training.triage.config import TriageConfig
-from training.triage.pipeline import train_triage
+from models.triage import load_triage_config
+from training.triage.config import TriageConfig, load_config
+from training.triage.pipeline import model_inputs, train_triage
 
 
 @pytest.mark.integration
@@ -42,13 +43,14 @@ def test_train_logs_lineage_metrics_figures_and_registers(mirror: Path, tmp_path
     assert version.run_id == result.run_id
     assert version.tags["agora.task"] == "sentiment"
 
-    # The registered pyfunc and the native folder inside it give the model's own probabilities.
+    # The registered pyfunc (which cleans and masks raw texts as training did) and the native
+    # folder inside it give the model's own probabilities.
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     texts = ["@united lost my bag again, worst airline", "@JetBlue thank you, lovely crew!"]
     pyfunc = mlflow.pyfunc.load_model("models:/agora-triage-sentiment-en/1")
     output = pyfunc.predict(pd.DataFrame({"text": texts}))
-    expected = result.trained.classifier.predict_proba(texts)
+    expected = result.trained.classifier.predict_proba(model_inputs(texts))
     classes = result.trained.classifier.classes_
     assert list(output["label"]) == [classes[i] for i in expected.argmax(axis=1)]
     np.testing.assert_allclose(output[[f"proba.{c}" for c in classes]].to_numpy(), expected)
@@ -56,4 +58,26 @@ def test_train_logs_lineage_metrics_figures_and_registers(mirror: Path, tmp_path
         mlflow.artifacts.download_artifacts("models:/agora-triage-sentiment-en/1")
         + "/artifacts/native"
     )
-    np.testing.assert_allclose(native.predict_proba(texts), expected)
+    np.testing.assert_allclose(native.predict_proba(model_inputs(texts)), expected)
+
+
+def test_model_inputs_are_cleaned_and_masked_as_the_engine_serves_them() -> None:
+    texts = [
+        "@united lost my bag, never flying United again https://t.co/x1",
+        "ＪｅｔＢｌｕｅ\x00 crew   was\tgreat",  # full-width letters, a NUL, runs of whitespace
+    ]
+    assert model_inputs(texts) == [
+        "@user lost my bag, never flying brand again http",
+        "brand crew was great",
+    ]
+    # The training default is the engine's shipped text handling, not a copy of it.
+    assert TriageConfig().text == load_triage_config().text
+
+
+def test_a_text_section_in_the_config_changes_the_model_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("text:\n  masked_names: []\n  mask_urls: false\n")
+    config = load_config(path)
+    assert model_inputs(["@united flying United https://t.co/x1"], config.text) == [
+        "@user flying United https://t.co/x1"
+    ]
