@@ -1,8 +1,14 @@
-"""A multinomial logistic-regression head stored as plain arrays.
+"""A linear (logistic-regression) head stored as plain arrays.
 
 scikit-learn fits it; inference is a matrix product in numpy, so a saved head is two arrays in an
 .npz file (no pickle) and loading it needs no estimator object. Shared by the TF-IDF and the
 sentence-embedding classifiers.
+
+`LinearHead.fit_nb` is NB-LR (Wang and Manning, 2012, "Baselines and bigrams"): each class scales
+the features by their naive-Bayes log-count ratio for that class against the rest, and a binary
+logistic regression is fitted on the scaled features, one per class. Scaling by a fixed vector is
+still linear, so the head stores the products (coefficient times ratio) and scores, explains and
+saves exactly like the multinomial head.
 """
 
 from __future__ import annotations
@@ -54,6 +60,44 @@ class LinearHead:
             raise ValueError(f"training labels cover {coef.shape[0]} of {n_classes} classes")
         return cls(coef=coef, intercept=intercept)
 
+    @classmethod
+    def fit_nb(
+        cls,
+        features: Any,
+        labels: np.ndarray,
+        n_classes: int,
+        c: float,
+        class_weight: ClassWeight,
+        max_iter: int,
+        smoothing: float = 1.0,
+    ) -> LinearHead:
+        """NB-LR on non-negative `features` (e.g. TF-IDF); one-vs-rest, binary as one model."""
+        features = sparse.csr_matrix(features)
+        if features.nnz and features.data.min() < 0:
+            raise ValueError("NB weighting needs non-negative features (counts or TF-IDF)")
+        present = np.unique(labels)
+        if len(present) != n_classes:
+            raise ValueError(f"training labels cover {len(present)} of {n_classes} classes")
+        # Binary: the class-1 model alone; its scores split as [-z/2, z/2] like `fit`.
+        targets = [1] if n_classes == 2 else list(range(n_classes))
+        coef = np.zeros((len(targets), features.shape[1]), dtype=np.float64)
+        intercept = np.zeros(len(targets), dtype=np.float64)
+        for row, target in enumerate(targets):
+            positive = labels == target
+            ratio = _log_count_ratio(features, positive, smoothing)
+            model = LogisticRegression(
+                C=c,
+                class_weight=None if class_weight == "none" else "balanced",
+                max_iter=max_iter,
+            )
+            model.fit(features @ sparse.diags(ratio.astype(features.dtype)), positive)
+            coef[row] = model.coef_[0] * ratio
+            intercept[row] = model.intercept_[0]
+        if n_classes == 2:
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        return cls(coef=coef, intercept=intercept)
+
     def logits(self, features: Any) -> np.ndarray:
         scores = features @ self.coef.T
         if sparse.issparse(scores):
@@ -81,6 +125,15 @@ class LinearHead:
         return cls(coef=arrays[f"{prefix}_coef"], intercept=arrays[f"{prefix}_intercept"])
 
 
+def _log_count_ratio(
+    features: sparse.csr_matrix, positive: np.ndarray, smoothing: float
+) -> np.ndarray:
+    """log of (feature share in the positive rows) / (feature share in the others), smoothed."""
+    in_class = smoothing + np.asarray(features[positive].sum(axis=0), dtype=np.float64).ravel()
+    others = smoothing + np.asarray(features[~positive].sum(axis=0), dtype=np.float64).ravel()
+    return np.log(in_class / in_class.sum()) - np.log(others / others.sum())
+
+
 class HeadSettings(Protocol):
     """The config fields a calibrated linear head needs (TF-IDF and embedding configs have them)."""
 
@@ -93,18 +146,24 @@ class HeadSettings(Protocol):
 
 
 def fit_calibrated_head(
-    features: Any, y: np.ndarray, n_classes: int, settings: HeadSettings
+    features: Any,
+    y: np.ndarray,
+    n_classes: int,
+    settings: HeadSettings,
+    nb_smoothing: float | None = None,
 ) -> tuple[LinearHead, float, np.ndarray | None]:
     """Fit the head on all of `features`; (head, temperature, class bias or None).
 
-    The calibration is fitted on out-of-fold logits. With fewer than two calibration folds the
-    temperature stays 1.0 and there is no bias (no calibration).
+    `nb_smoothing` set: an NB-LR head (`LinearHead.fit_nb`) with that smoothing, else the
+    multinomial one. The calibration is fitted on out-of-fold logits. With fewer than two
+    calibration folds the temperature stays 1.0 and there is no bias (no calibration).
     """
 
     def fit(train_x: Any, train_y: np.ndarray) -> LinearHead:
-        return LinearHead.fit(
-            train_x, train_y, n_classes, settings.c, settings.class_weight, settings.max_iter
-        )
+        arguments = (n_classes, settings.c, settings.class_weight, settings.max_iter)
+        if nb_smoothing is not None:
+            return LinearHead.fit_nb(train_x, train_y, *arguments, smoothing=nb_smoothing)
+        return LinearHead.fit(train_x, train_y, *arguments)
 
     temperature, bias = 1.0, None
     if settings.calibration_folds >= 2:

@@ -45,6 +45,12 @@ class TfidfConfig(CalibrationConfig):
     max_features: int = Field(300_000, ge=1, description="per analyzer (word, char)")
     sublinear_tf: bool = True
     c: float = Field(8.0, gt=0, description="inverse regularisation strength of the LR head")
+    nb_weighting: bool = Field(
+        False,
+        description="NB-LR: scale features by each class's naive-Bayes log-count ratio, one "
+        "binary LR per class (models/classifiers/linear.py)",
+    )
+    nb_smoothing: float = Field(1.0, gt=0, description="additive smoothing of the NB ratios")
     class_weight: ClassWeight = "balanced"
     max_iter: int = Field(2000, ge=1)
     calibration_folds: int = Field(
@@ -114,7 +120,11 @@ class TfidfClassifier(TextClassifier):
         logger.info("tfidf features: %d texts x %d n-grams", *features.shape)
 
         self._head, self.temperature_, self.class_bias_ = fit_calibrated_head(
-            features, y, len(classes), self.config
+            features,
+            y,
+            len(classes),
+            self.config,
+            nb_smoothing=self.config.nb_smoothing if self.config.nb_weighting else None,
         )
         self._index_terms()
         self.classes_ = classes

@@ -89,6 +89,7 @@ def benchmark_split(
     save_dir: Path | None = None,
 ) -> list[TrainedTriageModel]:
     """Train and score `models` on one split; an ensemble reuses members trained here."""
+    config = config.for_task(split.task)
     fitted: dict[str, TrainedTriageModel] = {}
     results: list[TrainedTriageModel] = []
     wanted = list(models)

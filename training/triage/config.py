@@ -1,8 +1,13 @@
 """Configuration of the triage pipeline: one section per model family, loadable from YAML.
 
 A config file (configs/triage/*.yaml) holds any of the sections `text`, `tfidf`, `embedding`,
-`finetune`, `ensemble`; sections left out keep their defaults, unknown keys are rejected with the
-field's name, and everything is validated before any data is loaded or model trained.
+`finetune`, `ensemble`, `tasks`; sections left out keep their defaults, unknown keys are rejected
+with the field's name, and everything is validated before any data is loaded or model trained.
+
+`tasks` changes model sections for one task only: what suits 3-class sentiment does not always
+suit 10 complaint reasons (NB-weighted TF-IDF: +0.9 points of cross-validated accuracy on airline
+sentiment, -1.7 points of macro-F1 on reasons). `config.for_task(task)` is the config a task's
+models are trained with.
 
 `text` is how texts are cleaned and masked before a model reads them. Its default is the triage
 engine's own (models/triage/triage.yaml), so a model is trained on exactly the input it is served.
@@ -11,22 +16,25 @@ engine's own (models/triage/triage.yaml), so a model is trained on exactly the i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from features.text import TextConfig
+from features.text_splits import Task
 from models.classifiers.base import TextClassifier
 from models.classifiers.embedding import EmbeddingClassifier, EmbeddingConfig
 from models.classifiers.ensemble import EnsembleClassifier
 from models.classifiers.finetune_config import FineTuneConfig
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
-from models.config import ConfigError, FrozenConfig
+from models.config import ConfigError, FrozenConfig, describe_validation_error
 from models.triage.config import load_triage_config
 
 ModelKind = Literal["tfidf", "embedding", "finetune", "ensemble"]
 MemberKind = Literal["tfidf", "embedding", "finetune"]
 MODEL_KINDS: tuple[str, ...] = ("tfidf", "embedding", "finetune", "ensemble")
+# The sections a `tasks` entry may change (not `text`: it must match the serving engine's).
+MODEL_SECTIONS: tuple[str, ...] = ("tfidf", "embedding", "finetune", "ensemble")
 
 
 class EnsembleConfig(FrozenConfig):
@@ -92,6 +100,35 @@ class TriageConfig(FrozenConfig):
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     finetune: FineTuneConfig = Field(default_factory=FineTuneConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+    tasks: dict[Task, dict[str, dict[str, Any]]] = Field(
+        default_factory=lambda: {Task.SENTIMENT: {"tfidf": {"nb_weighting": True, "c": 4.0}}},
+        description="per task, changes to model sections: {sentiment: {tfidf: {c: 4.0}}}",
+    )
+
+    @model_validator(mode="after")
+    def _check_tasks(self) -> Self:
+        for task, sections in self.tasks.items():
+            unknown = sorted(set(sections) - set(MODEL_SECTIONS))
+            if unknown:
+                raise ValueError(
+                    f"tasks.{task}: unknown section {', '.join(unknown)}; "
+                    f"choose from {', '.join(MODEL_SECTIONS)}"
+                )
+            self.for_task(task)  # every override is validated now, not when the task trains
+        return self
+
+    def for_task(self, task: Task | str) -> TriageConfig:
+        """This config with the `tasks` entry of `task` applied to its model sections."""
+        changes: dict[str, Any] = {}
+        for name, values in self.tasks.get(Task(task), {}).items():
+            section = getattr(self, name)
+            try:
+                changes[name] = type(section).model_validate({**section.model_dump(), **values})
+            except ValidationError as error:
+                raise ValueError(
+                    describe_validation_error(f"tasks.{task}.{name} section", error)
+                ) from None
+        return self.model_copy(update=changes) if changes else self
 
 
 def load_config(path: str | Path | None) -> TriageConfig:

@@ -119,6 +119,7 @@ def fit_and_evaluate(
     """Fit `model` (or the given, unfitted `classifier`) on the train part; score the test part."""
     if model not in MODEL_KINDS:
         raise ValueError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")
+    config = config.for_task(split.task)
     classifier = classifier or build_classifier(model, config)
     logger.info(
         "training %s on %s/%s (%d texts)", model, split.dataset, split.task, len(split.train_texts)
@@ -183,6 +184,7 @@ def train_triage(
         split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[Task(task)], task)
     if limit is not None:
         split = limit_split(split, limit)
+    config = config.for_task(split.task)  # the run logs the sections the model used
     uri = configure_tracking(tracking_uri)
     logger.info("tracking to %s", uri)
     trained = fit_and_evaluate(model, split, config)

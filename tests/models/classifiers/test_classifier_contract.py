@@ -26,6 +26,10 @@ def _tfidf() -> TextClassifier:
     return TfidfClassifier(TfidfConfig(calibration_folds=3, min_df=1))
 
 
+def _tfidf_nb() -> TextClassifier:
+    return TfidfClassifier(TfidfConfig(calibration_folds=3, min_df=1, nb_weighting=True))
+
+
 def _embedding() -> TextClassifier:
     # No on-disk cache: this fixture outlives the per-test private cache folder.
     return EmbeddingClassifier(EmbeddingConfig(calibration_folds=3, use_cache=False))
@@ -55,12 +59,14 @@ def _ensemble() -> TextClassifier:
 
 FACTORIES: dict[str, Callable[[], TextClassifier]] = {
     "tfidf": _tfidf,
+    "tfidf-nb": _tfidf_nb,
     "embedding": _embedding,
     "finetune": _finetune,
     "ensemble": _ensemble,
 }
 KINDS = [
     "tfidf",
+    "tfidf-nb",
     "embedding",
     pytest.param("finetune", marks=pytest.mark.slow),
     "ensemble",

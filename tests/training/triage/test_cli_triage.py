@@ -70,3 +70,32 @@ def test_default_yaml_spells_out_the_code_defaults() -> None:
     """Guards against the documented defaults drifting from the code's."""
     folder = Path(__file__).resolve().parents[3] / "configs" / "triage"
     assert load_config(folder / "default.yaml") == TriageConfig()
+
+
+def test_a_task_entry_changes_only_that_tasks_sections() -> None:
+    config = TriageConfig.from_mapping(
+        {"tfidf": {"c": 2.0}, "tasks": {"reason": {"tfidf": {"min_df": 3}}}}
+    )
+    reason = config.for_task(Task.REASON)
+    assert (reason.tfidf.min_df, reason.tfidf.c) == (3, 2.0)  # the rest of the section stays
+    assert config.for_task("sentiment").tfidf == config.tfidf  # a file's tasks replace the default
+    default = TriageConfig()
+    assert default.for_task("sentiment").tfidf.nb_weighting is True
+    assert default.for_task("reason").tfidf.nb_weighting is False
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        ({"mood": {"tfidf": {"c": 1.0}}}, "tasks.mood"),
+        ({"reason": {"text": {"mask_urls": False}}}, "unknown section text"),
+        (
+            {"reason": {"tfidf": {"c": -1}}},
+            r"tasks.reason.tfidf section: c: Input should be greater",
+        ),
+        ({"reason": {"tfidf": {"colour": "blue"}}}, "colour: unknown field"),
+    ],
+)
+def test_bad_task_entries_fail_when_the_config_loads(tasks: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        TriageConfig.from_mapping({"tasks": tasks})
