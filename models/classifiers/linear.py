@@ -43,19 +43,11 @@ class LinearHead:
         max_iter: int,
     ) -> LinearHead:
         """Fit on `features` (dense or sparse) and class indices `labels` in [0, n_classes)."""
-        model = LogisticRegression(
-            C=c,
-            class_weight=None if class_weight == "none" else "balanced",
-            max_iter=max_iter,
-        )
-        model.fit(features, labels)
+        model = _logistic_regression(c, class_weight, max_iter).fit(features, labels)
         coef = np.asarray(model.coef_, dtype=np.float64)
         intercept = np.asarray(model.intercept_, dtype=np.float64)
         if coef.shape[0] == 1:
-            # Binary LR has one weight row for class 1; logits [-z/2, z/2] give the same softmax
-            # as sigmoid(z) and keep the class-wise explanation symmetric.
-            coef = np.vstack([-coef / 2, coef / 2])
-            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+            coef, intercept = _two_sided(coef, intercept)
         if coef.shape[0] != n_classes:
             raise ValueError(f"training labels cover {coef.shape[0]} of {n_classes} classes")
         return cls(coef=coef, intercept=intercept)
@@ -78,24 +70,19 @@ class LinearHead:
         present = np.unique(labels)
         if len(present) != n_classes:
             raise ValueError(f"training labels cover {len(present)} of {n_classes} classes")
-        # Binary: the class-1 model alone; its scores split as [-z/2, z/2] like `fit`.
+        # Binary: the class-1 model alone, made two-sided like `fit`.
         targets = [1] if n_classes == 2 else list(range(n_classes))
         coef = np.zeros((len(targets), features.shape[1]), dtype=np.float64)
         intercept = np.zeros(len(targets), dtype=np.float64)
         for row, target in enumerate(targets):
             positive = labels == target
             ratio = _log_count_ratio(features, positive, smoothing)
-            model = LogisticRegression(
-                C=c,
-                class_weight=None if class_weight == "none" else "balanced",
-                max_iter=max_iter,
-            )
+            model = _logistic_regression(c, class_weight, max_iter)
             model.fit(features @ sparse.diags(ratio.astype(features.dtype)), positive)
             coef[row] = model.coef_[0] * ratio
             intercept[row] = model.intercept_[0]
         if n_classes == 2:
-            coef = np.vstack([-coef / 2, coef / 2])
-            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+            coef, intercept = _two_sided(coef, intercept)
         return cls(coef=coef, intercept=intercept)
 
     def logits(self, features: Any) -> np.ndarray:
@@ -123,6 +110,18 @@ class LinearHead:
     @classmethod
     def from_arrays(cls, arrays: Any, prefix: str = "head") -> LinearHead:
         return cls(coef=arrays[f"{prefix}_coef"], intercept=arrays[f"{prefix}_intercept"])
+
+
+def _logistic_regression(c: float, class_weight: ClassWeight, max_iter: int) -> LogisticRegression:
+    return LogisticRegression(
+        C=c, class_weight=None if class_weight == "none" else "balanced", max_iter=max_iter
+    )
+
+
+def _two_sided(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A binary model's one row (class 1) as two: logits [-z/2, z/2] give the same softmax as
+    sigmoid(z) and keep the class-wise explanation symmetric."""
+    return np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
 
 
 def _log_count_ratio(
