@@ -4,11 +4,11 @@ scikit-learn fits it; inference is a matrix product in numpy, so a saved head is
 .npz file (no pickle) and loading it needs no estimator object. Shared by the TF-IDF and the
 sentence-embedding classifiers.
 
-`LinearHead.fit_nb` is NB-LR (Wang and Manning, 2012, "Baselines and bigrams"): each class scales
-the features by their naive-Bayes log-count ratio for that class against the rest, and a binary
-logistic regression is fitted on the scaled features, one per class. Scaling by a fixed vector is
-still linear, so the head stores the products (coefficient times ratio) and scores, explains and
-saves exactly like the multinomial head.
+With `nb_smoothing`, `LinearHead.fit` is NB-LR (Wang and Manning, 2012, "Baselines and
+bigrams"): each class scales the features by their naive-Bayes log-count ratio for that class
+against the rest, and a binary logistic regression is fitted on the scaled features, one per
+class. Scaling by a fixed vector is still linear, so the head stores the products (coefficient
+times ratio) and scores, explains and saves exactly like the multinomial head.
 """
 
 from __future__ import annotations
@@ -41,48 +41,29 @@ class LinearHead:
         c: float,
         class_weight: ClassWeight,
         max_iter: int,
+        nb_smoothing: float | None = None,
     ) -> LinearHead:
-        """Fit on `features` (dense or sparse) and class indices `labels` in [0, n_classes)."""
-        model = _logistic_regression(c, class_weight, max_iter).fit(features, labels)
-        coef = np.asarray(model.coef_, dtype=np.float64)
-        intercept = np.asarray(model.intercept_, dtype=np.float64)
+        """Fit on `features` (dense or sparse) and class indices `labels` in [0, n_classes).
+
+        `nb_smoothing` set: NB-LR (module docstring) on non-negative features, with that additive
+        smoothing of the ratios; otherwise one multinomial logistic regression.
+        """
+        model = LogisticRegression(
+            C=c, class_weight=None if class_weight == "none" else "balanced", max_iter=max_iter
+        )
+        if nb_smoothing is None:
+            model.fit(features, labels)
+            coef = np.asarray(model.coef_, dtype=np.float64)
+            intercept = np.asarray(model.intercept_, dtype=np.float64)
+        else:
+            coef, intercept = _fit_nb_rows(features, labels, n_classes, model, nb_smoothing)
         if coef.shape[0] == 1:
-            coef, intercept = _two_sided(coef, intercept)
+            # Binary LR has one weight row for class 1; logits [-z/2, z/2] give the same softmax
+            # as sigmoid(z) and keep the class-wise explanation symmetric.
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
         if coef.shape[0] != n_classes:
             raise ValueError(f"training labels cover {coef.shape[0]} of {n_classes} classes")
-        return cls(coef=coef, intercept=intercept)
-
-    @classmethod
-    def fit_nb(
-        cls,
-        features: Any,
-        labels: np.ndarray,
-        n_classes: int,
-        c: float,
-        class_weight: ClassWeight,
-        max_iter: int,
-        smoothing: float = 1.0,
-    ) -> LinearHead:
-        """NB-LR on non-negative `features` (e.g. TF-IDF); one-vs-rest, binary as one model."""
-        features = sparse.csr_matrix(features)
-        if features.nnz and features.data.min() < 0:
-            raise ValueError("NB weighting needs non-negative features (counts or TF-IDF)")
-        present = np.unique(labels)
-        if len(present) != n_classes:
-            raise ValueError(f"training labels cover {len(present)} of {n_classes} classes")
-        # Binary: the class-1 model alone, made two-sided like `fit`.
-        targets = [1] if n_classes == 2 else list(range(n_classes))
-        coef = np.zeros((len(targets), features.shape[1]), dtype=np.float64)
-        intercept = np.zeros(len(targets), dtype=np.float64)
-        for row, target in enumerate(targets):
-            positive = labels == target
-            ratio = _log_count_ratio(features, positive, smoothing)
-            model = _logistic_regression(c, class_weight, max_iter)
-            model.fit(features @ sparse.diags(ratio.astype(features.dtype)), positive)
-            coef[row] = model.coef_[0] * ratio
-            intercept[row] = model.intercept_[0]
-        if n_classes == 2:
-            coef, intercept = _two_sided(coef, intercept)
         return cls(coef=coef, intercept=intercept)
 
     def logits(self, features: Any) -> np.ndarray:
@@ -112,16 +93,30 @@ class LinearHead:
         return cls(coef=arrays[f"{prefix}_coef"], intercept=arrays[f"{prefix}_intercept"])
 
 
-def _logistic_regression(c: float, class_weight: ClassWeight, max_iter: int) -> LogisticRegression:
-    return LogisticRegression(
-        C=c, class_weight=None if class_weight == "none" else "balanced", max_iter=max_iter
-    )
-
-
-def _two_sided(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A binary model's one row (class 1) as two: logits [-z/2, z/2] give the same softmax as
-    sigmoid(z) and keep the class-wise explanation symmetric."""
-    return np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+def _fit_nb_rows(
+    features: Any,
+    labels: np.ndarray,
+    n_classes: int,
+    model: LogisticRegression,
+    smoothing: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """NB-LR weight rows: one-vs-rest, or the class-1 model alone when binary (like sklearn)."""
+    features = sparse.csr_matrix(features)
+    if features.nnz and features.data.min() < 0:
+        raise ValueError("NB weighting needs non-negative features (counts or TF-IDF)")
+    present = len(np.unique(labels))
+    if present != n_classes:
+        raise ValueError(f"training labels cover {present} of {n_classes} classes")
+    targets = [1] if n_classes == 2 else list(range(n_classes))
+    coef = np.zeros((len(targets), features.shape[1]), dtype=np.float64)
+    intercept = np.zeros(len(targets), dtype=np.float64)
+    for row, target in enumerate(targets):
+        positive = labels == target
+        ratio = _log_count_ratio(features, positive, smoothing)
+        model.fit(features @ sparse.diags(ratio.astype(features.dtype)), positive)
+        coef[row] = model.coef_[0] * ratio
+        intercept[row] = model.intercept_[0]
+    return coef, intercept
 
 
 def _log_count_ratio(
@@ -153,16 +148,21 @@ def fit_calibrated_head(
 ) -> tuple[LinearHead, float, np.ndarray | None]:
     """Fit the head on all of `features`; (head, temperature, class bias or None).
 
-    `nb_smoothing` set: an NB-LR head (`LinearHead.fit_nb`) with that smoothing, else the
+    `nb_smoothing` set: an NB-LR head with that smoothing (`LinearHead.fit`), else the
     multinomial one. The calibration is fitted on out-of-fold logits. With fewer than two
     calibration folds the temperature stays 1.0 and there is no bias (no calibration).
     """
 
     def fit(train_x: Any, train_y: np.ndarray) -> LinearHead:
-        arguments = (n_classes, settings.c, settings.class_weight, settings.max_iter)
-        if nb_smoothing is not None:
-            return LinearHead.fit_nb(train_x, train_y, *arguments, smoothing=nb_smoothing)
-        return LinearHead.fit(train_x, train_y, *arguments)
+        return LinearHead.fit(
+            train_x,
+            train_y,
+            n_classes,
+            settings.c,
+            settings.class_weight,
+            settings.max_iter,
+            nb_smoothing=nb_smoothing,
+        )
 
     temperature, bias = 1.0, None
     if settings.calibration_folds >= 2:

@@ -22,7 +22,9 @@ def test_nb_head_logits_equal_the_per_class_models_on_scaled_features(
     classes = sorted(set(labels))
     y = np.array([classes.index(label) for label in labels])
     x = _features(texts)
-    head = LinearHead.fit_nb(x, y, len(classes), c=4.0, class_weight="balanced", max_iter=1000)
+    head = LinearHead.fit(
+        x, y, len(classes), c=4.0, class_weight="balanced", max_iter=1000, nb_smoothing=1.0
+    )
 
     for k in range(len(classes)):
         positive = y == k
@@ -42,13 +44,17 @@ def test_nb_head_logits_equal_the_per_class_models_on_scaled_features(
 def test_binary_nb_head_has_two_opposite_rows_and_separates_the_classes() -> None:
     texts = ["late and rude", "lost my bag", "great crew", "lovely and smooth"] * 5
     y = np.array([0, 0, 1, 1] * 5)
-    head = LinearHead.fit_nb(_features(texts), y, 2, c=4.0, class_weight="none", max_iter=500)
+    head = LinearHead.fit(
+        _features(texts), y, 2, c=4.0, class_weight="none", max_iter=500, nb_smoothing=1.0
+    )
     np.testing.assert_allclose(head.coef[0], -head.coef[1])
     assert list(head.logits(_features(texts)).argmax(axis=1)) == list(y)
 
 
 def test_nb_head_rejects_negative_features_and_missing_classes() -> None:
     with pytest.raises(ValueError, match="non-negative"):
-        LinearHead.fit_nb(np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([0, 1]), 2, 1.0, "none", 50)
+        LinearHead.fit(
+            np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([0, 1]), 2, 1.0, "none", 50, 1.0
+        )
     with pytest.raises(ValueError, match="cover 2 of 3 classes"):
-        LinearHead.fit_nb(np.eye(4), np.array([0, 1, 0, 1]), 3, 1.0, "none", 50)
+        LinearHead.fit(np.eye(4), np.array([0, 1, 0, 1]), 3, 1.0, "none", 50, nb_smoothing=1.0)
