@@ -166,6 +166,16 @@ def normalise_for_model(text: str, config: TextConfig | None = None) -> str:
     return text
 
 
+def model_input(raw: str | bytes | bytearray, config: TextConfig | None = None) -> str:
+    """What a model reads for `raw`: `prepare_text`, then `normalise_for_model`.
+
+    The triage engine runs the two steps apart (it reports what cleaning did); training and the
+    MLflow wrapper, which need only the text, call this so all three give models the same input.
+    """
+    config = config or TextConfig()
+    return normalise_for_model(prepare_text(raw, config).text, config)
+
+
 @lru_cache(maxsize=16)
 def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     """One case-insensitive alternation; longest first so "Virgin America" beats "Virgin".

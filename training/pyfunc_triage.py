@@ -32,11 +32,11 @@ class TriageClassifierModel(mlflow.pyfunc.PythonModel):
         self.text = None if text is None else TextConfig.model_validate(text)
 
     def _model_inputs(self, texts: list[str]) -> list[str]:
-        from features.text import normalise_for_model, prepare_text
+        from features.text import model_input
 
         if self.text is None:
             return texts
-        return [normalise_for_model(prepare_text(t, self.text).text, self.text) for t in texts]
+        return [model_input(t, self.text) for t in texts]
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None

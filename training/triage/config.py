@@ -15,6 +15,7 @@ engine's own (models/triage/triage.yaml), so a model is trained on exactly the i
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -84,8 +85,13 @@ class EnsembleConfig(FrozenConfig):
         return plan
 
 
+@cache
 def serving_text_config() -> TextConfig:
-    """The text handling the triage engine applies by default (models/triage/triage.yaml)."""
+    """The text handling the triage engine applies by default (models/triage/triage.yaml).
+
+    Read once per process: the shipped files do not change while it runs, and TextConfig is
+    immutable, so every config and `model_inputs` call can share the one value.
+    """
     return load_triage_config().text
 
 

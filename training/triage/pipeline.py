@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from features.text import TextConfig, normalise_for_model, prepare_text
+from features.text import TextConfig, model_input
 from features.text_splits import Task, TextSplit, load_split
 from models.classifiers.base import TextClassifier
 from models.registry_names import triage_model_name
@@ -110,7 +110,7 @@ def model_inputs(texts: Sequence[str], text: TextConfig | None = None) -> list[s
     model whose serving inputs differ from its training inputs.
     """
     text = text or serving_text_config()
-    return [normalise_for_model(prepare_text(raw, text).text, text) for raw in texts]
+    return [model_input(raw, text) for raw in texts]
 
 
 def fit_and_evaluate(

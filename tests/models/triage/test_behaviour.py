@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from features.text import normalise_for_model, prepare_text
+from features.text import model_input
 from features.text_splits import TextSplit, load_split
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
 from models.triage import TriageConfig, TriageEngine, TriageResult, load_triage_config
@@ -70,10 +70,7 @@ def _mirror() -> Path | None:
 
 
 def _fit(split: TextSplit, config: TriageConfig) -> TfidfClassifier:
-    texts = [
-        normalise_for_model(prepare_text(t, config.text).text, config.text)
-        for t in split.train_texts
-    ]
+    texts = [model_input(t, config.text) for t in split.train_texts]
     return TfidfClassifier(FAST_TFIDF).fit(texts, split.train_labels)
 
 
