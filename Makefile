@@ -8,14 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 
-# Every process gets the offline, single-BLAS-thread environment the stack needs (see README).
-export OPENBLAS_NUM_THREADS := 1
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
-export HF_HUB_DISABLE_TELEMETRY := 1
-export BENTOML_DO_NOT_TRACK := true
-export MLFLOW_DISABLE_TELEMETRY := true
-export TOKENIZERS_PARALLELISM := false
+# The stack's offline, one-BLAS-thread environment is set in code (data/environment.py) by every
+# entry point: `agora`, the service, the tests and the bench scripts. Only `mlflow ui`, which is not
+# ours, gets its telemetry switch here.
+
 # Use the shared datasets folder as a mirror when it sits beside the checkout.
 ifneq ($(wildcard ../shared/datasets),)
 export AGORA_DATA_MIRROR ?= $(abspath ../shared/datasets)
@@ -66,7 +62,8 @@ serve: install
 # The local store is sqlite under AGORA_HOME (~/.agora) unless MLFLOW_TRACKING_URI says otherwise.
 MLFLOW_STORE = $(or $(MLFLOW_TRACKING_URI),sqlite:///$(or $(AGORA_HOME),$(HOME)/.agora)/mlflow.db)
 mlflow-ui: install
-	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_STORE) \
+	MLFLOW_DISABLE_TELEMETRY=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
+		$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_STORE) \
 		--host 127.0.0.1 --port 5000
 
 bento: install

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from data.environment import apply_stack_environment
 from data.synthetic import SyntheticConfig, generate
 
 
 def main() -> int:
+    apply_stack_environment()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interactions", type=int, default=20_000_000)
     parser.add_argument("--seed", type=int, default=0)

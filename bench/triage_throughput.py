@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data.environment import apply_stack_environment
 from features.text_splits import load_split
 from models.classifiers import TextClassifier, load_classifier
 from training.triage.benchmark import ACCEPTANCE, meets_bar, parse_split_name
@@ -56,6 +57,7 @@ def latency_ms(classifier: TextClassifier, texts: list[str]) -> tuple[float, flo
 
 
 def main() -> int:
+    apply_stack_environment()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, required=True)
     parser.add_argument("--split", default="airline-sentiment/sentiment")

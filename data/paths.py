@@ -29,7 +29,14 @@ def agora_home() -> Path:
 
 
 def default_tracking_uri() -> str:
-    """The local MLflow store used when MLFLOW_TRACKING_URI is unset: SQLite under AGORA_HOME."""
+    """The local MLflow store used when MLFLOW_TRACKING_URI is unset: SQLite under AGORA_HOME.
+
+    It lives here, below both layers, on purpose: training writes to this store and serving
+    reads its champions from it, and both must agree on the default without importing each
+    other. The CLI cannot pass it down to serving, because a Bento or a plain `bentoml serve`
+    runs the service without the CLI. It is a path under AGORA_HOME like the event store's, and
+    only a string: the data layer stays free of MLflow.
+    """
     return f"sqlite:///{agora_home() / 'mlflow.db'}"
 
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from data import schemas as S
 from data.loaders import load_labelled_texts
@@ -125,6 +124,9 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
             f"{spec.dataset}/{spec.task}: column '{spec.label_column}' has fewer than 2 classes "
             f"with {MIN_CLASS_ROWS}+ rows after filtering ({len(rows)} rows left)"
         )
+    # Imported on use: the CLI builds its choices from Task and must start without sklearn.
+    from sklearn.model_selection import train_test_split
+
     train, test = train_test_split(
         rows, test_size=TEST_SIZE, stratify=rows[spec.label_column], random_state=SEED
     )

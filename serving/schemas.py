@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from data.store import EVENT_TYPES
+from data.events import EVENT_TYPES
 from models.triage.schema import TriageResult
 from serving.settings import MAX_BATCH, MAX_TEXT_BYTES
 

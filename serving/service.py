@@ -1,10 +1,16 @@
 """The Agora HTTP service (BentoML): feeds, similar items, triage, events, corrections.
 
 Start it with `agora serve` (or `bentoml serve serving.service:Agora`). The champion models
-are resolved from the MLflow registry at start-up and on `/admin/reload`; see serving.runtime.
+are resolved from the MLflow registry at start-up and on `/admin/reload`; see serving.served_models.
 """
 
 from __future__ import annotations
+
+# BentoML workers import this module directly (not through `agora`): the offline, one-BLAS-thread
+# environment must be in place before the imports below load the heavy libraries.
+from data.environment import apply_stack_environment
+
+apply_stack_environment()
 
 import logging
 import threading
@@ -15,14 +21,19 @@ import bentoml
 from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
 from fastapi import FastAPI
 
-from data.schemas import split_tags
 from data.store import Event, Store, StoreError, UnknownTriageError
-from models.recommenders import ItemFilter, Recommendation, UnknownItemError
-from models.recommenders.feed import recommend_feed
-from models.triage import TriageInputError
+from features.user_history import user_activity
+from models.recommenders import (
+    FeedRequest,
+    ItemFilter,
+    Recommendation,
+    Recommender,
+    UnknownItemError,
+    route_feed,
+)
+from models.triage import TriageEngine, TriageInputError
 from serving.auth import ApiKeyMiddleware
-from serving.model_store import ChampionStore
-from serving.runtime import Runtime, load_runtime
+from serving.champion_cache import ChampionCache
 from serving.schemas import (
     CorrectionRequest,
     CorrectionResponse,
@@ -39,6 +50,7 @@ from serving.schemas import (
     TriageRequest,
     TriageResponse,
 )
+from serving.served_models import ServedModels, load_served_models
 from serving.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -62,11 +74,11 @@ class Agora:
     def __init__(self) -> None:
         global _instance
         self.settings = Settings.from_env()
-        self.champions = ChampionStore(self.settings.cache_dir, self.settings.tracking_uri)
+        self.champions = ChampionCache(self.settings.cache_dir, self.settings.tracking_uri)
         self.store = Store(self.settings.store_url)
         self._reload_lock = threading.Lock()
         self._generation = self.champions.generation()
-        self.runtime: Runtime = load_runtime(self.settings, self.champions)
+        self.served: ServedModels = load_served_models(self.settings, self.champions)
         _instance = self
         threading.Thread(target=self._watch_generation, name="reload-watch", daemon=True).start()
         if self.settings.reload_interval_s > 0:
@@ -86,7 +98,7 @@ class Agora:
         """Reload when a registry @champion alias moves (the alternative to /admin/reload)."""
         while True:
             time.sleep(self.settings.reload_interval_s)
-            served = {ref.name: ref.version for ref in self.runtime.refs().values()}
+            served = {ref.name: ref.version for ref in self.served.refs().values()}
             moved = {
                 name: current
                 for name, version in served.items()
@@ -102,13 +114,13 @@ class Agora:
     # -- health and info ----------------------------------------------------------------------
 
     def __is_ready__(self) -> bool:
-        return self.runtime.ready
+        return self.served.ready
 
     def describe(self) -> dict[str, Any]:
-        runtime = self.runtime
+        served = self.served
         return {
-            "ready": runtime.ready,
-            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(runtime.loaded_at)),
+            "ready": served.ready,
+            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(served.loaded_at)),
             "models": {
                 slot: {
                     "name": ref.name,
@@ -117,9 +129,9 @@ class Agora:
                     "fetched_at": ref.fetched_at,
                     "registry_error": ref.registry_error,
                 }
-                for slot, ref in runtime.refs().items()
+                for slot, ref in served.refs().items()
             },
-            "problems": runtime.problems,
+            "problems": served.problems,
             "tracking_uri": self.settings.tracking_uri,
         }
 
@@ -135,24 +147,24 @@ class Agora:
     def _reload(self, announce: bool) -> bool:
         with self._reload_lock:
             generation = self.champions.generation()
-            fresh = load_runtime(self.settings, self.champions)
-            if not fresh.ready and self.runtime.ready:
+            fresh = load_served_models(self.settings, self.champions)
+            if not fresh.ready and self.served.ready:
                 raise ServiceUnavailable(
                     f"new champions failed to load, still serving the old ones: {fresh.problems}"
                 )
-            changed = fresh.versions() != self.runtime.versions()
-            self.runtime = fresh  # one reference assignment: requests see old or new, never both
+            changed = fresh.versions() != self.served.versions()
+            self.served = fresh  # one reference assignment: requests see old or new, never both
             self._generation = self.champions.bump_generation() if announce else generation
         return changed
 
     # -- feeds --------------------------------------------------------------------------------
 
-    def _recommender(self) -> tuple[Any, ModelRef]:
-        """The champion recommender and its reference, from one snapshot of the runtime."""
-        runtime = self.runtime
-        model, ref = runtime.recommender, runtime.recommender_ref
+    def _recommender(self) -> tuple[Recommender, ModelRef]:
+        """The champion recommender and its reference, from one snapshot of the served models."""
+        served = self.served
+        model, ref = served.recommender, served.recommender_ref
         if model is None or ref is None:
-            raise ServiceUnavailable(f"no recommender champion: {runtime.problems}")
+            raise ServiceUnavailable(f"no recommender champion: {served.problems}")
         return model, ModelRef(name=ref.name, version=ref.version, source=ref.source)
 
     @bentoml.api
@@ -167,22 +179,26 @@ class Agora:
                 set(f.exclude_item_ids),
                 set(f.include_item_ids),
             )
-        stored_history, blocked = self.store.feed_signals(request.user_id)
-        recent = [*stored_history, *request.recent_items]
-        recs, strategy = recommend_feed(
+        activity = user_activity(
+            self.store.events.read(request.user_id),
+            self.store.triage.complained_items(request.user_id),
+        )
+        feed = route_feed(
             model,
-            request.user_id,
-            request.k,
-            request.exclude_seen,
-            filters,
-            recent_items=recent,
-            query=request.query,
-            blocked_items=sorted(blocked),
+            FeedRequest(
+                request.user_id,
+                request.k,
+                request.exclude_seen,
+                filters,
+                request.recent_items,
+                request.query,
+            ),
+            activity,
         )
         return RecommendResponse(
             user_id=request.user_id,
-            items=self._describe_items(model, recs),
-            strategy=strategy,
+            items=self._describe_items(model, feed.items),
+            strategy=feed.strategy,
             model=model_ref,
         )
 
@@ -200,30 +216,29 @@ class Agora:
         )
 
     @staticmethod
-    def _describe_items(model: Any, recs: list[Recommendation]) -> list[RecommendedItem]:
-        data = model.data
-        described = []
-        for rec in recs:
-            index = data.items.get(rec.item_id)
-            title = data.titles[index] if index is not None else None
-            genres = split_tags(data.genres[index]) if index is not None else []
-            described.append(
-                RecommendedItem(item_id=rec.item_id, score=rec.score, title=title, genres=genres)
+    def _describe_items(model: Recommender, recs: list[Recommendation]) -> list[RecommendedItem]:
+        infos = model.describe_items([rec.item_id for rec in recs])
+        return [
+            RecommendedItem(
+                item_id=rec.item_id, score=rec.score, title=info.title, genres=list(info.genres)
             )
-        return described
+            for rec, info in zip(recs, infos, strict=True)
+        ]
 
     # -- triage -------------------------------------------------------------------------------
 
-    def _engine(self) -> Any:
-        runtime = self.runtime
-        if runtime.triage is None:
-            raise ServiceUnavailable(f"no triage champions: {runtime.problems}")
-        return runtime.triage
+    def _engine(self) -> TriageEngine:
+        """The served triage engine, from one snapshot of the served models."""
+        served = self.served
+        if served.triage is None:
+            raise ServiceUnavailable(f"no triage champions: {served.problems}")
+        return served.triage
 
     @bentoml.api
     def triage(self, request: TriageRequest) -> TriageResponse:
         engine = self._engine()
-        contacts = self.store.prior_contacts(request.customer_id) if request.customer_id else 0
+        customer = request.customer_id
+        contacts = self.store.triage.prior_contacts(customer) if customer else 0
         try:
             result = engine.triage(
                 request.text, request.language, request.customer_id, prior_contacts=contacts
@@ -233,7 +248,7 @@ class Agora:
         triage_id = None
         if request.customer_id is not None:
             is_complaint = bool(result.complaint and result.complaint.is_complaint)
-            triage_id = self.store.record_triage(
+            triage_id = self.store.triage.record(
                 request.text,
                 result.model_dump(mode="json"),
                 {m.task + "-" + m.language: f"{m.name}@{m.version}" for m in result.models},
@@ -264,7 +279,7 @@ class Agora:
             for e in request.events
         ]
         try:
-            written = self.store.add_events(batch)
+            written = self.store.events.add(batch)
         except StoreError as error:
             raise InvalidArgument(str(error)) from None
         return EventsResponse(accepted=written.inserted, duplicates=written.duplicates)
@@ -272,7 +287,7 @@ class Agora:
     @bentoml.api
     def corrections(self, request: CorrectionRequest) -> CorrectionResponse:
         try:
-            correction_id, stored = self.store.add_correction(
+            correction_id, stored = self.store.triage.add_correction(
                 request.triage_id,
                 request.field,
                 request.correct_label,

@@ -8,26 +8,15 @@ from pathlib import Path
 
 from data.paths import agora_home, tracking_uri
 from data.store import default_store_url
-from models.registry_names import RECOMMENDER_MODEL, triage_model_name
+from models.served_models import RECOMMENDER_MODEL, TRIAGE_SLOTS
 
 API_KEY_ENV = "AGORA_API_KEY"
 MAX_TEXT_BYTES = 100 * 1024  # a triage text over 100 KB is refused with a 413-style 4xx
 MAX_BATCH = 1000
 
-# Serving slot -> (triage task, language); each slot serves that model's @champion.
-TRIAGE_SLOTS: dict[str, tuple[str, str]] = {
-    "sentiment-en": ("sentiment", "en"),
-    "sentiment-zh": ("sentiment", "zh"),
-    "reason": ("reason", "en"),
-    "category": ("category", "en"),
-}
-DEFAULT_TRIAGE_MODELS = {
-    slot: triage_model_name(task, language) for slot, (task, language) in TRIAGE_SLOTS.items()
-}
-
 
 def _parse_pairs(text: str) -> dict[str, str]:
-    pairs = {}
+    pairs: dict[str, str] = {}
     for part in text.split(","):
         if part.strip():
             key, _, value = part.partition("=")
@@ -37,8 +26,19 @@ def _parse_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
+def default_triage_models() -> dict[str, str]:
+    """Serving slot -> registered name, from the served-models table (models.served_models)."""
+    return {entry.slot: entry.registered_name for entry in TRIAGE_SLOTS}
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Where the registry and the stores are, and which registered model each slot serves.
+
+    `AGORA_TRIAGE_MODELS=slot=name,...` replaces the triage slots' models (e.g. to serve another
+    dataset's model in the category slot); slots are those of `models.served_models`.
+    """
+
     tracking_uri: str
     cache_dir: Path
     store_url: str
@@ -56,6 +56,6 @@ class Settings:
             ).expanduser(),
             store_url=default_store_url(),
             recommender_model=os.environ.get("AGORA_RECOMMENDER_MODEL", RECOMMENDER_MODEL),
-            triage_models=_parse_pairs(triage) if triage else dict(DEFAULT_TRIAGE_MODELS),
+            triage_models=_parse_pairs(triage) if triage else default_triage_models(),
             reload_interval_s=float(os.environ.get("AGORA_RELOAD_INTERVAL", "0") or 0),
         )

@@ -1,7 +1,9 @@
 """Shared fixtures: every test gets private data, embedding and MLflow folders.
 
 Integration tests read the real datasets through the mirror (AGORA_DATA_MIRROR, which the
-Makefile points at ../shared/datasets) and skip with a reason when no mirror is present.
+Makefile points at ../shared/datasets) and skip with a reason when no mirror is present. A test
+that reaches the mirror or a real service through a fixture must be marked `integration`: the
+collection fails otherwise, so the markers keep meaning what they say.
 """
 
 from __future__ import annotations
@@ -11,19 +13,31 @@ from pathlib import Path
 
 import pytest
 
-_SESSION_DATA = "agora-datasets"
+from data.environment import apply_stack_environment
 
-# The stack's offline environment, for test runs started without the Makefile.
-for _key, _value in {
-    "OPENBLAS_NUM_THREADS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "BENTOML_DO_NOT_TRACK": "true",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_key, _value)
+_SESSION_DATA = "agora-datasets"
+# Fixtures that reach the datasets mirror or a real BentoML server.
+INTEGRATION_FIXTURES = frozenset({"mirror", "mirror_path", "champions_home", "service"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The stack's offline environment, for test runs started without the Makefile."""
+    apply_stack_environment()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test that uses a real dataset or service without the `integration` marker."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the datasets mirror or a real service but are not marked "
+            "integration:\n  " + "\n  ".join(unmarked)
+        )
 
 
 @pytest.fixture(scope="session")

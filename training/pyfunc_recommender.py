@@ -6,7 +6,8 @@ Agora's own loader, which dispatches on the folder's manifest to the right model
 
 Input: a DataFrame with a `user_id` column. Params: `k` (list length, default 10) and
 `exclude_seen` (default true). Output: one row per recommendation, columns user_id, rank
-(1 = best), item_id, score.
+(1 = best), item_id, score. Users the model knows are scored in one batch; any other user gets
+what the feed router gives a user with no history (the popular fallback), as the service does.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ class RecommenderPyfunc(PythonModel):
 
     def load_context(self, context: Any) -> None:
         from models.recommenders import load_recommender  # at load time, not import
+        from models.recommenders.feed_router import FeedRequest, route_feed
 
         self.recommender = load_recommender(context.artifacts["native"])
+        self._route, self._request = route_feed, FeedRequest
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -39,7 +42,12 @@ class RecommenderPyfunc(PythonModel):
             raise ValueError(f"k must be positive, got {k}")
         exclude_seen = bool(params.get("exclude_seen", True))
         users = [str(user) for user in model_input["user_id"]]
-        answers = self.recommender.recommend_batch(users, k=k, exclude_seen=exclude_seen)
+        known = [user for user in users if self.recommender.known_user(user)]
+        answers = self.recommender.recommend_batch(known, k=k, exclude_seen=exclude_seen)
+        for user in users:
+            if user not in answers:
+                request = self._request(user, k=k, exclude_seen=exclude_seen)
+                answers[user] = self._route(self.recommender, request).items
         rows = [
             (user, rank, rec.item_id, float(rec.score))
             for user in users

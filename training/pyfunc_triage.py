@@ -4,8 +4,9 @@ MLflow runs this file when a registered triage model is loaded with `mlflow.pyfu
 The model's own self-contained folder is the `native` artifact; it is loaded with
 `load_classifier`, which reads the folder's manifest to pick the model family. Agora's serving
 layer downloads the same folder and loads it directly, so this wrapper is for generic MLflow users.
-Raw texts are cleaned and masked with the text handling the model was trained with (the model
-config's `text`), as the triage engine does before it calls a model.
+Raw texts are cleaned and masked with the text handling the model was trained with (recorded in
+its artifact; models logged before that carry it in the logged model config), as the triage
+engine does before it calls a model.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ class TriageClassifierModel(mlflow.pyfunc.PythonModel):
         from models.classifiers import load_classifier
 
         self.classifier = load_classifier(context.artifacts["native"])
-        # Models logged before the text handling was recorded were trained on raw texts.
-        text = (context.model_config or {}).get("text")
-        self.text = None if text is None else TextConfig.model_validate(text)
+        self.text = self.classifier.text_config
+        if self.text is None:  # logged before artifacts recorded it: the logged model config
+            text = (context.model_config or {}).get("text")
+            # Models logged before either recorded it were trained on raw texts.
+            self.text = None if text is None else TextConfig.model_validate(text)
 
     def _model_inputs(self, texts: list[str]) -> list[str]:
         from features.text import model_input

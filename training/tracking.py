@@ -1,8 +1,11 @@
-"""MLflow tracking for every pipeline: where runs go, lineage, plots, and model logging.
+"""MLflow tracking for every pipeline: where runs go, lineage, tags, params, model logging.
+
+What both model families log the same way lives here; each family's own run logging is its
+`tracking` module (`training/recommender/tracking.py`, `training/triage/tracking.py`).
 
 The tracking URI comes from `--tracking-uri`, else `MLFLOW_TRACKING_URI`, else a local SQLite
-store under ~/.agora (the registry needs a database; MLflow's file store is deprecated). Runs'
-artifacts go beside it, never into the current directory.
+store under ~/.agora (see `data.paths.default_tracking_uri`). Runs' artifacts go beside it,
+never into the current directory.
 """
 
 from __future__ import annotations
@@ -88,6 +91,35 @@ def dataset_fingerprint(name: str) -> dict[str, str]:
     manifest = list_imported().get(name, {})
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
     return {f"data.{name}.manifest.sha256": digest}
+
+
+def metric_key(metric: str) -> str:
+    """'ndcg@10' -> 'ndcg_at_10': MLflow keys allow letters, digits, _ - . / space and colon."""
+    return metric.replace("@", "_at_")
+
+
+def flatten_params(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1}} -> {'a.b': 1}; lists and tuples become strings (MLflow params are flat)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_params(value, f"{name}."))
+        else:
+            flat[name] = str(list(value)) if isinstance(value, list | tuple) else value
+    return flat
+
+
+def run_tags(family: str, model: str, **fields: object) -> dict[str, str]:
+    """What a run trained, as tags both families share: agora.family, agora.model, agora.<field>.
+
+    Set on the run and on the registered version, so runs compare without the registry.
+    """
+    return {
+        "agora.family": family,
+        "agora.model": model,
+        **{f"agora.{name}": str(value) for name, value in fields.items()},
+    }
 
 
 def log_lineage(dataset: str, **split: Any) -> None:

@@ -1,52 +1,38 @@
-"""The text-classifier contract every triage model follows, and the artifact helpers they share.
+"""The text-classifier contract every triage model follows.
 
 A classifier maps texts to one of `classes_`. Probabilities are calibrated: each model fits a
 temperature (and optionally a bias per class) on held-out logits (see
-`models.classifiers.calibration`) and `predict_proba` applies them before the softmax. Every
-model saves itself as a self-contained, pickle-free folder with a `classifier.json` manifest;
-`load_classifier` reads the manifest and dispatches to the right class, so callers (the triage
-engine, serving, the pyfunc adapter) never need to know which model family a folder holds.
+`models.classifiers.calibration`) and `predict_proba` applies them before the softmax.
+
+Every classifier is a `models.artifacts.SavedModel` of family "classifier": one pickle-free folder
+whose `manifest.json` names its type, classes, calibration and the text handling its inputs were
+prepared with (`text_config`). `load_classifier` reads the manifest and picks the class, so callers
+(the triage engine, serving, the pyfunc adapter) never need to know which type a folder holds.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
+from pydantic import ValidationError
 
+from features.text import TextConfig
+from models.artifacts import Family, SavedModel, read_manifest
 from models.classifiers.calibration import softmax
+from models.classifiers.catalog import classifier_class
+from models.errors import ModelFormatError
 
 logger = logging.getLogger(__name__)
-
-MANIFEST_FILE = "classifier.json"
-FORMAT_VERSION = 1
-
-# kind -> "module:Class"; imported on demand so loading a TF-IDF model never imports torch.
-CLASSIFIER_KINDS: dict[str, str] = {
-    "tfidf": "models.classifiers.tfidf:TfidfClassifier",
-    "embedding": "models.classifiers.embedding:EmbeddingClassifier",
-    "finetune": "models.classifiers.finetune:FineTunedClassifier",
-    "ensemble": "models.classifiers.ensemble:EnsembleClassifier",
-}
-
-
-class NotFittedError(RuntimeError):
-    """The classifier was used (predict, save, explain) before `fit` or `load`."""
 
 
 class ClassifierInputError(ValueError):
     """Texts or labels given to a classifier are invalid; the message names the offending value."""
-
-
-class ArtifactError(ValueError):
-    """A saved classifier folder is missing, incomplete or of an unknown kind."""
 
 
 @dataclass(frozen=True)
@@ -57,20 +43,29 @@ class TermWeight:
     weight: float
 
 
-class TextClassifier(ABC):
+class TextClassifier(SavedModel):
     """Contract: fit, predict, predict_proba, explain, save, load; `classes_` after fitting.
 
     Subclasses implement `_logits` (uncalibrated scores, one column per class) and set
-    `classes_`, `temperature_` and `class_bias_` in `fit`/`load`; the base turns logits into
-    calibrated probabilities and labels, so every model calibrates and validates input the same way.
+    `classes_`, `temperature_` and `class_bias_` in `fit`; the base turns logits into calibrated
+    probabilities and labels, so every model calibrates and validates input the same way. For
+    artifacts they implement `_write_model`/`_read_model` (their own files); the base saves and
+    restores what every classifier has (classes, calibration, text handling).
+
+    `text_config` is the cleaning and masking (`features.text.model_input`) the model's training
+    texts went through; whoever prepares the inputs (training) records it with
+    `set_text_config`, and the triage engine prepares the model's serving inputs the same way.
+    None means unknown (a model saved before artifacts carried it).
     """
 
-    kind: ClassVar[str]
+    family: ClassVar[Family] = "classifier"
+    model_type: ClassVar[str]
 
     def __init__(self) -> None:
         self.classes_: list[str] = []
         self.temperature_: float = 1.0
         self.class_bias_: np.ndarray | None = None  # added after dividing by the temperature
+        self.text_config: TextConfig | None = None
 
     @property
     def is_fitted(self) -> bool:
@@ -85,13 +80,17 @@ class TextClassifier(ABC):
         """Uncalibrated class scores, shape (len(texts), len(classes_)); texts already checked."""
 
     @abstractmethod
-    def save(self, path: str | Path) -> None:
-        """Write a self-contained artifact folder at `path` (atomically; replaces what is there)."""
+    def _write_model(self, folder: Path) -> dict[str, Any]:
+        """Write this type's own files into `folder`; return its own manifest fields."""
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a folder written by `save`."""
+    def _read_model(cls, folder: Path, manifest: dict[str, Any]) -> Self:
+        """A model with this type's own state read from `folder` (the base restores the rest)."""
+
+    def set_text_config(self, text: TextConfig) -> None:
+        """Record the text handling this model's training inputs were prepared with."""
+        self.text_config = text
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape (n, len(classes_)), columns in `classes_` order."""
@@ -111,31 +110,45 @@ class TextClassifier(ABC):
         Models without a per-term decomposition (embeddings, fine-tuned transformers) return an
         empty list; callers treat the explanation as optional evidence.
         """
-        self._require_fitted()
+        self.require_fitted()
         check_texts([text])
         if label is not None:
             self._check_label(label, text)
         return []
 
-    def calibration_fields(self) -> dict[str, Any]:
-        """The calibration as manifest fields (read back by `restore_calibration`)."""
+    def _write(self, folder: Path) -> dict[str, Any]:
         bias = None if self.class_bias_ is None else [float(b) for b in self.class_bias_]
-        return {"temperature": float(self.temperature_), "class_bias": bias}
+        text = None if self.text_config is None else self.text_config.model_dump(mode="json")
+        return {
+            "classes": self.classes_,
+            "temperature": float(self.temperature_),
+            "class_bias": bias,
+            "text": text,
+            **self._write_model(folder),
+        }
 
-    def restore_calibration(self, manifest: dict[str, Any]) -> None:
-        """Calibration from a manifest; artifacts written before class biases existed have none."""
-        self.temperature_ = float(manifest["temperature"])
-        bias = manifest.get("class_bias")
-        self.class_bias_ = None if bias is None else np.asarray(bias, dtype=np.float64)
-
-    def _require_fitted(self) -> None:
-        if not self.is_fitted:
-            raise NotFittedError(
-                f"{type(self).__name__} is not fitted: call fit() or load() before using it"
-            )
+    @classmethod
+    def _read(cls, folder: Path, manifest: dict[str, Any], **init: Any) -> Self:
+        if init:
+            raise TypeError(f"{cls.__name__}.load takes no keyword arguments, got {sorted(init)}")
+        try:
+            model = cls._read_model(folder, manifest)
+            model.classes_ = list(manifest["classes"])
+            model.temperature_ = float(manifest["temperature"])
+            text = manifest.get("text")  # absent from artifacts saved before it was recorded
+            model.text_config = None if text is None else TextConfig.model_validate(text)
+        except KeyError as error:
+            raise ModelFormatError(f"{folder}: the manifest has no {error} field") from None
+        except ValidationError as error:
+            raise ModelFormatError(
+                f"{folder}: invalid text settings in the manifest: {error}"
+            ) from None
+        bias = manifest.get("class_bias")  # absent from artifacts saved before class biases
+        model.class_bias_ = None if bias is None else np.asarray(bias, dtype=np.float64)
+        return model
 
     def _checked_for_inference(self, texts: Sequence[str]) -> list[str]:
-        self._require_fitted()
+        self.require_fitted()
         return check_texts(texts)
 
     def _check_label(self, label: str | None, text: str) -> int:
@@ -184,38 +197,7 @@ def check_training_data(
     return checked, np.array([index_of[x] for x in label_list], dtype=np.int64), classes
 
 
-def write_manifest(folder: Path, kind: str, **fields: Any) -> None:
-    """Write the manifest that names the classifier kind and its format version."""
-    manifest = {"kind": kind, "format_version": FORMAT_VERSION, **fields}
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-
-
-def read_manifest(path: str | Path, expected_kind: str | None = None) -> dict[str, Any]:
-    """The manifest of a saved classifier; checks the kind and format version."""
-    file = Path(path) / MANIFEST_FILE
-    if not file.is_file():
-        raise ArtifactError(f"{path} is not a saved classifier: {MANIFEST_FILE} is missing")
-    manifest = json.loads(file.read_text(encoding="utf-8"))
-    kind = manifest.get("kind")
-    if expected_kind is not None and kind != expected_kind:
-        raise ArtifactError(f"{path} holds a '{kind}' classifier, not '{expected_kind}'")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(
-            f"{path} has format_version {manifest.get('format_version')}, "
-            f"this code reads {FORMAT_VERSION}"
-        )
-    return manifest
-
-
-def classifier_class(kind: str) -> type[TextClassifier]:
-    """The class implementing classifier `kind` (imports its module on demand)."""
-    if kind not in CLASSIFIER_KINDS:
-        raise ArtifactError(f"unknown classifier kind '{kind}'; known: {sorted(CLASSIFIER_KINDS)}")
-    module_name, class_name = CLASSIFIER_KINDS[kind].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
-
 def load_classifier(path: str | Path) -> TextClassifier:
-    """Load any saved classifier folder, whatever its kind (read from its manifest)."""
-    manifest = read_manifest(path)
-    return classifier_class(str(manifest["kind"])).load(path)
+    """Load any saved classifier folder, whatever its type (read from its manifest)."""
+    manifest = read_manifest(path, family="classifier")
+    return classifier_class(str(manifest["type"])).load(path)

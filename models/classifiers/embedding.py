@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from pydantic import Field
@@ -22,13 +22,7 @@ from features.embeddings import (
     TextEncoder,
     shared_text_encoder,
 )
-from models.artifacts import atomic_directory
-from models.classifiers.base import (
-    TextClassifier,
-    check_training_data,
-    read_manifest,
-    write_manifest,
-)
+from models.classifiers.base import TextClassifier, check_training_data
 from models.classifiers.calibration import CalibrationConfig
 from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
 
@@ -55,7 +49,7 @@ class EmbeddingConfig(CalibrationConfig):
 class EmbeddingClassifier(TextClassifier):
     """Frozen sentence encoder -> multinomial logistic regression, calibrated."""
 
-    kind = "embedding"
+    model_type = "embedding"
 
     def __init__(self, config: EmbeddingConfig | None = None) -> None:
         super().__init__()
@@ -93,26 +87,14 @@ class EmbeddingClassifier(TextClassifier):
         assert self._head is not None
         return self._head.logits(self.embed(texts))
 
-    def save(self, path: str | Path) -> None:
-        self._require_fitted()
+    def _write_model(self, folder: Path) -> dict[str, Any]:
         assert self._head is not None
-        with atomic_directory(path) as folder:
-            np.savez(folder / _ARRAYS_FILE, **self._head.to_arrays())
-            write_manifest(
-                folder,
-                self.kind,
-                classes=self.classes_,
-                **self.calibration_fields(),
-                config=self.config.model_dump(mode="json"),
-            )
+        np.savez(folder / _ARRAYS_FILE, **self._head.to_arrays())
+        return {"config": self.config.model_dump(mode="json")}
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
-        folder = Path(path)
-        manifest = read_manifest(folder, cls.kind)
+    def _read_model(cls, folder: Path, manifest: dict[str, Any]) -> Self:
         model = cls(EmbeddingConfig.from_mapping(manifest["config"]))
         with np.load(folder / _ARRAYS_FILE, allow_pickle=False) as arrays:
             model._head = LinearHead.from_arrays(arrays)
-        model.classes_ = list(manifest["classes"])
-        model.restore_calibration(manifest)
         return model

@@ -3,7 +3,8 @@
 Members disagree in useful ways: the transformer reads context, TF-IDF remembers rare surface
 cues (hashtags, airline handles, Chinese dish names). Because every member's probabilities are
 calibrated, averaging them is meaningful without further scaling. The artifact is
-one sub-folder per member (each loadable on its own) plus the weights in the manifest.
+one sub-folder per member (each a complete saved classifier, loadable on its own) plus the
+weights in the manifest.
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
-from models.artifacts import atomic_directory
+from features.text import TextConfig
 from models.classifiers.base import (
     ClassifierInputError,
     TermWeight,
     TextClassifier,
     check_texts,
-    classifier_class,
-    read_manifest,
-    write_manifest,
+    load_classifier,
 )
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ logger = logging.getLogger(__name__)
 class EnsembleClassifier(TextClassifier):
     """Averages members' calibrated probabilities with fixed non-negative weights."""
 
-    kind = "ensemble"
+    model_type = "ensemble"
 
     def __init__(
         self, members: Sequence[TextClassifier], weights: Sequence[float] | None = None
@@ -61,6 +60,12 @@ class EnsembleClassifier(TextClassifier):
                 )
         self.classes_ = list(classes)
 
+    def set_text_config(self, text: TextConfig) -> None:
+        """The ensemble's text handling is its members' too: they read the same inputs."""
+        super().set_text_config(text)
+        for member in self.members:
+            member.set_text_config(text)
+
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
         """Fit every member on the same data (members that are already fitted are refitted)."""
         for member in self.members:
@@ -87,7 +92,7 @@ class EnsembleClassifier(TextClassifier):
 
     def explain(self, text: str, top_n: int = 5, label: str | None = None) -> list[TermWeight]:
         """The explanation of the first member that can give one, for the ensemble's label."""
-        self._require_fitted()
+        self.require_fitted()
         check_texts([text])
         label = self.classes_[self._check_label(label, text)]
         for member in self.members:
@@ -96,30 +101,17 @@ class EnsembleClassifier(TextClassifier):
                 return terms
         return []
 
-    def save(self, path: str | Path) -> None:
-        self._require_fitted()
-        with atomic_directory(path) as folder:
-            entries = []
-            for i, member in enumerate(self.members):
-                name = f"member_{i}_{member.kind}"
-                member.save(folder / name)
-                entries.append({"folder": name, "kind": member.kind})
-            write_manifest(
-                folder,
-                self.kind,
-                classes=self.classes_,
-                temperature=1.0,
-                class_bias=None,
-                weights=self.weights.tolist(),
-                members=entries,
-            )
+    def _write_model(self, folder: Path) -> dict[str, Any]:
+        entries = []
+        for i, member in enumerate(self.members):
+            name = f"member_{i}_{member.model_type}"
+            (folder / name).mkdir()
+            member.write_into(folder / name)
+            entries.append({"folder": name, "type": member.model_type})
+        return {"weights": self.weights.tolist(), "members": entries}
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
-        folder = Path(path)
-        manifest = read_manifest(folder, cls.kind)
-        members = [
-            classifier_class(entry["kind"]).load(folder / entry["folder"])
-            for entry in manifest["members"]
-        ]
+    def _read_model(cls, folder: Path, manifest: dict[str, Any]) -> Self:
+        # Each member folder names its own type (legacy entries said "kind"; it is not needed).
+        members = [load_classifier(folder / entry["folder"]) for entry in manifest["members"]]
         return cls(members, manifest["weights"])

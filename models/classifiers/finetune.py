@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -23,14 +23,7 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from features.embeddings import resolve_encoder_path
-from models.artifacts import atomic_directory
-from models.classifiers.base import (
-    ClassifierInputError,
-    TextClassifier,
-    check_training_data,
-    read_manifest,
-    write_manifest,
-)
+from models.classifiers.base import ClassifierInputError, TextClassifier, check_training_data
 from models.classifiers.calibration import fit_calibration
 from models.classifiers.finetune_config import FineTuneConfig
 from models.classifiers.finetune_loop import (
@@ -106,7 +99,7 @@ class MeanPoolingClassifier(nn.Module):
 class FineTunedClassifier(TextClassifier):
     """Transformer fine-tuned with a mean-pooling head, early-stopped and calibrated."""
 
-    kind = "finetune"
+    model_type = "finetune"
 
     def __init__(self, config: FineTuneConfig | None = None) -> None:
         super().__init__()
@@ -218,46 +211,33 @@ class FineTunedClassifier(TextClassifier):
         out[order] = logits
         return out
 
-    def save(self, path: str | Path) -> None:
-        self._require_fitted()
+    def _write_model(self, folder: Path) -> dict[str, Any]:
         assert self._network is not None and self._tokenizer is not None
-        with atomic_directory(path) as folder:
-            self._network.encoder.save_pretrained(folder / _ENCODER_DIR)
-            self._tokenizer.save_pretrained(folder / _ENCODER_DIR)
-            head = {k: v.contiguous() for k, v in self._network.head.state_dict().items()}
-            save_file(head, str(folder / _HEAD_FILE))
-            history = self.history_
-            write_manifest(
-                folder,
-                self.kind,
-                classes=self.classes_,
-                **self.calibration_fields(),
-                config=self.config.model_dump(mode="json"),
-                training=None
-                if history is None
-                else {
-                    "steps": history.steps,
-                    "best_step": history.best_step,
-                    "stopped_because": history.stopped_because,
-                    "seconds": round(history.seconds, 1),
-                    "cpu_seconds": round(history.cpu_seconds, 1),
-                },
-            )
+        self._network.encoder.save_pretrained(folder / _ENCODER_DIR)
+        self._tokenizer.save_pretrained(folder / _ENCODER_DIR)
+        head = {k: v.contiguous() for k, v in self._network.head.state_dict().items()}
+        save_file(head, str(folder / _HEAD_FILE))
+        history = self.history_
+        training = None
+        if history is not None:
+            training = {
+                "steps": history.steps,
+                "best_step": history.best_step,
+                "stopped_because": history.stopped_because,
+                "seconds": round(history.seconds, 1),
+                "cpu_seconds": round(history.cpu_seconds, 1),
+            }
+        return {"config": self.config.model_dump(mode="json"), "training": training}
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
-        folder = Path(path)
-        manifest = read_manifest(folder, cls.kind)
+    def _read_model(cls, folder: Path, manifest: dict[str, Any]) -> Self:
         model = cls(FineTuneConfig.from_mapping(manifest["config"]))
-        classes = list(manifest["classes"])
         encoder = AutoModel.from_pretrained(folder / _ENCODER_DIR)
-        network = MeanPoolingClassifier(encoder, len(classes), model.config.dropout)
+        network = MeanPoolingClassifier(encoder, len(manifest["classes"]), model.config.dropout)
         network.head.load_state_dict(load_file(str(folder / _HEAD_FILE)))
         network.eval()
         model._network = network
         model._tokenizer = AutoTokenizer.from_pretrained(folder / _ENCODER_DIR)
-        model.classes_ = classes
-        model.restore_calibration(manifest)
         return model
 
 

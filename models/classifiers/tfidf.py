@@ -8,26 +8,18 @@ scores in plain numpy/scipy. `explain` decomposes a prediction into per-term con
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from pydantic import Field, model_validator
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from models.artifacts import atomic_directory
-from models.classifiers.base import (
-    TermWeight,
-    TextClassifier,
-    check_texts,
-    check_training_data,
-    read_manifest,
-    write_manifest,
-)
+from models.artifacts import read_json, write_json
+from models.classifiers.base import TermWeight, TextClassifier, check_texts, check_training_data
 from models.classifiers.calibration import CalibrationConfig
 from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
 
@@ -86,7 +78,7 @@ def _make_vectorizer(params: dict[str, object], **extra: object) -> TfidfVectori
 class TfidfClassifier(TextClassifier):
     """TF-IDF word + char n-grams -> multinomial logistic regression, calibrated."""
 
-    kind = "tfidf"
+    model_type = "tfidf"
 
     def __init__(self, config: TfidfConfig | None = None) -> None:
         super().__init__()
@@ -154,7 +146,7 @@ class TfidfClassifier(TextClassifier):
         Character n-grams overlap one another and the words they come from, so one that lies
         inside an already chosen term, or contains a chosen n-gram, is skipped as a repeat.
         """
-        self._require_fitted()
+        self.require_fitted()
         check_texts([text])
         assert self._head is not None
         class_index = self._check_label(label, text)
@@ -175,52 +167,37 @@ class TfidfClassifier(TextClassifier):
             chosen.append(TermWeight(term=term, weight=weight))
         return chosen
 
-    def save(self, path: str | Path) -> None:
-        self._require_fitted()
+    def _write_model(self, folder: Path) -> dict[str, Any]:
         assert self._head is not None
         arrays = self._head.to_arrays()
         vectorizers = []
-        with atomic_directory(path) as folder:
-            for i, vectorizer in enumerate(self._vectorizers):
-                params = {
-                    "analyzer": vectorizer.analyzer,
-                    "ngram_range": list(vectorizer.ngram_range),
-                    "sublinear_tf": vectorizer.sublinear_tf,
-                    "lowercase": vectorizer.lowercase,
-                    "dtype": np.dtype(vectorizer.dtype).name,
-                }
-                vocabulary_file = f"vocabulary_{i}.json"
-                by_index = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
-                (folder / vocabulary_file).write_text(
-                    json.dumps([term for term, _ in by_index], ensure_ascii=False)
-                )
-                arrays[f"idf_{i}"] = vectorizer.idf_
-                vectorizers.append({"params": params, "vocabulary": vocabulary_file})
-            np.savez(folder / _ARRAYS_FILE, **arrays)
-            write_manifest(
-                folder,
-                self.kind,
-                classes=self.classes_,
-                **self.calibration_fields(),
-                config=self.config.model_dump(mode="json"),
-                vectorizers=vectorizers,
-            )
+        for i, vectorizer in enumerate(self._vectorizers):
+            params = {
+                "analyzer": vectorizer.analyzer,
+                "ngram_range": list(vectorizer.ngram_range),
+                "sublinear_tf": vectorizer.sublinear_tf,
+                "lowercase": vectorizer.lowercase,
+                "dtype": np.dtype(vectorizer.dtype).name,
+            }
+            vocabulary_file = f"vocabulary_{i}.json"
+            by_index = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
+            write_json(folder / vocabulary_file, [term for term, _ in by_index])
+            arrays[f"idf_{i}"] = vectorizer.idf_
+            vectorizers.append({"params": params, "vocabulary": vocabulary_file})
+        np.savez(folder / _ARRAYS_FILE, **arrays)
+        return {"config": self.config.model_dump(mode="json"), "vectorizers": vectorizers}
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
-        folder = Path(path)
-        manifest = read_manifest(folder, cls.kind)
+    def _read_model(cls, folder: Path, manifest: dict[str, Any]) -> Self:
         model = cls(TfidfConfig.from_mapping(manifest["config"]))
         with np.load(folder / _ARRAYS_FILE, allow_pickle=False) as arrays:
             model._head = LinearHead.from_arrays(arrays)
             for i, entry in enumerate(manifest["vectorizers"]):
-                terms = json.loads((folder / entry["vocabulary"]).read_text(encoding="utf-8"))
+                terms = read_json(folder / entry["vocabulary"])
                 vectorizer = _make_vectorizer(
                     entry["params"], vocabulary={term: j for j, term in enumerate(terms)}
                 )
                 vectorizer.idf_ = arrays[f"idf_{i}"]
                 model._vectorizers.append(vectorizer)
         model._index_terms()
-        model.classes_ = list(manifest["classes"])
-        model.restore_calibration(manifest)
         return model

@@ -3,11 +3,13 @@
 model = create_recommender("ease", {"regularization": 500}).fit(train, items)
 model.recommend("196", k=10, filters=ItemFilter(include_genres={"Comedy"}))
 model.save(path); same = load_recommender(path)
+feed = route_feed(model, FeedRequest("196", k=10), activity)   # the feed path (feed_router)
 """
 
 from models.recommenders.base import Recommender
 from models.recommenders.contract import (
     ItemFilter,
+    ItemInfo,
     ModelFormatError,
     NotFittedError,
     Recommendation,
@@ -17,15 +19,24 @@ from models.recommenders.contract import (
     UnknownItemError,
     UnknownUserError,
 )
-from models.recommenders.registry import (
+from models.recommenders.feed_router import Feed, FeedRequest, feed_history, route_feed
+from models.recommenders.fitted_catalog import FittedCatalog
+from models.recommenders.model_types import (
+    RECOMMENDER_TYPES,
     create_recommender,
     load_recommender,
     recommender_class,
     recommender_classes,
+    recommender_config,
 )
 
 __all__ = [
+    "RECOMMENDER_TYPES",
+    "Feed",
+    "FeedRequest",
+    "FittedCatalog",
     "ItemFilter",
+    "ItemInfo",
     "ModelFormatError",
     "NotFittedError",
     "Recommendation",
@@ -36,7 +47,10 @@ __all__ = [
     "UnknownItemError",
     "UnknownUserError",
     "create_recommender",
+    "feed_history",
     "load_recommender",
     "recommender_class",
     "recommender_classes",
+    "recommender_config",
+    "route_feed",
 ]

@@ -10,10 +10,25 @@ from pydantic import Field
 
 from features.interactions import InteractionWeighting
 from models.config import FrozenConfig
+from models.errors import ModelFormatError, NotFittedError
+
+__all__ = [
+    "ItemFilter",
+    "ItemInfo",
+    "ModelFormatError",
+    "NotFittedError",
+    "Recommendation",
+    "RecommenderConfig",
+    "RecommenderError",
+    "Strategy",
+    "UnknownItemError",
+    "UnknownUserError",
+    "WeightedConfig",
+]
 
 Strategy = Literal["personalized", "cold-start-content", "popular-fallback"]
-"""Which path served a hybrid answer: the user's (or items') CF signal, content similarity to
-the given items or query, or plain popularity when nothing else was known."""
+"""Which path served a feed (see feed_router): the user's (or items') collaborative signal,
+content similarity to the given items or query, or plain popularity when nothing was known."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +37,15 @@ class Recommendation:
 
     item_id: str
     score: float
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """What the fitted catalog says about an item: title (None if unknown) and genres."""
+
+    item_id: str
+    title: str | None
+    genres: tuple[str, ...]
 
 
 def _frozen_strings(values: Iterable[str] | None, name: str) -> frozenset[str]:
@@ -68,10 +92,6 @@ class RecommenderError(Exception):
     """Base of the errors a recommender raises on purpose."""
 
 
-class NotFittedError(RecommenderError, RuntimeError):
-    """The model was used before `fit` (or `load`)."""
-
-
 class UnknownUserError(RecommenderError, LookupError):
     """The user had no interaction at fit time; the message names the id."""
 
@@ -95,10 +115,6 @@ class UnknownItemError(RecommenderError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-class ModelFormatError(RecommenderError, ValueError):
-    """A saved model folder is missing, of another type, or of an unsupported format version."""
 
 
 class RecommenderConfig(FrozenConfig):

@@ -15,10 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from models.recommenders.artifacts import load_arrays, save_arrays
+from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
 from models.recommenders.contract import WeightedConfig
-from models.recommenders.training_data import TrainingData
+from models.recommenders.fitted_catalog import FittedCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +49,15 @@ class EASERecommender(Recommender):
         self.weighting = self.config.make_weighting()
         self.weights = np.zeros((0, 0), dtype=np.float32)
 
-    def _fit(self, data: TrainingData) -> None:
-        n_items = data.n_items
+    def _fit(self, catalog: FittedCatalog) -> None:
+        n_items = catalog.n_items
         if n_items > self.config.max_items:
             raise CatalogTooLargeError(
                 f"EASE refuses {n_items} items: max_items is {self.config.max_items} (the "
                 f"items × items inverse needs {8 * n_items**2 / 2**30:.1f} GiB); raise max_items "
-                "or use ALS / item-knn"
+                "or use ALS / itemknn"
             )
-        inputs = self.weighting.fit_transform(data.history).astype(np.float64)
+        inputs = self.weighting.fit_transform(catalog.history).astype(np.float64)
         gram = np.asarray((inputs.T @ inputs).todense(), dtype=np.float64)
         penalty = self.config.regularization + self.config.dropout / (
             1.0 - self.config.dropout
@@ -74,7 +74,7 @@ class EASERecommender(Recommender):
         self.weights = weights.astype(np.float32)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self.score_history(self.data.history[user_indices])
+        return self.score_history(self.catalog.history[user_indices])
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         return np.asarray(self.weighting.transform(rows) @ self.weights)

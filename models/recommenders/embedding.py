@@ -23,10 +23,10 @@ from features.embeddings import (
     shared_text_encoder,
 )
 from features.item_text import assemble_item_texts
-from models.recommenders.artifacts import load_arrays, save_arrays
-from models.recommenders.base import Recommender, check_k
-from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
-from models.recommenders.training_data import TrainingData
+from models.artifacts import load_arrays, save_arrays
+from models.recommenders.base import Recommender
+from models.recommenders.contract import RecommenderConfig
+from models.recommenders.fitted_catalog import FittedCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class EmbeddingRecommender(Recommender):
     config_class = EmbeddingConfig
     config: EmbeddingConfig
     serves_cold_items = True
+    answers_text_queries = True
 
     def __init__(
         self, config: EmbeddingConfig | None = None, encoder: TextEncoder | None = None
@@ -71,8 +72,8 @@ class EmbeddingRecommender(Recommender):
         finally:
             self._items_frame = None
 
-    def _fit(self, data: TrainingData) -> None:
-        texts = assemble_item_texts(self._items_frame, data.items.ids)
+    def _fit(self, catalog: FittedCatalog) -> None:
+        texts = assemble_item_texts(self._items_frame, catalog.items.ids)
         present = [i for i, text in enumerate(texts) if text]
         if not present:
             raise ValueError(
@@ -106,7 +107,7 @@ class EmbeddingRecommender(Recommender):
         self._vectors64 = vectors.astype(np.float64)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self._profile_scores(self.data.history[user_indices])
+        return self._profile_scores(self.catalog.history[user_indices])
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         return self._profile_scores(rows)
@@ -118,7 +119,7 @@ class EmbeddingRecommender(Recommender):
         """Cosine of every item to the embedded query."""
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        self.data  # noqa: B018  (NotFittedError before loading the encoder)
+        self.require_fitted()  # before loading the encoder
         vector = self.encoder.encode([query.strip()])[0]
         if vector.shape[0] != self.item_vectors.shape[1]:
             raise ValueError(
@@ -126,14 +127,6 @@ class EmbeddingRecommender(Recommender):
                 f"vectors are {self.item_vectors.shape[1]}-d"
             )
         return self.item_vectors @ vector
-
-    def recommend_for_text(
-        self, query: str, k: int = 10, filters: ItemFilter | None = None
-    ) -> list[Recommendation]:
-        """Items whose text is closest to a free-text query."""
-        k = check_k(k)
-        scores = self.score_text(query).reshape(1, -1)
-        return self._select(scores, k, None, self.data.allowed_items(filters))[0]
 
     def _save_weights(self, folder: Path) -> None:
         save_arrays(folder / VECTORS_FILE, item_vectors=self.item_vectors)

@@ -17,10 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from models.recommenders.artifacts import load_arrays, save_arrays
+from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
 from models.recommenders.contract import WeightedConfig
-from models.recommenders.training_data import TrainingData
+from models.recommenders.fitted_catalog import FittedCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,12 @@ class _FactorModel(Recommender):
         return self.user_factors[user_indices].astype(np.float64) @ self._items64.T
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
-        users = self._fold_in(self.weighting.transform(rows)).astype(np.float64)
-        return users @ self._items64.T
+        return self.fold_in_users(rows).astype(np.float64) @ self._items64.T
+
+    def fold_in_users(self, rows: sp.csr_matrix) -> np.ndarray:
+        """User factors for history rows (raw values), the item factors held fixed."""
+        self.require_fitted()
+        return self._fold_in(self.weighting.transform(rows))
 
     def score_similar(self, item_index: int) -> np.ndarray:
         return self._unit_items @ self._unit_items[item_index]
@@ -104,8 +108,8 @@ class _FactorModel(Recommender):
     def _fold_in(self, weighted_rows: sp.csr_matrix) -> np.ndarray:
         raise NotImplementedError
 
-    def _fit_factors(self, data: TrainingData, make_cpu: Any, make_gpu: Any) -> None:
-        inputs = self.weighting.fit_transform(data.history)
+    def _fit_factors(self, catalog: FittedCatalog, make_cpu: Any, make_gpu: Any) -> None:
+        inputs = self.weighting.fit_transform(catalog.history)
         model = make_gpu() if _gpu_available(self.config.use_gpu) else make_cpu()
         model.fit(inputs, show_progress=False)
         if hasattr(model, "to_cpu") and not isinstance(model.item_factors, np.ndarray):
@@ -148,13 +152,13 @@ class ALSRecommender(_FactorModel):
         threads = self.config.num_threads if num_threads is None else num_threads
         return AlternatingLeastSquares(**self._params(), num_threads=threads)
 
-    def _fit(self, data: TrainingData) -> None:
+    def _fit(self, catalog: FittedCatalog) -> None:
         def make_gpu() -> Any:
             from implicit.gpu.als import AlternatingLeastSquares
 
             return AlternatingLeastSquares(**self._params())
 
-        self._fit_factors(data, self._cpu_model, make_gpu)
+        self._fit_factors(catalog, self._cpu_model, make_gpu)
 
     def _prepare_fold_in(self) -> None:
         self._fold_model: Any = None  # built on the first fold-in (it caches YtY itself)
@@ -180,7 +184,7 @@ class BPRRecommender(_FactorModel):
     config_class = BPRConfig
     config: BPRConfig
 
-    def _fit(self, data: TrainingData) -> None:
+    def _fit(self, catalog: FittedCatalog) -> None:
         config = self.config
         # The CPU and GPU classes take the same hyper-parameters; only the CPU one has threads.
         params = {
@@ -202,7 +206,7 @@ class BPRRecommender(_FactorModel):
 
             return BayesianPersonalizedRanking(**params)
 
-        self._fit_factors(data, make_cpu, make_gpu)
+        self._fit_factors(catalog, make_cpu, make_gpu)
 
     def _prepare_fold_in(self) -> None:
         # The item-only terms of every fold-in's normal equations (the request adds the rest).

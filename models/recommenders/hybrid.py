@@ -1,19 +1,20 @@
-"""Hybrid: fuse collaborative models with the content model, and route cold starts.
+"""Hybrid: fuse collaborative models with the content model, by reciprocal ranks or z-scores.
 
-Routing (the strategy is reported with every answer of the `*_with_strategy` methods):
-- "personalized": the user is known, or the describing items have interactions → fuse every
-  component (reciprocal-rank fusion, or a weighted sum of per-user z-scored scores).
-- "cold-start-content": only content can help → items nobody interacted with, or a text query,
-  go to the content (embedding) component.
-- "popular-fallback": nothing is known (unknown user, no usable item) → most popular items.
-Unlike single models, the hybrid never raises UnknownUserError: an unknown user is the
-documented popular-fallback path. Unknown ids describing a new user are ignored (logged).
+The hybrid is pure fusion and honours the recommender contract like every model (an unknown
+user raises UnknownUserError, an unknown item UnknownItemError); which path serves a feed
+(personalized, cold start, popular fallback) is decided by `feed_router`, not here.
+
+Per row, a component takes part only when the row holds an item it can use: a collaborative
+model given only items nobody interacted with has nothing to say, and its scores of an empty
+history would add rank noise. A row that no weighted component can use falls back to every
+component that can, at weight 1: items only the content model knows are served by it alone,
+even when its fusion weight is 0 (a cold-start-only content component).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -24,16 +25,11 @@ from pydantic import Field, field_validator
 
 from features.embeddings import TextEncoder
 from features.interactions import single_row
+from models.artifacts import current_type_name
 from models.config import ConfigError, FrozenConfig
-from models.recommenders.base import Recommender, check_ids, check_k
-from models.recommenders.contract import (
-    ItemFilter,
-    Recommendation,
-    RecommenderConfig,
-    Strategy,
-)
-from models.recommenders.feed import popular_items
-from models.recommenders.training_data import TrainingData
+from models.recommenders.base import Recommender
+from models.recommenders.contract import RecommenderConfig
+from models.recommenders.fitted_catalog import FittedCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +43,12 @@ class HybridComponent(FrozenConfig):
     type: str
     weight: float = Field(default=1.0, ge=0.0)
     config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _current_name(cls, value: Any) -> Any:
+        # Hybrids saved before the type rename name their components the old way.
+        return current_type_name(value) if isinstance(value, str) else value
 
 
 class HybridConfig(RecommenderConfig):
@@ -66,7 +68,7 @@ class HybridConfig(RecommenderConfig):
     def _check_components(
         cls, components: tuple[HybridComponent, ...]
     ) -> tuple[HybridComponent, ...]:
-        from models.recommenders.registry import recommender_class
+        from models.recommenders.model_types import recommender_class
 
         if not components:
             raise ValueError("at least one component is needed")
@@ -93,7 +95,7 @@ class HybridRecommender(Recommender):
     def __init__(
         self, config: HybridConfig | None = None, encoder: TextEncoder | None = None
     ) -> None:
-        from models.recommenders.registry import create_recommender
+        from models.recommenders.model_types import create_recommender
 
         super().__init__(config)
         self._encoder = encoder
@@ -101,8 +103,10 @@ class HybridRecommender(Recommender):
             create_recommender(spec.type, spec.config, encoder=encoder)
             for spec in self.config.components
         ]
-        self.fusion_weights = [spec.weight for spec in self.config.components]
-        self.serves_cold_items = any(c.serves_cold_items for c in self.components)  # type: ignore[misc]
+        self.fusion_weights = np.array([spec.weight for spec in self.config.components])
+        # Capabilities follow the components this hybrid was configured with.
+        self.serves_cold_items = any(c.serves_cold_items for c in self.components)
+        self.answers_text_queries = any(c.answers_text_queries for c in self.components)
 
     @property
     def content(self) -> Recommender | None:
@@ -116,19 +120,19 @@ class HybridRecommender(Recommender):
             component.fit(interactions, items)
         return super().fit(interactions, items)
 
-    def _fit(self, data: TrainingData) -> None:
+    def _fit(self, catalog: FittedCatalog) -> None:
         for component in self.components:
-            if component.data.items != data.items or component.data.users != data.users:
+            if component.catalog.items != catalog.items or component.catalog.users != catalog.users:
                 raise ValueError(f"component {component.model_type} was fitted on other ids")
 
     def _save_weights(self, folder: Path) -> None:
         for position, component in enumerate(self.components):
             sub = folder / f"component-{position}"
             sub.mkdir()
-            component._write(sub)
+            component.write_into(sub)
 
     def _load_weights(self, folder: Path) -> None:
-        from models.recommenders.registry import load_recommender
+        from models.recommenders.model_types import load_recommender
 
         self.components = [
             load_recommender(folder / f"component-{position}", encoder=self._encoder)
@@ -137,149 +141,69 @@ class HybridRecommender(Recommender):
 
     # ----- fused scoring hooks --------------------------------------------------------------------
 
-    @property
-    def _active(self) -> list[tuple[Recommender, float]]:
-        """Components that take part in fusion (weight > 0)."""
-        return [(c, w) for c, w in zip(self.components, self.fusion_weights, strict=True) if w > 0]
-
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        parts = [(c, w, c.score_users(user_indices)) for c, w in self._active]
-        return self._fuse(parts, self.data.history[user_indices])
+        rows = self.catalog.history[user_indices]
+        return self._fuse(rows, lambda component: component.score_users(user_indices))
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
-        parts = []
-        for component, weight in self._active:
+        def score(component: Recommender) -> np.ndarray:
             usable = rows
             if not component.serves_cold_items:  # CF models learn nothing from cold items
-                usable = rows.multiply(component._signal_mask()[None, :]).tocsr()
-            parts.append((component, weight, component.score_history(usable)))
-        return self._fuse(parts, rows)
+                usable = rows.multiply(component.usable_items_mask()[None, :]).tocsr()
+            return component.score_history(usable)
+
+        return self._fuse(rows, score)
 
     def score_similar(self, item_index: int) -> np.ndarray:
-        item_id = self.data.items.id_of(item_index)
-        usable = [(c, w) for c, w in self._active if c.known_item(item_id)]
-        if not usable:  # e.g. a cold item only the (weight 0) content component knows
-            usable = [(c, 1.0) for c in self.components if c.known_item(item_id)]
-        seen = single_row(np.array([item_index]), np.ones(1), self.data.n_items)
-        parts = [(c, w, c.score_similar(item_index).reshape(1, -1)) for c, w in usable]
-        return self._fuse(parts, seen)[0]
+        row = single_row(np.array([item_index]), np.ones(1), self.catalog.n_items)
+        fused = self._fuse(row, lambda component: component.score_similar(item_index))
+        return fused[0]
 
-    def _fuse(
-        self, parts: list[tuple[Recommender, float, np.ndarray]], seen: sp.csr_matrix
-    ) -> np.ndarray:
-        """Weighted fusion; seen items rank after unseen ones, cold items count only for content."""
-        seen_mask = np.zeros((seen.shape[0], self.data.n_items), dtype=bool)
-        rows, cols = seen.nonzero()
-        seen_mask[rows, cols] = True
-        total = np.zeros(seen_mask.shape)
-        for component, weight, raw in parts:
-            scores = np.array(raw, dtype=np.float64)
-            usable = np.isfinite(scores)
-            if not component.serves_cold_items:
-                usable &= component._signal_mask()[None, :]
-            if self.config.fusion == "rrf":
-                total += weight * _reciprocal_ranks(scores, usable, seen_mask, self.config.rrf_k)
-            else:
-                total += weight * _z_scores(scores, usable, usable & ~seen_mask)
-        if not self.serves_cold_items:
-            total[:, ~self._signal_mask()] = -np.inf
-        return total
-
-    # ----- routing ------------------------------------------------------------------------------
-
-    def recommend_batch(
-        self,
-        user_ids: Sequence[str],
-        k: int = 10,
-        exclude_seen: bool = True,
-        filters: ItemFilter | None = None,
-    ) -> dict[str, list[Recommendation]]:
-        """Fused top-k for known users; popular items for users unknown to the model."""
-        k = check_k(k)
-        check_ids(user_ids, "user_ids")
-        known = [user_id for user_id in user_ids if self.known_user(user_id)]
-        result = super().recommend_batch(known, k, exclude_seen, filters) if known else {}
-        missing = [user_id for user_id in user_ids if user_id not in result]
-        if missing:
-            popular = self._popular(k, filters)
-            result.update({user_id: list(popular) for user_id in missing})
-        return {user_id: result[user_id] for user_id in user_ids}
-
-    def recommend_with_strategy(
-        self,
-        user_id: str,
-        k: int = 10,
-        exclude_seen: bool = True,
-        filters: ItemFilter | None = None,
-    ) -> tuple[list[Recommendation], Strategy]:
-        strategy: Strategy = "personalized" if self.known_user(user_id) else "popular-fallback"
-        return self.recommend_batch([user_id], k, exclude_seen, filters)[user_id], strategy
-
-    def recommend_for_items(
-        self,
-        item_ids: Sequence[str],
-        k: int = 10,
-        exclude_seen: bool = True,
-        filters: ItemFilter | None = None,
-        weights: Sequence[float] | None = None,
-    ) -> list[Recommendation]:
-        return self.recommend_for_items_with_strategy(item_ids, k, exclude_seen, filters, weights)[
-            0
-        ]
-
-    def recommend_for_items_with_strategy(
-        self,
-        item_ids: Sequence[str],
-        k: int = 10,
-        exclude_seen: bool = True,
-        filters: ItemFilter | None = None,
-        weights: Sequence[float] | None = None,
-    ) -> tuple[list[Recommendation], Strategy]:
-        """Route a user described by items: CF signal → fused, content only → content,
-        nothing usable → popular."""
-        k = check_k(k)
-        check_ids(item_ids, "item_ids")
-        if weights is not None and len(weights) != len(item_ids):
-            raise ValueError(f"weights has {len(weights)} values for {len(item_ids)} items")
-        usable = [
-            (pos, item_id) for pos, item_id in enumerate(item_ids) if self.known_item(item_id)
-        ]
-        ignored = [item_id for item_id in item_ids if not self.known_item(item_id)]
-        if ignored:
-            logger.info("hybrid ignores %d unknown item ids, e.g. '%s'", len(ignored), ignored[0])
-        if not usable:
-            return self._popular(k, filters), "popular-fallback"
-        kept_ids = [item_id for _, item_id in usable]
-        kept_weights = None if weights is None else [weights[pos] for pos, _ in usable]
-        row = self._history_row(kept_ids, kept_weights)
-        allowed = self.data.allowed_items(filters)
-        signal = self._signal_mask()
-        if signal[row.indices].any():
-            scores = self.score_history(row)
-            strategy: Strategy = "personalized"
-        else:
-            content = self.content
-            assert content is not None  # cold items are only usable with a content component
-            scores = content.score_history(row)
-            strategy = "cold-start-content"
-        return self._select(scores, k, row if exclude_seen else None, allowed)[0], strategy
-
-    def recommend_for_text(
-        self, query: str, k: int = 10, filters: ItemFilter | None = None
-    ) -> list[Recommendation]:
-        return self.recommend_for_text_with_strategy(query, k, filters)[0]
-
-    def recommend_for_text_with_strategy(
-        self, query: str, k: int = 10, filters: ItemFilter | None = None
-    ) -> tuple[list[Recommendation], Strategy]:
-        """A free-text query is answered by the content component alone."""
+    def score_text(self, query: str) -> np.ndarray:
+        """The content component's scores: only it can read a text query."""
         content = self.content
-        if content is None:
+        if content is None or not content.answers_text_queries:
             raise ValueError("this hybrid has no content (embedding) component to answer text")
-        return content.recommend_for_text(query, k, filters), "cold-start-content"  # type: ignore[attr-defined]
+        return content.score_text(query)
 
-    def _popular(self, k: int, filters: ItemFilter | None) -> list[Recommendation]:
-        return popular_items(self, k, filters)
+    def _participation(self, rows: sp.csr_matrix) -> np.ndarray:
+        """(components, rows) fusion weights: a component's weight where the row holds an item
+        it can use, 0 elsewhere; a row no weighted component can use falls back to weight 1
+        for every component that can."""
+        presence = sp.csr_matrix(rows, dtype=np.float64, copy=True)
+        presence.eliminate_zeros()
+        presence.data[:] = 1.0
+        usable = np.stack(
+            [
+                np.asarray(presence @ c.usable_items_mask().astype(np.float64)).ravel() > 0
+                for c in self.components
+            ]
+        ).astype(np.float64)
+        weights = self.fusion_weights[:, None] * usable
+        orphans = weights.sum(axis=0) == 0
+        weights[:, orphans] = usable[:, orphans]
+        return weights
+
+    def _fuse(self, rows: sp.csr_matrix, score: Callable[[Recommender], np.ndarray]) -> np.ndarray:
+        """Weighted fusion of the components' scores of `rows` (the histories, or the one item,
+        the scores are about); items in a row rank after the others in its reciprocal ranks."""
+        n_rows, n_items = rows.shape
+        seen = np.zeros((n_rows, n_items), dtype=bool)
+        seen[rows.nonzero()] = True
+        total = np.zeros((n_rows, n_items))
+        for component, weights in zip(self.components, self._participation(rows), strict=True):
+            if not weights.any():
+                continue
+            scores = np.array(score(component), dtype=np.float64).reshape(n_rows, n_items)
+            usable = np.isfinite(scores) & component.usable_items_mask()[None, :]
+            if self.config.fusion == "rrf":
+                part = _reciprocal_ranks(scores, usable, seen, self.config.rrf_k)
+            else:
+                part = _z_scores(scores, usable, usable & ~seen)
+            total += weights[:, None] * part
+        if not self.serves_cold_items:
+            total[:, ~self.usable_items_mask()] = -np.inf
+        return total
 
 
 def _reciprocal_ranks(

@@ -16,10 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from models.recommenders.artifacts import load_sparse, save_sparse
+from models.artifacts import load_sparse, save_sparse
 from models.recommenders.base import Recommender
 from models.recommenders.contract import RecommenderConfig
-from models.recommenders.training_data import TrainingData
+from models.recommenders.fitted_catalog import FittedCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class ItemKNNConfig(RecommenderConfig):
 
 
 class ItemKNNRecommender(Recommender):
-    model_type = "item-knn"
+    model_type = "itemknn"
     config_class = ItemKNNConfig
     config: ItemKNNConfig
 
@@ -55,7 +55,7 @@ class ItemKNNRecommender(Recommender):
             out.data[:] = 1.0
         return out
 
-    def _fit(self, data: TrainingData) -> None:
+    def _fit(self, catalog: FittedCatalog) -> None:
         from implicit.nearest_neighbours import (
             BM25Recommender,
             CosineRecommender,
@@ -77,14 +77,14 @@ class ItemKNNRecommender(Recommender):
         with warnings.catch_warnings():
             # implicit's own bm25/tfidf weighting hands its kNN a COO matrix and then warns
             warnings.filterwarnings("ignore", message="Method expects CSR input")
-            knn.fit(self._inputs(data.history), show_progress=False)
+            knn.fit(self._inputs(catalog.history), show_progress=False)
         self._similarity = sp.csr_matrix(knn.similarity, dtype=np.float64)
 
     def _scores(self, rows: sp.csr_matrix) -> np.ndarray:
         return np.asarray((self._inputs(rows) @ self._similarity).toarray())
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self._scores(self.data.history[user_indices])
+        return self._scores(self.catalog.history[user_indices])
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         return self._scores(rows)

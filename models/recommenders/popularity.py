@@ -13,10 +13,10 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from models.recommenders.artifacts import load_arrays, save_arrays
+from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
 from models.recommenders.contract import RecommenderConfig
-from models.recommenders.training_data import TrainingData
+from models.recommenders.fitted_catalog import FittedCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ class PopularityRecommender(Recommender):
         super().__init__(config)
         self._scores = np.zeros(0)
 
-    def _fit(self, data: TrainingData) -> None:
+    def _fit(self, catalog: FittedCatalog) -> None:
         if self.config.measure == "users":
-            self._scores = data.popularity
+            self._scores = catalog.popularity
         else:
-            self._scores = np.asarray(data.history.sum(axis=0), dtype=np.float64).ravel()
+            self._scores = np.asarray(catalog.history.sum(axis=0), dtype=np.float64).ravel()
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self._scores, (len(user_indices), len(self._scores)))

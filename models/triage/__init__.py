@@ -4,8 +4,9 @@
 config (`load_triage_config`), with defaults shipped beside this module as YAML.
 """
 
+from models.triage.arguments import TriageInputError
 from models.triage.config import TriageConfig, load_triage_config
-from models.triage.engine import TriageEngine, TriageInputError
+from models.triage.engine import TriageEngine
 from models.triage.schema import TriageResult
 from models.triage.task_models import TaskModel
 

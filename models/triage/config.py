@@ -63,7 +63,7 @@ class ThresholdConfig(FrozenConfig):
         ("Can't Tell",), description="reason labels that mean the annotators could not tell"
     )
     category_min_probability: float = Field(
-        0.3, ge=0, le=1, description="below this the category/product is 'unsure'"
+        0.3, ge=0, le=1, description="below this the category is 'unsure'"
     )
 
 

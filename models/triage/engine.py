@@ -10,7 +10,12 @@ Tasks and their models:
   it has a sentiment model. Its classes must include "negative".
 - reason (optional): why a complaint was made; airline negative reasons are the first taxonomy.
   Reason data is labelled on complaints only, so the reason model runs on complaints only.
-- category (optional): routing category (bitext categories); product (optional): CFPB product.
+- category (optional): routing category (bitext categories).
+
+Each model reads its texts prepared with its own text handling (`TaskModel.text`: the settings
+its training texts were cleaned and masked with, saved in its artifact), so a model trained with
+other settings than the engine's is never served inputs unlike its training inputs. The engine's
+own `config.text` cleans the text for language detection, urgency rules and the result.
 
 Definition of a complaint: `is_complaint` is true exactly when the sentiment model's probability
 of "negative" is at least `thresholds.complaint_min_negative` (default 0.5). The reason model
@@ -24,16 +29,28 @@ its field null with a note in `warnings`.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from features.language import LANGUAGE_SCRIPT, LanguageDetection, detect_languages
-from features.text import PreparedText, TextInputError, normalise_for_model, prepare_text
-from models.classifiers import TextClassifier
+from features.text import (
+    PreparedText,
+    TextConfig,
+    TextInputError,
+    model_input,
+    normalise_for_model,
+    prepare_text,
+)
 from models.config import ConfigError
+from models.triage.arguments import (
+    TriageInputError,
+    aligned,
+    as_list,
+    check_customer,
+    language_code,
+)
 from models.triage.config import TriageConfig, load_triage_config
 from models.triage.evidence import explain_labels
 from models.triage.routing import RoutingFacts, route
@@ -55,30 +72,25 @@ from models.triage.urgency import ModelSignals, UrgencyAssessor
 
 logger = logging.getLogger(__name__)
 
-_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 _TOP_CANDIDATES = 3
-
-
-class TriageInputError(ValueError):
-    """A triage call got invalid arguments; the message names the argument and position."""
 
 
 @dataclass
 class _Draft:
     """One text's result while the batch is being worked on."""
 
+    raw: str | bytes
     prepared: PreparedText
     customer_id: str | None
     prior_contacts: int
     warnings: list[str]
     status: Status = "ok"
     language: LanguageInfo | None = None
-    model_input: str = ""
+    inputs: dict[TextConfig, str] = field(default_factory=dict)  # model input by text handling
     sentiment: SentimentResult | None = None
     complaint: ComplaintResult | None = None
     reason: LabelResult | None = None
     category: LabelResult | None = None
-    product: LabelResult | None = None
     evidence: list[Evidence] = field(default_factory=list)
     models: list[ModelUsed] = field(default_factory=list)
 
@@ -93,7 +105,7 @@ class TriageEngine:
         default_language: str = "en",
     ) -> None:
         self.config = config or load_triage_config()
-        self.models = build_task_models(models, default_language)
+        self.models = build_task_models(models, self.config.text, default_language)
         self.supported_languages = frozenset(self.models["sentiment"])
         fallback = self.config.fallback_language
         if fallback is not None and fallback not in self.supported_languages:
@@ -139,19 +151,18 @@ class TriageEngine:
         Any iterable of texts works (a list, a pandas Series, a numpy array), but not a single
         str or bytes, which would otherwise be triaged character by character.
         """
-        texts = _as_list("texts", texts)
+        texts = as_list("texts", texts)
         count = len(texts)
-        languages = _aligned("languages", languages, count, None)
-        customer_ids = _aligned("customer_ids", customer_ids, count, None)
-        contacts = _aligned("prior_contacts", prior_contacts, count, 0)
+        languages = aligned("languages", languages, count, None)
+        customer_ids = aligned("customer_ids", customer_ids, count, None)
+        contacts = aligned("prior_contacts", prior_contacts, count, 0)
         drafts = [
             self._draft(i, text, customer_ids[i], contacts[i]) for i, text in enumerate(texts)
         ]
-        self._resolve_languages(drafts, [_language_code(i, x) for i, x in enumerate(languages)])
+        self._resolve_languages(drafts, [language_code(i, x) for i, x in enumerate(languages)])
         by_language: dict[str, list[_Draft]] = {}
         for draft in drafts:
             if draft.status == "ok" and draft.language is not None and draft.language.code:
-                draft.model_input = normalise_for_model(draft.prepared.text, self.config.text)
                 by_language.setdefault(draft.language.code, []).append(draft)
         for language, group in by_language.items():
             self._run_models(language, group)
@@ -162,13 +173,8 @@ class TriageEngine:
             prepared = prepare_text(text, self.config.text)  # type: ignore[arg-type]
         except TextInputError as error:
             raise TriageInputError(f"texts[{index}]: {error}") from None
-        if customer_id is not None and not isinstance(customer_id, str):
-            raise TriageInputError(
-                f"customer_ids[{index}] must be a str or None, got {type(customer_id).__name__}"
-            )
-        if isinstance(contacts, bool) or not isinstance(contacts, int | np.integer) or contacts < 0:
-            raise TriageInputError(f"prior_contacts[{index}] must be an int >= 0, got {contacts!r}")
-        return _Draft(prepared, customer_id, int(contacts), list(prepared.warnings))
+        customer, count = check_customer(index, customer_id, contacts)
+        return _Draft(text, prepared, customer, count, list(prepared.warnings))  # type: ignore[arg-type]
 
     def _resolve_languages(self, drafts: list[_Draft], given: list[str | None]) -> None:
         """Set each draft's language and status; detection runs once for all undecided texts."""
@@ -244,9 +250,8 @@ class TriageEngine:
     def _run_models(self, language: str, group: list[_Draft]) -> None:
         """Every task's model for `language`, once over the whole group."""
         thresholds = self.config.thresholds
-        inputs = [d.model_input for d in group]
         sentiment = self.models["sentiment"][language]
-        probabilities = sentiment.classifier.predict_proba(inputs)
+        probabilities = sentiment.classifier.predict_proba(self._inputs(group, sentiment))
         classes = sentiment.classifier.classes_
         negative = classes.index("negative")
         for draft, row in zip(group, probabilities, strict=True):
@@ -267,26 +272,35 @@ class TriageEngine:
         complaints = [d for d in group if d.complaint is not None and d.complaint.is_complaint]
         self._run_labels("reason", language, complaints, thresholds.reason_min_probability)
         self._run_labels("category", language, group, thresholds.category_min_probability)
-        self._run_labels("product", language, group, thresholds.category_min_probability)
         if self.config.evidence_terms:
-            models = self._models_for(language)
+            models = {t: m[language] for t, m in self.models.items() if language in m}
             for draft in group:
                 labels = {task: _label(getattr(draft, task)) for task in TASKS}
-                draft.evidence = explain_labels(
-                    draft.model_input, labels, models, self.config.evidence_terms
-                )
+                read = {t: (m.classifier, self._input(draft, m)) for t, m in models.items()}
+                draft.evidence = explain_labels(labels, read, self.config.evidence_terms)
 
-    def _models_for(self, language: str) -> dict[str, TextClassifier]:
-        return {
-            task: by_language[language].classifier
-            for task, by_language in self.models.items()
-            if language in by_language
-        }
+    def _inputs(self, group: list[_Draft], model: TaskModel) -> list[str]:
+        return [self._input(draft, model) for draft in group]
+
+    def _input(self, draft: _Draft, model: TaskModel) -> str:
+        """The draft's text as `model` reads it: prepared with the model's own text handling.
+
+        Computed once per text handling: with the engine's (the usual case) from the text already
+        cleaned, otherwise from the raw text, exactly as training prepared the model's inputs.
+        """
+        text = model.text
+        assert text is not None  # resolved by build_task_models
+        if text not in draft.inputs:
+            if text == self.config.text:
+                draft.inputs[text] = normalise_for_model(draft.prepared.text, text)
+            else:
+                draft.inputs[text] = model_input(draft.raw, text)
+        return draft.inputs[text]
 
     def _run_labels(
         self, task: str, language: str, group: list[_Draft], min_probability: float
     ) -> None:
-        """Reason/category/product for `group`, or a null with a note when there is no model."""
+        """Reason/category for `group`, or a null with a note when there is no model."""
         if not group:
             return
         model = self.models.get(task, {}).get(language)
@@ -295,7 +309,7 @@ class TriageEngine:
                 draft.warnings.append(f"no {task} model for language '{language}': {task} is null")
             return
         unsure_labels = set(self.config.thresholds.unsure_reasons) if task == "reason" else set()
-        probabilities = model.classifier.predict_proba([d.model_input for d in group])
+        probabilities = model.classifier.predict_proba(self._inputs(group, model))
         classes = model.classifier.classes_
         for draft, row in zip(group, probabilities, strict=True):
             order = np.argsort(-row)[:_TOP_CANDIDATES]
@@ -334,7 +348,6 @@ class TriageEngine:
             is_complaint=signals.is_complaint,
             reason=_label(draft.reason),
             category=_label(draft.category),
-            product=_label(draft.product),
             fired_rules=frozenset(f.rule for f in urgency.fired),
         )
         return TriageResult(
@@ -344,7 +357,6 @@ class TriageEngine:
             complaint=complaint,
             reason=draft.reason,
             category=draft.category,
-            product=draft.product,
             urgency=urgency,
             routing=route(facts, self.config.routing),
             evidence=draft.evidence,
@@ -363,33 +375,3 @@ def _label(result: object) -> str | None:
 
 def _used(task: str, language: str, model: TaskModel) -> ModelUsed:
     return ModelUsed(task=task, language=language, name=model.name, version=model.version)
-
-
-def _as_list(name: str, values: object) -> list:
-    """An iterable argument as a list; a bare str/bytes or a non-iterable is a clear error."""
-    if isinstance(values, str | bytes | bytearray) or not isinstance(values, Iterable):
-        raise TriageInputError(
-            f"{name} must be a sequence with one item per text, not {type(values).__name__}"
-        )
-    return list(values)
-
-
-def _aligned(name: str, values: Iterable[object] | None, count: int, default: object) -> list:
-    """`values` as a list of `count` items (all `default` when None); a length mismatch raises."""
-    if values is None:
-        return [default] * count
-    values = _as_list(name, values)
-    if len(values) != count:
-        raise TriageInputError(f"{name} has {len(values)} items for {count} texts")
-    return list(values)
-
-
-def _language_code(index: int, language: object) -> str | None:
-    """A caller-given language as a lowercase ISO 639 code; anything else is a clear error."""
-    if language is None:
-        return None
-    if not isinstance(language, str) or not _LANGUAGE_CODE.match(language.strip().lower()):
-        raise TriageInputError(
-            f"languages[{index}] must be an ISO 639-1 code such as 'en' or 'zh', got {language!r}"
-        )
-    return language.strip().lower()

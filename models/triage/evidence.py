@@ -14,17 +14,20 @@ from models.triage.schema import UNSURE, Evidence, EvidenceTerm
 
 
 def explain_labels(
-    text: str,
     labels: Mapping[str, str | None],
-    classifiers: Mapping[str, TextClassifier],
+    models: Mapping[str, tuple[TextClassifier, str]],
     top_n: int,
 ) -> list[Evidence]:
-    """One Evidence per task whose label is known, with up to `top_n` terms from `explain`."""
+    """One Evidence per task whose label is known, with up to `top_n` terms from `explain`.
+
+    `models` maps a task to its classifier and the text as that classifier reads it (each model
+    reads the text prepared with its own text handling).
+    """
     evidence = []
     for task, label in labels.items():
-        classifier = classifiers.get(task)
-        if classifier is None or label is None or label == UNSURE:
+        if task not in models or label is None or label == UNSURE:
             continue
+        classifier, text = models[task]
         terms = classifier.explain(text, top_n=top_n, label=label)
         if terms:
             evidence.append(

@@ -27,7 +27,6 @@ class RouteConditions(FrozenConfig):
     is_complaint: bool | None = None
     reason: tuple[str, ...] | None = None
     category: tuple[str, ...] | None = None
-    product: tuple[str, ...] | None = None
     urgency: tuple[UrgencyLevel, ...] | None = None
     min_urgency: UrgencyLevel | None = None
     fired_rules: tuple[str, ...] | None = Field(
@@ -76,13 +75,12 @@ class RoutingFacts:
     is_complaint: bool | None = None
     reason: str | None = None
     category: str | None = None
-    product: str | None = None
     fired_rules: frozenset[str] = field(default_factory=frozenset)
 
 
 def _holds(when: RouteConditions, facts: RoutingFacts) -> bool:
     checks: list[bool] = []
-    for name in ("status", "language", "sentiment", "reason", "category", "product", "urgency"):
+    for name in ("status", "language", "sentiment", "reason", "category", "urgency"):
         allowed = getattr(when, name)
         if allowed is not None:
             checks.append(getattr(facts, name) in allowed)

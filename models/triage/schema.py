@@ -10,6 +10,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from features.text_splits import Task
+
 UrgencyLevel = Literal["low", "normal", "high", "critical"]
 URGENCY_LEVELS: tuple[UrgencyLevel, ...] = get_args(UrgencyLevel)
 Band = Literal["high", "medium", "low"]
@@ -18,7 +20,7 @@ Band = Literal["high", "medium", "low"]
 Status = Literal["ok", "empty", "unsupported_language", "undetermined_language"]
 LanguageMethod = Literal["given", "script", "detector", "fallback", "none"]
 UNSURE = "unsure"  # the reason/category label below its probability threshold
-TASKS = ("sentiment", "reason", "category", "product")
+TASKS: tuple[str, ...] = tuple(str(task) for task in Task)  # what a triage model can predict
 
 
 def urgency_rank(level: UrgencyLevel) -> int:
@@ -119,7 +121,6 @@ class TriageResult(_Result):
     complaint: ComplaintResult | None = None
     reason: LabelResult | None = None
     category: LabelResult | None = None
-    product: LabelResult | None = None
     urgency: UrgencyResult
     routing: RoutingResult
     evidence: list[Evidence] = []

@@ -1,4 +1,4 @@
-"""The durable store: idempotent events, complaints, triage records and corrections.
+"""The durable store: an idempotent event log, triage records, complaints and corrections.
 
 Runs against SQLite always, and against PostgreSQL too when AGORA_TEST_POSTGRES_URL is set
 (.ci/run starts a PostgreSQL server and sets it).
@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from data import schemas as S
+from data.events import EVENT_COLUMNS, EVENT_SEQ
 from data.store import Event, Store, StoreError
 
 POSTGRES_ENV = "AGORA_TEST_POSTGRES_URL"
@@ -51,40 +52,52 @@ def _event(n: int, user: str = "u1", item: str | None = None, kind: str = "view"
 
 
 def test_retried_batches_insert_each_event_once(store: Store) -> None:
-    first = store.add_events([_event(1), _event(2)])
-    retry = store.add_events([_event(2), _event(3)])
+    first = store.events.add([_event(1), _event(2)])
+    retry = store.events.add([_event(2), _event(3)])
     assert (first.inserted, first.duplicates) == (2, 0)
     assert (retry.inserted, retry.duplicates) == (1, 1)
-    assert store.count_events() == 3
-    frame = store.events_frame("u1")
+    assert store.events.count() == 3
+    frame = store.events.frame("u1")
+    assert list(frame.columns) == EVENT_COLUMNS
     assert frame[S.ITEM_ID].tolist() == ["i1", "i2", "i3"]
+    assert frame[EVENT_SEQ].is_monotonic_increasing and frame[EVENT_SEQ].is_unique
 
 
 def test_invalid_events_are_refused_naming_the_field(store: Store) -> None:
     with pytest.raises(StoreError, match="event type 'teleport'"):
-        store.add_events([Event("e1", "u", "i", "teleport", 0)])
+        store.events.add([Event("e1", "u", "i", "teleport", 0)])
     with pytest.raises(StoreError, match="user_id"):
-        store.add_events([Event("e1", " ", "i", "view", 0)])
+        store.events.add([Event("e1", " ", "i", "view", 0)])
     with pytest.raises(StoreError, match="repeats an event_id"):
-        store.add_events([_event(1), _event(1)])
-    assert store.count_events() == 0  # nothing of a refused batch is written
+        store.events.add([_event(1), _event(1)])
+    assert store.events.count() == 0  # nothing of a refused batch is written
+    assert store.events.frame().empty and list(store.events.frame().columns) == EVENT_COLUMNS
 
 
-def test_history_excludes_negative_events_and_complaints_block_items(store: Store) -> None:
-    store.add_events(
+def test_a_users_events_and_triaged_complaint_items_are_returned_as_stored(
+    store: Store,
+) -> None:
+    store.events.add(
         [_event(1, item="a"), _event(2, item="b"), _event(3, item="b", kind="complaint")]
     )
-    assert store.user_history("u1") == ["a", "b"]
-    assert store.blocked_items("u1") == {"b"}
-    store.record_triage(
+    store.events.add([_event(4, user="u2", item="a")])
+    mine = store.events.frame("u1")
+    assert mine[[S.ITEM_ID, "type"]].values.tolist() == [
+        ["a", "view"],
+        ["b", "view"],
+        ["b", "complaint"],
+    ]
+    assert store.events.frame("u2")[S.ITEM_ID].tolist() == ["a"]
+    store.triage.record(
         "the movie c was offensive", {"is_complaint": True}, {}, "en", True, "u1", "c"
     )
-    assert store.blocked_items("u1") == {"b", "c"}
-    assert store.blocked_items("someone-else") == set()
+    store.triage.record("love film d", {"is_complaint": False}, {}, "en", False, "u1", "d")
+    assert store.triage.complained_items("u1") == {"c"}
+    assert store.triage.complained_items("someone-else") == set()
 
 
 def test_triage_text_is_redacted_and_corrections_are_idempotent(store: Store) -> None:
-    triage_id = store.record_triage(
+    triage_id = store.triage.record(
         "email me: jo@example.com, card 4111 1111 1111 1111",
         {"evidence": ["jo@example.com"], "sentiment": {"probability": 0.87654321}},
         {"sentiment": "3"},
@@ -92,14 +105,15 @@ def test_triage_text_is_redacted_and_corrections_are_idempotent(store: Store) ->
         True,
         customer_id="c1",
     )
-    assert store.prior_contacts("c1") == 1
-    cid, inserted = store.add_correction(triage_id, "sentiment", "neutral", "agent-7", "fix-1")
-    again = store.add_correction(triage_id, "sentiment", "neutral", "agent-7", "fix-1")
+    assert store.triage.prior_contacts("c1") == 1
+    triage = store.triage
+    cid, inserted = triage.add_correction(triage_id, "sentiment", "neutral", "agent-7", "fix-1")
+    again = triage.add_correction(triage_id, "sentiment", "neutral", "agent-7", "fix-1")
     assert inserted and again == (cid, False)
-    store.add_correction(triage_id, "sentiment", "negative", "agent-8")
-    frame = store.corrected_texts("sentiment")
+    triage.add_correction(triage_id, "sentiment", "negative", "agent-8")
+    frame = triage.corrected_texts("sentiment")
     assert frame[S.LABEL].tolist() == ["negative"]  # the latest correction wins
     stored_text = frame[S.TEXT].iloc[0]
     assert "jo@example.com" not in stored_text and "4111" not in stored_text
     with pytest.raises(StoreError, match="unknown triage_id"):
-        store.add_correction("nope", "sentiment", "neutral", "a")
+        triage.add_correction("nope", "sentiment", "neutral", "a")

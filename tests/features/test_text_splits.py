@@ -50,6 +50,7 @@ def test_reason_keeps_negative_rows_with_a_reason_and_drops_tiny_classes() -> No
     split = split_frame(_frame(), SplitSpec("toy", Task.REASON, S.REASON, only_negative=True))
     assert split.classes == ["Customer Service", "Late Flight"]
     assert split.lineage["classes_dropped"] == "Lost"  # 3 rows < 5
+    assert split.train_texts and split.test_texts
     assert all(not t.startswith("thanks") for t in split.train_texts + split.test_texts)
 
 

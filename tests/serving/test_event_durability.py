@@ -137,7 +137,7 @@ def test_acknowledged_events_survive_sigkill_and_retries_insert_once(
         Counter(failure.split(": ", 1)[1] for failure in client.failures),
         retried,
     )
-    stored = Store(store_url).events_frame()
+    stored = Store(store_url).events.frame()
     stored_ids = stored["event_id"].tolist()
     sent = {e["event_id"]: (e["user_id"], e["item_id"], e["type"]) for b in batches for e in b}
     # No event twice, every acknowledged event present, and with the retries all of them.

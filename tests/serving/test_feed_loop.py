@@ -3,37 +3,28 @@
 `like` events give a brand-new user a personalized feed without the liked items; a `complaint`
 about an item keeps it out of that user's feeds whatever the path (known user, history plus
 recent_items, filters, text query, popular fallback) and whatever k, and only for that user.
-The server runs over the test champions with its own event store, so the events posted here
-reach no other test module.
+The server is the session's shared one (see conftest), whose event store no other server
+sees; the users here are fresh ids, or MovieLens user 305, which no other module uses.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.serving.conftest import ServiceProcess, service_env
+from tests.serving.conftest import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KS = (1, 5, 20, 100)
 
 
-@pytest.fixture(scope="module")
-def feed_service(
-    champions_home: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceProcess]:
-    """The `service` fixture's server, but writing events to a store private to this module."""
-    store = tmp_path_factory.mktemp("feed-loop") / "events.db"
-    running = ServiceProcess(
-        service_env(champions_home, AGORA_STORE_URL=f"sqlite:///{store}")
-    ).start()
-    yield running
-    running.stop()
+@pytest.fixture
+def feed_service(service: ServiceProcess) -> ServiceProcess:
+    """The session's shared server (it is neither killed nor reloaded here)."""
+    return service
 
 
 def new_user() -> str:
@@ -108,7 +99,7 @@ def test_complaint_keeps_the_item_out_of_a_users_feeds_on_every_path(
 
 
 def test_complaint_applies_to_a_known_user(feed_service: ServiceProcess) -> None:
-    user = "305"  # a MovieLens user the model knows; this store is private to the module
+    user = "305"  # a MovieLens user the model knows; no other module posts events for it
     blocked = item_ids(recommend(feed_service, user, k=10))[0]
     post_events(feed_service, user, "complaint", [blocked])
     for k in KS:

@@ -1,26 +1,31 @@
-"""agora retrain recommender: stored events join training, the gate compares on the same split."""
+"""agora retrain recommender: stored events join training, the gate compares on the same split,
+and a retrain and a feed's fold-in read the same stored history the same way."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
 from data.store import Event, Store
+from features.user_history import user_activity
+from models.recommenders import create_recommender, feed_history
+from models.recommenders.factorization import ALSRecommender
+from tests.models.recommenders.conftest import community_interactions
+from training.promotion import champion, promote
 from training.recommender.config import load_run_config
 from training.recommender.pipeline import train_recommender
-from training.registry import champion, promote
 from training.retrain.recommender import events_as_interactions, retrain_recommender
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "recommender"
 
 
 def test_events_become_interactions_without_complaints(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
-    store.add_events(
+    store.events.add(
         [
             Event("a", "u1", "i1", "like", 10),
             Event("b", "u1", "i2", "complaint", 11),
@@ -31,6 +36,8 @@ def test_events_become_interactions_without_complaints(tmp_path: Path) -> None:
     assert frame[["item_id", "rating"]].values.tolist() == [["i1", 4.0], ["i3", 2.0]]
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_retrain_with_events_is_gated_against_the_rescored_champion(
     mirror: Path, tmp_path: Path
 ) -> None:
@@ -39,7 +46,7 @@ def test_retrain_with_events_is_gated_against_the_rescored_champion(
     client = MlflowClient()
     promote(client, "agora-recommender", first.model_version)
     store_url = f"sqlite:///{tmp_path / 'events.db'}"
-    Store(store_url).add_events(
+    Store(store_url).events.add(
         [
             Event(f"e{i}", "fresh-user", item, "like", 1_700_000_000 + i)
             for i, item in enumerate(["50", "181", "172", "174"])
@@ -55,3 +62,43 @@ def test_retrain_with_events_is_gated_against_the_rescored_champion(
     weak = retrain_recommender(config_path=CONFIGS / "popularity.fast.yaml", store_url=store_url)
     assert not weak.promoted and "worse" in weak.decision
     assert champion(client, "agora-recommender").version == better.candidate_version
+
+
+def test_a_retrain_and_a_feed_fold_in_see_the_same_history(tmp_path: Path) -> None:
+    """Regression: the retrain valued events by its own table, serving by the model's median
+    value: the same stored history gave different rows and user vectors on the two paths."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.events.add(
+        [
+            Event("e1", "u08", "i1", "like", 10),
+            Event("e2", "u08", "i1", "view", 11),  # a repeat: merged by the duplicates policy
+            Event("e3", "u08", "i2", "purchase", 12, weight=2.0),
+            Event("e4", "u08", "i3", "complaint", 13),
+            Event("e5", "newbie", "i0", "rating", 14, weight=3.0),
+            Event("e6", "newbie", "i4", "click", 15),
+            Event("e7", "newbie", "i6", "view", 16, weight=0.0),  # no value, no history
+        ]
+    )
+    dataset = community_interactions()
+    config = {"factors": 4, "iterations": 10, "weighting": "confidence", "num_threads": 1}
+    # The retrain path: the dataset plus the stored events, fitted together.
+    extra = events_as_interactions(store)
+    retrained = create_recommender("als", config).fit(pd.concat([dataset, extra]))
+    # The feed path: a model fitted before the events, folding them in at request time.
+    served = create_recommender("als", config).fit(dataset)
+    assert isinstance(served, ALSRecommender)
+    for user in ("u08", "newbie"):
+        activity = user_activity(store.events.read(user), store.triage.complained_items(user))
+        feed = feed_history(served, user, activity)
+        retrain = retrained.catalog.history_of(user)
+        assert len(feed) >= 2
+        assert dict(zip(feed.items, feed.values, strict=True)) == dict(
+            zip(retrain.items, retrain.values, strict=True)
+        )
+        # the same row folds into the same user vector against the served item factors
+        rows = [served._history_row(list(h.items), list(h.values)) for h in (feed, retrain)]
+        vectors = [served.fold_in_users(row) for row in rows]
+        assert np.abs(vectors[0]).sum() > 0
+        np.testing.assert_array_equal(vectors[0], vectors[1])
+        # and the retrained model, which has seen these events, does not count them twice
+        assert feed_history(retrained, user, activity) == retrain

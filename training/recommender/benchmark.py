@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from models.config import ConfigError
+from models.recommenders import recommender_config
 from training.recommender.config import MODEL_NAMES, RecommenderRunConfig, SplitConfig
 from training.recommender.evaluate import (
     Evaluation,
@@ -24,7 +25,6 @@ from training.recommender.evaluate import (
     export_run,
     export_split,
 )
-from training.recommender.factory import model_config
 from training.recommender.steps import fit_recommender, prepare_split
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def load_benchmark_configs(
         if not path.exists():
             raise ConfigError(f"config: no {variant} config for {model} at {path}")
         config = RecommenderRunConfig.from_yaml(path).for_model(model)
-        model_config(model, config.params)
+        recommender_config(model, config.params)
         configs[model] = (path, config)
     return configs
 

@@ -16,15 +16,17 @@ error names the field (`params.factors: Input should be greater than 0`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, PositiveInt
 
 from models.config import ConfigError, FrozenConfig
+from models.recommenders import RECOMMENDER_TYPES
 
-ModelName = Literal["popularity", "itemknn", "als", "bpr", "ease", "embedding", "hybrid"]
-MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
+# The models' own type table is the one list of names (a model added there is accepted here).
+MODEL_NAMES: tuple[str, ...] = RECOMMENDER_TYPES
+ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]
 
 
 class SplitConfig(FrozenConfig):

@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from training.recommender import tracking_steps
+from models.recommenders import recommender_config
+from training.recommender import tracking
 from training.recommender.config import RecommenderRunConfig
 from training.recommender.evaluate import evaluate_recommender, export_run
-from training.recommender.factory import model_config
 from training.recommender.steps import SplitData, fit_recommender, prepare_split
 from training.recommender.tuning import TuningResult, search_space, tune_recommender
 from training.tracking import configure_tracking, tracked_run
@@ -65,7 +65,7 @@ def validated_params(run_config: RecommenderRunConfig, tune_trials: int) -> dict
         raise ValueError(f"--tune must be >= 0, got {tune_trials}")
     if tune_trials:
         search_space(run_config.model)
-    return model_config(run_config.model, run_config.params).model_dump(mode="json")
+    return recommender_config(run_config.model, run_config.params).model_dump(mode="json")
 
 
 def train_recommender(
@@ -94,8 +94,8 @@ def train_recommender(
     data = split if split is not None else prepare_split(dataset, run_config.split)
     if extra_train is not None and len(extra_train):
         data = data.with_extra_train(extra_train)
-    with tracked_run(tracking_steps.EXPERIMENT, run_name=f"{model}-{dataset}") as run:
-        tracking_steps.log_run_inputs(model, run_config.k, data, tune_trials)
+    with tracked_run(tracking.EXPERIMENT, run_name=f"{model}-{dataset}") as run:
+        tracking.log_run_inputs(model, run_config.k, data, tune_trials)
         tuning_best, provenance = None, dict(run_config.provenance)
         if tune_trials:
             tuning = tune_recommender(
@@ -109,24 +109,24 @@ def train_recommender(
                 show_progress=show_progress,
             )
             params, tuning_best = tuning.best_params, tuning.best_value
-            tracking_steps.log_tuning(tuning, run_config.tuning.model_dump(mode="json"))
+            tracking.log_tuning(tuning, run_config.tuning.model_dump(mode="json"))
             provenance = tuning_provenance(dataset, run_config, tuning, tune_trials)
-        tracking_steps.log_model_params(params)
+        tracking.log_model_params(params)
         recommender, fit_seconds = fit_recommender(model, params, data.train, data.items)
         evaluation = evaluate_recommender(
             recommender, data.train, data.test, k=run_config.k, show_progress=show_progress
         )
-        tracking_steps.log_evaluation(evaluation, model, fit_seconds)
+        tracking.log_evaluation(evaluation, model, fit_seconds)
         if tune_trials:
             provenance["mlflow_run_id"] = run.info.run_id
-            provenance[f"test_{tracking_steps.primary_metric(run_config.k)}_after_refit"] = round(
+            provenance[f"test_{tracking.primary_metric(run_config.k)}_after_refit"] = round(
                 evaluation.metrics[f"ndcg@{run_config.k}"], 6
             )
         effective = run_config.model_copy(update={"params": params, "provenance": provenance})
-        tracking_steps.log_effective_config(effective.model_dump(mode="json"))
+        tracking.log_effective_config(effective.model_dump(mode="json"))
         if export_dir is not None:
             export_run(export_dir, data, evaluation)
-        version = tracking_steps.register_recommender(recommender, model, evaluation, data)
+        version = tracking.register_recommender(recommender, model, evaluation, data)
     return TrainingOutcome(
         run_id=run.info.run_id,
         model_version=version,

@@ -1,6 +1,6 @@
 """Plain pipeline steps shared by `agora train recommender` and `agora benchmark recommender`.
 
-Each step takes typed inputs and returns values; none touches MLflow (see `tracking_steps`).
+Each step takes typed inputs and returns values; none touches MLflow (see `tracking`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pandas as pd
 from data.loaders import available_kinds, load_interactions, load_items
 from data.schemas import ITEM_ID, USER_ID, Kind, conform
 from features.splits import stratified_split
+from models.recommenders import create_recommender, recommender_config
 from training.recommender.config import SplitConfig
-from training.recommender.factory import build_recommender
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,12 @@ class SplitData:
         }
 
     def with_extra_train(self, extra: pd.DataFrame) -> SplitData:
-        """This split with `extra` interactions added to training (the test split unchanged)."""
-        extra = conform(extra, Kind.INTERACTIONS)[list(self.train.columns)]
+        """This split with `extra` interactions added to training (the test split unchanged).
+
+        Columns beyond the dataset's are kept (e.g. `event_seq`, which the fitted model records
+        so a feed folds in only the events it was not trained on).
+        """
+        extra = conform(extra, Kind.INTERACTIONS)
         digest = hashlib.sha256(extra.to_csv(index=False).encode()).hexdigest()
         train = pd.concat([self.train, extra], ignore_index=True)
         return replace(self, train=train, extra_rows=len(extra), extra_sha256=digest)
@@ -92,7 +96,7 @@ def fit_recommender(
     name: str, params: dict[str, Any], train: pd.DataFrame, items: pd.DataFrame | None
 ) -> tuple[Any, float]:
     """Build and fit model `name` on `train`; return it with the fit's wall-clock seconds."""
-    model = build_recommender(name, params)
+    model = create_recommender(name, recommender_config(name, params))
     started = time.perf_counter()
     model.fit(train, items)
     seconds = time.perf_counter() - started

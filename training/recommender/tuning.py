@@ -19,9 +19,9 @@ import pandas as pd
 
 from features.splits import stratified_split
 from models.config import ConfigError
+from models.recommenders import recommender_config
 from training.recommender.config import TuningConfig
 from training.recommender.evaluate import evaluate_recommender
-from training.recommender.factory import model_config
 from training.recommender.search_spaces import SEARCH_SPACES
 from training.recommender.steps import fit_recommender
 
@@ -66,7 +66,7 @@ def tune_recommender(
     if trials <= 0:
         raise ValueError(f"trials must be positive, got {trials}")
     suggest = search_space(model)
-    model_config(model, base_params)  # fail on a bad base config before any fitting
+    recommender_config(model, base_params)  # fail on a bad base config before any fitting
     inner_train, validation = stratified_split(train, ratio=tuning.train_ratio, seed=tuning.seed)
     name = f"{tuning.metric}@{k}"
     logger.info(
@@ -96,7 +96,7 @@ def tune_recommender(
         objective, n_trials=trials, timeout=tuning.timeout_seconds, show_progress_bar=show_progress
     )
     best = {**base_params, **_suggested(study.best_trial)}
-    model_config(model, best)
+    recommender_config(model, best)
     seconds = time.perf_counter() - started
     logger.info("best %s=%.4f with %s (%.0f s)", name, study.best_value, best, seconds)
     return TuningResult(

@@ -18,7 +18,7 @@ import mlflow
 import yaml
 from mlflow.tracking import MlflowClient
 
-from training.registry import PromotionRefusedError, champion, promote
+from training.promotion import PromotionRefusedError, champion, promote
 
 logger = logging.getLogger(__name__)
 

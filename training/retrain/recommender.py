@@ -1,8 +1,9 @@
 """`agora retrain recommender`: the catalog dataset plus stored events, gated, swapped in.
 
 Stored positive events (views, clicks, likes, purchases, ratings) join the training split of the
-dataset's protocol split; the held-out split is the dataset's own, so the candidate and the
-re-scored champion are compared on exactly the same data.
+dataset's protocol split, valued and merged as `data.events` and `features.user_history` define
+for every path (a feed's fold-in reads the same rules); the held-out split is the dataset's own,
+so the candidate and the re-scored champion are compared on exactly the same data.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import schemas as S
-from data.store import NEGATIVE_TYPES, Store
+from data.store import Store
+from features.user_history import event_interactions
 from models.recommenders import load_recommender
 from training.recommender.config import load_run_config
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.pipeline import train_recommender
 from training.recommender.steps import prepare_split
-from training.recommender.tracking_steps import REGISTERED_MODEL
+from training.recommender.tracking import REGISTERED_MODEL
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
@@ -34,22 +35,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_CONFIG = (
     Path(__file__).resolve().parents[2] / "configs" / "recommender" / "hybrid.fast.yaml"
 )
-# Implicit events on the 1-5 scale of explicit ratings ("rating" events carry their own value).
-EVENT_VALUES = {"view": 2.0, "click": 3.0, "like": 4.0, "share": 4.0, "purchase": 5.0}
 
 
 def events_as_interactions(store: Store) -> pd.DataFrame:
-    """Positive stored events as canonical interactions; complaints and dislikes are left out."""
-    events = store.events_frame()
-    events = events[~events["type"].isin(NEGATIVE_TYPES)]
-    values = events["type"].map(EVENT_VALUES)
-    ratings = values.where(events["type"] != "rating", events[S.RATING])
-    return S.conform(
-        events.assign(**{S.RATING: ratings.fillna(1.0)})[
-            [S.USER_ID, S.ITEM_ID, S.RATING, S.TIMESTAMP]
-        ],
-        S.Kind.INTERACTIONS,
-    )
+    """Positive stored events as canonical interactions (with their event-log position), valued
+    by `data.events.event_value`; complaints and dislikes are left out."""
+    return event_interactions(store.events.read())
 
 
 def retrain_recommender(

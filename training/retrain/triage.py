@@ -21,6 +21,7 @@ from data import schemas as S
 from data.store import Store
 from features.text_splits import TextSplit, load_split
 from models.classifiers import load_classifier
+from models.served_models import default_triage_dataset
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
@@ -31,7 +32,6 @@ from training.tracking import configure_tracking
 from training.triage.config import load_config
 from training.triage.metrics import classification_report
 from training.triage.pipeline import (
-    DEFAULT_DATASET_FOR_TASK,
     Task,
     TrainedTriageModel,
     evaluate,
@@ -40,9 +40,6 @@ from training.triage.pipeline import (
 )
 
 logger = logging.getLogger(__name__)
-
-# The triage field a correction names, per task.
-CORRECTED_FIELD = {Task.SENTIMENT: "sentiment", Task.REASON: "reason", Task.CATEGORY: "category"}
 
 
 @dataclass(frozen=True)
@@ -107,8 +104,9 @@ def retrain_triage(
     task = Task(task)
     configure_tracking(tracking_uri)  # the corrections and champion lookups below need it
     config = load_config(config_path)
-    split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[task], task)
-    corrections = Store(store_url).corrected_texts(CORRECTED_FIELD[task])
+    split = load_split(dataset or default_triage_dataset(task), task)
+    # A correction names the triage result's field, which is the task's name.
+    corrections = Store(store_url).triage.corrected_texts(str(task))
     augmented, holdout, skipped = with_corrections(split, corrections, holdout_share)
     logger.info(
         "retraining %s with %d corrections (%d held out, %d skipped)",
@@ -122,6 +120,7 @@ def retrain_triage(
     with champion_artifact(name) as champion:  # before registering: the candidate is not it
         if champion is not None:
             champion_version = champion[0]
+            # The champion reads its inputs as it was trained to (its own text handling).
             scored = evaluate(model, load_classifier(champion[1]), augmented, text=config.text)
             champion_score = scored.report.macro_f1
             champion_holdout = _holdout_accuracy(scored, holdout)

@@ -17,7 +17,7 @@ from pathlib import Path
 from features.text_splits import Task, TextSplit, load_split
 from models.classifiers.base import TextClassifier
 from models.classifiers.ensemble import EnsembleClassifier
-from training.triage.config import MODEL_KINDS, TriageConfig, build_finetune
+from training.triage.config import TriageConfig, build_finetune, classifier_type
 from training.triage.pipeline import TrainedTriageModel, evaluate, fit_and_evaluate, model_inputs
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ def benchmark_split(
         if model == "ensemble":
             members, seconds = _ensemble_members(split, config, fitted)
             ensemble = EnsembleClassifier(members, config.ensemble.weights)
-            trained = evaluate("ensemble", ensemble, split, seconds, config.text)
+            ensemble.set_text_config(config.text)
+            trained = evaluate("ensemble", ensemble, split, seconds)
         else:
             trained = fit_and_evaluate(model, split, config)
         fitted[model] = trained
@@ -144,9 +145,8 @@ def run_benchmark(
     on_row: Callable[[BenchmarkRow], None] | None = None,
 ) -> list[BenchmarkRow]:
     """Benchmark `models` on `splits`; `on_row` sees each row as soon as it is measured."""
-    unknown = [m for m in models if m not in MODEL_KINDS]
-    if unknown:
-        raise ValueError(f"models: unknown {unknown}; choose from {', '.join(MODEL_KINDS)}")
+    for model in models:
+        classifier_type(model)  # an unknown model fails before any split is loaded
     config = config or TriageConfig()
     rows: list[BenchmarkRow] = []
     for dataset, task in splits:

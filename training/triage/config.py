@@ -9,21 +9,24 @@ suit 10 complaint reasons (NB-weighted TF-IDF: +0.9 points of cross-validated ac
 sentiment, -1.7 points of macro-F1 on reasons). `config.for_task(task)` is the config a task's
 models are trained with.
 
-`text` is how texts are cleaned and masked before a model reads them. Its default is the triage
-engine's own (models/triage/triage.yaml), so a model is trained on exactly the input it is served.
+`text` is how texts are cleaned and masked before a model reads them. It is saved in the model's
+artifact, and the triage engine prepares that model's serving inputs with it, so a model is always
+served the input it was trained on. Its default is the engine's shipped text handling
+(models/triage/triage.yaml).
 """
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from pydantic import Field, ValidationError, model_validator
 
 from features.text import TextConfig
 from features.text_splits import Task
 from models.classifiers.base import TextClassifier
+from models.classifiers.catalog import ClassifierType
 from models.classifiers.embedding import EmbeddingClassifier, EmbeddingConfig
 from models.classifiers.ensemble import EnsembleClassifier
 from models.classifiers.finetune_config import FineTuneConfig
@@ -31,11 +34,8 @@ from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
 from models.config import ConfigError, FrozenConfig, describe_validation_error
 from models.triage.config import load_triage_config
 
-ModelKind = Literal["tfidf", "embedding", "finetune", "ensemble"]
-MemberKind = Literal["tfidf", "embedding", "finetune"]
-MODEL_KINDS: tuple[str, ...] = ("tfidf", "embedding", "finetune", "ensemble")
-# The sections a `tasks` entry may change (not `text`: it must match the serving engine's).
-MODEL_SECTIONS: tuple[str, ...] = ("tfidf", "embedding", "finetune", "ensemble")
+# One config section per classifier type; a `tasks` entry may change these (not `text`).
+MODEL_SECTIONS: tuple[str, ...] = tuple(ClassifierType)
 
 
 class EnsembleConfig(FrozenConfig):
@@ -47,7 +47,7 @@ class EnsembleConfig(FrozenConfig):
     accuracy 0.821 and 0.838 for seeds 42 and 43).
     """
 
-    members: tuple[MemberKind, ...] = ("finetune", "tfidf")
+    members: tuple[ClassifierType, ...] = (ClassifierType.FINETUNE, ClassifierType.TFIDF)
     finetune_seeds: tuple[int, ...] = (42, 43)
     weights: tuple[float, ...] | None = Field(
         None, description="one per member after expanding finetune seeds; None = equal"
@@ -57,6 +57,8 @@ class EnsembleConfig(FrozenConfig):
     def _check(self) -> Self:
         if not self.members:
             raise ValueError("members must name at least one model")
+        if ClassifierType.ENSEMBLE in self.members:
+            raise ValueError("members: an ensemble cannot be a member of an ensemble")
         if len(set(self.members)) != len(self.members):
             raise ValueError(f"members must not repeat: {self.members}")
         if not self.finetune_seeds or len(set(self.finetune_seeds)) != len(self.finetune_seeds):
@@ -100,7 +102,8 @@ class TriageConfig(FrozenConfig):
 
     text: TextConfig = Field(
         default_factory=serving_text_config,
-        description="cleaning and masking of model inputs; keep it equal to the engine's",
+        description="cleaning and masking of model inputs; saved with the model, which the "
+        "engine serves with it",
     )
     tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
@@ -149,18 +152,27 @@ def build_finetune(config: TriageConfig, seed: int) -> TextClassifier:
     return FineTunedClassifier(config.finetune.model_copy(update={"seed": seed}))
 
 
+def classifier_type(model: str) -> ClassifierType:
+    """`model` as a ClassifierType; an unknown name is a ConfigError listing the known ones."""
+    try:
+        return ClassifierType(model)
+    except ValueError:
+        known = ", ".join(ClassifierType)
+        raise ConfigError(f"model: unknown model '{model}'; choose one of {known}") from None
+
+
 def build_classifier(model: str, config: TriageConfig) -> TextClassifier:
-    """An unfitted classifier of kind `model` configured from its section of `config`."""
-    if model == "tfidf":
-        return TfidfClassifier(config.tfidf)
-    if model == "embedding":
-        return EmbeddingClassifier(config.embedding)
-    if model == "finetune":
-        return build_finetune(config, config.finetune.seed)
-    if model == "ensemble":
-        members = [
-            build_classifier(kind, config) if seed is None else build_finetune(config, seed)
-            for kind, seed in config.ensemble.member_plan()
-        ]
-        return EnsembleClassifier(members, config.ensemble.weights)
-    raise ConfigError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")
+    """An unfitted classifier of type `model` configured from its section of `config`."""
+    match classifier_type(model):
+        case ClassifierType.TFIDF:
+            return TfidfClassifier(config.tfidf)
+        case ClassifierType.EMBEDDING:
+            return EmbeddingClassifier(config.embedding)
+        case ClassifierType.FINETUNE:
+            return build_finetune(config, config.finetune.seed)
+        case ClassifierType.ENSEMBLE:
+            members = [
+                build_classifier(kind, config) if seed is None else build_finetune(config, seed)
+                for kind, seed in config.ensemble.member_plan()
+            ]
+            return EnsembleClassifier(members, config.ensemble.weights)

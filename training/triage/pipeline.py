@@ -20,11 +20,11 @@ import numpy as np
 from features.text import TextConfig, model_input
 from features.text_splits import Task, TextSplit, load_split
 from models.classifiers.base import TextClassifier
-from models.registry_names import triage_model_name
+from models.served_models import default_triage_dataset, triage_registered_name
 from training.triage.config import (
-    MODEL_KINDS,
     TriageConfig,
     build_classifier,
+    classifier_type,
     serving_text_config,
 )
 from training.triage.metrics import ClassificationReport, classification_report
@@ -32,19 +32,6 @@ from training.triage.metrics import ClassificationReport, classification_report
 logger = logging.getLogger(__name__)
 
 EXPERIMENT = "agora-triage"
-# The dataset each task's canonical registered name is trained on; other datasets get a suffix,
-# so a champion is only ever compared with models evaluated on the same split.
-DEFAULT_DATASETS: dict[tuple[Task, str], str] = {
-    (Task.SENTIMENT, "en"): "airline-sentiment",
-    (Task.SENTIMENT, "zh"): "waimai-10k",
-    (Task.REASON, "en"): "airline-sentiment",
-    (Task.CATEGORY, "en"): "bitext-intents",
-}
-DEFAULT_DATASET_FOR_TASK: dict[Task, str] = {
-    Task.SENTIMENT: "airline-sentiment",
-    Task.REASON: "airline-sentiment",
-    Task.CATEGORY: "bitext-intents",
-}
 
 
 @dataclass(frozen=True)
@@ -71,15 +58,9 @@ class TriageRunResult:
 
 
 def registered_name(split: TextSplit) -> str:
-    """Stable registry name: agora-triage-sentiment-en, -sentiment-zh, -reason, -category.
-
-    Sentiment names carry the language (one model per language); a dataset other than the
-    task's default one adds its name, e.g. agora-triage-category-cfpb-complaints.
-    """
-    name = triage_model_name(str(split.task), split.language)
-    if DEFAULT_DATASETS.get((split.task, split.language)) != split.dataset:
-        name = f"{name}-{split.dataset}"
-    return name
+    """The registry name a model trained on `split` is registered under (models.served_models):
+    a serving slot's name when the split is that slot's dataset, else one with the dataset."""
+    return triage_registered_name(split.task, split.language, split.dataset)
 
 
 def limit_split(split: TextSplit, limit: int) -> TextSplit:
@@ -106,8 +87,8 @@ def model_inputs(texts: Sequence[str], text: TextConfig | None = None) -> list[s
     """Texts as the triage engine hands them to a model: cleaned and truncated by
     `prepare_text`, then handles, URLs and brand names masked by `normalise_for_model`.
 
-    `text` defaults to the engine's shipped text handling; training with anything else gives a
-    model whose serving inputs differ from its training inputs.
+    `text` defaults to the engine's shipped text handling. A model records the text handling it
+    was trained with (`TextClassifier.text_config`), and the engine serves it the same way.
     """
     text = text or serving_text_config()
     return [model_input(raw, text) for raw in texts]
@@ -116,9 +97,12 @@ def model_inputs(texts: Sequence[str], text: TextConfig | None = None) -> list[s
 def fit_and_evaluate(
     model: str, split: TextSplit, config: TriageConfig, classifier: TextClassifier | None = None
 ) -> TrainedTriageModel:
-    """Fit `model` (or the given, unfitted `classifier`) on the train part; score the test part."""
-    if model not in MODEL_KINDS:
-        raise ValueError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")
+    """Fit `model` (or the given, unfitted `classifier`) on the train part; score the test part.
+
+    The classifier records `config.text`, the text handling its inputs were prepared with, so its
+    artifact carries it and the engine serves it the same inputs.
+    """
+    classifier_type(model)  # an unknown model fails before any work
     config = config.for_task(split.task)
     classifier = classifier or build_classifier(model, config)
     logger.info(
@@ -127,7 +111,8 @@ def fit_and_evaluate(
     started = time.perf_counter()
     classifier.fit(model_inputs(split.train_texts, config.text), split.train_labels)
     fit_seconds = time.perf_counter() - started
-    return evaluate(model, classifier, split, fit_seconds, config.text)
+    classifier.set_text_config(config.text)
+    return evaluate(model, classifier, split, fit_seconds)
 
 
 def evaluate(
@@ -137,9 +122,14 @@ def evaluate(
     fit_seconds: float = 0.0,
     text: TextConfig | None = None,
 ) -> TrainedTriageModel:
-    """Score an already fitted classifier on the split's test part (inputs as `model_inputs`)."""
+    """Score an already fitted classifier on the split's test part (inputs as `model_inputs`).
+
+    Inputs are prepared with the classifier's own text handling; `text` (default: the engine's)
+    is for a model saved before artifacts recorded it.
+    """
     started = time.perf_counter()
-    probabilities = classifier.predict_proba(model_inputs(split.test_texts, text))
+    own = classifier.text_config or text
+    probabilities = classifier.predict_proba(model_inputs(split.test_texts, own))
     predict_seconds = time.perf_counter() - started
     report = classification_report(split.test_labels, probabilities, classifier.classes_)
     logger.info(
@@ -175,13 +165,12 @@ def train_triage(
     """
     # MLflow is imported here, not at module import: `agora --help` stays fast.
     from training.tracking import configure_tracking
-    from training.triage.run_logging import log_triage_run
+    from training.triage.tracking import log_triage_run
 
     config = config or TriageConfig()
-    if model not in MODEL_KINDS:
-        raise ValueError(f"model: unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}")
+    classifier_type(model)  # an unknown model fails before any data is read
     if split is None:
-        split = load_split(dataset or DEFAULT_DATASET_FOR_TASK[Task(task)], task)
+        split = load_split(dataset or default_triage_dataset(task), task)
     if limit is not None:
         split = limit_split(split, limit)
     config = config.for_task(split.task)  # the run logs the sections the model used

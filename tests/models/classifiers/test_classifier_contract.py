@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.artifacts import MANIFEST_FILE
 from models.classifiers import (
     ClassifierInputError,
     NotFittedError,
@@ -72,21 +73,15 @@ KINDS = [
     "ensemble",
 ]
 
-_FITTED: dict[str, TextClassifier] = {}
 
-
-@pytest.fixture
+@pytest.fixture(scope="module", params=KINDS)
 def fitted(
     request: pytest.FixtureRequest, tiny_train: tuple[list[str], list[str]]
 ) -> TextClassifier:
-    """Each kind is fitted once per session (fitting is the slow part) and reused read-only."""
-    kind = request.param
-    if kind not in _FITTED:
-        _FITTED[kind] = FACTORIES[kind]().fit(*tiny_train)
-    return _FITTED[kind]
+    """Each kind is fitted once per module (fitting is the slow part); tests only read it."""
+    return FACTORIES[request.param]().fit(*tiny_train)
 
 
-@pytest.mark.parametrize("fitted", KINDS, indirect=True)
 def test_probabilities_are_a_distribution_over_sorted_classes(
     fitted: TextClassifier, tiny_test: tuple[list[str], list[str]]
 ) -> None:
@@ -99,7 +94,6 @@ def test_probabilities_are_a_distribution_over_sorted_classes(
     assert fitted.predict(texts) == [fitted.classes_[i] for i in probabilities.argmax(axis=1)]
 
 
-@pytest.mark.parametrize("fitted", KINDS, indirect=True)
 def test_learns_the_cue_words(
     fitted: TextClassifier, tiny_test: tuple[list[str], list[str]]
 ) -> None:
@@ -109,13 +103,11 @@ def test_learns_the_cue_words(
     assert accuracy >= 0.8
 
 
-@pytest.mark.parametrize("fitted", KINDS, indirect=True)
 def test_empty_input_gives_empty_output(fitted: TextClassifier) -> None:
     assert fitted.predict_proba([]).shape == (0, 3)
     assert fitted.predict([]) == []
 
 
-@pytest.mark.parametrize("fitted", KINDS, indirect=True)
 def test_save_then_load_gives_identical_probabilities(
     fitted: TextClassifier, tiny_test: tuple[list[str], list[str]], tmp_path: Path
 ) -> None:
@@ -131,7 +123,6 @@ def test_save_then_load_gives_identical_probabilities(
     assert not list(tmp_path.glob(".model*")), "no staging folder may be left behind"
 
 
-@pytest.mark.parametrize("fitted", KINDS, indirect=True)
 def test_saving_over_an_existing_model_replaces_it(fitted: TextClassifier, tmp_path: Path) -> None:
     target = tmp_path / "model"
     target.mkdir()
@@ -141,7 +132,6 @@ def test_saving_over_an_existing_model_replaces_it(fitted: TextClassifier, tmp_p
     assert load_classifier(target).classes_ == fitted.classes_
 
 
-@pytest.mark.parametrize("fitted", KINDS, indirect=True)
 def test_explain_returns_term_weights(fitted: TextClassifier) -> None:
     terms = fitted.explain("awful rude crew and my bag was lost", top_n=3)
     assert len(terms) <= 3
@@ -152,7 +142,6 @@ def test_explain_returns_term_weights(fitted: TextClassifier) -> None:
         assert weights == sorted(weights, reverse=True)
 
 
-@pytest.mark.parametrize("fitted", KINDS, indirect=True)
 def test_bad_input_names_the_problem(fitted: TextClassifier) -> None:
     with pytest.raises(ClassifierInputError, match="single string"):
         fitted.predict_proba("just one text")  # type: ignore[arg-type]
@@ -198,7 +187,7 @@ def test_a_class_bias_survives_save_and_load_and_old_artifacts_load_without_one(
     np.testing.assert_allclose(loaded.class_bias_, fitted.class_bias_)
     np.testing.assert_allclose(loaded.predict_proba(texts), fitted.predict_proba(texts))
     # an artifact written before class biases existed has no "class_bias" field
-    manifest_file = tmp_path / "model" / "classifier.json"
+    manifest_file = tmp_path / "model" / MANIFEST_FILE
     manifest = json.loads(manifest_file.read_text())
     del manifest["class_bias"]
     manifest_file.write_text(json.dumps(manifest))

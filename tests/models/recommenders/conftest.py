@@ -54,11 +54,12 @@ def encoder() -> TextEncoder:
     return shared_text_encoder()
 
 
-@pytest.fixture
+# Session-scoped so that module-scoped fitted models can use them; tests must not change them.
+@pytest.fixture(scope="session")
 def interactions() -> pd.DataFrame:
     return community_interactions()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def items() -> pd.DataFrame:
     return community_items()

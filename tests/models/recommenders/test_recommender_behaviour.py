@@ -1,4 +1,4 @@
-"""Model-specific behaviour: EASE's limits, fold-in of unseen users, content serving, routing."""
+"""Model-specific behaviour: EASE's limits, fold-in of unseen users, content serving, fusion."""
 
 from __future__ import annotations
 
@@ -9,11 +9,17 @@ import pandas as pd
 import pytest
 
 from features.embeddings import TextEncoder
-from models.recommenders import UnknownItemError, base, create_recommender, load_recommender
-from models.recommenders.base import top_k
+from models.recommenders import (
+    UnknownItemError,
+    UnknownUserError,
+    create_recommender,
+    load_recommender,
+    ranking,
+)
 from models.recommenders.ease import CatalogTooLargeError, EASERecommender
 from models.recommenders.embedding import EmbeddingRecommender
 from models.recommenders.hybrid import HybridRecommender
+from models.recommenders.ranking import top_k
 
 SPACE = {"i0", "i2", "i4", "i6", "i8", "i10"}
 
@@ -29,7 +35,7 @@ def test_ease_refuses_catalogs_above_max_items(interactions: pd.DataFrame) -> No
 def test_ease_matches_the_closed_form(interactions: pd.DataFrame, settings: dict) -> None:
     model = create_recommender("ease", {"regularization": 2.0, **settings}).fit(interactions)
     assert isinstance(model, EASERecommender)
-    x = (model.data.history.toarray() > 0).astype(float)
+    x = (model.catalog.history.toarray() > 0).astype(float)
     gram = x.T @ x
     penalty = 2.0 + settings.get("dropout", 0.0) / (1 - settings.get("dropout", 0.0)) * np.diag(
         gram
@@ -43,6 +49,7 @@ def test_ease_matches_the_closed_form(interactions: pd.DataFrame, settings: dict
     np.testing.assert_allclose(model.weights, expected, atol=1e-5)
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("weighting", ["binary", "confidence", "bm25"])
 def test_als_fold_in_reproduces_a_known_users_ranking(
     interactions: pd.DataFrame, weighting: str
@@ -64,7 +71,7 @@ def test_als_fold_in_reproduces_a_known_users_ranking(
     # the folded-in user scores every item almost exactly like the fitted user
     row = model._history_row(list(rows["item_id"]), list(rows["rating"]))
     fold_scores = model.score_history(row)[0]
-    fitted_scores = model.score_users(np.array([model.data.users.index("u08")]))[0]
+    fitted_scores = model.score_users(np.array([model.catalog.users.index("u08")]))[0]
     assert np.corrcoef(fold_scores, fitted_scores)[0, 1] > 0.99
 
 
@@ -72,13 +79,14 @@ def test_cf_models_do_not_use_catalog_only_items(
     interactions: pd.DataFrame, items: pd.DataFrame
 ) -> None:
     model = create_recommender("ease", {"regularization": 1.0}).fit(interactions, items)
-    assert "i10" in model.data.items and not model.known_item("i10")
+    assert "i10" in model.catalog.items and not model.known_item("i10")
     with pytest.raises(UnknownItemError, match="'i10': it had no interactions"):
         model.similar_items("i10")
     every = {r.item_id for r in model.recommend("u00", k=20, exclude_seen=False)}
     assert "i10" not in every
 
 
+@pytest.mark.model
 def test_embedding_answers_text_and_serves_cold_items(
     encoder: TextEncoder, interactions: pd.DataFrame, items: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -90,12 +98,12 @@ def test_embedding_answers_text_and_serves_cold_items(
     with pytest.raises(ValueError, match="non-empty string"):
         model.recommend_for_text("   ")
     loaded = load_recommender(model.save(tmp_path / "m"), encoder=encoder)
-    assert loaded.recommend_for_text("romantic wedding", k=3) == model.recommend_for_text(  # type: ignore[attr-defined]
+    assert loaded.recommend_for_text("romantic wedding", k=3) == model.recommend_for_text(
         "romantic wedding", k=3
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def hybrid(
     encoder: TextEncoder, interactions: pd.DataFrame, items: pd.DataFrame
 ) -> HybridRecommender:
@@ -104,29 +112,51 @@ def hybrid(
     return model
 
 
-def test_hybrid_routing_reports_the_strategy(hybrid: HybridRecommender) -> None:
-    recs, strategy = hybrid.recommend_with_strategy("u02", k=3)
-    assert strategy == "personalized" and recs[0].item_id == "i4"
-    recs, strategy = hybrid.recommend_with_strategy("newcomer", k=3)
-    assert strategy == "popular-fallback" and len(recs) == 3
-    assert "i10" not in {r.item_id for r in recs}  # popularity never serves unseen items
+@pytest.mark.model
+def test_hybrid_is_pure_fusion_under_the_contract(hybrid: HybridRecommender) -> None:
+    assert hybrid.recommend("u02", k=3)[0].item_id == "i4"
+    with pytest.raises(UnknownUserError, match="'newcomer'"):
+        hybrid.recommend("newcomer")
+    recs = hybrid.recommend_for_items(["i1", "i5"], k=3)
+    assert recs and recs[0].item_id in {"i3", "i7", "i9"}
+    # only the (weight 0) content component can use a catalog-only item: it serves alone
+    cold = [r.item_id for r in hybrid.recommend_for_items(["i10"], k=3)]
+    assert cold and set(cold) <= SPACE
+    text = [r.item_id for r in hybrid.recommend_for_text("rockets and planets", k=2)]
+    assert text and set(text) <= SPACE
+    with pytest.raises(UnknownItemError, match="'ghost'"):
+        hybrid.recommend_for_items(["i10", "ghost"])
 
-    recs, strategy = hybrid.recommend_for_items_with_strategy(["i1", "i5"], k=3)
-    assert strategy == "personalized" and recs[0].item_id in {"i3", "i7", "i9"}
-    recs, strategy = hybrid.recommend_for_items_with_strategy(["i10", "ghost"], k=3)
-    assert strategy == "cold-start-content" and set(r.item_id for r in recs) <= SPACE
-    recs, strategy = hybrid.recommend_for_items_with_strategy(["ghost"], k=3)
-    assert strategy == "popular-fallback" and len(recs) == 3
-    recs, strategy = hybrid.recommend_for_text_with_strategy("rockets and planets", k=2)
-    assert strategy == "cold-start-content" and set(r.item_id for r in recs) <= SPACE
+
+@pytest.mark.model
+def test_cf_component_without_usable_items_adds_no_rank_noise(
+    encoder: TextEncoder, interactions: pd.DataFrame, items: pd.DataFrame
+) -> None:
+    """Regression: fusing a row of catalog-only items let EASE's all-zero scores of an empty
+    history rank items by index and dilute the content model's ranking."""
+    config = {
+        "components": [
+            {"type": "ease", "config": {"regularization": 1.0}},
+            {"type": "embedding", "weight": 1.0},
+        ]
+    }
+    model = create_recommender("hybrid", config, encoder=encoder).fit(interactions, items)
+    assert isinstance(model, HybridRecommender)
+    content = model.content
+    assert content is not None
+    fused = [r.item_id for r in model.recommend_for_items(["i10"], k=10)]
+    alone = [r.item_id for r in content.recommend_for_items(["i10"], k=10)]
+    assert len(fused) == 10 and fused == alone
 
 
 def test_hybrid_without_content_cannot_answer_text(interactions: pd.DataFrame) -> None:
     model = create_recommender("hybrid", {"components": [{"type": "ease"}]}).fit(interactions)
+    assert not model.answers_text_queries and not model.serves_cold_items
     with pytest.raises(ValueError, match="no content"):
-        model.recommend_for_text("space")  # type: ignore[attr-defined]
+        model.recommend_for_text("space")
 
 
+@pytest.mark.model
 def test_hybrid_score_fusion(
     encoder: TextEncoder, interactions: pd.DataFrame, items: pd.DataFrame
 ) -> None:
@@ -157,6 +187,6 @@ def test_large_batches_are_scored_in_blocks_with_the_same_answers(
     model = create_recommender("ease", {"regularization": 1.0}).fit(interactions)
     users = sorted(interactions["user_id"].unique())
     whole = model.recommend_batch(users, k=3)
-    monkeypatch.setattr(base, "MAX_BATCH_CELLS", 25)  # 2 users per block with 10 items
-    assert base.batch_rows(model.data.n_items) == 2
+    monkeypatch.setattr(ranking, "MAX_BATCH_CELLS", 25)  # 2 users per block with 10 items
+    assert ranking.batch_rows(model.catalog.n_items) == 2
     assert model.recommend_batch(users, k=3) == whole

@@ -66,3 +66,9 @@ def test_hybrid_config_validates_components() -> None:
         HybridConfig.from_mapping({"components": [{"type": "ease", "weight": 0}]})
     with pytest.raises(ConfigError, match="at most one embedding"):
         HybridConfig.from_mapping({"components": [{"type": "embedding"}, {"type": "embedding"}]})
+
+
+def test_hybrid_components_named_the_legacy_way_still_validate() -> None:
+    """Regression: hybrids saved before the rename list an `item-knn` component."""
+    config = HybridConfig.from_mapping({"components": [{"type": "item-knn"}]})
+    assert config.components[0].type == "itemknn"

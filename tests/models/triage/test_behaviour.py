@@ -70,8 +70,11 @@ def _mirror() -> Path | None:
 
 
 def _fit(split: TextSplit, config: TriageConfig) -> TfidfClassifier:
+    """Trained as the pipeline trains: inputs prepared with, and recording, the text handling."""
     texts = [model_input(t, config.text) for t in split.train_texts]
-    return TfidfClassifier(FAST_TFIDF).fit(texts, split.train_labels)
+    model = TfidfClassifier(FAST_TFIDF).fit(texts, split.train_labels)
+    model.set_text_config(config.text)
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +157,7 @@ def _appended(trained: Trained, suffix: str) -> tuple[np.ndarray, np.ndarray]:
     before = trained.engine.triage_batch(texts, languages=english)
     after = trained.engine.triage_batch([t + suffix for t in texts], languages=english)
     columns = ["negative", "positive"]
+    assert before, "the sample must not be empty: every check below is over it"
     return (
         np.array([[r.sentiment.probabilities[c] for c in columns] for r in before]),
         np.array([[r.sentiment.probabilities[c] for c in columns] for r in after]),
@@ -190,6 +194,7 @@ def test_appending_a_chinese_complaint_never_makes_a_review_more_positive(traine
     after = trained.engine.triage_batch(
         [t + "，太难吃了，再也不点了" for t in texts], languages=chinese
     )
+    assert before
     for old, new in zip(before, after, strict=True):
         assert new.sentiment.probabilities["negative"] >= old.sentiment.probabilities["negative"]
         assert new.sentiment.probabilities["positive"] <= old.sentiment.probabilities["positive"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
 
+from features.text import TextConfig, model_input
 from models.classifiers.tfidf import TfidfClassifier
 from models.config import ConfigError
 from models.triage import TaskModel, TriageEngine, TriageInputError, TriageResult
@@ -48,8 +50,7 @@ def test_english_complaint_gets_every_field(engine: TriageEngine) -> None:
     assert result.complaint.probability == result.sentiment.probabilities["negative"]
     assert result.reason is not None and result.reason.label == "Lost Luggage"
     assert result.category is not None and result.category.taxonomy == "category"
-    assert result.product is None
-    assert any("no product model" in w for w in result.warnings)
+    assert not any("no product model" in w for w in result.warnings)  # no such task any more
     assert result.routing.queue == "baggage"
     assert {e.task for e in result.evidence} >= {"sentiment", "reason"}
     assert {(m.task, m.name, m.version) for m in result.models} >= {
@@ -197,6 +198,10 @@ def test_batch_calls_each_model_once_per_language(
     zh_sentiment: TfidfClassifier,
     en_reason: TfidfClassifier,
 ) -> None:
+    # Spy on copies: the fitted fixtures are shared by the whole session.
+    en_sentiment, zh_sentiment, en_reason = (
+        copy.deepcopy(m) for m in (en_sentiment, zh_sentiment, en_reason)
+    )
     calls: dict[str, list[int]] = {"en": [], "zh": [], "reason": []}
     monkeypatch.setattr(en_sentiment, "predict_proba", spy(en_sentiment, calls["en"]))
     monkeypatch.setattr(zh_sentiment, "predict_proba", spy(zh_sentiment, calls["zh"]))
@@ -209,7 +214,7 @@ def test_batch_calls_each_model_once_per_language(
     results = engine.triage_batch(texts)
     complaints = sum(r.language.code == "en" and r.complaint.is_complaint for r in results)
     assert calls == {"en": [9], "zh": [3], "reason": [complaints]}
-    assert all(r.evidence == [] for r in results)
+    assert results and all(r.evidence == [] for r in results)
 
 
 def test_batch_of_nothing_is_an_empty_list(engine: TriageEngine) -> None:
@@ -269,3 +274,48 @@ def test_evidence_can_be_turned_off(en_sentiment: TfidfClassifier) -> None:
     engine = TriageEngine({"sentiment": en_sentiment}, config_with(evidence_terms=2))
     evidence = engine.triage("my bag was lost and nobody helps").evidence
     assert evidence and all(len(e.terms) <= 2 for e in evidence)
+
+
+class _Recording(TfidfClassifier):
+    """A fitted TF-IDF model that records the texts it is asked to score."""
+
+    def __init__(self, fitted: TfidfClassifier, seen: list[str]) -> None:
+        self.__dict__.update(copy.deepcopy(fitted).__dict__)
+        self.seen = seen
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return super().predict_proba(texts)
+
+
+def test_each_model_reads_the_text_prepared_with_its_own_text_settings(
+    en_sentiment: TfidfClassifier, en_reason: TfidfClassifier
+) -> None:
+    """Regression: the engine served every model its own text settings, not the model's."""
+    sentiment_seen: list[str] = []
+    reason_seen: list[str] = []
+    sentiment = _Recording(en_sentiment, sentiment_seen)
+    sentiment.set_text_config(TextConfig(masked_names=("United",), mask_handles=False))
+    reason = _Recording(en_reason, reason_seen)
+    reason.set_text_config(TextConfig(mask_urls=False, max_chars=40))
+    engine = TriageEngine({"sentiment": sentiment, "reason": reason}, load_triage_config())
+    text = "@united lost my bag, United never helps https://t.co/x1 " + "terrible " * 5
+    result = engine.triage(text, language="en")
+    assert result.complaint is not None and result.complaint.is_complaint
+    assert sentiment_seen == [model_input(text, sentiment.text_config)]
+    assert reason_seen == [model_input(text, reason.text_config)]
+    assert sentiment_seen[0].startswith("@brand lost my bag, brand never helps http ")
+    assert reason_seen[0] == "@user lost my bag, United never helps"  # its own max_chars=40
+    assert not result.truncated  # the engine's own cleaning decides what the result reports
+
+
+def test_a_model_without_text_settings_reads_the_engines_with_a_warning(
+    en_sentiment: TfidfClassifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert en_sentiment.text_config is None  # as loaded from an artifact saved before it existed
+    seen: list[str] = []
+    engine = TriageEngine({"sentiment": _Recording(en_sentiment, seen)}, load_triage_config())
+    assert "records no text handling" in caplog.text
+    text = "@united lost my bag https://t.co/x1"
+    engine.triage(text, language="en")
+    assert seen == [model_input(text, load_triage_config().text)]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from training.cli import app
+from cli.main import app
 from training.recommender.benchmark import run_benchmark
 
 SCRIPT = Path(__file__).resolve().parents[3] / "bench" / "recompute_recommender_metrics.py"

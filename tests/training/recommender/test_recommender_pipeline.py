@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from data.imported import import_file
 from training.recommender.config import RecommenderRunConfig, TuningConfig
 from training.recommender.pipeline import train_recommender
-from training.recommender.tracking_steps import REGISTERED_MODEL
+from training.recommender.tracking import REGISTERED_MODEL
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +90,12 @@ def test_tuned_run_logs_everything_and_registers_a_loadable_model(
     # Each user's top 3 comes from their own taste group.
     assert all(int(i[1:]) < 15 for i in answer.loc[answer.user_id == "u0", "item_id"])
     assert all(int(i[1:]) >= 15 for i in answer.loc[answer.user_id == "u25", "item_id"])
+    # Regression: the pyfunc raised UnknownUserError for a user the model never saw; it now
+    # answers like the service's feed router (the popular fallback).
+    newcomer = pyfunc.predict(pd.DataFrame({"user_id": ["never-seen"]}), params={"k": 2})
+    native = pyfunc.unwrap_python_model().recommender
+    assert newcomer["item_id"].tolist() == [r.item_id for r in native.popular_items(2)]
+    assert len(newcomer) == 2
 
 
 def _artifact_paths(client: MlflowClient, run_id: str, folder: str | None = None) -> set[str]:

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from features.splits import stratified_split
+from models.recommenders import recommender_config
 from training.recommender import tuning
 from training.recommender.config import MODEL_NAMES, TuningConfig
-from training.recommender.factory import model_config
 from training.recommender.search_spaces import SEARCH_SPACES
 
 
@@ -54,7 +54,7 @@ def test_tuning_fits_and_scores_on_the_training_split_only(monkeypatch: pytest.M
         assert not (_pairs(fit_frame) | _pairs(validation)) & test_pairs
     assert result.metric == "ndcg@5"
     assert result.best_value == pytest.approx(result.trials["value"].max())
-    model_config("itemknn", result.best_params)  # refit-ready
+    recommender_config("itemknn", result.best_params)  # refit-ready
 
 
 def test_tuning_is_reproducible_for_a_seed() -> None:
@@ -71,5 +71,5 @@ def test_every_search_space_suggests_valid_configs(model: str) -> None:
     for _ in range(8):
         trial = study.ask()
         params = SEARCH_SPACES[model](trial, {})
-        model_config(model, params)  # raises ConfigError naming a bad field
+        recommender_config(model, params)  # raises ConfigError naming a bad field
         study.tell(trial, 0.0)

@@ -10,11 +10,18 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from features.text import TextConfig
+from features.text_splits import Task, TextSplit
 from models.classifiers import load_classifier
 from models.classifiers.tfidf import TfidfConfig
 from models.triage import load_triage_config
 from training.triage.config import TriageConfig, load_config
-from training.triage.pipeline import model_inputs, train_triage
+from training.triage.pipeline import (
+    fit_and_evaluate,
+    model_inputs,
+    registered_name,
+    train_triage,
+)
 
 
 @pytest.mark.integration
@@ -81,3 +88,26 @@ def test_a_text_section_in_the_config_changes_the_model_inputs(tmp_path: Path) -
     assert model_inputs(["@united flying United https://t.co/x1"], config.text) == [
         "@user flying United https://t.co/x1"
     ]
+
+
+def _toy_split(dataset: str = "toy", language: str = "en") -> TextSplit:
+    texts = ["late Zephyr flight", "lost my bag", "thanks lovely crew", "great Zephyr trip"] * 4
+    labels = ["negative", "negative", "positive", "positive"] * 4
+    return TextSplit(dataset, Task.SENTIMENT, language, texts, labels, texts, labels, {})
+
+
+def test_training_records_its_text_settings_in_the_saved_model(tmp_path: Path) -> None:
+    text = TextConfig(masked_names=("Zephyr",), mask_urls=False)
+    config = TriageConfig(text=text, tfidf=TfidfConfig(calibration_folds=0, min_df=1))
+    trained = fit_and_evaluate("tfidf", _toy_split(), config)
+    assert trained.classifier.text_config == text
+    trained.classifier.save(tmp_path / "model")
+    assert load_classifier(tmp_path / "model").text_config == text
+
+
+def test_registered_names_come_from_the_served_models_table() -> None:
+    assert registered_name(_toy_split("airline-sentiment")) == "agora-triage-sentiment-en"
+    assert registered_name(_toy_split("waimai-10k", "zh")) == "agora-triage-sentiment-zh"
+    # another dataset never takes a served name: its champion is evaluated on another split
+    assert registered_name(_toy_split("toy")) == "agora-triage-sentiment-en-toy"
+    assert registered_name(_toy_split("toy", "es")) == "agora-triage-sentiment-es-toy"

@@ -1,0 +1,153 @@
+"""`agora data ...`: list, fetch, verify and import datasets, and generate synthetic ones."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.exit_codes import BAD_INPUT, STEP_FAILED, bad_input, report_error
+from data.catalog import CATALOG, UnknownDatasetError, get_spec
+from data.fetch import FetchError, dataset_dir, fetch, is_cached, verify_folder
+from data.imported import (
+    DataImportError,
+    import_file,
+    imported_frame_path,
+    list_imported,
+    parse_mapping,
+    record_frame,
+)
+from data.paths import data_dir, mirror_dir
+from data.schemas import Kind
+from data.synthetic import SyntheticConfig, generate
+
+app = typer.Typer(help="Dataset catalog: list, fetch, verify, import your own, synthesize.")
+
+MirrorOption = Annotated[
+    Path | None,
+    typer.Option("--mirror", help="Folder holding a dataset mirror (default: $AGORA_DATA_MIRROR)."),
+]
+
+
+@app.command("list")
+def list_datasets() -> None:
+    """Print the catalog, each dataset's license, and what is present locally."""
+    typer.echo(f"cache: {data_dir()}    mirror: {mirror_dir() or '(none)'}")
+    typer.echo(f"{'name':<20}{'local':<8}{'kinds':<28}license")
+    for spec in CATALOG.values():
+        local = "yes" if is_cached(spec) else "no"
+        kinds = ",".join(spec.kinds)
+        typer.echo(f"{spec.name:<20}{local:<8}{kinds:<28}{spec.license}")
+    imported = list_imported()
+    if imported:
+        typer.echo("\nimported:")
+        for name, manifest in imported.items():
+            typer.echo(f"{name:<20}{'yes':<8}{','.join(manifest['kinds']):<28}(your data)")
+
+
+@app.command("fetch")
+def fetch_dataset(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Dataset names; none means all.")
+    ] = None,
+    mirror: MirrorOption = None,
+    force: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
+) -> None:
+    """Copy datasets into the cache from a mirror, or download them; verify every sha256.
+
+    Every name is tried; the exit code is 2 if a name is unknown, else 1 if a fetch failed.
+    """
+    exit_code = 0
+    for name in names or list(CATALOG):
+        try:
+            folder = fetch(name, mirror=mirror, force=force)
+        except UnknownDatasetError as error:
+            report_error(error)
+            exit_code = BAD_INPUT
+            continue
+        except FetchError as error:
+            report_error(error)
+            exit_code = max(exit_code, STEP_FAILED)
+            continue
+        typer.echo(f"{name}: verified in {folder}")
+    if exit_code:
+        raise typer.Exit(exit_code)
+
+
+@app.command("verify")
+def verify(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Re-check the sha256 of every cached file."""
+    bad = 0
+    for name in names or list(CATALOG):
+        try:
+            spec = get_spec(name)
+        except UnknownDatasetError as error:
+            raise bad_input(error) from None
+        folder = dataset_dir(name)
+        if not folder.is_dir():
+            typer.echo(f"{name}: not cached")
+            continue
+        for status in verify_folder(spec, folder):
+            if not status.ok:
+                bad += 1
+                what = "missing" if not status.present else f"sha256 {status.actual_sha256}"
+                typer.secho(f"{name}/{status.path}: {what} (bad)", err=True, fg=typer.colors.RED)
+        typer.echo(f"{name}: {'ok' if bad == 0 else 'FAILED'}")
+    if bad:
+        raise typer.Exit(STEP_FAILED)
+
+
+@app.command("import")
+def import_dataset(
+    path: Annotated[Path, typer.Argument(help="CSV, TSV or Parquet file.")],
+    kind: Annotated[Kind, typer.Option(help="What the file holds.")],
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--map", help="canonical=source column pairs, e.g. user_id=userId,item_id=movieId"
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Dataset name (default: the file's stem).")
+    ] = None,
+) -> None:
+    """Import your own data as a named dataset usable by every later command."""
+    dataset = name or path.stem.lower().replace(" ", "-")
+    try:
+        report = import_file(path, kind, parse_mapping(mapping), dataset)
+    except DataImportError as error:
+        raise bad_input(error) from None
+    typer.echo(
+        f"{report.name} ({report.kind}): read {report.rows_read} rows, kept {report.rows_kept}, "
+        f"rejected {report.rows_rejected}"
+    )
+    for reason, count in report.rejected.most_common():
+        typer.echo(f"  rejected {count}: {reason}")
+
+
+@app.command("synth")
+def synthesize(
+    interactions: Annotated[int, typer.Option(min=1, help="Number of interactions.")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed and size, same data.")] = 0,
+    name: Annotated[
+        str | None, typer.Option(help="Dataset name (default synthetic-N-sSEED).")
+    ] = None,
+) -> None:
+    """Generate a synthetic interactions+items dataset for scale and load tests."""
+    config = SyntheticConfig(interactions=interactions, seed=seed)
+    dataset = name or f"synthetic-{interactions}-s{seed}"
+    started = time.perf_counter()
+    inter_path = imported_frame_path(dataset, Kind.INTERACTIONS)
+    items_path = imported_frame_path(dataset, Kind.ITEMS)
+    with typer.progressbar(length=interactions, label="generating") as bar:
+        generate(config, inter_path, items_path, progress=bar.update)
+    users, items = config.sizes()
+    source = {"synthetic": True, "seed": seed, "users": users, "items": items}
+    record_frame(dataset, Kind.INTERACTIONS, {**source, "rows_kept": interactions})
+    record_frame(dataset, Kind.ITEMS, {**source, "rows_kept": items})
+    elapsed = time.perf_counter() - started
+    typer.echo(
+        f"{dataset}: {interactions} interactions, {users} users, {items} items in {elapsed:.1f} s"
+    )

@@ -1,0 +1,84 @@
+"""The `agora` command: every command group attached in one place, the same way.
+
+Each group lives in the `cli` module named as the command (`agora data` in `cli/data.py`, ...);
+`serve`, `bento build` and `demo` are small enough to live here. Before any command runs, the
+stack's environment (offline hubs, one OpenBLAS thread) is applied and logging configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from cli.benchmark import app as benchmark_app
+from cli.data import app as data_app
+from cli.demo import run_demo
+from cli.exit_codes import step_failed
+from cli.launcher import PROJECT_ROOT, ServiceProcess, ServiceStartError, run_in_foreground
+from cli.models import app as models_app
+from cli.retrain import app as retrain_app
+from cli.train import app as train_app
+from data.environment import apply_stack_environment
+
+app = typer.Typer(
+    help=(
+        "Agora: personalized feeds and feedback triage for community platforms.\n\n"
+        "Fetch data ('agora data'), train and compare models, promote them ('agora models'), "
+        "serve them ('agora serve'), retrain from feedback ('agora retrain'), or run the demo."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bento_app = typer.Typer(help="Package the service for deployment.", no_args_is_help=True)
+
+app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
+app.add_typer(benchmark_app, name="benchmark")
+app.add_typer(models_app, name="models")
+app.add_typer(retrain_app, name="retrain")
+app.add_typer(bento_app, name="bento")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail.")) -> None:
+    apply_stack_environment()
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 3000,
+) -> None:
+    """Start the HTTP service (the champion models from the registry) in the foreground."""
+    service = ServiceProcess(host=host, port=port)
+    try:
+        code = run_in_foreground(service, lambda url: typer.echo(f"service ready at {url}"))
+    except ServiceStartError as error:
+        raise step_failed(error) from None
+    raise typer.Exit(code)
+
+
+@bento_app.command("build")
+def bento_build() -> None:
+    """Build a Bento from bentofile.yaml (the service code; models come from the registry)."""
+    command = [sys.executable, "-m", "bentoml", "build", "-f", "bentofile.yaml"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
+    raise typer.Exit(result.returncode)
+
+
+@app.command()
+def demo() -> None:
+    """Run the main job end to end on the default datasets (what `make demo` runs)."""
+    run_demo(typer.echo)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,50 @@
+"""Options several command groups share, and the closed sets they choose from as Enums.
+
+Each Enum is built from the table the lower layers own, never from a copy of it, so a model
+type or a task added there shows up in `--help` and is accepted here without an edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, get_args
+
+import typer
+
+from features.text_splits import Task
+from models.classifiers.catalog import ClassifierType
+from models.recommenders import RECOMMENDER_TYPES
+from training.recommender.benchmark import Variant
+
+
+def choices(name: str, values: Iterable[str]) -> type[StrEnum]:
+    """A StrEnum whose members' names and values are `values` (what typer shows and accepts)."""
+    return StrEnum(name, [(value, value) for value in values])  # type: ignore[return-value]
+
+
+RecommenderName = choices("RecommenderName", RECOMMENDER_TYPES)
+ClassifierKind = ClassifierType
+ConfigVariant = choices("ConfigVariant", get_args(Variant))
+TriageTask = Task
+# The defaults: TF-IDF trains in seconds and is strong enough; the tuned configs are the published.
+DEFAULT_CLASSIFIER_KIND = ClassifierKind("tfidf")
+DEFAULT_CONFIG_VARIANT = ConfigVariant("tuned")
+
+TrackingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite under $AGORA_HOME).",
+    ),
+]
+
+ExportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--export-dir",
+        help="Write train.csv, test.csv, recs*.csv and metrics*.json here "
+        "(check them with bench/recompute_recommender_metrics.py).",
+    ),
+]

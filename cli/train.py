@@ -1,0 +1,169 @@
+"""`agora train recommender` and `agora train triage`: parse options, call the pipeline.
+
+Bad input (an unknown config key, a negative factor count, k <= 0, an unknown dataset, model or
+task) ends with one sentence naming the field and exit code 2, before any training. Heavy modules
+(MLflow, torch, scikit-learn) are imported inside the commands, so `agora --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
+from cli.options import (
+    DEFAULT_CLASSIFIER_KIND,
+    ClassifierKind,
+    ExportOption,
+    RecommenderName,
+    TrackingOption,
+    TriageTask,
+)
+
+if TYPE_CHECKING:
+    from training.recommender.config import RecommenderRunConfig
+    from training.recommender.pipeline import TrainingOutcome
+
+app = typer.Typer(help="Train a model, log it to MLflow and register it.", no_args_is_help=True)
+
+
+@app.command("recommender")
+def train_recommender_command(
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset name, e.g. movielens-100k.")],
+    model: Annotated[
+        RecommenderName | None,
+        typer.Option("--model", help="The model type (or set `model:` in --config)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Run config YAML (see configs/recommender/).")
+    ] = None,
+    tune: Annotated[
+        int, typer.Option("--tune", help="Optuna trials on a validation split of the train data.")
+    ] = 0,
+    export_dir: ExportOption = None,
+    tracking_uri: TrackingOption = None,
+    save_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-config",
+            help="Write the config that reproduces this run (tuned params and how they were "
+            "found included), e.g. configs/recommender/ease.tuned.yaml.",
+        ),
+    ] = None,
+) -> None:
+    """Train one recommender, evaluate it on the test split, log it to MLflow and register it."""
+    from training.recommender.config import load_run_config
+    from training.recommender.pipeline import train_recommender
+
+    if tune < 0:
+        raise bad_input(f"--tune must be >= 0 (the number of optuna trials), got {tune}")
+    try:
+        run_config = load_run_config(config, None if model is None else model.value)
+        outcome = train_recommender(
+            dataset,
+            run_config,
+            tune_trials=tune,
+            export_dir=export_dir,
+            tracking_uri=tracking_uri,
+            show_progress=True,
+        )
+    except BAD_INPUT_ERRORS as error:
+        raise bad_input(error) from None
+    typer.echo(f"model: {outcome.model}  params: {outcome.params}")
+    if outcome.tuning_best is not None:
+        typer.echo(
+            f"best validation {run_config.tuning.metric}@{run_config.k}: {outcome.tuning_best:.4f}"
+        )
+    typer.echo(f"fit: {outcome.fit_seconds:.1f} s")
+    for name, value in outcome.metrics.items():
+        shown = f"{value:.0f}" if name == "users_evaluated" else f"{value:.4f}"
+        typer.echo(f"  {name:<20}{shown}")
+    typer.echo(f"MLflow run: {outcome.run_id}")
+    typer.echo(f"registered: agora-recommender version {outcome.model_version}")
+    if export_dir is not None:
+        typer.echo(f"exported to {export_dir}")
+    if save_config is not None:
+        _save_config(outcome, run_config, dataset, tune, save_config)
+
+
+def _save_config(
+    outcome: TrainingOutcome,
+    run_config: RecommenderRunConfig,
+    dataset: str,
+    tune: int,
+    path: Path,
+) -> None:
+    """Write the effective config, with the command that tuned it when it was tuned."""
+    from training.recommender.config import save_run_config
+
+    effective = outcome.effective_config
+    if tune:
+        command = " ".join(["agora", *sys.argv[1:]])
+        effective = effective.model_copy(
+            update={"provenance": {"command": command, **effective.provenance}}
+        )
+        header = (
+            f"{outcome.model} on {dataset}: params tuned by `agora train recommender --tune {tune}`"
+            " on a validation split carved from the training split (see provenance)."
+        )
+    else:
+        header = f"{outcome.model} on {dataset}: the config of MLflow run {outcome.run_id}."
+    save_run_config(effective, path, header=header)
+    typer.echo(f"config written to {path}")
+
+
+@app.command("triage")
+def train_triage_command(
+    task: Annotated[TriageTask, typer.Option(help="What the model predicts.")] = (
+        TriageTask.SENTIMENT
+    ),
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset name (default: airline-sentiment, or bitext-intents for category)."
+        ),
+    ] = None,
+    model: Annotated[
+        ClassifierKind, typer.Option(help="The classifier kind.")
+    ] = DEFAULT_CLASSIFIER_KIND,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML with text/tfidf/embedding/finetune/ensemble sections."),
+    ] = None,
+    tracking_uri: TrackingOption = None,
+    registered_name: Annotated[
+        str | None,
+        typer.Option(help="Registry name (default: agora-triage-<task>[-<language>])."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="Smoke run: only the first N train and N/4 test rows."),
+    ] = None,
+) -> None:
+    """Train a triage classifier on its fixed split, log it to MLflow and register it."""
+    from training.triage.config import load_config
+    from training.triage.pipeline import train_triage
+
+    try:
+        settings = load_config(config)  # validated before any data is read
+        result = train_triage(
+            task.value,
+            dataset,
+            model.value,
+            settings,
+            tracking_uri,
+            registered_name,
+            limit=limit,
+        )
+    except (*BAD_INPUT_ERRORS, ValueError) as error:
+        raise bad_input(error) from None
+    except OSError as error:
+        raise step_failed(error) from None
+    report = result.trained.report
+    typer.echo(
+        f"{result.registered_name} version {result.version} (run {result.run_id}): "
+        f"accuracy {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f}, ECE {report.ece:.4f}"
+    )

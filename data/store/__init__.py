@@ -1,0 +1,39 @@
+"""The durable store: an event log and a triage log (with corrections) in one database.
+
+    store = Store()                      # SQLite under AGORA_HOME, or AGORA_STORE_URL
+    store.events.add([Event(...)])       # data.store.event_log
+    store.triage.record(text, ...)       # data.store.triage_log
+
+The store holds data only; what an event means (its value, what blocks an item) is decided in
+`data.events` and `features.user_history`.
+"""
+
+from __future__ import annotations
+
+from data.store.connection import STORE_URL_ENV, StoreError, default_store_url, open_engine
+from data.store.event_log import Event, EventLog, StoredEvent, WriteResult
+from data.store.triage_log import TriageLog, UnknownTriageError
+
+
+class Store:
+    """One database engine shared by the event log and the triage log."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_store_url()
+        self.engine = open_engine(self.url)
+        self.events = EventLog(self.engine)
+        self.triage = TriageLog(self.engine)
+
+
+__all__ = [
+    "STORE_URL_ENV",
+    "Event",
+    "EventLog",
+    "Store",
+    "StoreError",
+    "StoredEvent",
+    "TriageLog",
+    "UnknownTriageError",
+    "WriteResult",
+    "default_store_url",
+]

@@ -1,0 +1,12 @@
+"""Errors every model family raises the same way, so callers catch one class per meaning."""
+
+from __future__ import annotations
+
+
+class NotFittedError(RuntimeError):
+    """A model was used (predict, recommend, save, explain) before `fit` or `load`."""
+
+
+class ModelFormatError(ValueError):
+    """A saved model folder is missing, incomplete, of another family or type, or of an
+    unsupported format version; the message names the folder and what is wrong."""

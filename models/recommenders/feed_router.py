@@ -1,0 +1,96 @@
+"""The feed router: the one place that decides how a feed request is served.
+
+A feed request may come for a user the model knows, a known user who has acted since the model
+was trained, a brand-new user with a few recent items, or one with only a text query. The
+router folds everything known about the user into one history (`features.user_history`: the
+fitted history, newer stored events, the request's recent items) and picks the strategy:
+
+- personalized: the user is known and nothing is new (their fitted scores), or their history
+  holds an item with collaborative signal (the model folds the history in);
+- cold-start-content: the history's usable items are all ones only content can relate (items
+  nobody interacted with), or there is no usable history but a text query the model can read;
+- popular-fallback: nothing usable is known about the user.
+
+Items the user may not see (`UserActivity.blocked`) are never returned, whatever the path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from features.user_history import UserActivity, UserHistory, merge_history, newer_than
+from models.recommenders.base import Recommender
+from models.recommenders.contract import ItemFilter, Recommendation, Strategy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """One feed request, as a client phrases it."""
+
+    user_id: str
+    k: int = 10
+    exclude_seen: bool = True
+    filters: ItemFilter | None = None
+    recent_items: Sequence[str] = ()
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The answer to a feed request and the strategy that produced it."""
+
+    items: list[Recommendation] = field(default_factory=list)
+    strategy: Strategy = "popular-fallback"
+
+
+def feed_history(
+    model: Recommender,
+    user_id: str,
+    activity: UserActivity | None = None,
+    recent_items: Sequence[str] = (),
+) -> UserHistory:
+    """Everything known about the user's taste: the fitted history merged with stored events
+    the model was not trained on and the request's recent items (see features.user_history)."""
+    catalog = model.catalog
+    activity = activity or UserActivity()
+    return merge_history(
+        catalog.history_of(user_id),
+        newer_than(activity.interactions, catalog.events_through),
+        recent_items,
+        model.config.duplicates,
+    )
+
+
+def route_feed(
+    model: Recommender, request: FeedRequest, activity: UserActivity | None = None
+) -> Feed:
+    """Top-k for one feed request and the strategy that produced it."""
+    activity = activity or UserActivity()
+    base = request.filters or ItemFilter()
+    filters = replace(base, exclude_item_ids=base.exclude_item_ids | activity.blocked)
+    k, exclude_seen = request.k, request.exclude_seen
+    catalog = model.catalog
+    fitted = catalog.history_of(request.user_id)
+    history = feed_history(model, request.user_id, activity, request.recent_items)
+    if model.known_user(request.user_id) and history == fitted:
+        return Feed(model.recommend(request.user_id, k, exclude_seen, filters), "personalized")
+    usable = [
+        (item, value)
+        for item, value in zip(history.items, history.values, strict=True)
+        if model.known_item(item)
+    ]
+    if len(usable) < len(history):
+        logger.debug("feed ignores %d items the model cannot use", len(history) - len(usable))
+    if usable:
+        items, values = [item for item, _ in usable], [value for _, value in usable]
+        recs = model.recommend_for_items(items, k, exclude_seen, filters, values)
+        collaborative = any(catalog.had_interactions(item) for item in items)
+        return Feed(recs, "personalized" if collaborative else "cold-start-content")
+    if request.query and model.answers_text_queries:
+        return Feed(model.recommend_for_text(request.query, k, filters), "cold-start-content")
+    exclude = history.items if exclude_seen else ()
+    return Feed(model.popular_items(k, filters, exclude), "popular-fallback")

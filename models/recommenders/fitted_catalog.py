@@ -1,0 +1,238 @@
+"""What every fitted recommender keeps besides its weights: id maps, history, item catalog.
+
+The history CSR makes `exclude_seen` work after loading and is the fitted part of a user's feed
+history; the item catalog (titles, genres) makes genre filters and item descriptions work
+without the items frame. All of it is saved with the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from data import schemas as S
+from data.events import EVENT_SEQ
+from features.idmap import IdMap
+from features.interactions import DuplicatePolicy, build_interaction_matrix
+from features.user_history import UserHistory
+from models.artifacts import load_sparse, read_json, save_sparse, write_json
+from models.recommenders.contract import ItemFilter, ItemInfo
+
+logger = logging.getLogger(__name__)
+
+USERS_FILE = "users.json"
+ITEMS_FILE = "items.json"
+HISTORY_FILE = "history.npz"
+CATALOG_FILE = "catalog.json"
+
+
+@dataclass
+class FittedCatalog:
+    """Id maps, the users × items history (raw values) and per-item titles and genres.
+
+    The item map covers items with interactions and catalog-only items from the items frame
+    (sorted ids); `has_interactions` tells them apart. `events_through` is the last event-log
+    position among the interactions fitted (0: none came from the event log), so a feed adds
+    only the events the model has not seen.
+    """
+
+    users: IdMap
+    items: IdMap
+    history: sp.csr_matrix
+    titles: list[str]
+    genres: list[str]  # "|"-joined, one per item
+    typical_value: float  # median interaction value: the default weight of a described item
+    events_through: int = 0
+    _genre_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_frames(
+        cls,
+        interactions: pd.DataFrame,
+        items: pd.DataFrame | None = None,
+        duplicates: DuplicatePolicy = "sum",
+    ) -> FittedCatalog:
+        if not isinstance(interactions, pd.DataFrame):
+            raise TypeError(f"interactions must be a pandas DataFrame, got {type(interactions)}")
+        if len(interactions) == 0:
+            raise ValueError("interactions frame is empty: nothing to fit")
+        for column in (S.USER_ID, S.ITEM_ID):
+            if column not in interactions.columns:
+                raise ValueError(f"interactions frame lacks required column '{column}'")
+        if items is not None and S.ITEM_ID not in items.columns:
+            raise ValueError(f"items frame lacks required column '{S.ITEM_ID}'")
+        item_ids = set(interactions[S.ITEM_ID].astype(str))
+        if items is not None:
+            item_ids |= set(items[S.ITEM_ID].astype(str))
+        item_map = IdMap.from_values(item_ids)
+        built = build_interaction_matrix(
+            interactions.assign(
+                **{
+                    S.USER_ID: interactions[S.USER_ID].astype(str),
+                    S.ITEM_ID: interactions[S.ITEM_ID].astype(str),
+                }
+            ),
+            items=item_map,
+            duplicates=duplicates,
+        )
+        titles, genres = _catalog_columns(items, item_map)
+        values = built.matrix.data
+        typical = float(np.median(values)) if len(values) else 1.0
+        logger.info(
+            "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
+            len(built.users),
+            len(item_map),
+            int((built.matrix.getnnz(axis=0) > 0).sum()),
+            built.matrix.nnz,
+        )
+        return cls(
+            built.users,
+            item_map,
+            built.matrix,
+            titles,
+            genres,
+            typical if typical > 0 else 1.0,
+            _events_through(interactions),
+        )
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @cached_property
+    def has_interactions(self) -> np.ndarray:
+        """Boolean per item: at least one training interaction (computed once: history is fixed)."""
+        return np.asarray(self.history.getnnz(axis=0) > 0)
+
+    @cached_property
+    def popularity(self) -> np.ndarray:
+        """Distinct users per item, float64 (computed once: history is fixed)."""
+        return np.asarray(self.history.getnnz(axis=0), dtype=np.float64)
+
+    def had_interactions(self, item_id: str) -> bool:
+        """True when the item had at least one interaction at fit time."""
+        index = self.items.get(item_id)
+        return index is not None and bool(self.has_interactions[index])
+
+    def history_of(self, user_id: str) -> UserHistory:
+        """The items (and values) fitted for `user_id`; empty for a user unknown at fit time."""
+        index = self.users.get(user_id)
+        if index is None:
+            return UserHistory()
+        row = self.history[index]
+        return UserHistory(tuple(self.items.ids_of(row.indices)), tuple(float(v) for v in row.data))
+
+    def describe(self, item_ids: Sequence[str]) -> list[ItemInfo]:
+        """Title and genres of each item (title None for an id not in the catalog)."""
+        described = []
+        for item_id in item_ids:
+            index = self.items.get(item_id)
+            if index is None:
+                described.append(ItemInfo(item_id, None, ()))
+            else:
+                genres = tuple(S.split_tags(self.genres[index]))
+                described.append(ItemInfo(item_id, self.titles[index], genres))
+        return described
+
+    def genre_mask(self, genres: Iterable[str]) -> np.ndarray:
+        """Boolean per item: has at least one of `genres`."""
+        if not self._genre_masks:
+            index: dict[str, list[int]] = {}
+            for position, joined in enumerate(self.genres):
+                for genre in S.split_tags(joined):
+                    index.setdefault(genre, []).append(position)
+            for genre, positions in index.items():
+                mask = np.zeros(self.n_items, dtype=bool)
+                mask[positions] = True
+                self._genre_masks[genre] = mask
+        mask = np.zeros(self.n_items, dtype=bool)
+        for genre in genres:
+            if genre in self._genre_masks:
+                mask |= self._genre_masks[genre]
+        return mask
+
+    def allowed_items(self, filters: ItemFilter | None) -> np.ndarray | None:
+        """Boolean per item allowed by `filters`, or None when nothing is filtered."""
+        if filters is None or filters.is_empty:
+            return None
+        allowed = np.ones(self.n_items, dtype=bool)
+        if filters.include_genres:
+            allowed &= self.genre_mask(filters.include_genres)
+        if filters.exclude_genres:
+            allowed &= ~self.genre_mask(filters.exclude_genres)
+        if filters.include_item_ids:
+            included = self.items.lookup(filters.include_item_ids)
+            candidates = np.zeros(self.n_items, dtype=bool)
+            candidates[included[included >= 0]] = True
+            allowed &= candidates
+        if filters.exclude_item_ids:
+            excluded = self.items.lookup(filters.exclude_item_ids)
+            allowed[excluded[excluded >= 0]] = False
+        return allowed
+
+    def save(self, folder: Path) -> None:
+        self.users.save(folder / USERS_FILE)
+        self.items.save(folder / ITEMS_FILE)
+        save_sparse(folder / HISTORY_FILE, self.history)
+        write_json(
+            folder / CATALOG_FILE,
+            {
+                "titles": self.titles,
+                "genres": self.genres,
+                "typical_value": self.typical_value,
+                "events_through": self.events_through,
+            },
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> FittedCatalog:
+        catalog = read_json(folder / CATALOG_FILE)
+        history = load_sparse(folder / HISTORY_FILE).astype(np.float32)
+        users, items = IdMap.load(folder / USERS_FILE), IdMap.load(folder / ITEMS_FILE)
+        if history.shape != (len(users), len(items)):
+            raise ValueError(
+                f"{folder}: history shape {history.shape} does not match the id "
+                f"maps ({len(users)} users, {len(items)} items)"
+            )
+        return cls(
+            users,
+            items,
+            history,
+            list(catalog["titles"]),
+            list(catalog["genres"]),
+            float(catalog["typical_value"]),
+            int(catalog.get("events_through", 0)),  # absent in folders saved before it existed
+        )
+
+
+def _events_through(interactions: pd.DataFrame) -> int:
+    """The last event-log position among the interactions (0 when none came from events)."""
+    if EVENT_SEQ not in interactions.columns:
+        return 0
+    positions = pd.to_numeric(interactions[EVENT_SEQ], errors="coerce")
+    return int(positions.max()) if positions.notna().any() else 0
+
+
+def _catalog_columns(items: pd.DataFrame | None, item_map: IdMap) -> tuple[list[str], list[str]]:
+    if items is None or len(items) == 0:
+        return ["" for _ in item_map], ["" for _ in item_map]
+    frame = items.assign(**{S.ITEM_ID: items[S.ITEM_ID].astype(str)})
+    frame = frame.drop_duplicates(S.ITEM_ID, keep="last").set_index(S.ITEM_ID).reindex(item_map.ids)
+
+    def column(name: str) -> list[str]:
+        if name not in frame.columns:
+            return ["" for _ in item_map]
+        return frame[name].fillna("").astype(str).tolist()
+
+    return column(S.TITLE), column(S.GENRES)

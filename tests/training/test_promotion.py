@@ -1,0 +1,101 @@
+"""Promotion gate, rollback and the audit trail, on a real MLflow SQLite registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from training.promotion import (
+    PromotionRefusedError,
+    RegistryError,
+    champion,
+    evaluation_tags,
+    promote,
+    rollback,
+)
+from training.tracking import configure_tracking
+
+pytestmark = pytest.mark.integration  # a real MLflow registry (SQLite under AGORA_HOME)
+
+NAME = "agora-test-model"
+
+
+@pytest.fixture
+def client(tmp_path: Path, isolated_home: Path) -> MlflowClient:
+    configure_tracking()  # the default local store under the test's AGORA_HOME
+    client = MlflowClient()
+    client.create_registered_model(NAME)
+    return client
+
+
+def _register(
+    client: MlflowClient, tmp_path: Path, ndcg: float, fingerprint: str = "split-a"
+) -> str:
+    source = tmp_path / f"artifact-{ndcg}"
+    source.mkdir(exist_ok=True)
+    tags = evaluation_tags("ndcg_at_10", {"ndcg_at_10": ndcg, "recall_at_10": 0.1}, fingerprint)
+    return str(client.create_model_version(NAME, source=str(source), tags=tags).version)
+
+
+def test_first_version_becomes_champion_and_records_who_why_when(
+    client: MlflowClient, tmp_path: Path
+) -> None:
+    v1 = _register(client, tmp_path, 0.40)
+    promoted = promote(client, NAME, by="alice")
+    assert promoted.version == v1 and "champion" in promoted.aliases
+    assert promoted.tags["agora.promoted_by"] == "alice"
+    assert promoted.tags["agora.promoted_reason"] == "no current champion"
+    assert promoted.tags["agora.promoted_at"].endswith("Z")
+
+
+def test_gate_refuses_a_worse_candidate_and_accepts_a_better(
+    client: MlflowClient, tmp_path: Path
+) -> None:
+    v1 = _register(client, tmp_path, 0.40)
+    promote(client, NAME, v1)
+    v2 = _register(client, tmp_path, 0.35)
+    with pytest.raises(PromotionRefusedError, match="worse"):
+        promote(client, NAME, v2)
+    assert champion(client, NAME).version == v1
+    v3 = _register(client, tmp_path, 0.40)  # equal is "at least as good"
+    assert promote(client, NAME, v3).version == v3
+
+
+def test_gate_refuses_different_evaluation_data(client: MlflowClient, tmp_path: Path) -> None:
+    promote(client, NAME, _register(client, tmp_path, 0.40, "split-a"))
+    other = _register(client, tmp_path, 0.90, "split-b")
+    with pytest.raises(PromotionRefusedError, match="different data"):
+        promote(client, NAME, other)
+
+
+def test_force_needs_a_reason_and_rollback_restores(client: MlflowClient, tmp_path: Path) -> None:
+    v1 = _register(client, tmp_path, 0.40)
+    promote(client, NAME, v1)
+    v2 = _register(client, tmp_path, 0.10)
+    with pytest.raises(PromotionRefusedError, match="reason"):
+        promote(client, NAME, v2, force=True)
+    forced = promote(client, NAME, v2, force=True, reason="hotfix for a broken feature")
+    assert forced.tags["agora.promoted_reason"] == "forced: hotfix for a broken feature"
+    restored = rollback(client, NAME, reason="v2 hurt engagement", by="bob")
+    assert restored.version == v1
+    assert champion(client, NAME).version == v1
+    assert restored.tags["agora.rolled_back_by"] == "bob"
+    with pytest.raises(RegistryError, match="no previous champion"):
+        rollback(client, NAME)
+
+
+def test_unknown_version_is_a_clear_error(client: MlflowClient) -> None:
+    with pytest.raises(RegistryError, match="no version 42"):
+        promote(client, NAME, "42")
+
+
+def test_champion_rescored_on_new_evaluation_data(client: MlflowClient, tmp_path: Path) -> None:
+    promote(client, NAME, _register(client, tmp_path, 0.40, "split-a"))
+    candidate = _register(client, tmp_path, 0.50, "split-b")  # e.g. with held-out corrections
+    with pytest.raises(PromotionRefusedError, match="worse"):
+        promote(client, NAME, candidate, champion_score=0.55)
+    promoted = promote(client, NAME, candidate, champion_score=0.45)
+    assert promoted.version == candidate
+    assert "0.4500 (champion" in promoted.tags["agora.promoted_reason"]

@@ -1,0 +1,265 @@
+"""Promotion: list registered versions, move `@champion` behind a metric gate, roll back.
+
+Registering a version (the pipelines do it) and moving `@champion` are separate steps. A version
+carries its evaluation as tags — the primary metric, its value, whether higher is better, and a
+fingerprint of the evaluation data — so a promotion compares candidate and champion on the same
+data, or refuses. Every move records who, why and when, on the version and in the model's
+champion history, which is what `rollback` walks back.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from models.served_models import CHAMPION_ALIAS
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = CHAMPION_ALIAS
+TAG_PRIMARY = "agora.primary_metric"
+TAG_PRIMARY_VALUE = "agora.primary_value"
+TAG_HIGHER_IS_BETTER = "agora.higher_is_better"
+TAG_EVAL_FINGERPRINT = "agora.eval_fingerprint"
+TAG_METRIC_PREFIX = "agora.metric."
+TAG_HISTORY = "agora.champion_history"
+
+
+class PromotionRefusedError(RuntimeError):
+    """The candidate may not become champion; the message says why."""
+
+
+class RegistryError(RuntimeError):
+    """A model or version does not exist, or the registry cannot answer."""
+
+
+def evaluation_tags(
+    primary_metric: str,
+    metrics: Mapping[str, float],
+    eval_fingerprint: str,
+    higher_is_better: bool = True,
+) -> dict[str, str]:
+    """Tags a pipeline attaches to a registered version so the promotion gate can compare it."""
+    if primary_metric not in metrics:
+        raise ValueError(f"primary metric '{primary_metric}' is not among the metrics")
+    tags = {
+        TAG_PRIMARY: primary_metric,
+        TAG_PRIMARY_VALUE: repr(float(metrics[primary_metric])),
+        TAG_HIGHER_IS_BETTER: str(higher_is_better).lower(),
+        TAG_EVAL_FINGERPRINT: eval_fingerprint,
+    }
+    tags.update({TAG_METRIC_PREFIX + k: repr(float(v)) for k, v in metrics.items()})
+    return tags
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    name: str
+    version: str
+    aliases: tuple[str, ...]
+    primary_metric: str | None
+    primary_value: float | None
+    eval_fingerprint: str | None
+    created_at: float  # seconds since the epoch
+    run_id: str | None
+    tags: dict[str, str]
+
+    @classmethod
+    def of(cls, mv: ModelVersion) -> VersionSummary:
+        tags = dict(mv.tags or {})
+        value = tags.get(TAG_PRIMARY_VALUE)
+        return cls(
+            name=mv.name,
+            version=str(mv.version),
+            aliases=tuple(mv.aliases or ()),
+            primary_metric=tags.get(TAG_PRIMARY),
+            primary_value=float(value) if value is not None else None,
+            eval_fingerprint=tags.get(TAG_EVAL_FINGERPRINT),
+            created_at=(mv.creation_timestamp or 0) / 1000,
+            run_id=mv.run_id,
+            tags=tags,
+        )
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.tags.get(TAG_HIGHER_IS_BETTER, "true") == "true"
+
+
+def list_versions(client: MlflowClient, name: str) -> list[VersionSummary]:
+    """Every version of registered model `name`, newest first."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+        aliases = client.get_registered_model(name).aliases or {}
+    except MlflowException as error:
+        raise RegistryError(f"cannot list versions of '{name}': {error.message}") from None
+    # Version search results carry no aliases; the registered model has the alias map.
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
+    summaries = [
+        replace(VersionSummary.of(v), aliases=tuple(sorted(by_version.get(str(v.version), []))))
+        for v in versions
+    ]
+    return sorted(summaries, key=lambda v: -int(v.version))
+
+
+def list_models(client: MlflowClient) -> list[str]:
+    return sorted(m.name for m in client.search_registered_models(max_results=1000))
+
+
+def champion(client: MlflowClient, name: str) -> VersionSummary | None:
+    try:
+        return VersionSummary.of(client.get_model_version_by_alias(name, CHAMPION))
+    except MlflowException:
+        return None
+
+
+def _get_version(client: MlflowClient, name: str, version: str | None) -> VersionSummary:
+    if version is None:
+        versions = list_versions(client, name)
+        if not versions:
+            raise RegistryError(f"registered model '{name}' has no versions")
+        return versions[0]
+    try:
+        return VersionSummary.of(client.get_model_version(name, version))
+    except MlflowException:
+        raise RegistryError(f"registered model '{name}' has no version {version}") from None
+
+
+def gate(
+    candidate: VersionSummary,
+    current: VersionSummary | None,
+    champion_score: float | None = None,
+    tolerance: float = 0.0,
+) -> str:
+    """Why `candidate` may replace `current`; raises PromotionRefusedError when it may not.
+
+    `champion_score` is the current champion re-scored on the candidate's evaluation data (the
+    retrain pipelines do that when the evaluation data changed, e.g. with held-out corrections);
+    without it, the two versions' recorded evaluations must share a fingerprint.
+    `tolerance` (>= 0, in metric units) accepts a candidate that far below the champion: for
+    retraining on fresh data, where a tiny drop on the old held-out split is run-to-run noise.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    if current is None:
+        return "no current champion"
+    if current.version == candidate.version:
+        raise PromotionRefusedError(f"version {candidate.version} is already the champion")
+    if champion_score is not None:
+        if candidate.primary_value is None:
+            raise PromotionRefusedError("the candidate has no recorded evaluation to compare")
+        current = replace(
+            current,
+            primary_metric=candidate.primary_metric,
+            primary_value=champion_score,
+            eval_fingerprint=candidate.eval_fingerprint,
+            tags={**current.tags, TAG_HIGHER_IS_BETTER: str(candidate.higher_is_better).lower()},
+        )
+    if candidate.primary_value is None or current.primary_value is None:
+        raise PromotionRefusedError(
+            "both versions need a recorded evaluation (tag agora.primary_value) to be compared"
+        )
+    if candidate.primary_metric != current.primary_metric:
+        raise PromotionRefusedError(
+            f"the versions were scored on different metrics "
+            f"({candidate.primary_metric} vs {current.primary_metric})"
+        )
+    if candidate.eval_fingerprint != current.eval_fingerprint:
+        raise PromotionRefusedError(
+            "the versions were evaluated on different data (evaluation fingerprints differ); "
+            "re-evaluate both on the same data, or use --force with a reason"
+        )
+    metric = candidate.primary_metric
+    better_or_equal = (
+        candidate.primary_value >= current.primary_value - tolerance
+        if candidate.higher_is_better
+        else candidate.primary_value <= current.primary_value + tolerance
+    )
+    comparison = (
+        f"{metric} {candidate.primary_value:.4f} (v{candidate.version}) vs "
+        f"{current.primary_value:.4f} (champion v{current.version})"
+        + (f", tolerance {tolerance:g}" if tolerance else "")
+    )
+    if not better_or_equal:
+        raise PromotionRefusedError(f"candidate is worse: {comparison}")
+    return comparison
+
+
+def _history(client: MlflowClient, name: str) -> list[str]:
+    tags = client.get_registered_model(name).tags or {}
+    return list(json.loads(tags.get(TAG_HISTORY, "[]")))
+
+
+def _move_champion(
+    client: MlflowClient, name: str, version: str, action: str, reason: str, by: str | None
+) -> None:
+    who = by or getpass.getuser()
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    client.set_registered_model_alias(name, CHAMPION, version)
+    for key, value in {
+        f"agora.{action}_by": who,
+        f"agora.{action}_at": when,
+        f"agora.{action}_reason": reason,
+    }.items():
+        client.set_model_version_tag(name, version, key, value)
+    logger.info("%s: %s v%s by %s (%s)", name, action, version, who, reason)
+
+
+def promote(
+    client: MlflowClient,
+    name: str,
+    version: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
+    by: str | None = None,
+    champion_score: float | None = None,
+    tolerance: float = 0.0,
+) -> VersionSummary:
+    """Point `@champion` at `version` (default: the newest) if it passes the gate.
+
+    `force` skips the gate but needs a reason, which is recorded with who and when.
+    `champion_score`: see `gate`.
+    """
+    candidate = _get_version(client, name, version)
+    current = champion(client, name)
+    if force:
+        if not reason:
+            raise PromotionRefusedError("--force needs --reason: say why the gate is skipped")
+        if current is not None and current.version == candidate.version:
+            raise PromotionRefusedError(f"version {candidate.version} is already the champion")
+        why = f"forced: {reason}"
+    else:
+        why = gate(candidate, current, champion_score, tolerance)
+        why += f"; {reason}" if reason else ""
+    history = _history(client, name)
+    if current is not None and (not history or history[-1] != current.version):
+        history.append(current.version)  # a champion set outside Agora joins the history
+    history.append(candidate.version)
+    _move_champion(client, name, candidate.version, "promoted", why, by)
+    client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
+    return _get_version(client, name, candidate.version)
+
+
+def rollback(
+    client: MlflowClient, name: str, reason: str = "rollback", by: str | None = None
+) -> VersionSummary:
+    """Restore the champion before the current one."""
+    history = _history(client, name)
+    current = champion(client, name)
+    if current is not None and history and history[-1] == current.version:
+        history.pop()
+    if not history:
+        raise RegistryError(f"'{name}' has no previous champion to roll back to")
+    previous = history[-1]
+    _move_champion(client, name, previous, "rolled_back", reason, by)
+    client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
+    return _get_version(client, name, previous)

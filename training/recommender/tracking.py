@@ -1,0 +1,124 @@
+"""MLflow logging of a recommender run: params, metrics, lineage, plots, the registered model.
+
+Metric names in MLflow cannot hold '@', so 'ndcg@10' is logged as 'ndcg_at_10'; the curves over
+cut-offs are logged as '<metric>_by_k' with the cut-off as the step, so MLflow's own charts plot
+metric against k. The registered version carries the evaluation as tags (see
+`training.promotion.evaluation_tags`) so a promotion can compare it with the champion on the same
+held-out data.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import yaml
+
+from data.schemas import USER_ID
+from models.served_models import RECOMMENDER_MODEL
+from training.promotion import evaluation_tags
+from training.recommender.evaluate import Evaluation, metrics_by_k_frame
+from training.recommender.plots import plot_metrics_by_k, plot_popularity_bias
+from training.recommender.steps import SplitData
+from training.recommender.tuning import TuningResult
+from training.tracking import (
+    log_and_register_model,
+    log_lineage,
+    metric_key,
+    run_tags,
+)
+
+logger = logging.getLogger(__name__)
+
+FAMILY = "recommender"
+EXPERIMENT = "agora-recommender"
+REGISTERED_MODEL = RECOMMENDER_MODEL
+PYFUNC_CODE = Path(__file__).resolve().parent.parent / "pyfunc_recommender.py"
+
+
+def mlflow_metrics(evaluation: Evaluation) -> dict[str, float]:
+    """The metrics at the evaluation cut-off, under MLflow-safe names."""
+    return {metric_key(name): value for name, value in evaluation.metrics.items()}
+
+
+def primary_metric(k: int) -> str:
+    return metric_key(f"ndcg@{k}")
+
+
+def log_run_inputs(model: str, k: int, data: SplitData, tune_trials: int) -> None:
+    """Run settings and data lineage, logged before any fitting so a failed run still shows them."""
+    mlflow.log_params({"model": model, "k": k, "tune_trials": tune_trials})
+    log_lineage(data.dataset, **data.lineage())
+    mlflow.set_tags(run_tags(FAMILY, model))
+
+
+def log_model_params(params: dict[str, Any]) -> None:
+    """The model's hyper-parameters as fitted (after tuning, when there was any)."""
+    mlflow.log_params({f"params.{key}": value for key, value in params.items()})
+
+
+def log_tuning(tuning: TuningResult, validation: dict[str, Any]) -> None:
+    """The tuning outcome: chosen params, best validation score, the trials table."""
+    mlflow.log_params({f"tuning.{key}": value for key, value in validation.items()})
+    mlflow.log_metric(f"tuning_best_{metric_key(tuning.metric)}", tuning.best_value)
+    mlflow.log_metric("tune_seconds", tuning.seconds)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trials.csv"
+        tuning.trials.to_csv(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path="tuning")
+
+
+def log_evaluation(evaluation: Evaluation, model: str, fit_seconds: float) -> None:
+    """Metrics at k, curves over k, timings, and the two plots."""
+    mlflow.log_metrics(mlflow_metrics(evaluation))
+    mlflow.log_metrics({"fit_seconds": fit_seconds, "eval_seconds": evaluation.seconds})
+    for cutoff, values in evaluation.metrics_by_k.items():
+        for name, value in values.items():
+            if "@" in name:
+                mlflow.log_metric(f"{name.split('@')[0]}_by_k", value, step=cutoff)
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        plot_metrics_by_k(evaluation, base / "metrics_by_k.png", f"{model}: metrics by cut-off k")
+        plot_popularity_bias(
+            evaluation, base / "popularity_bias.png", f"{model}: popularity of recommended items"
+        )
+        metrics_by_k_frame(evaluation).to_csv(base / "metrics_by_k.csv", index=False)
+        mlflow.log_artifacts(str(base), artifact_path="evaluation")
+
+
+def log_effective_config(run_config: dict[str, Any]) -> None:
+    """The config that reproduces this run (tuned params included), as a loadable YAML file."""
+    mlflow.log_text(yaml.safe_dump(run_config, sort_keys=False), "config/run_config.yaml")
+
+
+def register_recommender(
+    recommender: Any,
+    model: str,
+    evaluation: Evaluation,
+    data: SplitData,
+) -> str:
+    """Save the fitted model natively, log it as a pyfunc, register it; return the version."""
+    metrics = mlflow_metrics(evaluation)
+    tags = {
+        **evaluation_tags(primary_metric(evaluation.k), metrics, data.fingerprint()),
+        **run_tags(FAMILY, model, dataset=data.dataset),
+    }
+    mlflow.set_tags(tags)  # on the run too, so runs can be compared without the registry
+    example_users = pd.DataFrame({USER_ID: data.train[USER_ID].astype(str).unique()[:3]})
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        # The output's integer `rank` column cannot be missing: MLflow's hint does not apply.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        native = Path(folder) / "native"
+        recommender.save(native)
+        return log_and_register_model(
+            native,
+            PYFUNC_CODE,
+            REGISTERED_MODEL,
+            input_example=(example_users, {"k": evaluation.k}),
+            tags=tags,
+        )
