@@ -42,8 +42,11 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/agora demo
 
+# Tests run in pytest-xdist workers, one per core; each test module, and tests/serving as a whole,
+# stays in one worker (tests/conftest.py). `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration and not slow"

@@ -228,3 +228,9 @@ def detect_languages(
 def detect_language(text: str, config: LanguageConfig | None = None) -> LanguageDetection:
     """Detect the language of one text (see `detect_languages`)."""
     return detect_languages([text], config)[0]
+
+
+def warm_up_detector(config: LanguageConfig | None = None) -> None:
+    """Load the detector's n-gram models now (a few seconds) rather than on the first text:
+    lingua loads each candidate language's models lazily, on its first use."""
+    detect_languages(["warm up the language detector"], config)

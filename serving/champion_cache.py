@@ -73,13 +73,19 @@ class ChampionCache:
     def __init__(self, cache_dir: Path, tracking_uri: str) -> None:
         self.cache_dir = cache_dir
         self.tracking_uri = tracking_uri
+        self._mlflow_client: MlflowClient | None = None
         for key, value in _MLFLOW_CLIENT_ENV.items():
             os.environ.setdefault(key, value)
 
     def _client(self) -> MlflowClient:
-        from mlflow.tracking import MlflowClient  # MLflow only once a registry is consulted
+        """One client per cache: building one opens the store, which costs more than a lookup."""
+        if self._mlflow_client is None:
+            from mlflow.tracking import MlflowClient  # MLflow only once a registry is consulted
 
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            self._mlflow_client = MlflowClient(
+                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+            )
+        return self._mlflow_client
 
     @property
     def _generation_file(self) -> Path:

@@ -9,9 +9,11 @@ registered model's `@champion`, resolved and cached by `ChampionCache`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
+from features.language import warm_up_detector
 from models.classifiers import load_classifier
 from models.recommenders import Recommender, load_recommender
 from models.served_models import RECOMMENDER_SLOT, triage_slot, triage_slot_names
@@ -83,16 +85,20 @@ def _load_triage(
         problems.setdefault("triage", "no sentiment champion: triage needs at least one")
         return None, refs
     # Each model is served with the text handling its artifact records (see TaskModel).
-    engine = TriageEngine(models, load_triage_config())
-    engine.warm_up()  # the language detector's models, now rather than on the first request
-    return engine, refs
+    return TriageEngine(models, load_triage_config()), refs
 
 
 def load_served_models(settings: Settings, cache: ChampionCache) -> ServedModels:
     """Resolve and load every champion; what cannot be loaded is listed in `problems`."""
     problems: dict[str, str] = {}
+    # The language detector's models load (a few seconds) while the champions are fetched and
+    # read, rather than on the first request or after the models.
+    language = load_triage_config().language
+    warm_up = threading.Thread(target=warm_up_detector, args=(language,), name="language-warm-up")
+    warm_up.start()
     recommender, recommender_ref = _load_recommender(settings, cache, problems)
     triage, triage_refs = _load_triage(settings, cache, problems)
+    warm_up.join()
     served = ServedModels(recommender, recommender_ref, triage, triage_refs, problems)
     logger.info("models loaded: %s; problems: %s", served.versions(), problems or "none")
     return served

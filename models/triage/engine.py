@@ -34,7 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from features.language import LANGUAGE_SCRIPT, LanguageDetection, detect_languages
+from features.language import (
+    LANGUAGE_SCRIPT,
+    LanguageDetection,
+    detect_languages,
+    warm_up_detector,
+)
 from features.text import (
     PreparedText,
     TextConfig,
@@ -123,11 +128,8 @@ class TriageEngine:
         )
 
     def warm_up(self) -> None:
-        """Load the language detector's models now (a few seconds) rather than on the first text.
-
-        Serving calls this at start-up; lingua loads each language's n-gram models lazily.
-        """
-        detect_languages(["warm up the language detector"], self.config.language)
+        """Load the language detector's models now rather than on the first text."""
+        warm_up_detector(self.config.language)
 
     def triage(
         self,

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -75,6 +76,37 @@ def promote_if_not_worse(
         logger.info("%s v%s not promoted: %s", name, version, refused)
         return False, str(refused)
     return True, promoted.tags.get("agora.promoted_reason", "promoted")
+
+
+def conclude(
+    name: str,
+    candidate: tuple[str, float],
+    champion: tuple[str | None, float | None],
+    metric: str,
+    reason: str,
+    tolerance: float,
+    service_url: str | None,
+    api_key: str | None,
+    started: float,
+) -> RetrainOutcome:
+    """The end every retrain shares: the gate on `metric`, the service told of a promotion,
+    and the outcome. `candidate` and `champion` are (version, score) on the same evaluation."""
+    promoted, decision = promote_if_not_worse(
+        name, candidate[0], champion[1], reason=reason, tolerance=tolerance
+    )
+    reloaded = notify_service(service_url, api_key) if promoted else None
+    return RetrainOutcome(
+        registered_name=name,
+        candidate_version=candidate[0],
+        candidate_score=candidate[1],
+        champion_version=champion[0],
+        champion_score=champion[1],
+        metric=metric,
+        promoted=promoted,
+        decision=decision,
+        service_reloaded=reloaded,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def notify_service(url: str | None, api_key: str | None = None) -> bool | None:

@@ -25,8 +25,7 @@ from training.recommender.tracking import REGISTERED_MODEL
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
-    notify_service,
-    promote_if_not_worse,
+    conclude,
 )
 from training.tracking import configure_tracking
 
@@ -72,23 +71,14 @@ def retrain_recommender(
             model = load_recommender(champion[1])
             scored = evaluate_recommender(model, data.train, data.test, k=run_config.k)
             champion_score = scored.metrics[metric]
-    promoted, decision = promote_if_not_worse(
+    return conclude(
         REGISTERED_MODEL,
-        outcome.model_version,
-        champion_score,
-        reason=f"retrain with {len(events)} stored events",
-        tolerance=tolerance,
-    )
-    reloaded = notify_service(service_url, api_key) if promoted else None
-    return RetrainOutcome(
-        registered_name=REGISTERED_MODEL,
-        candidate_version=outcome.model_version,
-        candidate_score=candidate_score,
-        champion_version=champion_version,
-        champion_score=champion_score,
-        metric=metric,
-        promoted=promoted,
-        decision=decision,
-        service_reloaded=reloaded,
-        seconds=time.perf_counter() - started,
+        (outcome.model_version, candidate_score),
+        (champion_version, champion_score),
+        metric,
+        f"retrain with {len(events)} stored events",
+        tolerance,
+        service_url,
+        api_key,
+        started,
     )

@@ -25,8 +25,7 @@ from models.served_models import default_triage_dataset
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
-    notify_service,
-    promote_if_not_worse,
+    conclude,
 )
 from training.tracking import configure_tracking
 from training.triage.config import load_config
@@ -126,25 +125,19 @@ def retrain_triage(
             champion_holdout = _holdout_accuracy(scored, holdout)
     result = train_triage(task, None, model, config, tracking_uri, name=name, split=augmented)
     trained, version = result.trained, result.version
-    promoted, decision = promote_if_not_worse(
+    outcome = conclude(
         name,
-        version,
-        champion_score,
-        reason=f"retrain with {len(corrections) - skipped} corrections",
-        tolerance=tolerance,
+        (version, trained.report.macro_f1),
+        (champion_version, champion_score),
+        "macro_f1",
+        f"retrain with {len(corrections) - skipped} corrections",
+        tolerance,
+        service_url,
+        api_key,
+        started,
     )
-    reloaded = notify_service(service_url, api_key) if promoted else None
     return TriageRetrainOutcome(
-        registered_name=name,
-        candidate_version=version,
-        candidate_score=trained.report.macro_f1,
-        champion_version=champion_version,
-        champion_score=champion_score,
-        metric="macro_f1",
-        promoted=promoted,
-        decision=decision,
-        service_reloaded=reloaded,
-        seconds=time.perf_counter() - started,
+        **dataclasses.asdict(outcome),
         corrections_train=len(corrections) - skipped - len(holdout),
         corrections_holdout=len(holdout),
         corrections_skipped=skipped,
