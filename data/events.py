@@ -14,10 +14,20 @@ request can never disagree about the same history:
 
 Repeated (user, item) pairs are merged by the model's `duplicates` policy, the same in the
 retrain and at serve time (see `features.user_history`).
+
+What the store can hold is decided here too (`validate_event`): ids no longer than their columns
+and free of control characters, timestamps from 0 to a day past now (a far-future timestamp
+would stay a user's "most recent" event forever), finite weights within bounds. A feed request
+reads a bounded history: a user's newest `FEED_HISTORY_LIMIT` events, and their blocking events
+(at most `FEED_BLOCKING_LIMIT`) however old, so an old complaint still blocks its item.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -56,6 +66,30 @@ EVENT_ID: Final = "event_id"
 EVENT_SEQ: Final = "event_seq"
 # The columns of an events frame (data.store.EventLog.frame), oldest event first.
 EVENT_COLUMNS: Final = [USER_ID, ITEM_ID, EVENT_TYPE, EVENT_WEIGHT, TIMESTAMP, EVENT_ID, EVENT_SEQ]
+
+# Column sizes of the event log (data.store.tables builds its columns from these): a longer id
+# would be refused by PostgreSQL mid-transaction, so it is refused before the write instead.
+EVENT_ID_LENGTH: Final = 128
+# A user or item id, wherever it is stored (events, triage records).
+ENTITY_ID_LENGTH: Final = 256
+EVENT_TYPE_LENGTH: Final = 32
+# Weights scale an event's value (or are a rating): finite, non-negative and bounded, so no
+# single event can swamp a user's history or overflow a sum.
+MAX_EVENT_WEIGHT: Final = 1_000.0
+# Clients' clocks drift; a timestamp further ahead than this is a bug or an attack.
+MAX_FUTURE_S: Final = 86_400
+# A feed reads at most this many of a user's newest events (one user with a million events must
+# not stall a request), plus at most FEED_BLOCKING_LIMIT of their blocking events.
+FEED_HISTORY_LIMIT: Final = 500
+FEED_BLOCKING_LIMIT: Final = 1_000
+# Unicode categories refused in ids: control characters (NUL included, which PostgreSQL cannot
+# store) and lone surrogates (which cannot be encoded for the database).
+_REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cs"})
+_SHOWN_CHARS: Final = 40  # how much of a refused value an error message quotes
+
+
+class InvalidFieldError(ValueError):
+    """A value the store cannot hold; the message names the field and why."""
 
 
 @dataclass(frozen=True)
@@ -100,3 +134,57 @@ def blocked_items(
     (`(type, item_id)` pairs) and the items their triaged complaints named."""
     blocked = {item for event_type, item in events if event_type in BLOCKING_TYPES}
     return blocked | set(triaged_complaint_items)
+
+
+def _shown(value: str) -> str:
+    """A refused value as an error message quotes it: its beginning only (it may be huge)."""
+    if len(value) <= _SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
+
+
+def check_identifier(name: str, value: object, max_length: int) -> str:
+    """`value` if it can be stored as the id `name`: a non-blank string of at most
+    `max_length` characters without control characters; InvalidFieldError otherwise."""
+    if not isinstance(value, str) or not value.strip():
+        shown = _shown(value) if isinstance(value, str) else repr(value)[:_SHOWN_CHARS]
+        raise InvalidFieldError(f"{name} must be a non-empty string, got {shown}")
+    if len(value) > max_length:
+        raise InvalidFieldError(
+            f"{name} is {len(value)} characters long; at most {max_length} are stored"
+        )
+    for position, char in enumerate(value):
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            raise InvalidFieldError(
+                f"{name} contains the control character U+{ord(char):04X} at {position}: "
+                f"{_shown(value)}"
+            )
+    return value
+
+
+def validate_event(event: Event, now: float | None = None) -> None:
+    """Refuse (InvalidFieldError) an event the log cannot hold or that cannot be true.
+
+    `now` (epoch seconds, the current time by default) bounds the timestamp.
+    """
+    check_identifier("event_id", event.event_id, EVENT_ID_LENGTH)
+    check_identifier("user_id", event.user_id, ENTITY_ID_LENGTH)
+    check_identifier("item_id", event.item_id, ENTITY_ID_LENGTH)
+    if event.type not in EVENT_TYPES:
+        shown = _shown(event.type) if isinstance(event.type, str) else repr(event.type)
+        raise InvalidFieldError(f"unknown event type {shown} (known: {', '.join(EVENT_TYPES)})")
+    timestamp = event.timestamp
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
+        raise InvalidFieldError(f"timestamp must be whole epoch seconds, got {timestamp!r}")
+    latest = int((time.time() if now is None else now) + MAX_FUTURE_S)
+    if not 0 <= timestamp <= latest:
+        raise InvalidFieldError(
+            f"timestamp must be epoch seconds from 0 to a day past now ({latest}), got {timestamp}"
+        )
+    weight = event.weight
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+        raise InvalidFieldError(f"weight must be a number, got {weight!r}")
+    if not math.isfinite(weight) or not 0.0 <= weight <= MAX_EVENT_WEIGHT:
+        raise InvalidFieldError(
+            f"weight must be finite, from 0 to {MAX_EVENT_WEIGHT:g}, got {weight}"
+        )

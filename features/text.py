@@ -100,7 +100,8 @@ def decode_text(raw: str | bytes | bytearray) -> str:
         return bytes(raw).decode("utf-8", errors="replace")
     if isinstance(raw, str):
         return raw
-    raise TextInputError(f"text must be str or bytes, got {type(raw).__name__}: {raw!r:.60}")
+    # The type only, never the value: the message may be logged, and the value may be personal.
+    raise TextInputError(f"text must be str or bytes, got {type(raw).__name__}")
 
 
 def prepare_text(raw: str | bytes | bytearray, config: TextConfig | None = None) -> PreparedText:

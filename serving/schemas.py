@@ -26,7 +26,9 @@ TriageText = Annotated[str, AfterValidator(_within_size)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # hide_input_in_errors: a refused body's values (a text's beginning) never reach the error
+    # message, which BentoML logs with its traceback.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class Filters(_Body):

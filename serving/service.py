@@ -15,13 +15,14 @@ apply_stack_environment()
 import logging
 import threading
 import time
+from http import HTTPStatus
 from typing import Any
 
 import bentoml
-from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
+from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, ServiceUnavailable
 from fastapi import FastAPI
 
-from data.store import Event, Store, StoreError, UnknownTriageError
+from data.store import Event, Store, StoreConflictError, StoreError, UnknownTriageError
 from features.user_history import user_activity
 from models.recommenders import (
     FeedRequest,
@@ -180,7 +181,7 @@ class Agora:
                 set(f.include_item_ids),
             )
         activity = user_activity(
-            self.store.events.read(request.user_id),
+            self.store.events.feed_events(request.user_id),
             self.store.triage.complained_items(request.user_id),
         )
         feed = route_feed(
@@ -280,6 +281,8 @@ class Agora:
         ]
         try:
             written = self.store.events.add(batch)
+        except StoreConflictError as error:
+            raise BentoMLException(str(error), error_code=HTTPStatus.CONFLICT) from None
         except StoreError as error:
             raise InvalidArgument(str(error)) from None
         return EventsResponse(accepted=written.inserted, duplicates=written.duplicates)
@@ -296,6 +299,8 @@ class Agora:
             )
         except UnknownTriageError as error:
             raise NotFound(str(error)) from None
+        except StoreConflictError as error:
+            raise BentoMLException(str(error), error_code=HTTPStatus.CONFLICT) from None
         except StoreError as error:
             raise InvalidArgument(str(error)) from None
         return CorrectionResponse(correction_id=correction_id, stored=stored)

@@ -4,13 +4,20 @@
     store.events.add([Event(...)])       # data.store.event_log
     store.triage.record(text, ...)       # data.store.triage_log
 
-The store holds data only; what an event means (its value, what blocks an item) is decided in
-`data.events` and `features.user_history`.
+The store holds data only; what an event means (its value, what blocks an item) and what the
+store can hold are decided in `data.events` and `features.user_history`. Opening a store brings
+its schema to the newest migration (`data.store.migrate`), once, however many processes start.
 """
 
 from __future__ import annotations
 
-from data.store.connection import STORE_URL_ENV, StoreError, default_store_url, open_engine
+from data.store.connection import (
+    STORE_URL_ENV,
+    StoreConflictError,
+    StoreError,
+    default_store_url,
+    open_engine,
+)
 from data.store.event_log import Event, EventLog, StoredEvent, WriteResult
 from data.store.triage_log import TriageLog, UnknownTriageError
 
@@ -30,6 +37,7 @@ __all__ = [
     "Event",
     "EventLog",
     "Store",
+    "StoreConflictError",
     "StoreError",
     "StoredEvent",
     "TriageLog",

@@ -1,18 +1,22 @@
-"""Opening the store's database: the URL, SQLite's durability settings, idempotent inserts.
+"""Opening the store's database: the URL, its schema brought to head, idempotent inserts.
 
-SQLite by default (a file under AGORA_HOME), PostgreSQL by URL (`AGORA_STORE_URL`).
+SQLite by default (a file under AGORA_HOME, created owner-only), PostgreSQL by URL
+(`AGORA_STORE_URL`). Opening runs the schema migrations (`data.store.migrate`), serialized
+across the processes that start at once.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from data.paths import agora_home
-from data.store.tables import metadata
+from data.store.migrate import upgrade
+from data.store.sqlite_files import create_private_file, sqlite_durability
 
 STORE_URL_ENV = "AGORA_STORE_URL"
 
@@ -21,32 +25,32 @@ class StoreError(ValueError):
     """Input the store refuses; the message names the field and value."""
 
 
+class StoreConflictError(StoreError):
+    """An id the store holds was sent again with different content.
+
+    A retry must repeat the original exactly; anything else is a client bug that silently
+    counting it as a duplicate would hide. `ids` lists the conflicting ids.
+    """
+
+    def __init__(self, message: str, ids: list[str]) -> None:
+        super().__init__(message)
+        self.ids = ids
+
+
 def default_store_url() -> str:
     return os.environ.get(STORE_URL_ENV) or f"sqlite:///{agora_home() / 'agora-store.db'}"
 
 
-def _sqlite_durability(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the writer; synchronous=FULL makes each commit durable
-    # across power loss, which is what "acknowledged only after the write is durable" needs.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 def open_engine(url: str) -> Engine:
-    """An engine on `url` with the store's tables created (and SQLite made durable)."""
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    """An engine on `url`, its schema at the newest migration (and SQLite made durable)."""
     # A server database can drop idle connections; a SQLite file cannot, so skip the ping.
-    ping = not url.startswith("sqlite")
-    engine = create_engine(url, pool_pre_ping=ping)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_durability)
-    metadata.create_all(engine)
+        path = engine.url.database
+        if path and path != ":memory:":
+            create_private_file(Path(path).absolute())
+        event.listen(engine, "connect", sqlite_durability)
+    upgrade(engine)
     return engine
 
 

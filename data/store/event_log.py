@@ -2,37 +2,49 @@
 
 A write returns only after its transaction committed, so an acknowledged event survives a crash.
 Every event carries a client-chosen `event_id`; a retried batch inserts nothing twice (the
-unique key plus ON CONFLICT DO NOTHING), which makes client retries safe. What an event means
-for a feed or a retrain (its value, whether it blocks an item) is decided in `data.events`.
+unique key plus ON CONFLICT DO NOTHING), which makes client retries safe. An `event_id` sent
+again with different content is a conflict: the whole batch is refused (StoreConflictError),
+never counted as a duplicate. What an event means for a feed or a retrain (its value, whether
+it blocks an item) and what the log can hold are decided in `data.events`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from data import schemas as S
 from data.events import (
+    BLOCKING_TYPES,
     EVENT_COLUMNS,
     EVENT_ID,
     EVENT_SEQ,
     EVENT_TYPE,
-    EVENT_TYPES,
     EVENT_WEIGHT,
+    FEED_BLOCKING_LIMIT,
+    FEED_HISTORY_LIMIT,
     Event,
+    InvalidFieldError,
     StoredEvent,
+    validate_event,
 )
-from data.store.connection import StoreError, insert_into
+from data.store.connection import StoreConflictError, StoreError, insert_into
 from data.store.tables import events
+
+# What must match for a re-sent event_id to be the same event (received_at is the store's own).
+_CONTENT = ("user_id", "item_id", "type", "timestamp", "weight")
+_SHOWN_IDS = 10  # conflicting ids an error message lists
 
 
 @dataclass(frozen=True)
 class WriteResult:
+    """What a batch did: events inserted, and events already stored with the same content."""
+
     inserted: int
     duplicates: int
 
@@ -44,8 +56,11 @@ class EventLog:
         self.engine = engine
 
     def add(self, batch: Sequence[Event]) -> WriteResult:
-        """Insert a batch in one transaction; events whose event_id exists are skipped."""
-        rows = [_event_row(e) for e in batch]
+        """Insert a batch in one transaction; events already stored (same event_id, same
+        content) are skipped. StoreError, with nothing written, for an event the log cannot
+        hold; StoreConflictError for an event_id stored with different content."""
+        now = time.time()
+        rows = [_event_row(e, now) for e in batch]
         if not rows:
             return WriteResult(0, 0)
         ids = [r["event_id"] for r in rows]
@@ -59,12 +74,51 @@ class EventLog:
             .returning(events.c.event_id)
         )
         with self.engine.begin() as connection:
-            inserted = len(connection.execute(statement, rows).all())
-        return WriteResult(inserted, len(rows) - inserted)
+            inserted = {row[0] for row in connection.execute(statement, rows)}
+            skipped = [r for r in rows if r["event_id"] not in inserted]
+            conflicts = _conflicting_ids(connection, skipped)
+            if conflicts:  # raising rolls the whole batch back
+                shown = ", ".join(conflicts[:_SHOWN_IDS])
+                more = (
+                    f" and {len(conflicts) - _SHOWN_IDS} more"
+                    if len(conflicts) > _SHOWN_IDS
+                    else ""
+                )
+                raise StoreConflictError(
+                    f"{len(conflicts)} event_id(s) already stored with different content: "
+                    f"{shown}{more}; nothing of this batch was written",
+                    conflicts,
+                )
+        return WriteResult(len(inserted), len(skipped))
 
-    def read(self, user_id: str | None = None) -> list[StoredEvent]:
-        """Stored events (of one user, or all), oldest first."""
-        query = select(
+    def feed_events(
+        self,
+        user_id: str,
+        limit: int = FEED_HISTORY_LIMIT,
+        blocking_limit: int = FEED_BLOCKING_LIMIT,
+    ) -> list[StoredEvent]:
+        """What a feed request reads of one user, bounded: their newest `limit` events, and
+        their blocking events older than those (newest `blocking_limit`), oldest first.
+
+        An old complaint still blocks its item; a user with a million events costs a request
+        no more than one with `limit` (both queries are answered from an index).
+        """
+        newest = self._select().where(events.c.user_id == user_id)
+        newest = newest.order_by(events.c.seq.desc()).limit(limit)
+        blocking = self._select().where(
+            events.c.user_id == user_id, events.c.type.in_(sorted(BLOCKING_TYPES))
+        )
+        blocking = blocking.order_by(events.c.seq.desc()).limit(blocking_limit)
+        with self.engine.connect() as connection:
+            found = {row.seq: StoredEvent(*row) for row in connection.execute(newest)}
+            for row in connection.execute(blocking):
+                found.setdefault(row.seq, StoredEvent(*row))
+        return [found[seq] for seq in sorted(found)]
+
+    @staticmethod
+    def _select() -> Select[Any]:
+        """The columns of a StoredEvent, in its field order."""
+        return select(
             events.c.event_id,
             events.c.user_id,
             events.c.item_id,
@@ -72,7 +126,12 @@ class EventLog:
             events.c.timestamp,
             events.c.weight,
             events.c.seq,
-        ).order_by(events.c.seq)
+        )
+
+    def read(self, user_id: str | None = None) -> list[StoredEvent]:
+        """Stored events (of one user, or all), oldest first: all of them, for a retrain or an
+        inspection (a feed reads `feed_events`)."""
+        query = self._select().order_by(events.c.seq)
         if user_id is not None:
             query = query.where(events.c.user_id == user_id)
         with self.engine.connect() as connection:
@@ -101,15 +160,11 @@ class EventLog:
             return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
 
 
-def _event_row(e: Event) -> dict[str, Any]:
-    for name in ("event_id", "user_id", "item_id"):
-        value = getattr(e, name)
-        if not isinstance(value, str) or not value.strip():
-            raise StoreError(f"{name} must be a non-empty string, got {value!r}")
-    if e.type not in EVENT_TYPES:
-        raise StoreError(f"unknown event type '{e.type}' (known: {', '.join(EVENT_TYPES)})")
-    if e.timestamp < 0:
-        raise StoreError(f"timestamp must be epoch seconds >= 0, got {e.timestamp}")
+def _event_row(e: Event, now: float) -> dict[str, Any]:
+    try:
+        validate_event(e, now)
+    except InvalidFieldError as error:
+        raise StoreError(str(error)) from None
     return {
         "event_id": e.event_id,
         "user_id": e.user_id,
@@ -117,5 +172,19 @@ def _event_row(e: Event) -> dict[str, Any]:
         "type": e.type,
         "timestamp": int(e.timestamp),
         "weight": float(e.weight),
-        "received_at": time.time(),
+        "received_at": now,
     }
+
+
+def _conflicting_ids(connection: Connection, skipped: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The skipped rows' event_ids whose stored event differs from the row sent."""
+    if not skipped:
+        return []
+    columns = [events.c.event_id, *(events.c[name] for name in _CONTENT)]
+    query = select(*columns).where(events.c.event_id.in_([r["event_id"] for r in skipped]))
+    stored = {row[0]: tuple(row[1:]) for row in connection.execute(query)}
+    return [
+        r["event_id"]
+        for r in skipped
+        if stored.get(r["event_id"]) != tuple(r[name] for name in _CONTENT)
+    ]

@@ -1,7 +1,11 @@
 """The triage log: each recorded triage (text redacted) and the corrections agents make to it.
 
-Corrections are idempotent by `correction_id`; the retrain of a triage task reads the latest
-correction of each record. The items a customer's triaged complaints named are read by feeds
+A triage recorded with a client's `idempotency_key` is recorded once: a retry finds the first
+record (and its triage_id) instead of adding a contact, so retries never raise a customer's
+urgency (their prior contacts are their distinct records). Corrections are idempotent by
+`correction_id`; the retrain of a triage task reads the latest correction of each record. A key
+or id sent again with different content is a conflict (StoreConflictError), never a silent
+duplicate. The items a customer's triaged complaints named are read by feeds
 (`data.events.blocked_items` decides that they block those items).
 """
 
@@ -11,15 +15,30 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from data import schemas as S
-from data.pii import redact
-from data.store.connection import StoreError, insert_into
-from data.store.tables import corrections, triage_records
+from data.events import ENTITY_ID_LENGTH, FEED_BLOCKING_LIMIT, InvalidFieldError, check_identifier
+from data.pii import Redaction, redact
+from data.store.connection import StoreConflictError, StoreError, insert_into
+from data.store.tables import (
+    AGENT_LENGTH,
+    CORRECTION_ID_LENGTH,
+    FIELD_LENGTH,
+    IDEMPOTENCY_KEY_LENGTH,
+    LABEL_LENGTH,
+    LANGUAGE_LENGTH,
+    TRIAGE_ID_LENGTH,
+    corrections,
+    triage_records,
+)
+
+# Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates):
+# replaced in stored text, which is kept for retraining, not refused with the request.
+_UNSTORABLE: Final = {0: "\ufffd", **{code: "\ufffd" for code in range(0xD800, 0xE000)}}
 
 
 class UnknownTriageError(StoreError):
@@ -41,35 +60,77 @@ class TriageLog:
         is_complaint: bool,
         customer_id: str | None = None,
         item_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
-        """Store a triage with its text redacted; return the new triage_id."""
-        triage_id = uuid.uuid4().hex
+        """Store a triage with its text redacted; return its triage_id.
+
+        With an `idempotency_key` (it needs a customer_id) a retry returns the first record's
+        triage_id and stores nothing; the same key with another customer, item or text is a
+        StoreConflictError.
+        """
+        _check_ids(
+            customer_id=(customer_id, ENTITY_ID_LENGTH),
+            item_id=(item_id, ENTITY_ID_LENGTH),
+            idempotency_key=(idempotency_key, IDEMPOTENCY_KEY_LENGTH),
+        )
+        if idempotency_key is not None and customer_id is None:
+            raise StoreError("an idempotency_key needs a customer_id (it keys a contact)")
+        if len(language) > LANGUAGE_LENGTH:
+            raise StoreError(f"language is {len(language)} characters; at most {LANGUAGE_LENGTH}")
+        redaction = redact(text)
         row = {
-            "triage_id": triage_id,
+            "triage_id": uuid.uuid4().hex,
             "customer_id": customer_id,
             "item_id": item_id,
-            "redacted_text": redact(text).text,
-            "language": language,
+            "redacted_text": _storable(redaction.text),
+            "language": _storable(language),
             "is_complaint": bool(is_complaint),
-            "outputs": json.dumps(_redact_strings(outputs), ensure_ascii=False, sort_keys=True),
-            "model_versions": json.dumps(dict(model_versions), sort_keys=True),
+            "outputs": _storable(
+                json.dumps(_redact_strings(outputs, redaction), ensure_ascii=False, sort_keys=True)
+            ),
+            "model_versions": _storable(json.dumps(dict(model_versions), sort_keys=True)),
             "created_at": time.time(),
+            "idempotency_key": idempotency_key,
         }
+        # Unkeyed records (key NULL) never conflict; a keyed retry inserts nothing.
+        statement = (
+            insert_into(self.engine, triage_records)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(triage_records.c.triage_id)
+        )
         with self.engine.begin() as connection:
-            connection.execute(triage_records.insert(), row)
-        return triage_id
+            if connection.execute(statement, row).first() is not None:
+                return str(row["triage_id"])
+            return _first_record(connection, row)
 
-    def prior_contacts(self, customer_id: str) -> int:
+    def prior_contacts(self, customer_id: str, idempotency_key: str | None = None) -> int:
+        """How many distinct triages of this customer precede this contact: all of their
+        records, or, for a retry of a recorded `idempotency_key`, those before its first."""
         query = select(func.count()).where(triage_records.c.customer_id == customer_id)
         with self.engine.connect() as connection:
+            if idempotency_key is not None:
+                first = connection.execute(
+                    select(triage_records.c.created_at).where(
+                        triage_records.c.idempotency_key == idempotency_key,
+                        triage_records.c.customer_id == customer_id,
+                    )
+                ).scalar_one_or_none()
+                if first is not None:
+                    query = query.where(triage_records.c.created_at < first)
             return int(connection.execute(query).scalar_one())
 
-    def complained_items(self, customer_id: str) -> set[str]:
-        """Items named by this customer's triaged complaints."""
-        query = select(triage_records.c.item_id).where(
-            triage_records.c.customer_id == customer_id,
-            triage_records.c.item_id.is_not(None),
-            triage_records.c.is_complaint.is_(True),
+    def complained_items(self, customer_id: str, limit: int = FEED_BLOCKING_LIMIT) -> set[str]:
+        """Items named by this customer's triaged complaints (at most `limit`: a feed reads
+        them, and a request must stay bounded)."""
+        query = (
+            select(triage_records.c.item_id)
+            .where(
+                triage_records.c.customer_id == customer_id,
+                triage_records.c.item_id.is_not(None),
+                triage_records.c.is_complaint.is_(True),
+            )
+            .distinct()
+            .limit(limit)
         )
         with self.engine.connect() as connection:
             return {row[0] for row in connection.execute(query)}
@@ -82,11 +143,16 @@ class TriageLog:
         agent: str,
         correction_id: str | None = None,
     ) -> tuple[str, bool]:
-        """Store an agent's correction; returns (correction_id, inserted). Idempotent by id."""
-        for name, value in {"field": field, "correct_label": correct_label, "agent": agent}.items():
-            if not value or not value.strip():
-                raise StoreError(f"{name} must not be empty")
+        """Store an agent's correction; returns (correction_id, inserted). Idempotent by id:
+        the same id with other content is a StoreConflictError."""
         correction_id = correction_id or uuid.uuid4().hex
+        _check_ids(
+            triage_id=(triage_id, TRIAGE_ID_LENGTH),
+            field=(field, FIELD_LENGTH),
+            correct_label=(correct_label, LABEL_LENGTH),
+            agent=(agent, AGENT_LENGTH),
+            correction_id=(correction_id, CORRECTION_ID_LENGTH),
+        )
         row = {
             "correction_id": correction_id,
             "triage_id": triage_id,
@@ -108,6 +174,8 @@ class TriageLog:
             if exists is None:
                 raise UnknownTriageError(f"unknown triage_id '{triage_id}'")
             inserted = connection.execute(statement, row).first() is not None
+            if not inserted:
+                _check_same_correction(connection, row)
         return correction_id, inserted
 
     def corrected_texts(self, field: str) -> pd.DataFrame:
@@ -134,12 +202,63 @@ class TriageLog:
         ].reset_index(drop=True)
 
 
-def _redact_strings(value: Any) -> Any:
-    """Redact every string inside a JSON-like value (evidence terms can quote the text)."""
+def _check_ids(**values: tuple[str | None, int]) -> None:
+    """StoreError unless each given (value, max_length) is a storable id (None: not given)."""
+    for name, (value, max_length) in values.items():
+        if value is not None:
+            try:
+                check_identifier(name, value, max_length)
+            except InvalidFieldError as error:
+                raise StoreError(str(error)) from None
+
+
+def _storable(text: str) -> str:
+    """`text` with the characters a text column cannot hold replaced."""
+    return text.translate(_UNSTORABLE)
+
+
+def _first_record(connection: Connection, row: Mapping[str, Any]) -> str:
+    """The triage_id recorded first under `row`'s idempotency key, if it is the same contact."""
+    key = row["idempotency_key"]
+    same = ("customer_id", "item_id", "redacted_text")
+    query = select(triage_records.c.triage_id, *(triage_records.c[name] for name in same))
+    first = connection.execute(query.where(triage_records.c.idempotency_key == key)).one()
+    if tuple(first[1:]) != tuple(row[name] for name in same):
+        raise StoreConflictError(
+            "idempotency_key already used for another customer, item or text", [key]
+        )
+    return str(first[0])
+
+
+def _check_same_correction(connection: Connection, row: Mapping[str, Any]) -> None:
+    """StoreConflictError if the stored correction with `row`'s id differs from `row`."""
+    same = ("triage_id", "field", "correct_label", "agent")
+    query = select(*(corrections.c[name] for name in same)).where(
+        corrections.c.correction_id == row["correction_id"]
+    )
+    stored = connection.execute(query).one()
+    if tuple(stored) != tuple(row[name] for name in same):
+        raise StoreConflictError(
+            f"correction_id '{row['correction_id']}' already stored with different content",
+            [row["correction_id"]],
+        )
+
+
+# Keys of a triage result whose strings quote the text itself (the evidence terms).
+_QUOTING_KEYS = frozenset({"evidence", "terms", "term"})
+
+
+def _redact_strings(value: Any, found: Redaction, quoting: bool = False) -> Any:
+    """Redact every string inside a JSON-like value.
+
+    A string that quotes the text (an evidence term) is also replaced whole when it is part of
+    something redacted from the text: "example" from "jo@example.com" has no shape of its own
+    for `redact` to recognise.
+    """
     if isinstance(value, str):
-        return redact(value).text
+        return found.redact_term(value) if quoting else redact(value).text
     if isinstance(value, Mapping):
-        return {k: _redact_strings(v) for k, v in value.items()}
+        return {k: _redact_strings(v, found, k in _QUOTING_KEYS) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact_strings(v) for v in value]
+        return [_redact_strings(v, found, quoting) for v in value]
     return value

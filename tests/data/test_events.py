@@ -1,17 +1,27 @@
-"""Event semantics: one value rule, which events are positive, what blocks an item."""
+"""Event semantics: one value rule, which events are positive, what blocks an item, and what
+the store can hold."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from data.events import (
+    ENTITY_ID_LENGTH,
+    EVENT_ID_LENGTH,
     EVENT_TYPES,
     IMPLICIT_VALUES,
+    MAX_EVENT_WEIGHT,
+    MAX_FUTURE_S,
     NEGATIVE_TYPES,
     RECENT_ITEM_TYPE,
+    Event,
+    InvalidFieldError,
     blocked_items,
+    check_identifier,
     event_value,
     is_positive,
+    validate_event,
 )
 
 
@@ -38,3 +48,47 @@ def test_complaint_events_and_triaged_complaints_block_items() -> None:
     assert blocked_items(events) == {"b"}
     assert blocked_items(events, ["d"]) == {"b", "d"}
     assert blocked_items([]) == set()
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Event("e" * EVENT_ID_LENGTH, "u" * ENTITY_ID_LENGTH, "i" * ENTITY_ID_LENGTH, "view", 0),
+        Event("e1", "ユーザー", "item with spaces", "rating", int(NOW) + MAX_FUTURE_S, 5.0),
+        Event("e1", "u", "i", "view", np.int64(NOW), MAX_EVENT_WEIGHT),
+        Event("e1", "u", "i", "purchase", int(NOW), 0),
+    ],
+)
+def test_events_the_store_can_hold_pass_validation(event: Event) -> None:
+    validate_event(event, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (Event("e" * (EVENT_ID_LENGTH + 1), "u", "i", "view", 0), r"event_id is 129 characters"),
+        (Event("e", "u" * (ENTITY_ID_LENGTH + 1), "i", "view", 0), r"user_id is 257 characters"),
+        (Event("e", "u", "", "view", 0), "item_id must be a non-empty string"),
+        (Event("e", "u", "i\n", "view", 0), r"item_id contains the control character U\+000A"),
+        (Event("e\x7f", "u", "i", "view", 0), r"event_id contains the control character U\+007F"),
+        (Event("e", "u", "i", "View", 0), "unknown event type 'View'"),
+        (Event("e", "u", "i", "view", int(NOW) + MAX_FUTURE_S + 1), "a day past now"),
+        (Event("e", "u", "i", "view", 1.5), "whole epoch seconds"),
+        (Event("e", "u", "i", "view", True), "whole epoch seconds"),
+        (Event("e", "u", "i", "view", 0, -0.5), "weight must be finite, from 0"),
+        (Event("e", "u", "i", "view", 0, MAX_EVENT_WEIGHT * 2), "weight must be finite, from 0"),
+        (Event("e", "u", "i", "view", 0, "1"), "weight must be a number"),
+    ],
+)
+def test_what_the_store_cannot_hold_is_refused_naming_the_field(event: Event, message: str) -> None:
+    with pytest.raises(InvalidFieldError, match=message):
+        validate_event(event, now=NOW)
+
+
+def test_a_refused_huge_id_is_quoted_only_by_its_beginning() -> None:
+    with pytest.raises(InvalidFieldError) as caught:
+        check_identifier("user_id", "x" * 100_000 + "\x00", 10**6)
+    assert "(100001 characters)" in str(caught.value) and len(str(caught.value)) < 200

@@ -1,50 +1,19 @@
-"""The durable store: an idempotent event log, triage records, complaints and corrections.
+"""The durable store: an idempotent event log, triage records, complaints and corrections, and
+the input it refuses (with a StoreError the service answers as a 4xx, never a 500).
 
 Runs against SQLite always, and against PostgreSQL too when AGORA_TEST_POSTGRES_URL is set
-(.ci/run starts a PostgreSQL server and sets it).
+(fixtures in tests/data/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
+import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from data import schemas as S
-from data.events import EVENT_COLUMNS, EVENT_SEQ
-from data.store import Event, Store, StoreError
-
-POSTGRES_ENV = "AGORA_TEST_POSTGRES_URL"
-
-
-def _postgres_store() -> Iterator[Store]:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server for this run")
-    schema = f"t{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    store = Store(f"{url}?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        yield Store(f"sqlite:///{tmp_path / 'store.db'}")
-    else:
-        yield from _postgres_store()
+from data.events import EVENT_COLUMNS, EVENT_ID_LENGTH, EVENT_SEQ, MAX_FUTURE_S
+from data.store import Event, Store, StoreConflictError, StoreError
 
 
 def _event(n: int, user: str = "u1", item: str | None = None, kind: str = "view") -> Event:
@@ -74,6 +43,60 @@ def test_invalid_events_are_refused_naming_the_field(store: Store) -> None:
     assert store.events.frame().empty and list(store.events.frame().columns) == EVENT_COLUMNS
 
 
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        # Regression: an event_id longer than its column was a 500 on PostgreSQL.
+        (Event("e" * (EVENT_ID_LENGTH + 1), "u", "i", "view", 0), "event_id is 129 characters"),
+        # Regression: a NUL in an id was a 500 on PostgreSQL.
+        (Event("e1", "u\x00", "i", "view", 0), "user_id contains the control character U\\+0000"),
+        (Event("e1", "u", "i\ud800", "view", 0), "item_id contains the control character"),
+        # Regression: a timestamp of 2**63 was a 500 (it overflows BIGINT).
+        (Event("e1", "u", "i", "view", 2**63), "timestamp must be epoch seconds"),
+        # Regression: a timestamp in the year 2100 was accepted and stayed "most recent" forever.
+        (Event("e1", "u", "i", "view", 4_102_444_800), "timestamp must be epoch seconds"),
+        (Event("e1", "u", "i", "view", -1), "timestamp must be epoch seconds"),
+        (Event("e1", "u", "i", "view", 0, float("nan")), "weight must be finite"),
+        (Event("e1", "u", "i", "view", 0, float("inf")), "weight must be finite"),
+        (Event("e1", "u", "i", "rating", 0, 1e300), "weight must be finite"),
+    ],
+)
+def test_what_the_schema_cannot_hold_is_refused_before_the_write(
+    store: Store, event: Event, message: str
+) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.events.add([_event(1), event])
+    assert store.events.count() == 0
+
+
+def test_a_timestamp_up_to_a_day_ahead_is_accepted(store: Store) -> None:
+    ahead = int(time.time()) + MAX_FUTURE_S - 60  # clients' clocks drift
+    assert store.events.add([Event("e1", "u", "i", "view", ahead)]).inserted == 1
+
+
+def test_an_event_id_resent_with_different_content_is_a_conflict(store: Store) -> None:
+    """Regression: re-sending an event_id with different content was counted as a duplicate."""
+    store.events.add([_event(1), _event(2)])
+    changed = Event("e2", "u1", "i2", "like", 1_700_000_002)
+    with pytest.raises(StoreConflictError, match="already stored with different content") as caught:
+        store.events.add([_event(3), changed, _event(1)])
+    assert caught.value.ids == ["e2"]
+    assert store.events.count() == 2  # the whole batch was refused, e3 included
+    again = store.events.add([_event(1), _event(2), _event(3)])
+    assert (again.inserted, again.duplicates) == (1, 2)
+
+
+def test_a_feed_reads_the_newest_events_and_every_older_complaint(store: Store) -> None:
+    store.events.add([_event(1, item="old", kind="complaint")])
+    store.events.add([_event(n) for n in range(2, 40)])
+    read = store.events.feed_events("u1", limit=5)
+    assert [e.event_id for e in read] == ["e1", "e35", "e36", "e37", "e38", "e39"]
+    assert [e.seq for e in read] == sorted(e.seq for e in read)  # oldest first
+    assert store.events.feed_events("u1", limit=5, blocking_limit=0)[0].event_id == "e35"
+    assert store.events.feed_events("nobody") == []
+    assert len(store.events.read("u1")) == 39  # a retrain still reads everything
+
+
 def test_a_users_events_and_triaged_complaint_items_are_returned_as_stored(
     store: Store,
 ) -> None:
@@ -91,6 +114,7 @@ def test_a_users_events_and_triaged_complaint_items_are_returned_as_stored(
     store.triage.record(
         "the movie c was offensive", {"is_complaint": True}, {}, "en", True, "u1", "c"
     )
+    store.triage.record("c again!", {"is_complaint": True}, {}, "en", True, "u1", "c")
     store.triage.record("love film d", {"is_complaint": False}, {}, "en", False, "u1", "d")
     assert store.triage.complained_items("u1") == {"c"}
     assert store.triage.complained_items("someone-else") == set()
@@ -110,6 +134,8 @@ def test_triage_text_is_redacted_and_corrections_are_idempotent(store: Store) ->
     cid, inserted = triage.add_correction(triage_id, "sentiment", "neutral", "agent-7", "fix-1")
     again = triage.add_correction(triage_id, "sentiment", "neutral", "agent-7", "fix-1")
     assert inserted and again == (cid, False)
+    with pytest.raises(StoreConflictError, match="'fix-1' already stored"):
+        triage.add_correction(triage_id, "sentiment", "positive", "agent-7", "fix-1")
     triage.add_correction(triage_id, "sentiment", "negative", "agent-8")
     frame = triage.corrected_texts("sentiment")
     assert frame[S.LABEL].tolist() == ["negative"]  # the latest correction wins
@@ -117,3 +143,33 @@ def test_triage_text_is_redacted_and_corrections_are_idempotent(store: Store) ->
     assert "jo@example.com" not in stored_text and "4111" not in stored_text
     with pytest.raises(StoreError, match="unknown triage_id"):
         triage.add_correction("nope", "sentiment", "neutral", "a")
+    with pytest.raises(StoreError, match="agent contains the control character"):
+        triage.add_correction(triage_id, "sentiment", "neutral", "a\x00")
+
+
+def test_a_retried_triage_is_recorded_once_and_adds_no_contact(store: Store) -> None:
+    """Regression: retries of one /triage raised the customer's urgency (each was a contact)."""
+    triage = store.triage
+
+    def contact(key: str, text: str = "my order never came") -> tuple[int, str]:
+        prior = triage.prior_contacts("c1", idempotency_key=key)
+        return prior, triage.record(text, {}, {}, "en", True, "c1", "i9", idempotency_key=key)
+
+    first = contact("k1")
+    assert [contact("k1") for _ in range(3)] == [first] * 3  # same id, same prior contacts
+    assert first[0] == 0 and triage.prior_contacts("c1") == 1
+    second = contact("k2")
+    assert second[0] == 1 and second[1] != first[1]
+    assert contact("k1") == first  # a late retry still counts only what came before it
+    assert triage.prior_contacts("c1") == 2
+    with pytest.raises(StoreConflictError, match="idempotency_key already used"):
+        contact("k1", "a different complaint")
+    with pytest.raises(StoreError, match="needs a customer_id"):
+        triage.record("text", {}, {}, "en", False, idempotency_key="k3")
+
+
+def test_text_a_column_cannot_hold_is_stored_with_a_replacement_character(store: Store) -> None:
+    """Regression guard: a NUL in a triage text must not fail the write on PostgreSQL."""
+    triage_id = store.triage.record("bad\x00byte \ud800", {"e": ["x\x00"]}, {}, "en", False, "c")
+    store.triage.add_correction(triage_id, "sentiment", "neutral", "agent-7")
+    assert store.triage.corrected_texts("sentiment")[S.TEXT].tolist() == ["bad\ufffdbyte \ufffd"]

@@ -1,0 +1,121 @@
+"""The store's schema: Alembic migrations run once, never raced; old stores stamped; files private.
+
+Runs against SQLite always, and against PostgreSQL too when AGORA_TEST_POSTGRES_URL is set
+(fixtures in tests/data/conftest.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.synchronize
+import stat
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, inspect, make_url, text
+
+from data.events import Event
+from data.store import Store, migrate
+from data.store.tables import metadata
+
+STARTERS = 6  # processes opening one fresh store at once (two service workers raced before)
+
+
+def _bare_engine(url: str) -> Engine:
+    """An engine on the store's database without the store (its folder made for SQLite)."""
+    database = make_url(url).database
+    if url.startswith("sqlite") and database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url)
+
+
+def _open_store(url: str, barrier: multiprocessing.synchronize.Barrier) -> None:
+    barrier.wait(timeout=30)
+    store = Store(url)
+    store.events.add([Event(f"e-{multiprocessing.current_process().pid}", "u", "i", "view", 0)])
+    store.engine.dispose()
+
+
+def test_processes_opening_a_fresh_store_at_once_all_succeed(store_url: str) -> None:
+    """Regression: two workers on a fresh SQLite store raced on table creation
+    ("table events already exists", 15 of 15 trials)."""
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(STARTERS)
+    starters = [
+        context.Process(target=_open_store, args=(store_url, barrier)) for _ in range(STARTERS)
+    ]
+    for process in starters:
+        process.start()
+    for process in starters:
+        process.join(timeout=60)
+    assert [p.exitcode for p in starters] == [0] * STARTERS
+    store = Store(store_url)
+    assert store.events.count() == STARTERS
+    with store.engine.connect() as connection:
+        assert migrate.current_revision(connection) == migrate.head_revision()
+    store.engine.dispose()
+
+
+def test_the_migrated_schema_is_the_schema_the_code_uses(store: Store) -> None:
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_a_store_at_head_is_not_migrated_again(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(store_url).engine.dispose()
+
+    def refuse(*_args: object) -> None:
+        raise AssertionError("a store at head was upgraded again")
+
+    monkeypatch.setattr(migrate.command, "upgrade", refuse)
+    monkeypatch.setattr(migrate.command, "stamp", refuse)
+    Store(store_url).engine.dispose()
+
+
+def test_a_store_made_before_migrations_is_stamped_and_upgraded_keeping_its_data(
+    store_url: str,
+) -> None:
+    engine = _bare_engine(store_url)
+    migrate.upgrade(engine, migrate.INITIAL_REVISION)  # the tables create_all used to make
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(
+            text(
+                "INSERT INTO events (event_id, user_id, item_id, type, timestamp, weight,"
+                " received_at) VALUES ('old', 'u', 'i', 'view', 1, 1.0, 1.0)"
+            )
+        )
+    engine.dispose()
+    store = Store(store_url)
+    assert [e.event_id for e in store.events.read()] == ["old"]
+    columns = {c["name"] for c in inspect(store.engine).get_columns("triage_records")}
+    assert "idempotency_key" in columns
+    with store.engine.connect() as connection:
+        assert migrate.current_revision(connection) == migrate.head_revision()
+    store.engine.dispose()
+
+
+def test_a_database_holding_only_some_of_the_tables_is_refused(store_url: str) -> None:
+    engine = _bare_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE events (seq INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    with pytest.raises(migrate.MigrationError, match="only some of its tables"):
+        Store(store_url)
+
+
+def test_a_sqlite_store_and_its_files_are_private(tmp_path: Path) -> None:
+    folder = tmp_path / "home"
+    store = Store(f"sqlite:///{folder / 'store.db'}")
+    store.events.add([Event("e1", "u", "i", "view", 0)])
+    with store.engine.connect():  # an open connection keeps the -wal and -shm files
+        files = sorted(folder.iterdir())
+        names = [f.name for f in files]
+        assert names == ["store.db", "store.db-shm", "store.db-wal", "store.db.migrate-lock"]
+        assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    store.engine.dispose()
