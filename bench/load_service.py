@@ -16,8 +16,8 @@ texts/s) and writes it as JSON with `--json PATH`. The 1-minute load average of 
 recorded before each phase: the generator runs on the same CPUs as the server, so on a small
 machine it competes with the server for them, and other jobs do too.
 
-Usage, against a running service (AGORA_API_KEY of the server, if it has one):
-    python bench/load_service.py --url http://127.0.0.1:3000 --api-key KEY
+Usage, against a running service (keys of its `read` and `triage` roles, see AGORA_API_KEYS):
+    python bench/load_service.py --url http://127.0.0.1:3000 --read-key KEY --triage-key KEY
 or starting one itself over an AGORA_HOME whose MLflow store holds @champion models
 (e.g. after `agora train ...` and `agora models promote ...`, or `agora demo`):
     python bench/load_service.py --home ~/.agora [--json load.json]
@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ import aiohttp
 import numpy as np
 from load_report import BatchPhase, LatencySummary, RatePhase, print_table  # bench/ on sys.path
 
-from cli.launcher import ServiceProcess, home_environment
+from cli.launcher import ServiceProcess, generate_api_keys, home_environment
 from data import schemas as S
 from data.environment import apply_stack_environment
 from data.loaders import load_interactions, load_labelled_texts
@@ -82,7 +81,7 @@ def recommend_requests(count: int, k: int, seed: int) -> list[Request]:
             body["recent_items"] = [str(i) for i in rng.choice(items, size, False, popularity)]
         else:
             body["user_id"] = f"load-new-{number}"
-        requests.append(Request(str(kind), json.dumps({"request": body}).encode()))
+        requests.append(Request(str(kind), json.dumps(body).encode()))
     return requests
 
 
@@ -172,9 +171,7 @@ async def run_batches(
     load = os.getloadavg()[0]
     count = len(texts)
     bodies = [
-        json.dumps(
-            {"request": {"texts": [texts[(i * size + j) % count] for j in range(size)]}}
-        ).encode()
+        json.dumps({"texts": [texts[(i * size + j) % count] for j in range(size)]}).encode()
         for i in range(max(2, count // size))
     ]
     await _post(session, url, bodies[0])  # warm-up
@@ -213,7 +210,7 @@ async def wait_until_drained(
     An overloaded server keeps working through requests its clients gave up on; measuring
     the next phase before it caught up would charge that backlog to the next phase.
     """
-    probe = json.dumps({"request": {"user_id": "1", "k": 10}}).encode()
+    probe = json.dumps({"user_id": "1", "k": 10}).encode()
     started = time.perf_counter()
     while time.perf_counter() - started < limit_s:
         begin = time.perf_counter()
@@ -224,10 +221,15 @@ async def wait_until_drained(
     return time.perf_counter() - started
 
 
-async def run(args: argparse.Namespace, url: str, api_key: str | None) -> dict[str, object]:
-    headers = {"content-type": "application/json"}
-    if api_key:
-        headers["x-api-key"] = api_key
+def _headers(key: str | None) -> dict[str, str]:
+    return {"content-type": "application/json", **({"x-api-key": key} if key else {})}
+
+
+async def run(
+    args: argparse.Namespace, url: str, read_key: str | None, triage_key: str | None
+) -> dict[str, object]:
+    """The phases: /recommend with the `read` role's key, /triage_batch with the `triage` one's."""
+    headers = _headers(read_key)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     connector = aiohttp.TCPConnector(limit=0)  # open loop: never queue behind a pool limit
     rates: list[RatePhase] = []
@@ -253,9 +255,14 @@ async def run(args: argparse.Namespace, url: str, api_key: str | None) -> dict[s
                 drained.append(await wait_until_drained(session, url))
                 print(f"/triage_batch of {size} for {args.triage_seconds:g} s", file=sys.stderr)
                 batch_url = url + "/triage_batch"
-                batches.append(
-                    await run_batches(session, batch_url, texts, size, args.triage_seconds)
-                )
+                async with aiohttp.ClientSession(
+                    headers=_headers(triage_key), timeout=timeout
+                ) as triage_session:
+                    batches.append(
+                        await run_batches(
+                            triage_session, batch_url, texts, size, args.triage_seconds
+                        )
+                    )
     print_table(rates, batches)
     if any(wait > 1 for wait in drained):
         print(f"waited for the server to catch up before the phases: {drained} s")
@@ -275,7 +282,12 @@ def main() -> int:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--url", help="a running service, e.g. http://127.0.0.1:3000")
     target.add_argument("--home", type=Path, help="start a service over this AGORA_HOME")
-    parser.add_argument("--api-key", default=os.environ.get("AGORA_API_KEY"))
+    parser.add_argument(
+        "--read-key", default=os.environ.get("AGORA_READ_KEY"), help="a `read` role key"
+    )
+    parser.add_argument(
+        "--triage-key", default=os.environ.get("AGORA_TRIAGE_KEY"), help="a `triage` role key"
+    )
     parser.add_argument(
         "--server-env",
         nargs="*",
@@ -304,16 +316,16 @@ def main() -> int:
         if not args.home.expanduser().is_dir():
             parser.error(f"--home {args.home} is not a directory (an AGORA_HOME with champions)")
         extra_env = dict(pair.split("=", 1) for pair in args.server_env)
-        api_key = secrets.token_hex(16)
+        keys = generate_api_keys()
         with tempfile.TemporaryDirectory(prefix="agora-load-") as tmp:
             env = home_environment(
-                args.home.expanduser(), api_key, PROMETHEUS_MULTIPROC_DIR=tmp, **extra_env
+                args.home.expanduser(), keys, PROMETHEUS_MULTIPROC_DIR=tmp, **extra_env
             )
             with ServiceProcess(env, log_path=Path(tmp) / "service.log") as server:
                 print(f"service pid {server.process.pid} ready at {server.url}", file=sys.stderr)
-                report = asyncio.run(run(args, server.url, api_key))
+                report = asyncio.run(run(args, server.url, keys["read"], keys["triage"]))
     else:
-        report = asyncio.run(run(args, args.url.rstrip("/"), args.api_key))
+        report = asyncio.run(run(args, args.url.rstrip("/"), args.read_key, args.triage_key))
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2))
         print(f"\nwrote {args.json}")

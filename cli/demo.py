@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.launcher import PROJECT_ROOT, ServiceProcess
+from cli.launcher import PROJECT_ROOT, ServiceProcess, api_keys_setting, generate_api_keys
 from data.catalog import CATALOG
 from data.fetch import fetch
 from data.loaders import load
@@ -103,58 +103,81 @@ def _call(url: str, path: str, payload: Any | None, key: str | None) -> tuple[in
 
 
 def _serve_and_query(say: Say, port: int | None, tracking_uri: str) -> None:
-    key = os.environ.get("AGORA_API_KEY")
+    # The demo's own service gets a fresh key per role; each example sends its route's role key.
+    keys = generate_api_keys()
+    env = {**os.environ, "AGORA_API_KEYS": api_keys_setting(keys)}
     with tempfile.TemporaryDirectory(prefix="agora-demo-") as scratch:
         # The service's log goes to a file: a failed start raises with its tail.
         where: dict[str, Any] = {} if port is None else {"port": port}
-        with ServiceProcess(log_path=Path(scratch) / "service.log", **where) as service:
+        with ServiceProcess(env=env, log_path=Path(scratch) / "service.log", **where) as service:
             url = service.url
             say(f"   service ready at {url} (OpenAPI: {url}/docs.json, Swagger UI: {url}/)")
-            _query(say, url, key)
+            _say_keys(say, url, keys)
+            _query(say, url, keys)
         say("   service stopped")
     say(f"MLflow UI: run `make mlflow-ui`, then open http://127.0.0.1:5000 (store: {tracking_uri})")
-    say("Start the service yourself with `make serve` (http://127.0.0.1:3000).")
+    say(
+        "Start the service yourself with `make serve` (http://127.0.0.1:3000): it needs keys in "
+        "AGORA_API_KEYS (role:name:key entries, roles read, events, triage, agent, admin), or "
+        "`agora serve --insecure-dev` for an open local service."
+    )
 
 
-def _query(say: Say, url: str, key: str | None) -> None:
-    """Send the example requests and print a summary of each answer."""
+def _say_keys(say: Say, url: str, keys: dict[str, str]) -> None:
+    """Print this run's keys and how a client sends one (they die with the demo's service)."""
+    say("   API keys of this run, one per role (the service reads them from AGORA_API_KEYS):")
+    for role, key in keys.items():
+        say(f"      {role:<7} {key}")
+    say(
+        f"   a client sends its role's key as X-API-Key (or Authorization: Bearer), e.g.\n"
+        f"      curl -s {url}/recommend -H 'content-type: application/json' "
+        f'-H \'x-api-key: {keys["read"]}\' -d \'{{"user_id": "196", "k": 5}}\''
+    )
+
+
+def _query(say: Say, url: str, keys: dict[str, str]) -> None:
+    """Send the example requests (flat JSON bodies) and print a summary of each answer."""
     for title, path, payload in _EXAMPLES:
-        status, answer = _call(url, path, payload, key)
+        status, answer = _call(url, path, payload, keys[_ROLES[path]])
         say(f"-- {title}: POST {path} -> {status}")
         say(_summarise(path, answer))
-    status, info = _call(url, "/model_info", None, key)
+    status, info = _call(url, "/model_info", None, keys["read"])
     served = {slot: f"v{m['version']} ({m['source']})" for slot, m in info["models"].items()}
     say(f"-- GET /model_info -> {status}: {served}")
 
 
+# The role whose key each example route takes (serving.settings.ROUTE_ROLES has the full table).
+_ROLES = {
+    "/recommend": "read",
+    "/similar_items": "read",
+    "/triage": "triage",
+    "/triage_batch": "triage",
+}
 _EXAMPLES: list[tuple[str, str, dict[str, Any]]] = [
-    ("feed for MovieLens user 196", "/recommend", {"request": {"user_id": "196", "k": 5}}),
+    ("feed for MovieLens user 196", "/recommend", {"user_id": "196", "k": 5}),
     (
         "new user who liked Star Wars, Alien and Terminator",
         "/recommend",
-        {"request": {"user_id": "new-user", "k": 5, "recent_items": ["50", "183", "195"]}},
+        {"user_id": "new-user", "k": 5, "recent_items": ["50", "183", "195"]},
     ),
     (
         "brand-new user with a text query",
         "/recommend",
-        {"request": {"user_id": "visitor", "k": 5, "query": "space adventure"}},
+        {"user_id": "visitor", "k": 5, "query": "space adventure"},
     ),
-    ("films like Star Wars", "/similar_items", {"request": {"item_id": "50", "k": 5}}),
+    ("films like Star Wars", "/similar_items", {"item_id": "50", "k": 5}),
     (
         "an English complaint",
         "/triage",
         {
-            "request": {
-                "text": "@united my bag was lost two days ago and nobody answers. "
-                "My lawyer will call.",
-                "customer_id": "demo-customer",
-            }
+            "text": "@united my bag was lost two days ago and nobody answers. My lawyer will call.",
+            "customer_id": "demo-customer",
         },
     ),
     (
         "a batch in two languages",
         "/triage_batch",
-        {"request": {"texts": ["送餐太慢了，饭都凉了", "thanks for the smooth flight!", "Привет"]}},
+        {"texts": ["送餐太慢了，饭都凉了", "thanks for the smooth flight!", "Привет"]},
     ),
 ]
 

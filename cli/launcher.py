@@ -10,6 +10,10 @@ Stopping: SIGTERM to the server's process group lets BentoML stop its workers it
 starts each worker in a session of its own, so killing the server's group alone would leave them
 running and answering on the port: a SIGKILL (a simulated crash, or the fallback after the grace
 period) also kills each worker by pid.
+
+Security defaults: the service binds 127.0.0.1 unless a host is given, and it refuses to start
+without API keys (`AGORA_API_KEYS`) unless `AGORA_INSECURE_DEV=1`; `generate_api_keys` makes a
+key per role for a local run (the demo, the tests, the load benchmark).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -33,6 +38,7 @@ from typing import Self
 import psutil
 
 from data.environment import stack_environment
+from serving.settings import API_KEYS_ENV, BIND_HOST_ENV, DEFAULT_HOST, ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +61,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def home_environment(home: Path, api_key: str | None = None, **overrides: str) -> dict[str, str]:
+def generate_api_keys() -> dict[str, str]:
+    """A fresh random key for every role (role -> key), for a local service."""
+    return {role: secrets.token_hex(16) for role in sorted(ROLES)}
+
+
+def api_keys_setting(keys: Mapping[str, str]) -> str:
+    """The `AGORA_API_KEYS` value giving each role its key (role -> key), named `<role>-local`."""
+    return ",".join(f"{role}:{role}-local:{key}" for role, key in keys.items())
+
+
+def home_environment(
+    home: Path, api_keys: Mapping[str, str] | None = None, **overrides: str
+) -> dict[str, str]:
     """This process's environment for a service over AGORA_HOME `home`.
 
     The champions come from `home`'s MLflow store (an inherited MLFLOW_TRACKING_URI is dropped:
-    it would win over `home`), metrics go to a Prometheus folder inside it, and with `api_key`
-    every endpoint but health and docs needs the key. `overrides` come last.
+    it would win over `home`), metrics go to a Prometheus folder inside it, and `api_keys`
+    (role -> key) become the service's `AGORA_API_KEYS`. `overrides` come last.
     """
     env = {
         **os.environ,
@@ -68,8 +86,8 @@ def home_environment(home: Path, api_key: str | None = None, **overrides: str) -
         "PROMETHEUS_MULTIPROC_DIR": str(home / "prometheus"),
     }
     env.pop("MLFLOW_TRACKING_URI", None)
-    if api_key is not None:
-        env["AGORA_API_KEY"] = api_key
+    if api_keys is not None:
+        env[API_KEYS_ENV] = api_keys_setting(api_keys)
     env.update(overrides)
     Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     return env
@@ -86,7 +104,7 @@ class ServiceProcess:
 
     env: Mapping[str, str] | None = None
     port: int = field(default_factory=free_port)
-    host: str = "127.0.0.1"
+    host: str = DEFAULT_HOST
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -113,6 +131,13 @@ class ServiceProcess:
             str(self.port),
         ]
 
+    def child_environment(self) -> dict[str, str]:
+        """The child's environment: `env` with the stack's defaults and the bound host (the
+        service's Host check allows it)."""
+        env = stack_environment(self.env)
+        env[BIND_HOST_ENV] = self.host
+        return env
+
     def spawn(self) -> Self:
         """Start the child without waiting for it to be ready."""
         if self.running:
@@ -125,7 +150,7 @@ class ServiceProcess:
             self.process = subprocess.Popen(
                 self.command(),
                 cwd=PROJECT_ROOT,
-                env=stack_environment(self.env),
+                env=self.child_environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT if log is not None else None,
                 start_new_session=True,  # signals to the CLI (Ctrl-C) reach it only through stop()

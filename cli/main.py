@@ -8,6 +8,7 @@ stack's environment (offline hubs, one OpenBLAS thread) is applied and logging c
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from typing import Annotated
@@ -23,6 +24,7 @@ from cli.models import app as models_app
 from cli.retrain import app as retrain_app
 from cli.train import app as train_app
 from data.environment import apply_stack_environment
+from serving.settings import DEFAULT_HOST, INSECURE_DEV_ENV, WORKERS_ENV
 
 app = typer.Typer(
     help=(
@@ -54,11 +56,33 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (0.0.0.0: every interface).")
+    ] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 3000,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (default: AGORA_WORKERS, else one per core)."),
+    ] = None,
+    insecure_dev: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-dev",
+            help="Serve every route without API keys (local development only; never expose it).",
+        ),
+    ] = False,
 ) -> None:
-    """Start the HTTP service (the champion models from the registry) in the foreground."""
-    service = ServiceProcess(host=host, port=port)
+    """Start the HTTP service (the champion models from the registry) in the foreground.
+
+    The service needs API keys in AGORA_API_KEYS (role:name:key entries) and refuses to start
+    without them, unless --insecure-dev.
+    """
+    env = dict(os.environ)
+    if workers is not None:
+        env[WORKERS_ENV] = str(workers)
+    if insecure_dev:
+        env[INSECURE_DEV_ENV] = "1"
+    service = ServiceProcess(env, host=host, port=port)
     try:
         code = run_in_foreground(service, lambda url: typer.echo(f"service ready at {url}"))
     except ServiceStartError as error:

@@ -11,6 +11,7 @@ plain records and builds a frame only when a pair repeats.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -122,20 +123,42 @@ def merge_history(
     values = [*fitted.values, *(i.value for i in new)]
     if len(set(items)) < len(items):
         timestamps = [FITTED_TIMESTAMP] * len(fitted) + [i.timestamp for i in new]
-        rows = pd.DataFrame(
-            {
-                S.USER_ID: "",
-                S.ITEM_ID: items,
-                S.RATING: np.asarray(values, dtype=np.float64),
-                S.TIMESTAMP: timestamps,
-            }
-        )
-        merged = deduplicate(rows, duplicates)
-        items = merged[S.ITEM_ID].astype(str).tolist()
-        values = merged[S.RATING].astype(float).tolist()
+        items, values = _merge_repeats(items, values, timestamps, duplicates)
     present = set(items)
     for item in dict.fromkeys(recent_items):
         if item not in present:
             items.append(item)
             values.append(event_value(RECENT_ITEM_TYPE))
     return UserHistory(tuple(items), tuple(values))
+
+
+def _merge_repeats(
+    items: list[str], values: list[float], timestamps: list[int], duplicates: DuplicatePolicy
+) -> tuple[list[str], list[float]]:
+    """One user's rows merged as `features.interactions.deduplicate` merges them.
+
+    On plain lists: a feed merges a handful of rows, and building a frame to group them cost
+    more than the rest of the request. "error" (and an unknown policy) go through
+    `deduplicate` itself, for its exact refusal.
+    """
+    if duplicates == "last":  # latest timestamp wins, ties by row order; sorted by timestamp
+        order = sorted(range(len(items)), key=lambda row: (timestamps[row], row))
+        last = {items[row]: row for row in order}
+        kept = [row for row in order if last[items[row]] == row]
+        return [items[row] for row in kept], [values[row] for row in kept]
+    if duplicates in ("sum", "max"):  # groups in order of first appearance
+        groups: dict[str, list[float]] = {}
+        for item, value in zip(items, values, strict=True):
+            groups.setdefault(item, []).append(float(value))
+        merge = math.fsum if duplicates == "sum" else max
+        return list(groups), [float(merge(group)) for group in groups.values()]
+    rows = pd.DataFrame(
+        {
+            S.USER_ID: "",
+            S.ITEM_ID: items,
+            S.RATING: np.asarray(values, dtype=np.float64),
+            S.TIMESTAMP: timestamps,
+        }
+    )
+    merged = deduplicate(rows, duplicates)  # raises for "error" and unknown policies
+    return merged[S.ITEM_ID].astype(str).tolist(), merged[S.RATING].astype(float).tolist()

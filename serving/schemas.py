@@ -1,18 +1,108 @@
 """Request and response bodies of the HTTP API. Validation here turns bad input into a 400
-with a message naming the field, before any model runs."""
+with a message naming the field, before any model runs.
+
+Request bodies are flat JSON objects (`{"user_id": "196", "k": 10}`); unknown fields are refused.
+An id is checked by the store's own rule (`data.events.check_identifier`), so a body the schema
+accepts is never refused later by the store; its JSON schema carries the same rule as a pattern.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
-from data.events import EVENT_TYPES
+from data.events import (
+    ENTITY_ID_LENGTH,
+    EVENT_ID_LENGTH,
+    EVENT_TYPES,
+    MAX_EVENT_WEIGHT,
+    MAX_FUTURE_S,
+    InvalidFieldError,
+    check_identifier,
+)
+from data.store.tables import (
+    CORRECTION_ID_LENGTH,
+    IDEMPOTENCY_KEY_LENGTH,
+    LABEL_LENGTH,
+    TRIAGE_ID_LENGTH,
+)
 from models.triage.schema import TriageResult
 from serving.settings import MAX_BATCH, MAX_TEXT_BYTES
 
-Identifier = Annotated[str, Field(min_length=1, max_length=256)]
+# Not blank, no control characters (Unicode Cc): data.events.check_identifier's rule as a pattern.
+_NO_CONTROL = r"[^\u0000-\u001f\u007f-\u009f]"
+ID_PATTERN = rf"^{_NO_CONTROL}*[^\s\u0000-\u001f\u007f-\u009f]{_NO_CONTROL}*$"
+
+
+def _storable_id(value: str) -> str:
+    # The store's message quotes the value; BentoML logs a refusal's message with its traceback,
+    # so this one says why without quoting (no request content in a log line).
+    try:
+        return check_identifier("id", value, len(value))
+    except InvalidFieldError:
+        raise ValueError("must not be blank nor contain control characters") from None
+
+
+_ID_SCHEMA = {"pattern": ID_PATTERN}
+Identifier = Annotated[
+    str,
+    Field(min_length=1, max_length=ENTITY_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
+    AfterValidator(_storable_id),
+]
+EventId = Annotated[
+    str,
+    Field(min_length=1, max_length=EVENT_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
+    AfterValidator(_storable_id),
+]
+IdempotencyKey = Annotated[
+    str,
+    Field(min_length=1, max_length=IDEMPOTENCY_KEY_LENGTH, json_schema_extra=_ID_SCHEMA),
+    AfterValidator(_storable_id),
+]
+TriageId = Annotated[
+    str,
+    Field(min_length=1, max_length=TRIAGE_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
+    AfterValidator(_storable_id),
+]
+CorrectionId = Annotated[
+    str,
+    Field(min_length=1, max_length=CORRECTION_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
+    AfterValidator(_storable_id),
+]
+Label = Annotated[
+    str,
+    Field(min_length=1, max_length=LABEL_LENGTH, json_schema_extra=_ID_SCHEMA),
+    AfterValidator(_storable_id),
+]
+_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
+LanguageCode = Annotated[
+    str, Field(pattern=r"^[A-Za-z]{2,3}$", description="An ISO 639 code such as 'en' or 'zh'.")
+]
+
+
+def _no_text_nor_bool(value: object) -> object:
+    # pydantic's lax mode would read "5" or true as a number; the JSON schema says they are
+    # not, so they are refused. (Strict mode would also refuse 5.0, which JSON Schema calls
+    # an integer.)
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_no_text_nor_bool)]
+Number = Annotated[float, BeforeValidator(_no_text_nor_bool)]
 
 
 def _within_size(text: str) -> str:
@@ -40,8 +130,8 @@ class Filters(_Body):
 
 class RecommendRequest(_Body):
     user_id: Identifier
-    k: int = Field(10, ge=1, le=100)
-    exclude_seen: bool = True
+    k: Count = Field(10, ge=1, le=100)
+    exclude_seen: StrictBool = True
     filters: Filters | None = None
     recent_items: list[Identifier] = Field(
         default_factory=list,
@@ -75,7 +165,7 @@ class RecommendResponse(BaseModel):
 
 class SimilarItemsRequest(_Body):
     item_id: Identifier
-    k: int = Field(10, ge=1, le=100)
+    k: Count = Field(10, ge=1, le=100)
 
 
 class SimilarItemsResponse(BaseModel):
@@ -84,11 +174,32 @@ class SimilarItemsResponse(BaseModel):
     model: ModelRef
 
 
+# `TriageRequest._key_needs_a_customer` as JSON Schema; serving.openapi adds it to the published
+# schema (BentoML's own document generator refuses `if`, so it cannot sit in the model).
+TRIAGE_KEY_RULE = {
+    "if": {"properties": {"idempotency_key": {"type": "string"}}, "required": ["idempotency_key"]},
+    "then": {"properties": {"customer_id": {"type": "string"}}, "required": ["customer_id"]},
+}
+
+
 class TriageRequest(_Body):
     text: TriageText
-    language: str | None = Field(None, max_length=16)
+    language: LanguageCode | None = None
     customer_id: Identifier | None = None
     item_id: Identifier | None = Field(None, description="The item the feedback is about.")
+    idempotency_key: IdempotencyKey | None = Field(
+        None,
+        description=(
+            "A retry with the same key (and customer_id) returns the first triage_id and adds "
+            "no contact. Needs a customer_id. The Idempotency-Key header is accepted too."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _key_needs_a_customer(self) -> TriageRequest:
+        if self.idempotency_key is not None and self.customer_id is None:
+            raise ValueError("an idempotency_key needs a customer_id (it keys a contact)")
+        return self
 
 
 class TriageResponse(BaseModel):
@@ -98,20 +209,36 @@ class TriageResponse(BaseModel):
 
 class TriageBatchRequest(_Body):
     texts: list[TriageText] = Field(min_length=1, max_length=MAX_BATCH)
-    language: str | None = Field(None, max_length=16)
+    language: LanguageCode | None = None
 
 
 class TriageBatchResponse(BaseModel):
     results: list[TriageResult]
 
 
+def _latest_timestamp(schema: dict[str, Any]) -> None:
+    schema["maximum"] = int(time.time()) + MAX_FUTURE_S  # the schema is built per docs request
+
+
+def _not_too_far_ahead(timestamp: int) -> int:
+    latest = int(time.time()) + MAX_FUTURE_S
+    if timestamp > latest:
+        raise ValueError(f"timestamp must be at most a day past now ({latest})")
+    return timestamp
+
+
 class EventIn(_Body):
-    event_id: Identifier
+    event_id: EventId
     user_id: Identifier
     item_id: Identifier
     type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
-    timestamp: int = Field(default_factory=lambda: int(time.time()), ge=0)
-    weight: float = Field(1.0, ge=0, le=1_000)
+    timestamp: Annotated[Count, AfterValidator(_not_too_far_ahead)] = Field(
+        default_factory=lambda: int(time.time()),
+        ge=0,
+        description="Epoch seconds, at most a day past now; the time of receipt by default.",
+        json_schema_extra=_latest_timestamp,
+    )
+    weight: Number = Field(1.0, ge=0, le=MAX_EVENT_WEIGHT, allow_inf_nan=False)
 
 
 class EventsRequest(_Body):
@@ -124,13 +251,66 @@ class EventsResponse(BaseModel):
 
 
 class CorrectionRequest(_Body):
-    triage_id: Identifier
+    triage_id: TriageId
     field: Literal["sentiment", "is_complaint", "reason", "category", "urgency", "queue"]
-    correct_label: Identifier
-    agent: Identifier
-    correction_id: Identifier | None = None
+    correct_label: Label
+    correction_id: CorrectionId | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _agent_comes_from_the_key(cls, data: object) -> object:
+        if isinstance(data, dict) and "agent" in data:
+            raise ValueError(
+                "agent is not a body field: the agent of a correction is the name of the API "
+                "key that sends it"
+            )
+        return data
 
 
 class CorrectionResponse(BaseModel):
     correction_id: str
     stored: bool
+
+
+class ReloadRequest(_Body):
+    """`/admin/reload` takes an empty body or `{}`."""
+
+
+class ServedModelInfo(BaseModel):
+    name: str
+    version: str
+    source: str  # "registry" or "local-cache"
+    fetched_at: str
+    registry_error: str | None = None
+
+
+class ModelInfo(BaseModel):
+    ready: bool
+    loaded_at: str | None = None
+    models: dict[str, ServedModelInfo]
+    problems: dict[str, str] = Field(
+        default_factory=dict, description="Slot -> why it is not served."
+    )
+    tracking_uri: str | None = Field(None, description="Credentials masked.")
+
+
+class ReloadResponse(ModelInfo):
+    reloaded: bool
+    changed: bool = Field(description="True when a served version changed.")
+
+
+def idempotency_key_of(in_body: str | None, in_header: str | None) -> str | None:
+    """The triage's idempotency key from the body field or the `Idempotency-Key` header.
+
+    ValueError when the header is not a valid key or the two disagree.
+    """
+    if in_header is None:
+        return in_body
+    try:
+        header_key = _IDEMPOTENCY_KEY.validate_python(in_header)
+    except ValidationError as error:
+        reason = error.errors(include_input=False)[0]["msg"]
+        raise ValueError(f"Idempotency-Key header: {reason}") from None
+    if in_body is not None and in_body != header_key:
+        raise ValueError("idempotency_key and the Idempotency-Key header differ")
+    return header_key

@@ -15,11 +15,9 @@ apply_stack_environment()
 import logging
 import threading
 import time
-from http import HTTPStatus
 from typing import Any
 
 import bentoml
-from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, ServiceUnavailable
 from fastapi import FastAPI
 
 from data.store import Event, Store, StoreConflictError, StoreError, UnknownTriageError
@@ -33,26 +31,34 @@ from models.recommenders import (
     route_feed,
 )
 from models.triage import TriageEngine, TriageInputError
-from serving.auth import ApiKeyMiddleware
+from serving.auth import check_start_keys
 from serving.champion_cache import ChampionCache
+from serving.errors import ApiError, ErrorShapeMiddleware, Refusals, answers_errors
+from serving.middleware import guard_service
+from serving.model_info import STARTING, describe
+from serving.openapi import OpenApiDocs
 from serving.schemas import (
     CorrectionRequest,
     CorrectionResponse,
     EventsRequest,
     EventsResponse,
+    ModelInfo,
     ModelRef,
     RecommendedItem,
     RecommendRequest,
     RecommendResponse,
+    ReloadRequest,
+    ReloadResponse,
     SimilarItemsRequest,
     SimilarItemsResponse,
     TriageBatchRequest,
     TriageBatchResponse,
     TriageRequest,
     TriageResponse,
+    idempotency_key_of,
 )
 from serving.served_models import ServedModels, load_served_models
-from serving.settings import Settings
+from serving.settings import DEFAULT_HOST, Settings, service_workers
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +66,44 @@ info_app = FastAPI(title="Agora model info")
 GENERATION_POLL_S = 1.0
 _instance: Agora | None = None  # the running service, for the plain GET routes below
 
+# Domain errors the handlers let through, and the status each answers (first match wins:
+# subclasses before their base). Their messages name ids and limits, never a request's text.
+REFUSALS: Refusals = (
+    (UnknownItemError, 404),
+    (UnknownTriageError, 404),
+    (StoreConflictError, 409),
+    (StoreError, 400),
+    (TriageInputError, 400),
+)
+
 
 @info_app.get("/model_info")
-def model_info() -> dict[str, Any]:
-    """Which champion versions are served, from where (registry or local cache), and problems."""
+def model_info() -> ModelInfo:
+    """Which champion versions are served, from where (registry or local cache), and problems.
+
+    Credentials in the tracking URI and in registry errors are masked.
+    """
     if _instance is None:
-        return {"ready": False, "models": {}, "problems": {"service": "starting"}}
+        return STARTING
     return _instance.describe()
 
 
-@bentoml.service(name="agora", traffic={"timeout": 60})
+# Workers: one per core unless AGORA_WORKERS says otherwise (one worker saturates one core).
+# Host: 127.0.0.1 unless `--host` is given, also for a built Bento (BentoML's default is 0.0.0.0).
+# No `max_concurrency`: serving.middleware.LoadShedder sheds with a 503 + Retry-After instead.
+@bentoml.service(
+    name="agora",
+    traffic={"timeout": 60},
+    workers=service_workers(),
+    http={"host": DEFAULT_HOST},
+)
 @bentoml.asgi_app(info_app, path="/")
 class Agora:
+    @bentoml.on_deployment
+    def refuse_start_without_keys() -> None:
+        """Stop `bentoml serve` before any worker starts if the API keys are missing or bad."""
+        check_start_keys()
+
     def __init__(self) -> None:
         global _instance
         self.settings = Settings.from_env()
@@ -117,41 +149,29 @@ class Agora:
     def __is_ready__(self) -> bool:
         return self.served.ready
 
-    def describe(self) -> dict[str, Any]:
-        served = self.served
-        return {
-            "ready": served.ready,
-            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(served.loaded_at)),
-            "models": {
-                slot: {
-                    "name": ref.name,
-                    "version": ref.version,
-                    "source": ref.source,
-                    "fetched_at": ref.fetched_at,
-                    "registry_error": ref.registry_error,
-                }
-                for slot, ref in served.refs().items()
-            },
-            "problems": served.problems,
-            "tracking_uri": self.settings.tracking_uri,
-        }
+    def describe(self) -> ModelInfo:
+        return describe(self.served, self.settings.tracking_uri)
 
-    @bentoml.api(route="/admin/reload")
-    def reload(self) -> dict[str, Any]:
+    @bentoml.api(route="/admin/reload", input_spec=ReloadRequest)
+    @answers_errors(REFUSALS)
+    def reload(self) -> ReloadResponse:
         """Resolve the champions again and swap to them in one step if they loaded.
 
-        This worker swaps before answering; other workers follow within ~1 s.
+        Takes an empty body or `{}`. This worker swaps before answering; other workers follow
+        within about a second. 503 (the old champions keep serving) if the new ones fail to load.
         """
         changed = self._reload(announce=True)
-        return {"reloaded": True, "changed": changed, **self.describe()}
+        return ReloadResponse(reloaded=True, changed=changed, **self.describe().model_dump())
 
     def _reload(self, announce: bool) -> bool:
         with self._reload_lock:
             generation = self.champions.generation()
             fresh = load_served_models(self.settings, self.champions)
             if not fresh.ready and self.served.ready:
-                raise ServiceUnavailable(
-                    f"new champions failed to load, still serving the old ones: {fresh.problems}"
+                raise ApiError(
+                    503,
+                    "new champions failed to load, still serving the old ones: "
+                    f"{describe(fresh, self.settings.tracking_uri).problems}",
                 )
             changed = fresh.versions() != self.served.versions()
             self.served = fresh  # one reference assignment: requests see old or new, never both
@@ -165,11 +185,14 @@ class Agora:
         served = self.served
         model, ref = served.recommender, served.recommender_ref
         if model is None or ref is None:
-            raise ServiceUnavailable(f"no recommender champion: {served.problems}")
+            raise ApiError(503, f"no recommender champion: {describe(served, '').problems}")
         return model, ModelRef(name=ref.name, version=ref.version, source=ref.source)
 
-    @bentoml.api
-    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+    @bentoml.api(input_spec=RecommendRequest)
+    @answers_errors(REFUSALS)
+    def recommend(self, **body: Any) -> RecommendResponse:
+        """A user's feed: personalized, cold start from recent items or a query, or popular."""
+        request = RecommendRequest.model_construct(**body)
         model, model_ref = self._recommender()
         filters = None
         if request.filters is not None:
@@ -203,13 +226,13 @@ class Agora:
             model=model_ref,
         )
 
-    @bentoml.api
-    def similar_items(self, request: SimilarItemsRequest) -> SimilarItemsResponse:
+    @bentoml.api(input_spec=SimilarItemsRequest)
+    @answers_errors(REFUSALS)
+    def similar_items(self, **body: Any) -> SimilarItemsResponse:
+        """Items like one item (404 for an item the model does not know)."""
+        request = SimilarItemsRequest.model_construct(**body)
         model, model_ref = self._recommender()
-        try:
-            recs = model.similar_items(request.item_id, request.k)
-        except UnknownItemError as error:
-            raise NotFound(str(error)) from None
+        recs = model.similar_items(request.item_id, request.k)
         return SimilarItemsResponse(
             item_id=request.item_id,
             items=self._describe_items(model, recs),
@@ -232,22 +255,34 @@ class Agora:
         """The served triage engine, from one snapshot of the served models."""
         served = self.served
         if served.triage is None:
-            raise ServiceUnavailable(f"no triage champions: {served.problems}")
+            raise ApiError(503, f"no triage champions: {describe(served, '').problems}")
         return served.triage
 
-    @bentoml.api
-    def triage(self, request: TriageRequest) -> TriageResponse:
-        engine = self._engine()
-        customer = request.customer_id
-        contacts = self.store.triage.prior_contacts(customer) if customer else 0
+    @bentoml.api(input_spec=TriageRequest)
+    @answers_errors(REFUSALS)
+    def triage(self, ctx: bentoml.Context, **body: Any) -> TriageResponse:
+        """Triage one text; with a customer_id it is recorded (and counts as a contact).
+
+        An idempotency key (body field or `Idempotency-Key` header) makes a retry return the
+        first triage_id without adding a contact; the same key for another contact is a 409.
+        """
+        request = TriageRequest.model_construct(**body)
         try:
-            result = engine.triage(
-                request.text, request.language, request.customer_id, prior_contacts=contacts
+            key = idempotency_key_of(
+                request.idempotency_key, ctx.request.headers.get("idempotency-key")
             )
-        except TriageInputError as error:
-            raise InvalidArgument(str(error)) from None
+        except ValueError as error:
+            raise ApiError(400, str(error)) from None
+        customer = request.customer_id
+        if key is not None and customer is None:
+            raise ApiError(400, "an idempotency key needs a customer_id (it keys a contact)")
+        engine = self._engine()
+        contacts = (
+            self.store.triage.prior_contacts(customer, idempotency_key=key) if customer else 0
+        )
+        result = engine.triage(request.text, request.language, customer, prior_contacts=contacts)
         triage_id = None
-        if request.customer_id is not None:
+        if customer is not None:
             is_complaint = bool(result.complaint and result.complaint.is_complaint)
             triage_id = self.store.triage.record(
                 request.text,
@@ -255,55 +290,77 @@ class Agora:
                 {m.task + "-" + m.language: f"{m.name}@{m.version}" for m in result.models},
                 result.language.code or "",
                 is_complaint,
-                customer_id=request.customer_id,
+                customer_id=customer,
                 item_id=request.item_id,
+                idempotency_key=key,
             )
         return TriageResponse(triage_id=triage_id, result=result)
 
-    @bentoml.api
-    def triage_batch(self, request: TriageBatchRequest) -> TriageBatchResponse:
+    @bentoml.api(input_spec=TriageBatchRequest)
+    @answers_errors(REFUSALS)
+    def triage_batch(self, **body: Any) -> TriageBatchResponse:
+        """Triage up to MAX_BATCH texts in one call (nothing is recorded)."""
+        request = TriageBatchRequest.model_construct(**body)
         engine = self._engine()
         languages = [request.language] * len(request.texts)
-        try:
-            results = engine.triage_batch(request.texts, languages)
-        except TriageInputError as error:
-            raise InvalidArgument(str(error)) from None
-        return TriageBatchResponse(results=results)
+        return TriageBatchResponse(results=engine.triage_batch(request.texts, languages))
 
     # -- the loop back: events and corrections -----------------------------------------------
 
-    @bentoml.api
-    def events(self, request: EventsRequest) -> EventsResponse:
-        """Store interaction events; the answer comes only after the write is durable."""
-        batch = [
-            Event(e.event_id, e.user_id, e.item_id, e.type, e.timestamp, e.weight)
-            for e in request.events
-        ]
-        try:
-            written = self.store.events.add(batch)
-        except StoreConflictError as error:
-            raise BentoMLException(str(error), error_code=HTTPStatus.CONFLICT) from None
-        except StoreError as error:
-            raise InvalidArgument(str(error)) from None
-        return EventsResponse(accepted=written.inserted, duplicates=written.duplicates)
+    @bentoml.api(input_spec=EventsRequest)
+    @answers_errors(REFUSALS)
+    def events(self, **body: Any) -> EventsResponse:
+        """Store interaction events; the answer comes only after the write is durable.
 
-    @bentoml.api
-    def corrections(self, request: CorrectionRequest) -> CorrectionResponse:
-        try:
-            correction_id, stored = self.store.triage.add_correction(
-                request.triage_id,
-                request.field,
-                request.correct_label,
-                request.agent,
-                request.correction_id,
-            )
-        except UnknownTriageError as error:
-            raise NotFound(str(error)) from None
-        except StoreConflictError as error:
-            raise BentoMLException(str(error), error_code=HTTPStatus.CONFLICT) from None
-        except StoreError as error:
-            raise InvalidArgument(str(error)) from None
+        A re-sent event_id with the same content is a duplicate (counted, not stored twice);
+        with other content it is a 409.
+        """
+        request = EventsRequest.model_construct(**body)
+        batch, repeats = _one_per_id(
+            [
+                Event(e.event_id, e.user_id, e.item_id, e.type, e.timestamp, e.weight)
+                for e in request.events
+            ]
+        )
+        written = self.store.events.add(batch)
+        return EventsResponse(accepted=written.inserted, duplicates=written.duplicates + repeats)
+
+    @bentoml.api(input_spec=CorrectionRequest)
+    @answers_errors(REFUSALS)
+    def corrections(self, ctx: bentoml.Context, **body: Any) -> CorrectionResponse:
+        """An agent's correction of a recorded triage; the agent is the name of the API key."""
+        request = CorrectionRequest.model_construct(**body)
+        correction_id, stored = self.store.triage.add_correction(
+            request.triage_id,
+            request.field,
+            request.correct_label,
+            _agent(ctx),
+            request.correction_id,
+        )
         return CorrectionResponse(correction_id=correction_id, stored=stored)
 
 
-Agora.add_asgi_middleware(ApiKeyMiddleware)
+def _one_per_id(events: list[Event]) -> tuple[list[Event], int]:
+    """The batch without exact repeats, and how many there were (answered as duplicates, as a
+    re-sent batch would be); one event_id with two contents is a 409, as across batches."""
+    first: dict[str, Event] = {}
+    for event in events:
+        if first.setdefault(event.event_id, event) != event:
+            raise ApiError(409, "a batch sends one event_id twice with different content")
+    return list(first.values()), len(events) - len(first)
+
+
+def _agent(ctx: bentoml.Context) -> str:
+    """The name of the key that sent the request (serving.middleware puts it in the scope)."""
+    state = ctx.request.scope.get("state") or {}
+    name = getattr(state.get("principal"), "name", None)
+    if not name:
+        raise ApiError(401, "a correction needs an agent's API key: its name is the agent")
+    return str(name)
+
+
+# Added before the guards, so outside them: every non-2xx body leaves in the one error shape,
+# and /docs.json is the OpenAPI document post-processed to tell the truth (serving.openapi).
+Agora.add_asgi_middleware(ErrorShapeMiddleware)
+Agora.add_asgi_middleware(OpenApiDocs, service=Agora)
+guard_service(Agora)

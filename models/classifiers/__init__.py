@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from models.classifiers.base import (
         ClassifierInputError,
+        ScoredTexts,
         TermWeight,
         TextClassifier,
         load_classifier,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ClassifierInputError": "models.classifiers.base",
+    "ScoredTexts": "models.classifiers.base",
     "TermWeight": "models.classifiers.base",
     "TextClassifier": "models.classifiers.base",
     "load_classifier": "models.classifiers.base",
@@ -35,6 +37,7 @@ __all__ = [
     "ClassifierType",
     "ModelFormatError",
     "NotFittedError",
+    "ScoredTexts",
     "TermWeight",
     "TextClassifier",
     "load_classifier",

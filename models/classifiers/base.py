@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -41,6 +41,42 @@ class TermWeight:
 
     term: str
     weight: float
+
+
+@dataclass(frozen=True)
+class ScoredTexts:
+    """A batch's calibrated probabilities, kept with what its model needs to explain them.
+
+    Returned by `TextClassifier.score`. Explaining from it reuses the batch's own representation
+    (TF-IDF: the feature matrix) instead of vectorising every text a second time, so a triage
+    batch reads each text once per model for both its labels and its evidence.
+    """
+
+    classifier: TextClassifier
+    texts: list[str]
+    probabilities: np.ndarray
+    features: Any = field(default=None, repr=False)  # the model's own form of `texts`, or None
+
+    def explain(
+        self, rows: Sequence[int], labels: Sequence[str | None], top_n: int = 5
+    ) -> list[list[TermWeight]]:
+        """For each of `rows` (indices into `texts`), the terms that pushed it towards its label.
+
+        The same terms and weights as `classifier.explain(texts[row], top_n, label)`; a label of
+        None means the row's most probable class.
+        """
+        rows = [int(row) for row in rows]
+        if len(labels) != len(rows):
+            raise ClassifierInputError(
+                f"rows and labels differ in length: {len(rows)} rows, {len(labels)} labels"
+            )
+        classes = [
+            int(self.probabilities[row].argmax())
+            if label is None
+            else self.classifier.class_index(label)
+            for row, label in zip(rows, labels, strict=True)
+        ]
+        return self.classifier._explain_rows(self, rows, classes, top_n)
 
 
 class TextClassifier(SavedModel):
@@ -97,12 +133,31 @@ class TextClassifier(SavedModel):
         checked = self._checked_for_inference(texts)
         if not checked:
             return np.zeros((0, len(self.classes_)), dtype=np.float64)
-        return softmax(self._logits(checked), self.temperature_, self.class_bias_)
+        return self._calibrated(self._logits(checked))
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The most probable label for each text."""
         probabilities = self.predict_proba(texts)
         return [self.classes_[i] for i in probabilities.argmax(axis=1)]
+
+    def score(self, texts: Sequence[str]) -> ScoredTexts:
+        """Calibrated probabilities of `texts`, ready to be explained (`ScoredTexts.explain`).
+
+        Models that can decompose a prediction override this to keep their features with it.
+        """
+        checked = self._checked_for_inference(texts)
+        return ScoredTexts(self, checked, self.predict_proba(checked))
+
+    def explain_batch(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str | None] | None = None,
+        top_n: int = 5,
+    ) -> list[list[TermWeight]]:
+        """`explain` for many texts at once (labels aligned with `texts`; None: predicted)."""
+        scored = self.score(texts)
+        wanted = [None] * len(scored.texts) if labels is None else list(labels)
+        return scored.explain(range(len(scored.texts)), wanted, top_n)
 
     def explain(self, text: str, top_n: int = 5, label: str | None = None) -> list[TermWeight]:
         """Terms of `text` that pushed most towards `label` (default: the predicted one).
@@ -115,6 +170,23 @@ class TextClassifier(SavedModel):
         if label is not None:
             self._check_label(label, text)
         return []
+
+    def _explain_rows(
+        self, scored: ScoredTexts, rows: list[int], classes: list[int], top_n: int
+    ) -> list[list[TermWeight]]:
+        """Explanations of `scored.texts[rows]` towards class indices `classes`.
+
+        This default explains one text at a time, so every model's `explain` (an ensemble's,
+        one that has none) keeps its meaning; models with a batch decomposition override it.
+        """
+        return [
+            self.explain(scored.texts[row], top_n=top_n, label=self.classes_[index])
+            for row, index in zip(rows, classes, strict=True)
+        ]
+
+    def _calibrated(self, logits: np.ndarray) -> np.ndarray:
+        """Probabilities from uncalibrated logits, with this model's calibration."""
+        return softmax(logits, self.temperature_, self.class_bias_)
 
     def _write(self, folder: Path) -> dict[str, Any]:
         bias = None if self.class_bias_ is None else [float(b) for b in self.class_bias_]
@@ -155,6 +227,10 @@ class TextClassifier(SavedModel):
         """Index of `label` in classes_, or of the predicted label when `label` is None."""
         if label is None:
             return int(self.predict_proba([text])[0].argmax())
+        return self.class_index(label)
+
+    def class_index(self, label: str) -> int:
+        """Position of `label` in `classes_`; an unknown label is a ClassifierInputError."""
         if label not in self.classes_:
             raise ClassifierInputError(
                 f"label '{label}' is not one of this classifier's classes: {self.classes_}"

@@ -8,6 +8,7 @@ scores in plain numpy/scipy. `explain` decomposes a prediction into per-term con
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +20,16 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from models.artifacts import read_json, write_json
-from models.classifiers.base import TermWeight, TextClassifier, check_texts, check_training_data
+from models.classifiers.base import (
+    ScoredTexts,
+    TermWeight,
+    TextClassifier,
+    check_texts,
+    check_training_data,
+)
 from models.classifiers.calibration import CalibrationConfig
 from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
+from models.classifiers.tfidf_features import FastTfidf, supports
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +95,7 @@ class TfidfClassifier(TextClassifier):
         self._terms: np.ndarray = np.array([], dtype=object)  # global feature index -> term
         self._is_char: np.ndarray = np.array([], dtype=bool)  # feature comes from char n-grams
         self._head: LinearHead | None = None
+        self._transforms: list[FastTfidf | TfidfVectorizer] = []  # per vectorizer
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
         checked, y, classes = check_training_data(texts, labels)
@@ -123,7 +132,8 @@ class TfidfClassifier(TextClassifier):
         return self
 
     def _index_terms(self) -> None:
-        """Map global feature indices (word block, then char block) back to terms."""
+        """Map global feature indices (word block, then char block) back to terms, and set up
+        the fast transform of each vectorizer (`tfidf_features`)."""
         terms: list[str] = []
         is_char: list[bool] = []
         for vectorizer in self._vectorizers:
@@ -132,31 +142,74 @@ class TfidfClassifier(TextClassifier):
             is_char.extend([vectorizer.analyzer != "word"] * len(by_index))
         self._terms = np.array(terms, dtype=object)
         self._is_char = np.array(is_char, dtype=bool)
+        self._transforms = [FastTfidf(v) if supports(v) else v for v in self._vectorizers]
 
     def _features(self, texts: list[str]) -> sparse.csr_matrix:
-        return sparse.hstack([v.transform(texts) for v in self._vectorizers], format="csr")
+        return sparse.hstack([t.transform(texts) for t in self._transforms], format="csr")
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         assert self._head is not None
         return self._head.logits(self._features(texts))
+
+    def score(self, texts: Sequence[str]) -> ScoredTexts:
+        """Probabilities of `texts`, keeping their feature matrix for `ScoredTexts.explain`."""
+        checked = self._checked_for_inference(texts)
+        if not checked:
+            return ScoredTexts(self, checked, np.zeros((0, len(self.classes_)), dtype=np.float64))
+        assert self._head is not None
+        features = self._features(checked)
+        return ScoredTexts(self, checked, self._calibrated(self._head.logits(features)), features)
 
     def explain(self, text: str, top_n: int = 5, label: str | None = None) -> list[TermWeight]:
         """Top terms pushing `text` towards `label`.
 
         Character n-grams overlap one another and the words they come from, so one that lies
         inside an already chosen term, or contains a chosen n-gram, is skipped as a repeat.
+        Equal weights keep the feature order (a stable sort), as `explain_batch` does.
         """
         self.require_fitted()
         check_texts([text])
         assert self._head is not None
         class_index = self._check_label(label, text)
         indices, weights = self._head.contributions(self._features([text]), class_index)
+        order = np.argsort(-weights, kind="stable")
+        positive = order[weights[order] > 0]
+        return self._pick_terms(indices[positive], weights[positive], top_n)
+
+    def _explain_rows(
+        self, scored: ScoredTexts, rows: list[int], classes: list[int], top_n: int
+    ) -> list[list[TermWeight]]:
+        """The batch's explanations from its feature matrix: one sparse product, one sort.
+
+        Every stored entry's weight comes from `LinearHead.batch_contributions`; the positive
+        ones are sorted by (row, descending weight) with a stable sort, which orders each row's
+        candidates exactly as `explain` does; only the short pick of terms loops per text.
+        """
+        if not rows:
+            return []
+        assert self._head is not None and scored.features is not None
+        features = sparse.csr_matrix(scored.features[rows])
+        weights = self._head.batch_contributions(features, np.asarray(classes))
+        row_of = np.repeat(np.arange(len(rows)), np.diff(features.indptr))
+        positive = weights > 0
+        row_of, weights = row_of[positive], weights[positive]
+        columns = features.indices[positive]
+        order = np.lexsort((-weights, row_of))
+        row_of, weights, columns = row_of[order], weights[order], columns[order]
+        bounds = np.searchsorted(row_of, np.arange(len(rows) + 1))
+        return [
+            self._pick_terms(columns[start:stop], weights[start:stop], top_n)
+            for start, stop in itertools.pairwise(bounds)
+        ]
+
+    def _pick_terms(
+        self, features: np.ndarray, weights: np.ndarray, top_n: int
+    ) -> list[TermWeight]:
+        """Up to `top_n` terms from candidates sorted by descending (positive) weight."""
         chosen: list[TermWeight] = []
-        for position in np.argsort(-weights):
-            weight = float(weights[position])
-            if weight <= 0 or len(chosen) >= top_n:
+        for feature, weight in zip(features.tolist(), weights.tolist(), strict=True):
+            if len(chosen) >= top_n:
                 break
-            feature = indices[position]
             term = str(self._terms[feature]).strip()
             repeats = any(
                 term in kept.term or (self._is_char[feature] and kept.term in term)

@@ -168,7 +168,7 @@ class Recommender(SavedModel):
         for start in range(0, len(indices), step):
             block = indices[start : start + step]
             scores = self.score_users(block)
-            seen = catalog.history[block] if exclude_seen else None
+            seen = catalog.history_rows(block) if exclude_seen else None
             for user_id, picks in zip(
                 user_ids[start : start + step],
                 self._select(scores, k, seen, allowed),
@@ -312,8 +312,10 @@ class Recommender(SavedModel):
         if allowed is not None:
             scores[:, ~allowed] = -np.inf
         if seen is not None and seen.nnz:
-            rows, cols = seen.nonzero()
-            scores[rows, cols] = -np.inf
+            # the stored non-zeros, as `seen.nonzero()` gives them without its COO copy
+            rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+            nonzero = seen.data != 0
+            scores[rows[nonzero], seen.indices[nonzero]] = -np.inf
         items = self.catalog.items
         return [
             [Recommendation(items.id_of(int(i)), float(row[i])) for i in picked]

@@ -74,7 +74,7 @@ class EASERecommender(Recommender):
         self.weights = weights.astype(np.float32)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self.score_history(self.catalog.history[user_indices])
+        return self.score_history(self.catalog.history_rows(user_indices))
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         return np.asarray(self.weighting.transform(rows) @ self.weights)

@@ -31,6 +31,8 @@ from models.recommenders.fitted_catalog import FittedCatalog
 logger = logging.getLogger(__name__)
 
 VECTORS_FILE = "item_vectors.npz"
+# Item-item cosine table kept for catalogs up to this many items (float64: 32 MiB at 2,048).
+MAX_SIMILARITY_ITEMS = 2048
 
 
 class EmbeddingConfig(RecommenderConfig):
@@ -91,23 +93,54 @@ class EmbeddingRecommender(Recommender):
         self._set_vectors(vectors)
 
     def _profile_scores(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Cosine of every item to each row's profile (the weighted sum of its item vectors).
+
+        Scoring against every item vector reads the whole vector table per request, which
+        dominates a feed's cost. A row with fewer items than the vectors have dimensions is
+        scored from the item-item table instead (its items' rows of it), when the catalog is
+        small enough to keep one. The choice depends on the row alone, so a user scores the
+        same alone or in a batch.
+        """
         weights = sp.csr_matrix(rows, dtype=np.float64, copy=True)
         if self.config.profile == "mean":
             weights.data[:] = 1.0
         vectors = self._vectors64
-        profiles = np.asarray(weights @ vectors)
-        norms = np.linalg.norm(profiles, axis=1, keepdims=True)
-        profiles /= np.where(norms > 0, norms, 1.0)
-        return profiles @ vectors.T
+        short = np.diff(weights.indptr) < vectors.shape[1]
+        similarity = self._similarity() if short.any() else None
+        if similarity is None:
+            short[:] = False
+        scores = np.empty((weights.shape[0], vectors.shape[0]))
+        if not short.all():
+            profiles = np.asarray(weights[~short] @ vectors)
+            norms = np.linalg.norm(profiles, axis=1, keepdims=True)
+            profiles /= np.where(norms > 0, norms, 1.0)
+            scores[~short] = profiles @ vectors.T
+        if similarity is not None:
+            few = weights[short]
+            raw = np.asarray(few @ similarity)  # profile · each item, before normalising
+            row_of = np.repeat(np.arange(few.shape[0]), np.diff(few.indptr))
+            squared = np.bincount(  # |profile|² = Σ_i w_i (profile · item i)
+                row_of, weights=few.data * raw[row_of, few.indices], minlength=few.shape[0]
+            )
+            norms = np.sqrt(np.maximum(squared, 0.0))[:, None]
+            scores[short] = raw / np.where(norms > 0, norms, 1.0)
+        return scores
+
+    def _similarity(self) -> np.ndarray | None:
+        """Item-item dot products (float64), built on first use; None for large catalogs."""
+        if self._item_similarity is None and 0 < len(self._vectors64) <= MAX_SIMILARITY_ITEMS:
+            self._item_similarity = self._vectors64 @ self._vectors64.T
+        return self._item_similarity
 
     def _set_vectors(self, vectors: np.ndarray) -> None:
         """Install item vectors and their float64 copy, converted once (serving scores one user
         per request)."""
         self.item_vectors = vectors
         self._vectors64 = vectors.astype(np.float64)
+        self._item_similarity: np.ndarray | None = None
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self._profile_scores(self.catalog.history[user_indices])
+        return self._profile_scores(self.catalog.history_rows(user_indices))
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         return self._profile_scores(rows)

@@ -57,9 +57,18 @@ def feed_history(
     the model was not trained on and the request's recent items (see features.user_history)."""
     catalog = model.catalog
     activity = activity or UserActivity()
+    return _merged(model, catalog.history_of(user_id), activity, recent_items)
+
+
+def _merged(
+    model: Recommender,
+    fitted: UserHistory,
+    activity: UserActivity,
+    recent_items: Sequence[str],
+) -> UserHistory:
     return merge_history(
-        catalog.history_of(user_id),
-        newer_than(activity.interactions, catalog.events_through),
+        fitted,
+        newer_than(activity.interactions, model.catalog.events_through),
         recent_items,
         model.config.duplicates,
     )
@@ -74,9 +83,15 @@ def route_feed(
     filters = replace(base, exclude_item_ids=base.exclude_item_ids | activity.blocked)
     k, exclude_seen = request.k, request.exclude_seen
     catalog = model.catalog
+    known = model.known_user(request.user_id)
+    nothing_new = not request.recent_items and not newer_than(
+        activity.interactions, catalog.events_through
+    )
+    if known and nothing_new:  # the fitted history is the whole history: skip building it
+        return Feed(model.recommend(request.user_id, k, exclude_seen, filters), "personalized")
     fitted = catalog.history_of(request.user_id)
-    history = feed_history(model, request.user_id, activity, request.recent_items)
-    if model.known_user(request.user_id) and history == fitted:
+    history = _merged(model, fitted, activity, request.recent_items)
+    if known and history == fitted:
         return Feed(model.recommend(request.user_id, k, exclude_seen, filters), "personalized")
     usable = [
         (item, value)

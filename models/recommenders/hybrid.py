@@ -142,14 +142,16 @@ class HybridRecommender(Recommender):
     # ----- fused scoring hooks --------------------------------------------------------------------
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        rows = self.catalog.history[user_indices]
+        rows = self.catalog.history_rows(user_indices)
         return self._fuse(rows, lambda component: component.score_users(user_indices))
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         def score(component: Recommender) -> np.ndarray:
             usable = rows
             if not component.serves_cold_items:  # CF models learn nothing from cold items
-                usable = rows.multiply(component.usable_items_mask()[None, :]).tocsr()
+                usable = sp.csr_matrix(rows, copy=True)
+                usable.data[~component.usable_items_mask()[usable.indices]] = 0
+                usable.eliminate_zeros()
             return component.score_history(usable)
 
         return self._fuse(rows, score)
@@ -170,15 +172,14 @@ class HybridRecommender(Recommender):
         """(components, rows) fusion weights: a component's weight where the row holds an item
         it can use, 0 elsewhere; a row no weighted component can use falls back to weight 1
         for every component that can."""
-        presence = sp.csr_matrix(rows, dtype=np.float64, copy=True)
-        presence.eliminate_zeros()
-        presence.data[:] = 1.0
-        usable = np.stack(
-            [
-                np.asarray(presence @ c.usable_items_mask().astype(np.float64)).ravel() > 0
-                for c in self.components
-            ]
-        ).astype(np.float64)
+        rows = sp.csr_matrix(rows)
+        present = rows.data != 0
+        row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))[present]
+        columns = rows.indices[present]
+        usable = np.zeros((len(self.components), rows.shape[0]))
+        for position, component in enumerate(self.components):
+            hits = row_of[component.usable_items_mask()[columns]]
+            usable[position, hits] = 1.0
         weights = self.fusion_weights[:, None] * usable
         orphans = weights.sum(axis=0) == 0
         weights[:, orphans] = usable[:, orphans]
@@ -189,12 +190,15 @@ class HybridRecommender(Recommender):
         the scores are about); items in a row rank after the others in its reciprocal ranks."""
         n_rows, n_items = rows.shape
         seen = np.zeros((n_rows, n_items), dtype=bool)
-        seen[rows.nonzero()] = True
+        stored = np.repeat(np.arange(n_rows), np.diff(rows.indptr))
+        nonzero = rows.data != 0  # what `rows.nonzero()` gives, without its COO copy
+        seen[stored[nonzero], rows.indices[nonzero]] = True
         total = np.zeros((n_rows, n_items))
         for component, weights in zip(self.components, self._participation(rows), strict=True):
             if not weights.any():
                 continue
-            scores = np.array(score(component), dtype=np.float64).reshape(n_rows, n_items)
+            # read-only below: no copy of what the component returns
+            scores = np.asarray(score(component), dtype=np.float64).reshape(n_rows, n_items)
             usable = np.isfinite(scores) & component.usable_items_mask()[None, :]
             if self.config.fusion == "rrf":
                 part = _reciprocal_ranks(scores, usable, seen, self.config.rrf_k)

@@ -84,7 +84,7 @@ class ItemKNNRecommender(Recommender):
         return np.asarray((self._inputs(rows) @ self._similarity).toarray())
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self._scores(self.catalog.history[user_indices])
+        return self._scores(self.catalog.history_rows(user_indices))
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         return self._scores(rows)

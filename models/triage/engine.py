@@ -2,8 +2,8 @@
 
 Pipeline per batch: clean and truncate (`features.text`), decide the language (given, or detected
 by `features.language`), then for each language run every task's model once over all texts of
-that language (batch `predict_proba`, not a loop of singles), then urgency rules, the routing
-table and evidence per text.
+that language (batch `score`, not a loop of singles), then evidence for each task over the batch
+its model scored (its features are reused, not recomputed per text), urgency rules and routing.
 
 Tasks and their models:
 - sentiment (required, one model per supported language): a language is *supported* exactly when
@@ -48,6 +48,7 @@ from features.text import (
     normalise_for_model,
     prepare_text,
 )
+from models.classifiers import ScoredTexts
 from models.config import ConfigError
 from models.triage.arguments import (
     TriageInputError,
@@ -57,7 +58,7 @@ from models.triage.arguments import (
     language_code,
 )
 from models.triage.config import TriageConfig, load_triage_config
-from models.triage.evidence import explain_labels
+from models.triage.evidence import explain_task
 from models.triage.routing import RoutingFacts, route
 from models.triage.schema import (
     TASKS,
@@ -253,7 +254,8 @@ class TriageEngine:
         """Every task's model for `language`, once over the whole group."""
         thresholds = self.config.thresholds
         sentiment = self.models["sentiment"][language]
-        probabilities = sentiment.classifier.predict_proba(self._inputs(group, sentiment))
+        scored = {"sentiment": (group, sentiment.classifier.score(self._inputs(group, sentiment)))}
+        probabilities = scored["sentiment"][1].probabilities
         classes = sentiment.classifier.classes_
         negative = classes.index("negative")
         for draft, row in zip(group, probabilities, strict=True):
@@ -272,14 +274,27 @@ class TriageEngine:
             )
             draft.models.append(_used("sentiment", language, sentiment))
         complaints = [d for d in group if d.complaint is not None and d.complaint.is_complaint]
-        self._run_labels("reason", language, complaints, thresholds.reason_min_probability)
-        self._run_labels("category", language, group, thresholds.category_min_probability)
+        for task, drafts, minimum in (
+            ("reason", complaints, thresholds.reason_min_probability),
+            ("category", group, thresholds.category_min_probability),
+        ):
+            task_scored = self._run_labels(task, language, drafts, minimum)
+            if task_scored is not None:
+                scored[task] = (drafts, task_scored)
         if self.config.evidence_terms:
-            models = {t: m[language] for t, m in self.models.items() if language in m}
-            for draft in group:
-                labels = {task: _label(getattr(draft, task)) for task in TASKS}
-                read = {t: (m.classifier, self._input(draft, m)) for t, m in models.items()}
-                draft.evidence = explain_labels(labels, read, self.config.evidence_terms)
+            self._add_evidence(scored)
+
+    def _add_evidence(self, scored: dict[str, tuple[list[_Draft], ScoredTexts]]) -> None:
+        """Each task's evidence over the batch its model scored, in task order per draft."""
+        for task in TASKS:
+            if task not in scored:
+                continue
+            drafts, batch = scored[task]
+            labels = [_label(getattr(draft, task)) for draft in drafts]
+            found = explain_task(task, labels, batch, self.config.evidence_terms)
+            for draft, evidence in zip(drafts, found, strict=True):
+                if evidence is not None:
+                    draft.evidence.append(evidence)
 
     def _inputs(self, group: list[_Draft], model: TaskModel) -> list[str]:
         return [self._input(draft, model) for draft in group]
@@ -301,17 +316,18 @@ class TriageEngine:
 
     def _run_labels(
         self, task: str, language: str, group: list[_Draft], min_probability: float
-    ) -> None:
-        """Reason/category for `group`, or a null with a note when there is no model."""
+    ) -> ScoredTexts | None:
+        """Reason/category for `group` (a null with a note without a model); the scored batch."""
         if not group:
-            return
+            return None
         model = self.models.get(task, {}).get(language)
         if model is None:
             for draft in group:
                 draft.warnings.append(f"no {task} model for language '{language}': {task} is null")
-            return
+            return None
         unsure_labels = set(self.config.thresholds.unsure_reasons) if task == "reason" else set()
-        probabilities = model.classifier.predict_proba(self._inputs(group, model))
+        scored = model.classifier.score(self._inputs(group, model))
+        probabilities = scored.probabilities
         classes = model.classifier.classes_
         for draft, row in zip(group, probabilities, strict=True):
             order = np.argsort(-row)[:_TOP_CANDIDATES]
@@ -329,6 +345,7 @@ class TriageEngine:
             )
             setattr(draft, task, result)
             draft.models.append(_used(task, language, model))
+        return scored
 
     def _finish(self, draft: _Draft) -> TriageResult:
         """Urgency, routing and the final result for one draft."""

@@ -1,40 +1,40 @@
-"""Evidence for a triage result: the terms that pushed each model towards its label.
+"""Evidence for triage results: the terms that pushed each model towards its label.
 
-Uses the classifier's own `explain` (per-term contributions for TF-IDF + LR). Models without a
-per-term decomposition return no terms, and their task then has no evidence entry rather than an
-invented one. "unsure" labels are not explained: there is no label to argue for.
+Explains a whole batch per task at once from the batch the model already scored
+(`ScoredTexts.explain`: for TF-IDF + LR, sparse products over the batch's feature matrix, not a
+vectorisation per text). Models without a per-term decomposition return no terms, and their task
+then has no evidence entry rather than an invented one. "unsure" labels are not explained: there
+is no label to argue for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 
-from models.classifiers import TextClassifier
+from models.classifiers import ScoredTexts
 from models.triage.schema import UNSURE, Evidence, EvidenceTerm
 
 
-def explain_labels(
-    labels: Mapping[str, str | None],
-    models: Mapping[str, tuple[TextClassifier, str]],
+def explain_task(
+    task: str,
+    labels: Sequence[str | None],
+    scored: ScoredTexts,
     top_n: int,
-) -> list[Evidence]:
-    """One Evidence per task whose label is known, with up to `top_n` terms from `explain`.
+) -> list[Evidence | None]:
+    """One Evidence (or None) per text of `scored`, explaining `labels` (aligned with it).
 
-    `models` maps a task to its classifier and the text as that classifier reads it (each model
-    reads the text prepared with its own text handling).
+    None where the label is unknown or unsure, or where the model found no term for it.
     """
-    evidence = []
-    for task, label in labels.items():
-        if task not in models or label is None or label == UNSURE:
-            continue
-        classifier, text = models[task]
-        terms = classifier.explain(text, top_n=top_n, label=label)
+    found: list[Evidence | None] = [None] * len(labels)
+    rows = [i for i, label in enumerate(labels) if label is not None and label != UNSURE]
+    if not rows or top_n <= 0:
+        return found
+    explained = scored.explain(rows, [labels[i] for i in rows], top_n)
+    for row, terms in zip(rows, explained, strict=True):
         if terms:
-            evidence.append(
-                Evidence(
-                    task=task,
-                    label=label,
-                    terms=[EvidenceTerm(term=t.term, weight=round(t.weight, 6)) for t in terms],
-                )
+            found[row] = Evidence(
+                task=task,
+                label=labels[row],
+                terms=[EvidenceTerm(term=t.term, weight=round(t.weight, 6)) for t in terms],
             )
-    return evidence
+    return found

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import random
+
+import pandas as pd
 import pytest
 
 from data import schemas as S
 from data.events import EVENT_SEQ, StoredEvent
+from features.interactions import deduplicate
 from features.user_history import (
+    FITTED_TIMESTAMP,
+    Interaction,
     UserHistory,
     event_interactions,
     merge_history,
@@ -82,3 +88,37 @@ def test_newer_than_keeps_events_after_the_fitted_log_position() -> None:
     assert [i.seq for i in newer_than(interactions, 3)] == [4, 6]
     assert newer_than(interactions, 0) == interactions
     assert newer_than(interactions, 6) == []
+
+
+@pytest.mark.parametrize("duplicates", ["sum", "max", "last"])
+def test_feed_merge_equals_the_frame_deduplicate(duplicates: str) -> None:
+    # Regression guard: a feed merges repeats on plain lists; it must match `deduplicate`.
+    rng = random.Random(duplicates)
+    for _ in range(200):
+        fitted_items = rng.sample("abcdef", rng.randint(0, 4))
+        fitted = UserHistory(
+            tuple(fitted_items), tuple(float(rng.randint(1, 5)) for _ in fitted_items)
+        )
+        new = [
+            Interaction("u", rng.choice("abcdefg"), rng.choice([0.5, 1.0, 2.0, 3.0]), ts, seq)
+            for seq, ts in enumerate(rng.choices([5, 6, 7], k=rng.randint(0, 6)), start=1)
+        ]
+        items = [*fitted.items, *(i.item_id for i in new)]
+        frame = pd.DataFrame(
+            {
+                S.USER_ID: "",
+                S.ITEM_ID: items,
+                S.RATING: [*fitted.values, *(i.value for i in new)],
+                S.TIMESTAMP: [FITTED_TIMESTAMP] * len(fitted) + [i.timestamp for i in new],
+            }
+        )
+        expected = deduplicate(frame, duplicates)  # type: ignore[arg-type]
+        merged = merge_history(fitted, new, duplicates=duplicates)  # type: ignore[arg-type]
+        assert merged.items == tuple(expected[S.ITEM_ID])
+        assert merged.values == pytest.approx(tuple(expected[S.RATING]), abs=1e-12)
+
+
+def test_feed_merge_refuses_repeats_under_the_error_policy() -> None:
+    fitted = UserHistory(("a",), (1.0,))
+    with pytest.raises(ValueError, match="duplicate interaction"):
+        merge_history(fitted, [Interaction("u", "a", 1.0, 5, 1)], duplicates="error")

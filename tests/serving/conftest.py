@@ -10,57 +10,86 @@ modules that neither kill, restart nor reload it; the others start their own.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from cli import launcher
+from serving.settings import ROLES, ROUTE_ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
-API_KEY = "test-key"
+# One key per role, as a deployment would hand them out; clients call with their role's key.
+API_KEYS: dict[str, str] = {role: f"test-{role}-key-0123456789abcdef" for role in sorted(ROLES)}
+AUTO = "auto"  # pick the role a client of that path would have
+
+
+def role_for(path: str) -> str:
+    """The role a client calling `path` holds (read where a route admits several)."""
+    roles = ROUTE_ROLES.get(path.split("?", 1)[0], frozenset())
+    return "read" if not roles or "read" in roles else sorted(roles)[0]
 
 
 @dataclass
 class ServiceProcess(launcher.ServiceProcess):
-    """The launcher's service process, logging under its AGORA_HOME, with a JSON client."""
+    """The launcher's service process, logging under its AGORA_HOME, with a JSON client.
+
+    Calls carry the key of `role` (`AUTO`: the role a real client of the path has; None: no key).
+    """
 
     def __post_init__(self) -> None:
         if self.log_path is None and self.env is not None and "AGORA_HOME" in self.env:
             self.log_path = Path(self.env["AGORA_HOME"]) / f"service-{self.port}.log"
 
-    def _call(self, method: str, path: str, body: bytes | None, auth: bool) -> tuple[int, Any]:
-        headers = {"content-type": "application/json"}
-        if auth:
-            headers["x-api-key"] = API_KEY
-        request = urllib.request.Request(self.url + path, body, headers, method=method)
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        role: str | None = AUTO,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One HTTP call: status, decoded JSON answer (or text), response headers."""
+        sent = {"content-type": "application/json"}
+        if role is not None:
+            sent["x-api-key"] = API_KEYS[role_for(path) if role == AUTO else role]
+        sent.update(headers or {})
+        request = urllib.request.Request(self.url + path, body, sent, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, raw = response.status, response.read()
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw, got = response.status, response.read(), dict(response.headers)
         except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+            status, raw, got = error.code, error.read(), dict(error.headers)
         try:
-            return status, json.loads(raw) if raw.strip() else None
+            answer = json.loads(raw) if raw.strip() else None
         except json.JSONDecodeError:
-            return status, raw.decode(errors="replace")
+            answer = raw.decode(errors="replace")
+        return status, answer, {key.lower(): value for key, value in got.items()}
 
-    def get(self, path: str, auth: bool = True) -> tuple[int, Any]:
-        return self._call("GET", path, None, auth)
+    def get(self, path: str, role: str | None = AUTO) -> tuple[int, Any]:
+        status, answer, _ = self.request("GET", path, None, role)
+        return status, answer
 
-    def post(self, path: str, payload: Any, auth: bool = True) -> tuple[int, Any]:
+    def post(self, path: str, payload: Any, role: str | None = AUTO) -> tuple[int, Any]:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return self._call("POST", path, body, auth)
+        status, answer, _ = self.request("POST", path, body, role)
+        return status, answer
 
 
 def service_env(home: Path, **overrides: str) -> dict[str, str]:
-    """The environment of a test server over `home`, with the tests' API key."""
-    return launcher.home_environment(home, API_KEY, **overrides)
+    """The environment of a test server over `home`: the tests' keys, one worker (as before
+    the default became one per core: the machine running the suite is shared)."""
+    return launcher.home_environment(home, API_KEYS, **{"AGORA_WORKERS": "1", **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -131,3 +160,23 @@ def service(
     ).start()
     yield running
     running.stop()
+
+
+BENCH = ROOT / "bench"
+
+
+def load_bench_module(name: str) -> ModuleType:
+    """A bench/ script as a module (bench/ is scripts, not a package; a script may import its
+    siblings, so bench/ is on sys.path while it loads)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import API_KEY, ServiceProcess, service_env
+from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
 from training.retrain.triage import retrain_triage
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -61,7 +61,7 @@ def zephyr_messages(seed: int = 7) -> list[str]:
 
 
 def _positive_share(service: ServiceProcess, texts: list[str]) -> tuple[float, set[str]]:
-    status, answer = service.post("/triage_batch", {"request": {"texts": texts}})
+    status, answer = service.post("/triage_batch", {"texts": texts})
     assert status == 200, answer
     labels = [r["sentiment"]["label"] for r in answer["results"]]
     versions = {m["version"] for r in answer["results"] for m in r["models"] if m["name"] == NAME}
@@ -81,19 +81,14 @@ def test_corrections_fix_the_error_and_the_service_swaps_under_load(
         assert before < 0.5, "precondition: the champion gets this family wrong"
 
         for i, text in enumerate(corrected):
-            status, answer = service.post(
-                "/triage", {"request": {"text": text, "customer_id": f"loop-{i}"}}
-            )
+            status, answer = service.post("/triage", {"text": text, "customer_id": f"loop-{i}"})
             assert status == 200, answer
             status, stored = service.post(
                 "/corrections",
                 {
-                    "request": {
-                        "triage_id": answer["triage_id"],
-                        "field": "sentiment",
-                        "correct_label": "positive",
-                        "agent": "agent-7",
-                    }
+                    "triage_id": answer["triage_id"],
+                    "field": "sentiment",
+                    "correct_label": "positive",
                 },
             )
             assert status == 200 and stored["stored"], stored
@@ -105,7 +100,7 @@ def test_corrections_fix_the_error_and_the_service_swaps_under_load(
         def steady_load() -> None:
             texts = itertools.cycle(unseen)
             while not stop.is_set():
-                status, answer = service.post("/triage", {"request": {"text": next(texts)}})
+                status, answer = service.post("/triage", {"text": next(texts)})
                 if status != 200:
                     failures.append((status, answer))
                     continue
@@ -121,7 +116,7 @@ def test_corrections_fix_the_error_and_the_service_swaps_under_load(
                 config_path=CONFIG,
                 store_url=store_url,
                 service_url=service.url,
-                api_key=API_KEY,
+                api_key=API_KEYS["admin"],
             )
             time.sleep(1.0)  # some requests on the new champion
         finally:

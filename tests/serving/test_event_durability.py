@@ -89,7 +89,7 @@ class RetryingClient:
             if number in self.sending:
                 self.sending[number].set()
             try:
-                status, answer = self.server.post("/events", {"request": {"events": batch}})
+                status, answer = self.server.post("/events", {"events": batch})
             except (OSError, http.client.HTTPException) as error:  # refused, reset, cut off
                 self.failures.append(f"batch {number}: {type(error).__name__}")
             else:

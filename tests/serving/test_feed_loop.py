@@ -32,7 +32,7 @@ def new_user() -> str:
 
 
 def recommend(service: ServiceProcess, user_id: str, **options: Any) -> dict[str, Any]:
-    status, answer = service.post("/recommend", {"request": {"user_id": user_id, **options}})
+    status, answer = service.post("/recommend", {"user_id": user_id, **options})
     assert status == 200, answer
     return answer
 
@@ -46,7 +46,7 @@ def post_events(service: ServiceProcess, user_id: str, kind: str, items: list[st
         {"event_id": uuid.uuid4().hex, "user_id": user_id, "item_id": item, "type": kind}
         for item in items
     ]
-    status, answer = service.post("/events", {"request": {"events": events}})
+    status, answer = service.post("/events", {"events": events})
     assert status == 200, answer
     assert answer == {"accepted": len(items), "duplicates": 0}
 
@@ -76,7 +76,7 @@ def test_complaint_keeps_the_item_out_of_a_users_feeds_on_every_path(
     feed = recommend(feed_service, user, k=10)
     assert feed["strategy"] == "personalized"
     blocked = item_ids(feed)[0]
-    status, similar = feed_service.post("/similar_items", {"request": {"item_id": blocked, "k": 5}})
+    status, similar = feed_service.post("/similar_items", {"item_id": blocked, "k": 5})
     assert status == 200
     pointing_at_blocked = item_ids(similar)  # a history that makes `blocked` rank high
 

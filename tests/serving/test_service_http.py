@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,17 @@ from tests.serving.conftest import ServiceProcess, service_env
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def _body(**request: object) -> dict[str, object]:
-    return {"request": request}
+def _body(**fields: object) -> dict[str, object]:
+    """A request body: the fields at the top level (no wrapper)."""
+    return fields
+
+
+def assert_error_shape(answer: object, status: int) -> dict[str, object]:
+    """The answer is the one error body: status, a stable code and a message."""
+    assert isinstance(answer, dict) and set(answer) == {"error"}, answer
+    error = answer["error"]
+    assert error["status"] == status and error["code"] and error["message"], answer
+    return error
 
 
 def test_known_user_gets_personalized_unseen_items(service: ServiceProcess) -> None:
@@ -78,10 +88,10 @@ def test_triage_single_and_batch(service: ServiceProcess) -> None:
 
 
 def test_api_key_is_required_except_for_health(service: ServiceProcess) -> None:
-    assert service.post("/recommend", _body(user_id="196"), auth=False)[0] == 401
-    assert service.get("/model_info", auth=False)[0] == 401
-    assert service.get("/readyz", auth=False)[0] == 200
-    assert service.get("/metrics", auth=False)[0] == 200
+    assert service.post("/recommend", _body(user_id="196"), role=None)[0] == 401
+    assert service.get("/model_info", role=None)[0] == 401
+    assert service.get("/readyz", role=None)[0] == 200
+    assert service.get("/metrics", role=None)[0] == 200
 
 
 @pytest.mark.parametrize(
@@ -107,7 +117,71 @@ def test_bad_input_is_a_4xx_with_a_message(
 ) -> None:
     got, answer = service.post(path, payload)
     assert got == status
-    assert message in json.dumps(answer)
+    assert message in assert_error_shape(answer, status)["message"]
+
+
+def test_a_wrapped_body_is_refused_naming_the_unknown_field(service: ServiceProcess) -> None:
+    # Regression: the old `{"request": {...}}` wrapper must not be silently half-accepted.
+    status, answer = service.post("/recommend", {"request": {"user_id": "196"}})
+    message = assert_error_shape(answer, 400)["message"]
+    assert status == 400 and "request" in message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [("POST", "/no-such-route", 404, "not_found"), ("GET", "/recommend", 405, "bad_request")],
+)
+def test_routing_errors_have_the_shared_shape(
+    service: ServiceProcess, method: str, path: str, status: int, code: str
+) -> None:
+    got, answer, _ = service.request(method, path, b"{}" if method == "POST" else None)
+    assert got == status
+    assert assert_error_shape(answer, status)["code"] == code
+
+
+def test_triage_idempotency_key_returns_the_first_triage_without_a_new_contact(
+    service: ServiceProcess,
+) -> None:
+    customer, key = f"idem-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    body = _body(text="My bag was lost.", customer_id=customer, idempotency_key=key)
+    status, first = service.post("/triage", body)
+    assert status == 200 and first["triage_id"], first
+    status, retry = service.post("/triage", body)
+    assert status == 200 and retry["triage_id"] == first["triage_id"]
+    assert retry["result"]["prior_contacts"] == first["result"]["prior_contacts"] == 0
+    # The header carries the same key; a second, unkeyed contact counts the first once.
+    status, by_header, _ = service.request(
+        "POST",
+        "/triage",
+        json_bytes(_body(text="My bag was lost.", customer_id=customer)),
+        headers={"Idempotency-Key": key},
+    )
+    assert status == 200 and by_header["triage_id"] == first["triage_id"]
+    status, second = service.post("/triage", _body(text="Still no bag.", customer_id=customer))
+    assert status == 200 and second["result"]["prior_contacts"] == 1
+    # The same key for another text is a conflict, not a silent reuse.
+    status, answer = service.post(
+        "/triage", _body(text="Another text.", customer_id=customer, idempotency_key=key)
+    )
+    assert status == 409 and assert_error_shape(answer, 409)["code"] == "conflict"
+
+
+def test_correction_agent_is_the_key_name_and_not_a_body_field(service: ServiceProcess) -> None:
+    status, triaged = service.post(
+        "/triage", _body(text="The seat was broken.", customer_id="agent-test")
+    )
+    assert status == 200 and triaged["triage_id"]
+    correction = _body(triage_id=triaged["triage_id"], field="sentiment", correct_label="negative")
+    status, answer = service.post("/corrections", {**correction, "agent": "someone-else"})
+    assert status == 400 and "name of the API key" in assert_error_shape(answer, 400)["message"]
+    status, stored = service.post("/corrections", correction)
+    assert status == 200 and stored["stored"], stored
+    status, answer = service.post("/corrections", {**correction, "triage_id": "no-such-triage"})
+    assert status == 404 and assert_error_shape(answer, 404)["code"] == "not_found"
+
+
+def json_bytes(payload: object) -> bytes:
+    return json.dumps(payload).encode()
 
 
 def test_model_info_names_versions_and_source(service: ServiceProcess) -> None:
@@ -129,7 +203,7 @@ def test_restart_with_registry_unreachable_serves_cached_champion(
         assert status == 200 and info["ready"]
         assert {m["source"] for m in info["models"].values()} == {"local-cache"}
         assert "127.0.0.1:9" in info["models"]["recommender"]["registry_error"]
-        status, answer = offline.post("/recommend", {"request": {"user_id": "196", "k": 3}})
+        status, answer = offline.post("/recommend", {"user_id": "196", "k": 3})
         assert status == 200 and answer["model"]["source"] == "local-cache"
     finally:
         offline.stop()

@@ -24,6 +24,10 @@ from training.promotion import PromotionRefusedError, champion, promote
 logger = logging.getLogger(__name__)
 
 SERVICE_URL_ENV = "AGORA_SERVICE_URL"
+# The key the reload call sends: AGORA_ADMIN_KEY, else the first `admin` entry of the service's
+# own AGORA_API_KEYS (a retrain running beside the service shares its environment).
+ADMIN_KEY_ENV = "AGORA_ADMIN_KEY"
+API_KEYS_ENV = "AGORA_API_KEYS"
 
 
 @dataclass(frozen=True)
@@ -114,14 +118,36 @@ def notify_service(url: str | None, api_key: str | None = None) -> bool | None:
     url = url or os.environ.get(SERVICE_URL_ENV)
     if not url:
         return None
-    key = api_key or os.environ.get("AGORA_API_KEY")
+    key = api_key or os.environ.get(ADMIN_KEY_ENV) or admin_key_of(os.environ.get(API_KEYS_ENV))
     headers = {"content-type": "application/json", **({"x-api-key": key} if key else {})}
     request = urllib.request.Request(url.rstrip("/") + "/admin/reload", b"{}", headers)
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             answer: dict[str, Any] = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        logger.warning(
+            "the service at %s refused to reload (%d): %s", url, error.code, _error_message(error)
+        )
+        return False
     except (urllib.error.URLError, OSError) as error:
         logger.warning("could not tell the service at %s to reload: %s", url, error)
         return False
     logger.info("service reloaded: %s", answer.get("models"))
     return bool(answer.get("reloaded"))
+
+
+def admin_key_of(api_keys: str | None) -> str | None:
+    """The key of the first `admin` entry (`admin:name:key` or `admin:key`) of AGORA_API_KEYS."""
+    for entry in (api_keys or "").split(","):
+        fields = [part.strip() for part in entry.split(":")]
+        if len(fields) in (2, 3) and fields[0] == "admin" and fields[-1]:
+            return fields[-1]
+    return None
+
+
+def _error_message(error: urllib.error.HTTPError) -> str:
+    """The message of the service's error body (`{"error": {..., "message": ...}}`)."""
+    try:
+        return str(json.loads(error.read())["error"]["message"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return str(error.reason)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from features.text import TextConfig, model_input
+from models.classifiers import ScoredTexts
 from models.classifiers.tfidf import TfidfClassifier
 from models.config import ConfigError
 from models.triage import TaskModel, TriageEngine, TriageInputError, TriageResult
@@ -182,39 +183,68 @@ def test_batch_equals_singles(engine: TriageEngine) -> None:
     assert batch == singles
 
 
-def spy(classifier: TfidfClassifier, calls: list[int]) -> Callable[[list[str]], np.ndarray]:
-    original = classifier.predict_proba
+def spy(classifier: TfidfClassifier, calls: list[int]) -> Callable[[list[str]], ScoredTexts]:
+    original = classifier.score
 
-    def counting(texts: list[str]) -> np.ndarray:
+    def counting(texts: list[str]) -> ScoredTexts:
         calls.append(len(texts))
         return original(texts)
 
     return counting
 
 
+@pytest.mark.parametrize("evidence_terms", [0, 3])
 def test_batch_calls_each_model_once_per_language(
     monkeypatch: pytest.MonkeyPatch,
     en_sentiment: TfidfClassifier,
     zh_sentiment: TfidfClassifier,
     en_reason: TfidfClassifier,
+    evidence_terms: int,
 ) -> None:
+    # Evidence reuses the scored batch: turning it on must not score (vectorise) texts again.
     # Spy on copies: the fitted fixtures are shared by the whole session.
     en_sentiment, zh_sentiment, en_reason = (
         copy.deepcopy(m) for m in (en_sentiment, zh_sentiment, en_reason)
     )
     calls: dict[str, list[int]] = {"en": [], "zh": [], "reason": []}
-    monkeypatch.setattr(en_sentiment, "predict_proba", spy(en_sentiment, calls["en"]))
-    monkeypatch.setattr(zh_sentiment, "predict_proba", spy(zh_sentiment, calls["zh"]))
-    monkeypatch.setattr(en_reason, "predict_proba", spy(en_reason, calls["reason"]))
+    monkeypatch.setattr(en_sentiment, "score", spy(en_sentiment, calls["en"]))
+    monkeypatch.setattr(zh_sentiment, "score", spy(zh_sentiment, calls["zh"]))
+    monkeypatch.setattr(en_reason, "score", spy(en_reason, calls["reason"]))
+    for model in (en_sentiment, zh_sentiment, en_reason):
+        monkeypatch.setattr(model, "predict_proba", None)  # the engine must go through `score`
     engine = TriageEngine(
         {"sentiment": {"en": en_sentiment, "zh": zh_sentiment}, "reason": en_reason},
-        config_with(evidence_terms=0),
+        config_with(evidence_terms=evidence_terms),
     )
     texts = ["my bag was lost"] * 7 + ["送餐太慢了"] * 3 + ["great crew thanks"] * 2
     results = engine.triage_batch(texts)
     complaints = sum(r.language.code == "en" and r.complaint.is_complaint for r in results)
     assert calls == {"en": [9], "zh": [3], "reason": [complaints]}
-    assert results and all(r.evidence == [] for r in results)
+    assert results
+    if evidence_terms:
+        assert any(r.evidence for r in results)
+    else:
+        assert all(r.evidence == [] for r in results)
+
+
+def test_batch_evidence_equals_one_text_at_a_time(
+    en_sentiment: TfidfClassifier, zh_sentiment: TfidfClassifier, en_reason: TfidfClassifier
+) -> None:
+    engine = TriageEngine(
+        {"sentiment": {"en": en_sentiment, "zh": zh_sentiment}, "reason": en_reason},
+        config_with(evidence_terms=3),
+    )
+    texts = [
+        "my bag was lost and nobody helps",
+        "送餐太慢了，饭都凉了",
+        "great crew, thank you so much",
+        "flight delayed three hours, rude staff",
+        "what time does the flight board",
+        "late late late again",
+    ]
+    batch = [r.evidence for r in engine.triage_batch(texts)]
+    assert any(batch)
+    assert batch == [engine.triage(text).evidence for text in texts]
 
 
 def test_batch_of_nothing_is_an_empty_list(engine: TriageEngine) -> None:
@@ -283,9 +313,9 @@ class _Recording(TfidfClassifier):
         self.__dict__.update(copy.deepcopy(fitted).__dict__)
         self.seen = seen
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def score(self, texts: Sequence[str]) -> ScoredTexts:  # the engine's one scoring call
         self.seen.extend(texts)
-        return super().predict_proba(texts)
+        return super().score(texts)
 
 
 def test_each_model_reads_the_text_prepared_with_its_own_text_settings(

@@ -1,0 +1,64 @@
+"""schemathesis against the served OpenAPI document, one run per key role.
+
+A route admits only its role's key, so each role's run covers the routes it may call. Used by
+bench/drills.py and by tests/serving/test_openapi_conformance.py (bounded), so both check the
+same thing the same way.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Role -> the routes its key may call (the open health and docs routes ride with `read`).
+ROLE_ROUTES = {
+    "read": r"^/(recommend|similar_items|model_info|healthz|livez|readyz|metrics)$",
+    "triage": r"^/(triage|triage_batch)$",
+    "events": r"^/events$",
+    "agent": r"^/corrections$",
+    "admin": r"^/admin/reload$",
+}
+# 413 is a documented answer to any body over the route's byte limit, which a generated body
+# (valid or not) may pass; the defaults of these two checks do not list it.
+CONFIG = """
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "401", "403", "404", "409", "413"]
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "409", "413", "415"]
+"""
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+
+
+@dataclass(frozen=True)
+class FuzzRun:
+    role: str
+    returncode: int
+    report: str  # the end of schemathesis' output
+
+    @property
+    def ran(self) -> bool:
+        """schemathesis tested operations (a run over no route would pass vacuously)."""
+        return "Tested:" in self.report
+
+    @property
+    def passed(self) -> bool:
+        return self.ran and self.returncode == 0
+
+
+def fuzz_role(
+    url: str, role: str, key: str, folder: Path, examples: int = 5, seed: int = 12
+) -> FuzzRun:
+    """One schemathesis run (`--checks all`) over `role`'s routes of the service at `url`."""
+    config = folder / "schemathesis.toml"
+    config.write_text(CONFIG)
+    command = [
+        str(SCHEMATHESIS), "--config-file", str(config), "run", f"{url}/docs.json",
+        "--checks", "all", "--header", f"X-API-Key: {key}",
+        "--include-path-regex", ROLE_ROUTES[role], "--max-examples", str(examples),
+        "--phases", "examples,coverage,fuzzing", "--workers", "1", "--seed", str(seed),
+        "--no-color",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    return FuzzRun(role, done.returncode, done.stdout[-6000:] + done.stderr[-2000:])

@@ -1,0 +1,199 @@
+"""The one shape of every non-2xx answer of the service, and the one place that builds it.
+
+`{"error": {"status": 413, "code": "payload_too_large", "message": "..."}}`: clients branch on
+`code` (stable) and show `message` (a sentence). Three paths lead here:
+
+- handlers raise `ApiError` (or a domain error their route maps to a status) and
+  `answers_errors` turns it into the shape, with the handler's own message (BentoML's exception
+  path would replace a 5xx message by a generic sentence);
+- middlewares (auth, limits, shedding) call `error_response` directly;
+- `ErrorShapeMiddleware` rewrites whatever BentoML and Starlette answer in their own dialects
+  (request validation, unknown routes, unexpected exceptions) into the shape.
+
+Request validation answers 400 `bad_request` (BentoML's choice, kept), never 422.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
+from typing import Any, ParamSpec, TypeVar
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+# Status -> stable code. A status not listed gets the code of its class (4xx or 5xx).
+ERROR_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "bad_request",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "overloaded",
+    500: "internal",
+    503: "unavailable",
+    504: "unavailable",
+}
+CODES = frozenset(ERROR_CODES.values())
+MAX_MESSAGE_CHARS = 1_000  # a rewritten message is cut here: error bodies stay small
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def error_code(status: int) -> str:
+    """The stable code of an HTTP status (`bad_request` / `internal` for unlisted 4xx / 5xx)."""
+    if status in ERROR_CODES:
+        return ERROR_CODES[status]
+    return "internal" if status >= 500 else "bad_request"
+
+
+def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    """The error body of a non-2xx answer; `code` defaults to the status's code."""
+    return {"error": {"status": status, "code": code or error_code(status), "message": message}}
+
+
+def error_response(
+    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON response carrying `error_body` (for middlewares, routes and handlers)."""
+    return JSONResponse(error_body(status, message, code), status_code=status, headers=headers)
+
+
+class ApiError(Exception):
+    """A refusal a handler raises: its status, message and (optionally) a specific code."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+Refusals = Sequence[tuple[type[Exception], int]]
+
+
+def answers_errors(refusals: Refusals = ()) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a handler so `ApiError` and the listed domain errors answer in the shape.
+
+    The handler returns the error response (BentoML passes a returned response through)
+    instead of raising: BentoML's own exception path replaces a 5xx message by a generic one.
+
+    `refusals` maps domain exception types to statuses, first match wins (list subclasses
+    first). The domain error's message is the answer's message; it names ids, never a text.
+    Only the status and the exception type are logged, so no request content reaches a log.
+    """
+
+    def decorate(handler: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(handler)
+        def answer(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return handler(*args, **kwargs)
+            except ApiError as error:
+                status, message, code = error.status, error.message, error.code
+                kind = type(error).__name__
+            except Exception as error:
+                status = next((s for kind, s in refusals if isinstance(error, kind)), 0)
+                if not status:
+                    raise
+                message, code, kind = str(error), None, type(error).__name__
+            logger.info("%s refused with %d (%s)", handler.__name__, status, kind)
+            if (ctx := kwargs.get("ctx")) is not None:
+                # BentoML sets a returned response's status from the context when the handler
+                # takes one: the context must carry the refusal's status too.
+                ctx.response.status_code = status  # type: ignore[attr-defined]
+            return error_response(status, message, code)  # type: ignore[return-value]
+
+        return answer
+
+    return decorate
+
+
+def _message_of(status: int, raw: bytes) -> str:
+    """The sentence inside one of BentoML's or Starlette's error bodies."""
+    fallback = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    try:
+        data: Any = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace").strip()[:MAX_MESSAGE_CHARS] or fallback
+    if isinstance(data, list) and data:  # BentoML's 4xx exception body is a one-item list
+        data = data[0]
+    if not isinstance(data, dict):
+        return fallback
+    if isinstance(data.get("detail"), list):  # a pydantic validation error, input hidden
+        parts = []
+        for problem in data["detail"]:
+            location = ".".join(str(p) for p in problem.get("loc", ()))
+            parts.append(f"{location}: {problem.get('msg')}" if location else problem.get("msg"))
+        message = "; ".join(str(p) for p in parts)
+    else:
+        message = data.get("error") or data.get("detail") or data.get("message") or ""
+    return str(message)[:MAX_MESSAGE_CHARS] or fallback
+
+
+def _is_shaped(raw: bytes) -> bool:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return False
+    inner = data.get("error") if isinstance(data, dict) else None
+    return isinstance(inner, dict) and {"status", "code", "message"} <= inner.keys()
+
+
+class ErrorShapeMiddleware:
+    """Rewrite every non-2xx body that is not already in the shape into it.
+
+    Pure ASGI: a 2xx answer streams through untouched; an error answer (small) is buffered,
+    rewritten and sent with a fresh content-length.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def reshape(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                if message["status"] < 400:
+                    await send(message)
+                else:
+                    start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await _send_shaped(send, start, b"".join(chunks))
+
+        await self.app(scope, receive, reshape)
+
+
+async def _send_shaped(send: Send, start: Message, raw: bytes) -> None:
+    status = int(start["status"])
+    if not _is_shaped(raw):
+        raw = json.dumps(error_body(status, _message_of(status, raw))).encode()
+    headers = [
+        (name, value)
+        for name, value in start.get("headers", [])
+        if name.lower() not in (b"content-length", b"content-type")
+    ]
+    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": raw, "more_body": False})

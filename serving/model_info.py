@@ -1,0 +1,52 @@
+"""What `/model_info` and `/admin/reload` report: the served champions, where they came from,
+and what could not be loaded, with any credential in a URI masked.
+
+A tracking or store URI may carry a password (`postgresql://user:secret@host/db`) and a registry
+error message often quotes the URI; the answer goes to every `read` key, so the secret part of
+every URI in it is replaced by `***` before it leaves the service.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from serving.schemas import ModelInfo, ServedModelInfo
+from serving.served_models import ServedModels
+
+# scheme://userinfo@ : the userinfo is masked (its password only when it has a user part).
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def _masked_userinfo(match: re.Match[str]) -> str:
+    user, colon, _secret = match["userinfo"].partition(":")
+    shown = f"{user}:***" if colon else "***"
+    return f"{match['scheme']}{shown}@"
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with the password (or token) of every URI in it replaced by `***`."""
+    return _USERINFO.sub(_masked_userinfo, text)
+
+
+def describe(served: ServedModels, tracking_uri: str) -> ModelInfo:
+    """The served models' description (credentials masked)."""
+    return ModelInfo(
+        ready=served.ready,
+        loaded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(served.loaded_at)),
+        models={
+            slot: ServedModelInfo(
+                name=ref.name,
+                version=ref.version,
+                source=ref.source,
+                fetched_at=ref.fetched_at,
+                registry_error=mask_credentials(ref.registry_error) if ref.registry_error else None,
+            )
+            for slot, ref in served.refs().items()
+        },
+        problems={slot: mask_credentials(why) for slot, why in served.problems.items()},
+        tracking_uri=mask_credentials(tracking_uri),
+    )
+
+
+STARTING = ModelInfo(ready=False, models={}, problems={"service": "starting"})

@@ -1,0 +1,172 @@
+"""The OpenAPI document at `/docs.json`: BentoML's, corrected to say what the service answers.
+
+BentoML's generated document flattens each body schema to its first `anyOf` branch (so an
+optional field loses `null`), lists only its own three error bodies, and knows nothing of the
+keys. This module keeps BentoML's paths and rewrites, for every route: the request and 200
+schemas from the pydantic models themselves (OpenAPI 3.1, so JSON Schema as pydantic writes it),
+the error statuses the route can answer with the one error schema (`serving.errors`), and the
+key schemes with the open paths marked open.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bentoml import Service
+from pydantic import BaseModel
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from serving.errors import CODES, error_response
+from serving.schemas import TRIAGE_KEY_RULE, ModelInfo, TriageRequest
+from serving.settings import BODY_LIMITS, DEFAULT_BODY_LIMIT, OPEN_PATHS
+
+logger = logging.getLogger(__name__)
+
+DOCS_PATH = "/docs.json"
+REF = "#/components/schemas/{model}"
+ERROR_SCHEMA_NAME = "Error"
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "code", "message"],
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string", "enum": sorted(CODES)},
+                "message": {"type": "string"},
+            },
+        }
+    },
+}
+ERROR_DESCRIPTIONS = {
+    400: "Invalid JSON or a field that fails validation (the message names it).",
+    401: "No API key, or an unknown one.",
+    403: "The key's role may not call this route.",
+    404: "An id the service does not know (the message names it).",
+    409: "An id re-sent with different content.",
+    413: "The body is larger than the route's limit.",
+    415: "The body is not application/json.",
+    503: "No champion loaded for this route, or the worker is at its in-flight limit "
+    "(code `overloaded`, with Retry-After).",
+}
+# Statuses every keyed route can answer, and those only some routes add.
+KEYED_ERRORS = (401, 403, 503)
+BODY_ERRORS = (400, 413, 415)
+ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
+    "/recommend": (),
+    "/similar_items": (404,),
+    "/triage": (409,),
+    "/triage_batch": (),
+    "/events": (409,),
+    "/corrections": (404, 409),
+    "/admin/reload": (),
+}
+INFRA_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/livez": (503,)}
+
+
+def _error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
+    ref = {"$ref": REF.format(model=ERROR_SCHEMA_NAME)}
+    return {
+        str(status): {
+            "description": ERROR_DESCRIPTIONS.get(status, "Error"),
+            "content": {"application/json": {"schema": ref}},
+        }
+        for status in sorted(statuses)
+    }
+
+
+def _model_name(model: type[BaseModel]) -> str:
+    return model.__name__.removesuffix("IODescriptor")
+
+
+def _component(schemas: dict[str, Any], model: type[BaseModel], mode: str) -> dict[str, str]:
+    """Add `model`'s JSON schema (and its nested models) to `schemas`; return its reference."""
+    schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    schemas.update(schema.pop("$defs", {}))
+    name = _model_name(model)
+    schema["title"] = name
+    schemas[name] = schema
+    return {"$ref": REF.format(model=name)}
+
+
+def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
+    """The corrected OpenAPI 3.1 document of `service`."""
+    spec: dict[str, Any] = service.openapi_spec.asdict()
+    spec["openapi"] = "3.1.0"
+    schemas: dict[str, Any] = {ERROR_SCHEMA_NAME: ERROR_SCHEMA}
+    paths: dict[str, Any] = spec["paths"]
+    for api in service.apis.values():
+        operation = paths[api.route]["post"]
+        limit = BODY_LIMITS.get(api.route, DEFAULT_BODY_LIMIT)
+        operation["requestBody"] = {
+            "required": api.route != "/admin/reload",  # reload takes an empty body too
+            "description": f"A flat JSON object of at most {limit:,} bytes.",
+            "content": {
+                "application/json": {"schema": _component(schemas, api.input_spec, "validation")}
+            },
+        }
+        statuses = KEYED_ERRORS + BODY_ERRORS + ROUTE_ERRORS.get(api.route, ())
+        operation["responses"] = {
+            "200": {
+                "description": "Successful Response",
+                "content": {
+                    "application/json": {
+                        "schema": _component(schemas, api.output_spec, "serialization")
+                    }
+                },
+            },
+            **_error_responses(statuses),
+        }
+    info = paths["/model_info"]["get"]
+    info["responses"] = {
+        "200": {
+            "description": "Successful Response",
+            "content": {
+                "application/json": {"schema": _component(schemas, ModelInfo, "serialization")}
+            },
+        },
+        **_error_responses(KEYED_ERRORS),
+    }
+    if TriageRequest.__name__ in schemas:
+        schemas[TriageRequest.__name__].update(TRIAGE_KEY_RULE)
+    for path, statuses in INFRA_ERRORS.items():
+        if path in paths:
+            paths[path]["get"]["responses"].update(_error_responses(statuses))
+    for path, item in paths.items():
+        if path in OPEN_PATHS:
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    operation["security"] = []  # open: no key needed
+    spec["components"] = {
+        "schemas": schemas,
+        "securitySchemes": {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "Bearer": {"type": "http", "scheme": "bearer"},
+        },
+    }
+    spec["security"] = [{"ApiKey": []}, {"Bearer": []}]
+    return spec
+
+
+class OpenApiDocs:
+    """Answer `GET /docs.json` with `build_openapi`'s document (built per request: the event
+    timestamp's upper bound moves with the clock); every other request passes through."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:  # type: ignore[type-arg]
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == DOCS_PATH and scope["method"] == "GET":
+            try:
+                response = JSONResponse(build_openapi(self.service))
+            except Exception:
+                logger.exception("the OpenAPI document could not be built")
+                response = error_response(500, "the OpenAPI document could not be built")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
