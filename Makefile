@@ -23,7 +23,7 @@ help:
 	@echo "make demo   - install, then run the main job end to end on the default datasets"
 	@echo "make test   - install, then run every test (unit, model, integration)"
 	@echo "make lint   - ruff lint and format check"
-	@echo "make serve  - start the service on 127.0.0.1:3000 with the champion models"
+	@echo "make serve  - start the service on 127.0.0.1:3000 with the champion models (needs AGORA_API_KEYS)"
 	@echo "make mlflow-ui - open the MLflow UI on the local store (http://127.0.0.1:5000)"
 	@echo "make bench-synthetic - generate 20M synthetic interactions, report time and peak memory"
 

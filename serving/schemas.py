@@ -56,36 +56,23 @@ def _storable_id(value: str) -> str:
 
 
 _ID_SCHEMA = {"pattern": ID_PATTERN}
-Identifier = Annotated[
-    str,
-    Field(min_length=1, max_length=ENTITY_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
-    AfterValidator(_storable_id),
-]
-EventId = Annotated[
-    str,
-    Field(min_length=1, max_length=EVENT_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
-    AfterValidator(_storable_id),
-]
-IdempotencyKey = Annotated[
-    str,
-    Field(min_length=1, max_length=IDEMPOTENCY_KEY_LENGTH, json_schema_extra=_ID_SCHEMA),
-    AfterValidator(_storable_id),
-]
-TriageId = Annotated[
-    str,
-    Field(min_length=1, max_length=TRIAGE_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
-    AfterValidator(_storable_id),
-]
-CorrectionId = Annotated[
-    str,
-    Field(min_length=1, max_length=CORRECTION_ID_LENGTH, json_schema_extra=_ID_SCHEMA),
-    AfterValidator(_storable_id),
-]
-Label = Annotated[
-    str,
-    Field(min_length=1, max_length=LABEL_LENGTH, json_schema_extra=_ID_SCHEMA),
-    AfterValidator(_storable_id),
-]
+
+
+def _stored_id(max_length: int) -> Any:
+    """A string the store can hold in a column of `max_length` (see data.store.tables)."""
+    return Annotated[
+        str,
+        Field(min_length=1, max_length=max_length, json_schema_extra=_ID_SCHEMA),
+        AfterValidator(_storable_id),
+    ]
+
+
+Identifier = _stored_id(ENTITY_ID_LENGTH)
+EventId = _stored_id(EVENT_ID_LENGTH)
+IdempotencyKey = _stored_id(IDEMPOTENCY_KEY_LENGTH)
+TriageId = _stored_id(TRIAGE_ID_LENGTH)
+CorrectionId = _stored_id(CORRECTION_ID_LENGTH)
+Label = _stored_id(LABEL_LENGTH)
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 LanguageCode = Annotated[
     str, Field(pattern=r"^[A-Za-z]{2,3}$", description="An ISO 639 code such as 'en' or 'zh'.")
