@@ -63,7 +63,7 @@ def _timed(drill: str, expected: str, check: Callable[[], tuple[str, bool]]) -> 
     return Outcome(drill, expected, observed, time.perf_counter() - started, passed)
 
 
-def abuse_drills(server: ServiceProcess, client: Client, quick: bool) -> list[Outcome]:
+def abuse_drills(client: Client, quick: bool) -> list[Outcome]:
     """Oversized bodies, the slow pattern, wrong keys, wrong content type, junk paths."""
     size = (5 if quick else 50) << 20
     key = client.keys["read"]
@@ -222,6 +222,28 @@ def _keys_of(env: dict[str, str]) -> dict[str, str]:
     return keys
 
 
+def abuse_with_bystander(client: Client, quick: bool) -> list[Outcome]:
+    """The abuse drills while a bystander asks for feeds, and how the bystander fared."""
+    bystander = Bystander(client).start()
+    time.sleep(0.5)
+    try:
+        results = abuse_drills(client, quick)
+    finally:
+        bystander.stop()
+    latencies = sorted(bystander.latencies)
+    worst = latencies[-1] if latencies else float("nan")
+    results.append(
+        Outcome(
+            "bystander feeds during abuse",
+            "no failure, worst < 1 s",
+            f"{len(latencies)} ok, {len(bystander.failures)} failed, worst {worst:.3f} s",
+            0.0,
+            not bystander.failures and bool(latencies) and worst < ANSWER_WITHIN_S,
+        )
+    )
+    return results
+
+
 def run_drills(home: Path, quick: bool = False) -> list[Outcome]:
     """Every drill against services over a copy of `home` (the original is never written)."""
     with tempfile.TemporaryDirectory(prefix="agora-drills-") as scratch:
@@ -232,23 +254,7 @@ def run_drills(home: Path, quick: bool = False) -> list[Outcome]:
         results: list[Outcome] = []
         with ServiceProcess(env) as server:  # first start also fills the champion cache
             client = Client("127.0.0.1", server.port, _keys_of(env))
-            bystander = Bystander(client).start()
-            time.sleep(0.5)
-            try:
-                results += abuse_drills(server, client, quick)
-            finally:
-                bystander.stop()
-            latencies = sorted(bystander.latencies)
-            worst = latencies[-1] if latencies else float("nan")
-            results.append(
-                Outcome(
-                    "bystander feeds during abuse",
-                    "no failure, worst < 1 s",
-                    f"{len(latencies)} ok, {len(bystander.failures)} failed, worst {worst:.3f} s",
-                    0.0,
-                    not bystander.failures and bool(latencies) and worst < ANSWER_WITHIN_S,
-                )
-            )
+            results += abuse_with_bystander(client, quick)
             results.append(fuzz_drill(server, client, quick))
         if quick:
             return results
