@@ -60,5 +60,8 @@ def fuzz_role(
         "--phases", "examples,coverage,fuzzing", "--workers", "1", "--seed", str(seed),
         "--no-color",
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # In `folder`: schemathesis keeps a cache in its working directory.
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=folder
+    )
     return FuzzRun(role, done.returncode, done.stdout[-6000:] + done.stderr[-2000:])
