@@ -86,8 +86,9 @@ class Bystander:
 
 def raw_upload(
     host: str, port: int, path: str, key: str, total: int, chunked: bool
-) -> tuple[int, float]:
-    """Send up to `total` bytes of JSON-looking body; (status, seconds to the answer).
+) -> tuple[int, float, int]:
+    """Send up to `total` bytes of JSON-looking body; (status, seconds to the answer, bytes of
+    body sent).
 
     The answer is read as soon as the server sends one: a server that checks limits before
     parsing answers long before the body is complete."""
@@ -127,4 +128,4 @@ def raw_upload(
     elapsed = time.perf_counter() - started
     status_line = answer.split(b"\r\n", 1)[0].split()
     status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 0
-    return status, elapsed
+    return status, elapsed, sent

@@ -8,8 +8,6 @@ service over HTTP (the session's shared server where they do not restart it).
 from __future__ import annotations
 
 import json
-import select
-import socket
 import threading
 import time
 import urllib.request
@@ -27,7 +25,7 @@ from cli.launcher import ServiceStartError
 from serving.auth import ApiKeyConfigError, key_name, key_ring_from_env, parse_api_keys
 from serving.middleware import BodyGuard, CorsGuard, HostGuard, LoadShedder, RouteGuard
 from serving.settings import body_limit, service_workers
-from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
+from tests.serving.conftest import API_KEYS, ServiceProcess, load_bench_module, service_env
 
 SECRET = "s3cret-value-0123456789"
 
@@ -182,42 +180,6 @@ def test_non_json_bodies_are_refused_with_415(service: ServiceProcess) -> None:
         assert answer["error"]["code"] == "unsupported_media_type"
 
 
-def _raw_post(port: int, path: str, key: str, head: str, chunks: int) -> tuple[int, float, int]:
-    """POST with `head` framing headers, streaming up to `chunks` 64 KiB chunks until the server
-    answers; (status, seconds to the answer, bytes sent)."""
-    started = time.monotonic()
-    sent = 0
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(
-            (
-                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nx-api-key: {key}\r\n"
-                f"content-type: application/json\r\n{head}\r\n"
-            ).encode()
-        )
-        chunk = b"x" * 65536
-        framed = b"10000\r\n" + chunk + b"\r\n" if "chunked" in head else chunk
-        for _ in range(chunks):
-            if select.select([sock], [], [], 0)[0]:
-                break  # the answer came: stop sending
-            try:
-                sock.sendall(framed)
-            except OSError:
-                break
-            sent += len(chunk)
-        select.select([sock], [], [], 5)
-        data = b""
-        try:
-            while b"\r\n" not in data:
-                piece = sock.recv(4096)
-                if not piece:
-                    break
-                data += piece
-        except ConnectionResetError:
-            pass
-    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1") else 0
-    return status, time.monotonic() - started, sent
-
-
 @pytest.mark.integration
 @pytest.mark.slow
 def test_oversized_bodies_get_413_at_once_while_others_are_served(
@@ -234,10 +196,10 @@ def test_oversized_bodies_get_413_at_once_while_others_are_served(
     reader.start()
     try:
         time.sleep(0.3)
-        key = API_KEYS["triage"]
-        declared = _raw_post(service.port, "/triage", key, "content-length: 50000000\r\n", 0)
+        key, upload = API_KEYS["triage"], load_bench_module("drill_clients").raw_upload
+        declared = upload("127.0.0.1", service.port, "/triage", key, 50_000_000, chunked=False)
         assert declared[0] == 413 and declared[1] < 1.0, declared
-        streamed = _raw_post(service.port, "/triage", key, "transfer-encoding: chunked\r\n", 800)
+        streamed = upload("127.0.0.1", service.port, "/triage", key, 800 * 65536, chunked=True)
         assert streamed[0] == 413 and streamed[1] < 1.0, streamed
         assert streamed[2] < 800 * 65536  # the server answered before the whole body came
         time.sleep(0.3)
