@@ -11,11 +11,11 @@ import typer
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
 from cli.options import (
     DEFAULT_CONFIG_VARIANT,
-    ClassifierKind,
     ConfigVariant,
     ExportOption,
     RecommenderName,
 )
+from models.classifiers.catalog import ClassifierType
 
 app = typer.Typer(
     help="Train and evaluate every model of a family on a fixed protocol; print one table.",
@@ -69,7 +69,7 @@ def benchmark_recommender_command(
 
 def _kinds(models: str) -> list[str]:
     """'tfidf, embedding' -> ['tfidf', 'embedding']; an unknown kind is bad input."""
-    known = [kind.value for kind in ClassifierKind]
+    known = [kind.value for kind in ClassifierType]
     chosen = [name.strip() for name in models.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in known]
     if unknown or not chosen:
@@ -81,7 +81,7 @@ def _kinds(models: str) -> list[str]:
 @app.command("triage")
 def benchmark_triage_command(
     models: Annotated[str, typer.Option(help="Comma-separated classifier kinds.")] = ",".join(
-        kind.value for kind in ClassifierKind
+        kind.value for kind in ClassifierType
     ),
     splits: Annotated[
         str | None,

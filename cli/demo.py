@@ -21,6 +21,7 @@ from data.catalog import CATALOG
 from data.fetch import fetch
 from data.loaders import load
 from models.served_models import RECOMMENDER_MODEL, TRIAGE_SLOTS
+from serving.settings import ROUTE_ROLES
 
 DEMO_RECOMMENDER_CONFIG = PROJECT_ROOT / "configs" / "recommender" / "hybrid.fast.yaml"
 DEMO_TRIAGE_CONFIG = PROJECT_ROOT / "configs" / "triage" / "demo.yaml"
@@ -138,7 +139,8 @@ def _say_keys(say: Say, url: str, keys: dict[str, str]) -> None:
 def _query(say: Say, url: str, keys: dict[str, str]) -> None:
     """Send the example requests (flat JSON bodies) and print a summary of each answer."""
     for title, path, payload in _EXAMPLES:
-        status, answer = _call(url, path, payload, keys[_ROLES[path]])
+        role = min(ROUTE_ROLES[path])  # each example route takes exactly one role
+        status, answer = _call(url, path, payload, keys[role])
         say(f"-- {title}: POST {path} -> {status}")
         say(_summarise(path, answer))
     status, info = _call(url, "/model_info", None, keys["read"])
@@ -146,13 +148,6 @@ def _query(say: Say, url: str, keys: dict[str, str]) -> None:
     say(f"-- GET /model_info -> {status}: {served}")
 
 
-# The role whose key each example route takes (serving.settings.ROUTE_ROLES has the full table).
-_ROLES = {
-    "/recommend": "read",
-    "/similar_items": "read",
-    "/triage": "triage",
-    "/triage_batch": "triage",
-}
 _EXAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ("feed for MovieLens user 196", "/recommend", {"user_id": "196", "k": 5}),
     (

@@ -13,7 +13,6 @@ from typing import Annotated, get_args
 
 import typer
 
-from features.text_splits import Task
 from models.classifiers.catalog import ClassifierType
 from models.recommenders import RECOMMENDER_TYPES
 from training.recommender.benchmark import Variant
@@ -25,11 +24,9 @@ def choices(name: str, values: Iterable[str]) -> type[StrEnum]:
 
 
 RecommenderName = choices("RecommenderName", RECOMMENDER_TYPES)
-ClassifierKind = ClassifierType
 ConfigVariant = choices("ConfigVariant", get_args(Variant))
-TriageTask = Task
 # The defaults: TF-IDF trains in seconds and is strong enough; the tuned configs are the published.
-DEFAULT_CLASSIFIER_KIND = ClassifierKind("tfidf")
+DEFAULT_CLASSIFIER_KIND = ClassifierType.TFIDF
 DEFAULT_CONFIG_VARIANT = ConfigVariant("tuned")
 
 TrackingOption = Annotated[

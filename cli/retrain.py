@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input
-from cli.options import DEFAULT_CLASSIFIER_KIND, ClassifierKind, TrackingOption, TriageTask
+from cli.options import (
+    DEFAULT_CLASSIFIER_KIND,
+    TrackingOption,
+)
+from features.text_splits import Task
+from models.classifiers.catalog import ClassifierType
 
 if TYPE_CHECKING:
     from training.retrain.common import RetrainOutcome
@@ -75,14 +80,12 @@ def retrain_recommender_command(
 
 @app.command("triage")
 def retrain_triage_command(
-    task: Annotated[
-        TriageTask, typer.Option(help="What the model predicts.")
-    ] = TriageTask.SENTIMENT,
+    task: Annotated[Task, typer.Option(help="What the model predicts.")] = Task.SENTIMENT,
     dataset: Annotated[
         str | None, typer.Option(help="Default: the task's dataset (airline-sentiment, ...).")
     ] = None,
     model: Annotated[
-        ClassifierKind, typer.Option(help="The classifier kind.")
+        ClassifierType, typer.Option(help="The classifier kind.")
     ] = DEFAULT_CLASSIFIER_KIND,
     config: Annotated[Path | None, typer.Option(help="Triage config YAML.")] = None,
     holdout_share: float = typer.Option(

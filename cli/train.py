@@ -16,12 +16,12 @@ import typer
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
 from cli.options import (
     DEFAULT_CLASSIFIER_KIND,
-    ClassifierKind,
     ExportOption,
     RecommenderName,
     TrackingOption,
-    TriageTask,
 )
+from features.text_splits import Task
+from models.classifiers.catalog import ClassifierType
 
 if TYPE_CHECKING:
     from training.recommender.config import RecommenderRunConfig
@@ -117,9 +117,7 @@ def _save_config(
 
 @app.command("triage")
 def train_triage_command(
-    task: Annotated[TriageTask, typer.Option(help="What the model predicts.")] = (
-        TriageTask.SENTIMENT
-    ),
+    task: Annotated[Task, typer.Option(help="What the model predicts.")] = (Task.SENTIMENT),
     dataset: Annotated[
         str | None,
         typer.Option(
@@ -127,7 +125,7 @@ def train_triage_command(
         ),
     ] = None,
     model: Annotated[
-        ClassifierKind, typer.Option(help="The classifier kind.")
+        ClassifierType, typer.Option(help="The classifier kind.")
     ] = DEFAULT_CLASSIFIER_KIND,
     config: Annotated[
         Path | None,

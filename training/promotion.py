@@ -24,7 +24,6 @@ from models.served_models import CHAMPION_ALIAS
 
 logger = logging.getLogger(__name__)
 
-CHAMPION = CHAMPION_ALIAS
 TAG_PRIMARY = "agora.primary_metric"
 TAG_PRIMARY_VALUE = "agora.primary_value"
 TAG_HIGHER_IS_BETTER = "agora.higher_is_better"
@@ -117,7 +116,7 @@ def list_models(client: MlflowClient) -> list[str]:
 
 def champion(client: MlflowClient, name: str) -> VersionSummary | None:
     try:
-        return VersionSummary.of(client.get_model_version_by_alias(name, CHAMPION))
+        return VersionSummary.of(client.get_model_version_by_alias(name, CHAMPION_ALIAS))
     except MlflowException:
         return None
 
@@ -204,7 +203,7 @@ def _move_champion(
 ) -> None:
     who = by or getpass.getuser()
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
     for key, value in {
         f"agora.{action}_by": who,
         f"agora.{action}_at": when,

@@ -37,8 +37,10 @@ _CLASSES: dict[ClassifierType, str] = {
 
 def classifier_class(model_type: str) -> type[TextClassifier]:
     """The class implementing classifier `model_type` (imports its module on demand)."""
-    known = [str(t) for t in ClassifierType]
-    if model_type not in known:
-        raise ModelFormatError(f"unknown classifier type '{model_type}'; known: {', '.join(known)}")
-    module_name, class_name = _CLASSES[ClassifierType(model_type)].split(":")
+    try:
+        known_type = ClassifierType(model_type)
+    except ValueError:
+        known = ", ".join(ClassifierType)
+        raise ModelFormatError(f"unknown classifier type '{model_type}'; known: {known}") from None
+    module_name, class_name = _CLASSES[known_type].split(":")
     return getattr(importlib.import_module(module_name), class_name)
