@@ -26,10 +26,8 @@ class RecommenderPyfunc(PythonModel):
 
     def load_context(self, context: Any) -> None:
         from models.recommenders import load_recommender  # at load time, not import
-        from models.recommenders.feed_router import FeedRequest, route_feed
 
         self.recommender = load_recommender(context.artifacts["native"])
-        self._route, self._request = route_feed, FeedRequest
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -42,12 +40,15 @@ class RecommenderPyfunc(PythonModel):
             raise ValueError(f"k must be positive, got {k}")
         exclude_seen = bool(params.get("exclude_seen", True))
         users = [str(user) for user in model_input["user_id"]]
+        from models.recommenders.feed_router import FeedRequest, route_feed
+
         known = [user for user in users if self.recommender.known_user(user)]
         answers = self.recommender.recommend_batch(known, k=k, exclude_seen=exclude_seen)
-        for user in users:
-            if user not in answers:
-                request = self._request(user, k=k, exclude_seen=exclude_seen)
-                answers[user] = self._route(self.recommender, request).items
+        unknown = [user for user in users if user not in answers]
+        if unknown:  # nothing is known of any of them: one popular-fallback answer for all
+            request = FeedRequest(unknown[0], k=k, exclude_seen=exclude_seen)
+            fallback = route_feed(self.recommender, request).items
+            answers.update({user: list(fallback) for user in unknown})
         rows = [
             (user, rank, rec.item_id, float(rec.score))
             for user in users

@@ -223,18 +223,14 @@ class Recommender(SavedModel):
         k = check_k(k)
         check_ids(exclude, "exclude")
         catalog = self.catalog
-        scores = np.where(catalog.has_interactions, catalog.popularity, -np.inf)
+        scores = catalog.popular_scores.copy()
         allowed = catalog.allowed_items(filters)
         if allowed is not None:
-            scores = np.where(allowed, scores, -np.inf)
+            scores[~allowed] = -np.inf
         excluded = catalog.items.lookup(exclude)
         scores[excluded[excluded >= 0]] = -np.inf
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [
-            Recommendation(catalog.items.id_of(int(i)), float(scores[i]))
-            for i in order
-            if np.isfinite(scores[i])
-        ]
+        picked = top_k(scores[None, :], k)[0]  # finite scores only, ties by item order
+        return [Recommendation(catalog.items.id_of(int(i)), float(scores[i])) for i in picked]
 
     # ----- storage (templated by SavedModel) ------------------------------------------------------
 

@@ -127,17 +127,16 @@ class EmbeddingRecommender(Recommender):
         return scores
 
     def _similarity(self) -> np.ndarray | None:
-        """Item-item dot products (float64), built on first use; None for large catalogs."""
-        if self._item_similarity is None and 0 < len(self._vectors64) <= MAX_SIMILARITY_ITEMS:
-            self._item_similarity = self._vectors64 @ self._vectors64.T
+        """Item-item dot products (float64); None for large catalogs."""
         return self._item_similarity
 
     def _set_vectors(self, vectors: np.ndarray) -> None:
-        """Install item vectors and their float64 copy, converted once (serving scores one user
-        per request)."""
+        """Install item vectors, their float64 copy and (small catalogs) the item-item table,
+        once at fit or load rather than on a request (serving scores one user per request)."""
         self.item_vectors = vectors
         self._vectors64 = vectors.astype(np.float64)
-        self._item_similarity: np.ndarray | None = None
+        small = 0 < len(self._vectors64) <= MAX_SIMILARITY_ITEMS
+        self._item_similarity = self._vectors64 @ self._vectors64.T if small else None
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self._profile_scores(self.catalog.history_rows(user_indices))

@@ -57,18 +57,9 @@ def feed_history(
     the model was not trained on and the request's recent items (see features.user_history)."""
     catalog = model.catalog
     activity = activity or UserActivity()
-    return _merged(model, catalog.history_of(user_id), activity, recent_items)
-
-
-def _merged(
-    model: Recommender,
-    fitted: UserHistory,
-    activity: UserActivity,
-    recent_items: Sequence[str],
-) -> UserHistory:
     return merge_history(
-        fitted,
-        newer_than(activity.interactions, model.catalog.events_through),
+        catalog.history_of(user_id),
+        newer_than(activity.interactions, catalog.events_through),
         recent_items,
         model.config.duplicates,
     )
@@ -84,13 +75,13 @@ def route_feed(
     k, exclude_seen = request.k, request.exclude_seen
     catalog = model.catalog
     known = model.known_user(request.user_id)
-    nothing_new = not request.recent_items and not newer_than(
-        activity.interactions, catalog.events_through
-    )
-    if known and nothing_new:  # the fitted history is the whole history: skip building it
+    new_events = newer_than(activity.interactions, catalog.events_through)
+    if (
+        known and not new_events and not request.recent_items
+    ):  # the fitted history is the whole history: skip building it
         return Feed(model.recommend(request.user_id, k, exclude_seen, filters), "personalized")
     fitted = catalog.history_of(request.user_id)
-    history = _merged(model, fitted, activity, request.recent_items)
+    history = merge_history(fitted, new_events, request.recent_items, model.config.duplicates)
     if known and history == fitted:
         return Feed(model.recommend(request.user_id, k, exclude_seen, filters), "personalized")
     usable = [

@@ -85,14 +85,7 @@ class FittedCatalog:
         titles, genres = _catalog_columns(items, item_map)
         values = built.matrix.data
         typical = float(np.median(values)) if len(values) else 1.0
-        logger.info(
-            "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
-            len(built.users),
-            len(item_map),
-            int((built.matrix.getnnz(axis=0) > 0).sum()),
-            built.matrix.nnz,
-        )
-        return cls(
+        catalog = cls(
             built.users,
             item_map,
             built.matrix,
@@ -101,6 +94,14 @@ class FittedCatalog:
             typical if typical > 0 else 1.0,
             _events_through(interactions),
         )
+        logger.info(
+            "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
+            catalog.n_users,
+            catalog.n_items,
+            int(catalog.has_interactions.sum()),
+            built.matrix.nnz,
+        )
+        return catalog
 
     @property
     def n_users(self) -> int:
@@ -113,7 +114,13 @@ class FittedCatalog:
     @cached_property
     def has_interactions(self) -> np.ndarray:
         """Boolean per item: at least one training interaction (computed once: history is fixed)."""
-        return np.asarray(self.history.getnnz(axis=0) > 0)
+        return self.popularity > 0
+
+    @cached_property
+    def popular_scores(self) -> np.ndarray:
+        """Popularity where an item had interactions, -inf elsewhere: the popular fallback's
+        scores (computed once: history is fixed; copy before masking)."""
+        return np.where(self.has_interactions, self.popularity, -np.inf)
 
     @cached_property
     def popularity(self) -> np.ndarray:
