@@ -149,7 +149,7 @@ def fuzz_drill(server: ServiceProcess, client: Client, quick: bool) -> Outcome:
     return Outcome("schema fuzz", "0 failures", observed, time.perf_counter() - started, not failed)
 
 
-def kill_drill(env: dict[str, str], store_url: str) -> Outcome:
+def kill_drill(env: dict[str, str], keys: dict[str, str], store_url: str) -> Outcome:
     """Events in batches while the server is SIGKILLed once mid-stream and restarted."""
     started = time.perf_counter()
     batches = 100
@@ -167,7 +167,7 @@ def kill_drill(env: dict[str, str], store_url: str) -> Outcome:
         for b in range(batches)
     ]
     server = ServiceProcess(env).start()
-    client = Client("127.0.0.1", server.port, _keys_of(env))
+    client = Client("127.0.0.1", server.port, keys)
     acknowledged = 0
     try:
         for number, batch in enumerate(events):
@@ -198,13 +198,13 @@ def kill_drill(env: dict[str, str], store_url: str) -> Outcome:
     )
 
 
-def registry_outage_drill(env: dict[str, str]) -> Outcome:
+def registry_outage_drill(env: dict[str, str], keys: dict[str, str]) -> Outcome:
     """A restart with the registry unreachable serves the cached champions."""
 
     def check() -> tuple[str, bool]:
         dead = {**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}  # nothing listens on port 9
         with ServiceProcess(dead) as server:
-            client = Client("127.0.0.1", server.port, _keys_of(env))
+            client = Client("127.0.0.1", server.port, keys)
             status, info, _ = client.call("GET", "/model_info", None, "admin")
             sources = sorted({m["source"] for m in (info or {}).get("models", {}).values()})
             feed = client.post("/recommend", {"user_id": "196", "k": 5})[0]
@@ -213,15 +213,6 @@ def registry_outage_drill(env: dict[str, str]) -> Outcome:
         ] and feed == 200
 
     return _timed("registry outage restart", "cached champions serve", check)
-
-
-def _keys_of(env: dict[str, str]) -> dict[str, str]:
-    """role -> key from an AGORA_API_KEYS value of entries role:name:key."""
-    keys = {}
-    for entry in env["AGORA_API_KEYS"].split(","):
-        role, _, key = entry.split(":", 2)
-        keys.setdefault(role, key)
-    return keys
 
 
 def abuse_with_bystander(client: Client, quick: bool) -> list[Outcome]:
@@ -252,17 +243,18 @@ def run_drills(home: Path, quick: bool = False) -> list[Outcome]:
         work = Path(scratch) / "home"
         shutil.copytree(home, work, ignore=shutil.ignore_patterns("agora-store.db*", "*.log"))
         store_url = f"sqlite:///{Path(scratch) / 'drill-store.db'}"
-        env = home_environment(work, generate_api_keys(), AGORA_STORE_URL=store_url)
+        keys = generate_api_keys()
+        env = home_environment(work, keys, AGORA_STORE_URL=store_url)
         results: list[Outcome] = []
         with ServiceProcess(env) as server:  # first start also fills the champion cache
-            client = Client("127.0.0.1", server.port, _keys_of(env))
+            client = Client("127.0.0.1", server.port, keys)
             results += abuse_with_bystander(client, quick)
             results.append(fuzz_drill(server, client, quick))
         if quick:
             return results
         kill_store = f"sqlite:///{Path(scratch) / 'kill-store.db'}"
-        results.append(kill_drill({**env, "AGORA_STORE_URL": kill_store}, kill_store))
-        results.append(registry_outage_drill(env))
+        results.append(kill_drill({**env, "AGORA_STORE_URL": kill_store}, keys, kill_store))
+        results.append(registry_outage_drill(env, keys))
     return results
 
 

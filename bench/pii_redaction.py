@@ -20,8 +20,9 @@ import sys
 import time
 
 from data.pii import redact
+from serving.settings import MAX_TEXT_BYTES
 
-SIZE = 100 * 1024  # the largest triage text the service accepts
+SIZE = MAX_TEXT_BYTES  # the largest triage text the service accepts
 
 
 def _fill(unit: str) -> str:

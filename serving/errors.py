@@ -118,12 +118,20 @@ def answers_errors(refusals: Refusals = ()) -> Callable[[Callable[P, R]], Callab
     return decorate
 
 
-def _message_of(status: int, raw: bytes) -> str:
-    """The sentence inside one of BentoML's or Starlette's error bodies."""
-    fallback = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+_NOT_JSON = object()  # what `_parsed` gives for a body that is not JSON
+
+
+def _parsed(raw: bytes) -> Any:
     try:
-        data: Any = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
+        return _NOT_JSON
+
+
+def _message_of(status: int, raw: bytes, data: Any) -> str:
+    """The sentence inside one of BentoML's or Starlette's error bodies (`data`: parsed `raw`)."""
+    fallback = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    if data is _NOT_JSON:
         return raw.decode("utf-8", errors="replace").strip()[:MAX_MESSAGE_CHARS] or fallback
     if isinstance(data, list) and data:  # BentoML's 4xx exception body is a one-item list
         data = data[0]
@@ -140,11 +148,7 @@ def _message_of(status: int, raw: bytes) -> str:
     return str(message)[:MAX_MESSAGE_CHARS] or fallback
 
 
-def _is_shaped(raw: bytes) -> bool:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return False
+def _is_shaped(data: Any) -> bool:
     inner = data.get("error") if isinstance(data, dict) else None
     return isinstance(inner, dict) and {"status", "code", "message"} <= inner.keys()
 
@@ -187,8 +191,9 @@ class ErrorShapeMiddleware:
 
 async def _send_shaped(send: Send, start: Message, raw: bytes) -> None:
     status = int(start["status"])
-    if not _is_shaped(raw):
-        raw = json.dumps(error_body(status, _message_of(status, raw))).encode()
+    data = _parsed(raw)
+    if not _is_shaped(data):
+        raw = json.dumps(error_body(status, _message_of(status, raw, data))).encode()
     headers = [
         (name, value)
         for name, value in start.get("headers", [])

@@ -44,9 +44,14 @@ def describe(served: ServedModels, tracking_uri: str) -> ModelInfo:
             )
             for slot, ref in served.refs().items()
         },
-        problems={slot: mask_credentials(why) for slot, why in served.problems.items()},
+        problems=masked_problems(served),
         tracking_uri=mask_credentials(tracking_uri),
     )
+
+
+def masked_problems(served: ServedModels) -> dict[str, str]:
+    """Why each slot is not served, with credentials in URIs masked."""
+    return {slot: mask_credentials(why) for slot, why in served.problems.items()}
 
 
 STARTING = ModelInfo(ready=False, models={}, problems={"service": "starting"})

@@ -11,6 +11,7 @@ key schemes with the open paths marked open.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from bentoml import Service
@@ -18,9 +19,10 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from data.events import MAX_FUTURE_S
 from serving.errors import CODES, error_response
 from serving.schemas import TRIAGE_KEY_RULE, ModelInfo, TriageRequest
-from serving.settings import BODY_LIMITS, DEFAULT_BODY_LIMIT, OPEN_PATHS
+from serving.settings import OPEN_PATHS, body_limit
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
     paths: dict[str, Any] = spec["paths"]
     for api in service.apis.values():
         operation = paths[api.route]["post"]
-        limit = BODY_LIMITS.get(api.route, DEFAULT_BODY_LIMIT)
+        limit = body_limit(api.route)
         operation["requestBody"] = {
             "required": api.route != "/admin/reload",  # reload takes an empty body too
             "description": f"A flat JSON object of at most {limit:,} bytes.",
@@ -153,17 +155,26 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
 
 
 class OpenApiDocs:
-    """Answer `GET /docs.json` with `build_openapi`'s document (built per request: the event
-    timestamp's upper bound moves with the clock); every other request passes through."""
+    """Answer `GET /docs.json` with `build_openapi`'s document; every other request passes
+    through. The document is built once per worker; only the event timestamp's upper bound,
+    which moves with the clock, is refreshed per request."""
 
     def __init__(self, app: ASGIApp, service: Service) -> None:  # type: ignore[type-arg]
         self.app = app
         self.service = service
+        self._spec: dict[str, Any] | None = None
+
+    def _document(self) -> dict[str, Any]:
+        if self._spec is None:
+            self._spec = build_openapi(self.service)
+        timestamp = self._spec["components"]["schemas"]["EventIn"]["properties"]["timestamp"]
+        timestamp["maximum"] = int(time.time()) + MAX_FUTURE_S
+        return self._spec
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == DOCS_PATH and scope["method"] == "GET":
             try:
-                response = JSONResponse(build_openapi(self.service))
+                response = JSONResponse(self._document())
             except Exception:
                 logger.exception("the OpenAPI document could not be built")
                 response = error_response(500, "the OpenAPI document could not be built")

@@ -204,7 +204,8 @@ class TriageBatchResponse(BaseModel):
 
 
 def _latest_timestamp(schema: dict[str, Any]) -> None:
-    schema["maximum"] = int(time.time()) + MAX_FUTURE_S  # the schema is built per docs request
+    # The bound at the time the schema is built; serving.openapi refreshes it per docs request.
+    schema["maximum"] = int(time.time()) + MAX_FUTURE_S
 
 
 def _not_too_far_ahead(timestamp: int) -> int:

@@ -17,7 +17,7 @@ from features.language import warm_up_detector
 from models.classifiers import load_classifier
 from models.recommenders import Recommender, load_recommender
 from models.served_models import RECOMMENDER_SLOT, triage_slot, triage_slot_names
-from models.triage import TaskModel, TriageEngine, load_triage_config
+from models.triage import TaskModel, TriageConfig, TriageEngine, load_triage_config
 from serving.champion_cache import ChampionCache, ChampionRef, ChampionUnavailableError
 from serving.settings import Settings
 
@@ -61,7 +61,7 @@ def _load_recommender(
 
 
 def _load_triage(
-    settings: Settings, cache: ChampionCache, problems: dict[str, str]
+    settings: Settings, cache: ChampionCache, config: TriageConfig, problems: dict[str, str]
 ) -> tuple[TriageEngine | None, dict[str, ChampionRef]]:
     models: dict[str, dict[str, TaskModel]] = {}
     refs: dict[str, ChampionRef] = {}
@@ -85,7 +85,7 @@ def _load_triage(
         problems.setdefault("triage", "no sentiment champion: triage needs at least one")
         return None, refs
     # Each model is served with the text handling its artifact records (see TaskModel).
-    return TriageEngine(models, load_triage_config()), refs
+    return TriageEngine(models, config), refs
 
 
 def load_served_models(settings: Settings, cache: ChampionCache) -> ServedModels:
@@ -93,11 +93,13 @@ def load_served_models(settings: Settings, cache: ChampionCache) -> ServedModels
     problems: dict[str, str] = {}
     # The language detector's models load (a few seconds) while the champions are fetched and
     # read, rather than on the first request or after the models.
-    language = load_triage_config().language
-    warm_up = threading.Thread(target=warm_up_detector, args=(language,), name="language-warm-up")
+    config = load_triage_config()
+    warm_up = threading.Thread(
+        target=warm_up_detector, args=(config.language,), name="language-warm-up"
+    )
     warm_up.start()
     recommender, recommender_ref = _load_recommender(settings, cache, problems)
-    triage, triage_refs = _load_triage(settings, cache, problems)
+    triage, triage_refs = _load_triage(settings, cache, config, problems)
     warm_up.join()
     served = ServedModels(recommender, recommender_ref, triage, triage_refs, problems)
     logger.info("models loaded: %s; problems: %s", served.versions(), problems or "none")

@@ -35,7 +35,7 @@ from serving.auth import check_start_keys
 from serving.champion_cache import ChampionCache
 from serving.errors import ApiError, ErrorShapeMiddleware, Refusals, answers_errors
 from serving.middleware import guard_service
-from serving.model_info import STARTING, describe
+from serving.model_info import STARTING, describe, masked_problems
 from serving.openapi import OpenApiDocs
 from serving.schemas import (
     CorrectionRequest,
@@ -171,7 +171,7 @@ class Agora:
                 raise ApiError(
                     503,
                     "new champions failed to load, still serving the old ones: "
-                    f"{describe(fresh, self.settings.tracking_uri).problems}",
+                    f"{masked_problems(fresh)}",
                 )
             changed = fresh.versions() != self.served.versions()
             self.served = fresh  # one reference assignment: requests see old or new, never both
@@ -185,7 +185,7 @@ class Agora:
         served = self.served
         model, ref = served.recommender, served.recommender_ref
         if model is None or ref is None:
-            raise ApiError(503, f"no recommender champion: {describe(served, '').problems}")
+            raise ApiError(503, f"no recommender champion: {masked_problems(served)}")
         return model, ModelRef(name=ref.name, version=ref.version, source=ref.source)
 
     @bentoml.api(input_spec=RecommendRequest)
@@ -255,7 +255,7 @@ class Agora:
         """The served triage engine, from one snapshot of the served models."""
         served = self.served
         if served.triage is None:
-            raise ApiError(503, f"no triage champions: {describe(served, '').problems}")
+            raise ApiError(503, f"no triage champions: {masked_problems(served)}")
         return served.triage
 
     @bentoml.api(input_spec=TriageRequest)
