@@ -85,6 +85,9 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
 )
 # Handles, URLs and hashtags name things rather than speak a language; emoji fool detectors.
 _NOT_LANGUAGE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+", re.IGNORECASE)
+# In ASCII text every letter is Latin, and a run of letters is one word unit: the fast path of
+# script_profile and _script_text for most Latin-script traffic (same results, no per-letter loop).
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
 
 Method = Literal["script", "detector", "none"]
 
@@ -151,9 +154,14 @@ def script_of(character: str) -> str | None:
 
 def script_profile(text: str, mixed_min_share: float = 0.2) -> ScriptProfile:
     """Count script units in `text` (handles and URLs excluded) and find the dominant script."""
+    cleaned = _NOT_LANGUAGE.sub(" ", text)
+    if cleaned.isascii():
+        words = len(_ASCII_WORD.findall(cleaned))
+        shares = {"Latin": 1.0} if words else {}
+        return ScriptProfile(shares=shares, dominant="Latin" if words else None, mixed=False)
     counts: dict[str, int] = {}
     previous: str | None = None
-    for character in _NOT_LANGUAGE.sub(" ", text):
+    for character in cleaned:
         script = script_of(character)
         if script is not None and (script in _PER_CHARACTER_SCRIPTS or script != previous):
             counts[script] = counts.get(script, 0) + 1
@@ -184,6 +192,8 @@ def _detector(candidates: tuple[str, ...]) -> LanguageDetector:
 def _script_text(text: str, script: str) -> str:
     """Only the letters of `script`, words kept apart: what the detector should read."""
     cleaned = _NOT_LANGUAGE.sub(" ", text)
+    if cleaned.isascii():
+        return " ".join(_ASCII_WORD.findall(cleaned)) if script == "Latin" else ""
     return " ".join("".join(c if script_of(c) == script else " " for c in cleaned).split())
 
 

@@ -33,6 +33,7 @@ from models.recommenders import (
 from models.triage import TriageEngine, TriageInputError
 from serving.auth import check_start_keys
 from serving.champion_cache import ChampionCache
+from serving.client_error_logs import quiet_client_errors
 from serving.errors import ApiError, ErrorShapeMiddleware, Refusals, answers_errors
 from serving.middleware import guard_service
 from serving.model_info import STARTING, describe, masked_problems
@@ -59,6 +60,7 @@ from serving.schemas import (
 )
 from serving.served_models import ServedModels, load_served_models
 from serving.settings import DEFAULT_HOST, Settings, service_workers
+from serving.worker_tuning import prefer_the_event_loop, settle_after_load
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +108,15 @@ class Agora:
 
     def __init__(self) -> None:
         global _instance
+        prefer_the_event_loop()
+        quiet_client_errors()
         self.settings = Settings.from_env()
         self.champions = ChampionCache(self.settings.cache_dir, self.settings.tracking_uri)
         self.store = Store(self.settings.store_url)
         self._reload_lock = threading.Lock()
         self._generation = self.champions.generation()
         self.served: ServedModels = load_served_models(self.settings, self.champions)
+        settle_after_load()
         _instance = self
         threading.Thread(target=self._watch_generation, name="reload-watch", daemon=True).start()
         if self.settings.reload_interval_s > 0:
@@ -176,6 +181,7 @@ class Agora:
             changed = fresh.versions() != self.served.versions()
             self.served = fresh  # one reference assignment: requests see old or new, never both
             self._generation = self.champions.bump_generation() if announce else generation
+        settle_after_load()
         return changed
 
     # -- feeds --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ MAX_IN_FLIGHT_ENV = "AGORA_MAX_IN_FLIGHT"  # per worker; more requests are shed 
 
 DEFAULT_HOST = "127.0.0.1"  # never every interface unless asked: the service holds customer text
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-DEFAULT_MAX_IN_FLIGHT = 64
+DEFAULT_MAX_IN_FLIGHT = 16  # x a few ms per request: excess is told in tens of ms, not queued
 
 MAX_TEXT_BYTES = 100 * 1024  # a triage text over 100 KB is refused with a 413-style 4xx
 MAX_BATCH = 1000

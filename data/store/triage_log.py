@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from data import schemas as S
 from data.events import ENTITY_ID_LENGTH, FEED_BLOCKING_LIMIT, InvalidFieldError, check_identifier
@@ -50,6 +50,17 @@ class TriageLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Every feed request reads this: built once, bound per call (see EventLog.__init__).
+        self._complained = (
+            select(triage_records.c.item_id)
+            .where(
+                triage_records.c.customer_id == bindparam("customer_id"),
+                triage_records.c.item_id.is_not(None),
+                triage_records.c.is_complaint.is_(True),
+            )
+            .distinct()
+            .limit(bindparam("limit"))
+        )
 
     def record(
         self,
@@ -122,18 +133,9 @@ class TriageLog:
     def complained_items(self, customer_id: str, limit: int = FEED_BLOCKING_LIMIT) -> set[str]:
         """Items named by this customer's triaged complaints (at most `limit`: a feed reads
         them, and a request must stay bounded)."""
-        query = (
-            select(triage_records.c.item_id)
-            .where(
-                triage_records.c.customer_id == customer_id,
-                triage_records.c.item_id.is_not(None),
-                triage_records.c.is_complaint.is_(True),
-            )
-            .distinct()
-            .limit(limit)
-        )
+        bound = {"customer_id": customer_id, "limit": limit}
         with self.engine.connect() as connection:
-            return {row[0] for row in connection.execute(query)}
+            return {row[0] for row in connection.execute(self._complained, bound)}
 
     def add_correction(
         self,

@@ -92,8 +92,10 @@ class TfidfClassifier(TextClassifier):
         super().__init__()
         self.config = config or TfidfConfig()
         self._vectorizers: list[TfidfVectorizer] = []
-        self._terms: np.ndarray = np.array([], dtype=object)  # global feature index -> term
-        self._is_char: np.ndarray = np.array([], dtype=bool)  # feature comes from char n-grams
+        # Global feature index -> term (stripped, as explanations show it) and whether it is a
+        # char n-gram; plain lists, since explanations read them one candidate at a time.
+        self._terms: list[str] = []
+        self._is_char: list[bool] = []
         self._head: LinearHead | None = None
         self._transforms: list[FastTfidf | TfidfVectorizer] = []  # per vectorizer
 
@@ -138,10 +140,10 @@ class TfidfClassifier(TextClassifier):
         is_char: list[bool] = []
         for vectorizer in self._vectorizers:
             by_index = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
-            terms.extend(term for term, _ in by_index)
+            terms.extend(str(term).strip() for term, _ in by_index)
             is_char.extend([vectorizer.analyzer != "word"] * len(by_index))
-        self._terms = np.array(terms, dtype=object)
-        self._is_char = np.array(is_char, dtype=bool)
+        self._terms = terms
+        self._is_char = is_char
         self._transforms = [FastTfidf(v) if supports(v) else v for v in self._vectorizers]
 
     def _features(self, texts: list[str]) -> sparse.csr_matrix:
@@ -207,16 +209,17 @@ class TfidfClassifier(TextClassifier):
     ) -> list[TermWeight]:
         """Up to `top_n` terms from candidates sorted by descending (positive) weight."""
         chosen: list[TermWeight] = []
+        kept_terms: list[str] = []
         for feature, weight in zip(features.tolist(), weights.tolist(), strict=True):
             if len(chosen) >= top_n:
                 break
-            term = str(self._terms[feature]).strip()
-            repeats = any(
-                term in kept.term or (self._is_char[feature] and kept.term in term)
-                for kept in chosen
-            )
-            if not term or repeats:
+            term = self._terms[feature]
+            if not term:
                 continue
+            is_char = self._is_char[feature]
+            if any(term in kept or (is_char and kept in term) for kept in kept_terms):
+                continue
+            kept_terms.append(term)
             chosen.append(TermWeight(term=term, weight=weight))
         return chosen
 

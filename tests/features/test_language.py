@@ -46,6 +46,14 @@ def test_handles_urls_and_hashtags_do_not_count_as_language() -> None:
     assert not profile.mixed
 
 
+@pytest.mark.parametrize(
+    "text", ["Flight 1234 delayed, AGAIN!!", "don't @united #fail", "x", "42 - 7", "a_b-c d"]
+)
+def test_ascii_fast_path_counts_as_the_general_path(text: str) -> None:
+    # "\u2026" is not a letter and not ASCII: the same text then takes the per-letter path.
+    assert script_profile(text) == script_profile(text + " \u2026")
+
+
 def test_japanese_is_kana_even_with_many_han_characters() -> None:
     assert script_profile("日本語のテキストです").dominant == "Kana"
 

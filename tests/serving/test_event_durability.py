@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 
 from data.store import Store
+from tests.postgres import postgres_url
 from tests.serving.conftest import ServiceProcess, service_env
 
 logger = logging.getLogger(__name__)
@@ -104,10 +106,18 @@ class RetryingClient:
             time.sleep(0.05)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The event store the killed service writes to: a file, or a PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'durability.db'}"
+    else:
+        yield from postgres_url()
+
+
 def test_acknowledged_events_survive_sigkill_and_retries_insert_once(
-    champions_home: Path, tmp_path: Path
+    champions_home: Path, store_url: str
 ) -> None:
-    store_url = f"sqlite:///{tmp_path / 'durability.db'}"
     env = service_env(champions_home, AGORA_STORE_URL=store_url)
     server = ServiceProcess(env).start()
     batches = make_batches()
@@ -137,7 +147,9 @@ def test_acknowledged_events_survive_sigkill_and_retries_insert_once(
         Counter(failure.split(": ", 1)[1] for failure in client.failures),
         retried,
     )
-    stored = Store(store_url).events.frame()
+    store = Store(store_url)
+    stored = store.events.frame()
+    store.engine.dispose()
     stored_ids = stored["event_id"].tolist()
     sent = {e["event_id"]: (e["user_id"], e["item_id"], e["type"]) for b in batches for e in b}
     # No event twice, every acknowledged event present, and with the retries all of them.

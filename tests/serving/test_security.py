@@ -171,6 +171,22 @@ def test_roles_decide_what_a_key_may_call(service: ServiceProcess) -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
+def test_refused_input_is_logged_as_a_line_without_its_content(service: ServiceProcess) -> None:
+    secret = "my card is 4111 1111 1111 1111 zq-marker"
+    status, answer = service.post("/triage", {"text": secret, "language": 5}, role="triage")
+    assert status == 400 and "language" in answer["error"]["message"], answer
+    status, _ = service.post("/triage", {"text": secret, "customer_id": ["x"]}, role="triage")
+    assert status == 400
+    deadline = time.monotonic() + 5
+    while "client error on /triage" not in (log := service.log_tail(2_000_000)):
+        assert time.monotonic() < deadline, "the refusal was not logged"
+        time.sleep(0.1)
+    assert "zq-marker" not in log and "4111" not in log
+    assert "Exception on /triage" not in log
+
+
+@pytest.mark.integration
+@pytest.mark.slow
 def test_non_json_bodies_are_refused_with_415(service: ServiceProcess) -> None:
     for content_type in ("text/plain", "application/x-www-form-urlencoded"):
         status, answer, _ = service.request(

@@ -76,6 +76,14 @@ def test_chinese_keywords_match_inside_sentences(
     assert rule in fired(assessor.assess(text, COMPLAINT, 0))
 
 
+def test_a_rule_lists_spaced_and_unspaced_keywords_in_text_order(
+    assessor: UrgencyAssessor,
+) -> None:
+    result = assessor.assess("不安全! fire, 安全 firefighter unsafe", COMPLAINT, 0)
+    safety = next(f for f in result.fired if f.rule == "safety")
+    assert safety.reason == "text mentions '安全', 'fire', 'unsafe'"
+
+
 def test_number_keyword_does_not_match_inside_longer_numbers(assessor: UrgencyAssessor) -> None:
     assert "legal" not in fired(assessor.assess("订单号123156", COMPLAINT, 0))
 

@@ -1,0 +1,49 @@
+"""Client mistakes are logged as one line, without their content.
+
+BentoML logs every request its input validation refuses (a 400) as an ERROR with the full
+traceback, and pydantic's message in that traceback quotes the offending input: a triage text,
+a customer id. The service's own refusals already log only the status and the exception type
+(serving.errors); this filter brings BentoML's to the same line. Server faults (anything that is
+neither a validation error nor a BentoML client error) keep their ERROR and traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bentoml.exceptions import BentoMLException
+from pydantic import ValidationError
+
+# The logger BentoML's `log_exception` writes to (bentoml._internal.server.http_app).
+BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
+
+
+def _client_error(error: BaseException | None) -> str | None:
+    """A description of `error` without its content if it is the client's, else None."""
+    if isinstance(error, ValidationError):
+        fields = sorted({".".join(map(str, e["loc"])) or "body" for e in error.errors()})
+        return f"{error.error_count()} validation error(s) in {', '.join(fields)[:200]}"
+    if isinstance(error, BentoMLException) and error.error_code.value < 500:
+        return f"{type(error).__name__} ({error.error_code.value})"
+    return None
+
+
+class ClientErrorFilter(logging.Filter):
+    """Rewrites a client error's record to an INFO line naming the fields, not their values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        described = _client_error(error)
+        if described is not None:
+            path = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg, record.args = "client error on %s: %s", (path, described)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        return True
+
+
+def quiet_client_errors() -> None:
+    """Install the filter once on BentoML's HTTP logger (idempotent)."""
+    target = logging.getLogger(BENTOML_HTTP_LOGGER)
+    if not any(isinstance(f, ClientErrorFilter) for f in target.filters):
+        target.addFilter(ClientErrorFilter())

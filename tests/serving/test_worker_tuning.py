@@ -1,0 +1,52 @@
+"""serving.worker_tuning: loaded models leave the collector's reach, replaced ones are still
+reclaimed."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from serving.worker_tuning import SWITCH_INTERVAL_S, prefer_the_event_loop, settle_after_load
+
+
+class _Model:
+    """Stands in for a loaded model: holds a reference cycle, as real model graphs do."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.fixture(autouse=True)
+def _thaw() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # leave the test process's collector as it was
+
+
+def test_loaded_objects_are_frozen_out_of_collections() -> None:
+    model = _Model()
+    settle_after_load()
+    assert gc.get_freeze_count() > 0
+    assert not any(obj is model for obj in gc.get_objects())  # frozen: no generation holds it
+
+
+def test_a_replaced_model_is_reclaimed_at_the_next_settle() -> None:
+    old = _Model()
+    settle_after_load()
+    gone = weakref.ref(old)
+    del old  # the swap: nothing references the old model but its own cycle
+    settle_after_load()
+    assert gone() is None
+
+
+def test_the_event_loop_gets_the_gil_within_a_millisecond() -> None:
+    before = sys.getswitchinterval()
+    try:
+        prefer_the_event_loop()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+        assert before > SWITCH_INTERVAL_S
+    finally:
+        sys.setswitchinterval(before)
