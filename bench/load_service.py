@@ -266,13 +266,19 @@ async def _rate_phase(
 ) -> RatePhase:
     load = os.getloadavg()[0]
     print(f"{route} at {rate:g}/s for {len(requests) / rate:g} s ...", file=sys.stderr)
-    # The generator's own heap (datasets, prepared requests) out of its collector's reach: a
-    # full collection of it would stall the generator and be counted as server latency.
+    # No cyclic collection in the generator during a phase: its heap grows with every request
+    # in flight and answered (tasks, aiohttp responses), and a full collection of it stalls the
+    # generator for as long as it takes, which would be counted as server latency. Collected
+    # after the phase instead.
     gc.collect()
-    gc.freeze()
-    cpu_before = time.process_time()
-    outcomes, wall, lag = await run_rate(session, url + route, requests, rate)
-    cpu = time.process_time() - cpu_before
+    gc.disable()
+    try:
+        cpu_before = time.process_time()
+        outcomes, wall, lag = await run_rate(session, url + route, requests, rate)
+        cpu = time.process_time() - cpu_before
+    finally:
+        gc.enable()
+        gc.collect()
     return summarize_rate(outcomes, rate, wall, lag, load, cpu, route)
 
 

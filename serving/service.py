@@ -31,6 +31,7 @@ from models.recommenders import (
     route_feed,
 )
 from models.triage import TriageEngine, TriageInputError
+from serving import bentoml_timeout
 from serving.auth import check_start_keys
 from serving.champion_cache import ChampionCache
 from serving.client_error_logs import quiet_client_errors
@@ -63,6 +64,7 @@ from serving.settings import DEFAULT_HOST, Settings, service_workers
 from serving.worker_tuning import prefer_the_event_loop, settle_after_load
 
 logger = logging.getLogger(__name__)
+bentoml_timeout.install()  # before any worker builds its middleware stack
 
 info_app = FastAPI(title="Agora model info")
 GENERATION_POLL_S = 1.0
