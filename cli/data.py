@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -13,15 +14,19 @@ from data.catalog import CATALOG, UnknownDatasetError, get_spec
 from data.fetch import FetchError, dataset_dir, fetch, is_cached, verify_folder
 from data.imported import (
     DataImportError,
+    ImportReport,
     import_file,
     imported_frame_path,
     list_imported,
     parse_mapping,
     record_frame,
 )
+from data.label_maps import LabelMapError, parse_label_map
+from data.labelled_import import LabelledTextOptions
 from data.paths import data_dir, mirror_dir
 from data.schemas import Kind
 from data.synthetic import SyntheticConfig, generate
+from features.text_splits import Task
 
 app = typer.Typer(help="Dataset catalog: list, fetch, verify, import your own, synthesize.")
 
@@ -112,19 +117,89 @@ def import_dataset(
     name: Annotated[
         str | None, typer.Option(help="Dataset name (default: the file's stem).")
     ] = None,
+    task: Annotated[
+        Task | None,
+        typer.Option(
+            help="labelled-text: what the labels are. sentiment (default): the label column, "
+            "values negative/neutral/positive (map others with --label-map). reason, category: "
+            "read from a column of that name, else the label column; written to both when "
+            "the file has only one.",
+        ),
+    ] = None,
+    label_map: Annotated[
+        str | None,
+        typer.Option(
+            "--label-map",
+            help="labelled-text: value=label pairs for the task's labels, e.g. "
+            "0=negative,1=positive; rows with a value not in the map are rejected and counted.",
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            help="labelled-text: ISO 639-1 code of every row (e.g. en, zh). Default: the file's "
+            "language column, else detected per row (undetected rows keep no language).",
+        ),
+    ] = None,
 ) -> None:
     """Import your own data as a named dataset usable by every later command."""
     dataset = name or path.stem.lower().replace(" ", "-")
+    labelled = None
+    if kind is Kind.LABELLED_TEXT or task or label_map or language:
+        try:
+            labelled = LabelledTextOptions(
+                task=(task or Task.SENTIMENT).value,
+                label_map=parse_label_map(label_map),
+                language=language,
+                detect=_detect_languages,
+            )
+        except LabelMapError as error:
+            raise bad_input(error) from None
     try:
-        report = import_file(path, kind, parse_mapping(mapping), dataset)
+        report = import_file(path, kind, parse_mapping(mapping), dataset, labelled)
     except DataImportError as error:
         raise bad_input(error) from None
+    _echo_report(report)
+
+
+def _echo_report(report: ImportReport) -> None:
     typer.echo(
         f"{report.name} ({report.kind}): read {report.rows_read} rows, kept {report.rows_kept}, "
         f"rejected {report.rows_rejected}"
     )
     for reason, count in report.rejected.most_common():
         typer.echo(f"  rejected {count}: {reason}")
+    summary = report.labelled
+    if summary is None:
+        return
+    labels = ", ".join(f"{label} {n}" for label, n in summary.labels.items())
+    typer.echo(f"  {summary.task} labels: {labels}")
+    for entry in summary.unused_label_map:
+        typer.echo(f"  --label-map entry '{entry}' matched no row")
+    languages = ", ".join(f"{code or 'undetermined'} {n}" for code, n in summary.languages.items())
+    typer.echo(f"  language ({summary.language_source}): {languages or 'none'}")
+
+
+# Detection reads at most this many characters of a text: the language is settled well before,
+# and a full CFPB export holds narratives of several thousand characters.
+_DETECTION_CHARS = 500
+_DETECTION_BATCH = 2000
+
+
+def _detect_languages(texts: Sequence[str]) -> list[str | None]:
+    """The language of each text by `features.language` (None where undetermined), each
+    distinct text once, with a progress bar (a large file takes minutes)."""
+    from features.language import detect_languages
+
+    distinct = list(dict.fromkeys(text[:_DETECTION_CHARS] for text in texts))
+    found: dict[str, str | None] = {}
+    with typer.progressbar(length=len(distinct), label="detecting languages") as bar:
+        for start in range(0, len(distinct), _DETECTION_BATCH):
+            batch = distinct[start : start + _DETECTION_BATCH]
+            for text, detection in zip(batch, detect_languages(batch), strict=True):
+                found[text] = detection.language
+            bar.update(len(batch))
+    return [found[text[:_DETECTION_CHARS]] for text in texts]
 
 
 @app.command("synth")

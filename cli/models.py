@@ -1,17 +1,21 @@
-"""`agora models ...`: the registry lifecycle (list, promote behind the gate, rollback).
+"""`agora models ...`: the registry lifecycle (list, promote behind the gate, rollback) and the
+serving slots (`promote --slot`, `slots`, `unbind`).
 
-A refused promotion or a failed registry call exits with 1 (see `cli.exit_codes`).
+A refused promotion (the gate, or a model that cannot serve the slot) or a failed registry call
+exits with 1; an unknown slot name with 2 (see `cli.exit_codes`).
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from cli.exit_codes import STEP_FAILED, step_failed
-from cli.options import TrackingOption
+from cli.options import TrackingOption, choices
+from models.served_models import slot_names
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -19,7 +23,11 @@ if TYPE_CHECKING:
     from training.promotion import VersionSummary
 
 # MLflow is imported inside the commands: importing it is slow, and `agora --help` should not be.
-app = typer.Typer(help="Registered models: list versions, promote to @champion, roll back.")
+app = typer.Typer(
+    help="Registered models: list versions, promote to @champion, roll back, bind serving slots."
+)
+SlotName = choices("SlotName", slot_names())
+T = TypeVar("T")
 
 
 def _client(tracking_uri: str | None) -> MlflowClient:
@@ -29,6 +37,16 @@ def _client(tracking_uri: str | None) -> MlflowClient:
 
     configure_tracking(tracking_uri)
     return MlflowClient()
+
+
+def _registry_call(call: Callable[..., T], *args: Any) -> T:
+    """`call(*args)`; a registry that cannot answer ends the command as a failed step."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return call(*args)
+    except MlflowException as error:
+        raise step_failed(f"the registry did not answer: {error.message}") from None
 
 
 def _line(v: VersionSummary) -> str:
@@ -68,18 +86,81 @@ def promote_cmd(
     version: Annotated[str | None, typer.Argument(help="Default: the newest version.")] = None,
     force: Annotated[bool, typer.Option(help="Skip the metric gate (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why; recorded on the version.")] = None,
+    slot: Annotated[
+        SlotName | None,
+        typer.Option(
+            help="Also make NAME the model this serving slot serves (every replica follows the "
+            "registry); the version must fit the slot (task, language, classes)."
+        ),
+    ] = None,
     tracking_uri: TrackingOption = None,
 ) -> None:
-    """Move @champion to a version if it is at least as good as the current champion."""
+    """Move @champion to a version if it is at least as good as the current champion.
+
+    With --slot, NAME also becomes the model the slot serves; when the version already is the
+    champion, only the binding is made.
+    """
     from training.promotion import PromotionRefusedError, RegistryError, promote
+    from training.slots import slot_bindings
 
     client = _client(tracking_uri)
     try:
-        promoted = promote(client, name, version, force=force, reason=reason)
+        before = {b.slot: b for b in _registry_call(slot_bindings, client)} if slot else {}
+        promoted = promote(
+            client,
+            name,
+            version,
+            force=force,
+            reason=reason,
+            slot=None if slot is None else slot.value,
+        )
     except (PromotionRefusedError, RegistryError) as error:
         typer.secho(f"refused: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(STEP_FAILED) from None
     typer.echo(f"{name}: champion is now v{promoted.version}")
+    if slot is not None:
+        was = before[slot.value].name
+        typer.echo(
+            f"slot {slot.value}: serves {name}"
+            + (f" (was {was})" if was != name else "")
+            + "; a running service follows on /admin/reload or its alias watch"
+        )
+
+
+@app.command("slots")
+def slots_cmd(tracking_uri: TrackingOption = None) -> None:
+    """Show which registered model each serving slot serves, and its champion."""
+    from training.promotion import champion
+    from training.slots import slot_bindings
+
+    client = _client(tracking_uri)
+    for binding in _registry_call(slot_bindings, client):
+        current = champion(client, binding.name)
+        served = f"@champion v{current.version}" if current else "(no champion)"
+        how = (
+            f"bound {binding.bound_at} by {binding.bound_by}: {binding.reason}"
+            if binding.bound
+            else "default"
+        )
+        typer.echo(f"  {binding.slot:<13} {binding.name:<40} {served:<16} {how}")
+
+
+@app.command("unbind")
+def unbind_cmd(
+    slot: Annotated[SlotName, typer.Argument(help="The serving slot to release.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded on the model.")] = "unbind",
+    tracking_uri: TrackingOption = None,
+) -> None:
+    """Release a serving slot: it serves its default registered model again."""
+    from models.served_models import default_registered_name
+    from training.slots import unbind_slot
+
+    released = _registry_call(unbind_slot, _client(tracking_uri), slot.value, reason)
+    default = default_registered_name(slot.value)
+    if released:
+        typer.echo(f"slot {slot.value}: released by {', '.join(released)}; serves {default}")
+    else:
+        typer.echo(f"slot {slot.value}: nothing was bound; serves {default}")
 
 
 @app.command("rollback")

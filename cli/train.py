@@ -55,6 +55,7 @@ def train_recommender_command(
     ] = None,
 ) -> None:
     """Train one recommender, evaluate it on the test split, log it to MLflow and register it."""
+    from models.served_models import recommender_registered_name
     from training.recommender.config import load_run_config
     from training.recommender.pipeline import train_recommender
 
@@ -82,7 +83,8 @@ def train_recommender_command(
         shown = f"{value:.0f}" if name == "users_evaluated" else f"{value:.4f}"
         typer.echo(f"  {name:<20}{shown}")
     typer.echo(f"MLflow run: {outcome.run_id}")
-    typer.echo(f"registered: agora-recommender version {outcome.model_version}")
+    registered = recommender_registered_name(dataset)
+    typer.echo(f"registered: {registered} version {outcome.model_version}")
     if export_dir is not None:
         typer.echo(f"exported to {export_dir}")
     if save_config is not None:

@@ -2,7 +2,8 @@
 
 Every row either lands in the canonical frame or is counted as rejected with a reason; nothing is
 dropped silently. Imported datasets live beside the catalog cache and are loaded by name like
-catalog datasets.
+catalog datasets. Labelled texts take a further step (`data.labelled_import`): the task their
+labels are for, a label map, each row's language, and the check that sentiment labels can be served.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ import pandas as pd
 from data import schemas as S
 from data.atomic import write_atomic
 from data.catalog import CATALOG
+from data.label_maps import LabelMapError, SentimentLabelError
+from data.labelled_import import (
+    LabelledTextError,
+    LabelledTextOptions,
+    LabelledTextSummary,
+    prepare_labelled,
+    task_mapping,
+)
+from data.language_codes import LanguageCodeError
 from data.paths import data_dir
 from data.schemas import SCHEMAS, Kind, conform
 
@@ -39,6 +49,7 @@ class ImportReport:
     rows_read: int
     rows_kept: int
     rejected: Counter[str] = field(default_factory=Counter)
+    labelled: LabelledTextSummary | None = None  # labelled texts only
 
     @property
     def rows_rejected(self) -> int:
@@ -161,8 +172,22 @@ def record_frame(name: str, kind: Kind, source: dict[str, Any]) -> None:
     write_atomic(manifest_path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
 
 
-def import_file(path: Path, kind: Kind | str, mapping: dict[str, str], name: str) -> ImportReport:
-    """Validate `path` as a `kind` frame and store it as imported dataset `name`."""
+# What the labelled-text step raises for a user's mistake; import_file reports each as one.
+_LABELLED_ERRORS = (LabelledTextError, LabelMapError, LanguageCodeError, SentimentLabelError)
+
+
+def import_file(
+    path: Path,
+    kind: Kind | str,
+    mapping: dict[str, str],
+    name: str,
+    labelled: LabelledTextOptions | None = None,
+) -> ImportReport:
+    """Validate `path` as a `kind` frame and store it as imported dataset `name`.
+
+    `labelled` (labelled texts only; default: sentiment labels, no map, no detector) says what
+    the labels are for, how their values map and how each row's language is set.
+    """
     kind = Kind(kind)
     if not _NAME_PATTERN.match(name):
         raise DataImportError(
@@ -170,9 +195,22 @@ def import_file(path: Path, kind: Kind | str, mapping: dict[str, str], name: str
         )
     if name in CATALOG:
         raise DataImportError(f"'{name}' is a catalog dataset; choose another name")
-    raw = read_table(path)
-    selected = _select_columns(raw, kind, mapping)
-    kept, reasons = validate_rows(selected, kind)
+    if kind is not Kind.LABELLED_TEXT and labelled is not None:
+        raise DataImportError("--task, --label-map and --language apply to labelled-text only")
+    try:
+        options = (labelled or LabelledTextOptions()).checked()
+        raw = read_table(path)
+        label_is_copy = False
+        if kind is Kind.LABELLED_TEXT:
+            mapping, label_is_copy = task_mapping(list(raw.columns), mapping, options.task)
+        selected = _select_columns(raw, kind, mapping)
+        kept, reasons = validate_rows(selected, kind)
+        summary = None
+        if kind is Kind.LABELLED_TEXT and not kept.empty:
+            kept, more, summary = prepare_labelled(kept, options, f"'{path.name}'", label_is_copy)
+            reasons.update(more)
+    except _LABELLED_ERRORS as error:
+        raise DataImportError(str(error)) from None
     if kept.empty:
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
         raise DataImportError(f"no valid rows in {path}: {summary}")
@@ -188,6 +226,7 @@ def import_file(path: Path, kind: Kind | str, mapping: dict[str, str], name: str
             "rows_read": len(raw),
             "rows_kept": len(canonical),
             "rejected": dict(reasons),
+            **(summary.to_manifest() if summary else {}),
         },
     )
-    return ImportReport(name, kind, len(raw), len(canonical), reasons)
+    return ImportReport(name, kind, len(raw), len(canonical), reasons, summary)

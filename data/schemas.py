@@ -30,6 +30,10 @@ REASON = "reason"  # complaint reason when the source has one, else empty
 CATEGORY = "category"  # routing category when the source has one, else empty
 LANGUAGE = "language"  # ISO 639-1 code, e.g. "en", "zh"
 
+# The column each triage task's labels are in (the splits in features.text_splits read it; an
+# import's --task says which of them a file's labels fill).
+TASK_COLUMNS: dict[str, str] = {"sentiment": LABEL, "reason": REASON, "category": CATEGORY}
+
 TAG_SEPARATOR = "|"
 
 

@@ -14,6 +14,12 @@ drop classes too small to stratify, then a stratified 80/20 split with seed 42.
 
 Other (imported) datasets get the same rule with the task's column: sentiment -> label,
 reason -> reason, category -> category, rows with an empty label dropped.
+
+A sentiment split is refused, before any model is fitted, when its labels are not negative /
+neutral / positive with negative among them: the triage engine could never serve the model. The
+split's language is the language column's most common value; a dataset without one (imported
+before per-row detection) takes it from the writing script when most texts share one that only
+one language uses (Han: zh), so a Chinese set is not registered as "und".
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from enum import StrEnum
 import pandas as pd
 
 from data import schemas as S
+from data.label_maps import SentimentLabelError, check_sentiment_labels
 from data.loaders import load_labelled_texts
+from features.language import SCRIPT_LANGUAGE, script_profile
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +42,8 @@ SEED = 42
 # A class needs a few rows for a stratified 80/20 split to put it on both sides; CFPB's sample
 # has retired products with 3-5 narratives, which are dropped (and recorded in the lineage).
 MIN_CLASS_ROWS = 5
+# Texts whose script is read to infer a split's language when it has no language column.
+SCRIPT_SAMPLE = 1000
 
 
 class Task(StrEnum):
@@ -44,7 +54,7 @@ class Task(StrEnum):
     CATEGORY = "category"
 
 
-_TASK_COLUMN = {Task.SENTIMENT: S.LABEL, Task.REASON: S.REASON, Task.CATEGORY: S.CATEGORY}
+_TASK_COLUMN = {Task(task): column for task, column in S.TASK_COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,13 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
     if spec.only_negative:
         rows = rows[rows[S.LABEL] == "negative"]
     rows = rows[(rows[S.TEXT].str.strip() != "") & (rows[spec.label_column] != "")]
+    if spec.task == Task.SENTIMENT:
+        try:
+            check_sentiment_labels(
+                rows[spec.label_column], f"dataset '{spec.dataset}'", "re-import it with"
+            )
+        except SentimentLabelError as error:
+            raise SplitError(str(error)) from None
     deduplicated = rows.drop_duplicates(subset=S.TEXT, keep="first")
     duplicates_dropped = len(rows) - len(deduplicated)
     rows = deduplicated
@@ -130,7 +147,7 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
     train, test = train_test_split(
         rows, test_size=TEST_SIZE, stratify=rows[spec.label_column], random_state=SEED
     )
-    language = _language(rows)
+    language, language_source = _language(rows)
     lineage: dict[str, object] = {
         "task": str(spec.task),
         "label_column": spec.label_column,
@@ -145,6 +162,7 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
         "train_rows": len(train),
         "test_rows": len(test),
         "language": language,
+        "language_source": language_source,
     }
     return TextSplit(
         dataset=spec.dataset,
@@ -167,10 +185,17 @@ def _parse_task(task: Task | str) -> Task:
         ) from None
 
 
-def _language(rows: pd.DataFrame) -> str:
-    """The split's language: the most common value of the language column, else 'und'."""
+def _language(rows: pd.DataFrame) -> tuple[str, str]:
+    """The split's language and where it came from: the most common value of the language
+    column ("column"), else the language of the dominant writing script when most texts of a
+    sample share one ("script"), else "und" ("none")."""
     if S.LANGUAGE in rows.columns:
         languages = rows[S.LANGUAGE][rows[S.LANGUAGE] != ""]
         if len(languages):
-            return str(languages.mode().iloc[0])
-    return "und"
+            return str(languages.mode().iloc[0]), "column"
+    sample = rows[S.TEXT].sample(min(SCRIPT_SAMPLE, len(rows)), random_state=SEED).tolist()
+    scripts = pd.Series([script_profile(text).dominant for text in sample], dtype=object)
+    by_language = scripts.map(SCRIPT_LANGUAGE).value_counts()
+    if len(by_language) and by_language.iloc[0] > len(sample) / 2:
+        return str(by_language.index[0]), "script"
+    return "und", "none"

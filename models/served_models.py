@@ -7,10 +7,17 @@ module, so a name changed on one side only can never leave serving silently with
 Triage: one slot per (task, language). Sentiment has a model per language (it defines which
 languages triage supports); the other tasks' models are English-only. Each slot's default dataset
 is the one its fixed split (and so its champion's evaluation) comes from.
+
+A slot serves its default registered name unless a registered model is bound to it: promotion
+with a slot (`agora models promote NAME --slot SLOT`) tags NAME in the registry with the slot,
+which is how every replica of the service learns it (they share only the registry). What fits a
+slot (task, language, the sentiment classes) is decided here, once, for the promotion that binds
+and for anyone who asks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from features.text_splits import Task
@@ -19,6 +26,16 @@ CHAMPION_ALIAS = "champion"
 
 RECOMMENDER_MODEL = "agora-recommender"
 RECOMMENDER_SLOT = "recommender"
+RECOMMENDER_DATASET = "movielens-100k"  # the dataset `agora-recommender` is trained on
+
+TRIAGE_FAMILY = "triage"
+RECOMMENDER_FAMILY = "recommender"
+# Registered-model tags of a slot binding: the slot, and when it was bound (the newest binding of
+# a slot wins if two models ever claim it, e.g. two promotions racing).
+SERVING_SLOT_TAG = "agora.serving_slot"
+SLOT_BOUND_AT_TAG = "agora.serving_slot_bound_at"
+# Complaints are defined from this class (models.triage): a sentiment slot's model needs it.
+NEGATIVE_CLASS = "negative"
 
 TRIAGE_MODEL_PREFIX = "agora-triage"
 
@@ -76,3 +93,127 @@ def triage_registered_name(task: Task | str, language: str, dataset: str) -> str
                 return entry.registered_name
             return f"{entry.registered_name}-{dataset}"
     return f"{TRIAGE_MODEL_PREFIX}-{task}-{language}-{dataset}"
+
+
+def recommender_registered_name(dataset: str) -> str:
+    """The registry name of a recommender trained on `dataset`: `agora-recommender` for the
+    default dataset, else with the dataset appended, so the gate only compares a catalog's
+    champion with models evaluated on that catalog's split."""
+    if dataset == RECOMMENDER_DATASET:
+        return RECOMMENDER_MODEL
+    return f"{RECOMMENDER_MODEL}-{dataset}"
+
+
+def slot_names() -> list[str]:
+    """Every serving slot: the triage slots, then the recommender's."""
+    return [*triage_slot_names(), RECOMMENDER_SLOT]
+
+
+def default_registered_name(slot: str) -> str:
+    """The registered name a slot serves when no model is bound to it; KeyError if unknown."""
+    if slot == RECOMMENDER_SLOT:
+        return RECOMMENDER_MODEL
+    try:
+        return triage_slot(slot).registered_name
+    except KeyError:
+        raise KeyError(f"unknown slot '{slot}' (known: {', '.join(slot_names())})") from None
+
+
+def bound_slots(models: Iterable[tuple[str, Mapping[str, str]]]) -> dict[str, str]:
+    """Slot -> bound registered name, from (name, registered-model tags) pairs.
+
+    Tags naming an unknown slot are ignored (a binding made by a newer version of Agora); when
+    several models claim one slot, the newest binding wins (then the name, so every reader picks
+    the same one).
+    """
+    known = set(slot_names())
+    newest: dict[str, tuple[str, str]] = {}
+    for name, tags in models:
+        slot = tags.get(SERVING_SLOT_TAG)
+        if slot not in known:
+            continue
+        key = (tags.get(SLOT_BOUND_AT_TAG, ""), name)
+        if slot not in newest or key > newest[slot]:
+            newest[slot] = key
+    return {slot: name for slot, (_, name) in newest.items()}
+
+
+class SlotMismatchError(ValueError):
+    """A registered model cannot serve a slot; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a registered version is, as far as a serving slot cares (None: not recorded)."""
+
+    family: str | None  # TRIAGE_FAMILY or RECOMMENDER_FAMILY
+    task: str | None = None
+    language: str | None = None
+    classes: tuple[str, ...] | None = None
+
+
+_LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+
+
+def _language_name(code: str) -> str:
+    return f"{_LANGUAGE_NAMES[code]} ('{code}')" if code in _LANGUAGE_NAMES else f"'{code}'"
+
+
+def check_slot_fit(slot: str, facts: ModelFacts, model: str) -> None:
+    """Raise SlotMismatchError unless the model described by `facts` (called `model` in the
+    message, e.g. "my-model v3") can serve `slot`.
+
+    A recommender serves only the recommender slot; a triage model only a slot of its task and
+    language; a sentiment model needs a `negative` class.
+    """
+    if slot == RECOMMENDER_SLOT:
+        if facts.family != RECOMMENDER_FAMILY:
+            what = f"a {facts.task} model" if facts.task else "not a recommender"
+            raise SlotMismatchError(f"{model} is {what}: slot '{slot}' serves a recommender")
+        return
+    entry = triage_slot(slot)  # KeyError for an unknown slot
+    if facts.family == RECOMMENDER_FAMILY:
+        raise SlotMismatchError(
+            f"{model} is a recommender: it can only serve slot '{RECOMMENDER_SLOT}'"
+        )
+    if facts.task is None or facts.language is None:
+        raise SlotMismatchError(
+            f"{model} records no task or language (tags agora.task, agora.language): "
+            "retrain it with `agora train triage`, then promote it"
+        )
+    if facts.task != entry.task:
+        raise SlotMismatchError(
+            f"{model} predicts {facts.task}, but slot '{slot}' serves {entry.task}"
+        )
+    if facts.language != entry.language:
+        raise SlotMismatchError(_language_mismatch(slot, entry, facts, model))
+    if entry.task == Task.SENTIMENT:
+        if facts.classes is None:
+            raise SlotMismatchError(
+                f"{model} records no classes (tag agora.classes, or its artifact's manifest)"
+            )
+        if NEGATIVE_CLASS not in facts.classes:
+            found = ", ".join(facts.classes)
+            raise SlotMismatchError(
+                f"{model} has no '{NEGATIVE_CLASS}' class (its classes: {found}), and a "
+                f"sentiment slot needs one: complaints are defined from it. Import the data "
+                f"again with --label-map (e.g. --label-map 0=negative,1=positive), retrain, "
+                f"then promote"
+            )
+
+
+def _language_mismatch(slot: str, entry: TriageSlot, facts: ModelFacts, model: str) -> str:
+    serves = f"slot '{slot}' serves {_language_name(entry.language)} text"
+    if facts.language == "und":
+        return (
+            f"{model} was trained on text of undetermined language ('und') and {serves}: "
+            f"import the data again with --language {entry.language} (or a language column), "
+            "retrain, then promote"
+        )
+    fitting = [
+        other.slot
+        for other in TRIAGE_SLOTS
+        if (other.task, other.language) == (entry.task, facts.language)
+    ]
+    hint = f" (it fits slot '{fitting[0]}')" if fitting else ""
+    return f"{model} was trained on {_language_name(facts.language)} text and {serves}{hint}"

@@ -4,6 +4,10 @@ At start-up (and on reload) the service asks the registry which version `@champi
 downloads it once into the cache, and records that choice in `champion.json`. When the registry
 cannot be reached, the last recorded champion is served from the cache, and `/readyz` and
 `/model_info` say so, so a registry outage never takes the feed or the support desk down.
+
+The slots' bindings (which registered model each slot serves, `training.slots`) are read the same
+way: from the registry when it answers, recorded in `slot-bindings.json`, and from that record
+when it does not, so a restart during an outage serves the same models as before it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from data.atomic import write_atomic
-from models.served_models import CHAMPION_ALIAS
+from models.served_models import CHAMPION_ALIAS, SERVING_SLOT_TAG, bound_slots
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POINTER_FILE = "champion.json"
+BINDINGS_FILE = "slot-bindings.json"
 # A serving process must fall back to its cache quickly when the registry is down, not retry
 # for minutes; and a progress bar per download is noise in a service log.
 _MLFLOW_CLIENT_ENV = {
@@ -62,6 +67,16 @@ def _native_artifact(model_dir: Path) -> Path:
     if "native" not in artifacts:
         raise ChampionUnavailableError(f"{model_dir} has no 'native' artifact")
     return model_dir / artifacts["native"]["path"]
+
+
+@dataclass(frozen=True)
+class SlotBindings:
+    """Slot -> bound registered name, read from `source` ("registry" or "local-cache"; "none"
+    when the registry failed and nothing was recorded: every slot serves its default)."""
+
+    slots: dict[str, str]
+    source: str
+    registry_error: str | None = None
 
 
 class ChampionCache:
@@ -130,6 +145,32 @@ class ChampionCache:
             return ChampionRef(
                 **{**asdict(cached), "source": "local-cache", "registry_error": reason[:500]}
             )
+
+    def bindings(self) -> SlotBindings:
+        """The slots' bindings: from the registry when reachable, else the last recorded."""
+        try:
+            models = self._client().search_registered_models(
+                filter_string=f"tags.`{SERVING_SLOT_TAG}` != ''", max_results=1000
+            )
+            slots = bound_slots((m.name, dict(m.tags or {})) for m in models)
+        except Exception as error:  # any registry failure falls back to the record
+            reason = f"{type(error).__name__}: {error}"[:500]
+            recorded = self._recorded_bindings()
+            if recorded is None:
+                return SlotBindings({}, "none", reason)
+            return SlotBindings(recorded, "local-cache", reason)
+        if self._recorded_bindings() != slots:  # workers rewrite it only when it changed
+            payload = json.dumps(slots, indent=2, sort_keys=True)
+            write_atomic(self.cache_dir / BINDINGS_FILE, lambda tmp: tmp.write_text(payload))
+        return SlotBindings(slots, "registry")
+
+    def _recorded_bindings(self) -> dict[str, str] | None:
+        """The bindings last read from the registry, None when none were recorded."""
+        try:
+            recorded = json.loads((self.cache_dir / BINDINGS_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else None
 
     def champion_version(self, name: str) -> str | None:
         """The version `@champion` points at in the registry now, or None if it cannot say."""

@@ -1,5 +1,6 @@
-"""What `/model_info` and `/admin/reload` report: the served champions, where they came from,
-and what could not be loaded, with any credential in a URI masked.
+"""What `/model_info` and `/admin/reload` report: the served champions, where they came from
+(and why each slot serves its registered model), and what could not be loaded, with any
+credential in a URI masked.
 
 A tracking or store URI may carry a password (`postgresql://user:secret@host/db`) and a registry
 error message often quotes the URI; the answer goes to every `read` key, so the secret part of
@@ -41,6 +42,7 @@ def describe(served: ServedModels, tracking_uri: str) -> ModelInfo:
                 source=ref.source,
                 fetched_at=ref.fetched_at,
                 registry_error=mask_credentials(ref.registry_error) if ref.registry_error else None,
+                binding=served.slots[slot].binding if slot in served.slots else None,
             )
             for slot, ref in served.refs().items()
         },

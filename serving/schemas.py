@@ -270,6 +270,13 @@ class ServedModelInfo(BaseModel):
     source: str  # "registry" or "local-cache"
     fetched_at: str
     registry_error: str | None = None
+    binding: str | None = Field(
+        None,
+        description="Why the slot serves this registered model: 'environment' (pinned by "
+        "AGORA_TRIAGE_MODELS / AGORA_RECOMMENDER_MODEL), 'registry' (bound by `agora models "
+        "promote --slot`), 'local-cache' (that binding as last read, the registry being "
+        "unreachable) or 'default' (nothing bound).",
+    )
 
 
 class ModelInfo(BaseModel):

@@ -2,8 +2,10 @@
 
 A `ServedModels` is immutable: a reload builds a complete new one and the service replaces its
 reference in one assignment, so each request runs wholly on the old or wholly on the new models.
-Each slot (the recommender, and the triage slots of `models.served_models`) serves its
-registered model's `@champion`, resolved and cached by `ChampionCache`.
+Each slot (the recommender, and the triage slots of `models.served_models`) serves a registered
+model's `@champion`, resolved and cached by `ChampionCache`; which registered model is decided
+per slot on every load (`serving.settings.resolve_slot_models`: the environment, else the
+registry's binding, else the slot's default name).
 """
 
 from __future__ import annotations
@@ -16,10 +18,25 @@ from dataclasses import dataclass, field
 from features.language import warm_up_detector
 from models.classifiers import load_classifier
 from models.recommenders import Recommender, load_recommender
-from models.served_models import RECOMMENDER_SLOT, triage_slot, triage_slot_names
+from models.served_models import (
+    RECOMMENDER_SLOT,
+    TRIAGE_FAMILY,
+    ModelFacts,
+    check_slot_fit,
+    slot_names,
+    triage_slot,
+    triage_slot_names,
+)
 from models.triage import TaskModel, TriageConfig, TriageEngine, load_triage_config
 from serving.champion_cache import ChampionCache, ChampionRef, ChampionUnavailableError
-from serving.settings import Settings
+from serving.settings import (
+    BINDING_LOCAL_CACHE,
+    BINDING_REGISTRY,
+    TRIAGE_MODELS_ENV,
+    Settings,
+    SlotModel,
+    resolve_slot_models,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +49,7 @@ class ServedModels:
     triage_refs: dict[str, ChampionRef]
     problems: dict[str, str] = field(default_factory=dict)  # slot -> why it is not served
     loaded_at: float = field(default_factory=time.time)
+    slots: dict[str, SlotModel] = field(default_factory=dict)  # slot -> its registered model
 
     @property
     def ready(self) -> bool:
@@ -48,11 +66,28 @@ class ServedModels:
         return {slot: f"{ref.name}@{ref.version}" for slot, ref in self.refs().items()}
 
 
+def resolve_slots(
+    settings: Settings, cache: ChampionCache, quiet: bool = False
+) -> tuple[dict[str, SlotModel], bool]:
+    """Which registered model each slot serves now (one registry call for the bindings), and
+    whether the bindings came from the registry itself (False: its last record, or none)."""
+    bindings = cache.bindings()
+    if bindings.registry_error is not None and not quiet:
+        logger.warning(
+            "slot bindings not read from the registry (%s): using %s",
+            bindings.registry_error,
+            "the last recorded" if bindings.source == BINDING_LOCAL_CACHE else "none",
+        )
+    source = BINDING_LOCAL_CACHE if bindings.source == BINDING_LOCAL_CACHE else BINDING_REGISTRY
+    slots = resolve_slot_models(settings.pinned_models, bindings.slots, source)
+    return slots, bindings.registry_error is None
+
+
 def _load_recommender(
-    settings: Settings, cache: ChampionCache, problems: dict[str, str]
+    name: str, cache: ChampionCache, problems: dict[str, str]
 ) -> tuple[Recommender | None, ChampionRef | None]:
     try:
-        ref = cache.resolve(settings.recommender_model)
+        ref = cache.resolve(name)
         return load_recommender(ref.native_path), ref
     except (ChampionUnavailableError, OSError, ValueError) as error:
         problems[RECOMMENDER_SLOT] = str(error)
@@ -61,19 +96,23 @@ def _load_recommender(
 
 
 def _load_triage(
-    settings: Settings, cache: ChampionCache, config: TriageConfig, problems: dict[str, str]
+    slots: dict[str, SlotModel],
+    cache: ChampionCache,
+    config: TriageConfig,
+    problems: dict[str, str],
 ) -> tuple[TriageEngine | None, dict[str, ChampionRef]]:
     models: dict[str, dict[str, TaskModel]] = {}
     refs: dict[str, ChampionRef] = {}
-    for slot, registered in settings.triage_models.items():
-        if slot not in triage_slot_names():
-            known = ", ".join(triage_slot_names())
-            problems[slot] = f"unknown triage slot '{slot}' (known: {known})"
-            continue
-        served = triage_slot(slot)
+    for slot in triage_slot_names():
+        served, registered = triage_slot(slot), slots[slot].name
         try:
             ref = cache.resolve(registered)
             classifier = load_classifier(ref.native_path)
+            # Promotion checked the binding; a model pinned by the environment was not.
+            facts = ModelFacts(
+                TRIAGE_FAMILY, served.task, served.language, tuple(classifier.classes_)
+            )
+            check_slot_fit(slot, facts, f"{registered} v{ref.version}")
         except (ChampionUnavailableError, OSError, ValueError) as error:
             problems[slot] = str(error)
             logger.warning("triage slot %s not served: %s", slot, error)
@@ -91,6 +130,9 @@ def _load_triage(
 def load_served_models(settings: Settings, cache: ChampionCache) -> ServedModels:
     """Resolve and load every champion; what cannot be loaded is listed in `problems`."""
     problems: dict[str, str] = {}
+    for slot in settings.pinned_models.keys() - set(slot_names()):
+        known = ", ".join(slot_names())
+        problems[slot] = f"{TRIAGE_MODELS_ENV} names an unknown slot '{slot}' (known: {known})"
     # The language detector's models load (a few seconds) while the champions are fetched and
     # read, rather than on the first request or after the models.
     config = load_triage_config()
@@ -98,9 +140,28 @@ def load_served_models(settings: Settings, cache: ChampionCache) -> ServedModels
         target=warm_up_detector, args=(config.language,), name="language-warm-up"
     )
     warm_up.start()
-    recommender, recommender_ref = _load_recommender(settings, cache, problems)
-    triage, triage_refs = _load_triage(settings, cache, config, problems)
+    slots, _ = resolve_slots(settings, cache)
+    recommender, recommender_ref = _load_recommender(slots[RECOMMENDER_SLOT].name, cache, problems)
+    triage, triage_refs = _load_triage(slots, cache, config, problems)
     warm_up.join()
-    served = ServedModels(recommender, recommender_ref, triage, triage_refs, problems)
+    served = ServedModels(recommender, recommender_ref, triage, triage_refs, problems, slots=slots)
     logger.info("models loaded: %s; problems: %s", served.versions(), problems or "none")
     return served
+
+
+def changes_since(served: ServedModels, settings: Settings, cache: ChampionCache) -> dict[str, str]:
+    """What moved in the registry since `served` was loaded: slot -> its new registered name
+    (a binding changed), or name -> its new champion version (an alias moved). Empty when
+    nothing did, or when the registry cannot say (the served models keep serving: an outage
+    never switches a slot back to its default)."""
+    slots, from_registry = resolve_slots(settings, cache, quiet=True)
+    moved = {
+        slot: now.name
+        for slot, now in slots.items()
+        if from_registry and slot in served.slots and now.name != served.slots[slot].name
+    }
+    for ref in served.refs().values():
+        current = cache.champion_version(ref.name)
+        if current not in (None, ref.version):
+            moved[ref.name] = current
+    return moved

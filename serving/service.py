@@ -59,7 +59,7 @@ from serving.schemas import (
     TriageResponse,
     idempotency_key_of,
 )
-from serving.served_models import ServedModels, load_served_models
+from serving.served_models import ServedModels, changes_since, load_served_models
 from serving.settings import DEFAULT_HOST, Settings, service_workers
 from serving.worker_tuning import prefer_the_event_loop, settle_after_load
 
@@ -135,17 +135,13 @@ class Agora:
                     logger.exception("reload asked by another worker failed")
 
     def _watch_aliases(self) -> None:
-        """Reload when a registry @champion alias moves (the alternative to /admin/reload)."""
+        """Reload when a registry @champion alias or a slot binding moves (the alternative to
+        /admin/reload)."""
         while True:
             time.sleep(self.settings.reload_interval_s)
-            served = {ref.name: ref.version for ref in self.served.refs().values()}
-            moved = {
-                name: current
-                for name, version in served.items()
-                if (current := self.champions.champion_version(name)) not in (None, version)
-            }
+            moved = changes_since(self.served, self.settings, self.champions)
             if moved:
-                logger.info("champion aliases moved %s: reloading", moved)
+                logger.info("champion aliases or slot bindings moved %s: reloading", moved)
                 try:
                     self._reload(announce=False)
                 except Exception:  # keep watching; the old models keep serving

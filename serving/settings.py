@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data.paths import agora_home, tracking_uri
-from models.served_models import RECOMMENDER_MODEL, TRIAGE_SLOTS
+from models.served_models import RECOMMENDER_SLOT, default_registered_name, slot_names
 
 API_KEYS_ENV = "AGORA_API_KEYS"  # role:name:key or role:key entries, comma-separated
 LEGACY_API_KEY_ENV = "AGORA_API_KEY"  # the old single key: refused at start, with a sentence
@@ -118,36 +118,71 @@ def max_in_flight(environ: Mapping[str, str] | None = None) -> int:
     return limit
 
 
+TRIAGE_MODELS_ENV = "AGORA_TRIAGE_MODELS"  # slot=registered-name,...: pins triage slots
+RECOMMENDER_MODEL_ENV = "AGORA_RECOMMENDER_MODEL"  # pins the recommender slot
+
+# Where the registered name a slot serves came from (reported by /model_info).
+BINDING_ENVIRONMENT = "environment"  # AGORA_TRIAGE_MODELS / AGORA_RECOMMENDER_MODEL
+BINDING_REGISTRY = "registry"  # a slot binding read from the registry now
+BINDING_LOCAL_CACHE = "local-cache"  # the last binding read, the registry being unreachable
+BINDING_DEFAULT = "default"  # no binding: the slot's default name (models.served_models)
+
+
 def _parse_pairs(text: str) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for part in text.split(","):
         if part.strip():
             key, _, value = part.partition("=")
             if not value:
-                raise ValueError(f"AGORA_TRIAGE_MODELS entry '{part}' is not slot=registered-name")
+                raise ValueError(f"{TRIAGE_MODELS_ENV} entry '{part}' is not slot=registered-name")
             pairs[key.strip()] = value.strip()
     return pairs
 
 
-def default_triage_models() -> dict[str, str]:
-    """Serving slot -> registered name, from the served-models table (models.served_models)."""
-    return {entry.slot: entry.registered_name for entry in TRIAGE_SLOTS}
+@dataclass(frozen=True)
+class SlotModel:
+    """The registered model a slot serves, and where that choice came from (BINDING_*)."""
+
+    name: str
+    binding: str
+
+
+def resolve_slot_models(
+    pinned: Mapping[str, str], bound: Mapping[str, str], bound_from: str = BINDING_REGISTRY
+) -> dict[str, SlotModel]:
+    """Every slot's registered model: pinned by the environment, else bound in the registry
+    (`bound`, read from `bound_from`: the registry or its cached copy), else the default name.
+
+    The environment wins so an operator can pin one service (a canary, a rollback in a hurry)
+    whatever the shared registry says.
+    """
+    resolved = {}
+    for slot in slot_names():
+        if slot in pinned:
+            resolved[slot] = SlotModel(pinned[slot], BINDING_ENVIRONMENT)
+        elif slot in bound:
+            resolved[slot] = SlotModel(bound[slot], bound_from)
+        else:
+            resolved[slot] = SlotModel(default_registered_name(slot), BINDING_DEFAULT)
+    return resolved
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the registry and the stores are, and which registered model each slot serves.
+    """Where the registry and the stores are, and which slots the environment pins.
 
-    `AGORA_TRIAGE_MODELS=slot=name,...` replaces the triage slots' models (e.g. to serve another
-    dataset's model in the category slot); slots are those of `models.served_models`.
+    `AGORA_TRIAGE_MODELS=slot=name,...` pins triage slots to registered models and
+    `AGORA_RECOMMENDER_MODEL=name` the recommender's; every other slot serves the model bound to
+    it in the registry (`agora models promote NAME --slot SLOT`), else its default name (see
+    `resolve_slot_models`). Slots are those of `models.served_models`; an unknown one in
+    AGORA_TRIAGE_MODELS is reported as a problem when the models load.
     """
 
     tracking_uri: str
     cache_dir: Path
     store_url: str
-    recommender_model: str
-    triage_models: dict[str, str] = field(default_factory=dict)
-    reload_interval_s: float = 0.0  # > 0: watch the @champion aliases and reload on a change
+    pinned_models: dict[str, str] = field(default_factory=dict)  # slot -> registered name
+    reload_interval_s: float = 0.0  # > 0: watch the aliases and bindings, reload on a change
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -155,14 +190,16 @@ class Settings:
         # paying for the store's database imports.
         from data.store import default_store_url
 
-        triage = os.environ.get("AGORA_TRIAGE_MODELS")
+        pinned = _parse_pairs(os.environ.get(TRIAGE_MODELS_ENV) or "")
+        recommender = os.environ.get(RECOMMENDER_MODEL_ENV, "").strip()
+        if recommender:
+            pinned[RECOMMENDER_SLOT] = recommender
         return cls(
             tracking_uri=tracking_uri(),
             cache_dir=Path(
                 os.environ.get("AGORA_SERVING_CACHE") or agora_home() / "serving-cache"
             ).expanduser(),
             store_url=default_store_url(),
-            recommender_model=os.environ.get("AGORA_RECOMMENDER_MODEL", RECOMMENDER_MODEL),
-            triage_models=_parse_pairs(triage) if triage else default_triage_models(),
+            pinned_models=pinned,
             reload_interval_s=float(os.environ.get("AGORA_RELOAD_INTERVAL", "0") or 0),
         )

@@ -5,6 +5,9 @@ carries its evaluation as tags — the primary metric, its value, whether higher
 fingerprint of the evaluation data — so a promotion compares candidate and champion on the same
 data, or refuses. Every move records who, why and when, on the version and in the model's
 champion history, which is what `rollback` walks back.
+
+A promotion can also bind the model to a serving slot (`training.slots`): the version is checked
+against the slot before anything moves, and the binding is made once `@champion` has moved.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from models.served_models import CHAMPION_ALIAS
+from models.served_models import CHAMPION_ALIAS, SlotMismatchError
+from training.slots import bind_slot, check_version_fits
 
 logger = logging.getLogger(__name__)
 
@@ -222,14 +226,23 @@ def promote(
     by: str | None = None,
     champion_score: float | None = None,
     tolerance: float = 0.0,
+    slot: str | None = None,
 ) -> VersionSummary:
     """Point `@champion` at `version` (default: the newest) if it passes the gate.
 
     `force` skips the gate but needs a reason, which is recorded with who and when.
-    `champion_score`: see `gate`.
+    `champion_score`: see `gate`. `slot`: also bind `name` to this serving slot, after checking
+    the version can serve it (never skipped, not even by `force`: a model that cannot serve the
+    slot would only fail when the service loads it); when the version already is the champion,
+    only the binding is made.
     """
     candidate = _get_version(client, name, version)
     current = champion(client, name)
+    if slot is not None:
+        _check_slot(candidate, slot)
+        if current is not None and current.version == candidate.version:
+            bind_slot(client, name, slot, reason or f"v{candidate.version} is the champion", by)
+            return _get_version(client, name, candidate.version)
     if force:
         if not reason:
             raise PromotionRefusedError("--force needs --reason: say why the gate is skipped")
@@ -245,7 +258,19 @@ def promote(
     history.append(candidate.version)
     _move_champion(client, name, candidate.version, "promoted", why, by)
     client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
+    if slot is not None:
+        bind_slot(client, name, slot, why, by)
     return _get_version(client, name, candidate.version)
+
+
+def _check_slot(candidate: VersionSummary, slot: str) -> None:
+    """PromotionRefusedError unless `candidate` can serve `slot`."""
+    try:
+        check_version_fits(candidate.name, candidate.version, candidate.tags, slot)
+    except SlotMismatchError as mismatch:
+        raise PromotionRefusedError(str(mismatch)) from None
+    except KeyError as unknown:  # an unknown slot: the message lists the known ones
+        raise PromotionRefusedError(str(unknown.args[0])) from None
 
 
 def rollback(

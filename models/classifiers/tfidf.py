@@ -1,9 +1,11 @@
 """Fast baseline: TF-IDF word and character n-grams with a logistic-regression head.
 
-Character n-grams make it language-agnostic: Chinese has no spaces, so its word analyzer finds
-little, but character 1-4-grams carry the signal ("难吃", "太慢"). The artifact is the two
-vocabularies (JSON), their idf vectors and the head's arrays (.npz): no pickle, and a loaded model
-scores in plain numpy/scipy. `explain` decomposes a prediction into per-term contributions.
+Character n-grams make it language-agnostic: Chinese has no spaces, so the char_wb block's
+1-5-grams carry the signal ("难吃", "太慢"), and the word analyzer reads every Han or kana character
+as a token (`CJK_TOKEN_PATTERN`), whatever language a text is tagged with, so its bigrams are
+character bigrams rather than whole clauses. The artifact is the two vocabularies (JSON), their
+idf vectors and the head's arrays (.npz): no pickle, and a loaded model scores in plain
+numpy/scipy. `explain` decomposes a prediction into per-term contributions.
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from models.classifiers.base import (
 )
 from models.classifiers.calibration import CalibrationConfig
 from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
-from models.classifiers.tfidf_features import FastTfidf, supports
+from models.classifiers.tfidf_features import (
+    CJK_TOKEN_PATTERN,
+    FastTfidf,
+    display_term,
+    supports,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +78,12 @@ def _vectorizer_params(config: TfidfConfig) -> list[dict[str, object]]:
     """Constructor arguments of the word and char vectorizers (JSON-serialisable)."""
     shared = {"sublinear_tf": config.sublinear_tf, "lowercase": True, "dtype": "float32"}
     return [
-        {"analyzer": "word", "ngram_range": list(config.word_ngrams), **shared},
+        {
+            "analyzer": "word",
+            "ngram_range": list(config.word_ngrams),
+            "token_pattern": CJK_TOKEN_PATTERN,
+            **shared,
+        },
         {"analyzer": "char_wb", "ngram_range": list(config.char_ngrams), **shared},
     ]
 
@@ -140,8 +152,9 @@ class TfidfClassifier(TextClassifier):
         is_char: list[bool] = []
         for vectorizer in self._vectorizers:
             by_index = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
-            terms.extend(str(term).strip() for term, _ in by_index)
-            is_char.extend([vectorizer.analyzer != "word"] * len(by_index))
+            word = vectorizer.analyzer == "word"
+            terms.extend(display_term(t) if word else str(t).strip() for t, _ in by_index)
+            is_char.extend([not word] * len(by_index))
         self._terms = terms
         self._is_char = is_char
         self._transforms = [FastTfidf(v) if supports(v) else v for v in self._vectorizers]
@@ -235,6 +248,10 @@ class TfidfClassifier(TextClassifier):
                 "lowercase": vectorizer.lowercase,
                 "dtype": np.dtype(vectorizer.dtype).name,
             }
+            if vectorizer.analyzer == "word":
+                # Saved since CJK characters became tokens; an artifact without it was trained
+                # with scikit-learn's default pattern and loads with it.
+                params["token_pattern"] = vectorizer.token_pattern
             vocabulary_file = f"vocabulary_{i}.json"
             by_index = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
             write_json(folder / vocabulary_file, [term for term, _ in by_index])

@@ -10,6 +10,13 @@ and normalisation, so the matrix is the one `transform` returns (tests compare t
 
 Only the settings this project's TF-IDF model uses take the fast path (`supports`); any other
 vectorizer falls back to its own `transform`.
+
+`CJK_TOKEN_PATTERN` is the word analyzer's token pattern: Chinese and Japanese are written without
+spaces, so scikit-learn's default pattern takes a whole clause ("送餐太慢了") as one "word" that
+rarely repeats. This pattern makes every Han or kana character a token (word bigrams become the
+character bigrams that carry Chinese text) and reads other words as the default does, whatever
+language the text is tagged with. On text without Han or kana its tokens equal the default's.
+Hangul is left to the default: Korean puts spaces between words.
 """
 
 from __future__ import annotations
@@ -22,6 +29,14 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+# Han (with radicals, the iteration marks 々〆 and extension planes), kana, bopomofo.
+_CJK = (
+    r"\u2e80-\u2fdf\u3005\u3006\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff"
+    r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+)
+CJK_TOKEN_PATTERN = rf"(?u)[{_CJK}]|[^\W{_CJK}]{{2,}}"
+# The space scikit-learn puts between the tokens of a word n-gram, where both sides are CJK.
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 _CACHED_WORDS = 50_000  # per vectorizer (about 10 MiB at most), then the cache starts over
 _LONGEST_CACHED_WORD = 40  # chars; longer "words" (unspaced Chinese sentences) rarely repeat
 
@@ -35,11 +50,16 @@ def supports(vectorizer: TfidfVectorizer) -> bool:
         and vectorizer.tokenizer is None
         and vectorizer.strip_accents is None
         and vectorizer.stop_words is None
-        and vectorizer.token_pattern == _DEFAULT_TOKEN_PATTERN
+        and vectorizer.token_pattern in (_DEFAULT_TOKEN_PATTERN, CJK_TOKEN_PATTERN)
         and not vectorizer.binary
         and vectorizer.use_idf
         and hasattr(vectorizer, "idf_")
     )
+
+
+def display_term(term: str) -> str:
+    """A word n-gram as it reads in the text: "难 吃" (two character tokens) becomes "难吃"."""
+    return _CJK_GAP.sub("", term)
 
 
 class FastTfidf:

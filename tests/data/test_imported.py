@@ -68,7 +68,7 @@ def test_unmapped_required_column_is_named(tmp_path: Path) -> None:
 def test_parquet_and_labelled_text(tmp_path: Path) -> None:
     path = tmp_path / "texts.parquet"
     pd.DataFrame(
-        {"body": ["great app", "  ", "slow delivery"], "y": ["pos", "pos", "neg"]}
+        {"body": ["great app", "  ", "slow delivery"], "y": ["positive", "positive", "negative"]}
     ).to_parquet(path)
     report = import_file(path, Kind.LABELLED_TEXT, {S.TEXT: "body", S.LABEL: "y"}, "texts")
     assert report.rows_kept == 2 and report.rejected == {"empty text": 1}

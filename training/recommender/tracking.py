@@ -4,7 +4,8 @@ Metric names in MLflow cannot hold '@', so 'ndcg@10' is logged as 'ndcg_at_10'; 
 cut-offs are logged as '<metric>_by_k' with the cut-off as the step, so MLflow's own charts plot
 metric against k. The registered version carries the evaluation as tags (see
 `training.promotion.evaluation_tags`) so a promotion can compare it with the champion on the same
-held-out data.
+held-out data. It is registered under its dataset's name (`agora-recommender` for the default
+dataset, `agora-recommender-<dataset>` otherwise), so the gate compares like with like.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 import yaml
 
 from data.schemas import USER_ID
-from models.served_models import RECOMMENDER_MODEL
+from models.served_models import RECOMMENDER_MODEL, recommender_registered_name
 from training.promotion import evaluation_tags
 from training.recommender.evaluate import Evaluation, metrics_by_k_frame
 from training.recommender.plots import plot_metrics_by_k, plot_popularity_bias
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 FAMILY = "recommender"
 EXPERIMENT = "agora-recommender"
-REGISTERED_MODEL = RECOMMENDER_MODEL
+REGISTERED_MODEL = RECOMMENDER_MODEL  # the default dataset's (recommender_registered_name)
 PYFUNC_CODE = Path(__file__).resolve().parent.parent / "pyfunc_recommender.py"
 
 
@@ -118,7 +119,7 @@ def register_recommender(
         return log_and_register_model(
             native,
             PYFUNC_CODE,
-            REGISTERED_MODEL,
+            recommender_registered_name(data.dataset),
             input_example=(example_users, {"k": evaluation.k}),
             tags=tags,
         )

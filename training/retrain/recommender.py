@@ -17,11 +17,11 @@ import pandas as pd
 from data.store import Store
 from features.user_history import event_interactions
 from models.recommenders import load_recommender
+from models.served_models import recommender_registered_name
 from training.recommender.config import load_run_config
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.pipeline import train_recommender
 from training.recommender.steps import prepare_split
-from training.recommender.tracking import REGISTERED_MODEL
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
@@ -65,14 +65,15 @@ def retrain_recommender(
     metric = f"ndcg@{run_config.k}"
     candidate_score = outcome.metrics[metric]
     champion_version, champion_score = None, None
-    with champion_artifact(REGISTERED_MODEL) as champion:
+    registered = recommender_registered_name(dataset)  # the name train_recommender registered
+    with champion_artifact(registered) as champion:
         if champion is not None and champion[0] != outcome.model_version:
             champion_version = champion[0]
             model = load_recommender(champion[1])
             scored = evaluate_recommender(model, data.train, data.test, k=run_config.k)
             champion_score = scored.metrics[metric]
     return conclude(
-        REGISTERED_MODEL,
+        registered,
         (outcome.model_version, candidate_score),
         (champion_version, champion_score),
         metric,

@@ -2,7 +2,8 @@
 
 What both families log the same way (lineage, tags, flat params, model registration) is in
 `training.tracking`; the registered version carries its evaluation as tags (see
-`training.promotion.evaluation_tags`) for the promotion gate.
+`training.promotion.evaluation_tags`) for the promotion gate, and its task, language, dataset and
+classes for the serving-slot check (`training.slots`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from features.text_splits import TextSplit
 from training.promotion import evaluation_tags
+from training.slots import classes_tag
 from training.tracking import (
     flatten_params,
     log_and_register_model,
@@ -65,7 +67,9 @@ def log_triage_run(
     tags = {
         # What the promotion gate compares: macro-F1 on exactly this split's test part.
         **evaluation_tags("macro_f1", scores, test_fingerprint(split)),
-        **run_tags("triage", trained.model, task=split.task, language=split.language),
+        **run_tags(
+            "triage", trained.model, task=split.task, language=split.language, dataset=split.dataset
+        ),
     }
     run_name = f"{trained.model}-{split.dataset}-{split.task}"
     with tracked_run(EXPERIMENT, run_name, tags) as run:
@@ -99,7 +103,8 @@ def log_triage_run(
             PYFUNC_CODE,
             registered_name,
             example,
-            tags,
+            # The classes on the version too: promotion to a serving slot checks them.
+            {**tags, **classes_tag(classifier.classes_)},
             # No model_config: the artifact carries its text handling, which the wrapper uses.
         )
         logger.info("run %s registered %s version %s", run.info.run_id, registered_name, version)

@@ -11,9 +11,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from data.imported import import_file
+from models.served_models import recommender_registered_name
 from training.recommender.config import RecommenderRunConfig, TuningConfig
 from training.recommender.pipeline import train_recommender
-from training.recommender.tracking import REGISTERED_MODEL
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,11 @@ def test_tuned_run_logs_everything_and_registers_a_loadable_model(
         assert expected in artifacts, artifacts
     assert outcome.effective_config.provenance["mlflow_run_id"] == outcome.run_id
 
-    version = client.get_model_version(REGISTERED_MODEL, outcome.model_version)
+    # Regression: every recommender registered as agora-recommender whatever its dataset, so
+    # the gate compared a user's catalog with MovieLens; each dataset now has its own name.
+    registered = recommender_registered_name(tiny_dataset)
+    assert registered == "agora-recommender-tiny-groups"
+    version = client.get_model_version(registered, outcome.model_version)
     assert version.run_id == outcome.run_id
     assert version.tags["agora.primary_metric"] == "ndcg_at_10"
     assert float(version.tags["agora.metric.ndcg_at_10"]) == pytest.approx(metrics["ndcg_at_10"])
@@ -83,7 +87,7 @@ def test_tuned_run_logs_everything_and_registers_a_loadable_model(
 
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}/{outcome.model_version}")
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{registered}/{outcome.model_version}")
     answer = pyfunc.predict(pd.DataFrame({"user_id": ["u0", "u25"]}), params={"k": 3})
     assert list(answer.columns) == ["user_id", "rank", "item_id", "score"]
     assert answer.groupby("user_id").size().to_dict() == {"u0": 3, "u25": 3}

@@ -1,0 +1,154 @@
+"""Label values: the sentiment vocabulary, `--label-map` parsing and the check that a sentiment
+set can be served.
+
+A sentiment model is served by the triage engine only when its classes are among negative,
+neutral and positive and include negative (complaints are defined from it). Import and training
+both refuse a sentiment set that breaks this, with the same sentence: the labels found and the
+`--label-map` that would fix them, so a user learns it before any model is trained, not when the
+service refuses the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+NEGATIVE = "negative"
+NEUTRAL = "neutral"
+POSITIVE = "positive"
+SENTIMENT_LABELS: tuple[str, ...] = (NEGATIVE, NEUTRAL, POSITIVE)
+# Label spellings a suggested --label-map may name with confidence (by prefix, lower case).
+_SENTIMENT_PREFIXES = {"neg": NEGATIVE, "bad": NEGATIVE, "neu": NEUTRAL, "pos": POSITIVE}
+_SENTIMENT_WORDS = {"good": POSITIVE}
+_SHOWN_LABELS = 8  # labels named in a message; the rest are counted
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+class LabelMapError(ValueError):
+    """A `--label-map` value is malformed; the message names the entry."""
+
+
+class SentimentLabelError(ValueError):
+    """A sentiment set's labels cannot be served; the message names them and the fix."""
+
+
+@dataclass(frozen=True)
+class MappedLabels:
+    """Labels after a label map: the mapped values (NaN where unmapped), the unmapped rows'
+    mask, and the map entries that matched no row."""
+
+    values: pd.Series
+    unmapped: pd.Series
+    unused_entries: list[str]
+
+
+def parse_label_map(text: str | None) -> dict[str, str]:
+    """Parse '0=negative,1=positive' into {source value: label}; several sources may share one
+    label ('1=negative,2=negative'), but a source may appear only once."""
+    label_map: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise LabelMapError(
+                f"--label-map entry '{part.strip()}' is not of the form value=label"
+            )
+        source, target = (s.strip() for s in part.split("=", 1))
+        if not source or not target:
+            raise LabelMapError(f"--label-map entry '{part.strip()}' has an empty side")
+        if source in label_map:
+            raise LabelMapError(f"--label-map names the value '{source}' twice")
+        label_map[source] = target
+    return label_map
+
+
+def apply_label_map(values: pd.Series, label_map: dict[str, str]) -> MappedLabels:
+    """Map `values` (compared as stripped text) through `label_map`."""
+    text = values.astype(str).str.strip()
+    mapped = text.map(label_map)
+    present = set(text.unique())
+    unused = [source for source in label_map if source not in present]
+    return MappedLabels(mapped, mapped.isna(), unused)
+
+
+def sentiment_label_problem(labels: Iterable[str]) -> str | None:
+    """Why `labels` cannot be a served sentiment model's classes, or None when they can."""
+    found = set(labels)
+    if found - set(SENTIMENT_LABELS):
+        return f"labels {quote_labels(found)} are not all negative, neutral or positive"
+    if NEGATIVE not in found:
+        return f"labels {quote_labels(found)} include no 'negative'"
+    return None
+
+
+def check_sentiment_labels(labels: Iterable[str], subject: str, remedy: str) -> None:
+    """Raise SentimentLabelError, in one sentence, when `labels` cannot be served as sentiment.
+
+    `subject` names the data ("dataset 'reviews'"), `remedy` says how to pass the flag
+    ("import it with", "re-import it with").
+    """
+    found = sorted(set(labels), key=_natural_key)
+    if sentiment_label_problem(found) is None:
+        return
+    needs = "sentiment needs negative, neutral or positive labels, negative among them"
+    if set(found) <= set(SENTIMENT_LABELS):  # all valid, but no negative row to map
+        raise SentimentLabelError(
+            f"{subject} has labels {quote_labels(found)}, but {needs}: add negative examples, "
+            "or use --task category if the labels are not sentiment"
+        )
+    raise SentimentLabelError(
+        f"{subject} has labels {quote_labels(found)}, but {needs}: {remedy} "
+        f"--label-map {suggest_label_map(found)} (or --task category if they are not sentiment)"
+    )
+
+
+def suggest_label_map(labels: Iterable[str]) -> str:
+    """An example --label-map for `labels`: numbers by order (low = negative), known spellings
+    by name, anything else as value=<negative|neutral|positive> for the user to choose."""
+    found = sorted(set(labels), key=_natural_key)
+    unknown = [label for label in found if label not in SENTIMENT_LABELS]
+    guesses = _guess_by_order(unknown) if len(unknown) == len(found) else {}
+    entries = []
+    for label in unknown:
+        guess = guesses.get(label) or _guess_by_name(label)
+        entries.append(f"{label}={guess or '<negative|neutral|positive>'}")
+    return ",".join(entries)
+
+
+def quote_labels(labels: Iterable[str]) -> str:
+    """'a', 'b' and 3 more: labels for a message, in natural order."""
+    ordered = sorted(set(labels), key=_natural_key)
+    shown = ", ".join(f"'{label}'" for label in ordered[:_SHOWN_LABELS])
+    more = len(ordered) - _SHOWN_LABELS
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _guess_by_order(labels: list[str]) -> dict[str, str]:
+    """Numeric labels by order: two values are negative/positive; more split in halves around
+    a neutral middle value (1-5 stars: 1,2 negative, 3 neutral, 4,5 positive)."""
+    if len(labels) < 2 or not all(_NUMBER.match(label) for label in labels):
+        return {}
+    half, odd = divmod(len(labels), 2)
+    guesses = dict.fromkeys(labels[:half], NEGATIVE) | dict.fromkeys(labels[-half:], POSITIVE)
+    if odd:
+        guesses[labels[half]] = NEUTRAL
+    return guesses
+
+
+def _guess_by_name(label: str) -> str | None:
+    lowered = label.strip().lower()
+    if lowered in _SENTIMENT_WORDS:
+        return _SENTIMENT_WORDS[lowered]
+    return next(
+        (v for prefix, v in _SENTIMENT_PREFIXES.items() if lowered.startswith(prefix)), None
+    )
+
+
+def _natural_key(label: str) -> tuple[int, float, str]:
+    """Numbers first, by value ('2' before '10'), then text."""
+    if _NUMBER.match(label):
+        return (0, float(label), label)
+    return (1, 0.0, label)

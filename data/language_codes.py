@@ -1,0 +1,44 @@
+"""ISO 639-1 language codes: the one vocabulary of the `language` column of labelled texts.
+
+The full two-letter list is written out (not taken from the language detector) because a user's
+data may be in a language the detector does not know, and its code is still a valid tag to import
+and train with. Tags such as "en-US" or "zh_Hans" are reduced to their primary subtag, since
+models are trained and served per language, not per region or script variant.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CODES = """
+    aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy
+    da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
+    hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky
+    la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny
+    oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss
+    st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo
+    za zh zu
+"""
+ISO_639_1: frozenset[str] = frozenset(_CODES.split())
+# "und" is ISO 639-2's "undetermined": the canonical frame writes it as the empty string.
+UNDETERMINED = frozenset({"", "und"})
+_SUBTAG_SEPARATOR = re.compile(r"[-_]")
+
+
+class LanguageCodeError(ValueError):
+    """A language tag is not an ISO 639-1 code; the message names it."""
+
+
+def normalise_language_code(value: str) -> str:
+    """The ISO 639-1 code of `value` ("EN", "en-US", "zh_Hans" -> "en", "en", "zh").
+
+    Empty and "und" give "" (language not known). Raises LanguageCodeError for anything else.
+    """
+    primary = _SUBTAG_SEPARATOR.split(value.strip().lower(), maxsplit=1)[0]
+    if primary in UNDETERMINED:
+        return ""
+    if primary not in ISO_639_1:
+        raise LanguageCodeError(
+            f"'{value}' is not an ISO 639-1 language code (two letters, e.g. en, zh, es)"
+        )
+    return primary

@@ -1,0 +1,88 @@
+"""Label maps, the sentiment label check and ISO 639-1 codes, on literal values."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from data.label_maps import (
+    LabelMapError,
+    SentimentLabelError,
+    apply_label_map,
+    check_sentiment_labels,
+    parse_label_map,
+    sentiment_label_problem,
+    suggest_label_map,
+)
+from data.language_codes import ISO_639_1, LanguageCodeError, normalise_language_code
+
+
+def test_parse_label_map_allows_many_to_one_and_refuses_malformed_entries() -> None:
+    assert parse_label_map(" 1=negative, 2=negative,3 = neutral,") == {
+        "1": "negative",
+        "2": "negative",
+        "3": "neutral",
+    }
+    assert parse_label_map(None) == {}
+    with pytest.raises(LabelMapError, match="'0' is not of the form value=label"):
+        parse_label_map("0")
+    with pytest.raises(LabelMapError, match="empty side"):
+        parse_label_map("0=")
+    with pytest.raises(LabelMapError, match="'0' twice"):
+        parse_label_map("0=negative,0=positive")
+
+
+def test_apply_label_map_marks_unmapped_rows_and_unused_entries() -> None:
+    mapped = apply_label_map(
+        pd.Series(["0", " 1", "2", "0"]), {"0": "negative", "1": "positive", "9": "neutral"}
+    )
+    assert mapped.values.tolist()[:2] == ["negative", "positive"]
+    assert mapped.unmapped.tolist() == [False, False, True, False]
+    assert mapped.unused_entries == ["9"]
+
+
+def test_sentiment_problem_needs_known_labels_with_negative() -> None:
+    assert sentiment_label_problem(["negative", "positive"]) is None
+    assert sentiment_label_problem(["negative", "neutral", "positive"]) is None
+    assert "'0', '1'" in (sentiment_label_problem(["1", "0"]) or "")
+    assert "no 'negative'" in (sentiment_label_problem(["neutral", "positive"]) or "")
+
+
+def test_refusal_sentence_names_the_labels_and_the_flag() -> None:
+    with pytest.raises(SentimentLabelError) as caught:
+        check_sentiment_labels(["1", "0", "1"], "dataset 'mine'", "re-import it with")
+    message = str(caught.value)
+    assert message.startswith("dataset 'mine' has labels '0', '1'")
+    assert "re-import it with --label-map 0=negative,1=positive" in message
+    assert message.count(". ") == 0  # one sentence
+
+
+@pytest.mark.parametrize(
+    ("labels", "suggestion"),
+    [
+        (["0", "1"], "0=negative,1=positive"),
+        (["5", "1", "3", "2", "4"], "1=negative,2=negative,3=neutral,4=positive,5=positive"),
+        (["10", "2"], "2=negative,10=positive"),  # by value, not as text
+        (["POS", "neg", "neutral"], "POS=positive,neg=negative"),
+        (["happy", "negative"], "happy=<negative|neutral|positive>"),
+    ],
+)
+def test_suggested_label_map(labels: list[str], suggestion: str) -> None:
+    assert suggest_label_map(labels) == suggestion
+
+
+def test_labels_already_valid_but_without_negative_are_refused_without_a_map() -> None:
+    with pytest.raises(SentimentLabelError, match="add negative examples"):
+        check_sentiment_labels(["neutral", "positive"], "'x.csv'", "import it with")
+
+
+def test_language_codes_are_normalised_and_validated() -> None:
+    assert len(ISO_639_1) == 183
+    assert normalise_language_code("EN") == "en"
+    assert normalise_language_code(" zh_Hans ") == "zh"
+    assert normalise_language_code("pt-BR") == "pt"
+    assert normalise_language_code("und") == ""
+    assert normalise_language_code("") == ""
+    for bad in ("english", "xx", "e"):
+        with pytest.raises(LanguageCodeError, match=f"'{bad}' is not an ISO 639-1"):
+            normalise_language_code(bad)

@@ -1,0 +1,109 @@
+"""Which registered model each slot serves: the environment, else the registry's binding (or its
+recorded copy when the registry is down), else the slot's default name; and the alias watch
+seeing a binding move."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from models.served_models import RECOMMENDER_SLOT, SERVING_SLOT_TAG, SLOT_BOUND_AT_TAG
+from serving.champion_cache import BINDINGS_FILE, ChampionCache
+from serving.served_models import ServedModels, changes_since, resolve_slots
+from serving.settings import (
+    BINDING_DEFAULT,
+    BINDING_ENVIRONMENT,
+    BINDING_LOCAL_CACHE,
+    BINDING_REGISTRY,
+    Settings,
+    SlotModel,
+    resolve_slot_models,
+)
+
+
+def test_the_environment_wins_then_the_binding_then_the_default() -> None:
+    slots = resolve_slot_models(
+        pinned={"category": "pinned-category"},
+        bound={"category": "bound-category", "sentiment-en": "my-sentiment"},
+    )
+    assert slots["category"] == SlotModel("pinned-category", BINDING_ENVIRONMENT)
+    assert slots["sentiment-en"] == SlotModel("my-sentiment", BINDING_REGISTRY)
+    assert slots["sentiment-zh"] == SlotModel("agora-triage-sentiment-zh", BINDING_DEFAULT)
+    assert slots[RECOMMENDER_SLOT] == SlotModel("agora-recommender", BINDING_DEFAULT)
+    cached = resolve_slot_models({}, {"reason": "my-reason"}, BINDING_LOCAL_CACHE)
+    assert cached["reason"] == SlotModel("my-reason", BINDING_LOCAL_CACHE)
+
+
+def test_settings_read_the_pins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGORA_TRIAGE_MODELS", "category=cfpb-category, reason=my-reason")
+    monkeypatch.setenv("AGORA_RECOMMENDER_MODEL", "agora-recommender-my-shop")
+    assert Settings.from_env().pinned_models == {
+        "category": "cfpb-category",
+        "reason": "my-reason",
+        RECOMMENDER_SLOT: "agora-recommender-my-shop",
+    }
+    monkeypatch.delenv("AGORA_TRIAGE_MODELS")
+    monkeypatch.delenv("AGORA_RECOMMENDER_MODEL")
+    assert Settings.from_env().pinned_models == {}  # every slot follows the registry
+    monkeypatch.setenv("AGORA_TRIAGE_MODELS", "category")
+    with pytest.raises(ValueError, match="not slot=registered-name"):
+        Settings.from_env()
+
+
+def _bind(client: MlflowClient, name: str, slot: str, at: str) -> None:
+    client.create_registered_model(name, tags={SERVING_SLOT_TAG: slot, SLOT_BOUND_AT_TAG: at})
+
+
+def _unreachable(tmp_path: Path) -> str:
+    """A registry URI that cannot be opened (its folder is a file): the outage, without a
+    network."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    return f"sqlite:///{blocker / 'mlflow.db'}"
+
+
+def _settings(tmp_path: Path, uri: str) -> Settings:
+    return Settings(tracking_uri=uri, cache_dir=tmp_path / "cache", store_url="sqlite://")
+
+
+@pytest.mark.integration
+def test_bindings_come_from_the_registry_else_from_their_recorded_copy(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _bind(MlflowClient(uri, uri), "my-sentiment", "sentiment-en", "2026-01-01T00:00:00Z")
+    up = ChampionCache(tmp_path / "cache", uri)
+    slots, from_registry = resolve_slots(_settings(tmp_path, uri), up)
+    assert from_registry and slots["sentiment-en"] == SlotModel("my-sentiment", BINDING_REGISTRY)
+    assert (tmp_path / "cache" / BINDINGS_FILE).is_file()
+
+    # The registry is down: the recorded bindings still hold.
+    down_uri = _unreachable(tmp_path)
+    down = ChampionCache(tmp_path / "cache", down_uri)
+    bindings = down.bindings()
+    assert bindings.source == "local-cache" and bindings.registry_error
+    slots, from_registry = resolve_slots(_settings(tmp_path, down_uri), down)
+    assert not from_registry
+    assert slots["sentiment-en"] == SlotModel("my-sentiment", BINDING_LOCAL_CACHE)
+
+    # Down, and nothing ever recorded: every slot serves its default.
+    empty = ChampionCache(tmp_path / "empty-cache", down_uri).bindings()
+    assert (empty.slots, empty.source) == ({}, "none")
+
+
+@pytest.mark.integration
+def test_the_watch_sees_a_binding_move_but_never_an_outage(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    settings = _settings(tmp_path, uri)
+    cache = ChampionCache(settings.cache_dir, uri)
+    slots, _ = resolve_slots(settings, cache)
+    served = ServedModels(None, None, None, {}, slots=slots)
+    assert changes_since(served, settings, cache) == {}
+    _bind(MlflowClient(uri, uri), "my-category", "category", "2026-01-01T00:00:00Z")
+    assert changes_since(served, settings, cache) == {"category": "my-category"}
+
+    slots, _ = resolve_slots(settings, cache)
+    served = ServedModels(None, None, None, {}, slots=slots)
+    down_uri = _unreachable(tmp_path)
+    down = ChampionCache(tmp_path / "empty-cache", down_uri)  # nothing recorded: defaults
+    assert changes_since(served, _settings(tmp_path, down_uri), down) == {}
