@@ -43,6 +43,16 @@ def train_recommender_command(
     tune: Annotated[
         int, typer.Option("--tune", help="Optuna trials on a validation split of the train data.")
     ] = 0,
+    budget_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-minutes",
+            help="Tune on a validation split of the train data within this many minutes (0: no "
+            "tuning). Default: 3 when neither --config nor --tune is given and no committed "
+            "tuned config belongs to the dataset, else 0. A hybrid that loses to one of its "
+            "components on validation is replaced by that component.",
+        ),
+    ] = None,
     export_dir: ExportOption = None,
     tracking_uri: TrackingOption = None,
     save_config: Annotated[
@@ -56,12 +66,28 @@ def train_recommender_command(
 ) -> None:
     """Train one recommender, evaluate it on the test split, log it to MLflow and register it."""
     from models.served_models import recommender_registered_name
-    from training.recommender.config import load_run_config
+    from training.recommender.config import (
+        DEFAULT_BUDGET_MINUTES,
+        committed_tuned_config,
+        load_run_config,
+    )
     from training.recommender.pipeline import train_recommender
 
     if tune < 0:
         raise bad_input(f"--tune must be >= 0 (the number of optuna trials), got {tune}")
+    if budget_minutes is not None and budget_minutes < 0:
+        raise bad_input(f"--budget-minutes must be >= 0 (0: no tuning), got {budget_minutes}")
+    if tune and budget_minutes:
+        raise bad_input(
+            "--tune (a number of trials) and --budget-minutes are alternatives; give one"
+        )
     try:
+        if config is None and tune == 0 and budget_minutes is None and model is not None:
+            config = committed_tuned_config(model.value, dataset)
+            if config is not None:
+                typer.echo(f"using {config} (tuned on {dataset}; --budget-minutes 3 re-tunes)")
+        if budget_minutes is None:
+            budget_minutes = DEFAULT_BUDGET_MINUTES if config is None and tune == 0 else 0.0
         run_config = load_run_config(config, None if model is None else model.value)
         outcome = train_recommender(
             dataset,
@@ -70,15 +96,19 @@ def train_recommender_command(
             export_dir=export_dir,
             tracking_uri=tracking_uri,
             show_progress=True,
+            budget_minutes=budget_minutes,
         )
     except BAD_INPUT_ERRORS as error:
         raise bad_input(error) from None
+    if outcome.budgeted is not None:
+        for line in outcome.budgeted.summary():
+            typer.echo(line)
     typer.echo(f"model: {outcome.model}  params: {outcome.params}")
     if outcome.tuning_best is not None:
         typer.echo(
             f"best validation {run_config.tuning.metric}@{run_config.k}: {outcome.tuning_best:.4f}"
         )
-    typer.echo(f"fit: {outcome.fit_seconds:.1f} s")
+    typer.echo(f"fit: {outcome.fit_seconds:.1f} s  peak memory: {outcome.peak_memory_mib:.0f} MiB")
     for name, value in outcome.metrics.items():
         shown = f"{value:.0f}" if name == "users_evaluated" else f"{value:.4f}"
         typer.echo(f"  {name:<20}{shown}")
@@ -102,13 +132,14 @@ def _save_config(
     from training.recommender.config import save_run_config
 
     effective = outcome.effective_config
-    if tune:
+    if tune or outcome.budgeted is not None:
         command = " ".join(["agora", *sys.argv[1:]])
         effective = effective.model_copy(
             update={"provenance": {"command": command, **effective.provenance}}
         )
+        how = f"--tune {tune}" if tune else "--budget-minutes"
         header = (
-            f"{outcome.model} on {dataset}: params tuned by `agora train recommender --tune {tune}`"
+            f"{outcome.model} on {dataset}: params tuned by `agora train recommender {how}`"
             " on a validation split carved from the training split (see provenance)."
         )
     else:

@@ -14,7 +14,7 @@ even when its fusion weight is 0 (a cold-start-only content component).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -119,6 +119,29 @@ class HybridRecommender(Recommender):
         for component in self.components:
             component.fit(interactions, items)
         return super().fit(interactions, items)
+
+    @classmethod
+    def from_fitted(
+        cls,
+        config: HybridConfig,
+        components: Sequence[Recommender],
+        encoder: TextEncoder | None = None,
+    ) -> Self:
+        """A hybrid over components already fitted on the same data, without refitting them.
+
+        Tuning tries many fusions (weights, rrf_k, fusion kind) of the same component fits;
+        refitting every component per trial would spend the budget on identical fits.
+        """
+        hybrid = cls(config, encoder=encoder)
+        expected = [spec.type for spec in config.components]
+        given = [component.model_type for component in components]
+        if given != expected:
+            raise ValueError(f"components {given} do not match the config's {expected}")
+        hybrid.components = list(components)
+        catalog = components[0].catalog
+        hybrid._fit(catalog)
+        hybrid._set_catalog(catalog)
+        return hybrid
 
     def _fit(self, catalog: FittedCatalog) -> None:
         for component in self.components:

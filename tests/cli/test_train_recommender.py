@@ -95,3 +95,21 @@ def test_missing_config_file_is_reported(tmp_path: Path) -> None:
 def test_benchmark_with_bad_config_folder_entry_fails_before_training(tmp_path: Path) -> None:
     result = runner.invoke(app, ["benchmark", "recommender", "--configs", "slow"])
     _assert_choice_refused(result, "slow")
+
+
+def test_negative_budget_is_refused(tmp_path: Path) -> None:
+    result = _train(tmp_path, "model: ease\n", "--budget-minutes", "-1")
+    _assert_one_sentence_error(result, "--budget-minutes must be >= 0")
+
+
+def test_tune_and_budget_together_are_refused(tmp_path: Path) -> None:
+    result = _train(tmp_path, "model: ease\n", "--tune", "3", "--budget-minutes", "1")
+    _assert_one_sentence_error(result, "--tune", "--budget-minutes", "alternatives")
+
+
+def test_a_committed_tuned_config_applies_only_to_its_own_dataset() -> None:
+    from training.recommender.config import CONFIG_DIR, committed_tuned_config
+
+    assert committed_tuned_config("hybrid", "movielens-100k") == CONFIG_DIR / "hybrid.tuned.yaml"
+    assert committed_tuned_config("hybrid", "my-catalog") is None
+    assert committed_tuned_config("ease", "movielens-100k") == CONFIG_DIR / "ease.tuned.yaml"

@@ -18,7 +18,12 @@ from typing import Literal
 
 from models.config import ConfigError
 from models.recommenders import recommender_config
-from training.recommender.config import MODEL_NAMES, RecommenderRunConfig, SplitConfig
+from training.recommender.config import (
+    CONFIG_DIR,
+    MODEL_NAMES,
+    RecommenderRunConfig,
+    SplitConfig,
+)
 from training.recommender.evaluate import (
     Evaluation,
     evaluate_recommender,
@@ -31,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 PROTOCOL_SPLIT = SplitConfig(train_ratio=0.75, seed=42)
 PROTOCOL_K = 10
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "recommender"
 Variant = Literal["tuned", "fast"]
 TABLE_COLUMNS = ("ndcg", "precision", "recall", "map", "mrr", "coverage")
 

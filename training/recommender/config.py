@@ -24,6 +24,11 @@ from pydantic import Field, PositiveInt
 from models.config import ConfigError, FrozenConfig
 from models.recommenders import RECOMMENDER_TYPES
 
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "recommender"
+# `agora train recommender` tunes for this long when no committed config fits the dataset: enough
+# for a few EASE and ALS fits and a fusion search on a 100k-rating catalog on 2 cores.
+DEFAULT_BUDGET_MINUTES = 3.0
+
 # The models' own type table is the one list of names (a model added there is accepted here).
 MODEL_NAMES: tuple[str, ...] = RECOMMENDER_TYPES
 ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]
@@ -90,3 +95,13 @@ def load_run_config(path: str | Path | None, model: str | None) -> RecommenderRu
     """Read (or default) a run config and bind it to `model`; ConfigError names the field."""
     config = RecommenderRunConfig() if path is None else RecommenderRunConfig.from_yaml(path)
     return config.for_model(model)
+
+
+def committed_tuned_config(model: str, dataset: str, config_dir: Path = CONFIG_DIR) -> Path | None:
+    """The committed `<model>.tuned.yaml` when it was tuned on `dataset` (its provenance says
+    so), else None: a config tuned on one catalog is no default for another."""
+    path = config_dir / f"{model}.tuned.yaml"
+    if not path.exists():
+        return None
+    provenance = RecommenderRunConfig.from_yaml(path).provenance
+    return path if provenance.get("dataset") == dataset else None

@@ -1,7 +1,10 @@
 """`agora train recommender` as a function: validate, split, (tune), fit, evaluate, log, register.
 
 Everything that can be checked without data (run config, the model's params, whether the model
-can be tuned) is checked first, so a bad config fails before any loading or training.
+can be tuned) is checked first, so a bad config fails before any loading or training. Tuning is
+either `tune_trials` optuna trials or a wall-clock budget (`budget_minutes`, see `budgeted`);
+under a budget a hybrid that loses to one of its components on validation is not shipped: that
+component is fitted, registered under the same name and tagged with the reason.
 """
 
 from __future__ import annotations
@@ -16,9 +19,19 @@ import pandas as pd
 
 from models.recommenders import recommender_config
 from training.recommender import tracking
+from training.recommender.budgeted import (
+    BudgetedTuning,
+    adaptive_hybrid_components,
+    tune_within_budget,
+)
 from training.recommender.config import RecommenderRunConfig
 from training.recommender.evaluate import evaluate_recommender, export_run
-from training.recommender.steps import SplitData, fit_recommender, prepare_split
+from training.recommender.steps import (
+    SplitData,
+    fit_recommender,
+    peak_memory_mib,
+    prepare_split,
+)
 from training.recommender.tuning import TuningResult, search_space, tune_recommender
 from training.tracking import configure_tracking, tracked_run
 
@@ -37,6 +50,14 @@ class TrainingOutcome:
     fit_seconds: float
     effective_config: RecommenderRunConfig
     tuning_best: float | None = None
+    requested_model: str = ""
+    budgeted: BudgetedTuning | None = None
+    peak_memory_mib: float = 0.0
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why a component ships instead of the requested hybrid (None when it did not)."""
+        return None if self.budgeted is None else self.budgeted.fallback_reason
 
 
 def tuning_provenance(
@@ -58,12 +79,42 @@ def tuning_provenance(
     }
 
 
-def validated_params(run_config: RecommenderRunConfig, tune_trials: int) -> dict[str, Any]:
+def budget_provenance(
+    dataset: str, run_config: RecommenderRunConfig, tuning: BudgetedTuning
+) -> dict[str, Any]:
+    """How budget-tuned params were found, for the config file that records them."""
+    inner = run_config.tuning
+    return {
+        "method": (
+            f"optuna TPE sampler (seed {inner.seed}) within a {tuning.budget_seconds / 60:.1f}-"
+            f"minute budget ({', '.join(f'{s.name}: {s.trials} trials' for s in tuning.stages)}),"
+            f" maximising {tuning.metric} on a validation split carved from the training split "
+            f"only (train_ratio {inner.train_ratio}, seed {inner.seed})"
+        ),
+        "dataset": dataset,
+        "requested_model": tuning.requested_model,
+        "validation": {name: round(value, 6) for name, value in tuning.validation.items()},
+        "fallback_reason": tuning.fallback_reason,
+        "tuning_seconds": round(tuning.seconds, 1),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def validated_params(
+    run_config: RecommenderRunConfig, tune_trials: int, budget_minutes: float = 0.0
+) -> dict[str, Any]:
     """The model's params as its config class accepts them (defaults filled in), or ConfigError."""
     assert run_config.model is not None
     if tune_trials < 0:
         raise ValueError(f"--tune must be >= 0, got {tune_trials}")
-    if tune_trials:
+    if budget_minutes < 0:
+        raise ValueError(f"--budget-minutes must be >= 0, got {budget_minutes}")
+    if tune_trials and budget_minutes:
+        raise ValueError(
+            "--tune (a number of trials) and --budget-minutes (a time budget) are alternatives; "
+            "give one"
+        )
+    if tune_trials or budget_minutes:
         search_space(run_config.model)
     return recommender_config(run_config.model, run_config.params).model_dump(mode="json")
 
@@ -77,6 +128,7 @@ def train_recommender(
     show_progress: bool = False,
     extra_train: pd.DataFrame | None = None,
     split: SplitData | None = None,
+    budget_minutes: float = 0.0,
 ) -> TrainingOutcome:
     """Train `run_config.model` on `dataset`, evaluate on its test split, log and register it.
 
@@ -84,20 +136,41 @@ def train_recommender(
     joins the training split only: the held-out test split, and so the evaluation fingerprint
     the promotion gate compares, stays that of `dataset`. `split` is that split when the caller
     has already prepared it (the retrain re-scores the champion on it), saving a second load.
+    `budget_minutes` > 0 tunes within that time instead (see `budgeted`); a hybrid whose config
+    names no components then starts from `adaptive_hybrid_components`.
     """
     model = run_config.model
     assert model is not None, (
         "bind the run config to a model first (RecommenderRunConfig.for_model)"
     )
-    params = validated_params(run_config, tune_trials)
+    params = validated_params(run_config, tune_trials, budget_minutes)
     configure_tracking(tracking_uri)
     data = split if split is not None else prepare_split(dataset, run_config.split)
     if extra_train is not None and len(extra_train):
         data = data.with_extra_train(extra_train)
+    if budget_minutes and model == "hybrid" and "components" not in run_config.params:
+        components = adaptive_hybrid_components(data.items)
+        params = recommender_config(model, {**params, "components": components}).model_dump(
+            mode="json"
+        )
+    requested, budgeted = model, None
     with tracked_run(tracking.EXPERIMENT, run_name=f"{model}-{dataset}") as run:
         tracking.log_run_inputs(model, run_config.k, data, tune_trials)
         tuning_best, provenance = None, dict(run_config.provenance)
-        if tune_trials:
+        if budget_minutes:
+            budgeted = tune_within_budget(
+                model,
+                params,
+                data.train,
+                data.items,
+                run_config.tuning,
+                run_config.k,
+                budget_minutes * 60.0,
+            )
+            model, params, tuning_best = budgeted.model, budgeted.params, budgeted.best_value
+            tracking.log_budgeted_tuning(budgeted)
+            provenance = budget_provenance(dataset, run_config, budgeted)
+        elif tune_trials:
             tuning = tune_recommender(
                 model,
                 params,
@@ -117,16 +190,26 @@ def train_recommender(
             recommender, data.train, data.test, k=run_config.k, show_progress=show_progress
         )
         tracking.log_evaluation(evaluation, model, fit_seconds)
-        if tune_trials:
+        if tune_trials or budget_minutes:
             provenance["mlflow_run_id"] = run.info.run_id
             provenance[f"test_{tracking.primary_metric(run_config.k)}_after_refit"] = round(
                 evaluation.metrics[f"ndcg@{run_config.k}"], 6
             )
-        effective = run_config.model_copy(update={"params": params, "provenance": provenance})
+        effective = run_config.model_copy(
+            update={"model": model, "params": params, "provenance": provenance}
+        )
         tracking.log_effective_config(effective.model_dump(mode="json"))
         if export_dir is not None:
             export_run(export_dir, data, evaluation)
-        version = tracking.register_recommender(recommender, model, evaluation, data)
+        extra_tags = {}
+        if budgeted is not None and budgeted.fallback_reason is not None:
+            extra_tags = {
+                "agora.requested_model": requested,
+                "agora.fallback_reason": budgeted.fallback_reason,
+            }
+        version = tracking.register_recommender(recommender, model, evaluation, data, extra_tags)
+        peak = peak_memory_mib()
+        tracking.log_peak_memory(peak)
     return TrainingOutcome(
         run_id=run.info.run_id,
         model_version=version,
@@ -136,4 +219,7 @@ def train_recommender(
         fit_seconds=fit_seconds,
         effective_config=effective,
         tuning_best=tuning_best,
+        requested_model=requested,
+        budgeted=budgeted,
+        peak_memory_mib=peak,
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import resource
+import sys
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -102,3 +104,10 @@ def fit_recommender(
     seconds = time.perf_counter() - started
     logger.info("fitted %s on %d interactions in %.1f s", name, len(train), seconds)
     return model, seconds
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux counts ru_maxrss in KiB,
+    macOS in bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10

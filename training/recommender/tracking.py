@@ -23,6 +23,7 @@ import yaml
 from data.schemas import USER_ID
 from models.served_models import RECOMMENDER_MODEL, recommender_registered_name
 from training.promotion import evaluation_tags
+from training.recommender.budgeted import BudgetedTuning
 from training.recommender.evaluate import Evaluation, metrics_by_k_frame
 from training.recommender.plots import plot_metrics_by_k, plot_popularity_bias
 from training.recommender.steps import SplitData
@@ -74,6 +75,37 @@ def log_tuning(tuning: TuningResult, validation: dict[str, Any]) -> None:
         mlflow.log_artifact(str(path), artifact_path="tuning")
 
 
+def log_budgeted_tuning(tuning: BudgetedTuning) -> None:
+    """The budgeted search: budget, each stage's best, every candidate's validation score, what
+    ships and (when the hybrid lost to a component) why, plus the trials table."""
+    mlflow.log_params(
+        {
+            "budget_minutes": round(tuning.budget_seconds / 60, 3),
+            "requested_model": tuning.requested_model,
+            "served_model": tuning.model,
+        }
+    )
+    metric = metric_key(tuning.metric)
+    mlflow.log_metric(f"tuning_best_{metric}", tuning.best_value)
+    mlflow.log_metric("tune_seconds", tuning.seconds)
+    for candidate, value in tuning.validation.items():
+        mlflow.log_metric(f"validation_{candidate}_{metric}", value)
+    for stage in tuning.stages:
+        mlflow.log_metric(f"tuning_trials_{stage.name}", stage.trials)
+    if tuning.fallback_reason is not None:
+        mlflow.set_tag("agora.fallback_reason", tuning.fallback_reason)
+    mlflow.log_text("\n".join(tuning.summary()) + "\n", "tuning/summary.txt")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trials.csv"
+        tuning.trials.to_csv(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path="tuning")
+
+
+def log_peak_memory(peak_mib: float) -> None:
+    """The process's peak resident memory so far (fit and evaluation included)."""
+    mlflow.log_metric("peak_memory_mib", peak_mib)
+
+
 def log_evaluation(evaluation: Evaluation, model: str, fit_seconds: float) -> None:
     """Metrics at k, curves over k, timings, and the two plots."""
     mlflow.log_metrics(mlflow_metrics(evaluation))
@@ -102,12 +134,16 @@ def register_recommender(
     model: str,
     evaluation: Evaluation,
     data: SplitData,
+    extra_tags: dict[str, str] | None = None,
 ) -> str:
-    """Save the fitted model natively, log it as a pyfunc, register it; return the version."""
+    """Save the fitted model natively, log it as a pyfunc, register it; return the version.
+
+    `extra_tags` go on the version too (e.g. why a component ships instead of the hybrid)."""
     metrics = mlflow_metrics(evaluation)
     tags = {
         **evaluation_tags(primary_metric(evaluation.k), metrics, data.fingerprint()),
         **run_tags(FAMILY, model, dataset=data.dataset),
+        **(extra_tags or {}),
     }
     mlflow.set_tags(tags)  # on the run too, so runs can be compared without the registry
     example_users = pd.DataFrame({USER_ID: data.train[USER_ID].astype(str).unique()[:3]})

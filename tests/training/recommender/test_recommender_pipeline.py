@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from data.imported import import_file
 from models.served_models import recommender_registered_name
+from training.recommender import budgeted
 from training.recommender.config import RecommenderRunConfig, TuningConfig
 from training.recommender.pipeline import train_recommender
 
@@ -110,3 +111,47 @@ def _artifact_paths(client: MlflowClient, run_id: str, folder: str | None = None
         else:
             paths.add(entry.path)
     return paths
+
+
+def test_a_budgeted_hybrid_that_loses_to_a_component_registers_the_component(
+    tiny_dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both taste groups are equally popular: popularity drags the equal-weight fusion (the
+    # only one the patched budget tries) below EASE alone.
+    monkeypatch.setattr(budgeted, "MAX_FUSION_TRIALS", 1)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    components = [{"type": "popularity", "weight": 1.0}, {"type": "ease", "weight": 1.0}]
+    config = RecommenderRunConfig(model="hybrid", params={"components": components})
+    outcome = train_recommender(tiny_dataset, config, tracking_uri=uri, budget_minutes=0.1)
+
+    assert outcome.requested_model == "hybrid" and outcome.model == "ease"
+    assert outcome.fallback_reason is not None and "ease alone" in outcome.fallback_reason
+    assert outcome.effective_config.model == "ease"
+    assert outcome.peak_memory_mib > 0
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    run = client.get_run(outcome.run_id)
+    assert run.data.params["served_model"] == "ease"
+    assert run.data.params["requested_model"] == "hybrid"
+    assert run.data.metrics["peak_memory_mib"] == pytest.approx(outcome.peak_memory_mib)
+    validation = run.data.metrics
+    assert validation["validation_hybrid_ndcg_at_10"] < validation["validation_ease_ndcg_at_10"]
+    assert "tuning/summary.txt" in _artifact_paths(client, outcome.run_id)
+    # the same registered name the hybrid would have had, with the reason on the version
+    version = client.get_model_version(
+        recommender_registered_name(tiny_dataset), outcome.model_version
+    )
+    assert version.tags["agora.model"] == "ease"
+    assert version.tags["agora.requested_model"] == "hybrid"
+    assert version.tags["agora.fallback_reason"] == outcome.fallback_reason
+
+
+def test_tune_and_budget_together_are_refused(tiny_dataset: str, tmp_path: Path) -> None:
+    config = RecommenderRunConfig(model="ease")
+    with pytest.raises(ValueError, match="alternatives"):
+        train_recommender(
+            tiny_dataset,
+            config,
+            tune_trials=2,
+            budget_minutes=1.0,
+            tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        )
