@@ -99,10 +99,14 @@ def benchmark_triage_command(
         Path | None, typer.Option(help="Save every trained model under this folder.")
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Also write the rows as JSON here.")] = None,
+    per_class: Annotated[
+        bool, typer.Option("--per-class", help="Also print each class's F1 per split.")
+    ] = False,
 ) -> None:
     """Train and evaluate every triage model on the fixed splits; print one table."""
     from training.triage.benchmark import (
         BENCHMARK_SPLITS,
+        format_per_class,
         format_table,
         parse_split_name,
         run_benchmark,
@@ -137,5 +141,7 @@ def benchmark_triage_command(
     except OSError as error:
         raise step_failed(error) from None
     typer.echo(format_table(rows))
+    if per_class:
+        typer.echo("\n" + format_per_class(rows))
     if output is not None:
         write_json(rows, output)

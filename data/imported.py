@@ -4,13 +4,17 @@ Every row either lands in the canonical frame or is counted as rejected with a r
 dropped silently. Imported datasets live beside the catalog cache and are loaded by name like
 catalog datasets. Labelled texts take a further step (`data.labelled_import`): the task their
 labels are for, a label map, each row's language, and the check that sentiment labels can be served.
+A file is read a chunk at a time and only its mapped columns (`data.table_reader`), so a public
+export of several GB imports in the memory its kept rows need.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,9 @@ from data.labelled_import import (
 from data.language_codes import LanguageCodeError
 from data.paths import data_dir
 from data.schemas import SCHEMAS, Kind, conform
+from data.table_reader import TableReadError, read_chunks, table_columns
+
+logger = logging.getLogger(__name__)
 
 IMPORTED_FOLDER = "imported"
 MANIFEST = "manifest.json"
@@ -69,42 +76,55 @@ def parse_mapping(text: str | None) -> dict[str, str]:
     return mapping
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read CSV, TSV or Parquet by extension, keeping every field as text for validation."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise DataImportError(f"file not found: {path}")
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in {".tsv", ".tab"}:
-        return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    if suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    raise DataImportError(f"unsupported file type '{suffix}' (use .csv, .tsv or .parquet)")
-
-
-def _select_columns(raw: pd.DataFrame, kind: Kind, mapping: dict[str, str]) -> pd.DataFrame:
+def _source_columns(columns: Sequence[str], kind: Kind, mapping: dict[str, str]) -> dict[str, str]:
+    """Canonical column -> the file's column it is read from; refuses a mapping naming an unknown
+    canonical or a missing source, and a required column that is neither mapped nor present."""
     schema = SCHEMAS[kind]
     unknown = [c for c in mapping if c not in schema.columns]
     if unknown:
         raise DataImportError(
             f"'{unknown[0]}' is not a {kind} column (known: {', '.join(schema.columns)})"
         )
-    selected: dict[str, pd.Series] = {}
+    sources: dict[str, str] = {}
     for canonical in schema.columns:
         source = mapping.get(canonical, canonical)
-        if source in raw.columns:
-            selected[canonical] = raw[source]
+        if source in columns:
+            sources[canonical] = source
         elif canonical in mapping:
             raise DataImportError(
                 f"column '{source}' (mapped to {canonical}) is not in the file; "
-                f"the file has: {', '.join(map(str, raw.columns))}"
+                f"the file has: {', '.join(columns)}"
             )
         elif canonical in schema.required:
             raise DataImportError(
                 f"required column '{canonical}' is missing; map it with --map {canonical}=SOURCE"
             )
-    return pd.DataFrame(selected)
+    return sources
+
+
+def _read_valid_rows(
+    path: Path, kind: Kind, sources: dict[str, str]
+) -> tuple[pd.DataFrame, Counter[str], int]:
+    """The file's valid rows as canonical columns, the rejections counted, and the rows read.
+
+    Only the mapped columns are read, a chunk at a time, and each chunk is validated before the
+    next is read: memory holds the kept rows' kept columns, not the file (a full CFPB export is
+    several GB, most of it rows without a narrative and columns no import keeps).
+    """
+    parts: list[pd.DataFrame] = []
+    reasons: Counter[str] = Counter()
+    rows_read = 0
+    for chunk in read_chunks(path, list(sources.values())):
+        rows_read += len(chunk)
+        selected = pd.DataFrame({c: chunk[s] for c, s in sources.items()})
+        kept, why = validate_rows(selected, kind)
+        reasons.update(why)
+        if len(kept):
+            parts.append(kept)
+    logger.info("%s: %d rows read, %d valid", path.name, rows_read, sum(map(len, parts)))
+    if not parts:
+        return pd.DataFrame(columns=list(sources)), reasons, rows_read
+    return pd.concat(parts, ignore_index=True), reasons, rows_read
 
 
 def _to_epoch_seconds(values: pd.Series) -> pd.Series:
@@ -172,8 +192,15 @@ def record_frame(name: str, kind: Kind, source: dict[str, Any]) -> None:
     write_atomic(manifest_path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
 
 
-# What the labelled-text step raises for a user's mistake; import_file reports each as one.
-_LABELLED_ERRORS = (LabelledTextError, LabelMapError, LanguageCodeError, SentimentLabelError)
+# What reading the file and the labelled-text step raise for a user's mistake; import_file
+# reports each as one DataImportError.
+_USER_ERRORS = (
+    TableReadError,
+    LabelledTextError,
+    LabelMapError,
+    LanguageCodeError,
+    SentimentLabelError,
+)
 
 
 def import_file(
@@ -199,17 +226,18 @@ def import_file(
         raise DataImportError("--task, --label-map and --language apply to labelled-text only")
     try:
         options = (labelled or LabelledTextOptions()).checked()
-        raw = read_table(path)
+        columns = table_columns(path)
         label_is_copy = False
         if kind is Kind.LABELLED_TEXT:
-            mapping, label_is_copy = task_mapping(list(raw.columns), mapping, options.task)
-        selected = _select_columns(raw, kind, mapping)
-        kept, reasons = validate_rows(selected, kind)
+            mapping, label_is_copy = task_mapping(columns, mapping, options.task)
+        kept, reasons, rows_read = _read_valid_rows(
+            path, kind, _source_columns(columns, kind, mapping)
+        )
         summary = None
         if kind is Kind.LABELLED_TEXT and not kept.empty:
             kept, more, summary = prepare_labelled(kept, options, f"'{path.name}'", label_is_copy)
             reasons.update(more)
-    except _LABELLED_ERRORS as error:
+    except _USER_ERRORS as error:
         raise DataImportError(str(error)) from None
     if kept.empty:
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
@@ -223,10 +251,10 @@ def import_file(
         {
             "path": str(path.resolve()),
             "mapping": mapping,
-            "rows_read": len(raw),
+            "rows_read": rows_read,
             "rows_kept": len(canonical),
             "rejected": dict(reasons),
             **(summary.to_manifest() if summary else {}),
         },
     )
-    return ImportReport(name, kind, len(raw), len(canonical), reasons, summary)
+    return ImportReport(name, kind, rows_read, len(canonical), reasons, summary)

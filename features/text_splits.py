@@ -11,6 +11,7 @@ drop classes too small to stratify, then a stratified 80/20 split with seed 42.
 | waimai-10k/sentiment        | waimai-10k        | label        | all                             |
 | bitext-intents/category     | bitext-intents    | category     | all (11 categories)             |
 | cfpb-complaints/category    | cfpb-complaints   | category     | rows with a narrative (product) |
+| cfpb-complaints/reason      | cfpb-complaints   | reason       | rows with a narrative (issue)   |
 
 Other (imported) datasets get the same rule with the task's column: sentiment -> label,
 reason -> reason, category -> category, rows with an empty label dropped.
@@ -75,6 +76,8 @@ FIXED_SPLITS: dict[tuple[str, Task], SplitSpec] = {
     ("waimai-10k", Task.SENTIMENT): SplitSpec("waimai-10k", Task.SENTIMENT, S.LABEL),
     ("bitext-intents", Task.CATEGORY): SplitSpec("bitext-intents", Task.CATEGORY, S.CATEGORY),
     ("cfpb-complaints", Task.CATEGORY): SplitSpec("cfpb-complaints", Task.CATEGORY, S.CATEGORY),
+    # Every CFPB row is a complaint, so the issue needs no negative filter (unlike airline's).
+    ("cfpb-complaints", Task.REASON): SplitSpec("cfpb-complaints", Task.REASON, S.REASON),
 }
 
 

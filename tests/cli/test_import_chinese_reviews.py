@@ -23,7 +23,7 @@ from training.triage.pipeline import fit_and_evaluate
 def test_imported_chinese_set_matches_a_plain_character_baseline(
     mirror: Path, tmp_path: Path
 ) -> None:
-    # Regression (issue 15): imported as "und", it scored 1.7 points under the plain baseline.
+    # Regression (issue 15): without a language column the set was registered as "und".
     path = tmp_path / "reviews-zh.csv"  # label,review: no language column
     shutil.copy(mirror / "chinese-waimai_10k" / "waimai_10k.csv", path)
     result = CliRunner().invoke(

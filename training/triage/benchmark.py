@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from features.text_splits import Task, TextSplit, load_split
@@ -49,6 +49,7 @@ class BenchmarkRow:
     test_texts_per_second: float
     n_test: int
     meets_bar: bool | None  # None when the split has no acceptance bar
+    per_class_f1: dict[str, float] = field(default_factory=dict)  # F1 of each test class
 
 
 def parse_split_name(name: str) -> tuple[str, Task]:
@@ -67,7 +68,8 @@ def meets_bar(dataset: str, task: Task, accuracy: float, macro_f1: float) -> boo
     return all(achieved[name] >= minimum for name, minimum in bar.items())
 
 
-def _row(trained: TrainedTriageModel) -> BenchmarkRow:
+def benchmark_row(trained: TrainedTriageModel) -> BenchmarkRow:
+    """The table row of one trained model: its figures on the split and the bar it meets."""
     split, report = trained.split, trained.report
     return BenchmarkRow(
         split=f"{split.dataset}/{split.task}",
@@ -79,6 +81,7 @@ def _row(trained: TrainedTriageModel) -> BenchmarkRow:
         test_texts_per_second=len(split.test_texts) / max(trained.predict_seconds, 1e-9),
         n_test=report.n,
         meets_bar=meets_bar(split.dataset, split.task, report.accuracy, report.macro_f1),
+        per_class_f1=dict(report.per_class_f1),
     )
 
 
@@ -152,7 +155,7 @@ def run_benchmark(
     for dataset, task in splits:
         split = load_split(dataset, task)
         for trained in benchmark_split(split, models, config, save_dir):
-            row = _row(trained)
+            row = benchmark_row(trained)
             rows.append(row)
             if on_row is not None:
                 on_row(row)
@@ -173,6 +176,31 @@ def format_table(rows: Sequence[BenchmarkRow]) -> str:
             f"{r.fit_seconds:>9.1f}{r.test_texts_per_second:>9.0f}{r.n_test:>6}  {bar}"
         )
     return "\n".join(lines)
+
+
+def format_per_class(rows: Sequence[BenchmarkRow]) -> str:
+    """Per split, one line per class: its F1 under each model, classes in the models' order.
+
+    Macro-F1 hides which classes a model never gets right (a routing table sends each class to
+    a queue, so a class at F1 0 is a queue that never receives its texts); this shows them.
+    """
+    blocks: list[str] = []
+    by_split: dict[str, list[BenchmarkRow]] = {}
+    for row in rows:
+        by_split.setdefault(row.split, []).append(row)
+    for split, split_rows in by_split.items():
+        classes = list(dict.fromkeys(c for r in split_rows for c in r.per_class_f1))
+        width = max([len(c) for c in classes] + [len("class")]) + 2
+        header = f"{'class':<{width}}" + "".join(f"{r.model:>11}" for r in split_rows)
+        lines = [f"{split}: F1 per class", header, "-" * len(header)]
+        for name in classes:
+            scores = "".join(
+                f"{r.per_class_f1[name]:>11.4f}" if name in r.per_class_f1 else f"{'-':>11}"
+                for r in split_rows
+            )
+            lines.append(f"{name:<{width}}{scores}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def write_json(rows: Sequence[BenchmarkRow], path: Path) -> None:

@@ -1,0 +1,105 @@
+"""Read a user's table (CSV, TSV or Parquet) a chunk at a time, only the columns an import keeps.
+
+A public export can be several GB with millions of rows and dozens of columns (the CFPB complaint
+database: 18 columns, most rows without a narrative) while an import keeps a few columns of some
+rows. Reading only those columns (`usecols`), a chunk of rows at a time, bounds the import's
+memory by what it keeps rather than by the file. Every field of a text file is read as text
+(empty stays "", never NaN) so that validation, not the parser, decides what a value means.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+# Rows per chunk: large enough that pandas' per-chunk overhead is negligible, small enough that
+# one chunk of a wide export stays in the tens of MB.
+CHUNK_ROWS = 100_000
+SUFFIXES = (".csv", ".tsv", ".tab", ".parquet")
+
+
+class TableReadError(ValueError):
+    """The file cannot be read as a table; the message says why in one sentence."""
+
+
+def _separator(path: Path) -> str | None:
+    """The text separator for `path`, None for Parquet; refuses other file types."""
+    if not path.is_file():
+        raise TableReadError(f"file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return None
+    if suffix in {".tsv", ".tab"}:
+        return "\t"
+    if suffix == ".csv":
+        return ","
+    raise TableReadError(f"unsupported file type '{suffix}' (use .csv, .tsv or .parquet)")
+
+
+def _text_options(separator: str) -> dict[str, object]:
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    return {"sep": separator, "dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+
+
+def table_columns(path: Path) -> list[str]:
+    """The file's column names, from its header line (or Parquet schema) alone."""
+    separator = _separator(path)
+    if separator is None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except pa.ArrowException as error:
+            raise TableReadError(
+                f"{path.name} cannot be read as Parquet: {_first_line(error)}"
+            ) from None
+    try:
+        header = pd.read_csv(path, nrows=0, **_text_options(separator))  # type: ignore[call-overload]
+    except pd.errors.EmptyDataError:
+        raise TableReadError(f"{path.name} is empty: not even a header line") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise TableReadError(f"{path.name} cannot be read as text: {_first_line(error)}") from None
+    return [str(column) for column in header.columns]
+
+
+def read_chunks(
+    path: Path, columns: Sequence[str], chunk_rows: int | None = None
+) -> Iterator[pd.DataFrame]:
+    """The file's rows in order, `chunk_rows` (default CHUNK_ROWS) at a time, with only
+    `columns` (names from `table_columns`) read."""
+    rows = chunk_rows or CHUNK_ROWS
+    if rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {rows}")
+    wanted = list(dict.fromkeys(columns))
+    separator = _separator(path)
+    if separator is None:
+        yield from _parquet_chunks(path, wanted, rows)
+        return
+    reader = pd.read_csv(path, usecols=wanted, chunksize=rows, **_text_options(separator))  # type: ignore[call-overload]
+    done = 0
+    try:
+        with reader:
+            for chunk in reader:
+                done += len(chunk)
+                yield chunk[wanted]
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise TableReadError(
+            f"{path.name} cannot be read after row {done}: {_first_line(error)}"
+        ) from None
+
+
+def _parquet_chunks(path: Path, columns: list[str], rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+        yield batch.to_pandas()
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
