@@ -170,11 +170,11 @@ def rollback_cmd(
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Restore the previous champion."""
-    from training.promotion import RegistryError, rollback
+    from training.promotion import PromotionRefusedError, RegistryError, rollback
 
     client = _client(tracking_uri)
     try:
         restored = rollback(client, name, reason=reason)
-    except RegistryError as error:
+    except (PromotionRefusedError, RegistryError) as error:
         raise step_failed(error) from None
     typer.echo(f"{name}: champion restored to v{restored.version}")

@@ -10,6 +10,9 @@ neither a validation error nor a BentoML client error) keep their ERROR and trac
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from bentoml.exceptions import BentoMLException
 from pydantic import ValidationError
@@ -18,10 +21,26 @@ from pydantic import ValidationError
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
 
 
+# A location part the log may show: a declared field's name (an identifier) or a list index. A
+# key the schema does not know is the client's own text (bodies forbid extra keys, so an unknown
+# key is itself the error) and is never written.
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+
+
+def _location(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "an unknown field"
+    parts = [
+        str(part) if isinstance(part, int) or _FIELD_NAME.match(str(part)) else "?"
+        for part in error.get("loc", ())
+    ]
+    return ".".join(parts) or "body"
+
+
 def _client_error(error: BaseException | None) -> str | None:
     """A description of `error` without its content if it is the client's, else None."""
     if isinstance(error, ValidationError):
-        fields = sorted({".".join(map(str, e["loc"])) or "body" for e in error.errors()})
+        fields = sorted({_location(e) for e in error.errors()})
         return f"{error.error_count()} validation error(s) in {', '.join(fields)[:200]}"
     if isinstance(error, BentoMLException) and error.error_code.value < 500:
         return f"{type(error).__name__} ({error.error_code.value})"

@@ -67,19 +67,35 @@ class ServedModels:
 
 
 def resolve_slots(
-    settings: Settings, cache: ChampionCache, quiet: bool = False
+    settings: Settings,
+    cache: ChampionCache,
+    quiet: bool = False,
+    serving: dict[str, SlotModel] | None = None,
 ) -> tuple[dict[str, SlotModel], bool]:
     """Which registered model each slot serves now (one registry call for the bindings), and
-    whether the bindings came from the registry itself (False: its last record, or none)."""
+    whether the bindings came from the registry itself (False: its last record, or none).
+
+    When the registry cannot answer and nothing was recorded, the slots bound in `serving` (what
+    the process serves now) stay bound: an outage never switches a slot back to its default.
+    """
     bindings = cache.bindings()
+    bound, source = bindings.slots, BINDING_REGISTRY
+    if bindings.source == BINDING_LOCAL_CACHE:
+        source = BINDING_LOCAL_CACHE
+    elif bindings.registry_error is not None:  # no record either: keep what is served
+        bound = {
+            slot: model.name
+            for slot, model in (serving or {}).items()
+            if model.binding in (BINDING_REGISTRY, BINDING_LOCAL_CACHE)
+        }
+        source = BINDING_LOCAL_CACHE
     if bindings.registry_error is not None and not quiet:
         logger.warning(
             "slot bindings not read from the registry (%s): using %s",
             bindings.registry_error,
-            "the last recorded" if bindings.source == BINDING_LOCAL_CACHE else "none",
+            "the last recorded" if bound else "none",
         )
-    source = BINDING_LOCAL_CACHE if bindings.source == BINDING_LOCAL_CACHE else BINDING_REGISTRY
-    slots = resolve_slot_models(settings.pinned_models, bindings.slots, source)
+    slots = resolve_slot_models(settings.pinned_models, bound, source)
     return slots, bindings.registry_error is None
 
 
@@ -108,7 +124,8 @@ def _load_triage(
         try:
             ref = cache.resolve(registered)
             classifier = load_classifier(ref.native_path)
-            # Promotion checked the binding; a model pinned by the environment was not.
+            # Promotion checked the binding; a model pinned by the environment was not: at least
+            # its classes are checked here (its task and language are taken on trust).
             facts = ModelFacts(
                 TRIAGE_FAMILY, served.task, served.language, tuple(classifier.classes_)
             )
@@ -127,8 +144,13 @@ def _load_triage(
     return TriageEngine(models, config), refs
 
 
-def load_served_models(settings: Settings, cache: ChampionCache) -> ServedModels:
-    """Resolve and load every champion; what cannot be loaded is listed in `problems`."""
+def load_served_models(
+    settings: Settings, cache: ChampionCache, serving: ServedModels | None = None
+) -> ServedModels:
+    """Resolve and load every champion; what cannot be loaded is listed in `problems`.
+
+    `serving`: the models served now, on a reload (their slot bindings outlive a registry outage).
+    """
     problems: dict[str, str] = {}
     for slot in settings.pinned_models.keys() - set(slot_names()):
         known = ", ".join(slot_names())
@@ -140,7 +162,7 @@ def load_served_models(settings: Settings, cache: ChampionCache) -> ServedModels
         target=warm_up_detector, args=(config.language,), name="language-warm-up"
     )
     warm_up.start()
-    slots, _ = resolve_slots(settings, cache)
+    slots, _ = resolve_slots(settings, cache, serving=serving.slots if serving else None)
     recommender, recommender_ref = _load_recommender(slots[RECOMMENDER_SLOT].name, cache, problems)
     triage, triage_refs = _load_triage(slots, cache, config, problems)
     warm_up.join()

@@ -169,7 +169,7 @@ class Agora:
     def _reload(self, announce: bool) -> bool:
         with self._reload_lock:
             generation = self.champions.generation()
-            fresh = load_served_models(self.settings, self.champions)
+            fresh = load_served_models(self.settings, self.champions, self.served)
             if not fresh.ready and self.served.ready:
                 raise ApiError(
                     503,

@@ -23,7 +23,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from models.served_models import CHAMPION_ALIAS, SlotMismatchError
+from models.served_models import CHAMPION_ALIAS, SERVING_SLOT_TAG, SlotMismatchError
 from training.slots import bind_slot, check_version_fits
 
 logger = logging.getLogger(__name__)
@@ -238,6 +238,9 @@ def promote(
     """
     candidate = _get_version(client, name, version)
     current = champion(client, name)
+    held = _held_slot(client, name)
+    if slot is None and held is not None:
+        _check_slot(candidate, held)  # the slot the name serves follows its champion
     if slot is not None:
         _check_slot(candidate, slot)
         if current is not None and current.version == candidate.version:
@@ -263,6 +266,11 @@ def promote(
     return _get_version(client, name, candidate.version)
 
 
+def _held_slot(client: MlflowClient, name: str) -> str | None:
+    """The serving slot `name` is bound to, if any: a new champion of it is served there."""
+    return (client.get_registered_model(name).tags or {}).get(SERVING_SLOT_TAG)
+
+
 def _check_slot(candidate: VersionSummary, slot: str) -> None:
     """PromotionRefusedError unless `candidate` can serve `slot`."""
     try:
@@ -284,6 +292,8 @@ def rollback(
     if not history:
         raise RegistryError(f"'{name}' has no previous champion to roll back to")
     previous = history[-1]
+    if (held := _held_slot(client, name)) is not None:
+        _check_slot(_get_version(client, name, previous), held)
     _move_champion(client, name, previous, "rolled_back", reason, by)
     client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
     return _get_version(client, name, previous)

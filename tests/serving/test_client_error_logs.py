@@ -6,12 +6,14 @@ import logging
 import sys
 
 from bentoml.exceptions import BadInput, InternalServerError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from serving.client_error_logs import ClientErrorFilter
 
 
 class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # as the service's request bodies
+
     text: str
     k: int
 
@@ -53,3 +55,15 @@ def test_a_bentoml_client_error_is_quieted_and_a_server_fault_keeps_its_tracebac
     plain = _record(RuntimeError("bug"))
     ClientErrorFilter().filter(plain)
     assert plain.levelno == logging.ERROR and plain.exc_info is not None
+
+
+def test_an_unknown_key_is_not_written_it_is_the_clients_text() -> None:
+    # Regression: the location of an extra_forbidden error is the client's own key, e.g. a card.
+    try:
+        _Body.model_validate({"text": "x", "k": 1, "card 4111 1111 1111 1111 call me": 1})
+    except ValidationError as error:
+        record = _record(error)
+    ClientErrorFilter().filter(record)
+    assert (
+        record.getMessage() == "client error on /triage: 1 validation error(s) in an unknown field"
+    )

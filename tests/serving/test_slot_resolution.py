@@ -86,9 +86,17 @@ def test_bindings_come_from_the_registry_else_from_their_recorded_copy(tmp_path:
     assert not from_registry
     assert slots["sentiment-en"] == SlotModel("my-sentiment", BINDING_LOCAL_CACHE)
 
-    # Down, and nothing ever recorded: every slot serves its default.
-    empty = ChampionCache(tmp_path / "empty-cache", down_uri).bindings()
+    # Down, and nothing ever recorded: a fresh process serves the defaults...
+    never = ChampionCache(tmp_path / "empty-cache", down_uri)
+    empty = never.bindings()
     assert (empty.slots, empty.source) == ({}, "none")
+    fresh, _ = resolve_slots(_settings(tmp_path, down_uri), never)
+    assert fresh["sentiment-en"].binding == BINDING_DEFAULT
+    # ...but a reload keeps what the process serves bound. Regression: a reload during an
+    # outage, with no recorded bindings, switched a bound slot back to its default model.
+    kept, _ = resolve_slots(_settings(tmp_path, down_uri), never, serving=slots)
+    assert kept["sentiment-en"] == SlotModel("my-sentiment", BINDING_LOCAL_CACHE)
+    assert kept["category"].binding == BINDING_DEFAULT
 
 
 @pytest.mark.integration

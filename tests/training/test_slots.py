@@ -115,6 +115,18 @@ def test_a_model_that_cannot_serve_the_slot_is_refused_before_anything_moves(
     assert champion(client, name) is None and _slot_of(client, name) is None
 
 
+def test_a_bound_name_keeps_checking_its_slot_on_later_promotions(client: MlflowClient) -> None:
+    # Regression: only `--slot` promotions were checked, so a later plain promotion (or a
+    # rollback) of a bound name could put a model the slot cannot serve behind it.
+    name, v1 = _train("tickets-e")
+    promote(client, name, v1, slot="sentiment-en")
+    same_name, v2 = _train("tickets-e", labels=("0", "1"))
+    assert same_name == name and v2 != v1
+    with pytest.raises(PromotionRefusedError, match="classes: 0, 1"):
+        promote(client, name, v2, force=True, reason="the gate is skipped, not the slot")
+    assert champion(client, name).version == v1 and _slot_of(client, name) == "sentiment-en"
+
+
 def test_a_recommender_binds_only_the_recommender_slot(
     client: MlflowClient, tmp_path: Path
 ) -> None:
