@@ -10,3 +10,8 @@ class NotFittedError(RuntimeError):
 class ModelFormatError(ValueError):
     """A saved model folder is missing, incomplete, of another family or type, or of an
     unsupported format version; the message names the folder and what is wrong."""
+
+
+class CatalogTooLargeError(ValueError):
+    """A model refuses a catalog above its configured size (its memory would not fit); the
+    message names the size, the limit and what to use instead."""

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from models.artifacts import load_arrays, save_arrays
+from models.errors import CatalogTooLargeError  # raised by the fit; importable from here too
 from models.recommenders.base import Recommender
 from models.recommenders.contract import WeightedConfig
 from models.recommenders.fitted_catalog import FittedCatalog
@@ -31,10 +32,6 @@ from models.recommenders.fitted_catalog import FittedCatalog
 logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "ease.npz"
-
-
-class CatalogTooLargeError(ValueError):
-    """EASE was asked to fit more items than its configured maximum."""
 
 
 class EASEConfig(WeightedConfig):

@@ -27,6 +27,7 @@ from features.embeddings import TextEncoder
 from features.interactions import single_row
 from models.artifacts import current_type_name
 from models.config import ConfigError, FrozenConfig
+from models.errors import CatalogTooLargeError
 from models.recommenders.base import Recommender
 from models.recommenders.contract import RecommenderConfig
 from models.recommenders.fitted_catalog import FittedCatalog
@@ -104,6 +105,7 @@ class HybridRecommender(Recommender):
             for spec in self.config.components
         ]
         self.fusion_weights = np.array([spec.weight for spec in self.config.components])
+        self.left_out: dict[str, str] = {}  # component type -> why the last fit left it out
         # Capabilities follow the components this hybrid was configured with.
         self.serves_cold_items = any(c.serves_cold_items for c in self.components)
         self.answers_text_queries = any(c.answers_text_queries for c in self.components)
@@ -116,9 +118,36 @@ class HybridRecommender(Recommender):
     # ----- fitting and storage ------------------------------------------------------------------
 
     def fit(self, interactions: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:
-        for component in self.components:
-            component.fit(interactions, items)
+        """Fit every component; one that refuses the catalog's size (EASE above `max_items`)
+        is left out with a warning, and the hybrid fuses the components that scale. Only when
+        no weighted component is left does the fit fail."""
+        kept: list[tuple[HybridComponent, Recommender]] = []
+        self.left_out = {}
+        for spec, component in zip(self.config.components, self.components, strict=True):
+            try:
+                component.fit(interactions, items)
+            except CatalogTooLargeError as refusal:
+                self.left_out[spec.type] = str(refusal)
+                logger.warning("hybrid: %s left out of the fusion: %s", spec.type, refusal)
+                continue
+            kept.append((spec, component))
+        if self.left_out:
+            if not any(spec.weight > 0 for spec, _ in kept):
+                raise CatalogTooLargeError(
+                    "no weighted component of the hybrid can fit this catalog: "
+                    + "; ".join(self.left_out.values())
+                )
+            self._keep(kept)
         return super().fit(interactions, items)
+
+    def _keep(self, kept: list[tuple[HybridComponent, Recommender]]) -> None:
+        """Serve (and save) only `kept`: the saved config lists exactly the fitted components."""
+        specs = tuple(spec for spec, _ in kept)
+        self.config = self.config.model_copy(update={"components": specs})
+        self.components = [component for _, component in kept]
+        self.fusion_weights = np.array([spec.weight for spec in specs])
+        self.serves_cold_items = any(c.serves_cold_items for c in self.components)
+        self.answers_text_queries = any(c.answers_text_queries for c in self.components)
 
     @classmethod
     def from_fitted(

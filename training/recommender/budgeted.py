@@ -35,6 +35,7 @@ import pandas as pd
 from data.schemas import GENRES, ITEM_TEXT, TITLE
 from features.splits import stratified_split
 from models.recommenders import recommender_config
+from models.recommenders.ease import EASEConfig
 from models.recommenders.hybrid import HybridRecommender
 from training.recommender.config import TuningConfig
 from training.recommender.evaluate import evaluate_recommender
@@ -96,13 +97,24 @@ class BudgetedTuning:
         return lines
 
 
-def adaptive_hybrid_components(items: pd.DataFrame | None) -> list[dict[str, Any]]:
+def adaptive_hybrid_components(
+    items: pd.DataFrame | None, n_items: int = 0
+) -> list[dict[str, Any]]:
     """The hybrid a new catalog starts from: EASE + ALS, plus the content model when items have
-    text to embed (it also serves cold items then)."""
+    text to embed (it also serves cold items then). EASE is left out, with a warning, when the
+    catalog's `n_items` exceed what its items x items inverse is allowed (`max_items`)."""
     components: list[dict[str, Any]] = [
         {"type": "ease", "weight": 1.0, "config": {}},
         {"type": "als", "weight": 1.0, "config": {"use_gpu": False}},
     ]
+    ease_limit = EASEConfig().max_items
+    if n_items > ease_limit:
+        logger.warning(
+            "hybrid without EASE: %d items exceed its max_items %d; fusing the models that scale",
+            n_items,
+            ease_limit,
+        )
+        components = components[1:]
     if items is not None and any(
         column in items.columns and (items[column].fillna("").astype(str).str.strip() != "").any()
         for column in (TITLE, GENRES, ITEM_TEXT)

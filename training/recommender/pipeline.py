@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from data import schemas as S
 from models.recommenders import recommender_config
 from training.recommender import tracking
 from training.recommender.budgeted import (
@@ -149,7 +150,8 @@ def train_recommender(
     if extra_train is not None and len(extra_train):
         data = data.with_extra_train(extra_train)
     if budget_minutes and model == "hybrid" and "components" not in run_config.params:
-        components = adaptive_hybrid_components(data.items)
+        n_items = data.train[S.ITEM_ID].nunique()
+        components = adaptive_hybrid_components(data.items, n_items)
         params = recommender_config(model, {**params, "components": components}).model_dump(
             mode="json"
         )

@@ -31,6 +31,42 @@ def test_ease_refuses_catalogs_above_max_items(interactions: pd.DataFrame) -> No
     assert not model.is_fitted
 
 
+def test_a_hybrid_leaves_out_a_component_refusing_the_catalog_size(
+    interactions: pd.DataFrame, tmp_path: Path
+) -> None:
+    # Regression (issue 13): a hybrid with EASE crashed on any catalog above EASE's max_items.
+    config = {
+        "components": [
+            {"type": "ease", "config": {"max_items": 5}},
+            {"type": "itemknn", "weight": 0.5},
+        ]
+    }
+    model = create_recommender("hybrid", config).fit(interactions)
+    assert isinstance(model, HybridRecommender)
+    assert [c.model_type for c in model.components] == ["itemknn"]
+    assert "max_items is 5" in model.left_out["ease"]
+    user = str(interactions["user_id"].iloc[0])
+    served = model.recommend(user, k=3)
+    assert served
+    model.save(tmp_path / "hybrid")
+    loaded = load_recommender(tmp_path / "hybrid")
+    assert [spec.type for spec in loaded.config.components] == ["itemknn"]
+    assert loaded.recommend(user, k=3) == served
+
+
+def test_a_hybrid_without_a_weighted_component_that_fits_refuses(
+    interactions: pd.DataFrame,
+) -> None:
+    config = {
+        "components": [
+            {"type": "ease", "config": {"max_items": 5}},
+            {"type": "itemknn", "weight": 0.0},
+        ]
+    }
+    with pytest.raises(CatalogTooLargeError, match="no weighted component"):
+        create_recommender("hybrid", config).fit(interactions)
+
+
 @pytest.mark.parametrize("settings", [{}, {"dropout": 0.5, "zero_diagonal": False}])
 def test_ease_matches_the_closed_form(interactions: pd.DataFrame, settings: dict) -> None:
     model = create_recommender("ease", {"regularization": 2.0, **settings}).fit(interactions)

@@ -144,6 +144,15 @@ def test_the_adaptive_hybrid_adds_the_content_model_only_when_items_have_text() 
     assert kinds == ["ease", "als", "embedding"]
 
 
+def test_the_adaptive_hybrid_leaves_ease_out_above_its_catalog_limit() -> None:
+    # Regression (issue 13): EASE refuses catalogs above max_items, and the hybrid crashed.
+    assert [c["type"] for c in budgeted.adaptive_hybrid_components(None, 20_000)] == [
+        "ease",
+        "als",
+    ]
+    assert [c["type"] for c in budgeted.adaptive_hybrid_components(None, 20_001)] == ["als"]
+
+
 def test_the_fusion_search_can_recover_the_best_component() -> None:
     # The best component anchors the fusion, so given trials the search finds a fusion at
     # least as good as EASE alone on the same data where the equal-weight fusion loses.
