@@ -154,7 +154,11 @@ def script_of(character: str) -> str | None:
 
 def script_profile(text: str, mixed_min_share: float = 0.2) -> ScriptProfile:
     """Count script units in `text` (handles and URLs excluded) and find the dominant script."""
-    cleaned = _NOT_LANGUAGE.sub(" ", text)
+    return _profile(_NOT_LANGUAGE.sub(" ", text), mixed_min_share)
+
+
+def _profile(cleaned: str, mixed_min_share: float) -> ScriptProfile:
+    """`script_profile` of a text whose handles and URLs are already blanked."""
     if cleaned.isascii():
         words = len(_ASCII_WORD.findall(cleaned))
         shares = {"Latin": 1.0} if words else {}
@@ -189,9 +193,9 @@ def _detector(candidates: tuple[str, ...]) -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
-def _script_text(text: str, script: str) -> str:
-    """Only the letters of `script`, words kept apart: what the detector should read."""
-    cleaned = _NOT_LANGUAGE.sub(" ", text)
+def _script_text(cleaned: str, script: str) -> str:
+    """Only the letters of `script` in a blanked text, words kept apart: what the detector
+    should read."""
     if cleaned.isascii():
         return " ".join(_ASCII_WORD.findall(cleaned)) if script == "Latin" else ""
     return " ".join("".join(c if script_of(c) == script else " " for c in cleaned).split())
@@ -202,7 +206,8 @@ def detect_languages(
 ) -> list[LanguageDetection]:
     """Detect the language of each text; texts needing the detector go to it in one batch."""
     config = config or LanguageConfig()
-    profiles = [script_profile(text, config.mixed_script_min_share) for text in texts]
+    cleaned = [_NOT_LANGUAGE.sub(" ", text) for text in texts]  # once for both uses below
+    profiles = [_profile(text, config.mixed_script_min_share) for text in cleaned]
     results: list[LanguageDetection | None] = [None] * len(texts)
     to_detect: list[int] = []
     for index, profile in enumerate(profiles):
@@ -218,7 +223,7 @@ def detect_languages(
             to_detect.append(index)
     if to_detect:
         detector = _detector(config.candidates)
-        inputs = [_script_text(texts[i], profiles[i].dominant or "") for i in to_detect]
+        inputs = [_script_text(cleaned[i], profiles[i].dominant or "") for i in to_detect]
         all_values = detector.compute_language_confidence_values_in_parallel(inputs)
         for index, values in zip(to_detect, all_values, strict=True):
             ranked = tuple(

@@ -33,7 +33,6 @@ import optuna
 import pandas as pd
 
 from data.schemas import GENRES, ITEM_TEXT, TITLE
-from features.splits import stratified_split
 from models.recommenders import recommender_config
 from models.recommenders.ease import EASEConfig
 from models.recommenders.hybrid import HybridRecommender
@@ -41,6 +40,7 @@ from training.recommender.config import TuningConfig
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.search_spaces import SEARCH_SPACES
 from training.recommender.steps import fit_recommender
+from training.recommender.tuning import validation_split
 
 logger = logging.getLogger(__name__)
 
@@ -181,15 +181,8 @@ def tune_within_budget(
         raise ValueError(f"{model!r} has no search space to tune")
     recommender_config(model, base_params)  # a bad base config fails before any fitting
     started = time.perf_counter()
-    inner_train, validation = stratified_split(train, ratio=tuning.train_ratio, seed=tuning.seed)
-    metric = f"{tuning.metric}@{k}"
-    logger.info(
-        "tuning %s within %.0f s: %d inner-train / %d validation rows, maximising %s",
-        model,
-        budget_seconds,
-        len(inner_train),
-        len(validation),
-        metric,
+    inner_train, validation, metric = validation_split(
+        train, tuning, k, f"{model} within {budget_seconds:.0f} s"
     )
 
     def study(name: str, params: dict[str, Any]) -> _Study:

@@ -48,6 +48,23 @@ def search_space(model: str) -> Callable[[optuna.Trial, dict[str, Any]], dict[st
     return SEARCH_SPACES[model]
 
 
+def validation_split(
+    train: pd.DataFrame, tuning: TuningConfig, k: int, what: str
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The inner-train and validation parts every tuning run scores on (carved from the
+    training split only), and the metric's name; logs what is being tuned."""
+    inner_train, validation = stratified_split(train, ratio=tuning.train_ratio, seed=tuning.seed)
+    metric = f"{tuning.metric}@{k}"
+    logger.info(
+        "tuning %s on %d inner-train / %d validation rows, maximising %s",
+        what,
+        len(inner_train),
+        len(validation),
+        metric,
+    )
+    return inner_train, validation, metric
+
+
 def tune_recommender(
     model: str,
     base_params: dict[str, Any],
@@ -67,16 +84,7 @@ def tune_recommender(
         raise ValueError(f"trials must be positive, got {trials}")
     suggest = search_space(model)
     recommender_config(model, base_params)  # fail on a bad base config before any fitting
-    inner_train, validation = stratified_split(train, ratio=tuning.train_ratio, seed=tuning.seed)
-    name = f"{tuning.metric}@{k}"
-    logger.info(
-        "tuning %s: %d trials on %d inner-train / %d validation rows, maximising %s",
-        model,
-        trials,
-        len(inner_train),
-        len(validation),
-        name,
-    )
+    inner_train, validation, name = validation_split(train, tuning, k, f"{model}: {trials} trials")
 
     def objective(trial: optuna.Trial) -> float:
         suggested = suggest(trial, base_params)
