@@ -99,9 +99,18 @@ def bento_build() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    sentiment_budget_minutes: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Training time for the English sentiment candidates (TF-IDF, a fine-tuned "
+            "MiniLM, their ensemble); below 5 the fine-tune is skipped.",
+        ),
+    ] = 15.0,
+) -> None:
     """Run the main job end to end on the default datasets (what `make demo` runs)."""
-    run_demo(typer.echo)
+    run_demo(typer.echo, sentiment_budget_minutes=sentiment_budget_minutes)
 
 
 if __name__ == "__main__":

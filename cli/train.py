@@ -198,3 +198,44 @@ def train_triage_command(
         f"{result.registered_name} version {result.version} (run {result.run_id}): "
         f"accuracy {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f}, ECE {report.ece:.4f}"
     )
+
+
+@app.command("sentiment-champion")
+def train_sentiment_champion_command(
+    dataset: Annotated[
+        str, typer.Option(help="English sentiment dataset (labels negative/neutral/positive).")
+    ] = "airline-sentiment",
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML with text/tfidf/finetune sections."),
+    ] = None,
+    budget_minutes: Annotated[
+        float, typer.Option(min=1, help="Training time for all candidates together.")
+    ] = 20.0,
+    min_accuracy: Annotated[float, typer.Option(min=0, max=1)] = 0.84,
+    min_macro_f1: Annotated[float, typer.Option(min=0, max=1)] = 0.80,
+    min_texts_per_second: Annotated[
+        float, typer.Option(min=0, help="Per core (one inference thread), batches of 64.")
+    ] = 250.0,
+    promote: Annotated[
+        bool, typer.Option(help="Promote the chosen candidate to @champion (gated).")
+    ] = True,
+    registered_name: Annotated[
+        str | None, typer.Option(help="Registry name (default: the sentiment-en slot's).")
+    ] = None,
+) -> None:
+    """Train TF-IDF, a fine-tuned MiniLM served from ONNX (int8 where it costs <= 0.5 point)
+    and their ensemble; register each with in-domain, out-of-domain and speed figures; promote
+    the one that transfers best among those meeting the bar, and say why."""
+    from cli.sentiment_champion import select_and_promote
+    from training.triage.config import load_config
+    from training.triage.selection import SelectionPolicy
+
+    policy = SelectionPolicy(min_accuracy, min_macro_f1, min_texts_per_second, budget_minutes)
+    try:
+        settings = load_config(config)
+        select_and_promote(dataset, settings, policy, typer.echo, promote, registered_name)
+    except (*BAD_INPUT_ERRORS, ValueError) as error:
+        raise bad_input(error) from None
+    except OSError as error:
+        raise step_failed(error) from None

@@ -61,7 +61,7 @@ from serving.schemas import (
 )
 from serving.served_models import ServedModels, changes_since, load_served_models
 from serving.settings import DEFAULT_HOST, Settings, service_workers
-from serving.worker_tuning import prefer_the_event_loop, settle_after_load
+from serving.worker_tuning import prefer_the_event_loop, settle_after_load, share_the_cores
 
 logger = logging.getLogger(__name__)
 bentoml_timeout.install()  # before any worker builds its middleware stack
@@ -111,6 +111,7 @@ class Agora:
     def __init__(self) -> None:
         global _instance
         prefer_the_event_loop()
+        share_the_cores(service_workers())
         quiet_client_errors()
         self.settings = Settings.from_env()
         self.champions = ChampionCache(self.settings.cache_dir, self.settings.tracking_uri)

@@ -13,14 +13,21 @@ excess load with 503s) on one thread and the models on another. While a model ho
 loop waits for the interpreter's switch interval (5 ms by default) each time it needs to run, so
 under load reading, answering and shedding queue behind model work. A 1 ms interval lets the
 loop in promptly; a model step costs a little more in switches.
+
+Threads: the service runs one worker process per core, so a model that spreads one request over
+every core (ONNX Runtime and torch do by default) makes the workers contend for the same cores.
+Each worker gets its share of the cores for inference instead.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import time
+
+from models.classifiers.onnx_runner import inference_threads, set_inference_threads
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +39,33 @@ def prefer_the_event_loop() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
+def share_the_cores(workers: int) -> int:
+    """Give this worker's inference its share of the cores (at least one); returns the share.
+
+    Call it before models load: ONNX Runtime reads it when a session is created. Torch is told
+    only once something has imported it (a torch-served model; `settle_after_load` tells it after
+    each load), so a service without one never pays for importing torch.
+    """
+    share = max(1, (os.cpu_count() or 1) // max(1, workers))
+    set_inference_threads(share)
+    _tell_torch()
+    return share
+
+
+def _tell_torch() -> None:
+    torch = sys.modules.get("torch")
+    share = inference_threads()
+    if torch is not None and share > 0 and torch.get_num_threads() != share:
+        torch.set_num_threads(share)
+
+
 def settle_after_load() -> None:
     """Collect the garbage of a (re)load, then freeze what survived.
 
     Call it after every swap of the served models: unfreezing first lets the collector reclaim
     the replaced models' cycles, which a freeze would otherwise keep for the process's life.
     """
+    _tell_torch()  # a model loaded just now may have imported torch
     started = time.perf_counter()
     gc.unfreeze()
     gc.collect()

@@ -19,6 +19,7 @@ import numpy as np
 from features.text import TextConfig
 from models.classifiers.base import (
     ClassifierInputError,
+    ScoredTexts,
     TermWeight,
     TextClassifier,
     check_texts,
@@ -89,6 +90,47 @@ class EnsembleClassifier(TextClassifier):
         if not checked:
             return np.zeros((0, len(self.classes_)), dtype=np.float64)
         return self._average(checked)
+
+    def score(self, texts: Sequence[str]) -> ScoredTexts:
+        """Probabilities of `texts`, keeping each member's scored batch, so explaining them
+        reuses what the members computed (TF-IDF: the feature matrix) instead of reading every
+        text again one at a time."""
+        checked = self._checked_for_inference(texts)
+        total = np.zeros((len(checked), len(self.classes_)), dtype=np.float64)
+        if not checked:
+            return ScoredTexts(self, checked, total)
+        members: list[ScoredTexts | None] = []
+        for weight, member in zip(self.weights, self.members, strict=True):
+            scored = member.score(checked) if weight > 0 else None
+            if scored is not None:
+                total += weight * scored.probabilities
+            members.append(scored)
+        return ScoredTexts(self, checked, total, features=members)
+
+    def _explain_rows(
+        self, scored: ScoredTexts, rows: list[int], classes: list[int], top_n: int
+    ) -> list[list[TermWeight]]:
+        """Per row, the first member's non-empty explanation (as `explain`), a member at a time."""
+        if scored.features is None:
+            return super()._explain_rows(scored, rows, classes, top_n)
+        explained: list[list[TermWeight]] = [[] for _ in rows]
+        pending = list(range(len(rows)))
+        for member, member_scored in zip(self.members, scored.features, strict=True):
+            if not pending:
+                break
+            if member_scored is None:  # a zero-weight member still explains, as in `explain`
+                member_scored = member.score(scored.texts)
+            found = member._explain_rows(
+                member_scored, [rows[i] for i in pending], [classes[i] for i in pending], top_n
+            )
+            still = []
+            for i, terms in zip(pending, found, strict=True):
+                if terms:
+                    explained[i] = terms
+                else:
+                    still.append(i)
+            pending = still
+        return explained
 
     def explain(self, text: str, top_n: int = 5, label: str | None = None) -> list[TermWeight]:
         """The explanation of the first member that can give one, for the ensemble's label."""

@@ -16,6 +16,14 @@ class FineTuneConfig(CalibrationConfig):
 
     encoder: str = DEFAULT_ENCODER
     max_length: int = Field(64, ge=8, le=512, description="tokens; tweets rarely exceed 64")
+    inference_max_length: int = Field(
+        256,
+        ge=8,
+        le=512,
+        description="tokens read at prediction: longer than in training, so a review or a "
+        "complaint narrative is read past its opening (MiniLM was trained on up to 256); texts "
+        "shorter than max_length are unaffected",
+    )
     batch_size: int = Field(32, ge=1)
     eval_batch_size: int = Field(128, ge=1)
     learning_rate: float = Field(1e-4, gt=0)
@@ -55,6 +63,18 @@ class FineTuneConfig(CalibrationConfig):
         lt=1,
         description="evaluate and keep an exponential moving average of the weights with this "
         "decay per step (e.g. 0.99); None = the raw weights",
+    )
+    runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="what serves predictions after training: onnx = the network exported to "
+        "ONNX Runtime (several times faster on CPU, no torch at load); torch = the eager network",
+    )
+    int8_max_accuracy_loss: float | None = Field(
+        0.005,
+        ge=0,
+        lt=1,
+        description="serve the int8-quantised ONNX graph when its validation accuracy is at most "
+        "this below the full-precision network's; None = never quantise (onnx runtime only)",
     )
     time_budget_minutes: float | None = Field(30.0, gt=0)
     max_steps: int | None = Field(None, ge=1)

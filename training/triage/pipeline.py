@@ -165,7 +165,6 @@ def train_triage(
     """
     # MLflow is imported here, not at module import: `agora --help` stays fast.
     from training.tracking import configure_tracking
-    from training.triage.tracking import log_triage_run
 
     config = config or TriageConfig()
     classifier_type(model)  # an unknown model fails before any data is read
@@ -177,9 +176,21 @@ def train_triage(
     uri = configure_tracking(tracking_uri)
     logger.info("tracking to %s", uri)
     trained = fit_and_evaluate(model, split, config)
-    target = name or registered_name(split)
+    return register_trained(trained, config, name or registered_name(split))
+
+
+def register_trained(
+    trained: TrainedTriageModel,
+    config: TriageConfig,
+    name: str,
+    extra_metrics: dict[str, float] | None = None,
+) -> TriageRunResult:
+    """Log an evaluated model's run (with `extra_metrics`) and register it as a version of
+    `name`. Tracking must be configured (`train_triage` does it)."""
+    from training.triage.tracking import log_triage_run
+
     with tempfile.TemporaryDirectory(prefix="agora-triage-") as scratch:
         artifact = Path(scratch) / "native"  # path in the logged model: artifacts/native
         trained.classifier.save(artifact)
-        run_id, version = log_triage_run(trained, config, artifact, target)
-    return TriageRunResult(run_id, target, version, trained)
+        run_id, version = log_triage_run(trained, config, artifact, name, extra_metrics)
+    return TriageRunResult(run_id, name, version, trained)

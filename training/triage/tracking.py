@@ -47,7 +47,20 @@ def model_params(trained: TrainedTriageModel, config: TriageConfig) -> dict[str,
     params: dict[str, Any] = {"model": trained.model}
     for section in sections:
         params.update(flatten_params(dumped[section], f"{section}."))
+    runtimes = [
+        _runtime_name(m) for m in getattr(trained.classifier, "members", [trained.classifier])
+    ]
+    if any(runtimes):
+        # What serves each member: "onnx-int8", "onnx-fp32", "torch" (fine-tunes), "" (others).
+        params["serving_runtime"] = "|".join(runtimes)
     return params
+
+
+def _runtime_name(classifier: Any) -> str:
+    runtime = getattr(classifier, "runtime", None)
+    if not runtime:
+        return ""
+    return "-".join(str(runtime[key]) for key in ("engine", "precision") if key in runtime)
 
 
 def test_fingerprint(split: TextSplit) -> str:
@@ -59,9 +72,14 @@ def test_fingerprint(split: TextSplit) -> str:
 
 
 def log_triage_run(
-    trained: TrainedTriageModel, config: TriageConfig, artifact: Path, registered_name: str
+    trained: TrainedTriageModel,
+    config: TriageConfig,
+    artifact: Path,
+    registered_name: str,
+    extra_metrics: dict[str, float] | None = None,
 ) -> tuple[str, str]:
-    """Log a run for `trained` and register `artifact` under `registered_name`."""
+    """Log a run for `trained` (and `extra_metrics`) and register `artifact` under
+    `registered_name`."""
     split, report, classifier = trained.split, trained.report, trained.classifier
     scores = {"macro_f1": report.macro_f1, "accuracy": report.accuracy, "ece": report.ece}
     tags = {
@@ -91,6 +109,8 @@ def log_triage_run(
                 "test_texts_per_second": len(split.test_texts) / max(trained.predict_seconds, 1e-9),
             }
         )
+        if extra_metrics:
+            mlflow.log_metrics(extra_metrics)
         _log_training_history(classifier)
         mlflow.log_dict(
             {"per_class_f1": report.per_class_f1, "n": report.n, "classes": classifier.classes_},

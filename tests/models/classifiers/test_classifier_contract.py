@@ -142,6 +142,21 @@ def test_explain_returns_term_weights(fitted: TextClassifier) -> None:
         assert weights == sorted(weights, reverse=True)
 
 
+def test_a_batch_explains_and_scores_as_one_text_at_a_time(
+    fitted: TextClassifier, tiny_test: tuple[list[str], list[str]]
+) -> None:
+    texts = tiny_test[0][:8]
+    labels: list[str | None] = [None, "negative", "positive", None, "neutral", None, None, None]
+    scored = fitted.score(texts)
+    np.testing.assert_allclose(scored.probabilities, fitted.predict_proba(texts), atol=1e-12)
+    batch = fitted.explain_batch(texts, labels, top_n=3)
+    one_by_one = [
+        fitted.explain(text, top_n=3, label=label)
+        for text, label in zip(texts, labels, strict=True)
+    ]
+    assert batch == one_by_one
+
+
 def test_bad_input_names_the_problem(fitted: TextClassifier) -> None:
     with pytest.raises(ClassifierInputError, match="single string"):
         fitted.predict_proba("just one text")  # type: ignore[arg-type]
