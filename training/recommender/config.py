@@ -6,6 +6,7 @@ A YAML file under configs/recommender/ is one `RecommenderRunConfig`:
     k: 10                        # evaluation cut-off
     split: {train_ratio: 0.75, seed: 42}
     tuning: {train_ratio: 0.75, seed: 7, metric: ndcg}
+    evaluation: {max_users: 50000, seed: 11}   # past max_users test users, a seeded sample
     params: {l2: 500.0}          # the model's own config fields (validated by its config class)
     provenance: {...}            # free-form record of how the params were found
 
@@ -53,6 +54,17 @@ class TuningConfig(FrozenConfig):
     timeout_seconds: float | None = Field(None, gt=0.0)
 
 
+class EvaluationConfig(FrozenConfig):
+    """How the test split is scored: past `max_users` test users, a seeded sample of that many.
+
+    50,000 users rank in well under a minute on 2 cores, and pin NDCG@10 to about +-0.003 (95 %);
+    null scores every user.
+    """
+
+    max_users: PositiveInt | None = 50_000
+    seed: int = 11
+
+
 class RecommenderRunConfig(FrozenConfig):
     """One training or benchmark run of one recommender."""
 
@@ -60,6 +72,7 @@ class RecommenderRunConfig(FrozenConfig):
     k: PositiveInt = 10
     split: SplitConfig = SplitConfig()
     tuning: TuningConfig = TuningConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     params: dict[str, Any] = Field(default_factory=dict)
     provenance: dict[str, Any] = Field(default_factory=dict)
 

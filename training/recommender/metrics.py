@@ -233,3 +233,24 @@ def ranking_metrics(
         result[f"arp@{k}"] = average_recommendation_popularity(recommendations, popularity, k)
         result[f"pop_percentile@{k}"] = mean_popularity_percentile(recommendations, popularity, k)
     return result
+
+
+def per_user_ndcg(recommendations: Recommendations, relevant: Relevant, k: int) -> list[float]:
+    """NDCG@k of every evaluated user, in the order `ranking_metrics` averages them."""
+    _check_k(k)
+    return [_ndcg(top, truth, k) for top, truth in _evaluated_users(recommendations, relevant, k)]
+
+
+def mean_confidence_interval(values: Sequence[float], z: float = 1.96) -> tuple[float, float]:
+    """Normal-approximation interval of a mean over users (z=1.96: 95 %); (mean, mean) for n < 2.
+
+    Users are independent draws when they are sampled at random, and with thousands of them the
+    mean is close to normal whatever the per-user distribution (central limit theorem).
+    """
+    n = len(values)
+    mean = float(sum(values) / n) if n else 0.0
+    if n < 2:
+        return mean, mean
+    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
+    half = z * (variance / n) ** 0.5
+    return mean - half, mean + half

@@ -189,7 +189,13 @@ def train_recommender(
         tracking.log_model_params(params)
         recommender, fit_seconds = fit_recommender(model, params, data.train, data.items)
         evaluation = evaluate_recommender(
-            recommender, data.train, data.test, k=run_config.k, show_progress=show_progress
+            recommender,
+            data.train,
+            data.test,
+            k=run_config.k,
+            show_progress=show_progress,
+            max_users=run_config.evaluation.max_users,
+            seed=run_config.evaluation.seed,
         )
         tracking.log_evaluation(evaluation, model, fit_seconds)
         if tune_trials or budget_minutes:

@@ -109,7 +109,17 @@ def log_peak_memory(peak_mib: float) -> None:
 def log_evaluation(evaluation: Evaluation, model: str, fit_seconds: float) -> None:
     """Metrics at k, curves over k, timings, and the two plots."""
     mlflow.log_metrics(mlflow_metrics(evaluation))
-    mlflow.log_metrics({"fit_seconds": fit_seconds, "eval_seconds": evaluation.seconds})
+    low, high = evaluation.ndcg_ci95
+    mlflow.log_metrics(
+        {
+            "fit_seconds": fit_seconds,
+            "eval_seconds": evaluation.seconds,
+            "eval_users_total": float(evaluation.users_total),
+            f"{primary_metric(evaluation.k)}_ci95_low": low,
+            f"{primary_metric(evaluation.k)}_ci95_high": high,
+        }
+    )
+    mlflow.log_param("eval_sampled", evaluation.sampled)
     for cutoff, values in evaluation.metrics_by_k.items():
         for name, value in values.items():
             if "@" in name:

@@ -58,6 +58,11 @@ def test_tuned_run_logs_everything_and_registers_a_loadable_model(
     # 3 test items among 24 unseen: chance precision is 3/24; in-group ranking gives 3/10.
     assert outcome.metrics["precision@10"] > 0.2
     assert {"fit_seconds", "eval_seconds", "tune_seconds", "tuning_best_ndcg_at_10"} <= set(metrics)
+    # 40 users: below the sample size, all scored; the interval brackets the mean.
+    assert metrics["eval_users_total"] == 40 and params["eval_sampled"] == "False"
+    assert (
+        metrics["ndcg_at_10_ci95_low"] <= metrics["ndcg_at_10"] <= metrics["ndcg_at_10_ci95_high"]
+    )
     curve = client.get_metric_history(outcome.run_id, "ndcg_by_k")
     assert sorted(m.step for m in curve) == [1, 5, 10, 20, 50]
     assert tags["agora.dataset"] == tiny_dataset

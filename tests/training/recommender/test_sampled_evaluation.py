@@ -1,0 +1,81 @@
+"""Evaluation of many users on a seeded sample, with a confidence interval of the mean NDCG."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from training.recommender.evaluate import evaluate_recommender, sample_users
+from training.recommender.metrics import (
+    mean_confidence_interval,
+    per_user_ndcg,
+    ranking_metrics,
+)
+
+
+class _FirstItems:
+    """Recommends items i0, i1, ... to everyone (seen items not excluded: a fixed ranking)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def recommend_batch(
+        self, user_ids: Sequence[str], k: int = 10, exclude_seen: bool = True, filters: Any = None
+    ) -> dict[str, list[Any]]:
+        self.asked += list(user_ids)
+        return {u: [SimpleNamespace(item_id=f"i{n}") for n in range(k)] for u in user_ids}
+
+
+def _split(users: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    train = pd.DataFrame({"user_id": [f"u{u}" for u in range(users)], "item_id": "i99"})
+    # User u's held-out item is i(u mod 20): a hit in the top 10 for half of the users.
+    test = pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u in range(users)],
+            "item_id": [f"i{u % 20}" for u in range(users)],
+        }
+    )
+    return train, test
+
+
+def test_past_max_users_a_seeded_sample_is_scored_and_reported() -> None:
+    train, test = _split(300)
+    model = _FirstItems()
+    sampled = evaluate_recommender(model, train, test, k=10, ks=(10,), max_users=100, seed=5)
+    assert len(model.asked) == 100 and len(set(model.asked)) == 100
+    assert sampled.users_total == 300 and sampled.sampled
+    assert sampled.metrics["users_evaluated"] == 100
+    again = evaluate_recommender(_FirstItems(), train, test, k=10, ks=(10,), max_users=100, seed=5)
+    assert again.recommendations.keys() == sampled.recommendations.keys()  # seeded
+    low, high = sampled.ndcg_ci95
+    assert low < sampled.metrics["ndcg@10"] < high
+    everyone = evaluate_recommender(_FirstItems(), train, test, k=10, ks=(10,))
+    assert not everyone.sampled and everyone.users_total == 300
+    assert low < everyone.metrics["ndcg@10"] < high  # the sample's interval covers the truth
+
+
+def test_fewer_users_than_the_limit_are_all_scored() -> None:
+    relevant = {"a": {"x"}, "b": {"y"}}
+    assert sample_users(relevant, 5, seed=0) is relevant
+    assert len(sample_users({f"u{i}": {"x"} for i in range(10)}, 3, seed=0)) == 3
+    with pytest.raises(ValueError, match="max_users"):
+        evaluate_recommender(_FirstItems(), *_split(3), max_users=0)
+
+
+def test_per_user_ndcg_averages_to_the_metric_and_the_interval_is_by_hand() -> None:
+    lists = {"a": ["x", "y"], "b": ["z", "x"], "c": ["q", "r"]}
+    relevant = {"a": {"x"}, "b": {"x"}, "c": {"x"}}
+    values = per_user_ndcg(lists, relevant, 2)
+    assert values == pytest.approx([1.0, 1 / math.log2(3), 0.0])
+    assert sum(values) / 3 == pytest.approx(ranking_metrics(lists, relevant, 2)["ndcg@2"])
+    mean = sum(values) / 3
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 2)
+    low, high = mean_confidence_interval(values)
+    assert low == pytest.approx(mean - 1.96 * sd / math.sqrt(3))
+    assert high == pytest.approx(mean + 1.96 * sd / math.sqrt(3))
+    assert mean_confidence_interval([0.5]) == (0.5, 0.5)
