@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 MISSING = -1  # index returned by `lookup` for ids the map does not hold
 
@@ -29,6 +30,7 @@ class IdMap:
 
     def __init__(self, ids: Iterable[str]) -> None:
         self._ids: list[str] = [str(value) for value in ids]
+        self._columnar: pd.Index | None = None  # built on the first columnar lookup
         self._index: dict[str, int] = {}
         for position, value in enumerate(self._ids):
             if value in self._index:
@@ -41,6 +43,10 @@ class IdMap:
     @classmethod
     def from_values(cls, values: Iterable[object]) -> IdMap:
         """Map of the distinct values, sorted as strings (deterministic for any row order)."""
+        if isinstance(values, pd.Series | pd.Index | np.ndarray):
+            # Columnar input: distinct values by hashing in C, then str() of those only.
+            distinct = pd.unique(pd.Series(values, copy=False))
+            return cls(sorted(set(_as_strings(distinct))))
         return cls(sorted({str(value) for value in values}))
 
     def __len__(self) -> int:
@@ -82,9 +88,20 @@ class IdMap:
 
     def lookup(self, values: Iterable[object]) -> np.ndarray:
         """Indices of `values` as int64, with MISSING (-1) for ids not in the map."""
+        if isinstance(values, pd.Series | pd.Index | np.ndarray):
+            # Columnar input (a frame's id column, millions of rows): factorise in C, look up
+            # each distinct value once, and spread the answers back through the codes.
+            codes, distinct = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=False)
+            found = self._pandas_index().get_indexer(pd.Index(_as_strings(distinct)))
+            return found.astype(np.int64, copy=False)[codes]
         return np.fromiter(
             (self._index.get(str(value), MISSING) for value in values), dtype=np.int64
         )
+
+    def _pandas_index(self) -> pd.Index:
+        if self._columnar is None:
+            self._columnar = pd.Index(self._ids, dtype=object)
+        return self._columnar
 
     def indices(self, values: Iterable[object]) -> np.ndarray:
         """Indices of `values`; raises UnknownIdError naming the first unknown one."""
@@ -119,3 +136,14 @@ class IdMap:
     @classmethod
     def load(cls, path: str | Path) -> IdMap:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def _as_strings(values: object) -> np.ndarray:
+    """The values as a numpy array of Python strings, as `str(value)` gives them one by one."""
+    array = np.asarray(values, dtype=object)
+    if (
+        all(isinstance(v, str) for v in array[:1000])
+        and pd.api.types.infer_dtype(array, skipna=False) == "string"
+    ):
+        return array
+    return np.array([str(v) for v in array], dtype=object)

@@ -46,13 +46,17 @@ def stratified_split(
         counts = frame.groupby(S.USER_ID)[S.USER_ID].transform("size")
         frame = frame[counts >= min_interactions]
     draws = np.random.RandomState(seed).rand(len(frame))
-    order = pd.DataFrame(
-        {"user": frame[S.USER_ID].to_numpy(), "draw": draws, "row": np.arange(len(frame))}
-    ).sort_values(["user", "draw"], kind="stable")
-    groups = order.groupby("user", sort=False)
-    rank = (groups.cumcount() + 1) / groups["user"].transform("size")
+    # Each user's rows in the order of their draws, users in sorted order (codes sorted as the
+    # ids sort), ties by row: one integer sort, then each row's rank within its user.
+    codes, _ = pd.factorize(frame[S.USER_ID], sort=True)
+    rows = np.arange(len(frame))
+    order = np.lexsort((rows, draws, codes))
+    sizes = np.bincount(codes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    sorted_codes = codes[order]
+    rank = (rows - starts[sorted_codes] + 1) / sizes[sorted_codes]
     in_train = np.zeros(len(frame), dtype=bool)
-    in_train[order["row"].to_numpy()] = (rank <= ratio).to_numpy()
+    in_train[order] = rank <= ratio
     return _pair(frame, in_train)
 
 

@@ -68,20 +68,12 @@ class FittedCatalog:
                 raise ValueError(f"interactions frame lacks required column '{column}'")
         if items is not None and S.ITEM_ID not in items.columns:
             raise ValueError(f"items frame lacks required column '{S.ITEM_ID}'")
-        item_ids = set(interactions[S.ITEM_ID].astype(str))
+        # Ids are compared as strings; the id maps convert whole columns at once.
+        item_ids = interactions[S.ITEM_ID]
         if items is not None:
-            item_ids |= set(items[S.ITEM_ID].astype(str))
+            item_ids = pd.concat([item_ids, items[S.ITEM_ID]], ignore_index=True)
         item_map = IdMap.from_values(item_ids)
-        built = build_interaction_matrix(
-            interactions.assign(
-                **{
-                    S.USER_ID: interactions[S.USER_ID].astype(str),
-                    S.ITEM_ID: interactions[S.ITEM_ID].astype(str),
-                }
-            ),
-            items=item_map,
-            duplicates=duplicates,
-        )
+        built = build_interaction_matrix(interactions, items=item_map, duplicates=duplicates)
         titles, genres = _catalog_columns(items, item_map)
         values = built.matrix.data
         typical = float(np.median(values)) if len(values) else 1.0

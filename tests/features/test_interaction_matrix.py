@@ -36,6 +36,39 @@ def test_duplicate_policies(policy: str, expected: float) -> None:
     assert built.matrix.nnz == 2
 
 
+@pytest.mark.parametrize("policy", ["sum", "max", "last"])
+def test_the_matrix_merges_duplicates_as_the_frame_level_deduplicate(policy: str) -> None:
+    """The matrix merges on integer codes; `deduplicate` is the frame-level reference."""
+    rng = np.random.default_rng(3)
+    n = 4000  # 30 users x 25 items: most pairs repeat, some many times; tied timestamps too
+    rows = pd.DataFrame(
+        {
+            "user_id": [f"u{v}" for v in rng.integers(0, 30, n)],
+            "item_id": [f"i{v}" for v in rng.integers(0, 25, n)],
+            "rating": rng.integers(1, 6, n).astype(float),
+            "timestamp": rng.integers(0, 50, n),
+        }
+    )
+    built = build_interaction_matrix(rows, duplicates=policy)  # type: ignore[arg-type]
+    expected = deduplicate(rows, policy)  # type: ignore[arg-type]
+    dense = np.zeros((len(built.users), len(built.items)))
+    for user, item, rating in expected[["user_id", "item_id", "rating"]].itertuples(index=False):
+        dense[built.users.index(user), built.items.index(item)] = rating
+    np.testing.assert_allclose(built.matrix.toarray(), dense)
+    assert built.matrix.has_sorted_indices and built.matrix.nnz == len(expected)
+
+
+def test_columnar_id_lookups_equal_the_one_by_one_path() -> None:
+    ids = IdMap.from_values(["b", "a", "10", "2"])
+    column = pd.Series(["a", "zz", "10", "b", "a"])
+    assert ids.lookup(column).tolist() == ids.lookup(list(column)).tolist() == [2, -1, 0, 3, 2]
+    numbers = pd.Series([10, 2, 7])  # non-string ids are compared as their str()
+    assert ids.lookup(numbers).tolist() == ids.lookup(list(numbers)).tolist() == [0, 1, -1]
+    assert IdMap.from_values(pd.Series([3, 1, 3, "x"])) == IdMap.from_values([3, 1, 3, "x"])
+    arrow = pd.Series(["b", "c"], dtype="string[pyarrow]")
+    assert ids.lookup(arrow).tolist() == [3, -1]
+
+
 def test_last_uses_timestamps_not_row_order() -> None:
     rows = frame([("u", "i", 1.0, 20), ("u", "i", 4.0, 10)])
     assert deduplicate(rows, "last")["rating"].tolist() == [1.0]

@@ -41,6 +41,25 @@ def test_stratified_matches_upstream_row_for_row(interactions: pd.DataFrame) -> 
     assert key(train) | key(test) == key(interactions) and not key(train) & key(test)
 
 
+@pytest.mark.parametrize("numeric_ids", [False, True])
+def test_stratified_matches_upstream_on_many_users_and_repeated_pairs(numeric_ids: bool) -> None:
+    rng = np.random.default_rng(8)
+    users = rng.integers(0, 700, 20_000)  # ids sort differently as numbers and as strings
+    frame = pd.DataFrame(
+        {
+            "user_id": users if numeric_ids else [f"u{u}" for u in users],
+            "item_id": [f"i{i}" for i in rng.integers(0, 50, 20_000)],
+        }
+    )
+    for ratio, seed in ((0.75, 42), (0.5, 3)):
+        train, test = stratified_split(frame, ratio=ratio, seed=seed)
+        expected = upstream_stratified(frame, ratio, seed)
+        assert sorted(map(tuple, train.to_numpy().tolist())) == sorted(
+            map(tuple, expected.to_numpy().tolist())
+        )
+        assert len(train) + len(test) == len(frame)
+
+
 def test_stratified_keeps_floor_of_ratio_per_user(interactions: pd.DataFrame) -> None:
     train, _ = stratified_split(interactions, ratio=0.75, seed=1)
     sizes = interactions.groupby("user_id").size()

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
 
+from data.schemas import USER_ID
 from features.splits import stratified_split
 from models.config import ConfigError
 from models.recommenders import recommender_config
@@ -54,12 +56,22 @@ def validation_split(
     """The inner-train and validation parts every tuning run scores on (carved from the
     training split only), and the metric's name; logs what is being tuned."""
     inner_train, validation = stratified_split(train, ratio=tuning.train_ratio, seed=tuning.seed)
+    validation_users = validation[USER_ID].unique()
+    if tuning.max_users is not None and len(validation_users) > tuning.max_users:
+        # Every trial scores the same seeded sample of users: comparable, and a trial's cost
+        # stays that of its fit rather than of ranking every user of a large catalog.
+        picked = np.random.default_rng(tuning.seed).choice(
+            np.sort(validation_users.astype(str)), size=tuning.max_users, replace=False
+        )
+        validation = validation[validation[USER_ID].astype(str).isin(picked)]
     metric = f"{tuning.metric}@{k}"
     logger.info(
-        "tuning %s on %d inner-train / %d validation rows, maximising %s",
+        "tuning %s on %d inner-train / %d validation rows (%d of %d users), maximising %s",
         what,
         len(inner_train),
         len(validation),
+        validation[USER_ID].nunique(),
+        len(validation_users),
         metric,
     )
     return inner_train, validation, metric

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from training.recommender.evaluate import evaluate_recommender, sample_users
+from training.recommender.evaluate import evaluate_recommender, sample_test_users
 from training.recommender.metrics import (
     mean_confidence_interval,
     per_user_ndcg,
@@ -60,9 +60,11 @@ def test_past_max_users_a_seeded_sample_is_scored_and_reported() -> None:
 
 
 def test_fewer_users_than_the_limit_are_all_scored() -> None:
-    relevant = {"a": {"x"}, "b": {"y"}}
-    assert sample_users(relevant, 5, seed=0) is relevant
-    assert len(sample_users({f"u{i}": {"x"} for i in range(10)}, 3, seed=0)) == 3
+    test = pd.DataFrame({"user_id": ["a", "b", "b"], "item_id": ["x", "y", "z"]})
+    assert sample_test_users(test, 5, seed=0) == (test, 2)
+    many = pd.DataFrame({"user_id": [f"u{i % 10}" for i in range(30)], "item_id": "x"})
+    sampled, total = sample_test_users(many, 3, seed=0)
+    assert total == 10 and sampled["user_id"].nunique() == 3 and len(sampled) == 9
     with pytest.raises(ValueError, match="max_users"):
         evaluate_recommender(_FirstItems(), *_split(3), max_users=0)
 
@@ -79,3 +81,20 @@ def test_per_user_ndcg_averages_to_the_metric_and_the_interval_is_by_hand() -> N
     assert low == pytest.approx(mean - 1.96 * sd / math.sqrt(3))
     assert high == pytest.approx(mean + 1.96 * sd / math.sqrt(3))
     assert mean_confidence_interval([0.5]) == (0.5, 0.5)
+
+
+def test_tuning_validates_on_a_seeded_sample_of_users_past_its_limit() -> None:
+    from training.recommender.config import TuningConfig
+    from training.recommender.tuning import validation_split
+
+    rows = [(f"u{u}", f"i{i}") for u in range(60) for i in range(8)]
+    train = pd.DataFrame(rows, columns=["user_id", "item_id"])
+    _, validation, metric = validation_split(train, TuningConfig(max_users=25), 10, "test")
+    assert metric == "ndcg@10" and validation["user_id"].nunique() == 25
+    _, again, _ = validation_split(train, TuningConfig(max_users=25), 10, "test")
+    assert set(again["user_id"]) == set(validation["user_id"])
+    _, everyone, _ = validation_split(train, TuningConfig(max_users=None), 10, "test")
+    assert everyone["user_id"].nunique() == 60
+    # A sampled user keeps all of their validation rows.
+    some = validation["user_id"].iloc[0]
+    assert (validation["user_id"] == some).sum() == (everyone["user_id"] == some).sum()
