@@ -73,6 +73,7 @@ class _FactorModel(Recommender):
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
+        self.fitted_on: str | None = None  # "cpu" or "gpu" once fitted here (not saved)
         self.weighting = self.config.make_weighting()
         self._set_factors(np.zeros((0, 0)), np.zeros((0, 0)))
 
@@ -110,7 +111,11 @@ class _FactorModel(Recommender):
 
     def _fit_factors(self, catalog: FittedCatalog, make_cpu: Any, make_gpu: Any) -> None:
         inputs = self.weighting.fit_transform(catalog.history)
-        model = make_gpu() if _gpu_available(self.config.use_gpu) else make_cpu()
+        on_gpu = _gpu_available(self.config.use_gpu)
+        # `use_gpu` is a wish; where the fit actually ran is recorded (and logged by training).
+        self.fitted_on = "gpu" if on_gpu else "cpu"
+        logger.info("fitting %s on the %s", type(self).__name__, self.fitted_on.upper())
+        model = make_gpu() if on_gpu else make_cpu()
         model.fit(inputs, show_progress=False)
         if hasattr(model, "to_cpu") and not isinstance(model.item_factors, np.ndarray):
             model = model.to_cpu()

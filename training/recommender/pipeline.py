@@ -188,6 +188,7 @@ def train_recommender(
             provenance = tuning_provenance(dataset, run_config, tuning, tune_trials)
         tracking.log_model_params(params)
         recommender, fit_seconds = fit_recommender(model, params, data.train, data.items)
+        tracking.log_fit_device(recommender)
         evaluation = evaluate_recommender(
             recommender,
             data.train,

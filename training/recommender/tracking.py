@@ -64,6 +64,23 @@ def log_model_params(params: dict[str, Any]) -> None:
     mlflow.log_params({f"params.{key}": value for key, value in params.items()})
 
 
+def log_fit_device(recommender: Any) -> None:
+    """Where each factorisation was fitted ("cpu"/"gpu"): `params.use_gpu` is only a wish, and
+    implicit's GPU classes run only with CUDA and RMM present. A hybrid reports its components."""
+    devices = {
+        name: getattr(component, "fitted_on", None)
+        for name, component in [("model", recommender), *_components(recommender)]
+    }
+    found = {name: device for name, device in devices.items() if device is not None}
+    if found:
+        mlflow.log_params({f"fitted_on.{name}": device for name, device in found.items()})
+
+
+def _components(recommender: Any) -> list[tuple[str, Any]]:
+    components = getattr(recommender, "components", None) or []
+    return [(f"component_{i}", component) for i, component in enumerate(components)]
+
+
 def log_tuning(tuning: TuningResult, validation: dict[str, Any]) -> None:
     """The tuning outcome: chosen params, best validation score, the trials table."""
     mlflow.log_params({f"tuning.{key}": value for key, value in validation.items()})
