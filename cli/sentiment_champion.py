@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from features.text_splits import Task
+from features.text_splits import Task, load_split
 from models.served_models import triage_registered_name
 
 Say = Callable[[str], None]
@@ -33,6 +33,7 @@ def select_and_promote(
     from training.triage.selection import select_sentiment_champion
     from training.triage.transfer import load_checks
 
+    split = load_split(dataset, Task.SENTIMENT)  # a bad dataset fails before any other work
     configure_tracking()
     target = name or triage_registered_name(Task.SENTIMENT, "en", dataset)
     say(f"   {target}: candidates trained within {policy.budget_minutes:g} minutes")
@@ -40,8 +41,10 @@ def select_and_promote(
         "   out of domain: Bitext utterances stating (dis)satisfaction (balanced accuracy) and "
         "CFPB complaint narratives (share read as negative); see training/triage/transfer.py"
     )
-    checks = load_checks(load_labelled_texts)
-    selection = select_sentiment_champion(dataset, config, checks, target, policy, say)
+    checks, missing = load_checks(load_labelled_texts)
+    for reason in missing:
+        say(f"   out-of-domain check left out (its dataset could not be read): {reason}")
+    selection = select_sentiment_champion(dataset, config, checks, target, policy, say, split=split)
     for skipped in selection.skipped:
         say(f"   not trained: {skipped}")
     chosen = selection.chosen

@@ -233,8 +233,9 @@ def _register(
     transfer = score_transfer(classifier, checks, lambda texts: model_inputs(texts, text))
     metrics = {
         "texts_per_second_one_core": speed,
-        "transfer_score": transfer.score,
         **{f"transfer_{check}": value for check, value in transfer.scores.items()},
     }
+    if transfer.scores:  # no checks available: nothing measured, nothing logged
+        metrics["transfer_score"] = transfer.score
     run = register_trained(trained, config, name, metrics)
     return Candidate(trained.model, run, speed, transfer)

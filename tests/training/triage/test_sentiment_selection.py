@@ -21,6 +21,7 @@ from training.triage.transfer import (
     TransferReport,
     binary_predictions,
     complaint_narratives,
+    load_checks,
     score_transfer,
     stated_satisfaction,
 )
@@ -158,3 +159,16 @@ def test_a_short_budget_trains_tfidf_only_registers_it_with_its_figures_and_says
     assert metrics["transfer_toy"] == pytest.approx(1.0)
     assert metrics["texts_per_second_one_core"] > 0
     assert np.isfinite(metrics["test_macro_f1"])
+
+
+def test_a_check_whose_dataset_cannot_be_read_is_left_out_with_its_reason() -> None:
+    def load(name: str) -> pd.DataFrame:
+        if name == "bitext-intents":
+            raise RuntimeError("Bitext needs a manual download step")
+        return pd.DataFrame({"text": ["They charged me twice"]})
+
+    checks, missing = load_checks(load)
+    assert [c.name for c in checks] == ["complaint_narratives"]
+    assert missing == ["bitext-intents: Bitext needs a manual download step"]
+    empty = TransferReport({}, {})
+    assert empty.score == 0.0 and "not measured" in empty.describe()
