@@ -10,7 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from serving.worker_tuning import SWITCH_INTERVAL_S, prefer_the_event_loop, settle_after_load
+from models.classifiers.onnx_runner import inference_threads, set_inference_threads
+from serving.worker_tuning import (
+    SWITCH_INTERVAL_S,
+    prefer_the_event_loop,
+    settle_after_load,
+    share_the_cores,
+)
 
 
 class _Model:
@@ -50,3 +56,22 @@ def test_the_event_loop_gets_the_gil_within_a_millisecond() -> None:
         assert before > SWITCH_INTERVAL_S
     finally:
         sys.setswitchinterval(before)
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "share"), [(2, 2, 1), (8, 2, 4), (2, 4, 1), (1, 1, 1)]
+)
+def test_each_worker_gets_its_share_of_the_cores_for_inference(
+    cores: int, workers: int, share: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch  # the test process has it; a worker tells torch only when it is imported
+
+    previous, torch_threads = inference_threads(), torch.get_num_threads()
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    try:
+        assert share_the_cores(workers) == share
+        assert inference_threads() == share
+        assert torch.get_num_threads() == share
+    finally:
+        set_inference_threads(previous)
+        torch.set_num_threads(torch_threads)

@@ -15,6 +15,7 @@ The ensemble candidate reuses the fitted fine-tune and TF-IDF members rather tha
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -144,8 +145,6 @@ def choose(candidates: Sequence[Candidate], policy: SelectionPolicy) -> tuple[Ca
 
 def texts_per_second(classifier: TextClassifier, texts: Sequence[str]) -> float:
     """Texts per second on one core (one inference thread), batches of 64, after a warm-up."""
-    import sys
-
     sample = list(texts[:THROUGHPUT_TEXTS])
     previous = inference_threads()
     torch = sys.modules.get("torch")

@@ -124,7 +124,13 @@ def score_transfer(
     checks: Sequence[TransferCheck],
     prepare: Callable[[Sequence[str]], list[str]],
 ) -> TransferReport:
-    """Balanced accuracy of each check (recall averaged over the classes it holds)."""
+    """Balanced accuracy of each check (recall averaged over the classes it holds).
+
+    A model without both a positive and a negative class cannot answer the binary question:
+    nothing is measured for it.
+    """
+    if not {"positive", "negative"} <= set(classifier.classes_):
+        return TransferReport({}, {})
     scores, sizes = {}, {}
     for check in checks:
         predicted = np.array(binary_predictions(classifier, prepare(check.texts)))

@@ -172,3 +172,10 @@ def test_a_check_whose_dataset_cannot_be_read_is_left_out_with_its_reason() -> N
     assert missing == ["bitext-intents: Bitext needs a manual download step"]
     empty = TransferReport({}, {})
     assert empty.score == 0.0 and "not measured" in empty.describe()
+
+
+def test_a_model_without_a_positive_class_has_no_transfer_to_measure() -> None:
+    texts, labels = (BAD + NEUTRAL) * 4, (["negative"] * 3 + ["neutral"] * 3) * 4
+    model = TfidfClassifier(TfidfConfig(calibration_folds=0, min_df=1)).fit(texts, labels)
+    checks = [TransferCheck("toy", ["great thanks", "awful delay"], ["positive", "negative"])]
+    assert score_transfer(model, checks, list).scores == {}
