@@ -36,7 +36,11 @@ from models.classifiers.finetune_loop import (
     predict_logits,
     train_loop,
 )
-from models.classifiers.finetune_runtime import OnnxRuntimeChoice, choose_onnx_runtime
+from models.classifiers.finetune_runtime import (
+    OnnxRuntimeChoice,
+    choose_onnx_runtime,
+    texts_per_call,
+)
 from models.classifiers.onnx_runner import OnnxLogits
 from models.classifiers.vocabulary import unknown_characters
 from models.errors import ModelFormatError
@@ -46,11 +50,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["FineTuneConfig", "FineTunedClassifier", "MeanPoolingClassifier"]
 
 _ENCODER_DIR = "encoder"
-# Texts per ONNX Runtime call (after sorting a request's texts by length). Measured on one core,
-# MiniLM int8, airline tweets: requests of 64 texts ran 349 texts/s in calls of 8, 325 of 16 and
-# 276 of 32 (less padding per call); 2,000 texts sorted together ran 408, 422 and 422, and 377 in
-# calls of 128. Requests are mostly small, so 8.
-ONNX_BATCH = 8
 _HEAD_FILE = "head.safetensors"
 
 
@@ -186,7 +185,6 @@ class FineTunedClassifier(TextClassifier):
                 valid_logits,
                 pad_id,
                 config.int8_max_accuracy_loss,
-                ONNX_BATCH,
             )
             self._onnx_choice, self._runner = choice, choice.runner
             self._runtime = choice.manifest()
@@ -296,7 +294,7 @@ class FineTunedClassifier(TextClassifier):
             onnx_file = folder / name
             if not name or Path(name).name != name or not onnx_file.is_file():
                 raise ModelFormatError(f"{folder}: the manifest names {onnx_file.name}, not found")
-            model._runner = OnnxLogits(onnx_file, ONNX_BATCH)
+            model._runner = OnnxLogits(onnx_file, texts_per_call(str(runtime.get("precision"))))
             model._runtime, model._source = dict(runtime), folder
             return model
         encoder = AutoModel.from_pretrained(folder / _ENCODER_DIR)

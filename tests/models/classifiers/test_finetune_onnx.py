@@ -168,7 +168,7 @@ def test_int8_is_served_only_within_the_allowed_accuracy_loss(
     with torch.inference_mode():
         batch = torch.tensor(ids)
         eager = network(batch, torch.ones_like(batch)).numpy()
-    choice = choose_onnx_runtime(network, ids, labels, eager, 0, allowed_loss, 8)
+    choice = choose_onnx_runtime(network, ids, labels, eager, 0, allowed_loss)
     assert choice.precision == precision
     assert ("int8" in choice.validation_accuracy) == (allowed_loss is not None)
     assert (choice.int8_noise is not None) == (allowed_loss is not None)
@@ -191,3 +191,18 @@ def test_prediction_reads_past_the_training_length_up_to_the_inference_limit(
     config = onnx_model.config
     assert config.max_length == 16 and config.inference_max_length == 256
     assert sorted(seen) == [4, 256]  # [CLS] short one [SEP]; the long one cut at 256
+
+
+def test_an_int8_model_answers_a_text_the_same_alone_and_in_a_batch(
+    tiny_encoder: Path,
+    tiny_train: tuple[list[str], list[str]],
+    tiny_test: tuple[list[str], list[str]],
+) -> None:
+    # Allowed to lose anything: int8 is served, whose activation scales are per call.
+    config = _config(tiny_encoder, int8_max_accuracy_loss=0.99, max_steps=10)
+    model = FineTunedClassifier(config).fit(*tiny_train)
+    assert model.runtime["precision"] == "int8"
+    texts = [*tiny_test[0], "a much longer text than the others, to change the padding " * 3]
+    together = model.predict_proba(texts)
+    alone = np.vstack([model.predict_proba([text]) for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
