@@ -129,6 +129,12 @@ def choose(candidates: Sequence[Candidate], policy: SelectionPolicy) -> tuple[Ca
         margin = leader.standard_error
         tied = [c for c in fast if c.macro_f1 >= leader.macro_f1 - margin]
         best = max(tied, key=lambda c: (c.transfer.score, c.macro_f1))
+        if len(tied) == 1:
+            return best, (
+                f"no candidate met {policy.describe()}; {best.kind} has the best in-domain "
+                f"macro-F1 ({best.macro_f1:.4f}) among those fast enough, and no other is within "
+                f"one standard error ({margin * 100:.1f} points) of it"
+            )
         return best, (
             f"no candidate met {policy.describe()}; among those fast enough, "
             f"{', '.join(c.kind for c in tied)} are within one standard error "
@@ -198,7 +204,10 @@ def select_sentiment_champion(
             left = policy.budget_minutes - (time.monotonic() - started) / 60
             loop_budget = left - FINETUNE_OVERHEAD_MINUTES
             if loop_budget < MIN_FINETUNE_MINUTES:
-                skipped.append(f"finetune: {left:.1f} of {policy.budget_minutes:g} minutes left")
+                skipped.append(
+                    f"finetune: {max(left, 0.0):.1f} of the {policy.budget_minutes:g} minutes "
+                    f"left, it needs {MIN_FINETUNE_MINUTES + FINETUNE_OVERHEAD_MINUTES:g}"
+                )
                 continue
             own = config.finetune.time_budget_minutes or loop_budget
             section = config.finetune.model_copy(

@@ -118,6 +118,8 @@ def test_without_a_candidate_at_the_bar_transfer_decides_among_in_domain_ties() 
     assert "finetune, ensemble are within one standard error (0.7 points)" in reason
     chosen, _ = choose([tfidf, _candidate("finetune", 0.83, 0.78, 400, 0.80), ensemble], POLICY)
     assert chosen is ensemble  # the tied one that transfers best
+    chosen, reason = choose([tfidf], POLICY)
+    assert chosen is tfidf and "no other is within one standard error" in reason
     chosen, reason = choose([_candidate("slow", 0.9, 0.9, 10, 0.9)], POLICY)
     assert chosen.kind == "slow" and "no candidate reached 250 texts/s" in reason
     with pytest.raises(ValueError, match="no candidates"):
