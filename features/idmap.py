@@ -141,9 +141,6 @@ class IdMap:
 def _as_strings(values: object) -> np.ndarray:
     """The values as a numpy array of Python strings, as `str(value)` gives them one by one."""
     array = np.asarray(values, dtype=object)
-    if (
-        all(isinstance(v, str) for v in array[:1000])
-        and pd.api.types.infer_dtype(array, skipna=False) == "string"
-    ):
+    if pd.api.types.infer_dtype(array, skipna=False) == "string":  # already all str
         return array
     return np.array([str(v) for v in array], dtype=object)

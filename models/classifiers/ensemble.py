@@ -76,20 +76,10 @@ class EnsembleClassifier(TextClassifier):
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         # Log of the averaged probabilities: softmax of it (temperature 1) returns the average.
-        return np.log(np.clip(self._average(texts), 1e-12, None))
-
-    def _average(self, texts: list[str]) -> np.ndarray:
-        total = np.zeros((len(texts), len(self.classes_)), dtype=np.float64)
-        for weight, member in zip(self.weights, self.members, strict=True):
-            if weight > 0:
-                total += weight * member.predict_proba(texts)
-        return total
+        return np.log(np.clip(self.score(texts).probabilities, 1e-12, None))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        checked = self._checked_for_inference(texts)
-        if not checked:
-            return np.zeros((0, len(self.classes_)), dtype=np.float64)
-        return self._average(checked)
+        return self.score(texts).probabilities
 
     def score(self, texts: Sequence[str]) -> ScoredTexts:
         """Probabilities of `texts`, keeping each member's scored batch, so explaining them
