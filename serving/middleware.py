@@ -42,6 +42,8 @@ from serving.settings import (
     allowed_origins,
     body_limit,
     max_in_flight,
+    roles_for,
+    route_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -93,7 +95,8 @@ class RouteGuard:
         self.paths = frozenset(paths) if paths is not None else known_paths()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in self.paths:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path not in self.paths and route_of(path) is None:
             await _reject(scope, receive, send, 404, "no such route: see /docs.json for the API")
             return
         if scope["type"] == "websocket":  # the service has no websocket route
@@ -218,7 +221,7 @@ class ApiKeyGuard:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        roles = ROUTE_ROLES.get(path)
+        roles = roles_for(path)
         if roles is None:  # RouteGuard answers these first; kept so this guard stands alone
             await _reject(scope, receive, send, 404, "no such route: see /docs.json for the API")
             return

@@ -169,6 +169,18 @@ TRIAGE_KEY_RULE = {
 }
 
 
+def _latest_timestamp(schema: dict[str, Any]) -> None:
+    # The bound at the time the schema is built; serving.openapi refreshes it per docs request.
+    schema["maximum"] = int(time.time()) + MAX_FUTURE_S
+
+
+def _not_too_far_ahead(timestamp: int) -> int:
+    latest = int(time.time()) + MAX_FUTURE_S
+    if timestamp > latest:
+        raise ValueError(f"timestamp must be at most a day past now ({latest})")
+    return timestamp
+
+
 class TriageRequest(_Body):
     text: TriageText
     language: LanguageCode | None = None
@@ -179,6 +191,14 @@ class TriageRequest(_Body):
         description=(
             "A retry with the same key (and customer_id) returns the first triage_id and adds "
             "no contact. Needs a customer_id. The Idempotency-Key header is accepted too."
+        ),
+    )
+    occurred_at: Annotated[Count, AfterValidator(_not_too_far_ahead)] | None = Field(
+        None,
+        ge=0,
+        description=(
+            "When the message was written (epoch seconds, at most a day past now), for a "
+            "forwarded or older message; complaint analytics count it then. Default: receipt."
         ),
     )
 
@@ -201,18 +221,6 @@ class TriageBatchRequest(_Body):
 
 class TriageBatchResponse(BaseModel):
     results: list[TriageResult]
-
-
-def _latest_timestamp(schema: dict[str, Any]) -> None:
-    # The bound at the time the schema is built; serving.openapi refreshes it per docs request.
-    schema["maximum"] = int(time.time()) + MAX_FUTURE_S
-
-
-def _not_too_far_ahead(timestamp: int) -> int:
-    latest = int(time.time()) + MAX_FUTURE_S
-    if timestamp > latest:
-        raise ValueError(f"timestamp must be at most a day past now ({latest})")
-    return timestamp
 
 
 class EventIn(_Body):

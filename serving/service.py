@@ -298,6 +298,7 @@ class Agora:
                 customer_id=customer,
                 item_id=request.item_id,
                 idempotency_key=key,
+                occurred_at=request.occurred_at,
             )
         return TriageResponse(triage_id=triage_id, result=result)
 

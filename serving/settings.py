@@ -66,7 +66,34 @@ UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 
 def body_limit(path: str) -> int:
     """The largest request body `path` accepts, in bytes."""
-    return BODY_LIMITS.get(path, DEFAULT_BODY_LIMIT)
+    return BODY_LIMITS.get(route_of(path) or path, DEFAULT_BODY_LIMIT)
+
+
+def _segments_match(template: str, path: str) -> bool:
+    """True if `path` fills `template`: same segments, each `{name}` one non-empty segment."""
+    wanted, given = template.split("/"), path.split("/")
+    return len(wanted) == len(given) and all(
+        (w.startswith("{") and w.endswith("}") and g != "") or w == g
+        for w, g in zip(wanted, given, strict=True)
+    )
+
+
+# Routes with a path parameter, e.g. "/users/{user_id}/profile"; matched segment by segment
+# (never a regular expression), so a lookup costs one pass over the path.
+_TEMPLATES: tuple[str, ...] = tuple(route for route in ROUTE_ROLES if "{" in route)
+
+
+def route_of(path: str) -> str | None:
+    """The ROUTE_ROLES entry serving `path`: the path itself, a template it fills, or None."""
+    if path in ROUTE_ROLES:
+        return path
+    return next((t for t in _TEMPLATES if _segments_match(t, path)), None)
+
+
+def roles_for(path: str) -> frozenset[str] | None:
+    """The roles that may call `path` (None: the service has no such route)."""
+    route = route_of(path)
+    return ROUTE_ROLES[route] if route is not None else None
 
 
 def _csv(text: str | None) -> list[str]:

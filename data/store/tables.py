@@ -1,4 +1,5 @@
-"""The tables of the durable store: interaction events, triage records, agents' corrections.
+"""The tables of the durable store: interaction events, triage records, agents' corrections,
+resolutions of triaged cases, complaint alerts and users' segments.
 
 These are the schema at the newest migration (`data/store/migrations/versions`): a change here
 needs a new revision there, and `tests/data/test_store_migrations.py` checks that both agree.
@@ -33,6 +34,13 @@ FIELD_LENGTH: Final = 64
 LABEL_LENGTH: Final = 256
 AGENT_LENGTH: Final = 256
 IDEMPOTENCY_KEY_LENGTH: Final = 128
+RESOLUTION_ID_LENGTH: Final = 64
+OUTCOME_LENGTH: Final = 32
+URGENCY_LENGTH: Final = 16
+DIMENSION_LENGTH: Final = 32
+ALERT_KEY_LENGTH: Final = 512
+SEGMENT_LENGTH: Final = 64
+RUN_ID_LENGTH: Final = 64
 
 metadata = MetaData()
 
@@ -67,8 +75,19 @@ triage_records = Table(
     Column("created_at", Float, nullable=False),
     # The client's key for one contact: a retried request finds its first record by it.
     Column("idempotency_key", String(IDEMPOTENCY_KEY_LENGTH), nullable=True),
+    # When the message was written (a client may forward an older message); NULL: created_at.
+    Column("occurred_at", Float, nullable=True),
+    # The triage's answers as columns (also inside `outputs`), so complaint analytics group and
+    # count in the database instead of parsing every record's JSON. NULL: no such answer.
+    Column("sentiment", String(LABEL_LENGTH), nullable=True),
+    Column("reason", String(LABEL_LENGTH), nullable=True),
+    Column("category", String(LABEL_LENGTH), nullable=True),
+    Column("queue", String(LABEL_LENGTH), nullable=True),
+    Column("urgency", String(URGENCY_LENGTH), nullable=True),
     Index("ix_triage_customer", "customer_id"),
     Index("ux_triage_idempotency_key", "idempotency_key", unique=True),
+    Index("ix_triage_created", "created_at"),
+    Index("ix_triage_occurred", "occurred_at"),
 )
 
 corrections = Table(
@@ -86,4 +105,48 @@ corrections = Table(
     Column("correct_label", String(LABEL_LENGTH), nullable=False),
     Column("agent", String(AGENT_LENGTH), nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("resolution_id", String(RESOLUTION_ID_LENGTH), nullable=False, unique=True),
+    Column(
+        "triage_id",
+        String(TRIAGE_ID_LENGTH),
+        ForeignKey("triage_records.triage_id"),
+        nullable=False,
+    ),
+    Column("redacted_resolution", Text, nullable=False),
+    Column("outcome", String(OUTCOME_LENGTH), nullable=False),
+    Column("agent", String(AGENT_LENGTH), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_resolutions_triage", "triage_id"),
+)
+
+# One row per raised alert: the unique key (dimension, group, window) is what makes a spike
+# alert once however many workers or analysis runs see it.
+complaint_alerts = Table(
+    "complaint_alerts",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("alert_key", String(ALERT_KEY_LENGTH), nullable=False, unique=True),
+    Column("dimension", String(DIMENSION_LENGTH), nullable=False),
+    Column("group_value", String(LABEL_LENGTH), nullable=False),
+    Column("window_start", Float, nullable=False),
+    Column("window_end", Float, nullable=False),
+    Column("details", Text, nullable=False),  # JSON: counts, baseline, test, p-values
+    Column("created_at", Float, nullable=False),
+    Index("ix_alerts_group_end", "dimension", "group_value", "window_end"),
+)
+
+user_segments = Table(
+    "user_segments",
+    metadata,
+    Column("user_id", String(ENTITY_ID_LENGTH), primary_key=True),
+    Column("segment", String(SEGMENT_LENGTH), nullable=False),
+    Column("details", Text, nullable=False),  # JSON: the features the tier was decided from
+    Column("run_id", String(RUN_ID_LENGTH), nullable=False),
+    Column("computed_at", Float, nullable=False),
 )

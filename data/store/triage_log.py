@@ -32,6 +32,7 @@ from data.store.tables import (
     LABEL_LENGTH,
     LANGUAGE_LENGTH,
     TRIAGE_ID_LENGTH,
+    URGENCY_LENGTH,
     corrections,
     triage_records,
 )
@@ -72,8 +73,12 @@ class TriageLog:
         customer_id: str | None = None,
         item_id: str | None = None,
         idempotency_key: str | None = None,
+        occurred_at: float | None = None,
     ) -> str:
         """Store a triage with its text redacted; return its triage_id.
+
+        `occurred_at` (epoch seconds) is when the message was written, if the client knows it;
+        analytics place the record there instead of at its arrival.
 
         With an `idempotency_key` (it needs a customer_id) a retry returns the first record's
         triage_id and stores nothing; the same key with another customer, item or text is a
@@ -102,6 +107,8 @@ class TriageLog:
             "model_versions": _storable(json.dumps(dict(model_versions), sort_keys=True)),
             "created_at": time.time(),
             "idempotency_key": idempotency_key,
+            "occurred_at": occurred_at,
+            **answer_columns(outputs),
         }
         # Unkeyed records (key NULL) never conflict; a keyed retry inserts nothing.
         statement = (
@@ -202,6 +209,26 @@ class TriageLog:
         return frame.rename(columns={"redacted_text": S.TEXT, "correct_label": S.LABEL})[
             ["triage_id", S.TEXT, S.LABEL, S.LANGUAGE]
         ].reset_index(drop=True)
+
+
+def answer_columns(outputs: Mapping[str, Any]) -> dict[str, str | None]:
+    """The triage's answers stored as columns beside its JSON: labels of sentiment, reason and
+    category, the routing queue and the urgency level (None where the result has none)."""
+
+    def part(key: str) -> Mapping[str, Any]:
+        value = outputs.get(key)
+        return value if isinstance(value, Mapping) else {}
+
+    def bounded(value: Any, size: int) -> str | None:
+        return _storable(str(value))[:size] if value is not None else None
+
+    return {
+        "sentiment": bounded(part("sentiment").get("label"), LABEL_LENGTH),
+        "reason": bounded(part("reason").get("label"), LABEL_LENGTH),
+        "category": bounded(part("category").get("label"), LABEL_LENGTH),
+        "queue": bounded(part("routing").get("queue"), LABEL_LENGTH),
+        "urgency": bounded(part("urgency").get("level"), URGENCY_LENGTH),
+    }
 
 
 def _check_ids(**values: tuple[str | None, int]) -> None:

@@ -119,3 +119,38 @@ def test_a_sqlite_store_and_its_files_are_private(tmp_path: Path) -> None:
         assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     store.engine.dispose()
+
+
+def test_triage_records_made_before_answer_columns_get_them_from_their_outputs(
+    store_url: str,
+) -> None:
+    engine = _bare_engine(store_url)
+    migrate.upgrade(engine, "0002")
+    outputs = (
+        '{"sentiment": {"label": "negative"}, "reason": {"label": "Late Flight"},'
+        ' "routing": {"queue": "operations"}, "urgency": {"level": "high"}}'
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO triage_records (triage_id, redacted_text, language, is_complaint,"
+                " outputs, model_versions, created_at) VALUES"
+                " ('t1', 'late again', 'en', true, :outputs, '{}', 5.0),"
+                " ('t2', 'broken', 'en', false, 'not json', '{}', 6.0)"
+            ),
+            {"outputs": outputs},
+        )
+    engine.dispose()
+    store = Store(store_url)
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT triage_id, sentiment, reason, category, queue, urgency, occurred_at"
+                " FROM triage_records ORDER BY triage_id"
+            )
+        ).all()
+    store.engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("t1", "negative", "Late Flight", None, "operations", "high", None),
+        ("t2", None, None, None, None, None, None),
+    ]

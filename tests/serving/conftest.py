@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from cli import launcher
-from serving.settings import ROLES, ROUTE_ROLES
+from serving.settings import ROLES, roles_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # One key per role, as a deployment would hand them out; clients call with their role's key.
@@ -35,7 +35,7 @@ AUTO = "auto"  # pick the role a client of that path would have
 
 def role_for(path: str) -> str:
     """The role a client calling `path` holds (read where a route admits several)."""
-    roles = ROUTE_ROLES.get(path.split("?", 1)[0], frozenset())
+    roles = roles_for(path.split("?", 1)[0]) or frozenset()
     return "read" if not roles or "read" in roles else sorted(roles)[0]
 
 
