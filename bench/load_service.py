@@ -256,10 +256,12 @@ async def run(
     async with aiohttp.ClientSession(
         headers=headers, timeout=timeout, connector=connector
     ) as session:
-        warmup = recommend_requests(int(args.warmup_rate * 3), args.k, args.seed + 1)
+        warmup = recommend_requests(int(args.warmup_rate * 3), args.k, args.seed + 1, args.dataset)
         await run_rate(session, url + "/recommend", warmup, args.warmup_rate)
         for rate in args.rates:
-            requests = recommend_requests(int(rate * args.duration), args.k, args.seed)
+            requests = recommend_requests(
+                int(rate * args.duration), args.k, args.seed, args.dataset
+            )
             drained.append(await wait_until_drained(session, url))
             rates.append(await _rate_phase(session, url, "/recommend", requests, rate))
         texts = triage_texts() if args.triage_rates or args.triage_seconds > 0 else []
@@ -345,6 +347,11 @@ def main() -> int:
         "machine the generator keeps its schedule and its own delays stay out of the figures",
     )
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument(
+        "--dataset",
+        default="movielens-100k",
+        help="the interactions the /recommend user mix is drawn from (the champion's dataset)",
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 1000])
     parser.add_argument(
         "--triage-seconds", type=float, default=20.0, help="per batch size; 0 skips batches"

@@ -22,10 +22,12 @@ class Request:
     body: bytes
 
 
-def recommend_requests(count: int, k: int, seed: int) -> list[Request]:
-    """`count` /recommend bodies in the MIX proportions, ids from MovieLens-100K."""
-    frame = load_interactions(MOVIELENS)
-    users = np.asarray(sorted(frame[S.USER_ID].unique(), key=int))
+def recommend_requests(count: int, k: int, seed: int, dataset: str = MOVIELENS) -> list[Request]:
+    """`count` /recommend bodies in the MIX proportions, ids from `dataset` (MovieLens-100K)."""
+    frame = load_interactions(dataset)
+    ids = frame[S.USER_ID].astype(str).unique()
+    numeric = all(user.isdigit() for user in ids)
+    users = np.asarray(sorted(ids, key=int) if numeric else sorted(ids))
     counts = frame[S.ITEM_ID].value_counts()
     items, popularity = counts.index.to_numpy(), counts.to_numpy(dtype=float)
     popularity /= popularity.sum()

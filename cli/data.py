@@ -209,20 +209,32 @@ def synthesize(
     name: Annotated[
         str | None, typer.Option(help="Dataset name (default synthetic-N-sSEED).")
     ] = None,
+    users: Annotated[
+        int | None, typer.Option(min=1, help="Number of users (default: interactions / 50).")
+    ] = None,
+    items: Annotated[
+        int | None,
+        typer.Option(min=1, help="Catalog size (default: interactions / 400, at least 200)."),
+    ] = None,
 ) -> None:
     """Generate a synthetic interactions+items dataset for scale and load tests."""
-    config = SyntheticConfig(interactions=interactions, seed=seed)
+    config = SyntheticConfig(interactions=interactions, seed=seed, users=users, items=items)
+    try:
+        config.validate()
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     dataset = name or f"synthetic-{interactions}-s{seed}"
     started = time.perf_counter()
     inter_path = imported_frame_path(dataset, Kind.INTERACTIONS)
     items_path = imported_frame_path(dataset, Kind.ITEMS)
     with typer.progressbar(length=interactions, label="generating") as bar:
         generate(config, inter_path, items_path, progress=bar.update)
-    users, items = config.sizes()
-    source = {"synthetic": True, "seed": seed, "users": users, "items": items}
+    n_users, n_items = config.sizes()
+    source = {"synthetic": True, "seed": seed, "users": n_users, "items": n_items}
     record_frame(dataset, Kind.INTERACTIONS, {**source, "rows_kept": interactions})
-    record_frame(dataset, Kind.ITEMS, {**source, "rows_kept": items})
+    record_frame(dataset, Kind.ITEMS, {**source, "rows_kept": n_items})
     elapsed = time.perf_counter() - started
     typer.echo(
-        f"{dataset}: {interactions} interactions, {users} users, {items} items in {elapsed:.1f} s"
+        f"{dataset}: {interactions} interactions, {n_users} users, {n_items} items "
+        f"in {elapsed:.1f} s"
     )

@@ -34,7 +34,13 @@ from models.recommenders.contract import (
     UnknownUserError,
 )
 from models.recommenders.fitted_catalog import FittedCatalog
+from models.recommenders.norm_index import NormOrderedItems
 from models.recommenders.ranking import batch_rows, check_ids, check_k, top_k
+
+# Up to this many users per call a model with norm-ordered items searches them per user (a feed
+# request is one user); larger batches (offline evaluation) are scored in dense blocks. Both
+# give the exact top-k.
+PRUNED_MAX_BATCH = 64
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +170,13 @@ class Recommender(SavedModel):
                 raise UnknownUserError(str(user_id))
         allowed = catalog.allowed_items(filters)
         result: dict[str, list[Recommendation]] = {}
+        if self.norm_index is not None and len(indices) <= PRUNED_MAX_BATCH:
+            queries = self.user_queries(indices)
+            seen_rows = catalog.history_rows(indices) if exclude_seen else None
+            for row, user_id in enumerate(user_ids):
+                seen = _row_items(seen_rows, row) if seen_rows is not None else None
+                result[user_id] = self._select_pruned(queries[row], k, seen, allowed)
+            return result
         step = batch_rows(catalog.n_items)
         for start in range(0, len(indices), step):
             block = indices[start : start + step]
@@ -192,10 +205,12 @@ class Recommender(SavedModel):
         """
         k = check_k(k)
         row = self._history_row(item_ids, weights)
+        allowed = self.catalog.allowed_items(filters)
+        if self.norm_index is not None:
+            seen = _row_items(row, 0) if exclude_seen else None
+            return self._select_pruned(self.history_queries(row)[0], k, seen, allowed)
         scores = self.score_history(row)
-        return self._select(
-            scores, k, row if exclude_seen else None, self.catalog.allowed_items(filters)
-        )[0]
+        return self._select(scores, k, row if exclude_seen else None, allowed)[0]
 
     def recommend_for_text(
         self, query: str, k: int = 10, filters: ItemFilter | None = None
@@ -223,14 +238,21 @@ class Recommender(SavedModel):
         k = check_k(k)
         check_ids(exclude, "exclude")
         catalog = self.catalog
-        scores = catalog.popular_scores.copy()
         allowed = catalog.allowed_items(filters)
-        if allowed is not None:
-            scores[~allowed] = -np.inf
         excluded = catalog.items.lookup(exclude)
-        scores[excluded[excluded >= 0]] = -np.inf
-        picked = top_k(scores[None, :], k)[0]  # finite scores only, ties by item order
-        return [Recommendation(catalog.items.id_of(int(i)), float(scores[i])) for i in picked]
+        excluded = set(excluded[excluded >= 0].tolist())
+        scores = catalog.popular_scores
+        picked: list[int] = []
+        # Walk the precomputed order (most popular first, ties by item index) a chunk at a time:
+        # a request costs what it skips, not the catalog's size.
+        order, start, chunk = catalog.popular_order, 0, 4 * k + len(excluded)
+        while len(picked) < k and start < len(order):
+            block = order[start : start + chunk]
+            if allowed is not None:
+                block = block[allowed[block]]
+            picked += [int(i) for i in block if int(i) not in excluded][: k - len(picked)]
+            start, chunk = start + chunk, chunk * 4
+        return [Recommendation(catalog.items.id_of(i), float(scores[i])) for i in picked]
 
     # ----- storage (templated by SavedModel) ------------------------------------------------------
 
@@ -263,6 +285,52 @@ class Recommender(SavedModel):
         )
         usable.setflags(write=False)  # shared with callers of usable_items_mask
         self._usable = usable
+
+    # ----- pruned top-k (models whose scores are query . item vectors) ----------------------
+
+    norm_index: NormOrderedItems | None = None  # set by a model with many items (factor models)
+
+    def user_queries(self, user_indices: np.ndarray) -> np.ndarray:
+        """Query vectors of fitted users (models with a norm index implement it)."""
+        raise NotImplementedError
+
+    def history_queries(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Query vectors of histories (models with a norm index implement it)."""
+        raise NotImplementedError
+
+    def item_vectors64(self) -> np.ndarray:
+        """The item vectors, float64, that candidates are scored with exactly."""
+        raise NotImplementedError
+
+    def _select_pruned(
+        self,
+        query: np.ndarray,
+        k: int,
+        seen: np.ndarray | None,
+        allowed: np.ndarray | None,
+    ) -> list[Recommendation]:
+        """The exact top-k of one query from the norm-ordered items (see norm_index), with the
+        same scores and tie order as `_select` over the full score row."""
+        index = self.norm_index
+        assert index is not None
+        catalog = self.catalog
+        query64 = np.asarray(query, dtype=np.float64)
+        admitted = allowed is not None and (
+            np.count_nonzero(allowed) < index.config.exact_below_share * catalog.n_items
+        )
+        if admitted:
+            # A narrow filter: scoring the admitted items is cheaper than walking the order.
+            candidates = np.flatnonzero(allowed & self.usable_items_mask())
+            if seen is not None and len(seen):
+                candidates = candidates[~np.isin(candidates, seen)]
+        else:
+            candidates, _ = index.top_candidates(query64, k, allowed, seen)
+        scores = self.item_vectors64()[candidates] @ query64
+        finite = np.isfinite(scores)
+        candidates, scores = candidates[finite], scores[finite]
+        order = np.lexsort((candidates, -scores))[:k]  # ties by item order, as top_k does
+        items = catalog.items
+        return [Recommendation(items.id_of(int(candidates[i])), float(scores[i])) for i in order]
 
     def _usable_item(self, item_id: str) -> int:
         index = self.catalog.items.get(item_id)
@@ -317,3 +385,9 @@ class Recommender(SavedModel):
             [Recommendation(items.id_of(int(i)), float(row[i])) for i in picked]
             for row, picked in zip(scores, top_k(scores, k), strict=True)
         ]
+
+
+def _row_items(rows: sp.csr_matrix, row: int) -> np.ndarray:
+    """Item indices stored non-zero in one row of a CSR matrix."""
+    start, end = rows.indptr[row], rows.indptr[row + 1]
+    return rows.indices[start:end][rows.data[start:end] != 0]

@@ -21,6 +21,7 @@ from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
 from models.recommenders.contract import WeightedConfig
 from models.recommenders.fitted_catalog import FittedCatalog
+from models.recommenders.norm_index import NormIndexConfig, NormOrderedItems
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class ALSConfig(WeightedConfig):
     random_seed: int = 42
     num_threads: int = Field(default=0, ge=0)
     use_gpu: bool = True  # only honoured when implicit.gpu.HAS_CUDA
+    norm_index: NormIndexConfig = NormIndexConfig()  # pruned top-k for large catalogs
 
 
 class BPRConfig(WeightedConfig):
@@ -55,6 +57,7 @@ class BPRConfig(WeightedConfig):
     num_threads: int = Field(default=0, ge=0)
     use_gpu: bool = True
     fold_in_regularization: float = Field(default=1.0, gt=0.0)
+    norm_index: NormIndexConfig = NormIndexConfig()
 
 
 def _gpu_available(wanted: bool) -> bool:
@@ -93,6 +96,23 @@ class _FactorModel(Recommender):
     def score_similar(self, item_index: int) -> np.ndarray:
         return self._unit_items @ self._unit_items[item_index]
 
+    def user_queries(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.user_factors[user_indices]
+
+    def history_queries(self, rows: sp.csr_matrix) -> np.ndarray:
+        return self.fold_in_users(rows)
+
+    def item_vectors64(self) -> np.ndarray:
+        return self._items64
+
+    def _order_items(self, recommendable: np.ndarray) -> None:
+        """Sort the recommendable items by norm when there are enough of them (norm_index)."""
+        config = self.config.norm_index
+        usable = np.flatnonzero(recommendable)
+        self.norm_index = None
+        if config.min_items and len(usable) >= config.min_items:
+            self.norm_index = NormOrderedItems(self.item_factors, usable, config)
+
     def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
         """Install the factors and everything derived from the item factors alone, once:
         serving requests then only do per-user work."""
@@ -120,6 +140,7 @@ class _FactorModel(Recommender):
         if hasattr(model, "to_cpu") and not isinstance(model.item_factors, np.ndarray):
             model = model.to_cpu()
         self._set_factors(model.user_factors, model.item_factors)
+        self._order_items(catalog.has_interactions)
 
     def _save_weights(self, folder: Path) -> None:
         save_arrays(
@@ -133,6 +154,7 @@ class _FactorModel(Recommender):
         arrays = load_arrays(folder / FACTORS_FILE)
         self.weighting.load_state(arrays)
         self._set_factors(arrays["user_factors"], arrays["item_factors"])
+        self._order_items(self.catalog.has_interactions)  # the catalog is read first
 
 
 class ALSRecommender(_FactorModel):

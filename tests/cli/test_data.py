@@ -82,3 +82,19 @@ def test_fetch_then_verify_from_mirror(mirror: Path) -> None:
     assert runner.invoke(app, ["data", "fetch", "waimai-10k"]).exit_code == 0
     result = runner.invoke(app, ["data", "verify", "waimai-10k"])
     assert result.exit_code == 0 and "waimai-10k: ok" in result.output
+
+
+def test_synth_takes_the_numbers_of_users_and_items() -> None:
+    args = ["data", "synth", "--interactions", "3000", "--users", "40", "--items", "900"]
+    result = runner.invoke(app, [*args, "--name", "shaped-synth"])
+    assert result.exit_code == 0, result.output
+    from data.loaders import load_interactions, load_items
+
+    assert len(load_items("shaped-synth")) == 900
+    assert load_interactions("shaped-synth")["user_id"].nunique() <= 40
+
+
+def test_synth_refuses_fewer_items_than_taste_clusters() -> None:
+    result = runner.invoke(app, ["data", "synth", "--interactions", "3000", "--items", "2"])
+    assert result.exit_code != 0
+    assert "at least one item per cluster" in result.output
