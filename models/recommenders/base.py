@@ -309,8 +309,9 @@ class Recommender(SavedModel):
         seen: np.ndarray | None,
         allowed: np.ndarray | None,
     ) -> list[Recommendation]:
-        """The exact top-k of one query from the norm-ordered items (see norm_index), with the
-        same scores and tie order as `_select` over the full score row."""
+        """The top-k of one query from the norm-ordered items (see norm_index), with the same
+        scores and tie order as `_select` over the full score row (exact unless the scan was
+        cut short and the graph added candidates)."""
         index = self.norm_index
         assert index is not None
         catalog = self.catalog
@@ -324,7 +325,18 @@ class Recommender(SavedModel):
             if seen is not None and len(seen):
                 candidates = candidates[~np.isin(candidates, seen)]
         else:
-            candidates, _ = index.top_candidates(query64, k, allowed, seen)
+            candidates, _, exact = index.top_candidates(query64, k, allowed, seen)
+            # Candidates from the graph are not masked yet (the scan's are).
+            keep = self.usable_items_mask()[candidates]
+            if allowed is not None:
+                keep &= allowed[candidates]
+            candidates = candidates[keep]
+            if seen is not None and len(seen):
+                candidates = candidates[~np.isin(candidates, seen)]
+            if not exact and len(candidates) < k:
+                # The masks left the graph's candidates short of k: score every item.
+                scores = (self.item_vectors64() @ query64)[None, :]
+                return self._select(scores, k, _as_row(seen, catalog.n_items), allowed)[0]
         scores = self.item_vectors64()[candidates] @ query64
         finite = np.isfinite(scores)
         candidates, scores = candidates[finite], scores[finite]
@@ -391,3 +403,12 @@ def _row_items(rows: sp.csr_matrix, row: int) -> np.ndarray:
     """Item indices stored non-zero in one row of a CSR matrix."""
     start, end = rows.indptr[row], rows.indptr[row + 1]
     return rows.indices[start:end][rows.data[start:end] != 0]
+
+
+def _as_row(items: np.ndarray | None, n_items: int) -> sp.csr_matrix | None:
+    """Item indices as a one-row matrix of ones (the seen-items shape `_select` takes)."""
+    if items is None or not len(items):
+        return None
+    return sp.csr_matrix(
+        (np.ones(len(items), dtype=np.float32), items, [0, len(items)]), shape=(1, n_items)
+    )

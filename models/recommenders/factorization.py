@@ -105,13 +105,14 @@ class _FactorModel(Recommender):
     def item_vectors64(self) -> np.ndarray:
         return self._items64
 
-    def _order_items(self, recommendable: np.ndarray) -> None:
-        """Sort the recommendable items by norm when there are enough of them (norm_index)."""
+    def _order_items(self, recommendable: np.ndarray, graph: object | None = None) -> None:
+        """Sort the recommendable items by norm when there are enough of them (norm_index);
+        `graph`: the one saved with the model (else it is built)."""
         config = self.config.norm_index
         usable = np.flatnonzero(recommendable)
         self.norm_index = None
         if config.min_items and len(usable) >= config.min_items:
-            self.norm_index = NormOrderedItems(self.item_factors, usable, config)
+            self.norm_index = NormOrderedItems(self.item_factors, usable, config, graph)
 
     def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
         """Install the factors and everything derived from the item factors alone, once:
@@ -149,12 +150,17 @@ class _FactorModel(Recommender):
             item_factors=self.item_factors,
             **self.weighting.state(),
         )
+        if self.norm_index is not None:
+            self.norm_index.save_graph(folder)
 
     def _load_weights(self, folder: Path) -> None:
         arrays = load_arrays(folder / FACTORS_FILE)
         self.weighting.load_state(arrays)
         self._set_factors(arrays["user_factors"], arrays["item_factors"])
-        self._order_items(self.catalog.has_interactions)  # the catalog is read first
+        graph = NormOrderedItems.load_graph(
+            folder, self.item_factors.shape[1], self.config.norm_index
+        )
+        self._order_items(self.catalog.has_interactions, graph)  # the catalog is read first
 
 
 class ALSRecommender(_FactorModel):

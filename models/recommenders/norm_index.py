@@ -1,25 +1,29 @@
-"""Exact top-k by inner product without scoring the whole catalog: items ordered by norm.
+"""Top-k by inner product without scoring the whole catalog: items ordered by norm, plus a graph.
 
 A factor model scores an item as q · v. By Cauchy-Schwarz no item can score above |q| |v|, so
 with the items sorted by decreasing norm a request scores them a block at a time and stops as
 soon as its k-th best score is at least |q| times the next item's norm: nothing left can beat
-it. The answer is the exact top-k (recall 1 by construction, whatever the data), and the cost is
-the number of items whose norm could still matter. In a catalog with a popularity tail most
-items have small factors: on a 1M-item synthetic catalog the median request scored about 1,200
-items (`bench/ann_retrieval.py` prints the distribution and the latencies).
+it, and the answer is the exact top-k. In a catalog with a popularity tail most items have small
+factors, so most requests stop after a few thousand items.
 
-Why not an approximate-nearest-neighbour graph: measured on the same model (ALS factors, 871k
-recommendable items), hnswlib's HNSW reached recall@10 0.90-0.97 in inner-product space and
-0.66-0.82 after the reduction of inner product to Euclidean distance, and faiss' IVF 0.88-0.976,
-at candidate budgets that kept them fast; the issue's bar is 0.99. Details in the README.
+A few users' best scores are weak for their norm (tastes far from every popular item), and the
+bound then lets nothing go: on a 1M-item catalog 8 % of users would scan over 100,000 items. So
+the scan stops at `max_scan` items; past it, the candidates are those scanned plus the nearest
+items by inner product from an HNSW graph (hnswlib) built at training and saved beside the
+model, all re-scored exactly. Those answers are approximate; `exact` says which were which.
+
+Why not the graph alone: measured on the same model (ALS factors, 871k recommendable items),
+hnswlib's HNSW reached recall@10 0.93-0.95 in inner-product space, faiss' IVF 0.92; the issue's
+bar is 0.99 (README, "Large catalogs", and `bench/catalog_retrieval.py --compare-ann`).
 
 Blocks are scored in float32; the surviving candidates are re-scored in float64, the precision
-of the exact path, so both paths give the same scores and ties break by item order.
+of the full path, so both paths give the same scores and ties break by item order.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -33,6 +37,8 @@ logger = logging.getLogger(__name__)
 # margin of this relative size, and a few extra candidates are carried into the float64 re-score.
 _RELATIVE_MARGIN: Final = 1e-4
 _EXTRA_CANDIDATES: Final = 8
+GRAPH_FILE: Final = "norm_index_graph.hnsw"
+_MAX_GRAPH_FETCH: Final = 4000  # a filtered request asks the graph for at most this many
 
 
 class NormIndexConfig(FrozenConfig):
@@ -41,26 +47,79 @@ class NormIndexConfig(FrozenConfig):
     min_items: use it once at least this many items can be recommended (below, scoring every
     item is a few milliseconds anyway); 0 turns it off. first_block / max_block: items scored
     in the first step, doubling up to max_block. exact_below_share: a filter admitting less
-    than this share of the catalog scores just the admitted items.
+    than this share of the catalog scores just the admitted items. max_scan: items a request
+    scans before the graph's graph_candidates nearest items join the candidates (a graph with
+    degree graph_m, built with beam graph_ef_construction, searched with graph_ef_search).
     """
 
     min_items: int = Field(default=100_000, ge=0)
     first_block: int = Field(default=2048, ge=64)
     max_block: int = Field(default=65_536, ge=64)
     exact_below_share: float = Field(default=0.02, ge=0.0, le=1.0)
+    max_scan: int = Field(default=131_072, ge=8)  # past it, the graph adds candidates
+    graph_m: int = Field(default=16, ge=4, le=96)
+    graph_ef_construction: int = Field(default=100, ge=10)
+    graph_candidates: int = Field(default=500, ge=10)
+    graph_ef_search: int = Field(default=1000, ge=10)
+    graph_threads: int = Field(default=0, ge=0)  # building; 0: every core
+    seed: int = 42
 
 
 class NormOrderedItems:
     """The recommendable items' vectors sorted by decreasing norm, and how to search them."""
 
-    def __init__(self, vectors: np.ndarray, item_indices: np.ndarray, config: NormIndexConfig):
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        item_indices: np.ndarray,
+        config: NormIndexConfig,
+        graph: object | None = None,
+    ) -> None:
         norms = np.linalg.norm(np.asarray(vectors[item_indices], dtype=np.float64), axis=1)
         order = np.argsort(-norms, kind="stable")
         self.config = config
         self.items = item_indices[order].astype(np.int64)  # catalog index of each position
         self.norms = norms[order]
         self.vectors = np.ascontiguousarray(vectors[self.items], dtype=np.float32)
+        self.graph = graph if graph is not None else self._build_graph()
         logger.info("ordered %d items by norm for pruned top-k", len(self.items))
+
+    def _build_graph(self) -> object | None:
+        """The inner-product HNSW graph over the items, when a scan can be cut short."""
+        if len(self.items) <= self.config.max_scan:
+            return None  # every request can scan the whole catalog within max_scan
+        import hnswlib
+
+        config = self.config
+        graph = hnswlib.Index(space="ip", dim=self.vectors.shape[1])
+        graph.init_index(
+            max_elements=len(self.items),
+            M=config.graph_m,
+            ef_construction=config.graph_ef_construction,
+            random_seed=config.seed,
+        )
+        graph.add_items(self.vectors, self.items, num_threads=config.graph_threads or -1)
+        _settle(graph, config)
+        logger.info("built an HNSW graph over %d items", len(self.items))
+        return graph
+
+    def save_graph(self, folder: Path) -> None:
+        """Write the graph beside the model (hnswlib's own format, no pickle)."""
+        if self.graph is not None:
+            self.graph.save_index(str(folder / GRAPH_FILE))  # type: ignore[attr-defined]
+
+    @staticmethod
+    def load_graph(folder: Path, dimension: int, config: NormIndexConfig) -> object | None:
+        """The saved graph, or None (a model saved without one builds it when it loads)."""
+        path = folder / GRAPH_FILE
+        if not path.exists():
+            return None
+        import hnswlib
+
+        graph = hnswlib.Index(space="ip", dim=dimension)
+        graph.load_index(str(path))
+        _settle(graph, config)
+        return graph
 
     def __len__(self) -> int:
         return len(self.items)
@@ -71,17 +130,21 @@ class NormOrderedItems:
         k: int,
         allowed: np.ndarray | None = None,
         seen: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, int]:
-        """Catalog indices of a superset of the exact top-k admitted items, and how many items
-        were scored. `allowed` (a catalog-wide mask) and `seen` (catalog indices) exclude."""
+    ) -> tuple[np.ndarray, int, bool]:
+        """Catalog indices of candidates for the top-k admitted items, how many items were
+        scanned, and whether the candidates surely hold the exact top-k (the scan stopped on
+        its bound) or came partly from the graph. `allowed` (a catalog-wide mask) and `seen`
+        (catalog indices) exclude items."""
         wanted = k + _EXTRA_CANDIDATES
         query32 = np.asarray(query, dtype=np.float32)
         query_norm = float(np.linalg.norm(np.asarray(query, dtype=np.float64)))
         kept_items = np.zeros(0, dtype=np.int64)
         kept_scores = np.zeros(0, dtype=np.float32)
-        position, block, total = 0, self.config.first_block, len(self.items)
-        while position < total:
-            end = min(position + block, total)
+        total = len(self.items)
+        limit = total if self.graph is None else min(total, self.config.max_scan)
+        position, block = 0, self.config.first_block
+        while position < limit:
+            end = min(position + block, limit)
             items = self.items[position:end]
             scores = self.vectors[position:end] @ query32
             keep = np.ones(len(items), dtype=bool)
@@ -99,6 +162,30 @@ class NormOrderedItems:
                 floor = float(kept_scores.min())
                 ceiling = query_norm * float(self.norms[position])
                 if floor - abs(floor) * _RELATIVE_MARGIN >= ceiling:
-                    break  # no item left can score above the candidates kept
+                    return kept_items, position, True  # nothing left can beat the kept
             block = min(block * 2, self.config.max_block)
-        return kept_items, position
+        if position >= total:
+            return kept_items, position, True
+        # A filter drops most of what the graph finds: ask it for proportionally more.
+        share = 1.0 if allowed is None else max(float(np.mean(allowed)), 1e-3)
+        fetch = min(int(self.config.graph_candidates / share), _MAX_GRAPH_FETCH, total)
+        found = self._graph_candidates(query32, fetch)
+        return np.union1d(kept_items, found), position, False
+
+    def _graph_candidates(self, query32: np.ndarray, fetch: int) -> np.ndarray:
+        """The graph's nearest items by inner product (masks are applied by the caller)."""
+        try:
+            labels, _ = self.graph.knn_query(  # type: ignore[attr-defined]
+                query32.reshape(1, -1), k=fetch, num_threads=1
+            )
+        except RuntimeError:
+            # The graph reached fewer items than asked (inner product is not a metric, so a
+            # small graph can strand some): every item is a candidate, the answer exact.
+            return self.items
+        return labels[0].astype(np.int64)
+
+
+def _settle(graph: object, config: NormIndexConfig) -> None:
+    # Set once, never per request: hnswlib's ef is shared by concurrent queries.
+    graph.set_ef(max(config.graph_ef_search, config.graph_candidates))  # type: ignore[attr-defined]
+    graph.set_num_threads(1)  # type: ignore[attr-defined]

@@ -122,3 +122,41 @@ def test_requests_stop_before_scoring_every_item(
         for u in range(pruned.catalog.n_users)
     ]
     assert min(scored) < len(index), "the Cauchy-Schwarz bound never stopped a request early"
+
+
+def test_a_scan_cut_short_takes_the_graphs_candidates_masked_and_keeps_the_graph_saved(
+    als_pair: tuple[ALSRecommender, ALSRecommender], tmp_path: Path
+) -> None:
+    exact, _ = als_pair
+    interactions, items = _frames()
+    # A scan of 16 items holds fewer than the k + 8 candidates the bound needs to stop: every
+    # request takes the graph's 100 candidates (of 400 items).
+    short = NormIndexConfig(min_items=1, max_scan=16, graph_threads=1, graph_candidates=100)
+    model = ALSRecommender(
+        ALSConfig(factors=16, iterations=5, num_threads=1, norm_index=short)
+    ).fit(interactions, items)
+    index = model.norm_index
+    assert index is not None and index.graph is not None
+    users = [f"u{u}" for u in range(0, N_USERS, 3)]
+    catalog = model.catalog
+    certain = [
+        index.top_candidates(model.user_queries(np.array([catalog.users.get(u)]))[0], 10)[2]
+        for u in users
+    ]
+    assert not any(certain)
+    genre = items.set_index("item_id")["genres"]
+    recalls = []
+    for user in users:
+        seen = set(interactions.loc[interactions["user_id"] == user, "item_id"])
+        for filters in (None, FILTERS[1]):
+            got = [r.item_id for r in model.recommend(user, 10, True, filters)]
+            want = [r.item_id for r in exact.recommend(user, 10, True, filters)]
+            assert len(got) == len(want) and not seen & set(got)
+            if filters is not None:
+                assert all(genre[item] == "Drama" for item in got)
+            recalls.append(len(set(got) & set(want)) / len(want))
+    assert np.mean(recalls) >= 0.9
+    model.save(tmp_path / "model")
+    loaded = ALSRecommender.load(tmp_path / "model")
+    assert loaded.norm_index is not None and loaded.norm_index.graph is not None
+    assert loaded.recommend("u5", 10) == model.recommend("u5", 10)
