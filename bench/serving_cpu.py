@@ -14,7 +14,7 @@ its own (`bench/load_service.py` measures the whole HTTP service):
 Feed figures are CPU milliseconds per request (process time, best of several rounds: other jobs
 on a shared machine inflate wall-clock figures, and the best round is the one least disturbed).
 Figures are printed, not asserted. The models come from a champion cache folder as serving
-lays it out (`AGORA_HOME/serving-cache/<registered name>/v<N>/artifacts/native`).
+lays it out (`AGORA_HOME/serving-cache/<registered name>/v<N>-<digest>/artifacts/native`).
 
 Usage:
     python bench/serving_cpu.py --cache ~/.agora/serving-cache [--query] [--texts 1024]
@@ -45,9 +45,10 @@ ROUNDS = 7
 
 def native_folder(cache: Path, registered: str) -> Path | None:
     """The newest cached version's native model folder of `registered`, if any."""
+    # Folders are `v<N>-<source digest>` (`v<N>` in caches written before the digest).
     versions = sorted(
-        (p for p in (cache / registered).glob("v*") if p.name[1:].isdigit()),
-        key=lambda p: int(p.name[1:]),
+        (p for p in (cache / registered).glob("v*") if p.name[1:].split("-")[0].isdigit()),
+        key=lambda p: int(p.name[1:].split("-")[0]),
     )
     folder = versions[-1] / "artifacts" / "native" if versions else None
     return folder if folder is not None and folder.is_dir() else None

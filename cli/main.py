@@ -19,9 +19,12 @@ from cli.benchmark import app as benchmark_app
 from cli.data import app as data_app
 from cli.demo import run_demo
 from cli.exit_codes import step_failed
+from cli.kb import app as kb_app
 from cli.launcher import PROJECT_ROOT, ServiceProcess, ServiceStartError, run_in_foreground
 from cli.models import app as models_app
+from cli.report import app as report_app
 from cli.retrain import app as retrain_app
+from cli.segments import app as segments_app
 from cli.train import app as train_app
 from data.environment import apply_stack_environment
 from serving.settings import DEFAULT_HOST, INSECURE_DEV_ENV, WORKERS_ENV
@@ -42,6 +45,9 @@ app.add_typer(train_app, name="train")
 app.add_typer(benchmark_app, name="benchmark")
 app.add_typer(models_app, name="models")
 app.add_typer(retrain_app, name="retrain")
+app.add_typer(segments_app, name="segments")
+app.add_typer(kb_app, name="kb")
+app.add_typer(report_app, name="report")
 app.add_typer(bento_app, name="bento")
 
 

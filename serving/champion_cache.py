@@ -12,10 +12,10 @@ when it does not, so a restart during an outage serves the same models as before
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -67,6 +67,28 @@ def _native_artifact(model_dir: Path) -> Path:
     if "native" not in artifacts:
         raise ChampionUnavailableError(f"{model_dir} has no 'native' artifact")
     return model_dir / artifacts["native"]["path"]
+
+
+def version_folder(version: str, source: str) -> str:
+    """The cache folder of one model version: its number and a digest of its artifact's source.
+
+    The number alone is not an identity: a replica's cache outlives a registry that was rebuilt,
+    migrated or had a name re-registered, and its `v1` would then be another model.
+    """
+    return f"v{version}-{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+
+
+def _place(download: Path, target: Path) -> None:
+    """Move a finished download to `target`, unless another worker of this replica (they share
+    the cache and poll the registry alike) placed the same version first: that copy may be
+    loading now, so it is kept, never replaced."""
+    if (target / "MLmodel").is_file():
+        return
+    try:
+        os.replace(download, target)  # atomic: `target` is whole or absent, never partial
+    except OSError:  # another worker's rename won between the check and ours
+        if not (target / "MLmodel").is_file():
+            raise
 
 
 @dataclass(frozen=True)
@@ -182,8 +204,9 @@ class ChampionCache:
     def _from_registry(self, name: str) -> ChampionRef:
         import mlflow
 
-        version = str(self._client().get_model_version_by_alias(name, CHAMPION_ALIAS).version)
-        target = self.cache_dir / name / f"v{version}"
+        found = self._client().get_model_version_by_alias(name, CHAMPION_ALIAS)
+        version = str(found.version)
+        target = self.cache_dir / name / version_folder(version, found.source or "")
         if not (target / "MLmodel").is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
@@ -194,8 +217,7 @@ class ChampionCache:
                 local = mlflow.artifacts.download_artifacts(
                     artifact_uri=f"models:/{name}/{version}", dst_path=str(download)
                 )
-                shutil.rmtree(target, ignore_errors=True)
-                os.replace(local, target)
+                _place(Path(local), target)
         ref = ChampionRef(
             name=name,
             version=version,

@@ -65,6 +65,7 @@ ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/triage_batch": (),
     "/events": (409,),
     "/corrections": (404, 409),
+    "/resolutions": (404, 409),
     "/admin/reload": (),
 }
 INFRA_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/livez": (503,)}

@@ -32,10 +32,12 @@ from data.events import (
     InvalidFieldError,
     check_identifier,
 )
+from data.store.resolutions import MAX_RESOLUTION_BYTES, OUTCOMES
 from data.store.tables import (
     CORRECTION_ID_LENGTH,
     IDEMPOTENCY_KEY_LENGTH,
     LABEL_LENGTH,
+    RESOLUTION_ID_LENGTH,
     TRIAGE_ID_LENGTH,
 )
 from models.triage.schema import TriageResult
@@ -72,6 +74,7 @@ EventId = _stored_id(EVENT_ID_LENGTH)
 IdempotencyKey = _stored_id(IDEMPOTENCY_KEY_LENGTH)
 TriageId = _stored_id(TRIAGE_ID_LENGTH)
 CorrectionId = _stored_id(CORRECTION_ID_LENGTH)
+ResolutionId = _stored_id(RESOLUTION_ID_LENGTH)
 Label = _stored_id(LABEL_LENGTH)
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 LanguageCode = Annotated[
@@ -209,9 +212,27 @@ class TriageRequest(_Body):
         return self
 
 
+class SimilarCaseOut(BaseModel):
+    """A resolved case like the triaged message (models.knowledge.SimilarCase)."""
+
+    triage_id: str
+    similarity: float = Field(description="Cosine similarity of the two messages' embeddings.")
+    reason: str | None = None
+    category: str | None = None
+    queue: str | None = None
+    resolution: str = Field(description="How the case was resolved (redacted).")
+    outcome: str
+    excerpt: str = Field(description="The beginning of the case's message (redacted).")
+
+
 class TriageResponse(BaseModel):
     triage_id: str | None = Field(None, description="Set when the triage was recorded.")
     result: TriageResult
+    similar_cases: list[SimilarCaseOut] = Field(
+        default_factory=list,
+        description="Resolved cases most like this message, best first, above a similarity "
+        "threshold (empty when none is close enough or AGORA_SIMILAR_CASES=0).",
+    )
 
 
 class TriageBatchRequest(_Body):
@@ -266,6 +287,42 @@ class CorrectionRequest(_Body):
 class CorrectionResponse(BaseModel):
     correction_id: str
     stored: bool
+
+
+def _resolution_size(text: str) -> str:
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_RESOLUTION_BYTES:
+        raise ValueError(f"resolution is {size:,} bytes; the limit is {MAX_RESOLUTION_BYTES:,}")
+    if not text.strip():
+        raise ValueError("resolution must not be blank")
+    return text
+
+
+class ResolutionRequest(_Body):
+    triage_id: TriageId
+    resolution: Annotated[str, Field(min_length=1), AfterValidator(_resolution_size)] = Field(
+        description=f"How the case was resolved; at most {MAX_RESOLUTION_BYTES:,} bytes, stored "
+        "redacted."
+    )
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+    resolution_id: ResolutionId | None = Field(
+        None, description="Makes a retry idempotent; the same id with other content is a 409."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _agent_comes_from_the_key(cls, data: object) -> object:
+        if isinstance(data, dict) and "agent" in data:
+            raise ValueError(
+                "agent is not a body field: the agent of a resolution is the name of the API "
+                "key that sends it"
+            )
+        return data
+
+
+class ResolutionResponse(BaseModel):
+    resolution_id: str
+    stored: bool = Field(description="False for a retry of a resolution already stored.")
 
 
 class ReloadRequest(_Body):

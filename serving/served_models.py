@@ -173,7 +173,8 @@ def load_served_models(
 
 def changes_since(served: ServedModels, settings: Settings, cache: ChampionCache) -> dict[str, str]:
     """What moved in the registry since `served` was loaded: slot -> its new registered name
-    (a binding changed), or name -> its new champion version (an alias moved). Empty when
+    (a binding changed), or name -> its new champion version (an alias moved, or a slot that
+    served nothing got a champion other than one that already failed to load). Empty when
     nothing did, or when the registry cannot say (the served models keep serving: an outage
     never switches a slot back to its default)."""
     slots, from_registry = resolve_slots(settings, cache, quiet=True)
@@ -182,8 +183,15 @@ def changes_since(served: ServedModels, settings: Settings, cache: ChampionCache
         for slot, now in slots.items()
         if from_registry and slot in served.slots and now.name != served.slots[slot].name
     }
-    for ref in served.refs().values():
+    refs = served.refs()
+    for ref in refs.values():
         current = cache.champion_version(ref.name)
         if current not in (None, ref.version):
             moved[ref.name] = current
+    for slot, model in served.slots.items():  # a slot served nothing: has it a champion now?
+        if slot not in refs and slot not in moved:
+            current = cache.champion_version(model.name)
+            tried = cache.cached(model.name)  # a version that was fetched but failed to load
+            if current is not None and (tried is None or tried.version != current):
+                moved[model.name] = current
     return moved

@@ -18,7 +18,9 @@ import time
 from typing import Any
 
 import bentoml
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from data.store import Event, Store, StoreConflictError, StoreError, UnknownTriageError
 from features.user_history import user_activity
@@ -32,13 +34,17 @@ from models.recommenders import (
 )
 from models.triage import TriageEngine, TriageInputError
 from serving import bentoml_timeout
+from serving.analytics_routes import Analytics, analytics_router
 from serving.auth import check_start_keys
 from serving.champion_cache import ChampionCache
 from serving.client_error_logs import quiet_client_errors
+from serving.desk_routes import install_desk_routes
 from serving.errors import ApiError, ErrorShapeMiddleware, Refusals, answers_errors
+from serving.knowledge import KnowledgeSettings, ServedKnowledge
 from serving.middleware import guard_service
 from serving.model_info import STARTING, describe, masked_problems
 from serving.openapi import OpenApiDocs
+from serving.profile_routes import UserProfiles, install_profile_route
 from serving.schemas import (
     CorrectionRequest,
     CorrectionResponse,
@@ -51,6 +57,9 @@ from serving.schemas import (
     RecommendResponse,
     ReloadRequest,
     ReloadResponse,
+    ResolutionRequest,
+    ResolutionResponse,
+    SimilarCaseOut,
     SimilarItemsRequest,
     SimilarItemsResponse,
     TriageBatchRequest,
@@ -79,6 +88,39 @@ REFUSALS: Refusals = (
     (StoreError, 400),
     (TriageInputError, 400),
 )
+
+
+@info_app.exception_handler(RequestValidationError)
+async def _bad_query(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """A GET route's bad query parameter is a 400 with the parameter named (not FastAPI's 422)."""
+    return JSONResponse(status_code=400, content={"detail": _located(error.errors())})
+
+
+def _located(problems: Any) -> list[dict[str, Any]]:
+    # Only where and what: the rejected value is the client's input and is not echoed.
+    return [{"loc": p.get("loc", ()), "msg": p.get("msg", "")} for p in problems]
+
+
+def _running_store() -> Store | None:
+    return _instance.store if _instance is not None else None
+
+
+def _running_engine() -> TriageEngine | None:
+    return _instance.served.triage if _instance is not None else None
+
+
+def _similar_cases(texts: list[str]) -> list[list[dict[str, Any]]]:
+    """Resolved cases like each text, for the desk's queue (none while the service starts)."""
+    if _instance is None:
+        return [[] for _ in texts]
+    return [[vars(case) for case in _instance.knowledge.similar_cases(t)] for t in texts]
+
+
+install_desk_routes(info_app, _running_store, _running_engine, _similar_cases)
+info_app.include_router(analytics_router(lambda: _instance.analytics if _instance else None))
+
+
+install_profile_route(info_app, lambda: _instance)
 
 
 @info_app.get("/model_info")
@@ -116,11 +158,17 @@ class Agora:
         self.settings = Settings.from_env()
         self.champions = ChampionCache(self.settings.cache_dir, self.settings.tracking_uri)
         self.store = Store(self.settings.store_url)
+        self.profiles = UserProfiles(self.store)  # segments: profiles and feed rules
+        self.knowledge = ServedKnowledge(
+            self.store.resolutions, KnowledgeSettings.from_env(), self.settings.cache_dir
+        )
+        self.analytics = Analytics.start(self.store)  # spike alerts, periodic if configured
         self._reload_lock = threading.Lock()
         self._generation = self.champions.generation()
         self.served: ServedModels = load_served_models(self.settings, self.champions)
         settle_after_load()
         _instance = self
+        self.knowledge.start()
         threading.Thread(target=self._watch_generation, name="reload-watch", daemon=True).start()
         if self.settings.reload_interval_s > 0:
             threading.Thread(target=self._watch_aliases, name="alias-watch", daemon=True).start()
@@ -140,7 +188,11 @@ class Agora:
         /admin/reload)."""
         while True:
             time.sleep(self.settings.reload_interval_s)
-            moved = changes_since(self.served, self.settings, self.champions)
+            try:
+                moved = changes_since(self.served, self.settings, self.champions)
+            except Exception:  # a registry hiccup must not end the watch for good
+                logger.exception("polling the registry for moved aliases failed")
+                continue
             if moved:
                 logger.info("champion aliases or slot bindings moved %s: reloading", moved)
                 try:
@@ -223,6 +275,7 @@ class Agora:
                 request.query,
             ),
             activity,
+            self.profiles.feed_rules(request.user_id),
         )
         return RecommendResponse(
             user_id=request.user_id,
@@ -286,9 +339,9 @@ class Agora:
             self.store.triage.prior_contacts(customer, idempotency_key=key) if customer else 0
         )
         result = engine.triage(request.text, request.language, customer, prior_contacts=contacts)
+        is_complaint = bool(result.complaint and result.complaint.is_complaint)
         triage_id = None
         if customer is not None:
-            is_complaint = bool(result.complaint and result.complaint.is_complaint)
             triage_id = self.store.triage.record(
                 request.text,
                 result.model_dump(mode="json"),
@@ -300,7 +353,11 @@ class Agora:
                 idempotency_key=key,
                 occurred_at=request.occurred_at,
             )
-        return TriageResponse(triage_id=triage_id, result=result)
+        # Past resolutions answer complaints; praise and questions are not embedded (the
+        # embedding is most of what similar cases cost a request).
+        found = self.knowledge.similar_cases(request.text) if is_complaint else []
+        similar = [SimilarCaseOut.model_construct(**vars(case)) for case in found]
+        return TriageResponse(triage_id=triage_id, result=result, similar_cases=similar)
 
     @bentoml.api(input_spec=TriageBatchRequest)
     @answers_errors(REFUSALS)
@@ -340,10 +397,26 @@ class Agora:
             request.triage_id,
             request.field,
             request.correct_label,
-            _agent(ctx),
+            _agent(ctx, "a correction"),
             request.correction_id,
         )
         return CorrectionResponse(correction_id=correction_id, stored=stored)
+
+    @bentoml.api(input_spec=ResolutionRequest)
+    @answers_errors(REFUSALS)
+    def resolutions(self, ctx: bentoml.Context, **body: Any) -> ResolutionResponse:
+        """An agent's resolution of a recorded triage (stored redacted); the agent is the name
+        of the API key. Resolved and worked-around cases join the knowledge base that
+        `/triage`'s similar_cases search, in every worker within a few seconds."""
+        request = ResolutionRequest.model_construct(**body)
+        resolution_id, stored = self.store.resolutions.add(
+            request.triage_id,
+            request.resolution,
+            request.outcome,
+            _agent(ctx, "a resolution"),
+            request.resolution_id,
+        )
+        return ResolutionResponse(resolution_id=resolution_id, stored=stored)
 
 
 def _one_per_id(events: list[Event]) -> tuple[list[Event], int]:
@@ -356,12 +429,12 @@ def _one_per_id(events: list[Event]) -> tuple[list[Event], int]:
     return list(first.values()), len(events) - len(first)
 
 
-def _agent(ctx: bentoml.Context) -> str:
+def _agent(ctx: bentoml.Context, what: str = "a correction") -> str:
     """The name of the key that sent the request (serving.middleware puts it in the scope)."""
     state = ctx.request.scope.get("state") or {}
     name = getattr(state.get("principal"), "name", None)
     if not name:
-        raise ApiError(401, "a correction needs an agent's API key: its name is the agent")
+        raise ApiError(401, f"{what} needs an agent's API key: its name is the agent")
     return str(name)
 
 

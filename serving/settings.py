@@ -23,6 +23,8 @@ ALLOWED_HOSTS_ENV = "AGORA_ALLOWED_HOSTS"  # comma-separated Host names; default
 BIND_HOST_ENV = "AGORA_HOST"  # the interface the service binds (the launcher sets it)
 WORKERS_ENV = "AGORA_WORKERS"  # worker processes; default: the number of cores
 MAX_IN_FLIGHT_ENV = "AGORA_MAX_IN_FLIGHT"  # per worker; more requests are shed with a 503
+SIMILAR_CASES_ENV = "AGORA_SIMILAR_CASES"  # "0": /triage answers no similar_cases
+KB_REFRESH_ENV = "AGORA_KB_REFRESH_S"  # seconds between knowledge-base catch-ups (default 2)
 
 DEFAULT_HOST = "127.0.0.1"  # never every interface unless asked: the service holds customer text
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -38,6 +40,7 @@ BODY_LIMITS: dict[str, int] = {
     "/triage_batch": 2 * KIB * KIB,
     "/events": 1 * KIB * KIB,
     "/corrections": 64 * KIB,
+    "/resolutions": 16 * KIB,  # a resolution note is at most 8 KB (data.store.resolutions)
     "/recommend": 64 * KIB,
     "/similar_items": 64 * KIB,
 }
@@ -53,12 +56,20 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/triage": frozenset({"triage"}),
     "/triage_batch": frozenset({"triage"}),
     "/corrections": frozenset({"agent"}),
+    "/resolutions": frozenset({"agent"}),
     "/admin/reload": frozenset({"admin"}),
+    "/admin/analyse": frozenset({"admin"}),
+    "/analytics/complaints": frozenset({"agent", "admin"}),
+    "/desk/queue": frozenset({"agent"}),
+    "/users/{user_id}/profile": frozenset({"read", "agent", "admin"}),
 }
 ROLES = frozenset({"read", "events", "triage", "agent", "admin"})
 # Open without a key: health, readiness, metrics and the API docs (BentoML's UI and its assets).
+# The support desk's page, script and style sheet are open too: they hold no data (the agent
+# signs in with their key, and every call the page makes needs the agent role).
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/livez", "/metrics", "/", "/docs.json", "/schema.json"}
+    | {"/desk", "/desk/desk.js", "/desk/desk.css"}
 )
 OPEN_PREFIXES = ("/static_content/", "/assets/")
 UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
@@ -145,6 +156,29 @@ def max_in_flight(environ: Mapping[str, str] | None = None) -> int:
     return limit
 
 
+RELOAD_INTERVAL_ENV = "AGORA_RELOAD_INTERVAL"  # seconds between registry polls; 0: no polling
+# A shared registry (an `mlflow server`, a database) is polled by default: a replica on another
+# machine hears of a promotion only through it. A promotion reaches every replica within this
+# interval plus one reload (resolve, download, load). A local SQLite store is not polled unless
+# asked: its one service is told by `/admin/reload` (a retrain with `--service-url` calls it).
+DEFAULT_SHARED_REGISTRY_RELOAD_S = 10.0
+_LOCAL_REGISTRY_SCHEMES = ("sqlite:", "file:")
+
+
+def reload_interval(tracking_uri: str, environ: Mapping[str, str] | None = None) -> float:
+    """Seconds between the alias watch's registry polls (AGORA_RELOAD_INTERVAL; 0 turns it off),
+    by default DEFAULT_SHARED_REGISTRY_RELOAD_S for a shared registry and 0 for a local store."""
+    value = (os.environ if environ is None else environ).get(RELOAD_INTERVAL_ENV, "").strip()
+    if value:
+        interval = float(value)
+        if not interval >= 0:
+            raise ValueError(f"{RELOAD_INTERVAL_ENV} must be 0 or a positive number, not {value!r}")
+        return interval
+    bare_path = "://" not in tracking_uri and not tracking_uri.startswith("databricks")
+    local = tracking_uri.startswith(_LOCAL_REGISTRY_SCHEMES) or bare_path
+    return 0.0 if local else DEFAULT_SHARED_REGISTRY_RELOAD_S
+
+
 TRIAGE_MODELS_ENV = "AGORA_TRIAGE_MODELS"  # slot=registered-name,...: pins triage slots
 RECOMMENDER_MODEL_ENV = "AGORA_RECOMMENDER_MODEL"  # pins the recommender slot
 
@@ -221,12 +255,13 @@ class Settings:
         recommender = os.environ.get(RECOMMENDER_MODEL_ENV, "").strip()
         if recommender:
             pinned[RECOMMENDER_SLOT] = recommender
+        uri = tracking_uri()
         return cls(
-            tracking_uri=tracking_uri(),
+            tracking_uri=uri,
             cache_dir=Path(
                 os.environ.get("AGORA_SERVING_CACHE") or agora_home() / "serving-cache"
             ).expanduser(),
             store_url=default_store_url(),
             pinned_models=pinned,
-            reload_interval_s=float(os.environ.get("AGORA_RELOAD_INTERVAL", "0") or 0),
+            reload_interval_s=reload_interval(uri),
         )

@@ -3,6 +3,8 @@
     store = Store()                      # SQLite under AGORA_HOME, or AGORA_STORE_URL
     store.events.add([Event(...)])       # data.store.event_log
     store.triage.record(text, ...)       # data.store.triage_log
+    store.segments.of(user_id)           # data.store.segments (the last segmentation run)
+    store.resolutions.add(triage_id, ...)  # data.store.resolutions
 
 The store holds data only; what an event means (its value, what blocks an item) and what the
 store can hold are decided in `data.events` and `features.user_history`. Opening a store brings
@@ -11,6 +13,9 @@ its schema to the newest migration (`data.store.migrate`), once, however many pr
 
 from __future__ import annotations
 
+from data.store.alerts import AlertLog
+from data.store.case_queue import CaseQueue, QueuedCase
+from data.store.complaint_counts import ComplaintCounts
 from data.store.connection import (
     STORE_URL_ENV,
     StoreConflictError,
@@ -19,6 +24,8 @@ from data.store.connection import (
     open_engine,
 )
 from data.store.event_log import Event, EventLog, StoredEvent, WriteResult
+from data.store.resolutions import ResolutionLog, ResolvedCase
+from data.store.segments import SegmentRow, StoredSegment, UserSegments
 from data.store.triage_log import TriageLog, UnknownTriageError
 
 
@@ -30,18 +37,30 @@ class Store:
         self.engine = open_engine(self.url)
         self.events = EventLog(self.engine)
         self.triage = TriageLog(self.engine)
+        self.segments = UserSegments(self.engine)
+        self.complaints = ComplaintCounts(self.engine)
+        self.alerts = AlertLog(self.engine)
+        self.resolutions = ResolutionLog(self.engine)
+        self.queue = CaseQueue(self.engine)
 
 
 __all__ = [
     "STORE_URL_ENV",
+    "CaseQueue",
     "Event",
     "EventLog",
+    "QueuedCase",
+    "ResolutionLog",
+    "ResolvedCase",
+    "SegmentRow",
     "Store",
     "StoreConflictError",
     "StoreError",
     "StoredEvent",
+    "StoredSegment",
     "TriageLog",
     "UnknownTriageError",
+    "UserSegments",
     "WriteResult",
     "default_store_url",
 ]

@@ -19,7 +19,13 @@ from models.recommenders.contract import (
     UnknownItemError,
     UnknownUserError,
 )
-from models.recommenders.feed_router import Feed, FeedRequest, feed_history, route_feed
+from models.recommenders.feed_router import (
+    Feed,
+    FeedRequest,
+    FeedRules,
+    feed_history,
+    route_feed,
+)
 from models.recommenders.fitted_catalog import FittedCatalog
 from models.recommenders.model_types import (
     RECOMMENDER_TYPES,
@@ -34,6 +40,7 @@ __all__ = [
     "RECOMMENDER_TYPES",
     "Feed",
     "FeedRequest",
+    "FeedRules",
     "FittedCatalog",
     "ItemFilter",
     "ItemInfo",

@@ -12,6 +12,8 @@ fitted history, newer stored events, the request's recent items) and picks the s
 - popular-fallback: nothing usable is known about the user.
 
 Items the user may not see (`UserActivity.blocked`) are never returned, whatever the path.
+A user's segment may add `FeedRules` (configured per segment, see models.segments): with
+`exclude_complained_genres`, no item of a genre of an item they complained about is returned.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from features.user_history import UserActivity, UserHistory, merge_history, newer_than
+from models.config import FrozenConfig
 from models.recommenders.base import Recommender
 from models.recommenders.contract import ItemFilter, Recommendation, Strategy
 
@@ -37,6 +40,20 @@ class FeedRequest:
     filters: ItemFilter | None = None
     recent_items: Sequence[str] = ()
     query: str | None = None
+
+
+class FeedRules(FrozenConfig):
+    """What a user's segment changes in their feed (none of it by default).
+
+    exclude_complained_genres: items of any genre of the items the user complained about
+    (their blocked items: complaint events and triaged complaints naming an item) are not
+    recommended, e.g. while a complaint is open.
+    """
+
+    exclude_complained_genres: bool = False
+
+
+NO_RULES = FeedRules()
 
 
 @dataclass(frozen=True)
@@ -66,12 +83,18 @@ def feed_history(
 
 
 def route_feed(
-    model: Recommender, request: FeedRequest, activity: UserActivity | None = None
+    model: Recommender,
+    request: FeedRequest,
+    activity: UserActivity | None = None,
+    rules: FeedRules = NO_RULES,
 ) -> Feed:
     """Top-k for one feed request and the strategy that produced it."""
     activity = activity or UserActivity()
     base = request.filters or ItemFilter()
     filters = replace(base, exclude_item_ids=base.exclude_item_ids | activity.blocked)
+    if rules.exclude_complained_genres and activity.blocked:
+        genres = complained_genres(model, activity.blocked)
+        filters = replace(filters, exclude_genres=filters.exclude_genres | genres)
     k, exclude_seen = request.k, request.exclude_seen
     catalog = model.catalog
     known = model.known_user(request.user_id)
@@ -100,3 +123,9 @@ def route_feed(
         return Feed(model.recommend_for_text(request.query, k, filters), "cold-start-content")
     exclude = history.items if exclude_seen else ()
     return Feed(model.popular_items(k, filters, exclude), "popular-fallback")
+
+
+def complained_genres(model: Recommender, complained: frozenset[str]) -> frozenset[str]:
+    """The genres of the items a user complained about (items the model does not know have
+    none); bounded by the blocked items a feed reads."""
+    return frozenset(g for info in model.describe_items(sorted(complained)) for g in info.genres)

@@ -63,6 +63,7 @@ from models.triage.routing import RoutingFacts, route
 from models.triage.schema import (
     TASKS,
     UNSURE,
+    URGENCY_LEVELS,
     ComplaintResult,
     Evidence,
     LabelResult,
@@ -127,6 +128,20 @@ class TriageEngine:
             sorted(self.supported_languages),
             {task: sorted(by_language) for task, by_language in self.models.items()},
         )
+
+    def label_choices(self) -> dict[str, list[str]]:
+        """The labels an agent may correct each field to: the served models' classes (across
+        languages), the urgency levels and the routing table's queues."""
+        choices = {
+            task: sorted({label for m in by_language.values() for label in m.classifier.classes_})
+            for task, by_language in self.models.items()
+            if task != "complaint"  # corrected as the field is_complaint, true or false
+        }
+        routing = self.config.routing
+        choices["queue"] = sorted({routing.default_queue, *(r.queue for r in routing.rules)})
+        choices["urgency"] = list(URGENCY_LEVELS)
+        choices["is_complaint"] = ["true", "false"]
+        return choices
 
     def warm_up(self) -> None:
         """Load the language detector's models now rather than on the first text."""

@@ -1,0 +1,150 @@
+"""The support desk's queue: recent triaged cases, most urgent first, with what an agent needs.
+
+One read, bounded by a time window and a row limit: the cases (redacted text, the triage's
+answers, its evidence), the latest correction of each field and the latest resolution of each
+case. The urgency order comes from the caller (the triage schema owns that vocabulary); a level
+the caller does not name sorts last.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import Engine, case, exists, select
+
+from data.store.tables import corrections, resolutions, triage_records
+
+MAX_QUEUE_ROWS: Final = 200  # a page an agent reads; more is paged by narrowing `since`
+
+
+@dataclass(frozen=True)
+class QueuedCase:
+    """One triaged case as the desk shows it (text and strings already redacted at record)."""
+
+    triage_id: str
+    created_at: float
+    occurred_at: float | None
+    customer_id: str | None
+    item_id: str | None
+    text: str
+    language: str
+    is_complaint: bool
+    sentiment: str | None
+    reason: str | None
+    category: str | None
+    queue: str | None
+    urgency: str | None
+    evidence: list[dict[str, Any]]
+    corrections: dict[str, str] = field(default_factory=dict)  # field -> latest correct label
+    resolution: dict[str, Any] | None = None  # latest: outcome, resolution, agent, created_at
+
+
+class CaseQueue:
+    """Reads the desk's queue from the triage log, its corrections and resolutions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def recent(
+        self,
+        since: float,
+        urgency_order: tuple[str, ...],
+        limit: int = 50,
+        include_resolved: bool = False,
+    ) -> list[QueuedCase]:
+        """Cases recorded at or after `since` (epoch seconds), most urgent first, then newest.
+
+        `urgency_order` lists the levels from least to most urgent. Resolved cases are left
+        out unless `include_resolved`.
+        """
+        if not 1 <= limit <= MAX_QUEUE_ROWS:
+            raise ValueError(f"limit must be from 1 to {MAX_QUEUE_ROWS}, got {limit}")
+        t = triage_records.c
+        rank = case(
+            {level: position for position, level in enumerate(urgency_order)},
+            value=t.urgency,
+            else_=-1,
+        )
+        query = (
+            select(triage_records)
+            .where(t.created_at >= since)
+            .order_by(rank.desc(), t.created_at.desc(), t.triage_id)
+            .limit(limit)
+        )
+        if not include_resolved:
+            query = query.where(~exists().where(resolutions.c.triage_id == t.triage_id))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+            ids = [row["triage_id"] for row in rows]
+            fixes = _latest_corrections(connection, ids)
+            resolved = _latest_resolutions(connection, ids) if include_resolved else {}
+        return [
+            _queued(row, fixes.get(row["triage_id"], {}), resolved.get(row["triage_id"]))
+            for row in rows
+        ]
+
+
+def _latest_corrections(connection: Any, ids: list[str]) -> dict[str, dict[str, str]]:
+    if not ids:
+        return {}
+    query = (
+        select(corrections.c.triage_id, corrections.c.field, corrections.c.correct_label)
+        .where(corrections.c.triage_id.in_(ids))
+        .order_by(corrections.c.seq)
+    )
+    latest: dict[str, dict[str, str]] = {}
+    for triage_id, name, label in connection.execute(query):
+        latest.setdefault(triage_id, {})[name] = label  # later rows overwrite earlier ones
+    return latest
+
+
+def _latest_resolutions(connection: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    r = resolutions.c
+    query = (
+        select(r.triage_id, r.outcome, r.redacted_resolution, r.agent, r.created_at)
+        .where(r.triage_id.in_(ids))
+        .order_by(r.seq)
+    )
+    return {
+        row.triage_id: {
+            "outcome": row.outcome,
+            "resolution": row.redacted_resolution,
+            "agent": row.agent,
+            "created_at": row.created_at,
+        }
+        for row in connection.execute(query)
+    }
+
+
+def _evidence_of(outputs: str) -> list[dict[str, Any]]:
+    """The evidence list inside a record's outputs JSON (empty if absent or unreadable)."""
+    try:
+        evidence = json.loads(outputs).get("evidence", [])
+    except (ValueError, AttributeError):
+        return []
+    return evidence if isinstance(evidence, list) else []
+
+
+def _queued(row: Any, fixes: dict[str, str], resolution: dict[str, Any] | None) -> QueuedCase:
+    return QueuedCase(
+        triage_id=row["triage_id"],
+        created_at=row["created_at"],
+        occurred_at=row["occurred_at"],
+        customer_id=row["customer_id"],
+        item_id=row["item_id"],
+        text=row["redacted_text"],
+        language=row["language"],
+        is_complaint=bool(row["is_complaint"]),
+        sentiment=row["sentiment"],
+        reason=row["reason"],
+        category=row["category"],
+        queue=row["queue"],
+        urgency=row["urgency"],
+        evidence=_evidence_of(row["outputs"]),
+        corrections=fixes,
+        resolution=resolution,
+    )

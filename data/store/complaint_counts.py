@@ -1,0 +1,169 @@
+"""Complaint counts from the triage log, counted in the database (GROUP BY), bounded.
+
+A record counts at its message time: `occurred_at` when the client gave it, else `created_at`
+(its arrival). Counts are per time bucket (a day, or an analysis window) and per group of one
+dimension (reason, category, queue, item, sentiment, or the pair item · reason). Every query is
+bounded: at most MAX_BUCKETS buckets and MAX_GROUPS groups (the groups with the most records in
+the range; the rest are summed as `other`), and text samples are at most MAX_TEXTS records.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, or_, select
+
+from data.store.connection import StoreError
+from data.store.tables import triage_records
+
+MAX_BUCKETS: Final = 2000  # e.g. 83 days of hourly windows, or 5 years of days
+MAX_GROUPS: Final = 50
+MAX_TEXTS: Final = 5000
+DAY_S: Final = 86400.0
+NEGATIVE: Final = "negative"
+PAIR_SEPARATOR: Final = " · "
+
+_T = triage_records.c
+# The dimensions a count can be grouped by, and the column (or expression) of each.
+DIMENSIONS: Final[dict[str, ColumnElement[Any]]] = {
+    "reason": _T.reason,
+    "category": _T.category,
+    "queue": _T.queue,
+    "item": _T.item_id,
+    "sentiment": _T.sentiment,
+    "item_reason": _T.item_id + PAIR_SEPARATOR + _T.reason,
+}
+# Every dimension but sentiment counts complaints only (a "reason" of a happy message is noise).
+ALL_RECORDS_DIMENSIONS: Final = frozenset({"sentiment"})
+
+
+@dataclass(frozen=True)
+class BucketCounts:
+    """Counts per bucket: bucket i covers [starts[i], starts[i] + width)."""
+
+    dimension: str
+    width: float
+    starts: list[float]
+    groups: dict[str, list[int]]  # group -> count per bucket (the top MAX_GROUPS groups)
+    other: list[int]  # the records of the groups left out
+    totals: list[int]  # every triaged record
+    complaints: list[int]  # records triaged as complaints
+    negatives: list[int]  # records with negative sentiment
+    group_totals: dict[str, int] = field(default_factory=dict)
+
+    def negative_share(self) -> list[float | None]:
+        """Share of records with negative sentiment per bucket (None: no records)."""
+        return [n / t if t else None for n, t in zip(self.negatives, self.totals, strict=True)]
+
+
+def message_time() -> ColumnElement[Any]:
+    return func.coalesce(_T.occurred_at, _T.created_at)
+
+
+def in_range(since: float, until: float) -> ColumnElement[bool]:
+    """Records whose message time is in [since, until), written so each index can serve it."""
+    return or_(
+        and_(_T.occurred_at >= since, _T.occurred_at < until),
+        and_(_T.occurred_at.is_(None), _T.created_at >= since, _T.created_at < until),
+    )
+
+
+def bucket_count(since: float, until: float, width: float) -> int:
+    """How many buckets of `width` seconds cover [since, until); StoreError beyond MAX_BUCKETS."""
+    if width <= 0 or until <= since:
+        raise StoreError(f"need until > since and a positive width (got {since}, {until}, {width})")
+    count = math.ceil((until - since) / width)
+    if count > MAX_BUCKETS:
+        raise StoreError(
+            f"{count} buckets of {width:g}s asked; at most {MAX_BUCKETS}: narrow the range"
+        )
+    return count
+
+
+class ComplaintCounts:
+    """Grouped counts of triaged records over time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _bucket(self, since: float, width: float) -> ColumnElement[int]:
+        offset = (message_time() - since) / width
+        # PostgreSQL rounds a float cast to integer; SQLite truncates (offsets are >= 0 here).
+        if self.engine.dialect.name == "postgresql":
+            return cast(func.floor(offset), Integer)
+        return cast(offset, Integer)
+
+    def counts(
+        self,
+        by: str,
+        since: float,
+        until: float,
+        width: float = DAY_S,
+        max_groups: int = MAX_GROUPS,
+    ) -> BucketCounts:
+        """Counts per bucket of `width` seconds in [since, until) and per group of `by`."""
+        if by not in DIMENSIONS:
+            raise StoreError(f"unknown dimension '{by}'; one of {sorted(DIMENSIONS)}")
+        n = bucket_count(since, until, width)
+        group = DIMENSIONS[by]
+        where = [in_range(since, until), group.is_not(None)]
+        if by not in ALL_RECORDS_DIMENSIONS:
+            where.append(_T.is_complaint.is_(True))
+        bucket = self._bucket(since, width).label("bucket")
+        with self.engine.connect() as connection:
+            top = connection.execute(
+                select(group.label("g"), func.count().label("n"))
+                .where(*where)
+                .group_by(group)
+                .order_by(func.count().desc(), group)
+                .limit(max(1, min(max_groups, MAX_GROUPS)))
+            ).all()
+            per_group = connection.execute(
+                select(bucket, group.label("g"), func.count()).where(*where).group_by(bucket, group)
+            ).all()
+            per_bucket = connection.execute(
+                select(
+                    bucket,
+                    func.count(),
+                    func.sum(case((_T.is_complaint.is_(True), 1), else_=0)),
+                    func.sum(case((_T.sentiment == NEGATIVE, 1), else_=0)),
+                )
+                .where(in_range(since, until))
+                .group_by(bucket)
+            ).all()
+        kept = {str(g): int(count) for g, count in top}
+        groups = {g: [0] * n for g in kept}
+        other = [0] * n
+        for index, g, count in per_group:
+            if 0 <= index < n:
+                groups.get(str(g), other)[index] += int(count)
+        totals, complaints, negatives = [0] * n, [0] * n, [0] * n
+        for index, total, complained, negative in per_bucket:
+            if 0 <= index < n:
+                totals[index] = int(total)
+                complaints[index] = int(complained or 0)
+                negatives[index] = int(negative or 0)
+        return BucketCounts(
+            dimension=by,
+            width=width,
+            starts=[since + i * width for i in range(n)],
+            groups=groups,
+            other=other,
+            totals=totals,
+            complaints=complaints,
+            negatives=negatives,
+            group_totals=kept,
+        )
+
+    def complaint_texts(self, since: float, until: float, limit: int = MAX_TEXTS) -> list[str]:
+        """The redacted texts of the newest complaints in [since, until), at most `limit`."""
+        query = (
+            select(_T.redacted_text)
+            .where(in_range(since, until), _T.is_complaint.is_(True))
+            .order_by(message_time().desc())
+            .limit(max(0, min(limit, MAX_TEXTS)))
+        )
+        with self.engine.connect() as connection:
+            return [str(row[0]) for row in connection.execute(query)]

@@ -1,0 +1,193 @@
+"""The resolution log: how agents resolved triaged cases, the source of the knowledge base.
+
+An agent records a resolution of a triage record (its text redacted, as the triage text is);
+the knowledge base (`models.knowledge`) reads the cases whose outcome solved something, in
+`seq` order and in bounded batches, so a reader that remembers the last `seq` it saw picks up
+only what is new. Resolutions are idempotent by `resolution_id`: the same id with other content
+is a StoreConflictError, never a silent duplicate. A case may be resolved more than once (a
+workaround first, a fix later); each resolution is its own row.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, select
+
+from data.events import InvalidFieldError, check_identifier
+from data.pii import redact
+from data.store.connection import StoreConflictError, StoreError, insert_into
+from data.store.tables import (
+    AGENT_LENGTH,
+    OUTCOME_LENGTH,
+    RESOLUTION_ID_LENGTH,
+    TRIAGE_ID_LENGTH,
+    resolutions,
+    triage_records,
+)
+from data.store.triage_log import UnknownTriageError
+
+# The closed vocabulary of outcomes, defined here once (the API schema reads it).
+RESOLVED: Final = "resolved"
+WORKAROUND: Final = "workaround"
+NOT_RESOLVED: Final = "not_resolved"
+OUTCOMES: Final = (RESOLVED, WORKAROUND, NOT_RESOLVED)
+# Outcomes that tell the next agent something that worked: the knowledge base holds these.
+KNOWLEDGE_OUTCOMES: Final = (RESOLVED, WORKAROUND)
+
+MAX_RESOLUTION_BYTES: Final = 8 * 1024  # a resolution is a note, not a document
+MAX_CASES_BATCH: Final = 1000  # rows per knowledge-base read: a refresh stays bounded
+
+# Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates).
+_UNSTORABLE: Final = {0: "\ufffd", **{code: "\ufffd" for code in range(0xD800, 0xE000)}}
+
+
+class InvalidResolutionError(StoreError):
+    """A resolution the log refuses: unknown outcome, empty or oversized text, bad ids."""
+
+
+@dataclass(frozen=True)
+class ResolvedCase:
+    """A triaged message and how it was resolved, as the knowledge base reads it (redacted)."""
+
+    seq: int
+    triage_id: str
+    text: str  # the triaged message, redacted
+    reason: str | None
+    category: str | None
+    queue: str | None
+    resolution: str  # redacted
+    outcome: str
+
+
+def check_resolution(resolution: str, outcome: str) -> None:
+    """InvalidResolutionError unless `resolution` and `outcome` can be recorded."""
+    if outcome not in OUTCOMES:
+        raise InvalidResolutionError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if not isinstance(resolution, str) or not resolution.strip():
+        raise InvalidResolutionError("resolution must be a non-empty text")
+    size = len(resolution.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_RESOLUTION_BYTES:
+        raise InvalidResolutionError(
+            f"resolution is {size:,} bytes; the limit is {MAX_RESOLUTION_BYTES:,}"
+        )
+
+
+class ResolutionLog:
+    """Agents' resolutions of triage records, and the resolved cases for the knowledge base."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        triage_id: str,
+        resolution: str,
+        outcome: str,
+        agent: str,
+        resolution_id: str | None = None,
+    ) -> tuple[str, bool]:
+        """Store a resolution with its text redacted; returns (resolution_id, stored).
+
+        `stored` is False when this resolution_id was stored before with the same content;
+        with other content it is a StoreConflictError. UnknownTriageError if no such triage.
+        """
+        resolution_id = resolution_id or uuid.uuid4().hex
+        check_resolution(resolution, outcome)
+        for name, value, length in (
+            ("triage_id", triage_id, TRIAGE_ID_LENGTH),
+            ("agent", agent, AGENT_LENGTH),
+            ("resolution_id", resolution_id, RESOLUTION_ID_LENGTH),
+            ("outcome", outcome, OUTCOME_LENGTH),
+        ):
+            try:
+                check_identifier(name, value, length)
+            except InvalidFieldError as error:
+                raise InvalidResolutionError(str(error)) from None
+        row = {
+            "resolution_id": resolution_id,
+            "triage_id": triage_id,
+            "redacted_resolution": redact(resolution).text.translate(_UNSTORABLE),
+            "outcome": outcome,
+            "agent": agent,
+            "created_at": time.time(),
+        }
+        statement = (
+            insert_into(self.engine, resolutions)
+            .on_conflict_do_nothing(index_elements=["resolution_id"])
+            .returning(resolutions.c.resolution_id)
+        )
+        # The existence check and the insert share one transaction, as corrections do.
+        with self.engine.begin() as connection:
+            known = connection.execute(
+                select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
+            ).first()
+            if known is None:
+                raise UnknownTriageError(f"unknown triage_id '{triage_id}'")
+            stored = connection.execute(statement, row).first() is not None
+            if not stored:
+                _check_same_resolution(connection, row)
+        return resolution_id, stored
+
+    def cases_after(self, seq: int, limit: int = MAX_CASES_BATCH) -> list[ResolvedCase]:
+        """Resolutions with a KNOWLEDGE_OUTCOMES outcome and `seq` above `seq`, oldest first,
+        at most `limit` (capped at MAX_CASES_BATCH), each with its triaged message."""
+        limit = max(0, min(int(limit), MAX_CASES_BATCH))
+        query = (
+            select(
+                resolutions.c.seq,
+                resolutions.c.triage_id,
+                triage_records.c.redacted_text,
+                triage_records.c.reason,
+                triage_records.c.category,
+                triage_records.c.queue,
+                resolutions.c.redacted_resolution,
+                resolutions.c.outcome,
+            )
+            .join(triage_records, triage_records.c.triage_id == resolutions.c.triage_id)
+            .where(resolutions.c.seq > seq, resolutions.c.outcome.in_(KNOWLEDGE_OUTCOMES))
+            .order_by(resolutions.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            ResolvedCase(
+                seq=int(row.seq),
+                triage_id=row.triage_id,
+                text=row.redacted_text,
+                reason=row.reason,
+                category=row.category,
+                queue=row.queue,
+                resolution=row.redacted_resolution,
+                outcome=row.outcome,
+            )
+            for row in rows
+        ]
+
+    def all_cases(self, batch: int = MAX_CASES_BATCH) -> list[ResolvedCase]:
+        """Every resolved case, read in batches of `batch` (for offline use: the CLI)."""
+        cases: list[ResolvedCase] = []
+        last = 0
+        while chunk := self.cases_after(last, batch):
+            cases.extend(chunk)
+            last = chunk[-1].seq
+        return cases
+
+
+def _check_same_resolution(connection: Connection, row: dict[str, Any]) -> None:
+    """StoreConflictError if the stored resolution with `row`'s id differs from `row`."""
+    same = ("triage_id", "redacted_resolution", "outcome", "agent")
+    stored = connection.execute(
+        select(*(resolutions.c[name] for name in same)).where(
+            resolutions.c.resolution_id == row["resolution_id"]
+        )
+    ).one()
+    if tuple(stored) != tuple(row[name] for name in same):
+        raise StoreConflictError(
+            f"resolution_id '{row['resolution_id']}' already stored with different content",
+            [row["resolution_id"]],
+        )

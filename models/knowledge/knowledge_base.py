@@ -1,0 +1,162 @@
+"""The knowledge base: resolved cases, found again by what their message says.
+
+Each resolved case's (redacted) message is embedded once with the sentence encoder; a new
+message is embedded the same way and compared by cosine similarity (`VectorIndex`: exact below a
+size, HNSW above). Cases are added incrementally in `seq` order (`add` skips what it has seen),
+so a reader of the resolution log never re-embeds old cases. A triage resolved again keeps its
+vector and takes the newest resolution.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import numpy as np
+
+from data.store.resolutions import ResolvedCase
+from models.knowledge.vector_index import DEFAULT_ANN_THRESHOLD, VectorIndex
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_K: Final = 3
+MAX_K: Final = 20
+# Cosine similarity of all-MiniLM-L6-v2 vectors below which a case is not "similar". Unrelated
+# messages (a compliment against a lost-bag complaint) score under 0.2; the nearest case of 99 %
+# of Bitext and CFPB held-out queries scores above 0.5 (bench/kb_retrieval.py's splits). It
+# cuts off what is unrelated; it is not a guarantee that what passes is the same problem.
+DEFAULT_MIN_SIMILARITY: Final = 0.5
+MAX_QUERY_CHARS: Final = 2_000  # the encoder reads 256 word pieces; more text is only cost
+EXCERPT_CHARS: Final = 200
+MAX_QUERIES: Final = 1_000
+
+
+class Encoder(Protocol):
+    """What the knowledge base needs of an encoder (features.embeddings.TextEncoder is one)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    """A resolved case like a query: what it was, how it was resolved, how similar it is."""
+
+    triage_id: str
+    similarity: float
+    reason: str | None
+    category: str | None
+    queue: str | None
+    resolution: str
+    outcome: str
+    excerpt: str  # the beginning of the case's redacted message
+
+
+class KnowledgeBase:
+    """Resolved cases and their message embeddings; `similar` finds the closest cases."""
+
+    def __init__(self, encoder: Encoder, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> None:
+        self.encoder = encoder
+        self.ann_threshold = ann_threshold
+        self._index: VectorIndex | None = None
+        self._cases: list[ResolvedCase] = []  # position = the index's label
+        self._position: dict[str, int] = {}  # triage_id -> position
+        self._last_seq = 0
+        self._write_lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._index) if self._index is not None else 0
+
+    @property
+    def last_seq(self) -> int:
+        """The highest resolution `seq` added: read the log after it to catch up."""
+        return self._last_seq
+
+    @property
+    def uses_ann(self) -> bool:
+        return self._index is not None and self._index.uses_ann
+
+    def add(self, cases: Sequence[ResolvedCase]) -> int:
+        """Add cases newer than `last_seq` (older ones are skipped); returns how many messages
+        were embedded. A triage already held takes the newer resolution without re-embedding."""
+        with self._write_lock:
+            newer = sorted((c for c in cases if c.seq > self._last_seq), key=lambda c: c.seq)
+            if not newer:
+                return 0
+            held: dict[int, ResolvedCase] = {}
+            fresh: dict[str, ResolvedCase] = {}  # a later resolution in the batch wins
+            for case in newer:
+                if case.triage_id in self._position:
+                    held[self._position[case.triage_id]] = case
+                else:
+                    fresh[case.triage_id] = case
+            new_cases = list(fresh.values())
+            # Embedded before anything changes: if the encoder fails, a retry re-reads them.
+            if new_cases:
+                vectors = self.encoder.encode([c.text[:MAX_QUERY_CHARS] for c in new_cases])
+            for position, case in held.items():
+                self._cases[position] = case  # one reference swap per case
+            self._last_seq = newer[-1].seq
+            if not new_cases:
+                return 0
+            if self._index is None:
+                self._index = VectorIndex(int(vectors.shape[1]), self.ann_threshold)
+            start = len(self._cases)
+            # Cases first, then vectors: a search never finds a label without its case.
+            self._cases.extend(new_cases)
+            self._position.update({c.triage_id: start + i for i, c in enumerate(new_cases)})
+            self._index.add(vectors)
+            logger.info("knowledge base: %d cases embedded, %d held", len(new_cases), len(self))
+            return len(new_cases)
+
+    def similar(
+        self,
+        texts: Sequence[str],
+        k: int = DEFAULT_K,
+        min_similarity: float = DEFAULT_MIN_SIMILARITY,
+    ) -> list[list[SimilarCase]]:
+        """For each text, up to `k` cases with cosine similarity >= `min_similarity`, best first.
+
+        Nothing is embedded while the knowledge base is empty.
+        """
+        if not 1 <= k <= MAX_K:
+            raise ValueError(f"k must be between 1 and {MAX_K}")
+        if len(texts) > MAX_QUERIES:
+            raise ValueError(f"at most {MAX_QUERIES} texts per call")
+        index = self._index
+        if index is None or len(index) == 0 or not texts:
+            return [[] for _ in texts]
+        queries = self.encoder.encode([text[:MAX_QUERY_CHARS] for text in texts])
+        labels, scores = index.search(queries, k)
+        return [
+            [
+                self._similar_case(int(label), float(score))
+                for label, score in zip(row_labels, row_scores, strict=True)
+                if label >= 0 and score >= min_similarity
+            ]
+            for row_labels, row_scores in zip(labels, scores, strict=True)
+        ]
+
+    def _similar_case(self, position: int, similarity: float) -> SimilarCase:
+        case = self._cases[position]
+        return SimilarCase(
+            triage_id=case.triage_id,
+            similarity=round(similarity, 4),
+            reason=case.reason,
+            category=case.category,
+            queue=case.queue,
+            resolution=case.resolution,
+            outcome=case.outcome,
+            excerpt=_excerpt(case.text),
+        )
+
+
+def _excerpt(text: str) -> str:
+    """The first EXCERPT_CHARS characters of `text`, cut at a word where one is near."""
+    text = " ".join(text.split())
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    cut = text.rfind(" ", EXCERPT_CHARS // 2, EXCERPT_CHARS)
+    return text[: cut if cut > 0 else EXCERPT_CHARS] + "…"

@@ -1,0 +1,164 @@
+"""The knowledge base's sentence encoder, run by ONNX Runtime as an int8 graph.
+
+`/triage` embeds one message per request, so the encoder's single-text latency is paid on every
+call. all-MiniLM-L6-v2 (transformer, mean pooling, L2 normalisation) is exported once to ONNX with
+the pooling and normalisation inside the graph, and its matrix multiplications quantised to int8
+(`models.classifiers.onnx_export`, the dialect the fine-tuned classifiers use). Serving it needs
+only onnxruntime and the `tokenizers` library: a worker never imports torch for it. The export
+(which needs torch and sentence-transformers) is made on first use and kept in a folder keyed by
+the encoder name; later processes load it. Knowledge-base cases and queries must be embedded by
+the same encoder: the service, `agora kb search` and bench/kb_retrieval.py all use this one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from features.embeddings import DEFAULT_ENCODER, TextEncoder
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKENS: Final = 256  # all-MiniLM-L6-v2's max_seq_length: it reads no further
+GRAPH_FILE: Final = "encoder-int8.onnx"
+TOKENIZER_FILE: Final = "tokenizer.json"
+INFO_FILE: Final = "encoder.json"
+FORMAT: Final = 1  # bump when the export changes: an old folder is then exported again
+
+
+def export_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
+    """Where the export of encoder `name` lives under `cache_dir`."""
+    key = hashlib.sha256(f"{name}|{FORMAT}".encode()).hexdigest()[:16]
+    return cache_dir / f"onnx-encoder-{key}"
+
+
+def ensure_exported(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
+    """The export folder of `name`, exporting it first if it is missing (atomic: a folder is
+    written aside and renamed, so concurrent processes never see half an export)."""
+    folder = export_folder(cache_dir, name)
+    if (folder / INFO_FILE).exists():
+        return folder
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".onnx-export-", dir=cache_dir))
+    try:
+        _export(name, staging)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another process finished first: keep its export
+            if not (folder / INFO_FILE).exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _export(name: str, out: Path) -> None:
+    import torch
+    from torch import nn
+
+    from models.classifiers.onnx_export import export_network, quantize_int8
+
+    model = TextEncoder(name).model
+    transformer = model[0].auto_model
+
+    class Pooled(nn.Module):
+        """token ids, mask -> mean-pooled, L2-normalised embeddings (what `encode` returns)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return pooled / pooled.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+    logger.info("exporting sentence encoder %s to ONNX int8 (once)", name)
+    fp32 = export_network(Pooled(), out / "encoder-fp32.onnx")
+    quantize_int8(fp32, out / GRAPH_FILE)
+    fp32.unlink()
+    model.tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
+    pad_id = int(model.tokenizer.pad_token_id or 0)
+    info = {"name": name, "format": FORMAT, "pad_id": pad_id, "max_tokens": MAX_TOKENS}
+    (out / INFO_FILE).write_text(json.dumps(info))
+
+
+class OnnxSentenceEncoder:
+    """Encodes texts into L2-normalised float32 vectors with an exported int8 graph.
+
+    One text per graph run by default: dynamic quantisation scales activations per batch, so a
+    text embedded beside others (and their padding) gets a slightly different vector than alone.
+    A query is embedded alone; embedding the cases alone too keeps a text's vector one and the
+    same whenever and wherever it is computed. (Batches of 64 are about twice as fast per text.)
+    """
+
+    def __init__(self, folder: Path, batch_size: int = 1) -> None:
+        from tokenizers import Tokenizer
+
+        from models.classifiers.onnx_runner import OnnxLogits
+
+        info = json.loads((folder / INFO_FILE).read_text())
+        # An EmbeddingCache key: vectors differ with the graph and the batch size.
+        self.name = f"{info['name']}#onnx-int8-v{info['format']}-batch{batch_size}"
+        self.pad_id = int(info["pad_id"])
+        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(int(info["max_tokens"]))
+        self.graph = OnnxLogits(folder / GRAPH_FILE, batch_size=batch_size)
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self.encode(["a"]).shape[1])
+        return self._dimension
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # One by one: `encode_batch` hands even one text to the library's thread pool.
+        ids = [self.tokenizer.encode(text).ids for text in texts]
+        vectors = self.graph(ids, self.pad_id).astype(np.float32)
+        # Re-normalised after the int8 graph's rounding, so a dot product stays a cosine.
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def knowledge_encoder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> OnnxSentenceEncoder:
+    """The encoder the knowledge base uses everywhere: `name` exported under `cache_dir`."""
+    return OnnxSentenceEncoder(ensure_exported(cache_dir, name))
+
+
+class LazyEncoder:
+    """An encoder built on its first use: a service whose knowledge base stays empty never
+    exports nor loads the encoder."""
+
+    def __init__(self, build: Callable[[], OnnxSentenceEncoder]) -> None:
+        self._build = build
+        self._encoder: OnnxSentenceEncoder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._encoder is not None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        encoder = self._encoder
+        if encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = self._build()
+                encoder = self._encoder
+        return encoder.encode(texts)

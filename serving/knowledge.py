@@ -1,0 +1,97 @@
+"""The knowledge base a worker serves, kept up to date from the resolution log.
+
+Each worker holds its own `models.knowledge.KnowledgeBase` in memory. A daemon thread reads the
+resolutions stored after the last one it saw every AGORA_KB_REFRESH_S seconds (default 2) and
+embeds only those, so a new resolution is findable by `/triage` within that interval plus the
+time to embed it (milliseconds for one case). The sentence encoder (all-MiniLM-L6-v2 as an int8
+ONNX graph, `models.knowledge.onnx_encoder`; exported once into the serving cache, which needs
+torch that once) is loaded by that thread when the first case arrives: a service with no
+resolved case never loads it, and `/triage` embeds its text only when there is something to
+compare it with.
+AGORA_SIMILAR_CASES=0 turns the whole feature off (no thread, no encoder, no similar_cases).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from data.store.resolutions import ResolutionLog
+from models.knowledge import (
+    DEFAULT_K,
+    DEFAULT_MIN_SIMILARITY,
+    KnowledgeBase,
+    LazyEncoder,
+    SimilarCase,
+    knowledge_encoder,
+)
+from serving.settings import KB_REFRESH_ENV, SIMILAR_CASES_ENV
+from serving.worker_tuning import settle_after_load
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_S: Final = 2.0
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    """Whether /triage answers similar cases, how many, above which similarity, how fresh."""
+
+    enabled: bool = True
+    k: int = DEFAULT_K
+    min_similarity: float = DEFAULT_MIN_SIMILARITY
+    refresh_s: float = DEFAULT_REFRESH_S
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> KnowledgeSettings:
+        env = os.environ if environ is None else environ
+        refresh = float(env.get(KB_REFRESH_ENV, "") or DEFAULT_REFRESH_S)
+        if refresh <= 0:
+            raise ValueError(f"{KB_REFRESH_ENV} must be a positive number of seconds")
+        return cls(enabled=env.get(SIMILAR_CASES_ENV, "1").strip() != "0", refresh_s=refresh)
+
+
+class ServedKnowledge:
+    """A worker's knowledge base and the thread that keeps it caught up with the store."""
+
+    def __init__(self, log: ResolutionLog, settings: KnowledgeSettings, cache_dir: Path) -> None:
+        self.log = log
+        self.settings = settings
+        self.base = KnowledgeBase(LazyEncoder(lambda: knowledge_encoder(cache_dir)))
+        self._encoder_settled = False
+
+    def start(self) -> None:
+        if self.settings.enabled:
+            threading.Thread(target=self._follow, name="knowledge-refresh", daemon=True).start()
+
+    def similar_cases(self, text: str) -> list[SimilarCase]:
+        """The resolved cases most like `text` (none while the knowledge base is empty)."""
+        if not self.settings.enabled or len(self.base) == 0:
+            return []
+        found = self.base.similar([text], self.settings.k, self.settings.min_similarity)
+        return found[0]
+
+    def catch_up(self) -> int:
+        """Embed every resolved case stored since the last one held; returns how many."""
+        embedded = 0
+        while cases := self.log.cases_after(self.base.last_seq):
+            embedded += self.base.add(cases)
+        if embedded and not self._encoder_settled:
+            # The encoder was just loaded: freeze the grown heap out of GC passes.
+            settle_after_load()
+            self._encoder_settled = True
+        return embedded
+
+    def _follow(self) -> None:
+        while True:
+            try:
+                self.catch_up()
+            except Exception:  # keep following; the cases held keep being served
+                logger.exception("knowledge base refresh failed")
+            time.sleep(self.settings.refresh_s)

@@ -1,0 +1,74 @@
+"""`agora kb search` against a store the test fills (a bag-of-words encoder stands in for MiniLM:
+the command's wiring is under test here; the real encoder is exercised by the service test)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import cli.kb
+from cli.main import app
+from data.store import Store
+
+
+class WordsEncoder:
+    """Each word adds a fixed pseudo-random direction; texts sharing words are similar."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            v = np.zeros(64, np.float32)
+            for word in text.lower().split():
+                v += np.random.default_rng(zlib.crc32(word.encode())).normal(size=64)
+            rows.append(v / (np.linalg.norm(v) or 1.0))
+        return np.stack(rows).astype(np.float32)
+
+
+def test_kb_search_prints_the_closest_resolved_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    outputs = {"reason": {"label": "refund"}, "category": {"label": "billing"}}
+    refund = store.triage.record("my refund never arrived", outputs, {}, "en", True, "c1")
+    bags = store.triage.record("lost my bags at the airport", {}, {}, "en", True, "c2")
+    open_case = store.triage.record("my refund is missing", {}, {}, "en", True, "c3")
+    store.resolutions.add(refund, "reissued the refund to the card", "resolved", "ana")
+    store.resolutions.add(bags, "bags delivered home", "resolved", "ana")
+    store.resolutions.add(open_case, "still open", "not_resolved", "ana")
+    store.engine.dispose()
+    monkeypatch.setattr(cli.kb, "search_encoder", WordsEncoder)
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "kb",
+            "search",
+            "where is my refund",
+            "--k",
+            "1",
+            "--min-similarity",
+            "0.2",
+            "--store-url",
+            url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "1 of 2 resolved cases at similarity >= 0.2" in result.output
+    )  # the not_resolved case is not knowledge
+    assert refund in result.output and "reissued the refund to the card" in result.output
+    assert "reason=refund category=billing" in result.output
+    assert bags not in result.output
+
+    empty = CliRunner().invoke(
+        app, ["kb", "search", "x", "--store-url", f"sqlite:///{tmp_path / 'empty.db'}"]
+    )
+    assert empty.exit_code == 0 and "empty" in empty.output
+    bad = CliRunner().invoke(app, ["kb", "search", "x", "--k", "0", "--store-url", url])
+    assert bad.exit_code == 2

@@ -1,0 +1,86 @@
+"""`agora report complaints` writes one self-contained HTML page with its charts and alerts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from data.store import Store
+
+T0 = 1_424_131_200.0  # 2015-02-17 00:00 UTC
+
+
+def test_report_writes_a_page_with_inline_charts_and_the_alerts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    for day in range(3):
+        for k, (reason, item) in enumerate([("late", "Delta"), ("lost", "United")] * (day + 2)):
+            text = f"{reason} flight again, luggage {'missing' if day == 2 else 'ok'}"
+            outputs = {"sentiment": {"label": "negative"}, "reason": {"label": reason}}
+            store.triage.record(
+                text, outputs, {}, "en", True, f"c{day}{k}", item, occurred_at=T0 + day * 86400 + k
+            )
+    store.alerts.raise_once(
+        "reason|lost|x",
+        "reason",
+        "lost",
+        T0 + 86400,
+        T0 + 86400 + 3600,
+        {
+            "count": 9,
+            "volume": 12,
+            "baseline_count": 3,
+            "baseline_volume": 90,
+            "ratio": 22.5,
+            "p_value": 1e-6,
+            "p_adjusted": 3e-6,
+            "test": "test_poisson_2indep",
+        },
+    )
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "complaints",
+            "--since",
+            "3d",
+            "--until",
+            "2015-02-20",
+            "--store-url",
+            url,
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]{200,})"', page)
+    assert len(images) >= 6  # volume, 4 dimensions, items, terms
+    assert "2015-02-17 to 2015-02-19" in page
+    assert "<td>lost</td>" in page and "9 of 12" in page
+    assert "missing" in page or "emerging" in page.lower()
+    assert "http://" not in page and "https://" not in page  # nothing fetched from elsewhere
+
+
+def test_report_refuses_a_bad_range(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "complaints",
+            "--since",
+            "yesterday",
+            "--store-url",
+            url,
+            "--out",
+            str(tmp_path / "r.html"),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "since" in result.output
+    assert not (tmp_path / "r.html").exists()

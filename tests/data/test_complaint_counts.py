@@ -1,0 +1,94 @@
+"""Complaint counts from the triage log against counts made by hand, and alerts raised once."""
+
+from __future__ import annotations
+
+import pytest
+
+from data.store import Store, StoreError
+from data.store.complaint_counts import DAY_S, MAX_BUCKETS
+
+T0 = 1_424_131_200.0  # 2015-02-17 00:00 UTC
+
+
+def _record(
+    store: Store,
+    at: float | None,
+    reason: str | None,
+    item: str,
+    sentiment: str = "negative",
+    complaint: bool = True,
+    text: str = "my bag is lost",
+) -> None:
+    outputs = {"sentiment": {"label": sentiment}, "routing": {"queue": "ops"}}
+    if reason is not None:
+        outputs["reason"] = {"label": reason}
+    store.triage.record(
+        text, outputs, {}, "en", complaint, customer_id="c", item_id=item, occurred_at=at
+    )
+
+
+@pytest.fixture
+def filled(store: Store) -> Store:
+    # Day 0: 2 late (A), 1 lost (B), 1 neutral non-complaint (B); day 1: 3 lost (A);
+    # day 2: one late complaint just outside the range (at T0 + 3 days exactly).
+    _record(store, T0 + 10, "late", "A")
+    _record(store, T0 + 3600, "late", "A")
+    _record(store, T0 + 7200, "lost", "B")
+    _record(store, T0 + 7300, None, "B", sentiment="neutral", complaint=False)
+    for k in range(3):
+        _record(store, T0 + DAY_S + k, "lost", "A")
+    _record(store, T0 + 3 * DAY_S, "late", "A")
+    return store
+
+
+def test_daily_counts_by_reason_match_hand_counts(filled: Store) -> None:
+    counts = filled.complaints.counts("reason", T0, T0 + 3 * DAY_S)
+    assert counts.starts == [T0, T0 + DAY_S, T0 + 2 * DAY_S]
+    assert counts.groups == {"lost": [1, 3, 0], "late": [2, 0, 0]}
+    assert list(counts.groups) == ["lost", "late"]  # most records first
+    assert counts.totals == [4, 3, 0]
+    assert counts.complaints == [3, 3, 0]
+    assert counts.negative_share() == [0.75, 1.0, None]
+
+
+def test_counts_by_item_and_pair_and_the_group_cap(filled: Store) -> None:
+    by_item = filled.complaints.counts("item", T0, T0 + 2 * DAY_S)
+    assert by_item.groups == {"A": [2, 3], "B": [1, 0]}
+    pairs = filled.complaints.counts("item_reason", T0, T0 + 2 * DAY_S, max_groups=1)
+    assert pairs.groups == {"A · lost": [0, 3]}
+    assert pairs.other == [3, 0]  # A · late (2) and B · lost (1) are left out, summed here
+
+
+def test_hourly_windows_and_message_time_falls_back_to_arrival(store: Store) -> None:
+    _record(store, T0 + 3599, "late", "A")
+    _record(store, T0 + 3600, "late", "A")
+    _record(store, None, "late", "A")  # no occurred_at: counted at created_at (now)
+    counts = store.complaints.counts("reason", T0, T0 + 2 * 3600, width=3600)
+    assert counts.groups == {"late": [1, 1]}
+    import time
+
+    now = time.time()
+    recent = store.complaints.counts("reason", now - 60, now + 60, width=120)
+    assert recent.groups == {"late": [1]}
+
+
+def test_bounds_and_unknown_dimension_are_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="unknown dimension"):
+        store.complaints.counts("colour", T0, T0 + DAY_S)
+    with pytest.raises(StoreError, match="at most"):
+        store.complaints.counts("reason", T0, T0 + (MAX_BUCKETS + 1) * 60, width=60)
+
+
+def test_complaint_texts_are_the_newest_complaints_bounded(filled: Store) -> None:
+    texts = filled.complaints.complaint_texts(T0, T0 + 3 * DAY_S, limit=2)
+    assert texts == ["my bag is lost", "my bag is lost"]
+    assert len(filled.complaints.complaint_texts(T0, T0 + 3 * DAY_S)) == 6
+
+
+def test_an_alert_key_is_raised_once(store: Store) -> None:
+    first = store.alerts.raise_once("reason|late|1", "reason", "late", T0, T0 + 3600, {"n": 5})
+    again = store.alerts.raise_once("reason|late|1", "reason", "late", T0, T0 + 3600, {"n": 6})
+    assert (first, again) == (True, False)
+    stored = store.alerts.between(T0, T0 + DAY_S)
+    assert [(a.group_value, a.details) for a in stored] == [("late", {"n": 5})]
+    assert store.alerts.between(T0 + 3600, T0 + DAY_S) == []

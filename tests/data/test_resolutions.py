@@ -1,0 +1,86 @@
+"""The resolution log: redaction, idempotency, conflicts, unknown triages, the knowledge-base
+read (fixtures in tests/data/conftest.py: SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import pytest
+
+from data.store import Store, StoreConflictError, UnknownTriageError
+from data.store.resolutions import (
+    MAX_RESOLUTION_BYTES,
+    InvalidResolutionError,
+    ResolvedCase,
+)
+
+OUTPUTS = {
+    "reason": {"label": "late_flight"},
+    "category": {"label": "flight"},
+    "routing": {"queue": "operations"},
+}
+
+
+def _triage(store: Store, text: str = "my flight was late again") -> str:
+    return store.triage.record(text, OUTPUTS, {}, "en", True, customer_id="c1")
+
+
+def test_a_resolution_is_stored_redacted_and_read_with_its_case(store: Store) -> None:
+    triage_id = _triage(store, "flight late, mail me at jo@example.com")
+    _, stored = store.resolutions.add(
+        triage_id, "Refunded; confirmation sent to jo@example.com", "resolved", "ana"
+    )
+    assert stored
+    [case] = store.resolutions.cases_after(0)
+    assert case == ResolvedCase(
+        seq=case.seq,
+        triage_id=triage_id,
+        text=case.text,
+        reason="late_flight",
+        category="flight",
+        queue="operations",
+        resolution=case.resolution,
+        outcome="resolved",
+    )
+    assert "jo@example.com" not in case.resolution and "jo@example.com" not in case.text
+    assert case.resolution.startswith("Refunded; confirmation sent to ")
+    assert store.resolutions.cases_after(case.seq) == []
+
+
+def test_a_resolution_is_idempotent_by_id_and_other_content_is_a_conflict(store: Store) -> None:
+    triage_id = _triage(store)
+    first = store.resolutions.add(triage_id, "rebooked", "resolved", "ana", resolution_id="r1")
+    again = store.resolutions.add(triage_id, "rebooked", "resolved", "ana", resolution_id="r1")
+    assert first == ("r1", True) and again == ("r1", False)
+    with pytest.raises(StoreConflictError):
+        store.resolutions.add(triage_id, "rebooked", "workaround", "ana", resolution_id="r1")
+    with pytest.raises(StoreConflictError):
+        store.resolutions.add(triage_id, "rebooked", "resolved", "bob", resolution_id="r1")
+    assert len(store.resolutions.cases_after(0)) == 1
+
+
+def test_unknown_triage_bad_outcome_and_oversized_text_are_refused(store: Store) -> None:
+    triage_id = _triage(store)
+    with pytest.raises(UnknownTriageError):
+        store.resolutions.add("no-such-triage", "done", "resolved", "ana")
+    with pytest.raises(InvalidResolutionError, match="outcome"):
+        store.resolutions.add(triage_id, "done", "fixed-ish", "ana")
+    with pytest.raises(InvalidResolutionError, match="bytes"):
+        store.resolutions.add(triage_id, "x" * (MAX_RESOLUTION_BYTES + 1), "resolved", "ana")
+    with pytest.raises(InvalidResolutionError):
+        store.resolutions.add(triage_id, "   ", "resolved", "ana")
+    assert store.resolutions.cases_after(0) == []
+
+
+def test_the_knowledge_read_keeps_solved_outcomes_in_seq_order_in_bounded_batches(
+    store: Store,
+) -> None:
+    ids = [_triage(store, f"message {i}") for i in range(5)]
+    outcomes = ["resolved", "not_resolved", "workaround", "resolved", "resolved"]
+    for triage_id, outcome in zip(ids, outcomes, strict=True):
+        store.resolutions.add(triage_id, f"note for {triage_id}", outcome, "ana")
+    cases = store.resolutions.cases_after(0)
+    assert [c.triage_id for c in cases] == [ids[0], ids[2], ids[3], ids[4]]
+    assert [c.seq for c in cases] == sorted(c.seq for c in cases)
+    first_two = store.resolutions.cases_after(0, limit=2)
+    rest = store.resolutions.cases_after(first_two[-1].seq, limit=2)
+    assert first_two + rest == cases
+    assert store.resolutions.all_cases(batch=1) == cases

@@ -1,0 +1,129 @@
+"""The knowledge base on tiny data: exact and HNSW search agree, cases are added incrementally
+without re-embedding, the similarity threshold and k bound the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from data.store.resolutions import ResolvedCase
+from models.knowledge import KnowledgeBase, VectorIndex
+
+DIM = 32
+
+
+class TableEncoder:
+    """Texts "t<i>" map to fixed random unit vectors; any other text to its hash's vector.
+    Counts what it encodes, so a test sees whether a case was embedded again."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.vectors: dict[str, np.ndarray] = {}
+        self.encoded: list[str] = []
+
+    def vector(self, text: str) -> np.ndarray:
+        if text not in self.vectors:
+            v = self.rng.normal(size=DIM).astype(np.float32)
+            self.vectors[text] = v / np.linalg.norm(v)
+        return self.vectors[text]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        return np.stack([self.vector(t) for t in texts]) if texts else np.zeros((0, DIM))
+
+
+def _case(i: int, seq: int | None = None, resolution: str = "fixed") -> ResolvedCase:
+    return ResolvedCase(
+        seq=seq if seq is not None else i + 1,
+        triage_id=f"tr{i}",
+        text=f"t{i}",
+        reason=f"reason{i % 3}",
+        category="cat",
+        queue="q",
+        resolution=resolution,
+        outcome="resolved",
+    )
+
+
+def _noisy_queries(encoder: TableEncoder, n: int, seed: int) -> list[str]:
+    """Query texts whose vectors are held cases' vectors plus noise (registered in encoder)."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for j in range(n):
+        base = encoder.vector(f"t{rng.integers(0, 300)}")
+        v = base + 0.3 * rng.normal(size=DIM).astype(np.float32)
+        encoder.vectors[f"q{j}"] = (v / np.linalg.norm(v)).astype(np.float32)
+        texts.append(f"q{j}")
+    return texts
+
+
+def test_exact_and_hnsw_search_find_the_same_top_cases() -> None:
+    encoder = TableEncoder()
+    cases = [_case(i) for i in range(300)]
+    exact = KnowledgeBase(encoder, ann_threshold=10**9)
+    ann = KnowledgeBase(encoder, ann_threshold=50)
+    exact.add(cases)
+    ann.add(cases[:40])  # below the threshold: exact, then HNSW built when it is crossed
+    assert not ann.uses_ann
+    ann.add(cases[40:])
+    assert ann.uses_ann and not exact.uses_ann
+    queries = _noisy_queries(encoder, 50, seed=1)
+    got_exact = exact.similar(queries, k=3, min_similarity=-1.0)
+    got_ann = ann.similar(queries, k=3, min_similarity=-1.0)
+    ids = [[c.triage_id for c in row] for row in got_exact]
+    assert ids == [[c.triage_id for c in row] for row in got_ann]
+    assert all(len(row) == 3 for row in ids)
+    similarities = [[c.similarity for c in row] for row in got_exact]
+    assert np.allclose(similarities, [[c.similarity for c in row] for row in got_ann], atol=1e-3)
+    assert all(row == sorted(row, reverse=True) for row in similarities)
+
+
+def test_cases_are_added_incrementally_without_embedding_old_ones_again() -> None:
+    encoder = TableEncoder()
+    base = KnowledgeBase(encoder)
+    assert base.add([_case(0), _case(1), _case(2)]) == 3
+    assert base.add([_case(0), _case(1), _case(2), _case(3), _case(4)]) == 2  # seq 1-3 seen
+    assert encoder.encoded == ["t0", "t1", "t2", "t3", "t4"]
+    assert base.last_seq == 5 and len(base) == 5
+    # A held triage resolved again: the newer resolution, the old vector.
+    assert base.add([_case(1, seq=6, resolution="refunded instead")]) == 0
+    assert len(encoder.encoded) == 5
+    [[top]] = base.similar(["t1"], k=1)
+    assert (top.triage_id, top.resolution) == ("tr1", "refunded instead")
+    assert top.similarity == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_threshold_and_k_bound_the_answer_and_an_empty_base_embeds_nothing() -> None:
+    encoder = TableEncoder()
+    base = KnowledgeBase(encoder)
+    assert base.similar(["anything", "else"], k=3) == [[], []]
+    assert encoder.encoded == []  # nothing to compare with: the query is not embedded
+    base.add([_case(i) for i in range(10)])
+    [strict] = base.similar(["t4"], k=3, min_similarity=0.99)
+    assert [c.triage_id for c in strict] == ["tr4"]  # random others are far below 0.99
+    [loose] = base.similar(["t4"], k=3, min_similarity=-1.0)
+    assert len(loose) == 3 and loose[0].triage_id == "tr4"
+    [wide] = base.similar(["t4"], k=20, min_similarity=-1.0)
+    assert len(wide) == 10  # fewer cases than k
+    with pytest.raises(ValueError, match="k must be"):
+        base.similar(["t4"], k=0)
+
+
+def test_the_excerpt_is_short_and_cut_at_a_word() -> None:
+    encoder = TableEncoder()
+    long_text = "word " * 200
+    encoder.vectors[long_text[:2000]] = encoder.vector("t0")
+    base = KnowledgeBase(encoder)
+    base.add([ResolvedCase(1, "tr", long_text, None, None, None, "ok", "resolved")])
+    [[case]] = base.similar(["t0"], k=1)
+    assert len(case.excerpt) <= 201 and case.excerpt.endswith("word…")
+
+
+def test_vector_index_pads_when_it_holds_fewer_than_k() -> None:
+    index = VectorIndex(DIM)
+    labels, scores = index.search(np.ones((2, DIM), np.float32), k=2)
+    assert (labels == -1).all() and np.isneginf(scores).all()
+    with pytest.raises(ValueError, match="vectors must be"):
+        index.add(np.ones((1, DIM + 1), np.float32))

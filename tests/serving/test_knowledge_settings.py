@@ -1,0 +1,43 @@
+"""The served knowledge base's switches and catch-up, without a server (a fake encoder)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data.store import Store
+from serving.knowledge import KnowledgeSettings, ServedKnowledge
+
+
+class OneHot:
+    """Texts mentioning "bag" point one way, everything else another."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([[1.0, 0.0] if "bag" in t else [0.0, 1.0] for t in texts], np.float32)
+
+
+def test_settings_come_from_the_environment() -> None:
+    assert KnowledgeSettings.from_env({}).enabled
+    assert not KnowledgeSettings.from_env({"AGORA_SIMILAR_CASES": "0"}).enabled
+    assert KnowledgeSettings.from_env({"AGORA_KB_REFRESH_S": "0.5"}).refresh_s == 0.5
+    with pytest.raises(ValueError, match="AGORA_KB_REFRESH_S"):
+        KnowledgeSettings.from_env({"AGORA_KB_REFRESH_S": "0"})
+
+
+def test_catch_up_embeds_only_new_resolutions_and_off_answers_nothing(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
+    served.base.encoder = OneHot()  # the real one is exported on first use
+    assert served.similar_cases("my bag is lost") == [] and served.catch_up() == 0
+    bag = store.triage.record("lost bag", {}, {}, "en", True, "c1")
+    store.resolutions.add(bag, "found it", "resolved", "ana")
+    assert served.catch_up() == 1 and served.catch_up() == 0
+    assert [c.triage_id for c in served.similar_cases("where is my bag")] == [bag]
+    assert served.similar_cases("great movies") == []  # similarity 0 < the threshold
+    off = ServedKnowledge(store.resolutions, KnowledgeSettings(enabled=False), tmp_path)
+    off.base.encoder = OneHot()
+    off.catch_up()
+    assert off.similar_cases("where is my bag") == []
