@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from data.events import InvalidFieldError, check_identifier
 from data.pii import redact
-from data.store.connection import StoreConflictError, StoreError, insert_into
+from data.store.connection import StoreError
 from data.store.tables import (
     AGENT_LENGTH,
     OUTCOME_LENGTH,
@@ -28,7 +28,7 @@ from data.store.tables import (
     resolutions,
     triage_records,
 )
-from data.store.triage_log import UnknownTriageError
+from data.store.triage_log import annotate_record
 
 # The closed vocabulary of outcomes, defined here once (the API schema reads it).
 RESOLVED: Final = "resolved"
@@ -115,21 +115,8 @@ class ResolutionLog:
             "agent": agent,
             "created_at": time.time(),
         }
-        statement = (
-            insert_into(self.engine, resolutions)
-            .on_conflict_do_nothing(index_elements=["resolution_id"])
-            .returning(resolutions.c.resolution_id)
-        )
-        # The existence check and the insert share one transaction, as corrections do.
-        with self.engine.begin() as connection:
-            known = connection.execute(
-                select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
-            ).first()
-            if known is None:
-                raise UnknownTriageError(f"unknown triage_id '{triage_id}'")
-            stored = connection.execute(statement, row).first() is not None
-            if not stored:
-                _check_same_resolution(connection, row)
+        content = ("triage_id", "redacted_resolution", "outcome", "agent")
+        stored = annotate_record(self.engine, resolutions, "resolution_id", row, content)
         return resolution_id, stored
 
     def cases_after(self, seq: int, limit: int = MAX_CASES_BATCH) -> list[ResolvedCase]:
@@ -176,18 +163,3 @@ class ResolutionLog:
             cases.extend(chunk)
             last = chunk[-1].seq
         return cases
-
-
-def _check_same_resolution(connection: Connection, row: dict[str, Any]) -> None:
-    """StoreConflictError if the stored resolution with `row`'s id differs from `row`."""
-    same = ("triage_id", "redacted_resolution", "outcome", "agent")
-    stored = connection.execute(
-        select(*(resolutions.c[name] for name in same)).where(
-            resolutions.c.resolution_id == row["resolution_id"]
-        )
-    ).one()
-    if tuple(stored) != tuple(row[name] for name in same):
-        raise StoreConflictError(
-            f"resolution_id '{row['resolution_id']}' already stored with different content",
-            [row["resolution_id"]],
-        )

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select
 
 from data import schemas as S
 from data.events import ENTITY_ID_LENGTH, FEED_BLOCKING_LIMIT, InvalidFieldError, check_identifier
@@ -37,6 +37,8 @@ from data.store.tables import (
     triage_records,
 )
 
+# What makes two corrections with one id the same correction (besides their triage_id).
+_CORRECTION_CONTENT: Final = ("field", "correct_label", "agent")
 # Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates):
 # replaced in stored text, which is kept for retraining, not refused with the request.
 _UNSTORABLE: Final = {0: "\ufffd", **{code: "\ufffd" for code in range(0xD800, 0xE000)}}
@@ -170,21 +172,9 @@ class TriageLog:
             "agent": agent,
             "created_at": time.time(),
         }
-        statement = (
-            insert_into(self.engine, corrections)
-            .on_conflict_do_nothing(index_elements=["correction_id"])
-            .returning(corrections.c.correction_id)
+        inserted = annotate_record(
+            self.engine, corrections, "correction_id", row, ("triage_id", *_CORRECTION_CONTENT)
         )
-        # The existence check and the insert share one transaction (one connection per request).
-        with self.engine.begin() as connection:
-            exists = connection.execute(
-                select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
-            ).first()
-            if exists is None:
-                raise UnknownTriageError(f"unknown triage_id '{triage_id}'")
-            inserted = connection.execute(statement, row).first() is not None
-            if not inserted:
-                _check_same_correction(connection, row)
         return correction_id, inserted
 
     def corrected_texts(self, field: str) -> pd.DataFrame:
@@ -259,18 +249,40 @@ def _first_record(connection: Connection, row: Mapping[str, Any]) -> str:
     return str(first[0])
 
 
-def _check_same_correction(connection: Connection, row: Mapping[str, Any]) -> None:
-    """StoreConflictError if the stored correction with `row`'s id differs from `row`."""
-    same = ("triage_id", "field", "correct_label", "agent")
-    query = select(*(corrections.c[name] for name in same)).where(
-        corrections.c.correction_id == row["correction_id"]
+def annotate_record(
+    engine: Engine,
+    table: Table,
+    id_column: str,
+    row: Mapping[str, Any],
+    content: tuple[str, ...],
+) -> bool:
+    """Insert an agent's `row` about a triage record (a correction, a resolution) into `table`,
+    idempotent by `id_column`; True when inserted. UnknownTriageError for a record the store
+    does not hold; StoreConflictError when the id is stored with other `content` columns. The
+    existence check and the insert share one transaction (one connection per request)."""
+    statement = (
+        insert_into(engine, table)
+        .on_conflict_do_nothing(index_elements=[id_column])
+        .returning(table.c[id_column])
     )
-    stored = connection.execute(query).one()
-    if tuple(stored) != tuple(row[name] for name in same):
+    records = triage_records.c
+    with engine.begin() as connection:
+        known = connection.execute(
+            select(records.triage_id).where(records.triage_id == row["triage_id"])
+        ).first()
+        if known is None:
+            raise UnknownTriageError(f"unknown triage_id '{row['triage_id']}'")
+        if connection.execute(statement, row).first() is not None:
+            return True
+        stored = connection.execute(
+            select(*(table.c[name] for name in content)).where(table.c[id_column] == row[id_column])
+        ).one()
+    if tuple(stored) != tuple(row[name] for name in content):
         raise StoreConflictError(
-            f"correction_id '{row['correction_id']}' already stored with different content",
-            [row["correction_id"]],
+            f"{id_column} '{row[id_column]}' already stored with different content",
+            [row[id_column]],
         )
+    return False
 
 
 # Keys of a triage result whose strings quote the text itself (the evidence terms).
