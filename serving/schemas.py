@@ -9,7 +9,7 @@ accepts is never refused later by the store; its JSON schema carries the same ru
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -267,21 +267,29 @@ class EventsResponse(BaseModel):
     duplicates: int
 
 
-class CorrectionRequest(_Body):
-    triage_id: TriageId
-    field: Literal["sentiment", "is_complaint", "reason", "category", "urgency", "queue"]
-    correct_label: Label
-    correction_id: CorrectionId | None = None
+class _AgentNote(_Body):
+    """A body an agent sends about a triage record; the agent is the key's name, never a field."""
+
+    _what: ClassVar[str] = "a note"
 
     @model_validator(mode="before")
     @classmethod
     def _agent_comes_from_the_key(cls, data: object) -> object:
         if isinstance(data, dict) and "agent" in data:
             raise ValueError(
-                "agent is not a body field: the agent of a correction is the name of the API "
+                f"agent is not a body field: the agent of {cls._what} is the name of the API "
                 "key that sends it"
             )
         return data
+
+
+class CorrectionRequest(_AgentNote):
+    _what: ClassVar[str] = "a correction"
+
+    triage_id: TriageId
+    field: Literal["sentiment", "is_complaint", "reason", "category", "urgency", "queue"]
+    correct_label: Label
+    correction_id: CorrectionId | None = None
 
 
 class CorrectionResponse(BaseModel):
@@ -298,7 +306,9 @@ def _resolution_size(text: str) -> str:
     return text
 
 
-class ResolutionRequest(_Body):
+class ResolutionRequest(_AgentNote):
+    _what: ClassVar[str] = "a resolution"
+
     triage_id: TriageId
     resolution: Annotated[str, Field(min_length=1), AfterValidator(_resolution_size)] = Field(
         description=f"How the case was resolved; at most {MAX_RESOLUTION_BYTES:,} bytes, stored "
@@ -308,16 +318,6 @@ class ResolutionRequest(_Body):
     resolution_id: ResolutionId | None = Field(
         None, description="Makes a retry idempotent; the same id with other content is a 409."
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _agent_comes_from_the_key(cls, data: object) -> object:
-        if isinstance(data, dict) and "agent" in data:
-            raise ValueError(
-                "agent is not a body field: the agent of a resolution is the name of the API "
-                "key that sends it"
-            )
-        return data
 
 
 class ResolutionResponse(BaseModel):
