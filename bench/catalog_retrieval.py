@@ -171,7 +171,6 @@ def _compare_ann(model: ALSRecommender, users: list[str]) -> list[dict[str, Any]
             time.perf_counter() - started,
         )
     rows = []
-    items64 = model.item_vectors64()
     for name, (search, build_s) in searches.items():
         for fetch in (40, 100, 200):
             recalls, spent = [], []
@@ -180,7 +179,7 @@ def _compare_ann(model: ALSRecommender, users: list[str]) -> list[dict[str, Any]
                 candidates = search(queries[row], fetch)
                 seen = seen_rows.indices[seen_rows.indptr[row] : seen_rows.indptr[row + 1]]
                 candidates = candidates[~np.isin(candidates, seen)]
-                scores = items64[candidates] @ queries[row].astype(np.float64)
+                scores = model.exact_scores(queries[row].astype(np.float64), candidates)
                 top = candidates[np.argsort(-scores, kind="stable")[:K]]
                 spent.append((time.perf_counter() - started) * 1000)
                 found = {catalog.items.id_of(int(i)) for i in top}

@@ -298,8 +298,9 @@ class Recommender(SavedModel):
         """Query vectors of histories (models with a norm index implement it)."""
         raise NotImplementedError
 
-    def item_vectors64(self) -> np.ndarray:
-        """The item vectors, float64, that candidates are scored with exactly."""
+    def exact_scores(self, query: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
+        """float64 scores of `query` for the `candidates` (item indices; None: every item),
+        as full scoring computes them (models with a norm index implement it)."""
         raise NotImplementedError
 
     def _select_pruned(
@@ -335,9 +336,9 @@ class Recommender(SavedModel):
                 candidates = candidates[~np.isin(candidates, seen)]
             if not exact and len(candidates) < k:
                 # The masks left the graph's candidates short of k: score every item.
-                scores = (self.item_vectors64() @ query64)[None, :]
+                scores = self.exact_scores(query64)[None, :]
                 return self._select(scores, k, _as_row(seen, catalog.n_items), allowed)[0]
-        scores = self.item_vectors64()[candidates] @ query64
+        scores = self.exact_scores(query64, candidates)
         finite = np.isfinite(scores)
         candidates, scores = candidates[finite], scores[finite]
         order = np.lexsort((candidates, -scores))[:k]  # ties by item order, as top_k does

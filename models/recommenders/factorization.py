@@ -102,8 +102,27 @@ class _FactorModel(Recommender):
     def history_queries(self, rows: sp.csr_matrix) -> np.ndarray:
         return self.fold_in_users(rows)
 
-    def item_vectors64(self) -> np.ndarray:
-        return self._items64
+    def exact_scores(self, query: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
+        if candidates is None:
+            return self._items64 @ query
+        # float32 -> float64 is exact: the same values as rows of `_items64`
+        return self.item_factors[candidates].astype(np.float64) @ query
+
+    # Derived tables are built on first use: a large catalog served from its norm index never
+    # needs the float64 copy (8 bytes per factor) nor the unit vectors unless a request falls
+    # back to full scoring or asks for similar items.
+    @property
+    def _items64(self) -> np.ndarray:
+        if self._items64_table is None:
+            self._items64_table = self.item_factors.astype(np.float64)
+        return self._items64_table
+
+    @property
+    def _unit_items(self) -> np.ndarray:
+        if self._unit_table is None:
+            norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
+            self._unit_table = self.item_factors / np.where(norms > 0, norms, 1.0)
+        return self._unit_table
 
     def _order_items(self, recommendable: np.ndarray, graph: object | None = None) -> None:
         """Sort the recommendable items by norm when there are enough of them (norm_index);
@@ -119,9 +138,8 @@ class _FactorModel(Recommender):
         serving requests then only do per-user work."""
         self.user_factors = np.ascontiguousarray(user_factors, dtype=np.float32)
         self.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
-        self._items64 = self.item_factors.astype(np.float64)
-        norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
-        self._unit_items = self.item_factors / np.where(norms > 0, norms, 1.0)
+        self._items64_table: np.ndarray | None = None
+        self._unit_table: np.ndarray | None = None
         self._prepare_fold_in()
 
     def _prepare_fold_in(self) -> None:
