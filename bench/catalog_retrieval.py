@@ -91,7 +91,7 @@ def _measure(
     name: str,
     filters: ItemFilter | None,
 ) -> Shape:
-    recalls, full_ms, pruned_ms, scored, exact = [], [], [], [], []
+    recalls, full_ms, pruned_ms, scored, certain = [], [], [], [], []
     catalog = model.catalog
     allowed = catalog.allowed_items(filters)
     for user in users:
@@ -106,16 +106,16 @@ def _measure(
         position = catalog.users.get(user)
         seen = catalog.history_rows(np.array([position])).indices
         query = model.user_queries(np.array([position]))[0]
-        _, count, certain = index.top_candidates(query, K, allowed, seen)
+        _, count, stopped = index.top_candidates(query, K, allowed, seen)
         scored.append(count)
-        exact.append(certain)
+        certain.append(stopped)
     return Shape(
         name,
         float(np.mean(recalls)),
         *(float(np.percentile(full_ms, q)) for q in (50, 99)),
         *(float(np.percentile(pruned_ms, q)) for q in (50, 99)),
         *(float(np.percentile(scored, q)) for q in (50, 99)),
-        float(np.mean(exact)),
+        float(np.mean(certain)),
     )
 
 
