@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from cli.batch import app as batch_app
 from cli.benchmark import app as benchmark_app
 from cli.data import app as data_app
 from cli.demo import run_demo
@@ -48,6 +49,7 @@ app.add_typer(retrain_app, name="retrain")
 app.add_typer(segments_app, name="segments")
 app.add_typer(kb_app, name="kb")
 app.add_typer(report_app, name="report")
+app.add_typer(batch_app, name="batch")
 app.add_typer(bento_app, name="bento")
 
 

@@ -1,0 +1,222 @@
+"""`agora batch`: top-k for every user, triage of a table of texts, in one process or on Ray.
+
+The champions are resolved the way the service resolves them (`serving`'s champion cache and
+slot bindings: the same registry, the same cache folder); the batch pipelines in
+`training.batch` then get only the models' saved folders. This module is where the two meet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
+from cli.options import TrackingOption, choices
+
+if TYPE_CHECKING:
+    from serving.champion_cache import ChampionCache
+    from training.batch import EngineSettings, TriageChampion
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="Batch work with the champions: recommendations for every user, triage of a table. "
+    "Runs in this process (--engine local) or on a Ray cluster (--engine ray [--address]).",
+    no_args_is_help=True,
+)
+
+EngineName = choices("EngineName", ("local", "ray"))
+LOCAL_ENGINE = EngineName("local")
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        help="local: this process. ray: Ray actors, on the cluster at --address or on a local "
+        "Ray runtime with --workers CPUs."
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        help="A running Ray cluster to join (HEAD:PORT, as `ray start --head` prints; 'auto' "
+        "finds one on this machine). Needs --engine ray."
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Worker processes (default: one per core, or per CPU of the --address cluster).",
+    ),
+]
+
+
+def _engine_settings(engine: str, address: str | None, workers: int | None) -> EngineSettings:
+    from training.batch import EngineSettings
+
+    try:
+        return EngineSettings(engine=str(engine), address=address, workers=workers)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise bad_input(error) from None
+
+
+def _champion_cache(tracking_uri: str | None) -> tuple[object, ChampionCache]:
+    from serving.champion_cache import ChampionCache
+    from serving.settings import Settings
+
+    settings = Settings.from_env()
+    if tracking_uri:
+        settings = dataclasses.replace(settings, tracking_uri=tracking_uri)
+    return settings, ChampionCache(settings.cache_dir, settings.tracking_uri)
+
+
+def served_triage_champions(tracking_uri: str | None = None) -> list[TriageChampion]:
+    """The champion of every triage slot the service would serve now (slots without one are
+    skipped with a warning, as the service does)."""
+    from models.served_models import triage_slot_names
+    from serving.champion_cache import ChampionUnavailableError
+    from serving.served_models import resolve_slots
+    from training.batch import TriageChampion
+
+    settings, cache = _champion_cache(tracking_uri)
+    slots, _ = resolve_slots(settings, cache)  # type: ignore[arg-type]
+    champions = []
+    for slot in triage_slot_names():
+        try:
+            ref = cache.resolve(slots[slot].name)
+        except ChampionUnavailableError as error:
+            logger.warning("triage slot %s not used: %s", slot, error)
+            continue
+        champions.append(TriageChampion(slot, ref.native_path, ref.name, ref.version))
+    return champions
+
+
+def recommender_champion(name: str, tracking_uri: str | None = None) -> tuple[str, str, Path]:
+    """`name`'s champion as the service would serve it: (version, where from, model folder)."""
+    ref = _champion_cache(tracking_uri)[1].resolve(name)
+    return ref.version, ref.source, Path(ref.native_path)
+
+
+def _finish(started: float, engine: str, processes: int) -> str:
+    return f"{processes} worker process(es) ({engine}); {time.perf_counter() - started:.1f} s wall"
+
+
+@app.command("recommend")
+def recommend_command(
+    dataset: Annotated[str, typer.Option(help="Dataset whose every user gets a list.")],
+    out: Annotated[
+        Path, typer.Option(help="Parquet file to write (user_id, rank, item_id, score).")
+    ],
+    k: Annotated[int, typer.Option(min=1, max=1000, help="Items per user.")] = 10,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Registered model whose @champion to use (default: the dataset's)."),
+    ] = None,
+    engine: EngineOption = LOCAL_ENGINE,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    users_per_batch: Annotated[int, typer.Option(min=1, help="Users per batch.")] = 256,
+    tracking_uri: TrackingOption = None,
+) -> None:
+    """Top-k for every user of DATASET with its @champion recommender, written to Parquet."""
+    from data.schemas import USER_ID
+    from models.served_models import recommender_registered_name
+    from serving.champion_cache import ChampionUnavailableError
+    from training.batch import recommend_all
+    from training.recommender.steps import load_dataset
+
+    started = time.perf_counter()
+    settings = _engine_settings(engine, address, workers)
+    try:
+        interactions, _ = load_dataset(dataset)
+    except BAD_INPUT_ERRORS as error:
+        raise bad_input(error) from None
+    name = model or recommender_registered_name(dataset)
+    try:
+        version, source, folder = recommender_champion(name, tracking_uri)
+    except ChampionUnavailableError as error:
+        raise step_failed(error) from None
+    typer.echo(f"{name} v{version} ({source}) for {interactions[USER_ID].nunique()} users")
+    try:
+        outcome = recommend_all(
+            folder, interactions[USER_ID].unique().tolist(), k, settings, users_per_batch
+        )
+    except ConnectionError as error:  # no Ray cluster at --address
+        raise step_failed(error) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    outcome.recommendations.to_parquet(out, index=False)
+    rows = len(outcome.recommendations)
+    rows_per_second = rows / outcome.seconds if outcome.seconds else float("inf")
+    typer.echo(
+        f"{outcome.users} users, {rows} rows -> {out} "
+        f"({outcome.unknown_users} users unknown to the model, left out)"
+    )
+    typer.echo(
+        f"throughput: {outcome.users_per_second:,.0f} users/s, "
+        f"{rows_per_second:,.0f} rows/s over {outcome.seconds:.2f} s "
+        f"on {_finish(started, settings.engine, outcome.processes)}"
+    )
+
+
+@app.command("triage")
+def triage_command(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="CSV or Parquet table of texts.")
+    ],
+    out: Annotated[Path, typer.Option(help="Parquet file to write (one row per text).")],
+    text_column: Annotated[str, typer.Option(help="The column holding the texts.")] = "text",
+    language: Annotated[
+        str | None,
+        typer.Option(help="ISO 639-1 language of every text (skips detection, as /triage_batch)."),
+    ] = None,
+    keep_columns: Annotated[
+        list[str] | None,
+        typer.Option("--keep-column", help="Input column copied to the output (repeatable)."),
+    ] = None,
+    engine: EngineOption = LOCAL_ENGINE,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    texts_per_batch: Annotated[int, typer.Option(min=1, help="Texts per batch.")] = 1000,
+    tracking_uri: TrackingOption = None,
+) -> None:
+    """Triage every text of INPUT with the served triage champions, written to Parquet."""
+    from training.batch import read_texts, triage_all
+
+    started = time.perf_counter()
+    settings = _engine_settings(engine, address, workers)
+    try:
+        table = read_texts(input_path, text_column)
+    except (OSError, ValueError) as error:
+        raise bad_input(error) from None
+    missing = [c for c in keep_columns or [] if c not in table.columns]
+    if missing:
+        raise bad_input(f"{input_path} has no column(s) {', '.join(missing)}")
+    champions = served_triage_champions(tracking_uri)
+    typer.echo(
+        f"{len(table)} texts; champions: "
+        + ", ".join(f"{c.slot}={c.name} v{c.version}" for c in champions)
+    )
+    try:
+        outcome = triage_all(
+            champions,
+            table[text_column].tolist(),
+            [language] * len(table),
+            settings,
+            texts_per_batch,
+        )
+    except (ValueError, ConnectionError) as error:  # no sentiment champion; no cluster
+        raise step_failed(error) from None
+    results = outcome.results
+    for column in reversed(keep_columns or []):
+        results.insert(0, column, table[column].to_numpy())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results.to_parquet(out, index=False)
+    typer.echo(f"{outcome.texts} texts -> {out}")
+    typer.echo(
+        f"throughput: {outcome.texts_per_second:,.0f} rows/s over {outcome.seconds:.2f} s "
+        f"on {_finish(started, settings.engine, outcome.processes)}"
+    )

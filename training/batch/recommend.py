@@ -1,0 +1,106 @@
+"""Top-k recommendations for every user of a dataset, batch by batch, on any engine.
+
+Each worker loads the saved recommender once and scores its batches with the contract's
+`recommend_batch`, so the lists are those a single process gives for the same batches (the
+batches are cut the same way on every engine). Users the model does not know (none of their
+interactions were in its training data) are counted and left out: a feed for them is decided
+online by the feed router, not by the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.schemas import ITEM_ID, USER_ID
+from models.recommenders import load_recommender
+from training.batch.engine import EngineSettings, ShippedFolder, run_batches, ship, split_batches
+
+logger = logging.getLogger(__name__)
+
+RANK = "rank"
+SCORE = "score"
+OUTPUT_COLUMNS = (USER_ID, RANK, ITEM_ID, SCORE)
+DEFAULT_USERS_PER_BATCH = 256
+
+
+@dataclass(frozen=True)
+class RecommendBatchOutcome:
+    """The lists (one row per user and rank), how many users were scored and skipped, and how."""
+
+    recommendations: pd.DataFrame
+    users: int
+    unknown_users: int
+    processes: int
+    seconds: float
+
+    @property
+    def users_per_second(self) -> float:
+        return self.users / self.seconds if self.seconds > 0 else float("inf")
+
+
+class RecommendWorker:
+    """One worker's recommender, loaded once from its saved folder."""
+
+    def __init__(self, model: ShippedFolder, k: int) -> None:
+        with model.opened() as folder:
+            self.model = load_recommender(folder)
+        self.k = k
+
+    def __call__(self, user_ids: Sequence[str]) -> tuple[pd.DataFrame, int]:
+        """The batch's lists as rows, and how many of its users the model does not know."""
+        known = [user for user in user_ids if self.model.known_user(user)]
+        lists = self.model.recommend_batch(known, self.k) if known else {}
+        return recommendations_frame(lists), len(user_ids) - len(known)
+
+
+def recommendations_frame(lists: dict[str, list]) -> pd.DataFrame:
+    """`recommend_batch`'s answer as rows (user_id, rank from 1, item_id, score)."""
+    users, ranks, items, scores = [], [], [], []
+    for user, picks in lists.items():
+        for rank, pick in enumerate(picks, start=1):
+            users.append(user)
+            ranks.append(rank)
+            items.append(pick.item_id)
+            scores.append(pick.score)
+    return pd.DataFrame(
+        {
+            USER_ID: pd.Series(users, dtype="string"),
+            RANK: np.asarray(ranks, dtype=np.int32),
+            ITEM_ID: pd.Series(items, dtype="string"),
+            SCORE: np.asarray(scores, dtype=np.float64),
+        }
+    )
+
+
+def recommend_all(
+    model_folder: str | Path,
+    user_ids: Sequence[str],
+    k: int = 10,
+    settings: EngineSettings | None = None,
+    users_per_batch: int = DEFAULT_USERS_PER_BATCH,
+) -> RecommendBatchOutcome:
+    """Top-k for each of `user_ids` with the recommender saved in `model_folder`."""
+    settings = settings or EngineSettings()
+    users = sorted(dict.fromkeys(str(user) for user in user_ids))
+    batches = split_batches(users, users_per_batch)
+    run = run_batches(RecommendWorker, (ship(model_folder, settings), k), batches, settings)
+    frames = [frame for frame, _ in run.results]
+    unknown = sum(count for _, count in run.results)
+    combined = pd.concat(frames, ignore_index=True) if frames else recommendations_frame({})
+    logger.info(
+        "recommended for %d users (%d unknown to the model) on %d %s process(es) in %.1f s",
+        len(users) - unknown,
+        unknown,
+        run.processes,
+        settings.engine,
+        run.seconds,
+    )
+    return RecommendBatchOutcome(
+        combined, len(users) - unknown, unknown, run.processes, run.seconds
+    )

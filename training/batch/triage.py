@@ -1,0 +1,199 @@
+"""Triage a table of texts batch by batch, on any engine, with the served triage champions.
+
+Each worker builds one `TriageEngine` from the champions' saved folders (the classifiers the
+service's slots serve, each with the text handling its artifact records) and runs
+`TriageEngine.triage_batch` on its batches: the code `/triage_batch` runs, so a text gets the
+same labels and probabilities from either. Every result becomes one row of labels and
+probabilities (`triage_rows`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from models.classifiers import load_classifier
+from models.served_models import TRIAGE_FAMILY, ModelFacts, check_slot_fit, triage_slot
+from models.triage import TaskModel, TriageEngine, TriageResult, load_triage_config
+from training.batch.engine import EngineSettings, ShippedFolder, run_batches, ship
+
+logger = logging.getLogger(__name__)
+
+ROW = "row"  # the text's position in the input table
+DEFAULT_TEXTS_PER_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class TriageChampion:
+    """One served triage slot's model: its saved folder, registered name and version."""
+
+    slot: str
+    folder: str | Path
+    name: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class _ShippedChampion:
+    slot: str
+    folder: ShippedFolder
+    name: str
+    version: str | None
+
+
+@dataclass(frozen=True)
+class TriageBatchOutcome:
+    """One row per input text, and how many worker processes computed them in how long."""
+
+    results: pd.DataFrame
+    texts: int
+    processes: int
+    seconds: float
+
+    @property
+    def texts_per_second(self) -> float:
+        return self.texts / self.seconds if self.seconds > 0 else float("inf")
+
+
+def build_engine(champions: Sequence[TriageChampion]) -> TriageEngine:
+    """The triage engine over the champions' folders, each checked against its slot the way the
+    service checks a pinned model (task and language by the slot, classes by the artifact)."""
+    models: dict[str, dict[str, TaskModel]] = {}
+    for champion in champions:
+        slot = triage_slot(champion.slot)
+        classifier = load_classifier(champion.folder)
+        facts = ModelFacts(TRIAGE_FAMILY, slot.task, slot.language, tuple(classifier.classes_))
+        check_slot_fit(slot.slot, facts, f"{champion.name} v{champion.version}")
+        by_language = models.setdefault(str(slot.task), {})
+        by_language[slot.language] = TaskModel(classifier, champion.name, champion.version)
+    return TriageEngine(models, load_triage_config())
+
+
+class TriageWorker:
+    """One worker's triage engine, built once from the shipped champions."""
+
+    def __init__(self, champions: Sequence[_ShippedChampion]) -> None:
+        with ExitStack() as stack:
+            opened = [stack.enter_context(c.folder.opened()) for c in champions]
+            self.engine = build_engine(
+                [
+                    TriageChampion(c.slot, folder, c.name, c.version)
+                    for c, folder in zip(champions, opened, strict=True)
+                ]
+            )
+        self.engine.warm_up()  # the language detector, before the first batch rather than in it
+
+    def __call__(self, batch: tuple[int, Sequence[str], Sequence[str | None]]) -> pd.DataFrame:
+        first_row, texts, languages = batch
+        results = self.engine.triage_batch(list(texts), list(languages))
+        return triage_rows(results, first_row)
+
+
+def triage_rows(results: Sequence[TriageResult], first_row: int = 0) -> pd.DataFrame:
+    """One row per result: status, language, each task's label and probability (sentiment's
+    per-class probabilities as JSON), complaint, urgency, queue."""
+    rows = []
+    for offset, result in enumerate(results):
+        sentiment, complaint = result.sentiment, result.complaint
+        rows.append(
+            {
+                ROW: first_row + offset,
+                "status": result.status,
+                "language": result.language.code,
+                "language_confidence": result.language.confidence,
+                "sentiment": sentiment.label if sentiment else None,
+                "sentiment_probability": sentiment.probability if sentiment else None,
+                "sentiment_probabilities": (
+                    json.dumps(sentiment.probabilities, sort_keys=True) if sentiment else None
+                ),
+                "is_complaint": complaint.is_complaint if complaint else None,
+                "complaint_probability": complaint.probability if complaint else None,
+                "reason": result.reason.label if result.reason else None,
+                "reason_probability": result.reason.probability if result.reason else None,
+                "category": result.category.label if result.category else None,
+                "category_probability": result.category.probability if result.category else None,
+                "urgency": result.urgency.level,
+                "queue": result.routing.queue,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+    return frame.astype(_DTYPES)
+
+
+_DTYPES = {
+    ROW: "int64",
+    "status": "string",
+    "language": "string",
+    "language_confidence": "float64",
+    "sentiment": "string",
+    "sentiment_probability": "float64",
+    "sentiment_probabilities": "string",
+    "is_complaint": "boolean",
+    "complaint_probability": "float64",
+    "reason": "string",
+    "reason_probability": "float64",
+    "category": "string",
+    "category_probability": "float64",
+    "urgency": "string",
+    "queue": "string",
+}
+OUTPUT_COLUMNS = tuple(_DTYPES)
+
+
+def triage_all(
+    champions: Sequence[TriageChampion],
+    texts: Sequence[str],
+    languages: Sequence[str | None] | None = None,
+    settings: EngineSettings | None = None,
+    texts_per_batch: int = DEFAULT_TEXTS_PER_BATCH,
+) -> TriageBatchOutcome:
+    """Triage every text (row i of the answer is texts[i]); `languages` skips detection per text,
+    as the `language` of a `/triage_batch` request does."""
+    settings = settings or EngineSettings()
+    if texts_per_batch < 1:
+        raise ValueError(f"texts_per_batch must be at least 1, got {texts_per_batch}")
+    if not any(triage_slot(c.slot).task == "sentiment" for c in champions):
+        raise ValueError("triage needs a sentiment champion: none was given")
+    texts = list(texts)
+    languages = list(languages) if languages is not None else [None] * len(texts)
+    if len(languages) != len(texts):
+        raise ValueError(f"{len(languages)} languages for {len(texts)} texts")
+    shipped = [
+        _ShippedChampion(c.slot, ship(c.folder, settings), c.name, c.version) for c in champions
+    ]
+    batches = [
+        (start, texts[start : start + texts_per_batch], languages[start : start + texts_per_batch])
+        for start in range(0, len(texts), texts_per_batch)
+    ]
+    run = run_batches(TriageWorker, (shipped,), batches, settings)
+    frames = run.results or [triage_rows([])]
+    combined = pd.concat(frames, ignore_index=True)
+    logger.info(
+        "triaged %d texts on %d %s process(es) in %.1f s",
+        len(texts),
+        run.processes,
+        settings.engine,
+        run.seconds,
+    )
+    return TriageBatchOutcome(combined, len(texts), run.processes, run.seconds)
+
+
+def read_texts(path: str | Path, text_column: str = "text") -> pd.DataFrame:
+    """A CSV or Parquet table of texts (by its suffix); ValueError names a missing column.
+    A missing text becomes "" (triaged as empty), so every row of the input gets a row."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        table = pd.read_parquet(path)
+    else:
+        table = pd.read_csv(path)
+    if text_column not in table.columns:
+        found = ", ".join(map(str, table.columns))
+        raise ValueError(f"{path} has no column '{text_column}' (its columns: {found})")
+    table[text_column] = table[text_column].fillna("").astype(str)
+    return table
