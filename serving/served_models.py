@@ -16,18 +16,14 @@ import time
 from dataclasses import dataclass, field
 
 from features.language import warm_up_detector
-from models.classifiers import load_classifier
 from models.recommenders import Recommender, load_recommender
 from models.served_models import (
     RECOMMENDER_SLOT,
-    TRIAGE_FAMILY,
-    ModelFacts,
-    check_slot_fit,
     slot_names,
-    triage_slot,
     triage_slot_names,
 )
 from models.triage import TaskModel, TriageConfig, TriageEngine, load_triage_config
+from models.triage.slot_models import load_slot_model
 from serving.champion_cache import ChampionCache, ChampionRef, ChampionUnavailableError
 from serving.settings import (
     BINDING_LOCAL_CACHE,
@@ -120,22 +116,17 @@ def _load_triage(
     models: dict[str, dict[str, TaskModel]] = {}
     refs: dict[str, ChampionRef] = {}
     for slot in triage_slot_names():
-        served, registered = triage_slot(slot), slots[slot].name
+        registered = slots[slot].name
         try:
             ref = cache.resolve(registered)
-            classifier = load_classifier(ref.native_path)
             # Promotion checked the binding; a model pinned by the environment was not: at least
             # its classes are checked here (its task and language are taken on trust).
-            facts = ModelFacts(
-                TRIAGE_FAMILY, served.task, served.language, tuple(classifier.classes_)
-            )
-            check_slot_fit(slot, facts, f"{registered} v{ref.version}")
+            task, language, model = load_slot_model(slot, ref.native_path, registered, ref.version)
         except (ChampionUnavailableError, OSError, ValueError) as error:
             problems[slot] = str(error)
             logger.warning("triage slot %s not served: %s", slot, error)
             continue
-        by_language = models.setdefault(str(served.task), {})
-        by_language[served.language] = TaskModel(classifier, registered, ref.version)
+        models.setdefault(task, {})[language] = model
         refs[slot] = ref
     if "sentiment" not in models:
         problems.setdefault("triage", "no sentiment champion: triage needs at least one")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.classifiers import load_classifier
-from models.served_models import TRIAGE_FAMILY, ModelFacts, check_slot_fit, triage_slot
+from models.served_models import triage_slot
 from models.triage import TaskModel, TriageEngine, TriageResult, load_triage_config
+from models.triage.slot_models import load_slot_model
 from training.batch.engine import EngineSettings, ShippedFolder, run_batches, ship
 
 logger = logging.getLogger(__name__)
@@ -66,12 +66,10 @@ def build_engine(champions: Sequence[TriageChampion]) -> TriageEngine:
     service checks a pinned model (task and language by the slot, classes by the artifact)."""
     models: dict[str, dict[str, TaskModel]] = {}
     for champion in champions:
-        slot = triage_slot(champion.slot)
-        classifier = load_classifier(champion.folder)
-        facts = ModelFacts(TRIAGE_FAMILY, slot.task, slot.language, tuple(classifier.classes_))
-        check_slot_fit(slot.slot, facts, f"{champion.name} v{champion.version}")
-        by_language = models.setdefault(str(slot.task), {})
-        by_language[slot.language] = TaskModel(classifier, champion.name, champion.version)
+        task, language, model = load_slot_model(
+            champion.slot, champion.folder, champion.name, champion.version
+        )
+        models.setdefault(task, {})[language] = model
     return TriageEngine(models, load_triage_config())
 
 
