@@ -91,9 +91,16 @@ def install_desk_routes(
             include_resolved=include_resolved,
         )
         rows = [asdict(case) for case in cases]
-        if similar_of is not None and rows:
-            for row, found in zip(rows, similar_of([row["text"] for row in rows]), strict=True):
-                row["similar_cases"] = [c for c in found if c.get("triage_id") != row["triage_id"]]
+        # As on /triage, only complaints look for past resolutions (each costs an embedding).
+        complaints = [row for row in rows if row["is_complaint"]]
+        for row in rows:
+            row["similar_cases"] = []
+        if similar_of is not None and complaints:
+            found = similar_of([row["text"] for row in complaints])
+            for row, cases_found in zip(complaints, found, strict=True):
+                row["similar_cases"] = [
+                    c for c in cases_found if c.get("triage_id") != row["triage_id"]
+                ]
         engine = engine_of()
         return {
             "cases": rows,
