@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from cli.options import StoreOption
 from data.store import Store
 from features.embeddings import default_cache_dir
 from models.knowledge import (
@@ -21,11 +22,6 @@ app = typer.Typer(
     help="Search the knowledge base of resolved cases (what POST /resolutions recorded).",
     no_args_is_help=True,
 )
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option("--store-url", help="The store (default: $AGORA_STORE_URL, else AGORA_HOME)."),
-]
 
 
 def search_encoder() -> Encoder:

@@ -29,6 +29,14 @@ ConfigVariant = choices("ConfigVariant", get_args(Variant))
 DEFAULT_CLASSIFIER_KIND = ClassifierType.TFIDF
 DEFAULT_CONFIG_VARIANT = ConfigVariant("tuned")
 
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store-url",
+        help="The store of events, triages and resolutions (default: $AGORA_STORE_URL, else "
+        "SQLite under $AGORA_HOME).",
+    ),
+]
 TrackingOption = Annotated[
     str | None,
     typer.Option(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.exit_codes import bad_input
+from cli.options import StoreOption
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -243,9 +244,7 @@ def complaints(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
     since: Annotated[str, typer.Option(help="7d, 36h, an ISO date or epoch seconds.")] = "7d",
     until: Annotated[str | None, typer.Option(help="ISO date/time or epoch (default now).")] = None,
-    store_url: Annotated[
-        str | None, typer.Option("--store-url", help="Store (default: $AGORA_STORE_URL).")
-    ] = None,
+    store_url: StoreOption = None,
 ) -> None:
     """Write a self-contained HTML report of complaint trends, terms and spike alerts."""
     from data.store import Store, StoreError

@@ -10,6 +10,7 @@ import typer
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input
 from cli.options import (
     DEFAULT_CLASSIFIER_KIND,
+    StoreOption,
     TrackingOption,
 )
 from features.text_splits import Task
@@ -29,9 +30,6 @@ ServiceOption = Annotated[
         "--service-url",
         help="Running service to reload after a promotion (default: $AGORA_SERVICE_URL).",
     ),
-]
-StoreOption = Annotated[
-    str | None, typer.Option("--store-url", help="Event store (default: $AGORA_STORE_URL).")
 ]
 ToleranceOption = Annotated[
     float,

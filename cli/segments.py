@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
-from cli.options import TrackingOption
+from cli.options import StoreOption, TrackingOption
 from data.store import StoreError
 
 app = typer.Typer(
@@ -25,9 +25,7 @@ def segments_command(
         Path | None,
         typer.Option(help="Segments config YAML (default: configs/segments/default.yaml)."),
     ] = None,
-    store_url: Annotated[
-        str | None, typer.Option("--store-url", help="Store (default: $AGORA_STORE_URL).")
-    ] = None,
+    store_url: StoreOption = None,
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Compute every user's tier and taste cluster, log the run, replace the stored segments."""

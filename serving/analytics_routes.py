@@ -47,8 +47,9 @@ class Analytics:
     def start(cls, store: Store) -> Analytics:
         """Read the settings from the environment and start the periodic analysis (if on)."""
         settings = AnalysisSettings.from_env()
-        start_periodic_analysis(store, settings)
-        return cls(store, settings, webhook_of(settings))
+        webhook = webhook_of(settings)
+        start_periodic_analysis(store, settings, webhook=webhook)
+        return cls(store, settings, webhook)
 
 
 class AnalyseRequest(BaseModel):

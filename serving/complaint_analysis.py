@@ -204,15 +204,16 @@ def start_periodic_analysis(
     settings: AnalysisSettings,
     clock: Callable[[], float] = time.time,
     stop: threading.Event | None = None,
+    webhook: AlertWebhook | None = None,
 ) -> threading.Thread | None:
     """Analyse the last complete window every `interval_s` in a daemon thread (None: off),
-    until `stop` is set.
+    until `stop` is set; alerts go to `webhook` (default: the settings' own).
 
     Every worker runs one; the alert key makes each spike alert once whichever runs first.
     """
     if settings.interval_s <= 0:
         return None
-    webhook = webhook_of(settings)
+    webhook = webhook if webhook is not None else webhook_of(settings)
     stopped = stop or threading.Event()
 
     def loop() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import Response
@@ -24,8 +24,9 @@ from fastapi.responses import Response
 from data.store import Store
 from data.store.case_queue import MAX_QUEUE_ROWS
 from data.store.resolutions import OUTCOMES
-from models.triage import TriageEngine
 from models.triage.schema import URGENCY_LEVELS
+from serving.knowledge import ServedKnowledge
+from serving.served_models import ServedModels
 
 PAGE_DIR: Final = Path(__file__).with_name("desk")
 PAGE_FILES: Final = {
@@ -51,17 +52,17 @@ def _page_file(name: str) -> bytes:
     return (PAGE_DIR / name).read_bytes()
 
 
-def install_desk_routes(
-    app: FastAPI,
-    store_of: Callable[[], Store | None],
-    engine_of: Callable[[], TriageEngine | None],
-    similar_of: Callable[[list[str]], list[list[dict[str, Any]]]] | None = None,
-) -> None:
-    """Add the desk's page and queue to `app`.
+class DeskSource(Protocol):
+    """What the desk's queue needs of the running service."""
 
-    `store_of` and `engine_of` give the running service's store and triage engine (None while
-    it starts); `similar_of`, when given, finds similar resolved cases for a list of texts.
-    """
+    store: Store
+    served: ServedModels
+    knowledge: ServedKnowledge
+
+
+def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) -> None:
+    """Add the desk's page and queue to `app`; `running` gives the service instance (None:
+    starting)."""
 
     def page(path: str) -> Callable[[], Response]:
         name, media_type = PAGE_FILES[path]
@@ -81,27 +82,21 @@ def install_desk_routes(
         include_resolved: bool = False,
     ) -> dict[str, Any]:
         """Recent triaged cases, most urgent first, with the labels an agent may correct to."""
-        store = store_of()
-        if store is None:
+        service = running()
+        if service is None:
             raise HTTPException(503, "the service is starting")
-        cases = store.queue.recent(
+        cases = service.store.queue.recent(
             time.time() - since_hours * 3600,
             URGENCY_LEVELS,
             limit=limit,
             include_resolved=include_resolved,
         )
         rows = [asdict(case) for case in cases]
-        # As on /triage, only complaints look for past resolutions (each costs an embedding).
-        complaints = [row for row in rows if row["is_complaint"]]
         for row in rows:
-            row["similar_cases"] = []
-        if similar_of is not None and complaints:
-            found = similar_of([row["text"] for row in complaints])
-            for row, cases_found in zip(complaints, found, strict=True):
-                row["similar_cases"] = [
-                    c for c in cases_found if c.get("triage_id") != row["triage_id"]
-                ]
-        engine = engine_of()
+            # As on /triage, only complaints look for past resolutions (each is an embedding).
+            found = service.knowledge.similar_cases(row["text"]) if row["is_complaint"] else []
+            row["similar_cases"] = [vars(c) for c in found if c.triage_id != row["triage_id"]]
+        engine = service.served.triage
         return {
             "cases": rows,
             "choices": engine.label_choices() if engine is not None else {},

@@ -101,25 +101,8 @@ def _located(problems: Any) -> list[dict[str, Any]]:
     return [{"loc": p.get("loc", ()), "msg": p.get("msg", "")} for p in problems]
 
 
-def _running_store() -> Store | None:
-    return _instance.store if _instance is not None else None
-
-
-def _running_engine() -> TriageEngine | None:
-    return _instance.served.triage if _instance is not None else None
-
-
-def _similar_cases(texts: list[str]) -> list[list[dict[str, Any]]]:
-    """Resolved cases like each text, for the desk's queue (none while the service starts)."""
-    if _instance is None:
-        return [[] for _ in texts]
-    return [[vars(case) for case in _instance.knowledge.similar_cases(t)] for t in texts]
-
-
-install_desk_routes(info_app, _running_store, _running_engine, _similar_cases)
+install_desk_routes(info_app, lambda: _instance)
 info_app.include_router(analytics_router(lambda: _instance.analytics if _instance else None))
-
-
 install_profile_route(info_app, lambda: _instance)
 
 

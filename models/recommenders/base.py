@@ -317,16 +317,14 @@ class Recommender(SavedModel):
         assert index is not None
         catalog = self.catalog
         query64 = np.asarray(query, dtype=np.float64)
-        admitted = allowed is not None and (
-            np.count_nonzero(allowed) < index.config.exact_below_share * catalog.n_items
-        )
-        if admitted:
+        share = 1.0 if allowed is None else np.count_nonzero(allowed) / catalog.n_items
+        if share < index.config.exact_below_share:
             # A narrow filter: scoring the admitted items is cheaper than walking the order.
             candidates = np.flatnonzero(allowed & self.usable_items_mask())
             if seen is not None and len(seen):
                 candidates = candidates[~np.isin(candidates, seen)]
         else:
-            candidates, _, exact = index.top_candidates(query64, k, allowed, seen)
+            candidates, _, exact = index.top_candidates(query64, k, allowed, seen, share)
             # Candidates from the graph are not masked yet (the scan's are).
             keep = self.usable_items_mask()[candidates]
             if allowed is not None:

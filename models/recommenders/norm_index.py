@@ -130,11 +130,12 @@ class NormOrderedItems:
         k: int,
         allowed: np.ndarray | None = None,
         seen: np.ndarray | None = None,
+        admitted_share: float | None = None,
     ) -> tuple[np.ndarray, int, bool]:
         """Catalog indices of candidates for the top-k admitted items, how many items were
         scanned, and whether the candidates surely hold the exact top-k (the scan stopped on
         its bound) or came partly from the graph. `allowed` (a catalog-wide mask) and `seen`
-        (catalog indices) exclude items."""
+        (catalog indices) exclude items; `admitted_share`: the share `allowed` admits, if known."""
         wanted = k + _EXTRA_CANDIDATES
         query32 = np.asarray(query, dtype=np.float32)
         query_norm = float(np.linalg.norm(np.asarray(query, dtype=np.float64)))
@@ -167,7 +168,9 @@ class NormOrderedItems:
         if position >= total:
             return kept_items, position, True
         # A filter drops most of what the graph finds: ask it for proportionally more.
-        share = 1.0 if allowed is None else max(float(np.mean(allowed)), 1e-3)
+        if admitted_share is None:
+            admitted_share = 1.0 if allowed is None else float(np.mean(allowed))
+        share = max(admitted_share, 1e-3)
         fetch = min(int(self.config.graph_candidates / share), _MAX_GRAPH_FETCH, total)
         found = self._graph_candidates(query32, fetch)
         return np.union1d(kept_items, found), position, False
