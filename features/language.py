@@ -90,6 +90,9 @@ _NOT_LANGUAGE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+", re.IGNORECASE)
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
 
 Method = Literal["script", "detector", "none"]
+# Below this many texts lingua runs in the calling thread: its parallel call hands even one text
+# to a thread pool of every core, and a service worker (one per core) must stay on its own.
+_PARALLEL_FROM = 32
 
 
 class LanguageConfig(BaseModel):
@@ -224,7 +227,10 @@ def detect_languages(
     if to_detect:
         detector = _detector(config.candidates)
         inputs = [_script_text(cleaned[i], profiles[i].dominant or "") for i in to_detect]
-        all_values = detector.compute_language_confidence_values_in_parallel(inputs)
+        if len(inputs) < _PARALLEL_FROM:
+            all_values = [detector.compute_language_confidence_values(text) for text in inputs]
+        else:
+            all_values = detector.compute_language_confidence_values_in_parallel(inputs)
         for index, values in zip(to_detect, all_values, strict=True):
             ranked = tuple(
                 (value.language.iso_code_639_1.name.lower(), round(float(value.value), 4))

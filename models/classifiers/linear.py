@@ -67,8 +67,15 @@ class LinearHead:
             raise ValueError(f"training labels cover {coef.shape[0]} of {n_classes} classes")
         return cls(coef=coef, intercept=intercept)
 
+    @cached_property
+    def coef_by_feature(self) -> np.ndarray:
+        """`coef.T` laid out row-major, computed once: a sparse matrix times the strided view
+        `coef.T` copies the whole coefficient matrix on every call (3 ms for one text against
+        600k features), times this array it reads only the text's rows."""
+        return np.ascontiguousarray(self.coef.T)
+
     def logits(self, features: Any) -> np.ndarray:
-        scores = features @ self.coef.T
+        scores = features @ self.coef_by_feature
         if sparse.issparse(scores):
             scores = scores.toarray()
         return np.asarray(scores, dtype=np.float64) + self.intercept

@@ -5,8 +5,11 @@ Python: it slices every character n-gram of every text and looks each one up beh
 try/except. Character n-grams of the `char_wb` analyzer never cross a word boundary, so a text's
 n-grams are the concatenation of its words' n-grams; this module keeps each word's vocabulary
 columns in a bounded cache (words repeat across texts far more than texts do), and looks word
-n-grams up without exceptions. The counts then go through the vectorizer's own TF-IDF weighting
-and normalisation, so the matrix is the one `transform` returns (tests compare them entry by entry).
+n-grams up without exceptions. The counts are then weighted with the vectorizer's own IDF and
+normalised with scikit-learn's own row kernels, in the order its `TfidfTransformer.transform`
+applies them, so the matrix is the one `transform` returns (tests compare them entry by entry).
+Calling the transformer itself would re-validate the matrix on every call: for the one text of a
+`/triage` request that validation cost more than the weighting.
 
 Only the settings this project's TF-IDF model uses take the fast path (`supports`); any other
 vectorizer falls back to its own `transform`.
@@ -27,6 +30,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.sparsefuncs_fast import (
+    inplace_csr_row_normalize_l1,
+    inplace_csr_row_normalize_l2,
+)
 
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 # Han (with radicals, the iteration marks 々〆 and extension planes), kana, bopomofo.
@@ -54,6 +61,7 @@ def supports(vectorizer: TfidfVectorizer) -> bool:
         and not vectorizer.binary
         and vectorizer.use_idf
         and hasattr(vectorizer, "idf_")
+        and vectorizer.norm in (None, "l1", "l2")
     )
 
 
@@ -71,6 +79,12 @@ class FastTfidf:
         self._low, self._high = vectorizer.ngram_range
         self._lowercase = bool(vectorizer.lowercase)
         self._tokens = re.compile(vectorizer.token_pattern)
+        self._idf: np.ndarray = vectorizer.idf_
+        self._sublinear = bool(vectorizer.sublinear_tf)
+        self._normalise: Callable[[sparse.csr_matrix], None] | None = {
+            "l1": inplace_csr_row_normalize_l1,
+            "l2": inplace_csr_row_normalize_l2,
+        }.get(vectorizer.norm)
         self._word_columns: dict[str, tuple[int, ...]] = {}
         self._columns_of: Callable[[str], list[int]] = (
             self._char_wb_columns if vectorizer.analyzer == "char_wb" else self._word_ngram_columns
@@ -94,7 +108,18 @@ class FastTfidf:
             shape=(len(texts), len(self._vocabulary)),
         )
         counts.sum_duplicates()  # repeated n-grams become counts; indices end up sorted
-        return self.vectorizer._tfidf.transform(counts, copy=False)
+        return self._weighted(counts)
+
+    def _weighted(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """`TfidfTransformer.transform` of `counts`, in place: sublinear TF, IDF, row norm."""
+        data = counts.data
+        if self._sublinear:
+            np.log(data, out=data)
+            data += 1.0
+        data *= self._idf[counts.indices]
+        if self._normalise is not None:
+            self._normalise(counts)
+        return counts
 
     def _char_wb_columns(self, text: str) -> list[int]:
         # sklearn collapses whitespace runs, then splits on whitespace: split() alone is the same.

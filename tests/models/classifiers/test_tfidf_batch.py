@@ -64,6 +64,18 @@ def test_fast_transform_equals_sklearn_transform(analyzer: str, ngrams: tuple[in
         np.testing.assert_array_equal(got.data, expected.data)
 
 
+@pytest.mark.parametrize(("norm", "sublinear"), [("l1", True), (None, True), ("l2", False)])
+def test_fast_weighting_equals_sklearn_for_every_norm(norm: str | None, sublinear: bool) -> None:
+    corpus = _corpus()
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), norm=norm, sublinear_tf=sublinear
+    ).fit(corpus[:60])
+    assert supports(vectorizer)
+    expected, got = vectorizer.transform(corpus), FastTfidf(vectorizer).transform(corpus)
+    np.testing.assert_array_equal(got.indices, expected.indices)
+    np.testing.assert_array_equal(got.data, expected.data)
+
+
 def test_unsupported_vectorizer_settings_are_not_taken_by_the_fast_path() -> None:
     vectorizer = TfidfVectorizer(analyzer="char").fit(_corpus())
     assert not supports(vectorizer)
