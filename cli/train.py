@@ -109,6 +109,8 @@ def train_recommender_command(
             f"best validation {run_config.tuning.metric}@{run_config.k}: {outcome.tuning_best:.4f}"
         )
     typer.echo(f"fit: {outcome.fit_seconds:.1f} s  peak memory: {outcome.peak_memory_mib:.0f} MiB")
+    steps = outcome.step_seconds
+    typer.echo("time by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
     for name, value in outcome.metrics.items():
         shown = f"{value:.0f}" if name == "users_evaluated" else f"{value:.4f}"
         typer.echo(f"  {name:<20}{shown}")

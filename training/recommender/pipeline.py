@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class TrainingOutcome:
     requested_model: str = ""
     budgeted: BudgetedTuning | None = None
     peak_memory_mib: float = 0.0
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def fallback_reason(self) -> str | None:
@@ -146,7 +147,9 @@ def train_recommender(
     )
     params = validated_params(run_config, tune_trials, budget_minutes)
     configure_tracking(tracking_uri)
+    steps = StepClock()
     data = split if split is not None else prepare_split(dataset, run_config.split)
+    steps.lap("load_split")
     if extra_train is not None and len(extra_train):
         data = data.with_extra_train(extra_train)
     if budget_minutes and model == "hybrid" and "components" not in run_config.params:
@@ -187,7 +190,9 @@ def train_recommender(
             tracking.log_tuning(tuning, run_config.tuning.model_dump(mode="json"))
             provenance = tuning_provenance(dataset, run_config, tuning, tune_trials)
         tracking.log_model_params(params)
+        steps.lap("tuning")
         recommender, fit_seconds = fit_recommender(model, params, data.train, data.items)
+        steps.lap("fit")
         tracking.log_fit_device(recommender)
         evaluation = evaluate_recommender(
             recommender,
@@ -198,6 +203,7 @@ def train_recommender(
             max_users=run_config.evaluation.max_users,
             seed=run_config.evaluation.seed,
         )
+        steps.lap("evaluate")
         tracking.log_evaluation(evaluation, model, fit_seconds)
         if tune_trials or budget_minutes:
             provenance["mlflow_run_id"] = run.info.run_id
@@ -217,6 +223,8 @@ def train_recommender(
                 "agora.fallback_reason": budgeted.fallback_reason,
             }
         version = tracking.register_recommender(recommender, model, evaluation, data, extra_tags)
+        steps.lap("log_register")
+        tracking.log_step_seconds(steps.seconds)
         peak = peak_memory_mib()
         tracking.log_peak_memory(peak)
     return TrainingOutcome(
@@ -231,4 +239,20 @@ def train_recommender(
         requested_model=requested,
         budgeted=budgeted,
         peak_memory_mib=peak,
+        step_seconds=steps.seconds,
     )
+
+
+class StepClock:
+    """Wall-clock seconds per pipeline step, so a run says where its time went (MLflow
+    `seconds_<step>`, and the command's output): the fit is the cost a user expects to pay."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        """Charge the time since the previous lap to `step`."""
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
+        self._last = now

@@ -13,7 +13,10 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data.loaders import available_kinds, load_interactions, load_items
 from data.schemas import ITEM_ID, USER_ID, Kind, conform
@@ -67,23 +70,71 @@ class SplitData:
 
 
 def pairs_fingerprint(dataset: str, frame: pd.DataFrame) -> str:
-    pairs = frame[[USER_ID, ITEM_ID]].astype(str).sort_values([USER_ID, ITEM_ID])
+    """sha256 of the dataset name and the (user, item) pairs sorted, as pandas writes them to CSV.
+
+    Registered versions carry this digest and the promotion gate compares it, so its value must
+    never change. Pairs are sorted and joined with Arrow (5M test pairs: 0.5 s against 4 s for
+    pandas' sort and `to_csv`), which gives the same bytes whenever no id needs CSV quoting; ids
+    with a comma, a quote or a line break take pandas' own path.
+    """
     digest = hashlib.sha256(dataset.encode())
-    digest.update(pairs.to_csv(index=False).encode())
+    digest.update(_pairs_csv(frame[USER_ID], frame[ITEM_ID]))
     return digest.hexdigest()
+
+
+_NEEDS_QUOTING = r'[,"\r\n]'
+
+
+def _pairs_csv(users: pd.Series, items: pd.Series) -> bytes:
+    """`frame[[USER_ID, ITEM_ID]].astype(str).sort_values(both).to_csv(index=False)`, encoded."""
+    columns = [_as_arrow_strings(users), _as_arrow_strings(items)]
+    if any(column is None for column in columns) or any(
+        pc.any(pc.match_substring_regex(column, _NEEDS_QUOTING)).as_py() for column in columns
+    ):
+        pairs = pd.DataFrame({USER_ID: users.to_numpy(), ITEM_ID: items.to_numpy()})
+        pairs = pairs.astype(str).sort_values([USER_ID, ITEM_ID])
+        return pairs.to_csv(index=False).encode()
+    # Codes sorted as the ids sort (UTF-8 byte order is code point order, the order of pandas'
+    # sort of Python strings), then one integer sort: faster than Arrow's two-key string sort.
+    user_codes, _ = pd.factorize(users, sort=True)
+    item_codes, item_uniques = pd.factorize(items, sort=True)
+    order = pa.array(np.argsort(user_codes.astype(np.int64) * len(item_uniques) + item_codes))
+    sorted_users, sorted_items = pc.take(columns[0], order), pc.take(columns[1], order)
+    comma, newline, empty = (pa.scalar(x, pa.large_string()) for x in (",", "\n", ""))
+    lines = pc.binary_join_element_wise(sorted_users, sorted_items, comma)
+    lines = pc.binary_join_element_wise(lines, empty, newline)  # each pair, then a line break
+    chunks = lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
+    body = b"".join(_string_bytes(chunk) for chunk in chunks)
+    return f"{USER_ID},{ITEM_ID}\n".encode() + body
+
+
+def _as_arrow_strings(column: pd.Series) -> pa.Array | None:
+    """The column as an Arrow string array without nulls, or None when it is not plain text
+    (numbers, nulls: their `str()` spelling is pandas' business)."""
+    if not (pd.api.types.is_string_dtype(column.dtype) or column.dtype == object):
+        return None
+    try:
+        array = pa.array(column, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return None if array.null_count else array
+
+
+def _string_bytes(array: pa.Array) -> bytes:
+    """The concatenated values of a null-free Arrow (large) string array."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
+        array.offset : array.offset + len(array) + 1
+    ]
+    return array.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
 
 
 def load_dataset(dataset: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The dataset's interactions and, when it has them, its items."""
     interactions = load_interactions(dataset)
     items = load_items(dataset) if Kind.ITEMS in available_kinds(dataset) else None
-    logger.info(
-        "%s: %d interactions, %d users, %d items",
-        dataset,
-        len(interactions),
-        interactions[USER_ID].nunique(),
-        interactions[ITEM_ID].nunique(),
-    )
+    # Users and items are counted where the id maps are built (the fitted catalog's log line):
+    # counting them here hashed every id once more (2 s at 20M rows).
+    logger.info("%s: %d interactions", dataset, len(interactions))
     return interactions, items
 
 

@@ -151,6 +151,11 @@ def log_evaluation(evaluation: Evaluation, model: str, fit_seconds: float) -> No
         mlflow.log_artifacts(str(base), artifact_path="evaluation")
 
 
+def log_step_seconds(seconds: dict[str, float]) -> None:
+    """Where the run's wall-clock time went, step by step (`seconds_<step>`)."""
+    mlflow.log_metrics({f"seconds_{step}": value for step, value in seconds.items()})
+
+
 def log_effective_config(run_config: dict[str, Any]) -> None:
     """The config that reproduces this run (tuned params included), as a loadable YAML file."""
     mlflow.log_text(yaml.safe_dump(run_config, sort_keys=False), "config/run_config.yaml")
@@ -173,7 +178,7 @@ def register_recommender(
         **(extra_tags or {}),
     }
     mlflow.set_tags(tags)  # on the run too, so runs can be compared without the registry
-    example_users = pd.DataFrame({USER_ID: data.train[USER_ID].astype(str).unique()[:3]})
+    example_users = pd.DataFrame({USER_ID: [str(u) for u in data.train[USER_ID].unique()[:3]]})
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         # The output's integer `rank` column cannot be missing: MLflow's hint does not apply.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")

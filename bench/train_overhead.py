@@ -1,0 +1,121 @@
+"""Benchmark: what `agora train recommender` costs beyond the fit itself.
+
+1. Runs `agora train recommender --dataset NAME --config CONFIG --budget-minutes 0` as a user
+   would (a fresh process), timing its wall clock and peak memory, and reads the run's
+   `seconds_<step>` metrics from MLflow (load_split, tuning, fit, evaluate, log_register).
+2. Builds the same training matrix in this process (same split, same catalog, same weighting)
+   and times a bare `implicit` ALS fit on it with the config's parameters.
+3. Prints the ratios: the command without its evaluation step, and the pipeline's steps without
+   evaluation (no interpreter start-up), each against the bare fit.
+
+Usage (issue 13's figure: 20M synthetic interactions, target <= 1.3x and <= 4 GB):
+    agora data synth --interactions 20000000
+    python bench/train_overhead.py --dataset synthetic-20000000-s0 \
+        --config configs/recommender/als.large-catalog.yaml
+Needs AGORA_HOME (or MLFLOW_TRACKING_URI) as the command uses it; ALS configs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from data.environment import apply_stack_environment
+
+RUN_ID = re.compile(r"MLflow run: (\w+)")
+
+
+def run_command(dataset: str, config: Path) -> tuple[float, float, str, str]:
+    """(wall seconds, peak MiB, MLflow run id, output) of the training command."""
+    agora = Path(sys.executable).with_name("agora")
+    command = [str(agora), "train", "recommender", "--dataset", dataset]
+    command += ["--config", str(config), "--budget-minutes", "0"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"training failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
+    found = RUN_ID.search(done.stdout)
+    if found is None:
+        raise SystemExit(f"no MLflow run id in the output:\n{done.stdout}")
+    return wall, peak, found.group(1), done.stdout
+
+
+def step_seconds(run_id: str) -> dict[str, float]:
+    from mlflow.tracking import MlflowClient
+
+    from training.tracking import configure_tracking
+
+    configure_tracking(None)
+    metrics = MlflowClient().get_run(run_id).data.metrics
+    return {k.removeprefix("seconds_"): v for k, v in metrics.items() if k.startswith("seconds_")}
+
+
+def bare_fit_seconds(dataset: str, config: Path) -> tuple[float, tuple[int, int, int]]:
+    """Seconds of `AlternatingLeastSquares.fit` alone on the matrix the pipeline fits."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from models.recommenders import create_recommender, recommender_config
+    from models.recommenders.fitted_catalog import FittedCatalog
+    from training.recommender.config import load_run_config
+    from training.recommender.steps import prepare_split
+
+    run_config = load_run_config(config, None)
+    if run_config.model != "als":
+        raise SystemExit(f"this benchmark times ALS fits; {config} trains {run_config.model}")
+    model = create_recommender("als", recommender_config("als", run_config.params))
+    data = prepare_split(dataset, run_config.split)
+    catalog = FittedCatalog.from_frames(data.train, data.items, model.config.duplicates)
+    matrix = model.weighting.fit_transform(catalog.history)
+    c = model.config
+    als = AlternatingLeastSquares(
+        factors=c.factors,
+        regularization=c.regularization,
+        alpha=1.0,
+        iterations=c.iterations,
+        random_state=c.random_seed,
+        num_threads=c.num_threads,
+    )
+    started = time.perf_counter()
+    als.fit(matrix, show_progress=False)
+    return time.perf_counter() - started, (*matrix.shape, matrix.nnz)
+
+
+def main() -> int:
+    apply_stack_environment()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--config", type=Path, required=True, help="an ALS run config")
+    args = parser.parse_args()
+    print(f"training {args.dataset} with {args.config} on {os.cpu_count()} CPUs ...")
+    wall, peak, run_id, output = run_command(args.dataset, args.config)
+    steps = step_seconds(run_id)
+    bare, shape = bare_fit_seconds(args.dataset, args.config)
+    evaluate = steps.get("evaluate", 0.0)
+    pipeline = sum(v for k, v in steps.items() if k != "evaluate")
+    print(output.strip().splitlines()[-1])
+    print(
+        f"matrix                       : {shape[0]:,} users x {shape[1]:,} items, {shape[2]:,} nnz"
+    )
+    print(f"command wall time            : {wall:.1f} s (peak memory {peak:,.0f} MiB)")
+    print("pipeline steps               : " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+    print(f"bare implicit fit            : {bare:.1f} s")
+    print(
+        f"command without evaluation   : {wall - evaluate:.1f} s = {(wall - evaluate) / bare:.2f}x"
+    )
+    print(f"pipeline without evaluation  : {pipeline:.1f} s = {pipeline / bare:.2f}x (no start-up)")
+    print(f"evaluation                   : {evaluate:.1f} s")
+    ok = (wall - evaluate) / bare <= 1.3 and peak <= 4096
+    print("targets (<= 1.3x, <= 4096 MiB):", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
