@@ -60,6 +60,11 @@ def test_tuned_run_logs_everything_and_registers_a_loadable_model(
     assert {"fit_seconds", "eval_seconds", "tune_seconds", "tuning_best_ndcg_at_10"} <= set(metrics)
     # 40 users: below the sample size, all scored; the interval brackets the mean.
     assert metrics["eval_users_total"] == 40 and params["eval_sampled"] == "False"
+    # Where the time went, step by step, as the run's metrics and the outcome.
+    steps = {"load_split", "tuning", "fit", "evaluate", "log_register"}
+    assert set(outcome.step_seconds) == steps
+    assert all(metrics[f"seconds_{step}"] == outcome.step_seconds[step] for step in steps)
+    assert outcome.step_seconds["fit"] >= outcome.fit_seconds
     assert (
         metrics["ndcg_at_10_ci95_low"] <= metrics["ndcg_at_10"] <= metrics["ndcg_at_10_ci95_high"]
     )
