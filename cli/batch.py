@@ -1,4 +1,5 @@
-"""`agora batch`: top-k for every user, triage of a table of texts, in one process or on Ray.
+"""`agora batch`: top-k for every user, triage of a table of texts, offline evaluation of a
+recommender, in one process or on Ray.
 
 The champions are resolved the way the service resolves them (`serving`'s champion cache and
 slot bindings: the same registry, the same cache folder); the batch pipelines in
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 app = typer.Typer(
-    help="Batch work with the champions: recommendations for every user, triage of a table. "
+    help="Batch work with the champions: recommendations for every user, triage of a table, "
+    "offline evaluation of a recommender. "
     "Runs in this process (--engine local) or on a Ray cluster (--engine ray [--address]).",
     no_args_is_help=True,
 )
@@ -220,3 +222,122 @@ def triage_command(
         f"throughput: {outcome.texts_per_second:,.0f} rows/s over {outcome.seconds:.2f} s "
         f"on {_finish(started, settings.engine, outcome.processes)}"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class ChampionRun:
+    """What a registered recommender's run recorded: its split and its metrics at training."""
+
+    train_ratio: float
+    seed: int
+    metrics: dict[str, float]
+
+
+def champion_run(name: str, version: str, tracking_uri: str | None = None) -> ChampionRun:
+    """The split `name` v`version` was trained on (from its MLflow run: evaluating on any other
+    split would score the model on data it was trained on) and the metrics its version carries."""
+    from mlflow.tracking import MlflowClient
+
+    from training.tracking import configure_tracking
+
+    configure_tracking(tracking_uri)
+    client = MlflowClient()
+    registered = client.get_model_version(name, version)
+    params = client.get_run(registered.run_id).data.params
+    try:
+        ratio, seed = float(params["split.train_ratio"]), int(params["split.seed"])
+    except KeyError:
+        raise ValueError(
+            f"{name} v{version}'s run records no split (split.train_ratio, split.seed): "
+            "it cannot be evaluated on its own test split"
+        ) from None
+    prefix = "agora.metric."
+    metrics = {
+        key.removeprefix(prefix): float(value)
+        for key, value in registered.tags.items()
+        if key.startswith(prefix)
+    }
+    return ChampionRun(ratio, seed, metrics)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    dataset: Annotated[str, typer.Option(help="Dataset whose test split is scored.")],
+    model: Annotated[
+        str | None,
+        typer.Option(help="Registered model whose @champion to score (default: the dataset's)."),
+    ] = None,
+    k: Annotated[int, typer.Option(min=1, max=1000, help="The cut-off of the metrics.")] = 10,
+    max_users: Annotated[
+        int | None,
+        typer.Option(min=1, help="Score a seeded sample of this many test users (default: all)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the user sample.")] = 0,
+    engine: EngineOption = LOCAL_ENGINE,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    users_per_batch: Annotated[int, typer.Option(min=1, help="Users per batch.")] = 256,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the metrics to this JSON file.")
+    ] = None,
+    tracking_uri: TrackingOption = None,
+) -> None:
+    """Score DATASET's @champion recommender on the test split it was trained beside, its
+    lists computed on the engine (every test user unless --max-users)."""
+    import json
+
+    from models.served_models import recommender_registered_name
+    from serving.champion_cache import ChampionUnavailableError
+    from training.batch import evaluate_on_engine
+    from training.recommender.config import SplitConfig
+    from training.recommender.steps import prepare_split
+
+    started = time.perf_counter()
+    settings = _engine_settings(engine, address, workers)
+    name = model or recommender_registered_name(dataset)
+    try:
+        version, source, folder = recommender_champion(name, tracking_uri)
+        run = champion_run(name, version, tracking_uri)
+    except ChampionUnavailableError as error:
+        raise step_failed(error) from None
+    except ValueError as error:
+        raise bad_input(error) from None
+    try:
+        data = prepare_split(dataset, SplitConfig(train_ratio=run.train_ratio, seed=run.seed))
+    except BAD_INPUT_ERRORS as error:
+        raise bad_input(error) from None
+    typer.echo(
+        f"{name} v{version} ({source}) on {dataset}'s test split "
+        f"(train_ratio {run.train_ratio}, seed {run.seed})"
+    )
+    try:
+        outcome = evaluate_on_engine(
+            folder, data.train, data.test, k, settings=settings, max_users=max_users,
+            seed=seed, users_per_batch=users_per_batch,
+        )  # fmt: skip
+    except ConnectionError as error:  # no Ray cluster at --address
+        raise step_failed(error) from None
+    evaluation = outcome.evaluation
+    scored = len(evaluation.recommendations)
+    sample = f" (a seeded sample, seed {seed})" if evaluation.sampled else ""
+    typer.echo(f"users scored: {scored} of {evaluation.users_total}{sample}")
+    for metric, value in evaluation.metrics.items():
+        shown = f"{value:.0f}" if metric == "users_evaluated" else f"{value:.4f}"
+        typer.echo(f"  {metric:<20}{shown}")
+    low, high = evaluation.ndcg_ci95
+    typer.echo(f"  ndcg@{k} 95% interval {low:.4f}-{high:.4f}")
+    at_training = run.metrics.get(f"ndcg_at_{k}")
+    if at_training is not None:
+        typer.echo(f"  ndcg@{k} registered with v{version} at training: {at_training:.4f}")
+    typer.echo(
+        f"throughput: {outcome.users_per_second:,.0f} users/s over {outcome.list_seconds:.2f} s "
+        f"on {_finish(started, settings.engine, outcome.processes)}"
+    )
+    if json_out is not None:
+        report = {
+            "model": name, "version": version, "dataset": dataset, "k": k,
+            "users_scored": scored, "users_total": evaluation.users_total,
+            "metrics": evaluation.metrics, "ndcg_ci95": [low, high],
+        }  # fmt: skip
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2))

@@ -1,10 +1,12 @@
-"""Batch work over the champions: top-k for every user, triage of a table of texts.
+"""Batch work over the champions: top-k for every user, triage of a table of texts, offline
+evaluation of a recommender.
 
 The same worker code runs in this process (`engine="local"`) or as Ray actors on a local or
 remote cluster (`engine="ray"`, see `training.batch.engine`); the CLI is `agora batch`.
 """
 
 from training.batch.engine import ENGINES, BatchRun, Engine, EngineSettings, ShippedFolder
+from training.batch.evaluate import EvaluateBatchOutcome, evaluate_on_engine
 from training.batch.recommend import RecommendBatchOutcome, recommend_all
 from training.batch.triage import TriageBatchOutcome, TriageChampion, read_texts, triage_all
 
@@ -13,10 +15,12 @@ __all__ = [
     "BatchRun",
     "Engine",
     "EngineSettings",
+    "EvaluateBatchOutcome",
     "RecommendBatchOutcome",
     "ShippedFolder",
     "TriageBatchOutcome",
     "TriageChampion",
+    "evaluate_on_engine",
     "read_texts",
     "recommend_all",
     "triage_all",

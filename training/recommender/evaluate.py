@@ -132,21 +132,47 @@ def evaluate_recommender(
     the mean to a few thousandths, which `ndcg_ci95` (a 95 % interval) states. The interval is
     reported for full evaluations too (the spread over users), where it bounds nothing sampled.
     """
-    if k <= 0 or any(c <= 0 for c in ks):
-        raise ValueError(f"cut-offs must be positive, got k={k} and ks={list(ks)}")
-    if max_users is not None and max_users <= 0:
-        raise ValueError(f"max_users must be positive, got {max_users}")
+    check_cutoffs(k, ks)
     started = time.perf_counter()
-    if max_users is None:
-        users_total = test[USER_ID].nunique()
-    else:
-        test, users_total = sample_test_users(test, max_users, seed)
+    test, users_total = evaluation_users(test, max_users, seed)
     relevant = relevant_items(test)
-    popularity = item_popularity(train)
     cutoffs = sorted({k, *ks})
     # Distinct ids first: a set built from every training row iterated 15M ids at 20M rows.
     known = {str(user) for user in train[USER_ID].unique()}
     lists = recommend_lists(model, relevant, max(cutoffs), known, show_progress=show_progress)
+    return score_lists(lists, relevant, item_popularity(train), k, ks, users_total, started)
+
+
+def check_cutoffs(k: int, ks: Sequence[int]) -> None:
+    if k <= 0 or any(c <= 0 for c in ks):
+        raise ValueError(f"cut-offs must be positive, got k={k} and ks={list(ks)}")
+
+
+def evaluation_users(
+    test: pd.DataFrame, max_users: int | None, seed: int
+) -> tuple[pd.DataFrame, int]:
+    """The test rows to score (all, or those of a seeded sample of `max_users` users) and the
+    number of test users."""
+    if max_users is not None and max_users <= 0:
+        raise ValueError(f"max_users must be positive, got {max_users}")
+    if max_users is None:
+        return test, int(test[USER_ID].nunique())
+    return sample_test_users(test, max_users, seed)
+
+
+def score_lists(
+    lists: dict[str, list[str]],
+    relevant: dict[str, set[str]],
+    popularity: dict[str, float],
+    k: int,
+    ks: Sequence[int],
+    users_total: int,
+    started: float,
+) -> Evaluation:
+    """The evaluation of top-n `lists` (n >= every cut-off; a user's empty list scores zero)
+    against `relevant`, wherever the lists were computed (this process or a batch engine).
+    `started` is the `time.perf_counter()` the evaluation's time counts from."""
+    cutoffs = sorted({k, *ks})
     by_k = {c: ranking_metrics(lists, relevant, c, popularity=popularity) for c in cutoffs}
     interval = mean_confidence_interval(per_user_ndcg(lists, relevant, k))
     seconds = time.perf_counter() - started

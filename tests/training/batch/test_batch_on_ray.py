@@ -28,9 +28,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.splits import stratified_split
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
 from models.recommenders import create_recommender
-from training.batch import EngineSettings, ShippedFolder, TriageChampion, recommend_all, triage_all
+from training.batch import (
+    EngineSettings,
+    ShippedFolder,
+    TriageChampion,
+    evaluate_on_engine,
+    recommend_all,
+    triage_all,
+)
 from training.batch.engine import check_reachable, split_batches
 from training.batch.triage import build_engine, triage_rows
 
@@ -131,6 +139,17 @@ def recommender_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = create_recommender("als", {"factors": 8, "iterations": 5, "use_gpu": False})
     model.fit(_interactions())
     return model.save(tmp_path_factory.mktemp("recommender") / "model")
+
+
+@pytest.fixture(scope="module")
+def split_model(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
+    """An ALS fitted on the train part of a seeded split: (its folder, train, test)."""
+    train, test = stratified_split(_interactions(), ratio=0.75, seed=42)
+    model = create_recommender("als", {"factors": 8, "iterations": 5, "use_gpu": False})
+    model.fit(train)
+    return model.save(tmp_path_factory.mktemp("split-model") / "model"), train, test
 
 
 _TINY = TfidfConfig(min_df=1, calibration_folds=0, c=20.0)
@@ -310,6 +329,80 @@ def test_the_cli_triages_a_table_on_the_cluster(
         outputs[engine] = pd.read_parquet(out)
     assert outputs["ray"]["ticket"].tolist() == list(range(250))
     _assert_same_answers(outputs["ray"], outputs["local"])
+
+
+def test_evaluation_on_ray_equals_the_training_evaluation(
+    ray_address: str, split_model: tuple[Path, pd.DataFrame, pd.DataFrame]
+) -> None:
+    from models.recommenders import load_recommender
+    from training.recommender.evaluate import evaluate_recommender
+
+    folder, train, test = split_model
+    # Two unknown users in the test split: both paths give them an empty list, scored zero.
+    test = pd.concat([test, test.head(2).assign(user_id=["new-1", "new-2"])], ignore_index=True)
+    expected = evaluate_recommender(load_recommender(folder), train, test, k=5)
+    for settings in (None, EngineSettings("ray", address=ray_address, workers=2)):
+        outcome = evaluate_on_engine(
+            folder, train, test, k=5, settings=settings, users_per_batch=32
+        )
+        got = outcome.evaluation
+        assert got.recommendations == expected.recommendations
+        assert got.metrics == expected.metrics and got.metrics_by_k == expected.metrics_by_k
+        assert got.ndcg_ci95 == expected.ndcg_ci95 and got.users_total == 302
+    assert outcome.processes == 2
+    sampled = evaluate_on_engine(folder, train, test, k=5, max_users=50, seed=3).evaluation
+    assert len(sampled.recommendations) == 50 and sampled.sampled
+    assert (
+        sampled.metrics
+        == evaluate_recommender(
+            load_recommender(folder), train, test, k=5, max_users=50, seed=3
+        ).metrics
+    )
+
+
+@pytest.mark.integration
+def test_the_cli_evaluates_the_champion_on_its_own_split(
+    ray_address: str,
+    split_model: tuple[Path, pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cli import batch as batch_cli
+    from cli.main import app
+    from training.recommender import steps
+
+    folder, _, _ = split_model
+    monkeypatch.setattr(steps, "load_dataset", lambda _name: (_interactions(), None))
+    monkeypatch.setattr(
+        batch_cli, "recommender_champion", lambda _name, _uri=None: ("4", "registry", folder)
+    )
+    facts = batch_cli.ChampionRun(0.75, 42, {"ndcg_at_5": 0.5})
+    monkeypatch.setattr(batch_cli, "champion_run", lambda _n, _v, _uri=None: facts)
+    reports = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"{engine}.json"
+        extra = ["--address", ray_address] if engine == "ray" else []
+        result = CliRunner().invoke(
+            app,
+            [
+                "batch", "evaluate", "--dataset", "tiny", "--k", "5", "--engine", engine,
+                *extra, "--json", str(out),
+            ],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "users scored: 300 of 300" in result.output and "users/s" in result.output
+        assert "ndcg@5 registered with v4 at training: 0.5000" in result.output
+        reports[engine] = json.loads(out.read_text())
+    assert reports["ray"] == reports["local"]
+    assert 0 < reports["local"]["metrics"]["ndcg@5"] <= 1
+
+    # A model whose run recorded no split cannot be scored on "its" test split.
+    def no_split(_n: str, _v: str, _uri: object = None) -> batch_cli.ChampionRun:
+        raise ValueError("m v4's run records no split")
+
+    monkeypatch.setattr(batch_cli, "champion_run", no_split)
+    refused = CliRunner().invoke(app, ["batch", "evaluate", "--dataset", "tiny"])
+    assert refused.exit_code != 0 and "records no split" in refused.output
 
 
 @pytest.mark.integration
