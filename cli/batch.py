@@ -1,5 +1,5 @@
 """`agora batch`: top-k for every user, triage of a table of texts, offline evaluation of a
-recommender, in one process or on Ray.
+recommender, item-text embeddings of a catalog, in one process or on Ray.
 
 The champions are resolved the way the service resolves them (`serving`'s champion cache and
 slot bindings: the same registry, the same cache folder); the batch pipelines in
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 app = typer.Typer(
     help="Batch work with the champions: recommendations for every user, triage of a table, "
-    "offline evaluation of a recommender. "
+    "offline evaluation of a recommender, item-text embeddings of a catalog. "
     "Runs in this process (--engine local) or on a Ray cluster (--engine ray [--address]).",
     no_args_is_help=True,
 )
@@ -341,3 +341,67 @@ def evaluate_command(
         }  # fmt: skip
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2))
+
+
+@app.command("embed")
+def embed_command(
+    dataset: Annotated[str, typer.Option(help="Dataset whose item texts are embedded.")],
+    encoder: Annotated[
+        str | None,
+        typer.Option(help="Sentence encoder: a name or a local path (default: the recommenders')."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write item_id, vector to this Parquet file.")
+    ] = None,
+    engine: EngineOption = LOCAL_ENGINE,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    texts_per_batch: Annotated[int, typer.Option(min=1, help="Texts per batch.")] = 256,
+) -> None:
+    """Embed every item text of DATASET (as the embedding recommender assembles them) on the
+    engine, into the embedding cache the recommenders read (AGORA_EMBEDDING_CACHE)."""
+    import numpy as np
+    import pandas as pd
+
+    from data.loaders import available_kinds, load_items
+    from data.schemas import ITEM_ID, Kind
+    from features.embeddings import DEFAULT_ENCODER, EmbeddingCache, TextEncoder
+    from features.item_text import assemble_item_texts
+    from training.batch import embed_all
+
+    started = time.perf_counter()
+    settings = _engine_settings(engine, address, workers)
+    encoder = encoder or DEFAULT_ENCODER
+    try:
+        if Kind.ITEMS not in available_kinds(dataset):
+            raise bad_input(f"dataset '{dataset}' has no items table: no item texts to embed")
+        items = load_items(dataset)
+    except BAD_INPUT_ERRORS as error:
+        raise bad_input(error) from None
+    ids = items[ITEM_ID].astype(str).drop_duplicates().tolist()
+    texts = assemble_item_texts(items, ids)
+    cache = EmbeddingCache(TextEncoder(encoder))
+    todo = cache.missing([text for text in texts if text])
+    typer.echo(
+        f"{dataset}: {len(ids)} items, {sum(1 for t in texts if t)} with text, {len(todo)} texts "
+        f"not yet in the cache {cache.path}"
+    )
+    if todo:
+        try:
+            outcome = embed_all(todo, encoder, settings, texts_per_batch)
+        except ConnectionError as error:  # no Ray cluster at --address
+            raise step_failed(error) from None
+        added = cache.add(todo, outcome.vectors)
+        typer.echo(
+            f"embedded {added} texts: {outcome.texts_per_second:,.0f} texts/s over "
+            f"{outcome.seconds:.2f} s on {_finish(started, settings.engine, outcome.processes)}"
+        )
+    if out is not None:
+        present = [i for i, text in enumerate(texts) if text]
+        vectors = cache.encode([texts[i] for i in present]) if present else np.zeros((0, 0))
+        frame = pd.DataFrame(
+            {ITEM_ID: [ids[i] for i in present], "vector": [row.tolist() for row in vectors]}
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(out, index=False)
+        typer.echo(f"{len(frame)} item vectors -> {out}")

@@ -118,16 +118,36 @@ class EmbeddingCache:
             self._vectors = stored["vectors"]
             self._index = {str(k): i for i, k in enumerate(stored["keys"])}
 
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """The distinct `texts` the cache holds no vector for, in first-seen order."""
+        return list({_text_key(t): t for t in texts if _text_key(t) not in self._index}.values())
+
+    def add(self, texts: Sequence[str], vectors: np.ndarray) -> int:
+        """Store vectors computed elsewhere (e.g. `agora batch embed` on a cluster) by this
+        cache's encoder; texts already held keep their vector. Returns how many were new."""
+        if len(texts) != len(vectors):
+            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors")
+        fresh: dict[str, int] = {}  # key -> the row of its first occurrence
+        for row, text in enumerate(texts):
+            key = _text_key(text)
+            if key not in self._index:
+                fresh.setdefault(key, row)
+        if fresh:
+            start = len(self._index)
+            rows = np.asarray(vectors, dtype=np.float32)[list(fresh.values())]
+            self._vectors = rows if start == 0 else np.vstack([self._vectors, rows])
+            self._index.update({k: start + i for i, k in enumerate(fresh)})
+            self._save()
+        return len(fresh)
+
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         keys = [_text_key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._index))
+        missing = self.missing(texts)
         if missing:
-            by_key = {k: t for k, t in zip(keys, texts, strict=True)}
-            fresh = self.encoder.encode([by_key[k] for k in missing], show_progress=show_progress)
-            start = len(self._index)
-            self._vectors = fresh if start == 0 else np.vstack([self._vectors, fresh])
-            self._index.update({k: start + i for i, k in enumerate(missing)})
-            self._save()
+            self.add(missing, self.encoder.encode(missing, show_progress=show_progress))
         if not keys:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32)
         return self._vectors[[self._index[k] for k in keys]]

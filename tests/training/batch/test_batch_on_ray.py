@@ -35,6 +35,7 @@ from training.batch import (
     EngineSettings,
     ShippedFolder,
     TriageChampion,
+    embed_all,
     evaluate_on_engine,
     recommend_all,
     triage_all,
@@ -403,6 +404,72 @@ def test_the_cli_evaluates_the_champion_on_its_own_split(
     monkeypatch.setattr(batch_cli, "champion_run", no_split)
     refused = CliRunner().invoke(app, ["batch", "evaluate", "--dataset", "tiny"])
     assert refused.exit_code != 0 and "records no split" in refused.output
+
+
+ITEM_TEXTS = [
+    f"{title} ({genre})"
+    for title in ("Night Train", "The Long Summer", "Robots of Mars", "A Quiet Kitchen", "Zero")
+    for genre in ("drama", "comedy", "science fiction", "documentary", "thriller", "romance")
+]
+
+
+def test_item_embeddings_on_ray_equal_the_single_process_ones(
+    ray_address: str, tmp_path: Path
+) -> None:
+    from features.embeddings import DEFAULT_ENCODER, EmbeddingCache, TextEncoder
+
+    local = embed_all(ITEM_TEXTS, DEFAULT_ENCODER, texts_per_batch=8)
+    remote = embed_all(
+        ITEM_TEXTS,
+        DEFAULT_ENCODER,
+        EngineSettings("ray", address=ray_address, workers=2),
+        texts_per_batch=8,
+    )
+    assert remote.processes == 2 and local.vectors.shape == (len(ITEM_TEXTS), 384)
+    # One BLAS/torch thread per Ray worker against the local default: rounding may differ.
+    np.testing.assert_allclose(remote.vectors, local.vectors, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(local.vectors, axis=1), 1.0, atol=1e-5)
+    # Stored in the cache, the vectors are what the recommenders then read, unchanged.
+    cache = EmbeddingCache(TextEncoder(DEFAULT_ENCODER), folder=tmp_path)
+    assert cache.missing(ITEM_TEXTS + ITEM_TEXTS[:3]) == ITEM_TEXTS
+    assert cache.add(ITEM_TEXTS, remote.vectors) == len(ITEM_TEXTS)
+    assert cache.add(ITEM_TEXTS[:5], local.vectors[:5]) == 0  # already held: kept
+    reread = EmbeddingCache(TextEncoder(DEFAULT_ENCODER), folder=tmp_path)
+    assert len(reread) == len(ITEM_TEXTS) and reread.missing(ITEM_TEXTS) == []
+    np.testing.assert_array_equal(reread.encode(ITEM_TEXTS[::-1]), remote.vectors[::-1])
+
+
+@pytest.mark.integration
+def test_the_cli_embeds_a_catalog_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.main import app
+    from data import loaders
+    from data.schemas import Kind
+
+    items = pd.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(len(ITEM_TEXTS))] + ["no-text"],
+            "title": [*ITEM_TEXTS, ""],
+        }
+    )
+    monkeypatch.setattr(loaders, "available_kinds", lambda _name: {Kind.INTERACTIONS, Kind.ITEMS})
+    monkeypatch.setattr(loaders, "load_items", lambda _name: items)
+    monkeypatch.setenv("AGORA_EMBEDDING_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "vectors.parquet"
+    command = ["batch", "embed", "--dataset", "tiny", "--texts-per-batch", "16", "--out", str(out)]
+    first = CliRunner().invoke(app, command)
+    assert first.exit_code == 0, first.output
+    assert f"{len(ITEM_TEXTS)} texts not yet in the cache" in first.output
+    assert f"embedded {len(ITEM_TEXTS)} texts" in first.output and "texts/s" in first.output
+    written = pd.read_parquet(out)
+    assert written["item_id"].tolist() == [f"i{i}" for i in range(len(ITEM_TEXTS))]
+    again = CliRunner().invoke(app, command)  # everything is cached now: nothing to embed
+    assert again.exit_code == 0 and "0 texts not yet in the cache" in again.output
+    assert "embedded" not in again.output
+    monkeypatch.setattr(loaders, "available_kinds", lambda _name: {Kind.INTERACTIONS})
+    refused = CliRunner().invoke(app, ["batch", "embed", "--dataset", "tiny"])
+    assert refused.exit_code != 0 and "no items table" in refused.output
 
 
 @pytest.mark.integration
