@@ -38,6 +38,10 @@ def search(
         float,
         typer.Option(min=-1.0, max=1.0, help="Show only cases at least this similar (cosine)."),
     ] = DEFAULT_MIN_SIMILARITY,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="The message's reason, as triage gives it: that reason's cases first."),
+    ] = None,
     store_url: StoreOption = None,
 ) -> None:
     """Print the resolved cases most like TEXT, as /triage's similar_cases would list them."""
@@ -47,7 +51,7 @@ def search(
     if len(base) == 0:
         typer.echo("the knowledge base is empty: no case has been resolved yet")
         return
-    found = base.similar([text], k=k, min_similarity=min_similarity)[0]
+    found = base.similar([text], k=k, min_similarity=min_similarity, reasons=[reason])[0]
     typer.echo(f"{len(found)} of {len(base)} resolved cases at similarity >= {min_similarity}")
     for rank, case in enumerate(found, start=1):
         labels = f"reason={case.reason} category={case.category} queue={case.queue}"

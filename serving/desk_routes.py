@@ -93,8 +93,12 @@ def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) 
         )
         rows = [asdict(case) for case in cases]
         for row in rows:
-            # As on /triage, only complaints look for past resolutions (each is an embedding).
-            found = service.knowledge.similar_cases(row["text"]) if row["is_complaint"] else []
+            # As on /triage, only complaints look for past resolutions (each is an embedding),
+            # cases of the case's reason (an agent's correction first) first.
+            reason = row["corrections"].get("reason") or row["reason"]
+            found = (
+                service.knowledge.similar_cases(row["text"], reason) if row["is_complaint"] else []
+            )
             row["similar_cases"] = [vars(c) for c in found if c.triage_id != row["triage_id"]]
         engine = service.served.triage
         return {

@@ -70,12 +70,13 @@ class ServedKnowledge:
         if self.settings.enabled:
             threading.Thread(target=self._follow, name="knowledge-refresh", daemon=True).start()
 
-    def similar_cases(self, text: str) -> list[SimilarCase]:
-        """The resolved cases most like `text` (none while the knowledge base is empty)."""
+    def similar_cases(self, text: str, reason: str | None = None) -> list[SimilarCase]:
+        """The resolved cases most like `text`, those of `reason` (what triage found) first;
+        none while the knowledge base is empty."""
         if not self.settings.enabled or len(self.base) == 0:
             return []
-        found = self.base.similar([text], self.settings.k, self.settings.min_similarity)
-        return found[0]
+        settings = self.settings
+        return self.base.similar([text], settings.k, settings.min_similarity, [reason])[0]
 
     def catch_up(self) -> int:
         """Embed every resolved case stored since the last one held; returns how many."""

@@ -337,8 +337,10 @@ class Agora:
                 occurred_at=request.occurred_at,
             )
         # Past resolutions answer complaints; praise and questions are not embedded (the
-        # embedding is most of what similar cases cost a request).
-        found = self.knowledge.similar_cases(request.text) if is_complaint else []
+        # embedding is most of what similar cases cost a request). Cases of the reason triage
+        # found come first.
+        reason = result.reason.label if result.reason is not None else None
+        found = self.knowledge.similar_cases(request.text, reason) if is_complaint else []
         similar = [SimilarCaseOut.model_construct(**vars(case)) for case in found]
         return TriageResponse(triage_id=triage_id, result=result, similar_cases=similar)
 

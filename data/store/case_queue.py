@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, case, exists, select
 
-from data.store.tables import corrections, resolutions, triage_records
+from data.store.tables import resolutions, triage_records
+from data.store.triage_log import latest_corrections
 
 MAX_QUEUE_ROWS: Final = 200  # a page an agent reads; more is paged by narrowing `since`
 
@@ -78,26 +79,12 @@ class CaseQueue:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
             ids = [row["triage_id"] for row in rows]
-            fixes = _latest_corrections(connection, ids)
+            fixes = latest_corrections(connection, ids)
             resolved = _latest_resolutions(connection, ids) if include_resolved else {}
         return [
             _queued(row, fixes.get(row["triage_id"], {}), resolved.get(row["triage_id"]))
             for row in rows
         ]
-
-
-def _latest_corrections(connection: Any, ids: list[str]) -> dict[str, dict[str, str]]:
-    if not ids:
-        return {}
-    query = (
-        select(corrections.c.triage_id, corrections.c.field, corrections.c.correct_label)
-        .where(corrections.c.triage_id.in_(ids))
-        .order_by(corrections.c.seq)
-    )
-    latest: dict[str, dict[str, str]] = {}
-    for triage_id, name, label in connection.execute(query):
-        latest.setdefault(triage_id, {})[name] = label  # later rows overwrite earlier ones
-    return latest
 
 
 def _latest_resolutions(connection: Any, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ from data.store.tables import (
     resolutions,
     triage_records,
 )
-from data.store.triage_log import annotate_record
+from data.store.triage_log import annotate_record, latest_corrections
 
 # The closed vocabulary of outcomes, defined here once (the API schema reads it).
 RESOLVED: Final = "resolved"
@@ -141,19 +141,24 @@ class ResolutionLog:
         )
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        return [
-            ResolvedCase(
-                seq=int(row.seq),
-                triage_id=row.triage_id,
-                text=row.redacted_text,
-                reason=row.reason,
-                category=row.category,
-                queue=row.queue,
-                resolution=row.redacted_resolution,
-                outcome=row.outcome,
+            # An agent's correction is what the case was: the knowledge base files it so.
+            fixes = latest_corrections(connection, [row.triage_id for row in rows])
+        cases = []
+        for row in rows:
+            fixed = fixes.get(row.triage_id, {})
+            cases.append(
+                ResolvedCase(
+                    seq=int(row.seq),
+                    triage_id=row.triage_id,
+                    text=row.redacted_text,
+                    reason=fixed.get("reason", row.reason),
+                    category=fixed.get("category", row.category),
+                    queue=fixed.get("queue", row.queue),
+                    resolution=row.redacted_resolution,
+                    outcome=row.outcome,
+                )
             )
-            for row in rows
-        ]
+        return cases
 
     def all_cases(self, batch: int = MAX_CASES_BATCH) -> list[ResolvedCase]:
         """Every resolved case, read in batches of `batch` (for offline use: the CLI)."""

@@ -303,3 +303,18 @@ def _redact_strings(value: Any, found: Redaction, quoting: bool = False) -> Any:
     if isinstance(value, list | tuple):
         return [_redact_strings(v, found, quoting) for v in value]
     return value
+
+
+def latest_corrections(connection: Any, ids: list[str]) -> dict[str, dict[str, str]]:
+    """triage_id -> {field: the latest correct label} for the triages of `ids` that have any."""
+    if not ids:
+        return {}
+    query = (
+        select(corrections.c.triage_id, corrections.c.field, corrections.c.correct_label)
+        .where(corrections.c.triage_id.in_(ids))
+        .order_by(corrections.c.seq)
+    )
+    latest: dict[str, dict[str, str]] = {}
+    for triage_id, name, label in connection.execute(query):
+        latest.setdefault(triage_id, {})[name] = label  # later rows overwrite earlier ones
+    return latest

@@ -32,6 +32,9 @@ DEFAULT_MIN_SIMILARITY: Final = 0.5
 MAX_QUERY_CHARS: Final = 2_000  # the encoder reads 256 word pieces; more text is only cost
 EXCERPT_CHARS: Final = 200
 MAX_QUERIES: Final = 1_000
+# Nearest cases a query's reason re-orders (see `similar`): enough that a case of the same
+# reason is usually among them, few enough that one far below the best is not promoted over it.
+REASON_CANDIDATES: Final = 20
 
 
 class Encoder(Protocol):
@@ -116,28 +119,40 @@ class KnowledgeBase:
         texts: Sequence[str],
         k: int = DEFAULT_K,
         min_similarity: float = DEFAULT_MIN_SIMILARITY,
+        reasons: Sequence[str | None] | None = None,
     ) -> list[list[SimilarCase]]:
         """For each text, up to `k` cases with cosine similarity >= `min_similarity`, best first.
 
-        Nothing is embedded while the knowledge base is empty.
+        `reasons` (one per text, None where unknown) is what triage made of each text: among
+        the `REASON_CANDIDATES` nearest cases above the threshold, cases of the same reason come
+        first, each group by similarity. Messages about different problems often read alike
+        (CFPB narratives of one product share most of their words); the reason model has read
+        what tells them apart. Nothing is embedded while the knowledge base is empty.
         """
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be between 1 and {MAX_K}")
         if len(texts) > MAX_QUERIES:
             raise ValueError(f"at most {MAX_QUERIES} texts per call")
+        if reasons is not None and len(reasons) != len(texts):
+            raise ValueError(f"{len(reasons)} reasons for {len(texts)} texts")
         index = self._index
         if index is None or len(index) == 0 or not texts:
             return [[] for _ in texts]
         queries = self.encoder.encode([text[:MAX_QUERY_CHARS] for text in texts])
-        labels, scores = index.search(queries, k)
-        return [
-            [
-                self._similar_case(int(label), float(score))
+        wanted = reasons if reasons is not None else [None] * len(texts)
+        fetch = max(k, REASON_CANDIDATES) if any(r is not None for r in wanted) else k
+        labels, scores = index.search(queries, fetch)
+        found = []
+        for row_labels, row_scores, reason in zip(labels, scores, wanted, strict=True):
+            near = [
+                (int(label), float(score))
                 for label, score in zip(row_labels, row_scores, strict=True)
                 if label >= 0 and score >= min_similarity
             ]
-            for row_labels, row_scores in zip(labels, scores, strict=True)
-        ]
+            if reason is not None:  # a stable sort keeps the similarity order in each group
+                near.sort(key=lambda hit: self._cases[hit[0]].reason != reason)
+            found.append([self._similar_case(label, score) for label, score in near[:k]])
+        return found
 
     def _similar_case(self, position: int, similarity: float) -> SimilarCase:
         case = self._cases[position]

@@ -84,3 +84,15 @@ def test_the_knowledge_read_keeps_solved_outcomes_in_seq_order_in_bounded_batche
     rest = store.resolutions.cases_after(first_two[-1].seq, limit=2)
     assert first_two + rest == cases
     assert store.resolutions.all_cases(batch=1) == cases
+
+
+def test_the_knowledge_read_files_a_case_under_the_agents_latest_correction(store: Store) -> None:
+    corrected, untouched = _triage(store), _triage(store, "my bag is lost")
+    store.triage.add_correction(corrected, "reason", "lost_luggage", "ana")
+    store.triage.add_correction(corrected, "reason", "damaged_luggage", "ben")  # the latest wins
+    store.triage.add_correction(corrected, "queue", "baggage", "ana")
+    for triage_id in (corrected, untouched):
+        store.resolutions.add(triage_id, "Sorted out.", "resolved", "ana")
+    first, second = store.resolutions.cases_after(0)
+    assert (first.reason, first.category, first.queue) == ("damaged_luggage", "flight", "baggage")
+    assert (second.reason, second.category, second.queue) == ("late_flight", "flight", "operations")

@@ -127,3 +127,24 @@ def test_vector_index_pads_when_it_holds_fewer_than_k() -> None:
     assert (labels == -1).all() and np.isneginf(scores).all()
     with pytest.raises(ValueError, match="vectors must be"):
         index.add(np.ones((1, DIM + 1), np.float32))
+
+
+def test_cases_of_the_querys_reason_come_first_each_group_by_similarity() -> None:
+    encoder = TableEncoder(seed=3)
+    base = KnowledgeBase(encoder)
+    base.add([_case(i) for i in range(60)])  # reasons reason0, reason1, reason2 in turn
+    [query] = _noisy_queries(encoder, 1, seed=5)
+    [plain] = base.similar([query], k=6, min_similarity=-1.0)
+    [ordered] = base.similar([query], k=6, min_similarity=-1.0, reasons=["reason1"])
+    same = [c for c in ordered if c.reason == "reason1"]
+    assert same and ordered[: len(same)] == same  # the reason's cases first ...
+    for group in (same, ordered[len(same) :]):  # ... and each group by similarity
+        assert [c.similarity for c in group] == sorted((c.similarity for c in group), reverse=True)
+    # Only among the nearest REASON_CANDIDATES: a case of the reason far down is not promoted.
+    ranked = base.similar([query], k=20, min_similarity=-1.0)[0]
+    assert {c.triage_id for c in ordered} <= {c.triage_id for c in ranked}
+    # No reason (or an unknown one): the plain similarity order.
+    assert base.similar([query], k=6, min_similarity=-1.0, reasons=[None]) == [plain]
+    assert base.similar([query], k=6, min_similarity=-1.0, reasons=["other"]) == [plain]
+    with pytest.raises(ValueError, match="reasons"):
+        base.similar([query, query], reasons=["reason1"])
