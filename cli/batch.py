@@ -295,11 +295,18 @@ def evaluate_command(
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
     name = model or recommender_registered_name(dataset)
+    from mlflow.exceptions import MlflowException
+
     try:
         version, source, folder = recommender_champion(name, tracking_uri)
         run = champion_run(name, version, tracking_uri)
     except ChampionUnavailableError as error:
         raise step_failed(error) from None
+    except MlflowException as error:  # the cached champion is there, its run cannot be read
+        raise step_failed(
+            f"{name} v{version}'s training run (its split) could not be read from the "
+            f"registry: {error.message}"
+        ) from None
     except ValueError as error:
         raise bad_input(error) from None
     try:
