@@ -83,7 +83,7 @@ class EASERecommender(Recommender):
             # B = (G + Λ)⁻¹ G = I - (G + Λ)⁻¹ Λ
             inverse *= -penalty.astype(dtype)[None, :]
             inverse[np.diag_indices(n_items)] += 1.0
-        self.weights = inverse.astype(np.float32, copy=False)
+        self.weights = _row_major(inverse)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self.score_history(self.catalog.history_rows(user_indices))
@@ -99,5 +99,12 @@ class EASERecommender(Recommender):
 
     def _load_weights(self, folder: Path) -> None:
         arrays = load_arrays(folder / WEIGHTS_FILE)
-        self.weights = arrays["weights"].astype(np.float32)
+        self.weights = _row_major(arrays["weights"])
         self.weighting.load_state(arrays)
+
+
+def _row_major(weights: np.ndarray) -> np.ndarray:
+    """float32 in C order. LAPACK's inverse comes back in Fortran order (and is saved so), and
+    a sparse history row times a Fortran-ordered matrix copies the whole matrix on every call:
+    4.4 ms of a 5 ms feed on a 1,682-item catalog, against 0.01 ms for the product itself."""
+    return np.ascontiguousarray(weights, dtype=np.float32)

@@ -68,6 +68,9 @@ def test_ease_float32_weights_survive_save_and_load(tmp_path: Path) -> None:
     loaded = load_recommender(tmp_path / "ease")
     assert loaded.weights.dtype == np.float32
     np.testing.assert_array_equal(loaded.weights, model.weights)
+    # Row-major after fitting and after loading: LAPACK's Fortran-ordered inverse made every
+    # sparse history row times B copy the whole matrix (4 ms of a 5 ms feed at 1,682 items).
+    assert model.weights.flags.c_contiguous and loaded.weights.flags.c_contiguous
     users = [f"u{n}" for n in range(10)]
     assert _top(loaded, users) == _top(model, users)
 
