@@ -238,6 +238,7 @@ def champion_run(name: str, version: str, tracking_uri: str | None = None) -> Ch
     split would score the model on data it was trained on) and the metrics its version carries."""
     from mlflow.tracking import MlflowClient
 
+    from training.promotion import TAG_METRIC_PREFIX
     from training.tracking import configure_tracking
 
     configure_tracking(tracking_uri)
@@ -251,11 +252,10 @@ def champion_run(name: str, version: str, tracking_uri: str | None = None) -> Ch
             f"{name} v{version}'s run records no split (split.train_ratio, split.seed): "
             "it cannot be evaluated on its own test split"
         ) from None
-    prefix = "agora.metric."
     metrics = {
-        key.removeprefix(prefix): float(value)
+        key.removeprefix(TAG_METRIC_PREFIX): float(value)
         for key, value in registered.tags.items()
-        if key.startswith(prefix)
+        if key.startswith(TAG_METRIC_PREFIX)
     }
     return ChampionRun(ratio, seed, metrics)
 

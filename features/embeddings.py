@@ -123,7 +123,11 @@ class EmbeddingCache:
 
     def missing(self, texts: Sequence[str]) -> list[str]:
         """The distinct `texts` the cache holds no vector for, in first-seen order."""
-        return list({_text_key(t): t for t in texts if _text_key(t) not in self._index}.values())
+        return self._missing(texts, [_text_key(t) for t in texts])
+
+    def _missing(self, texts: Sequence[str], keys: Sequence[str]) -> list[str]:
+        absent = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._index}
+        return list(absent.values())
 
     def add(self, texts: Sequence[str], vectors: np.ndarray) -> int:
         """Store vectors computed elsewhere (e.g. `agora batch embed` on a cluster) by this
@@ -145,7 +149,7 @@ class EmbeddingCache:
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         keys = [_text_key(t) for t in texts]
-        missing = self.missing(texts)
+        missing = self._missing(texts, keys)
         if missing:
             self.add(missing, self.encoder.encode(missing, show_progress=show_progress))
         if not keys:

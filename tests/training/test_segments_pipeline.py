@@ -10,6 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from data.store import Event, Store
+from data.store.segments import ACTIVITY_COLUMNS, CONTACT_COLUMNS
 from models.recommenders import Recommender, create_recommender
 from tests.models.recommenders.conftest import community_interactions, community_items
 from training import segments as pipeline
@@ -67,18 +68,8 @@ def test_segments_run_logs_sizes_and_descriptions_and_fills_the_store(
 
 def test_without_user_factors_the_clusters_say_what_they_were_fitted_on() -> None:
     ease = create_recommender("ease", {"regularization": 1.0}).fit(community_interactions())
-    empty = pd.DataFrame(columns=["user_id", "events", "first_event_at", "last_event_at"])
-    contacts = pd.DataFrame(
-        columns=[
-            "user_id",
-            "contacts",
-            "first_contact_at",
-            "last_contact_at",
-            "complaints",
-            "open_complaints",
-            "last_complaint_at",
-        ]
-    )
+    empty = pd.DataFrame(columns=ACTIVITY_COLUMNS)
+    contacts = pd.DataFrame(columns=CONTACT_COLUMNS)
     config = pipeline.SegmentsConfig.from_mapping({"taste": {"clusters": 2}})
     result = pipeline.segment_users(
         community_interactions(), community_items(), empty, contacts, config, ease

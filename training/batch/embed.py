@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from features.embeddings import TextEncoder
-from training.batch.engine import EngineSettings, run_batches, split_batches
+from training.batch.engine import EngineSettings, per_second, run_batches, split_batches
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class EmbedBatchOutcome:
 
     @property
     def texts_per_second(self) -> float:
-        return len(self.vectors) / self.seconds if self.seconds > 0 else float("inf")
+        return per_second(len(self.vectors), self.seconds)
 
 
 class EmbedWorker:

@@ -242,6 +242,11 @@ def _with_progress(results: Iterator[Any], total: int) -> Iterator[Any]:
         yield result
 
 
+def per_second(count: int, seconds: float) -> float:
+    """A batch job's throughput (infinite for a job too short to time)."""
+    return count / seconds if seconds > 0 else float("inf")
+
+
 def split_batches(values: Sequence[Batch], size: int) -> list[Sequence[Batch]]:
     """`values` cut into consecutive batches of `size` (the last may be shorter)."""
     if size < 1:

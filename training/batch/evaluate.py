@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.schemas import ITEM_ID, USER_ID
-from training.batch.engine import EngineSettings
+from training.batch.engine import EngineSettings, per_second
 from training.batch.recommend import DEFAULT_USERS_PER_BATCH, recommend_all
 from training.recommender.evaluate import (
     DEFAULT_KS,
@@ -40,8 +40,7 @@ class EvaluateBatchOutcome:
 
     @property
     def users_per_second(self) -> float:
-        users = len(self.evaluation.recommendations)
-        return users / self.list_seconds if self.list_seconds > 0 else float("inf")
+        return per_second(len(self.evaluation.recommendations), self.list_seconds)
 
 
 def evaluate_on_engine(

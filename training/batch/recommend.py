@@ -19,7 +19,14 @@ import pandas as pd
 
 from data.schemas import ITEM_ID, USER_ID
 from models.recommenders import load_recommender
-from training.batch.engine import EngineSettings, ShippedFolder, run_batches, ship, split_batches
+from training.batch.engine import (
+    EngineSettings,
+    ShippedFolder,
+    per_second,
+    run_batches,
+    ship,
+    split_batches,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +48,7 @@ class RecommendBatchOutcome:
 
     @property
     def users_per_second(self) -> float:
-        return self.users / self.seconds if self.seconds > 0 else float("inf")
+        return per_second(self.users, self.seconds)
 
 
 class RecommendWorker:

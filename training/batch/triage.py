@@ -21,7 +21,7 @@ import pandas as pd
 from models.served_models import triage_slot
 from models.triage import TaskModel, TriageEngine, TriageResult, load_triage_config
 from models.triage.slot_models import load_slot_model
-from training.batch.engine import EngineSettings, ShippedFolder, run_batches, ship
+from training.batch.engine import EngineSettings, ShippedFolder, per_second, run_batches, ship
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class TriageBatchOutcome:
 
     @property
     def texts_per_second(self) -> float:
-        return self.texts / self.seconds if self.seconds > 0 else float("inf")
+        return per_second(self.texts, self.seconds)
 
 
 def build_engine(champions: Sequence[TriageChampion]) -> TriageEngine:
