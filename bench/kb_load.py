@@ -42,7 +42,13 @@ from data.store import Store
 from data.store.resolutions import RESOLVED, WORKAROUND
 from features.embeddings import default_cache_dir
 from models.classifiers.onnx_runner import set_inference_threads
-from models.knowledge import KnowledgeBase, knowledge_encoder
+from models.knowledge import (
+    DEFAULT_KB_ENCODER,
+    MIN_SIMILARITY,
+    KbEncoder,
+    KnowledgeBase,
+    knowledge_encoder,
+)
 
 BENCH = Path(__file__).resolve().parent
 NOTES = {
@@ -81,20 +87,21 @@ def probe_texts(case_texts: list[str], count: int, seed: int) -> list[str]:
     return texts.sample(n=min(count, len(texts)), random_state=seed).tolist()
 
 
-def in_process_cost(url: str, queries: list[str], calls: int) -> dict[str, float]:
+def in_process_cost(url: str, queries: list[str], calls: int, kind: KbEncoder) -> dict[str, float]:
     """Milliseconds per `similar` call on one text, over `calls` texts (after a warm-up)."""
     set_inference_threads(1)  # as in a service worker: one thread per worker on 2 cores
-    base = KnowledgeBase(knowledge_encoder(default_cache_dir()))
+    base = KnowledgeBase(knowledge_encoder(default_cache_dir(), kind))
+    threshold = MIN_SIMILARITY[kind]
     store = Store(url)
     started = time.perf_counter()
     base.add(store.resolutions.all_cases())
     load_s = time.perf_counter() - started
     store.engine.dispose()
-    base.similar(queries[:5])
+    base.similar(queries[:5], min_similarity=threshold)
     times = []
     for text in queries[:calls]:
         t0 = time.perf_counter()
-        base.similar([text])
+        base.similar([text], min_similarity=threshold)
         times.append((time.perf_counter() - t0) * 1000)
     return {
         "cases": len(base),
@@ -151,6 +158,7 @@ def load_phase(
             PROMETHEUS_MULTIPROC_DIR=tmp,
             AGORA_STORE_URL=url,
             AGORA_SIMILAR_CASES="1" if enabled else "0",
+            AGORA_KB_ENCODER=args.encoder.value,
         )
         with ServiceProcess(env, log_path=Path(tmp) / "service.log") as server:
             waited = wait_for_knowledge(server, keys["triage"], case_text, 600) if enabled else 0
@@ -178,19 +186,29 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--calls", type=int, default=300, help="in-process similar() calls")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--encoder",
+        type=KbEncoder,
+        choices=list(KbEncoder),
+        default=DEFAULT_KB_ENCODER,
+        help="the knowledge-base encoder, in process and in the service (AGORA_KB_ENCODER)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     apply_stack_environment()
     with tempfile.TemporaryDirectory(prefix="agora-kb-store-") as folder:
         url = f"sqlite:///{Path(folder) / 'kb.db'}"
         case_texts, others = seed_store(url, args.cases, args.seed)
-        cost = in_process_cost(url, others, args.calls)
+        cost = in_process_cost(url, others, args.calls, args.encoder)
         print(f"in process: {json.dumps(cost)}", flush=True)
         probes = probe_texts(case_texts, args.calls, args.seed)
         phases = [
             load_phase(args, url, enabled, case_texts[0], probes) for enabled in (True, False)
         ]
-    print(f"\n/triage at {args.rate:g}/s for {args.duration:g} s, KB of {args.cases} cases")
+    print(
+        f"\n/triage at {args.rate:g}/s for {args.duration:g} s, KB of {args.cases} cases, "
+        f"encoder {args.encoder.value}"
+    )
     header = f"{'similar_cases':<14} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}"
     print(f"{header} {'load1m':>6} {'server CPU ms/request':>22}")
     for p in phases:

@@ -10,7 +10,8 @@ is relevant when it carries the query's label:
 
 Texts are de-duplicated before the split (no query has its exact text among the cases).
 Retrieval by the service's own code (`models.knowledge.KnowledgeBase` with the served encoder,
-all-MiniLM-L6-v2 as an int8 ONNX graph, or `--encoder torch-fp32`; cosine; it reads the first
+all-MiniLM-L6-v2 as an int8 ONNX graph, or `--encoder static` for its static distillation, or
+`--encoder torch-fp32`; cosine; it reads the first
 2,000 characters, the encoder the first 256 word pieces) is compared
 with a TF-IDF cosine retrieval (scikit-learn, word 1-2 grams, sublinear tf, fitted on the cases)
 over the whole text. `chance` is the precision of cases drawn at random from the knowledge base.
@@ -51,7 +52,7 @@ from data.loaders import load_labelled_texts
 from data.store.resolutions import RESOLVED, ResolvedCase
 from features.embeddings import EmbeddingCache, default_cache_dir, shared_text_encoder
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
-from models.knowledge import Encoder, KnowledgeBase, knowledge_encoder
+from models.knowledge import Encoder, KbEncoder, KnowledgeBase, knowledge_encoder
 from models.knowledge.knowledge_base import REASON_CANDIDATES
 
 K = 3
@@ -123,10 +124,12 @@ def split(
 
 
 def make_encoder(kind: str) -> Encoder:
-    """The served encoder (all-MiniLM-L6-v2 as int8 ONNX) or the same model in fp32 torch."""
+    """A served encoder (all-MiniLM-L6-v2 as int8 ONNX, or its static distillation), or the
+    transformer in fp32 torch."""
     if kind == "torch-fp32":
         return EmbeddingCache(shared_text_encoder())
-    return EmbeddingCache(knowledge_encoder(default_cache_dir()))  # type: ignore[arg-type]
+    served = KbEncoder.MINILM_INT8 if kind == "onnx-int8" else KbEncoder(kind)
+    return EmbeddingCache(knowledge_encoder(default_cache_dir(), served))  # type: ignore[arg-type]
 
 
 def encoder_retrieval(
@@ -243,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bitext-queries", type=int, default=1000)
     parser.add_argument(
         "--encoder",
-        choices=["onnx-int8", "torch-fp32"],
+        choices=["onnx-int8", "static", "torch-fp32"],
         default="onnx-int8",
-        help="the served encoder (default) or the same model in fp32 torch",
+        help="the service's default encoder, its static distillation (AGORA_KB_ENCODER=static) "
+        "or the transformer in fp32 torch",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)

@@ -6,17 +6,22 @@ from typing import Annotated
 
 import typer
 
+from cli.exit_codes import bad_input
 from cli.options import StoreOption
 from data.store import Store
 from features.embeddings import default_cache_dir
 from models.knowledge import (
     DEFAULT_K,
-    DEFAULT_MIN_SIMILARITY,
+    DEFAULT_KB_ENCODER,
     MAX_K,
+    MIN_SIMILARITY,
     Encoder,
+    KbEncoder,
     KnowledgeBase,
     knowledge_encoder,
+    parse_kb_encoder,
 )
+from serving.settings import KB_ENCODER_ENV
 
 app = typer.Typer(
     help="Search the knowledge base of resolved cases (what POST /resolutions recorded).",
@@ -24,10 +29,10 @@ app = typer.Typer(
 )
 
 
-def search_encoder() -> Encoder:
-    """The service's knowledge-base encoder (all-MiniLM-L6-v2, int8 ONNX), exported once into
-    the embeddings cache folder (AGORA_EMBEDDING_CACHE) on first use."""
-    return knowledge_encoder(default_cache_dir())
+def search_encoder(kind: KbEncoder) -> Encoder:
+    """Knowledge-base encoder `kind`, made once into the embeddings cache folder
+    (AGORA_EMBEDDING_CACHE) on first use."""
+    return knowledge_encoder(default_cache_dir(), kind)
 
 
 @app.command("search")
@@ -35,9 +40,22 @@ def search(
     text: Annotated[str, typer.Argument(help="A message to find resolved cases like.")],
     k: Annotated[int, typer.Option("--k", min=1, max=MAX_K, help="Cases to show.")] = DEFAULT_K,
     min_similarity: Annotated[
-        float,
-        typer.Option(min=-1.0, max=1.0, help="Show only cases at least this similar (cosine)."),
-    ] = DEFAULT_MIN_SIMILARITY,
+        float | None,
+        typer.Option(
+            min=-1.0,
+            max=1.0,
+            help="Show only cases at least this similar (cosine). Default: the encoder's "
+            f"threshold ({', '.join(f'{k.value} {v}' for k, v in MIN_SIMILARITY.items())}).",
+        ),
+    ] = None,
+    encoder: Annotated[
+        str | None,
+        typer.Option(
+            envvar=KB_ENCODER_ENV,
+            help="The service's knowledge-base encoder: "
+            f"{', '.join(k.value for k in KbEncoder)} (default {DEFAULT_KB_ENCODER.value}).",
+        ),
+    ] = None,
     reason: Annotated[
         str | None,
         typer.Option(help="The message's reason, as triage gives it: that reason's cases first."),
@@ -45,14 +63,19 @@ def search(
     store_url: StoreOption = None,
 ) -> None:
     """Print the resolved cases most like TEXT, as /triage's similar_cases would list them."""
+    try:
+        kind = parse_kb_encoder(encoder or DEFAULT_KB_ENCODER, "--encoder")
+    except ValueError as error:
+        raise bad_input(error) from None
+    threshold = MIN_SIMILARITY[kind] if min_similarity is None else min_similarity
     store = Store(store_url)
-    base = KnowledgeBase(search_encoder())
+    base = KnowledgeBase(search_encoder(kind))
     base.add(store.resolutions.all_cases())
     if len(base) == 0:
         typer.echo("the knowledge base is empty: no case has been resolved yet")
         return
-    found = base.similar([text], k=k, min_similarity=min_similarity, reasons=[reason])[0]
-    typer.echo(f"{len(found)} of {len(base)} resolved cases at similarity >= {min_similarity}")
+    found = base.similar([text], k=k, min_similarity=threshold, reasons=[reason])[0]
+    typer.echo(f"{len(found)} of {len(base)} resolved cases at similarity >= {threshold}")
     for rank, case in enumerate(found, start=1):
         labels = f"reason={case.reason} category={case.category} queue={case.queue}"
         typer.echo(f"{rank}. {case.similarity:.3f}  {case.outcome}  {labels}")

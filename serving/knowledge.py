@@ -3,9 +3,10 @@
 Each worker holds its own `models.knowledge.KnowledgeBase` in memory. A daemon thread reads the
 resolutions stored after the last one it saw every AGORA_KB_REFRESH_S seconds (default 2) and
 embeds only those, so a new resolution is findable by `/triage` within that interval plus the
-time to embed it (milliseconds for one case). The sentence encoder (all-MiniLM-L6-v2 as an int8
-ONNX graph, `models.knowledge.onnx_encoder`; exported once into the serving cache, which needs
-torch that once) is loaded by that thread when the first case arrives: a service with no
+time to embed it (milliseconds for one case). The encoder (AGORA_KB_ENCODER: `minilm-int8`,
+all-MiniLM-L6-v2 as an int8 ONNX graph, by default; `static`, word-piece vectors distilled from
+it; see `models.knowledge.encoders`) is made once into the serving cache, which needs
+torch that once, and loaded by that thread when the first case arrives: a service with no
 resolved case never loads it, and `/triage` embeds its text only when there is something to
 compare it with.
 AGORA_SIMILAR_CASES=0 turns the whole feature off (no thread, no encoder, no similar_cases).
@@ -25,13 +26,16 @@ from typing import Final
 from data.store.resolutions import ResolutionLog
 from models.knowledge import (
     DEFAULT_K,
-    DEFAULT_MIN_SIMILARITY,
+    DEFAULT_KB_ENCODER,
+    MIN_SIMILARITY,
+    KbEncoder,
     KnowledgeBase,
     LazyEncoder,
     SimilarCase,
     knowledge_encoder,
+    parse_kb_encoder,
 )
-from serving.settings import KB_REFRESH_ENV, SIMILAR_CASES_ENV
+from serving.settings import KB_ENCODER_ENV, KB_REFRESH_ENV, SIMILAR_CASES_ENV
 from serving.worker_tuning import settle_after_load
 
 logger = logging.getLogger(__name__)
@@ -41,12 +45,17 @@ DEFAULT_REFRESH_S: Final = 2.0
 
 @dataclass(frozen=True)
 class KnowledgeSettings:
-    """Whether /triage answers similar cases, how many, above which similarity, how fresh."""
+    """Whether /triage answers similar cases, how many, embedded how, how fresh."""
 
     enabled: bool = True
     k: int = DEFAULT_K
-    min_similarity: float = DEFAULT_MIN_SIMILARITY
+    encoder: KbEncoder = DEFAULT_KB_ENCODER
     refresh_s: float = DEFAULT_REFRESH_S
+
+    @property
+    def min_similarity(self) -> float:
+        """The encoder's threshold: below it a case is not similar."""
+        return MIN_SIMILARITY[self.encoder]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KnowledgeSettings:
@@ -54,7 +63,13 @@ class KnowledgeSettings:
         refresh = float(env.get(KB_REFRESH_ENV, "") or DEFAULT_REFRESH_S)
         if refresh <= 0:
             raise ValueError(f"{KB_REFRESH_ENV} must be a positive number of seconds")
-        return cls(enabled=env.get(SIMILAR_CASES_ENV, "1").strip() != "0", refresh_s=refresh)
+        named = env.get(KB_ENCODER_ENV, "") or DEFAULT_KB_ENCODER
+        encoder = parse_kb_encoder(named, KB_ENCODER_ENV)
+        return cls(
+            enabled=env.get(SIMILAR_CASES_ENV, "1").strip() != "0",
+            encoder=encoder,
+            refresh_s=refresh,
+        )
 
 
 class ServedKnowledge:
@@ -63,7 +78,9 @@ class ServedKnowledge:
     def __init__(self, log: ResolutionLog, settings: KnowledgeSettings, cache_dir: Path) -> None:
         self.log = log
         self.settings = settings
-        self.base = KnowledgeBase(LazyEncoder(lambda: knowledge_encoder(cache_dir)))
+        self.base = KnowledgeBase(
+            LazyEncoder(lambda: knowledge_encoder(cache_dir, settings.encoder))
+        )
         self._encoder_settled = False
 
     def start(self) -> None:
@@ -76,7 +93,10 @@ class ServedKnowledge:
         if not self.settings.enabled or len(self.base) == 0:
             return []
         settings = self.settings
-        return self.base.similar([text], settings.k, settings.min_similarity, [reason])[0]
+        found = self.base.similar(
+            [text], settings.k, min_similarity=settings.min_similarity, reasons=[reason]
+        )
+        return found[0]
 
     def catch_up(self) -> int:
         """Embed every resolved case stored since the last one held; returns how many."""

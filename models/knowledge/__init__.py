@@ -1,33 +1,45 @@
 """The knowledge base of resolved cases: embed, index, find similar cases.
 
-kb = KnowledgeBase(shared_text_encoder())
+kb = KnowledgeBase(knowledge_encoder(cache_dir))  # MiniLM, int8 ONNX, by default
 kb.add(store.resolutions.cases_after(kb.last_seq))
-kb.similar(["my refund never arrived"], k=3)   # -> [[SimilarCase, ...]]
+kb.similar(["my refund never arrived"], k=3, min_similarity=0.5)   # -> [[SimilarCase, ...]]
 """
 
 from __future__ import annotations
 
+from models.knowledge.encoders import (
+    DEFAULT_KB_ENCODER,
+    MIN_SIMILARITY,
+    KbEncoder,
+    LazyEncoder,
+    knowledge_encoder,
+    parse_kb_encoder,
+)
 from models.knowledge.knowledge_base import (
     DEFAULT_K,
-    DEFAULT_MIN_SIMILARITY,
     MAX_K,
     Encoder,
     KnowledgeBase,
     SimilarCase,
 )
-from models.knowledge.onnx_encoder import LazyEncoder, OnnxSentenceEncoder, knowledge_encoder
+from models.knowledge.onnx_encoder import OnnxSentenceEncoder
+from models.knowledge.static_encoder import StaticSentenceEncoder
 from models.knowledge.vector_index import DEFAULT_ANN_THRESHOLD, VectorIndex
 
 __all__ = [
     "DEFAULT_ANN_THRESHOLD",
     "DEFAULT_K",
-    "DEFAULT_MIN_SIMILARITY",
+    "DEFAULT_KB_ENCODER",
     "MAX_K",
+    "MIN_SIMILARITY",
     "Encoder",
+    "KbEncoder",
     "KnowledgeBase",
     "LazyEncoder",
     "OnnxSentenceEncoder",
     "SimilarCase",
+    "StaticSentenceEncoder",
     "VectorIndex",
     "knowledge_encoder",
+    "parse_kb_encoder",
 ]

@@ -24,11 +24,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_K: Final = 3
 MAX_K: Final = 20
-# Cosine similarity of all-MiniLM-L6-v2 vectors below which a case is not "similar". Unrelated
-# messages (a compliment against a lost-bag complaint) score under 0.2; the nearest case of 99 %
-# of Bitext and CFPB held-out queries scores above 0.5 (bench/kb_retrieval.py's splits). It
-# cuts off what is unrelated; it is not a guarantee that what passes is the same problem.
-DEFAULT_MIN_SIMILARITY: Final = 0.5
 MAX_QUERY_CHARS: Final = 2_000  # the encoder reads 256 word pieces; more text is only cost
 EXCERPT_CHARS: Final = 200
 MAX_QUERIES: Final = 1_000
@@ -118,10 +113,13 @@ class KnowledgeBase:
         self,
         texts: Sequence[str],
         k: int = DEFAULT_K,
-        min_similarity: float = DEFAULT_MIN_SIMILARITY,
+        *,
+        min_similarity: float,
         reasons: Sequence[str | None] | None = None,
     ) -> list[list[SimilarCase]]:
         """For each text, up to `k` cases with cosine similarity >= `min_similarity`, best first.
+
+        The threshold belongs to the encoder (`encoders.MIN_SIMILARITY`): cosine scales differ.
 
         `reasons` (one per text, None where unknown) is what triage made of each text: among
         the `REASON_CANDIDATES` nearest cases above the threshold, cases of the same reason come

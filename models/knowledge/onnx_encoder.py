@@ -6,8 +6,8 @@ the pooling and normalisation inside the graph, and its matrix multiplications q
 (`models.classifiers.onnx_export`, the dialect the fine-tuned classifiers use). Serving it needs
 only onnxruntime and the `tokenizers` library: a worker never imports torch for it. The export
 (which needs torch and sentence-transformers) is made on first use and kept in a folder keyed by
-the encoder name; later processes load it. Knowledge-base cases and queries must be embedded by
-the same encoder: the service, `agora kb search` and bench/kb_retrieval.py all use this one.
+the encoder name; later processes load it. It is the knowledge base's `minilm-int8`
+encoder (see `encoders`: cases and queries must be embedded by the same one).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -134,31 +133,3 @@ class OnnxSentenceEncoder:
         vectors = self.graph(ids, self.pad_id).astype(np.float32)
         # Re-normalised after the int8 graph's rounding, so a dot product stays a cosine.
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def knowledge_encoder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> OnnxSentenceEncoder:
-    """The encoder the knowledge base uses everywhere: `name` exported under `cache_dir`."""
-    return OnnxSentenceEncoder(ensure_exported(cache_dir, name))
-
-
-class LazyEncoder:
-    """An encoder built on its first use: a service whose knowledge base stays empty never
-    exports nor loads the encoder."""
-
-    def __init__(self, build: Callable[[], OnnxSentenceEncoder]) -> None:
-        self._build = build
-        self._encoder: OnnxSentenceEncoder | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        return self._encoder is not None
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        encoder = self._encoder
-        if encoder is None:
-            with self._lock:
-                if self._encoder is None:
-                    self._encoder = self._build()
-                encoder = self._encoder
-        return encoder.encode(texts)

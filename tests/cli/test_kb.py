@@ -42,7 +42,7 @@ def test_kb_search_prints_the_closest_resolved_cases(
     store.resolutions.add(bags, "bags delivered home", "resolved", "ana")
     store.resolutions.add(open_case, "still open", "not_resolved", "ana")
     store.engine.dispose()
-    monkeypatch.setattr(cli.kb, "search_encoder", WordsEncoder)
+    monkeypatch.setattr(cli.kb, "search_encoder", lambda kind: WordsEncoder())
 
     result = CliRunner().invoke(
         app,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from data.store import Store
+from models.knowledge import KbEncoder
 from serving.knowledge import KnowledgeSettings, ServedKnowledge
 
 
@@ -25,6 +26,12 @@ def test_settings_come_from_the_environment() -> None:
     assert KnowledgeSettings.from_env({"AGORA_KB_REFRESH_S": "0.5"}).refresh_s == 0.5
     with pytest.raises(ValueError, match="AGORA_KB_REFRESH_S"):
         KnowledgeSettings.from_env({"AGORA_KB_REFRESH_S": "0"})
+    default = KnowledgeSettings.from_env({})
+    assert default.encoder is KbEncoder.MINILM_INT8 and default.min_similarity == 0.5
+    fast = KnowledgeSettings.from_env({"AGORA_KB_ENCODER": "static"})
+    assert fast.encoder is KbEncoder.STATIC and fast.min_similarity == 0.4
+    with pytest.raises(ValueError, match="AGORA_KB_ENCODER must be one of"):
+        KnowledgeSettings.from_env({"AGORA_KB_ENCODER": "bert"})
 
 
 def test_catch_up_embeds_only_new_resolutions_and_off_answers_nothing(tmp_path: Path) -> None:
@@ -41,3 +48,25 @@ def test_catch_up_embeds_only_new_resolutions_and_off_answers_nothing(tmp_path: 
     off.base.encoder = OneHot()
     off.catch_up()
     assert off.similar_cases("where is my bag") == []
+
+
+def test_the_worker_builds_the_configured_encoder_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import serving.knowledge
+
+    built: list[tuple[Path, KbEncoder]] = []
+
+    def build(cache_dir: Path, kind: KbEncoder) -> OneHot:
+        built.append((cache_dir, kind))
+        return OneHot()
+
+    monkeypatch.setattr(serving.knowledge, "knowledge_encoder", build)
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    settings = KnowledgeSettings.from_env({"AGORA_KB_ENCODER": "static"})
+    served = ServedKnowledge(store.resolutions, settings, tmp_path / "cache")
+    assert built == []  # nothing resolved yet: no encoder
+    bag = store.triage.record("lost bag", {}, {}, "en", True, "c1")
+    store.resolutions.add(bag, "found it", "resolved", "ana")
+    assert served.catch_up() == 1
+    assert built == [(tmp_path / "cache", KbEncoder.STATIC)]

@@ -90,7 +90,7 @@ def test_cases_are_added_incrementally_without_embedding_old_ones_again() -> Non
     # A held triage resolved again: the newer resolution, the old vector.
     assert base.add([_case(1, seq=6, resolution="refunded instead")]) == 0
     assert len(encoder.encoded) == 5
-    [[top]] = base.similar(["t1"], k=1)
+    [[top]] = base.similar(["t1"], k=1, min_similarity=0.5)
     assert (top.triage_id, top.resolution) == ("tr1", "refunded instead")
     assert top.similarity == pytest.approx(1.0, abs=1e-4)
 
@@ -98,7 +98,7 @@ def test_cases_are_added_incrementally_without_embedding_old_ones_again() -> Non
 def test_the_threshold_and_k_bound_the_answer_and_an_empty_base_embeds_nothing() -> None:
     encoder = TableEncoder()
     base = KnowledgeBase(encoder)
-    assert base.similar(["anything", "else"], k=3) == [[], []]
+    assert base.similar(["anything", "else"], k=3, min_similarity=0.5) == [[], []]
     assert encoder.encoded == []  # nothing to compare with: the query is not embedded
     base.add([_case(i) for i in range(10)])
     [strict] = base.similar(["t4"], k=3, min_similarity=0.99)
@@ -108,7 +108,7 @@ def test_the_threshold_and_k_bound_the_answer_and_an_empty_base_embeds_nothing()
     [wide] = base.similar(["t4"], k=20, min_similarity=-1.0)
     assert len(wide) == 10  # fewer cases than k
     with pytest.raises(ValueError, match="k must be"):
-        base.similar(["t4"], k=0)
+        base.similar(["t4"], k=0, min_similarity=0.5)
 
 
 def test_the_excerpt_is_short_and_cut_at_a_word() -> None:
@@ -117,7 +117,7 @@ def test_the_excerpt_is_short_and_cut_at_a_word() -> None:
     encoder.vectors[long_text[:2000]] = encoder.vector("t0")
     base = KnowledgeBase(encoder)
     base.add([ResolvedCase(1, "tr", long_text, None, None, None, "ok", "resolved")])
-    [[case]] = base.similar(["t0"], k=1)
+    [[case]] = base.similar(["t0"], k=1, min_similarity=0.5)
     assert len(case.excerpt) <= 201 and case.excerpt.endswith("word…")
 
 
@@ -147,4 +147,4 @@ def test_cases_of_the_querys_reason_come_first_each_group_by_similarity() -> Non
     assert base.similar([query], k=6, min_similarity=-1.0, reasons=[None]) == [plain]
     assert base.similar([query], k=6, min_similarity=-1.0, reasons=["other"]) == [plain]
     with pytest.raises(ValueError, match="reasons"):
-        base.similar([query, query], reasons=["reason1"])
+        base.similar([query, query], min_similarity=0.5, reasons=["reason1"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from features.embeddings import TextEncoder
-from models.knowledge import LazyEncoder, knowledge_encoder
+from models.knowledge import KbEncoder, LazyEncoder, knowledge_encoder
 from models.knowledge.onnx_encoder import export_folder
 
 
@@ -32,7 +32,7 @@ def test_the_lazy_encoder_builds_nothing_until_it_encodes() -> None:
 
 @pytest.mark.slow
 def test_the_int8_export_agrees_with_the_fp32_model(tmp_path: Path) -> None:
-    encoder = knowledge_encoder(tmp_path)
+    encoder = knowledge_encoder(tmp_path, KbEncoder.MINILM_INT8)
     assert export_folder(tmp_path).is_dir()
     texts = [
         "my checked bag never arrived in Denver",
@@ -48,4 +48,5 @@ def test_the_int8_export_agrees_with_the_fp32_model(tmp_path: Path) -> None:
     assert int8[0] @ int8[1] > int8[0] @ int8[2] + 0.1  # a paraphrase is closer (fp32: .36, .16)
     # A second process loads the export instead of exporting again, and a text's vector does not
     # depend on the texts beside it (regression: int8 activations were scaled per batch of 64).
-    assert np.allclose(knowledge_encoder(tmp_path).encode(texts[:1]), int8[:1], atol=1e-6)
+    again = knowledge_encoder(tmp_path, KbEncoder.MINILM_INT8)
+    assert np.allclose(again.encode(texts[:1]), int8[:1], atol=1e-6)

@@ -1,0 +1,108 @@
+"""The knowledge base's fast encoder: static token vectors distilled from the sentence encoder.
+
+`/triage` embeds every complaint it answers with similar cases, so the encoder's cost is paid on
+the request path. all-MiniLM-L6-v2 (six transformer layers) costs about 3.4 ms for a 29-token
+tweet on one core, int8: a third of the CPU a `/triage` with similar cases takes, and what kept
+its p99 above the serving target at 100 requests/s on 2 cores. model2vec distils the same
+encoder into one vector per word piece (each vocabulary token passed through the transformer,
+PCA to 256 dimensions, frequency weighting); a text is the mean of its pieces' vectors, about
+0.2 ms. It reads words, not their order or context, and finds fewer cases of the same issue in
+long narratives than the transformer (bench/kb_retrieval.py measures both): an option for a
+deployment whose latency budget the transformer does not fit (AGORA_KB_ENCODER=static).
+
+The distillation needs torch and transformers once (about 20 s on 2 cores); the folder it writes
+is keyed by the encoder name and reused by every later process. Serving it needs only
+model2vec's numpy runtime and the `tokenizers` library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from features.embeddings import DEFAULT_ENCODER, resolve_encoder_path
+
+logger = logging.getLogger(__name__)
+
+# model2vec's default. 384 (PCA without reduction) found no more; no PCA at all keeps a common
+# direction that puts even unrelated texts above 0.9 cosine, so no threshold separates them.
+PCA_DIMS: Final = 256
+INFO_FILE: Final = "agora-static.json"
+FORMAT: Final = 1  # bump when the distillation changes: an old folder is then distilled again
+
+
+def static_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
+    """Where the distillation of encoder `name` lives under `cache_dir`."""
+    key = hashlib.sha256(f"{name}|static|{FORMAT}".encode()).hexdigest()[:16]
+    return cache_dir / f"static-encoder-{key}"
+
+
+def ensure_distilled(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
+    """The distilled folder of `name`, distilling it first if it is missing (atomic: written
+    aside and renamed, so concurrent workers never load half a folder)."""
+    folder = static_folder(cache_dir, name)
+    if (folder / INFO_FILE).exists():
+        return folder
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".static-distill-", dir=cache_dir))
+    try:
+        _distill(name, staging)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another process finished first: keep its folder
+            if not (folder / INFO_FILE).exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _distill(name: str, out: Path) -> None:
+    from model2vec.distill import distill
+
+    logger.info("distilling static token vectors from %s (once)", name)
+    model = distill(model_name=resolve_encoder_path(name), pca_dims=PCA_DIMS)
+    model.save_pretrained(str(out))
+    info = {"name": name, "format": FORMAT, "pca_dims": PCA_DIMS}
+    (out / INFO_FILE).write_text(json.dumps(info))
+
+
+class StaticSentenceEncoder:
+    """Encodes texts into L2-normalised float32 vectors: the mean of their word pieces'
+    distilled vectors. A text's vector does not depend on what it is encoded with."""
+
+    def __init__(self, folder: Path) -> None:
+        from model2vec import StaticModel
+
+        info = json.loads((folder / INFO_FILE).read_text())
+        # An EmbeddingCache key: vectors differ from the transformer's.
+        self.name = f"{info['name']}#static-v{info['format']}"
+        self.model = StaticModel.from_pretrained(folder, force_download=False)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.dim)
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # No worker processes: the service calls this from its request threads.
+        vectors = self.model.encode(
+            list(texts), show_progress_bar=show_progress, use_multiprocessing=False
+        ).astype(np.float32)
+        # A text of no known piece has the zero vector; it stays zero (similar to nothing).
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def static_encoder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> StaticSentenceEncoder:
+    """`name` distilled under `cache_dir` (once), loaded."""
+    return StaticSentenceEncoder(ensure_distilled(cache_dir, name))
