@@ -167,11 +167,15 @@ class NormOrderedItems:
             block = min(block * 2, self.config.max_block)
         if position >= total:
             return kept_items, position, True
-        # A filter drops most of what the graph finds: ask it for proportionally more.
+        # A filter drops most of what the graph finds: ask it for proportionally more. Seen
+        # items are dropped too, and they are among the nearest (a history's profile points at
+        # its own items): ask for that many more as well.
         if admitted_share is None:
             admitted_share = 1.0 if allowed is None else float(np.mean(allowed))
         share = max(admitted_share, 1e-3)
-        fetch = min(int(self.config.graph_candidates / share), _MAX_GRAPH_FETCH, total)
+        wanted_from_graph = int(self.config.graph_candidates / share)
+        wanted_from_graph += 0 if seen is None else len(seen)
+        fetch = min(wanted_from_graph, _MAX_GRAPH_FETCH, total)
         found = self._graph_candidates(query32, fetch)
         return np.union1d(kept_items, found), position, False
 
