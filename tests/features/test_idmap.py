@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.idmap import MISSING, IdMap, UnknownIdError
@@ -51,3 +52,11 @@ def test_json_round_trip(tmp_path: Path) -> None:
     assert IdMap.load(tmp_path / "ids.json") == ids
     with pytest.raises(ValueError, match="'ids' list"):
         IdMap.from_json('{"other": []}')
+
+
+def test_encode_is_from_values_and_lookup_in_one_pass() -> None:
+    column = pd.Series([3, "b", "a", 3, "3", "b", 10])  # 3 and "3" are one id, as strings
+    id_map, codes = IdMap.encode(column)
+    assert id_map == IdMap.from_values(column)
+    np.testing.assert_array_equal(codes, id_map.lookup(column))
+    assert [id_map.id_of(int(c)) for c in codes] == ["3", "b", "a", "3", "3", "b", "10"]

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from features.splits import (
+    _in_train,
+    _in_train_exact,
     _user_draw_order,
     drop_cold_start,
     leave_last_k_out,
@@ -132,3 +134,26 @@ def test_user_draw_order_is_lexsort_order_with_tied_draws(rows: int, users: int)
     draws[:third] = draws[third : 2 * third]  # equal draws, within users too: the row decides
     expected = np.lexsort((np.arange(rows), draws, codes))
     np.testing.assert_array_equal(_user_draw_order(codes, draws), expected)
+
+
+@pytest.mark.parametrize("draw_bits", [None, 30, 26, 24])
+@pytest.mark.parametrize(("rows", "users"), [(1, 1), (50, 3), (5000, 40), (30000, 2000)])
+def test_packed_train_mask_equals_the_index_sort(rows: int, users: int, draw_bits: int) -> None:
+    """Few draw bits make many keys tie, across the train/test boundary too: those users take
+    the exact path, and every row lands where the index sort puts it."""
+    codes = np.random.default_rng(2).integers(0, users, rows)
+    draws = np.random.RandomState(4).rand(rows)
+    draws[: rows // 4] = draws[rows // 4 : 2 * (rows // 4)]  # exactly equal draws as well
+    for ratio in (0.75, 0.5, 0.2):
+        np.testing.assert_array_equal(
+            _in_train(codes, draws, ratio, draw_bits), _in_train_exact(codes, draws, ratio)
+        )
+
+
+def test_kept_per_user_is_upstreams_row_test_counted() -> None:
+    from features.splits import _kept_per_user
+
+    sizes = np.arange(0, 3000)
+    for ratio in (0.75, 0.5, 0.2, 0.1, 0.3, 0.7, 0.9, 1 / 3):
+        expected = [int(np.sum(np.arange(1, n + 1) / n <= ratio)) if n else 0 for n in sizes]
+        np.testing.assert_array_equal(_kept_per_user(sizes, ratio), expected)
