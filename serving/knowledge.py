@@ -99,10 +99,14 @@ class ServedKnowledge:
         return found[0]
 
     def catch_up(self) -> int:
-        """Embed every resolved case stored since the last one held; returns how many."""
+        """Embed every resolved case stored since the last one held, and refile held cases an
+        agent corrected since; returns how many cases were embedded."""
         embedded = 0
         while cases := self.log.cases_after(self.base.last_seq):
             embedded += self.base.add(cases)
+        # After the cases: a correction of a case read just now is already applied to it.
+        while refilings := self.log.refilings_after(self.base.last_refiling_seq):
+            self.base.refile(refilings)
         if embedded and not self._encoder_settled:
             # The encoder was just loaded: freeze the grown heap out of GC passes.
             settle_after_load()

@@ -25,6 +25,7 @@ from data.store.tables import (
     OUTCOME_LENGTH,
     RESOLUTION_ID_LENGTH,
     TRIAGE_ID_LENGTH,
+    corrections,
     resolutions,
     triage_records,
 )
@@ -43,6 +44,20 @@ MAX_CASES_BATCH: Final = 1000  # rows per knowledge-base read: a refresh stays b
 
 # Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates).
 _UNSTORABLE: Final = {0: "\ufffd", **{code: "\ufffd" for code in range(0xD800, 0xE000)}}
+
+
+# The labels a case is filed under: an agent's correction of one of them refiles the case.
+FILING_FIELDS: Final = ("reason", "category", "queue")
+
+
+@dataclass(frozen=True)
+class Refiling:
+    """An agent's correction (number `seq`) of the label a case is filed under."""
+
+    seq: int
+    triage_id: str
+    field: str  # one of FILING_FIELDS
+    label: str
 
 
 class InvalidResolutionError(StoreError):
@@ -159,6 +174,26 @@ class ResolutionLog:
                 )
             )
         return cases
+
+    def refilings_after(self, seq: int, limit: int = MAX_CASES_BATCH) -> list[Refiling]:
+        """Corrections of a filing field stored after correction `seq`, oldest first (so the
+        last one of a field wins), at most `limit`: a knowledge base holding the case refiles
+        it. (A case read later by `cases_after` comes with its corrections applied.)"""
+        limit = max(0, min(int(limit), MAX_CASES_BATCH))
+        query = (
+            select(
+                corrections.c.seq,
+                corrections.c.triage_id,
+                corrections.c.field,
+                corrections.c.correct_label,
+            )
+            .where(corrections.c.seq > seq, corrections.c.field.in_(FILING_FIELDS))
+            .order_by(corrections.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [Refiling(int(r.seq), r.triage_id, r.field, r.correct_label) for r in rows]
 
     def all_cases(self, batch: int = MAX_CASES_BATCH) -> list[ResolvedCase]:
         """Every resolved case, read in batches of `batch` (for offline use: the CLI)."""

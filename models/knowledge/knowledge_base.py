@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 import numpy as np
 
-from data.store.resolutions import ResolvedCase
+from data.store.resolutions import FILING_FIELDS, Refiling, ResolvedCase
 from models.knowledge.vector_index import DEFAULT_ANN_THRESHOLD, VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class KnowledgeBase:
         self._cases: list[ResolvedCase] = []  # position = the index's label
         self._position: dict[str, int] = {}  # triage_id -> position
         self._last_seq = 0
+        self._last_refiling_seq = 0
         self._write_lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -71,6 +72,32 @@ class KnowledgeBase:
     def last_seq(self) -> int:
         """The highest resolution `seq` added: read the log after it to catch up."""
         return self._last_seq
+
+    @property
+    def last_refiling_seq(self) -> int:
+        """The highest correction `seq` applied: read corrections after it to catch up."""
+        return self._last_refiling_seq
+
+    def refile(self, refilings: Sequence[Refiling]) -> int:
+        """Apply agents' corrections of the labels held cases are filed under (newer than
+        `last_refiling_seq`, in order); returns how many held cases changed. Nothing is
+        re-embedded: the message is the same, only what it was about is corrected."""
+        with self._write_lock:
+            newer = sorted(
+                (r for r in refilings if r.seq > self._last_refiling_seq), key=lambda r: r.seq
+            )
+            changed: set[int] = set()
+            for refiling in newer:
+                position = self._position.get(refiling.triage_id)
+                if position is None or refiling.field not in FILING_FIELDS:
+                    continue  # not held yet: `add` reads it with its corrections applied
+                case = self._cases[position]
+                if getattr(case, refiling.field) != refiling.label:
+                    self._cases[position] = replace(case, **{refiling.field: refiling.label})
+                    changed.add(position)
+            if newer:
+                self._last_refiling_seq = newer[-1].seq
+            return len(changed)
 
     @property
     def uses_ann(self) -> bool:

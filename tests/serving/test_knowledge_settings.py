@@ -70,3 +70,24 @@ def test_the_worker_builds_the_configured_encoder_on_first_use(
     store.resolutions.add(bag, "found it", "resolved", "ana")
     assert served.catch_up() == 1
     assert built == [(tmp_path / "cache", KbEncoder.STATIC)]
+
+
+def test_a_correction_after_the_case_is_held_refiles_it(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
+    served.base.encoder = OneHot()
+    outputs = {"reason": {"label": "late_flight"}, "category": {"label": "delta"}}
+    bag = store.triage.record("lost bag", outputs, {}, "en", True, "c1")
+    store.resolutions.add(bag, "found it", "resolved", "ana")
+    served.catch_up()
+    [before] = served.similar_cases("where is my bag")
+    assert before.reason == "late_flight" and before.category == "delta"
+    store.triage.add_correction(bag, "reason", "damaged_luggage", "ana")
+    store.triage.add_correction(bag, "reason", "lost_luggage", "ben")  # the latest wins
+    store.triage.add_correction(bag, "queue", "baggage", "ana")
+    store.triage.add_correction(bag, "sentiment", "negative", "ana")  # not a filing label
+    assert served.catch_up() == 0  # nothing embedded again
+    [after] = served.similar_cases("where is my bag")
+    assert (after.reason, after.category, after.queue) == ("lost_luggage", "delta", "baggage")
+    # Ranking follows the corrected reason: a query of that reason finds it first.
+    assert served.similar_cases("where is my bag", "lost_luggage")[0].triage_id == bag

@@ -148,3 +148,22 @@ def test_cases_of_the_querys_reason_come_first_each_group_by_similarity() -> Non
     assert base.similar([query], k=6, min_similarity=-1.0, reasons=["other"]) == [plain]
     with pytest.raises(ValueError, match="reasons"):
         base.similar([query, query], min_similarity=0.5, reasons=["reason1"])
+
+
+def test_refile_changes_held_cases_in_order_and_skips_the_rest() -> None:
+    from data.store.resolutions import Refiling
+
+    base = KnowledgeBase(TableEncoder())
+    base.add([_case(0), _case(1)])
+    changed = base.refile(
+        [
+            Refiling(7, "tr0", "queue", "late"),  # applied after seq 5: the latest wins
+            Refiling(5, "tr0", "queue", "early"),
+            Refiling(6, "tr9", "reason", "x"),  # not held: `add` reads it corrected
+            Refiling(8, "tr1", "sentiment", "negative"),  # not a filing label
+        ]
+    )
+    assert changed == 1 and base.last_refiling_seq == 8
+    [[case]] = base.similar(["t0"], k=1, min_similarity=0.5)
+    assert case.queue == "late" and case.reason == "reason0"
+    assert base.refile([Refiling(3, "tr0", "queue", "old")]) == 0  # already past seq 3
