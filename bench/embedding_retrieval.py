@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pandas as pd
+from catalog_retrieval import _frames, _timed  # the same synthetic catalog and timing
 
 from data import schemas as S
 from data.environment import apply_stack_environment
-from data.synthetic import SyntheticConfig, generate
 from models.recommenders import ItemFilter, Recommendation
 from models.recommenders.embedding import EmbeddingConfig, EmbeddingRecommender
 from models.recommenders.norm_index import NormOrderedItems
@@ -50,25 +47,6 @@ class Shape:
     full_p99_ms: float
     graph_p50_ms: float
     graph_p99_ms: float
-
-
-def _frames(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
-    config = SyntheticConfig(
-        interactions=args.interactions, users=args.users, items=args.items, seed=args.seed
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        generate(config, folder / "interactions.parquet", folder / "items.parquet")
-        return (
-            pd.read_parquet(folder / "interactions.parquet"),
-            pd.read_parquet(folder / "items.parquet"),
-        )
-
-
-def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.perf_counter()
-    answer = call()
-    return answer, (time.perf_counter() - started) * 1000
 
 
 def _recall(exact: list[Recommendation], found: list[Recommendation]) -> tuple[float, float] | None:
@@ -123,6 +101,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
+    args.dataset = None  # always the synthetic catalog
     interactions, items = _frames(args)
     ann = EmbeddingConfig().ann
     overrides: dict[str, int] = {"min_items": min(ann.min_items, args.items)}

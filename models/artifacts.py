@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -63,6 +63,29 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def build_once(folder: Path, marker: str, build: Callable[[Path], None]) -> Path:
+    """`folder`, made by `build(staging folder)` first when `folder / marker` is missing.
+
+    For derived files every process may need (an exported or distilled encoder): the folder is
+    written aside and renamed, so no process sees half of it; when another process finished
+    first, its folder is kept and this one's discarded. `build` writes `marker` last.
+    """
+    if (folder / marker).exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        build(staging)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another process finished first: keep its folder
+            if not (folder / marker).exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
 
 
 def write_json(path: Path, payload: Any) -> None:

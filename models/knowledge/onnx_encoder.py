@@ -15,9 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -25,6 +22,7 @@ from typing import Final
 import numpy as np
 
 from features.embeddings import DEFAULT_ENCODER, TextEncoder
+from models.artifacts import build_once
 
 logger = logging.getLogger(__name__)
 
@@ -42,23 +40,9 @@ def export_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
 
 
 def ensure_exported(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
-    """The export folder of `name`, exporting it first if it is missing (atomic: a folder is
-    written aside and renamed, so concurrent processes never see half an export)."""
-    folder = export_folder(cache_dir, name)
-    if (folder / INFO_FILE).exists():
-        return folder
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".onnx-export-", dir=cache_dir))
-    try:
-        _export(name, staging)
-        try:
-            os.rename(staging, folder)
-        except OSError:  # another process finished first: keep its export
-            if not (folder / INFO_FILE).exists():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+    """The export folder of `name`, exporting it first if it is missing (atomic: see
+    `build_once`, so concurrent processes never see half an export)."""
+    return build_once(export_folder(cache_dir, name), INFO_FILE, lambda out: _export(name, out))
 
 
 def _export(name: str, out: Path) -> None:

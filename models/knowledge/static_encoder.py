@@ -20,9 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -30,6 +27,7 @@ from typing import Final
 import numpy as np
 
 from features.embeddings import DEFAULT_ENCODER, resolve_encoder_path
+from models.artifacts import build_once
 
 logger = logging.getLogger(__name__)
 
@@ -47,23 +45,9 @@ def static_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
 
 
 def ensure_distilled(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
-    """The distilled folder of `name`, distilling it first if it is missing (atomic: written
-    aside and renamed, so concurrent workers never load half a folder)."""
-    folder = static_folder(cache_dir, name)
-    if (folder / INFO_FILE).exists():
-        return folder
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".static-distill-", dir=cache_dir))
-    try:
-        _distill(name, staging)
-        try:
-            os.rename(staging, folder)
-        except OSError:  # another process finished first: keep its folder
-            if not (folder / INFO_FILE).exists():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+    """The distilled folder of `name`, distilling it first if it is missing (atomic: see
+    `build_once`, so concurrent workers never load half a folder)."""
+    return build_once(static_folder(cache_dir, name), INFO_FILE, lambda out: _distill(name, out))
 
 
 def _distill(name: str, out: Path) -> None:
