@@ -39,6 +39,7 @@ _RELATIVE_MARGIN: Final = 1e-4
 _EXTRA_CANDIDATES: Final = 8
 GRAPH_FILE: Final = "norm_index_graph.hnsw"
 _MAX_GRAPH_FETCH: Final = 4000  # a filtered request asks the graph for at most this many
+_GRAPH_ADD_CHUNK: Final = 65_536  # vectors copied and added to the graph at a time
 
 
 class NormIndexConfig(FrozenConfig):
@@ -80,25 +81,31 @@ class NormOrderedItems:
         self.config = config
         self.items = item_indices[order].astype(np.int64)  # catalog index of each position
         self.norms = norms[order]
-        self.vectors = np.ascontiguousarray(vectors[self.items], dtype=np.float32)
-        self.graph = graph if graph is not None else self._build_graph()
+        self.graph = graph if graph is not None else self._build_graph(vectors)
+        # With a graph the scan stops at max_scan: only that many ordered vectors are kept (a
+        # million 384-d embeddings would otherwise hold a second 1.5 GB table).
+        kept = len(self.items) if self.graph is None else min(len(self.items), config.max_scan)
+        self.vectors = np.ascontiguousarray(vectors[self.items[:kept]], dtype=np.float32)
         logger.info("ordered %d items by norm for pruned top-k", len(self.items))
 
-    def _build_graph(self) -> object | None:
+    def _build_graph(self, vectors: np.ndarray) -> object | None:
         """The inner-product HNSW graph over the items, when a scan can be cut short."""
         if len(self.items) <= self.config.max_scan:
             return None  # every request can scan the whole catalog within max_scan
         import hnswlib
 
         config = self.config
-        graph = hnswlib.Index(space="ip", dim=self.vectors.shape[1])
+        graph = hnswlib.Index(space="ip", dim=vectors.shape[1])
         graph.init_index(
             max_elements=len(self.items),
             M=config.graph_m,
             ef_construction=config.graph_ef_construction,
             random_seed=config.seed,
         )
-        graph.add_items(self.vectors, self.items, num_threads=config.graph_threads or -1)
+        for start in range(0, len(self.items), _GRAPH_ADD_CHUNK):  # no second full table
+            labels = self.items[start : start + _GRAPH_ADD_CHUNK]
+            chunk = np.ascontiguousarray(vectors[labels], dtype=np.float32)
+            graph.add_items(chunk, labels, num_threads=config.graph_threads or -1)
         _settle(graph, config)
         logger.info("built an HNSW graph over %d items", len(self.items))
         return graph
