@@ -62,7 +62,7 @@ def _in_train(
     the top `draw_bits` bits of its draw (53-bit integers, see `_user_draw_order`), keys are
     sorted, and each user's train rows are those whose key is at most its last kept key. Where
     the last kept and first left-out keys of a user are equal (draws equal in those bits), that
-    user's rows take the exact row-index path. At 20M rows on 2 cores about 3 s against 6.5 s.
+    user's rows take the exact row-index path. At 20M rows on 2 cores about 2 s against 6.3 s.
     """
     n = len(draws)
     if n == 0:
