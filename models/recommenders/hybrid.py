@@ -29,7 +29,7 @@ from models.artifacts import current_type_name
 from models.config import ConfigError, FrozenConfig
 from models.errors import CatalogTooLargeError
 from models.recommenders.base import Recommender
-from models.recommenders.contract import RecommenderConfig
+from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
 from models.recommenders.fitted_catalog import FittedCatalog
 
 logger = logging.getLogger(__name__)
@@ -219,6 +219,16 @@ class HybridRecommender(Recommender):
         if content is None or not content.answers_text_queries:
             raise ValueError("this hybrid has no content (embedding) component to answer text")
         return content.score_text(query)
+
+    def recommend_for_text(
+        self, query: str, k: int = 10, filters: ItemFilter | None = None
+    ) -> list[Recommendation]:
+        """The content component's answer: only it reads text, and on a large catalog it
+        answers from its graph instead of scoring every item (same catalog as the hybrid's)."""
+        content = self.content
+        if content is None or not content.answers_text_queries:
+            raise ValueError("this hybrid has no content (embedding) component to answer text")
+        return content.recommend_for_text(query, k, filters)
 
     def _participation(self, rows: sp.csr_matrix) -> np.ndarray:
         """(components, rows) fusion weights: a component's weight where the row holds an item

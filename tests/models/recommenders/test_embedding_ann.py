@@ -141,3 +141,24 @@ def test_the_graph_is_saved_beside_the_vectors_and_loaded(
     assert loaded.norm_index is not None
     for user in ("u1", "u2", "u40"):
         assert loaded.recommend(user, 10) == approx.recommend(user, 10)
+
+
+def test_a_hybrid_answers_text_from_its_content_components_graph() -> None:
+    from models.recommenders.hybrid import HybridConfig, HybridRecommender
+
+    interactions, items = _frames()
+    graph = {"min_items": 1, "max_scan": 8, "graph_candidates": 60, "graph_ef_search": 120}
+    components = [
+        {"type": "popularity"},
+        {"type": "embedding", "weight": 0.0, "config": {"use_cache": False, "ann": graph}},
+    ]
+    hybrid = HybridRecommender(
+        HybridConfig(components=components),
+        encoder=ClusteredEncoder(),  # type: ignore[arg-type]
+    ).fit(interactions, items)
+    content = hybrid.content
+    assert isinstance(content, EmbeddingRecommender) and content.norm_index is not None
+    answer = hybrid.recommend_for_text("news on topic 5", k=10)
+    assert answer == content.recommend_for_text("news on topic 5", k=10)
+    exact = _model(NormIndexConfig(min_items=0)).recommend_for_text("news on topic 5", k=10)
+    assert _agreement(exact, answer) >= 0.9
