@@ -14,6 +14,7 @@ format `agora-recommender`) are still read: `read_manifest` turns them into toda
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -63,6 +64,12 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def keyed_folder(cache_dir: Path, prefix: str, *key: object) -> Path:
+    """`cache_dir/<prefix>-<16 hex digits of key>`: one folder per derived artefact and version."""
+    digest = hashlib.sha256("|".join(str(part) for part in key).encode()).hexdigest()[:16]
+    return cache_dir / f"{prefix}-{digest}"
 
 
 def build_once(folder: Path, marker: str, build: Callable[[Path], None]) -> Path:

@@ -12,7 +12,6 @@ encoder (see `encoders`: cases and queries must be embedded by the same one).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from typing import Final
 import numpy as np
 
 from features.embeddings import DEFAULT_ENCODER, TextEncoder
-from models.artifacts import build_once
+from models.artifacts import build_once, keyed_folder
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +34,7 @@ FORMAT: Final = 1  # bump when the export changes: an old folder is then exporte
 
 def export_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
     """Where the export of encoder `name` lives under `cache_dir`."""
-    key = hashlib.sha256(f"{name}|{FORMAT}".encode()).hexdigest()[:16]
-    return cache_dir / f"onnx-encoder-{key}"
+    return keyed_folder(cache_dir, "onnx-encoder", name, FORMAT)
 
 
 def ensure_exported(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:

@@ -17,7 +17,6 @@ model2vec's numpy runtime and the `tokenizers` library.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from typing import Final
 import numpy as np
 
 from features.embeddings import DEFAULT_ENCODER, resolve_encoder_path
-from models.artifacts import build_once
+from models.artifacts import build_once, keyed_folder
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +39,7 @@ FORMAT: Final = 1  # bump when the distillation changes: an old folder is then d
 
 def static_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
     """Where the distillation of encoder `name` lives under `cache_dir`."""
-    key = hashlib.sha256(f"{name}|static|{FORMAT}".encode()).hexdigest()[:16]
-    return cache_dir / f"static-encoder-{key}"
+    return keyed_folder(cache_dir, "static-encoder", name, "static", FORMAT)
 
 
 def ensure_distilled(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:

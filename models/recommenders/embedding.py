@@ -9,7 +9,7 @@ Large catalogs (`ann.min_items`, default 100,000 items): every score is a cosine
 so the norm bound that prunes a factor model's scan prunes nothing here; feeds, similar items and
 text queries take their candidates from an HNSW graph over the item vectors instead (built at
 training, saved beside the vectors in hnswlib's format) and re-score them exactly, filters and
-seen items applied after (`NormOrderedItems` with a scan of a few items; measured by
+seen items applied after (`NormOrderedItems` with no scan, `max_scan` 0; measured by
 bench/embedding_retrieval.py).
 """
 
@@ -50,7 +50,7 @@ MAX_SIMILARITY_ITEMS = 2048
 # under a fifth of the catalog scores just those items: the graph would fetch five times the
 # candidates, slower than that.
 ANN_DEFAULTS = NormIndexConfig(
-    max_scan=8,
+    max_scan=0,
     graph_m=48,
     graph_ef_construction=200,
     graph_candidates=200,

@@ -215,20 +215,20 @@ class HybridRecommender(Recommender):
 
     def score_text(self, query: str) -> np.ndarray:
         """The content component's scores: only it can read a text query."""
-        content = self.content
-        if content is None or not content.answers_text_queries:
-            raise ValueError("this hybrid has no content (embedding) component to answer text")
-        return content.score_text(query)
+        return self._text_component().score_text(query)
 
     def recommend_for_text(
         self, query: str, k: int = 10, filters: ItemFilter | None = None
     ) -> list[Recommendation]:
         """The content component's answer: only it reads text, and on a large catalog it
         answers from its graph instead of scoring every item (same catalog as the hybrid's)."""
+        return self._text_component().recommend_for_text(query, k, filters)
+
+    def _text_component(self) -> Recommender:
         content = self.content
         if content is None or not content.answers_text_queries:
             raise ValueError("this hybrid has no content (embedding) component to answer text")
-        return content.recommend_for_text(query, k, filters)
+        return content
 
     def _participation(self, rows: sp.csr_matrix) -> np.ndarray:
         """(components, rows) fusion weights: a component's weight where the row holds an item

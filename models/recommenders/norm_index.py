@@ -57,7 +57,7 @@ class NormIndexConfig(FrozenConfig):
     first_block: int = Field(default=2048, ge=64)
     max_block: int = Field(default=65_536, ge=64)
     exact_below_share: float = Field(default=0.02, ge=0.0, le=1.0)
-    max_scan: int = Field(default=131_072, ge=8)  # past it, the graph adds candidates
+    max_scan: int = Field(default=131_072, ge=0)  # past it, the graph adds them (0: graph only)
     graph_m: int = Field(default=16, ge=4, le=96)
     graph_ef_construction: int = Field(default=100, ge=10)
     graph_candidates: int = Field(default=500, ge=10)

@@ -4,6 +4,7 @@ vectors, re-scored exactly. Lists match full scoring (recall), scores are the ex
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ class ClusteredEncoder:
         return np.array(rows, dtype=np.float32)
 
 
+@functools.cache  # read-only: every test and helper shares the one pair of frames
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(5)
     users = rng.integers(0, N_USERS, 3000)
