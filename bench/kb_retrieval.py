@@ -9,9 +9,9 @@ is relevant when it carries the query's label:
   80 % cases, 20 % queries.
 
 Texts are de-duplicated before the split (no query has its exact text among the cases).
-Retrieval by the service's own code (`models.knowledge.KnowledgeBase` with the served encoder,
-all-MiniLM-L6-v2 as an int8 ONNX graph, or `--encoder static` for its static distillation, or
-`--encoder torch-fp32`; cosine; it reads the first
+Retrieval by the service's own code (`models.knowledge.KnowledgeBase` with a served encoder: the
+default, all-MiniLM-L6-v2's static distillation, or `--encoder minilm-int8` for the transformer
+as an int8 ONNX graph, or `--encoder torch-fp32`; cosine; it reads the first
 2,000 characters, the encoder the first 256 word pieces) is compared
 with a TF-IDF cosine retrieval (scikit-learn, word 1-2 grams, sublinear tf, fitted on the cases)
 over the whole text. `chance` is the precision of cases drawn at random from the knowledge base.
@@ -52,11 +52,18 @@ from data.loaders import load_labelled_texts
 from data.store.resolutions import RESOLVED, ResolvedCase
 from features.embeddings import EmbeddingCache, default_cache_dir, shared_text_encoder
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
-from models.knowledge import Encoder, KbEncoder, KnowledgeBase, knowledge_encoder
+from models.knowledge import (
+    DEFAULT_KB_ENCODER,
+    Encoder,
+    KbEncoder,
+    KnowledgeBase,
+    knowledge_encoder,
+)
 from models.knowledge.knowledge_base import REASON_CANDIDATES
 
 K = 3
 QUERY_CHUNK = 1000  # KnowledgeBase.similar takes at most this many texts per call
+TORCH_FP32 = "torch-fp32"  # the transformer unquantised, for reference: not a served encoder
 
 
 @dataclass(frozen=True)
@@ -124,12 +131,11 @@ def split(
 
 
 def make_encoder(kind: str) -> Encoder:
-    """A served encoder (all-MiniLM-L6-v2 as int8 ONNX, or its static distillation), or the
-    transformer in fp32 torch."""
-    if kind == "torch-fp32":
+    """A served encoder (all-MiniLM-L6-v2's static distillation, or the transformer as int8
+    ONNX), or the transformer in fp32 torch."""
+    if kind == TORCH_FP32:
         return EmbeddingCache(shared_text_encoder())
-    served = KbEncoder.MINILM_INT8 if kind == "onnx-int8" else KbEncoder(kind)
-    return EmbeddingCache(knowledge_encoder(default_cache_dir(), served))  # type: ignore[arg-type]
+    return EmbeddingCache(knowledge_encoder(default_cache_dir(), KbEncoder(kind)))  # type: ignore[arg-type]
 
 
 def encoder_retrieval(
@@ -246,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bitext-queries", type=int, default=1000)
     parser.add_argument(
         "--encoder",
-        choices=["onnx-int8", "static", "torch-fp32"],
-        default="onnx-int8",
-        help="the service's default encoder, its static distillation (AGORA_KB_ENCODER=static) "
-        "or the transformer in fp32 torch",
+        choices=[*(kind.value for kind in KbEncoder), TORCH_FP32],
+        default=DEFAULT_KB_ENCODER.value,
+        help="a served encoder (AGORA_KB_ENCODER; the service's default first) or the transformer "
+        "in fp32 torch",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)

@@ -2,13 +2,12 @@
 
 Each worker holds its own `models.knowledge.KnowledgeBase` in memory. A daemon thread reads the
 resolutions stored after the last one it saw every AGORA_KB_REFRESH_S seconds (default 2) and
-embeds only those, so a new resolution is findable by `/triage` within that interval plus the
-time to embed it (milliseconds for one case). The encoder (AGORA_KB_ENCODER: `minilm-int8`,
-all-MiniLM-L6-v2 as an int8 ONNX graph, by default; `static`, word-piece vectors distilled from
-it; see `models.knowledge.encoders`) is made once into the serving cache, which needs
-torch that once, and loaded by that thread when the first case arrives: a service with no
-resolved case never loads it, and `/triage` embeds its text only when there is something to
-compare it with.
+embeds only those, so a new resolution is findable by `/triage` within that interval plus the time
+to embed it (milliseconds for one case). The encoder (AGORA_KB_ENCODER: `static`, word-piece
+vectors distilled from all-MiniLM-L6-v2, by default; `minilm-int8`, the transformer as an int8 ONNX
+graph; see `models.knowledge.encoders`) is made once into the serving cache, which needs torch that
+once, and loaded by that thread when the first case arrives: a service with no resolved case never
+loads it, and `/triage` embeds its text only when there is something to compare it with.
 AGORA_SIMILAR_CASES=0 turns the whole feature off (no thread, no encoder, no similar_cases).
 """
 

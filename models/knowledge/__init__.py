@@ -1,8 +1,9 @@
 """The knowledge base of resolved cases: embed, index, find similar cases.
 
-kb = KnowledgeBase(knowledge_encoder(cache_dir))  # MiniLM, int8 ONNX, by default
+kb = KnowledgeBase(knowledge_encoder(cache_dir))  # MiniLM distilled to static vectors, by default
 kb.add(store.resolutions.cases_after(kb.last_seq))
-kb.similar(["my refund never arrived"], k=3, min_similarity=0.5)   # -> [[SimilarCase, ...]]
+threshold = MIN_SIMILARITY[DEFAULT_KB_ENCODER]
+kb.similar(["my refund never arrived"], k=3, min_similarity=threshold)  # -> [[SimilarCase, ...]]
 """
 
 from __future__ import annotations

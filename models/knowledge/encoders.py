@@ -3,13 +3,15 @@
 Cases and queries must be embedded by the same encoder: the service, `agora kb search` and the
 benchmarks pick it by the same name (AGORA_KB_ENCODER, `--encoder`).
 
-- `minilm-int8` (default): the transformer itself as an int8 ONNX graph (`onnx_encoder`), about
-  3.4 ms per tweet on one core: a third of the CPU of a `/triage` with similar cases.
-- `static`: all-MiniLM-L6-v2 distilled to static word-piece vectors (`static_encoder`), about
-  0.2 ms per message, so similar cases cost `/triage` almost nothing. It reads words, not context:
-  a rewording scores close, a paraphrase in other words ("where is my luggage" / "lost bag") far
-  less than with the transformer, and it finds fewer cases of the same issue in long narratives
-  (bench/kb_retrieval.py). For a deployment whose latency budget the transformer does not fit.
+- `static` (default): all-MiniLM-L6-v2 distilled to static word-piece vectors
+  (`static_encoder`), about 0.2 ms per message, so similar cases cost `/triage` almost nothing.
+  It reads words, not context: a rewording scores close, a paraphrase in other words ("where is
+  my luggage" / "lost bag") far less than with the transformer, and it finds fewer cases of the
+  same issue in long narratives (bench/kb_retrieval.py). The default because `/triage` must keep
+  its p99 target at 100 requests/s on 2 cores with similar cases on, and only this one does.
+- `minilm-int8`: the transformer itself as an int8 ONNX graph (`onnx_encoder`), about 3.4 ms per
+  tweet on one core: a third of the CPU of a `/triage` with similar cases, which pushed its p99
+  to 22-43 ms on 2 cores. Better matches (paraphrases, long narratives) where cores allow.
 
 Each has its own similarity threshold: the two put cosines on different scales.
 """
@@ -35,7 +37,7 @@ class KbEncoder(StrEnum):
     MINILM_INT8 = "minilm-int8"
 
 
-DEFAULT_KB_ENCODER: Final = KbEncoder.MINILM_INT8
+DEFAULT_KB_ENCODER: Final = KbEncoder.STATIC
 
 # Cosine below which a case is not "similar", per encoder. Measured on bench/kb_retrieval.py's
 # seed-0 splits and the airline tweets: the nearest case of 99 % of Bitext and CFPB held-out

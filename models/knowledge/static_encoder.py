@@ -7,8 +7,8 @@ its p99 above the serving target at 100 requests/s on 2 cores. model2vec distils
 encoder into one vector per word piece (each vocabulary token passed through the transformer,
 PCA to 256 dimensions, frequency weighting); a text is the mean of its pieces' vectors, about
 0.2 ms. It reads words, not their order or context, and finds fewer cases of the same issue in
-long narratives than the transformer (bench/kb_retrieval.py measures both): an option for a
-deployment whose latency budget the transformer does not fit (AGORA_KB_ENCODER=static).
+long narratives than the transformer (bench/kb_retrieval.py measures both). The knowledge base's
+default (AGORA_KB_ENCODER): with it `/triage` keeps its latency target on 2 cores.
 
 The distillation needs torch and transformers once (about 20 s on 2 cores); the folder it writes
 is keyed by the encoder name and reused by every later process. Serving it needs only

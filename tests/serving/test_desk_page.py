@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT_S = 20
-KB_WAIT_S = 90  # the first resolution on a fresh serving cache also exports the encoder
+KB_WAIT_S = 90  # the first resolution on a fresh serving cache also makes the encoder
 SIMILAR = "My bag is lost after the flight to Denver, nobody answers the phone"
 
 MESSAGES = {

@@ -7,16 +7,20 @@ import time
 
 import pytest
 
+from models.knowledge import DEFAULT_KB_ENCODER, MIN_SIMILARITY
 from tests.serving.conftest import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
-REFRESH_WAIT_S = 180.0  # the first case exports the encoder in the worker (torch): tens of s
+REFRESH_WAIT_S = 180.0  # the first case makes the encoder in the worker (torch): tens of s
 CASE = (
     "My checked bag never arrived in Denver and nobody at the desk can tell me where it is. "
     "Write to kb.tester@example.com"
 )
-SIMILAR = "my suitcase did not show up at the Denver baggage claim, where is my luggage?"
+# A rewording that shares some words. A paraphrase in other words ("my suitcase did not show up")
+# scores about 0.38 with the static default, below its threshold, against 0.63 with minilm-int8:
+# that trade is measured by bench/kb_retrieval.py; this test is about the loop.
+SIMILAR = "my checked bag did not arrive at the Denver baggage claim, where is my luggage?"
 RESOLUTION = "Traced the bag via WorldTracer; couriered it to the customer's home next day."
 
 
@@ -47,7 +51,7 @@ def test_a_resolved_case_is_found_for_a_similar_message(service: ServiceProcess)
     assert found, "the resolved case never appeared in similar_cases"
     [case] = found
     assert case["resolution"] == RESOLUTION and case["outcome"] == "resolved"
-    assert 0.5 <= case["similarity"] <= 1.0
+    assert MIN_SIMILARITY[DEFAULT_KB_ENCODER] <= case["similarity"] <= 1.0
     assert "kb.tester@example.com" not in case["excerpt"] and "Denver" in case["excerpt"]
     assert "reason" in case and "queue" in case
     # An unrelated message stays below the similarity threshold.
