@@ -81,6 +81,10 @@ class ServedKnowledge:
             LazyEncoder(lambda: knowledge_encoder(cache_dir, settings.encoder))
         )
         self._encoder_settled = False
+        # Positions in the resolutions and corrections: each also finds rows whose number
+        # became visible after a higher one (concurrent inserts; see data.store.follow).
+        self._cases = log.case_follower()
+        self._corrections = log.correction_follower()
 
     def start(self) -> None:
         if self.settings.enabled:
@@ -101,11 +105,21 @@ class ServedKnowledge:
         """Embed every resolved case stored since the last one held, and refile held cases an
         agent corrected since; returns how many cases were embedded."""
         embedded = 0
-        while cases := self.log.cases_after(self.base.last_seq):
-            embedded += self.base.add(cases)
+        while True:
+            polled = self._cases.poll()
+            if polled.seqs:
+                embedded += self.base.add(self.log.cases_at(polled.seqs))
+            self._cases.advance(polled)  # only once added: a failed embedding reads them again
+            if not polled.more:
+                break
         # After the cases: a correction of a case read just now is already applied to it.
-        while refilings := self.log.refilings_after(self.base.last_refiling_seq):
-            self.base.refile(refilings)
+        while True:
+            polled = self._corrections.poll()
+            if polled.seqs:
+                self.base.refile(self.log.filings_corrected_at(polled.seqs))
+            self._corrections.advance(polled)
+            if not polled.more:
+                break
         if embedded and not self._encoder_settled:
             # The encoder was just loaded: freeze the grown heap out of GC passes.
             settle_after_load()

@@ -1,25 +1,29 @@
 """The resolution log: how agents resolved triaged cases, the source of the knowledge base.
 
-An agent records a resolution of a triage record (its text redacted, as the triage text is);
-the knowledge base (`models.knowledge`) reads the cases whose outcome solved something, in
-`seq` order and in bounded batches, so a reader that remembers the last `seq` it saw picks up
-only what is new. Resolutions are idempotent by `resolution_id`: the same id with other content
-is a StoreConflictError, never a silent duplicate. A case may be resolved more than once (a
-workaround first, a fix later); each resolution is its own row.
+An agent records a resolution of a triage record (its text redacted, as the triage text is); the
+knowledge base (`models.knowledge`) reads the cases whose outcome solved something, in bounded
+batches: offline in `seq` order (`cases_after`), and in the service through a `SeqFollower`
+(`case_follower`, `cases_at`), which also picks up a resolution whose number became visible after a
+higher one (concurrent inserts on PostgreSQL; see `data.store.follow`). Resolutions are idempotent
+by `resolution_id`: the same id with other content is a StoreConflictError, never a silent
+duplicate. A case may be resolved more than once (a workaround first, a fix later); each resolution
+is its own row.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 
 from data.events import InvalidFieldError, check_identifier
 from data.pii import redact
 from data.store.connection import StoreError
+from data.store.follow import SeqFollower
 from data.store.tables import (
     AGENT_LENGTH,
     OUTCOME_LENGTH,
@@ -48,16 +52,6 @@ _UNSTORABLE: Final = {0: "\ufffd", **{code: "\ufffd" for code in range(0xD800, 0
 
 # The labels a case is filed under: an agent's correction of one of them refiles the case.
 FILING_FIELDS: Final = ("reason", "category", "queue")
-
-
-@dataclass(frozen=True)
-class Refiling:
-    """An agent's correction (number `seq`) of the label a case is filed under."""
-
-    seq: int
-    triage_id: str
-    field: str  # one of FILING_FIELDS
-    label: str
 
 
 class InvalidResolutionError(StoreError):
@@ -134,10 +128,30 @@ class ResolutionLog:
         stored = annotate_record(self.engine, resolutions, "resolution_id", row, content)
         return resolution_id, stored
 
+    def case_follower(self) -> SeqFollower:
+        """A reader's position in the resolutions, which also finds resolutions whose number
+        became visible late (see `data.store.follow`): read their cases with `cases_at`."""
+        return SeqFollower(self.engine, resolutions.c.seq)
+
+    def correction_follower(self) -> SeqFollower:
+        """A reader's position in the corrections (see `case_follower`): read what they refile
+        with `filings_corrected_at`."""
+        return SeqFollower(self.engine, corrections.c.seq)
+
     def cases_after(self, seq: int, limit: int = MAX_CASES_BATCH) -> list[ResolvedCase]:
         """Resolutions with a KNOWLEDGE_OUTCOMES outcome and `seq` above `seq`, oldest first,
         at most `limit` (capped at MAX_CASES_BATCH), each with its triaged message."""
         limit = max(0, min(int(limit), MAX_CASES_BATCH))
+        return self._cases(resolutions.c.seq > seq, limit)
+
+    def cases_at(self, seqs: Collection[int]) -> list[ResolvedCase]:
+        """The resolutions numbered `seqs` that have a KNOWLEDGE_OUTCOMES outcome, oldest first,
+        each with its triaged message (at most MAX_CASES_BATCH numbers per call)."""
+        if len(seqs) > MAX_CASES_BATCH:
+            raise ValueError(f"at most {MAX_CASES_BATCH} resolutions per read, got {len(seqs)}")
+        return self._cases(resolutions.c.seq.in_(list(seqs)), MAX_CASES_BATCH) if seqs else []
+
+    def _cases(self, which: ColumnElement[bool], limit: int) -> list[ResolvedCase]:
         query = (
             select(
                 resolutions.c.seq,
@@ -150,7 +164,7 @@ class ResolutionLog:
                 resolutions.c.outcome,
             )
             .join(triage_records, triage_records.c.triage_id == resolutions.c.triage_id)
-            .where(resolutions.c.seq > seq, resolutions.c.outcome.in_(KNOWLEDGE_OUTCOMES))
+            .where(which, resolutions.c.outcome.in_(KNOWLEDGE_OUTCOMES))
             .order_by(resolutions.c.seq)
             .limit(limit)
         )
@@ -175,25 +189,25 @@ class ResolutionLog:
             )
         return cases
 
-    def refilings_after(self, seq: int, limit: int = MAX_CASES_BATCH) -> list[Refiling]:
-        """Corrections of a filing field stored after correction `seq`, oldest first (so the
-        last one of a field wins), at most `limit`: a knowledge base holding the case refiles
-        it. (A case read later by `cases_after` comes with its corrections applied.)"""
-        limit = max(0, min(int(limit), MAX_CASES_BATCH))
-        query = (
-            select(
-                corrections.c.seq,
-                corrections.c.triage_id,
-                corrections.c.field,
-                corrections.c.correct_label,
-            )
-            .where(corrections.c.seq > seq, corrections.c.field.in_(FILING_FIELDS))
-            .order_by(corrections.c.seq)
-            .limit(limit)
+    def filings_corrected_at(self, seqs: Collection[int]) -> dict[str, dict[str, str]]:
+        """For the triages whose filing labels (FILING_FIELDS) corrections `seqs` changed:
+        triage_id -> {field: its latest corrected label}. The latest by number, whatever order
+        the corrections were read in: a correction that became visible late never undoes a
+        newer one. At most MAX_CASES_BATCH numbers per call."""
+        if len(seqs) > MAX_CASES_BATCH:
+            raise ValueError(f"at most {MAX_CASES_BATCH} corrections per read, got {len(seqs)}")
+        if not seqs:
+            return {}
+        query = select(corrections.c.triage_id).where(
+            corrections.c.seq.in_(list(seqs)), corrections.c.field.in_(FILING_FIELDS)
         )
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return [Refiling(int(r.seq), r.triage_id, r.field, r.correct_label) for r in rows]
+            ids = sorted(set(connection.execute(query).scalars()))
+            latest = latest_corrections(connection, ids)
+        return {
+            triage_id: {f: label for f, label in fields.items() if f in FILING_FIELDS}
+            for triage_id, fields in latest.items()
+        }
 
     def all_cases(self, batch: int = MAX_CASES_BATCH) -> list[ResolvedCase]:
         """Every resolved case, read in batches of `batch` (for offline use: the CLI)."""

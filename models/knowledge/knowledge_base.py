@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 import numpy as np
 
-from data.store.resolutions import FILING_FIELDS, Refiling, ResolvedCase
+from data.store.resolutions import FILING_FIELDS, ResolvedCase
 from models.knowledge.vector_index import DEFAULT_ANN_THRESHOLD, VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,6 @@ class KnowledgeBase:
         self._cases: list[ResolvedCase] = []  # position = the index's label
         self._position: dict[str, int] = {}  # triage_id -> position
         self._last_seq = 0
-        self._last_refiling_seq = 0
         self._write_lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -70,60 +69,58 @@ class KnowledgeBase:
 
     @property
     def last_seq(self) -> int:
-        """The highest resolution `seq` added: read the log after it to catch up."""
+        """The highest resolution `seq` added."""
         return self._last_seq
 
-    @property
-    def last_refiling_seq(self) -> int:
-        """The highest correction `seq` applied: read corrections after it to catch up."""
-        return self._last_refiling_seq
-
-    def refile(self, refilings: Sequence[Refiling]) -> int:
-        """Apply agents' corrections of the labels held cases are filed under (newer than
-        `last_refiling_seq`, in order); returns how many held cases changed. Nothing is
-        re-embedded: the message is the same, only what it was about is corrected."""
+    def refile(self, filings: Mapping[str, Mapping[str, str]]) -> int:
+        """Refile held cases by agents' corrections (triage_id -> {field: latest corrected
+        label}, fields of FILING_FIELDS); returns how many held cases changed. Setting the
+        latest labels, not replaying corrections, makes the order they are read in irrelevant.
+        Nothing is re-embedded: the message is the same, only what it was about is corrected.
+        A case not held yet is skipped: `add` reads it with its corrections applied."""
         with self._write_lock:
-            newer = sorted(
-                (r for r in refilings if r.seq > self._last_refiling_seq), key=lambda r: r.seq
-            )
-            changed: set[int] = set()
-            for refiling in newer:
-                position = self._position.get(refiling.triage_id)
-                if position is None or refiling.field not in FILING_FIELDS:
-                    continue  # not held yet: `add` reads it with its corrections applied
+            changed = 0
+            for triage_id, fields in filings.items():
+                position = self._position.get(triage_id)
+                if position is None:
+                    continue
                 case = self._cases[position]
-                if getattr(case, refiling.field) != refiling.label:
-                    self._cases[position] = replace(case, **{refiling.field: refiling.label})
-                    changed.add(position)
-            if newer:
-                self._last_refiling_seq = newer[-1].seq
-            return len(changed)
+                update = {
+                    name: label
+                    for name, label in fields.items()
+                    if name in FILING_FIELDS and getattr(case, name) != label
+                }
+                if update:
+                    self._cases[position] = replace(case, **update)
+                    changed += 1
+            return changed
 
     @property
     def uses_ann(self) -> bool:
         return self._index is not None and self._index.uses_ann
 
     def add(self, cases: Sequence[ResolvedCase]) -> int:
-        """Add cases newer than `last_seq` (older ones are skipped); returns how many messages
-        were embedded. A triage already held takes the newer resolution without re-embedding."""
+        """Add resolved cases, in any order; returns how many messages were embedded. A triage
+        already held takes a newer resolution (higher `seq`) without re-embedding; an older or
+        the same one changes nothing, so adding a batch twice is harmless."""
         with self._write_lock:
-            newer = sorted((c for c in cases if c.seq > self._last_seq), key=lambda c: c.seq)
-            if not newer:
-                return 0
             held: dict[int, ResolvedCase] = {}
             fresh: dict[str, ResolvedCase] = {}  # a later resolution in the batch wins
-            for case in newer:
-                if case.triage_id in self._position:
-                    held[self._position[case.triage_id]] = case
-                else:
+            for case in sorted(cases, key=lambda c: c.seq):
+                position = self._position.get(case.triage_id)
+                if position is None:
                     fresh[case.triage_id] = case
+                elif case.seq > held.get(position, self._cases[position]).seq:
+                    held[position] = case
+            if not held and not fresh:
+                return 0
             new_cases = list(fresh.values())
             # Embedded before anything changes: if the encoder fails, a retry re-reads them.
             if new_cases:
                 vectors = self.encoder.encode([c.text[:MAX_QUERY_CHARS] for c in new_cases])
             for position, case in held.items():
                 self._cases[position] = case  # one reference swap per case
-            self._last_seq = newer[-1].seq
+            self._last_seq = max(self._last_seq, *(c.seq for c in cases))
             if not new_cases:
                 return 0
             if self._index is None:

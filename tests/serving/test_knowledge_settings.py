@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from data.store import Store
+from data.store.tables import resolutions
 from models.knowledge import KbEncoder
 from serving.knowledge import KnowledgeSettings, ServedKnowledge
 
@@ -91,3 +92,33 @@ def test_a_correction_after_the_case_is_held_refiles_it(tmp_path: Path) -> None:
     assert (after.reason, after.category, after.queue) == ("lost_luggage", "delta", "baggage")
     # Ranking follows the corrected reason: a query of that reason finds it first.
     assert served.similar_cases("where is my bag", "lost_luggage")[0].triage_id == bag
+
+
+def test_a_resolution_committed_after_a_higher_number_is_still_embedded(tmp_path: Path) -> None:
+    """On PostgreSQL two concurrent resolutions can commit out of number order; a worker that
+    has read the higher one must still find the lower one (rows inserted with explicit numbers
+    play that order out)."""
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
+    served.base.encoder = OneHot()
+    bag = store.triage.record("lost bag", {}, {}, "en", True, "c1")
+    movie = store.triage.record("great movie", {}, {}, "en", True, "c2")
+
+    def resolve(seq: int, triage_id: str) -> None:
+        row = {
+            "seq": seq,
+            "resolution_id": f"r{seq}",
+            "triage_id": triage_id,
+            "redacted_resolution": "done",
+            "outcome": "resolved",
+            "agent": "ana",
+            "created_at": 0.0,
+        }
+        with store.engine.begin() as connection:
+            connection.execute(resolutions.insert(), [row])
+
+    resolve(2, movie)
+    assert served.catch_up() == 1
+    resolve(1, bag)  # took number 1 before the other, committed after it was read
+    assert served.catch_up() == 1
+    assert [c.triage_id for c in served.similar_cases("where is my bag")] == [bag]

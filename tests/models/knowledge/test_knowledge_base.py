@@ -150,20 +150,28 @@ def test_cases_of_the_querys_reason_come_first_each_group_by_similarity() -> Non
         base.similar([query, query], min_similarity=0.5, reasons=["reason1"])
 
 
-def test_refile_changes_held_cases_in_order_and_skips_the_rest() -> None:
-    from data.store.resolutions import Refiling
-
+def test_refile_sets_the_latest_labels_of_held_cases_and_skips_the_rest() -> None:
     base = KnowledgeBase(TableEncoder())
     base.add([_case(0), _case(1)])
     changed = base.refile(
-        [
-            Refiling(7, "tr0", "queue", "late"),  # applied after seq 5: the latest wins
-            Refiling(5, "tr0", "queue", "early"),
-            Refiling(6, "tr9", "reason", "x"),  # not held: `add` reads it corrected
-            Refiling(8, "tr1", "sentiment", "negative"),  # not a filing label
-        ]
+        {
+            "tr0": {"queue": "latest"},
+            "tr9": {"reason": "x"},  # not held: `add` reads it corrected
+            "tr1": {"sentiment": "negative"},  # not a filing label
+        }
     )
-    assert changed == 1 and base.last_refiling_seq == 8
+    assert changed == 1
     [[case]] = base.similar(["t0"], k=1, min_similarity=0.5)
-    assert case.queue == "late" and case.reason == "reason0"
-    assert base.refile([Refiling(3, "tr0", "queue", "old")]) == 0  # already past seq 3
+    assert case.queue == "latest" and case.reason == "reason0"
+    assert base.refile({"tr0": {"queue": "latest"}}) == 0  # already so: nothing changes
+
+
+def test_a_resolution_read_late_is_added_but_never_replaces_a_newer_one() -> None:
+    encoder = TableEncoder()
+    base = KnowledgeBase(encoder)
+    assert base.add([_case(0, seq=11), _case(1, seq=12, resolution="newer")]) == 2
+    # Numbers 9 and 10 committed after 11 and 12 were read (concurrent inserts).
+    assert base.add([_case(2, seq=9), _case(1, seq=10, resolution="older")]) == 1
+    assert encoder.encoded == ["t0", "t1", "t2"] and base.last_seq == 12
+    [[case]] = base.similar(["t1"], k=1, min_similarity=0.5)
+    assert case.resolution == "newer"
