@@ -18,6 +18,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -93,6 +95,33 @@ def build_once(folder: Path, marker: str, build: Callable[[Path], None]) -> Path
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+# The folder holding the top-level packages: a child interpreter imports them from there, whatever
+# its working directory.
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_in_child(module: str, *args: str, timeout_s: float) -> None:
+    """Run `python -m module args...` in a child interpreter; RuntimeError with the end of its
+    error output if it fails or outlives `timeout_s`.
+
+    For builds that need torch (exporting or distilling the knowledge base's encoder): a serving
+    worker that calls one never loads torch and transformers itself (about 500 MB it would keep
+    for its life), and its log gets none of their progress bars.
+    """
+    paths = [str(_PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    command = [sys.executable, "-m", module, *args]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, env=environment
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{module} did not finish within {timeout_s:.0f} s") from None
+    if done.returncode != 0:
+        tail = done.stderr.strip()[-2000:]
+        raise RuntimeError(f"{module} failed (exit {done.returncode}): {tail}")
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -5,8 +5,9 @@ call. all-MiniLM-L6-v2 (transformer, mean pooling, L2 normalisation) is exported
 the pooling and normalisation inside the graph, and its matrix multiplications quantised to int8
 (`models.classifiers.onnx_export`, the dialect the fine-tuned classifiers use). Serving it needs
 only onnxruntime and the `tokenizers` library: a worker never imports torch for it. The export
-(which needs torch and sentence-transformers) is made on first use and kept in a folder keyed by
-the encoder name; later processes load it. It is the knowledge base's `minilm-int8`
+(which needs torch and sentence-transformers) is made on first use, in a child interpreter
+(`python -m models.knowledge.onnx_encoder NAME OUT`), and kept in a folder keyed by the encoder
+name; later processes load it. It is the knowledge base's `minilm-int8`
 encoder (see `encoders`: cases and queries must be embedded by the same one).
 """
 
@@ -14,14 +15,16 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
+from data.environment import apply_stack_environment
 from features.embeddings import DEFAULT_ENCODER, TextEncoder
-from models.artifacts import build_once, keyed_folder
+from models.artifacts import build_in_child, build_once, keyed_folder
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ GRAPH_FILE: Final = "encoder-int8.onnx"
 TOKENIZER_FILE: Final = "tokenizer.json"
 INFO_FILE: Final = "encoder.json"
 FORMAT: Final = 1  # bump when the export changes: an old folder is then exported again
+EXPORT_TIMEOUT_S: Final = 900.0  # 10-30 s on 2 cores; a busy host is slower
 
 
 def export_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
@@ -40,7 +44,11 @@ def export_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
 def ensure_exported(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
     """The export folder of `name`, exporting it first if it is missing (atomic: see
     `build_once`, so concurrent processes never see half an export)."""
-    return build_once(export_folder(cache_dir, name), INFO_FILE, lambda out: _export(name, out))
+    return build_once(
+        export_folder(cache_dir, name),
+        INFO_FILE,
+        lambda out: build_in_child(__name__, name, str(out), timeout_s=EXPORT_TIMEOUT_S),
+    )
 
 
 def _export(name: str, out: Path) -> None:
@@ -115,3 +123,15 @@ class OnnxSentenceEncoder:
         vectors = self.graph(ids, self.pad_id).astype(np.float32)
         # Re-normalised after the int8 graph's rounding, so a dot product stays a cosine.
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def main(argv: Sequence[str]) -> None:
+    """`python -m models.knowledge.onnx_encoder NAME OUT`: export encoder NAME into OUT (the
+    child side of `ensure_exported`)."""
+    name, out = argv
+    apply_stack_environment()  # offline: the packaged model, no hub calls
+    _export(name, Path(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -10,23 +10,27 @@ PCA to 256 dimensions, frequency weighting); a text is the mean of its pieces' v
 long narratives than the transformer (bench/kb_retrieval.py measures both). The knowledge base's
 default (AGORA_KB_ENCODER): with it `/triage` keeps its latency target on 2 cores.
 
-The distillation needs torch and transformers once (about 20 s on 2 cores); the folder it writes
-is keyed by the encoder name and reused by every later process. Serving it needs only
-model2vec's numpy runtime and the `tokenizers` library.
+The distillation needs torch and transformers once (about 20 s on 2 cores), in a child
+interpreter (`python -m models.knowledge.static_encoder NAME OUT`), so the process that asked,
+a serving worker, never loads them; the folder it writes is keyed by the encoder name and reused
+by every later process. Serving it needs only model2vec's numpy runtime and the `tokenizers`
+library.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
+from data.environment import apply_stack_environment
 from features.embeddings import DEFAULT_ENCODER, resolve_encoder_path
-from models.artifacts import build_once, keyed_folder
+from models.artifacts import build_in_child, build_once, keyed_folder
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ logger = logging.getLogger(__name__)
 PCA_DIMS: Final = 256
 INFO_FILE: Final = "agora-static.json"
 FORMAT: Final = 1  # bump when the distillation changes: an old folder is then distilled again
+DISTILL_TIMEOUT_S: Final = 900.0  # about 20 s on 2 idle cores; a busy host is slower
 
 
 def static_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
@@ -45,7 +50,11 @@ def static_folder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
 def ensure_distilled(cache_dir: Path, name: str = DEFAULT_ENCODER) -> Path:
     """The distilled folder of `name`, distilling it first if it is missing (atomic: see
     `build_once`, so concurrent workers never load half a folder)."""
-    return build_once(static_folder(cache_dir, name), INFO_FILE, lambda out: _distill(name, out))
+    return build_once(
+        static_folder(cache_dir, name),
+        INFO_FILE,
+        lambda out: build_in_child(__name__, name, str(out), timeout_s=DISTILL_TIMEOUT_S),
+    )
 
 
 def _distill(name: str, out: Path) -> None:
@@ -88,3 +97,15 @@ class StaticSentenceEncoder:
 def static_encoder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> StaticSentenceEncoder:
     """`name` distilled under `cache_dir` (once), loaded."""
     return StaticSentenceEncoder(ensure_distilled(cache_dir, name))
+
+
+def main(argv: Sequence[str]) -> None:
+    """`python -m models.knowledge.static_encoder NAME OUT`: distil encoder NAME into OUT (the
+    child side of `ensure_distilled`)."""
+    name, out = argv
+    apply_stack_environment()  # offline: the packaged model, no hub calls
+    _distill(name, Path(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -4,6 +4,8 @@ context: a rewording is close, a paraphrase in other words much less so than wit
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +29,46 @@ TEXTS = [
 ]
 
 
+# Distils into FOLDER as a serving worker would on its first case, then prints which of the
+# heavy modules the process itself loaded.
+BUILD_AND_REPORT = """
+import sys
+from pathlib import Path
+from models.knowledge import KbEncoder, knowledge_encoder
+encoder = knowledge_encoder(Path(sys.argv[1]), KbEncoder.STATIC)
+assert encoder.encode(["lost bag"]).shape == (1, 256)
+print(sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules))
+"""
+
+
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A cache the encoder was distilled into (once, about 20 s) by a fresh process, and what
+    that process reported it had loaded."""
     folder = tmp_path_factory.mktemp("static-cache")
-    knowledge_encoder(folder, KbEncoder.STATIC)  # distils once (about 20 s)
-    return folder
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD_AND_REPORT, str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder, done.stdout.strip()
+
+
+@pytest.fixture
+def cache(built: tuple[Path, str]) -> Path:
+    return built[0]
+
+
+@pytest.mark.slow
+def test_the_distillation_runs_in_a_child_so_the_caller_never_loads_torch(
+    built: tuple[Path, str],
+) -> None:
+    folder, loaded = built
+    assert (static_folder(folder) / static.INFO_FILE).exists()
+    assert loaded == "[]"  # a serving worker keeps only the static vectors
 
 
 def test_parse_names_the_choices_on_a_bad_value() -> None:
@@ -64,7 +101,7 @@ def test_a_second_process_loads_the_distillation_instead_of_distilling(
     def refuse(*_: object) -> None:
         raise AssertionError("distilled again")
 
-    monkeypatch.setattr(static, "_distill", refuse)
+    monkeypatch.setattr(static, "build_in_child", refuse)
     first = knowledge_encoder(cache, KbEncoder.STATIC).encode(TEXTS[:2])
     second = knowledge_encoder(cache, KbEncoder.STATIC).encode(TEXTS[:2])
     assert np.array_equal(first, second)
