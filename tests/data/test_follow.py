@@ -153,3 +153,41 @@ def test_filings_take_the_latest_correction_whatever_order_they_are_read_in(
     filings = store.resolutions.filings_corrected_at([6])
     assert filings == {triage_id: {"reason": "damaged_luggage", "queue": "claims"}}
     assert store.resolutions.filings_corrected_at([9]) == {}  # no filing label corrected
+
+
+def test_concurrent_inserts_committing_out_of_order_are_all_read(store: Store) -> None:
+    """The race itself, on PostgreSQL: an insert holds number n uncommitted while another takes
+    n + 1 and commits; the reader reads n + 1, then n once it commits. (SQLite lets one writer
+    at a time, so there the race cannot happen.)"""
+    if store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises writers: numbers become visible in order")
+    triage_id, clock = _triage(store), Clock()
+    follower = _follower(store, clock)
+    assert _read(follower) == []
+
+    def row(resolution_id: str) -> dict[str, object]:
+        return {
+            "resolution_id": resolution_id,
+            "triage_id": triage_id,
+            "redacted_resolution": "fixed",
+            "outcome": "resolved",
+            "agent": "ana",
+            "created_at": 0.0,
+        }
+
+    slow = store.engine.connect()
+    try:
+        transaction = slow.begin()
+        [first] = slow.execute(resolutions.insert().returning(resolutions.c.seq), [row("slow")])
+        with store.engine.begin() as fast:
+            [second] = fast.execute(
+                resolutions.insert().returning(resolutions.c.seq), [row("fast")]
+            )
+        assert second.seq == first.seq + 1
+        assert _read(follower) == [second.seq]  # the lower number is not visible yet
+        assert set(follower.pending) == {first.seq}
+        transaction.commit()
+    finally:
+        slow.close()
+    assert _read(follower) == [first.seq]
+    assert [case.seq for case in store.resolutions.cases_at([first.seq])] == [first.seq]
