@@ -18,6 +18,7 @@ from models.knowledge import (
     Encoder,
     KbEncoder,
     KnowledgeBase,
+    encoder_reads,
     knowledge_encoder,
     parse_kb_encoder,
 )
@@ -73,6 +74,12 @@ def search(
     base.add(store.resolutions.all_cases())
     if len(base) == 0:
         typer.echo("the knowledge base is empty: no case has been resolved yet")
+        return
+    if not encoder_reads(text):
+        typer.echo(
+            "no similar cases: the knowledge base's encoders are English models and read "
+            "Latin-script text; this message is mostly in another script"
+        )
         return
     found = base.similar([text], k=k, min_similarity=threshold, reasons=[reason])[0]
     typer.echo(f"{len(found)} of {len(base)} resolved cases at similarity >= {threshold}")

@@ -22,6 +22,7 @@ from models.knowledge.knowledge_base import (
     Encoder,
     KnowledgeBase,
     SimilarCase,
+    encoder_reads,
 )
 from models.knowledge.onnx_encoder import OnnxSentenceEncoder
 from models.knowledge.static_encoder import StaticSentenceEncoder
@@ -41,6 +42,7 @@ __all__ = [
     "SimilarCase",
     "StaticSentenceEncoder",
     "VectorIndex",
+    "encoder_reads",
     "knowledge_encoder",
     "parse_kb_encoder",
 ]

@@ -65,6 +65,8 @@ def test_kb_search_prints_the_closest_resolved_cases(
     assert refund in result.output and "reissued the refund to the card" in result.output
     assert "reason=refund category=billing" in result.output
     assert bags not in result.output
+    chinese = CliRunner().invoke(app, ["kb", "search", "我的退款还没到", "--store-url", url])
+    assert chinese.exit_code == 0 and "mostly in another script" in chinese.output
 
     empty = CliRunner().invoke(
         app, ["kb", "search", "x", "--store-url", f"sqlite:///{tmp_path / 'empty.db'}"]

@@ -4,6 +4,7 @@ without re-embedding, the similarity threshold and k bound the answer."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -175,3 +176,20 @@ def test_a_resolution_read_late_is_added_but_never_replaces_a_newer_one() -> Non
     assert encoder.encoded == ["t0", "t1", "t2"] and base.last_seq == 12
     [[case]] = base.similar(["t1"], k=1, min_similarity=0.5)
     assert case.resolution == "newer"
+
+
+def test_texts_the_encoders_cannot_read_are_neither_embedded_nor_answered() -> None:
+    """The encoders are English models: unrelated Chinese complaints look alike to them, so a
+    Chinese case is not held and a Chinese query gets no similar cases (not unrelated ones)."""
+    encoder = TableEncoder()
+    base = KnowledgeBase(encoder)
+    chinese = replace(_case(1, seq=2), text="外卖送到的时候已经凉了，而且少了一份米饭")
+    assert base.add([_case(0), chinese]) == 1
+    assert encoder.encoded == ["t0"] and base.last_seq == 2
+    assert base.add([replace(_case(2, seq=3), text="快递三天了还没到")]) == 0
+    assert base.last_seq == 3  # read, not held: a reader does not ask for it again
+    found = base.similar(
+        ["t0", "快递三天了还没到", "🙂👍", "my t0 order 外"], k=1, min_similarity=-1.0
+    )
+    assert [[c.triage_id for c in row] for row in found] == [["tr0"], [], [], ["tr0"]]
+    assert encoder.encoded[1:] == ["t0", "my t0 order 外"]  # only what it can read was embedded
