@@ -1,6 +1,11 @@
 """Emerging terms: words whose share of recent complaint texts rose against a baseline period.
 
 A term counts once per text (document frequency: one ranting message is one text). Terms are
+English-style words of three letters or more (stop words dropped) and, for text written without
+spaces (Chinese, Japanese: `features.text.CJK_CHARACTERS`), pairs of adjacent characters, the
+usual index unit where no word segmenter is at hand: most Chinese words are two characters
+("退款" refund, "配送" delivery), and a whole unspaced clause, which is what a word pattern reads,
+almost never repeats. Terms are
 ranked by the z-score of their weighted log-odds ratio with an informative Dirichlet prior
 (Monroe, Colaresi and Quinn 2008, "Fightin' Words"): the prior is the term's share of both
 periods together, so a word seen 4 times recently and never before does not outrank a word
@@ -11,15 +16,28 @@ recent texts. Both samples are bounded by the caller (the store reads at most
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from features.text import CJK_CHARACTERS
 
 # Words of the redaction placeholders and of the social-media medium, never a topic.
 PRIOR_WEIGHT = 1000.0  # pseudo-texts of prior: how strongly small counts shrink to the pool
 _NOISE = frozenset({"http", "https", "co", "amp", "rt", "redacted", "email", "phone", "url"})
+_CJK_RUN = re.compile(f"[{CJK_CHARACTERS}]+")
+_WORD = re.compile(r"(?u)\b[^\W\d_]{3,}\b")
+
+
+def complaint_terms(text: str) -> list[str]:
+    """The terms of one text (see the module docstring), lower-cased."""
+    text = text.lower()
+    terms = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+    words = _WORD.findall(_CJK_RUN.sub(" ", text))
+    return terms + [word for word in words if word not in ENGLISH_STOP_WORDS]
 
 
 @dataclass(frozen=True)
@@ -38,13 +56,7 @@ def emerging_terms(
     """The `top` terms rising most from `baseline` texts to `recent` texts."""
     if not recent:
         return []
-    vectorizer = CountVectorizer(
-        binary=True,
-        stop_words="english",
-        token_pattern=r"(?u)\b[^\W\d_]{3,}\b",
-        lowercase=True,
-        max_features=20000,
-    )
+    vectorizer = CountVectorizer(binary=True, analyzer=complaint_terms, max_features=20000)
     try:
         matrix = vectorizer.fit_transform([*recent, *baseline])
     except ValueError:  # nothing but stop words

@@ -37,6 +37,14 @@ _REPLACEMENT = "\ufffd"  # what invalid UTF-8 byte sequences decode to
 _LETTER = re.compile(r"[^\W\d_]")  # any Unicode letter, in any script
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@\w+")  # @united, @商家; not the middle of an e-mail address
+# Characters of scripts written without spaces between words, as a regex character-class body:
+# Han (with radicals, the iteration marks 々〆 and extension planes), kana, bopomofo. Their text
+# is read by characters and character pairs, not by space-separated words. (Hangul is not among
+# them: Korean puts spaces between words.)
+CJK_CHARACTERS = (
+    r"\u2e80-\u2fdf\u3005\u3006\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff"
+    r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+)
 
 
 class TextInputError(ValueError):

@@ -35,12 +35,10 @@ from sklearn.utils.sparsefuncs_fast import (
     inplace_csr_row_normalize_l2,
 )
 
+from features.text import CJK_CHARACTERS
+
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
-# Han (with radicals, the iteration marks 々〆 and extension planes), kana, bopomofo.
-_CJK = (
-    r"\u2e80-\u2fdf\u3005\u3006\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff"
-    r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-)
+_CJK = CJK_CHARACTERS  # Han, kana, bopomofo
 CJK_TOKEN_PATTERN = rf"(?u)[{_CJK}]|[^\W{_CJK}]{{2,}}"
 # The space scikit-learn puts between the tokens of a word n-gram, where both sides are CJK.
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")

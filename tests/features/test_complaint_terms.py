@@ -3,7 +3,7 @@ common before as now, or seen in too few texts, does not emerge."""
 
 from __future__ import annotations
 
-from features.complaint_terms import emerging_terms
+from features.complaint_terms import complaint_terms, emerging_terms
 
 
 def test_a_rising_word_emerges_and_steady_or_rare_words_do_not() -> None:
@@ -26,3 +26,14 @@ def test_a_rising_word_emerges_and_steady_or_rare_words_do_not() -> None:
 def test_no_recent_texts_or_only_stop_words_give_no_terms() -> None:
     assert emerging_terms([], ["anything at all"]) == []
     assert emerging_terms(["the and of"] * 10, []) == []
+
+
+def test_unspaced_chinese_is_read_as_character_pairs() -> None:
+    assert complaint_terms("我的bag丢了, Refund ASAP") == ["我的", "丢了", "bag", "refund", "asap"]
+    # A whole clause is not one term: the pairs repeat across differently worded complaints.
+    recent = [f"第{i}次了，退款还没到账，客服不回复" for i in range(8)]
+    recent += [f"申请退款{i}天了" for i in range(4)]
+    baseline = [f"菜品很好吃，送餐也快，第{i}次点" for i in range(12)]
+    terms = [term.term for term in emerging_terms(recent, baseline, top=5, min_texts=5)]
+    assert terms[0] == "退款"
+    assert all(len(term) == 2 for term in terms)
