@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal, Self
 import numpy as np
 import scipy.sparse as sp
 
+from data.environment import apply_stack_environment
 from models.errors import ModelFormatError, NotFittedError
 
 Family = Literal["recommender", "classifier"]
@@ -122,6 +123,14 @@ def build_in_child(module: str, *args: str, timeout_s: float) -> None:
     if done.returncode != 0:
         tail = done.stderr.strip()[-2000:]
         raise RuntimeError(f"{module} failed (exit {done.returncode}): {tail}")
+
+
+def run_build(argv: Sequence[str], build: Callable[[str, Path], None]) -> None:
+    """The child side of `build_in_child`: `build(NAME, Path(OUT))` for the arguments NAME OUT,
+    offline (the packaged model, no hub calls)."""
+    name, out = argv
+    apply_stack_environment()
+    build(name, Path(out))
 
 
 def write_json(path: Path, payload: Any) -> None:

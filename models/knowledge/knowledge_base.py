@@ -2,9 +2,9 @@
 
 Each resolved case's (redacted) message is embedded once with the sentence encoder; a new
 message is embedded the same way and compared by cosine similarity (`VectorIndex`: exact below a
-size, HNSW above). Cases are added incrementally in `seq` order (`add` skips what it has seen),
-so a reader of the resolution log never re-embeds old cases. A triage resolved again keeps its
-vector and takes the newest resolution.
+size, HNSW above). Cases are added incrementally, in whatever order the resolution log yields them
+(`add` embeds only triages it does not hold), so a reader never re-embeds old cases. A triage
+resolved again keeps its vector and takes its newest resolution (highest `seq`).
 
 The encoders are English models: all-MiniLM-L6-v2's word-piece vocabulary, and so its static
 distillation, holds Latin-script words and few others (244 Chinese characters). A text in another
@@ -184,8 +184,10 @@ class KnowledgeBase:
             raise ValueError(f"{len(reasons)} reasons for {len(texts)} texts")
         index = self._index
         found: list[list[SimilarCase]] = [[] for _ in texts]
+        if index is None or len(index) == 0:
+            return found
         read = [row for row, text in enumerate(texts) if self.reads(text)]
-        if index is None or len(index) == 0 or not read:
+        if not read:
             return found
         queries = self.encoder.encode([texts[row][:MAX_QUERY_CHARS] for row in read])
         wanted = [reasons[row] if reasons is not None else None for row in read]

@@ -22,9 +22,8 @@ from typing import Final
 
 import numpy as np
 
-from data.environment import apply_stack_environment
 from features.embeddings import DEFAULT_ENCODER, TextEncoder
-from models.artifacts import build_in_child, build_once, keyed_folder
+from models.artifacts import build_in_child, build_once, keyed_folder, run_build
 
 logger = logging.getLogger(__name__)
 
@@ -125,13 +124,5 @@ class OnnxSentenceEncoder:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def main(argv: Sequence[str]) -> None:
-    """`python -m models.knowledge.onnx_encoder NAME OUT`: export encoder NAME into OUT (the
-    child side of `ensure_exported`)."""
-    name, out = argv
-    apply_stack_environment()  # offline: the packaged model, no hub calls
-    _export(name, Path(out))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+if __name__ == "__main__":  # the child side of `build_in_child`
+    run_build(sys.argv[1:], _export)

@@ -28,9 +28,8 @@ from typing import Final
 
 import numpy as np
 
-from data.environment import apply_stack_environment
 from features.embeddings import DEFAULT_ENCODER, resolve_encoder_path
-from models.artifacts import build_in_child, build_once, keyed_folder
+from models.artifacts import build_in_child, build_once, keyed_folder, run_build
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +98,5 @@ def static_encoder(cache_dir: Path, name: str = DEFAULT_ENCODER) -> StaticSenten
     return StaticSentenceEncoder(ensure_distilled(cache_dir, name))
 
 
-def main(argv: Sequence[str]) -> None:
-    """`python -m models.knowledge.static_encoder NAME OUT`: distil encoder NAME into OUT (the
-    child side of `ensure_distilled`)."""
-    name, out = argv
-    apply_stack_environment()  # offline: the packaged model, no hub calls
-    _distill(name, Path(out))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+if __name__ == "__main__":  # the child side of `build_in_child`
+    run_build(sys.argv[1:], _distill)
