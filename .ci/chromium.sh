@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium and its ChromeDriver for the support-desk page's browser test.
-# Needs root (CI runs as root); does nothing when both are present.
+# Install Debian's Chromium, its ChromeDriver and a Chinese font for the support-desk page's
+# browser test (the desk speaks Chinese too: without a CJK font its screenshots show boxes).
+# Needs root (CI runs as root); does nothing when all are present.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+  && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   exit 0
 fi
-echo "installing chromium and chromium-driver from Debian's packages" >&2
+echo "installing chromium, chromium-driver and fonts-wqy-microhei from Debian's packages" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
-apt-get install -y -qq chromium chromium-driver >&2
+apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >&2

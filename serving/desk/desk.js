@@ -4,7 +4,119 @@
 "use strict";
 
 const KEY_SLOT = "agora-desk-key";
+const LANGUAGE_SLOT = "agora-desk-language";
 const CORRECTABLE = ["sentiment", "is_complaint", "reason", "category", "urgency", "queue"];
+
+// The desk speaks English or Simplified Chinese: `?lang=zh` or `?lang=en`, else the agent's last
+// choice (the language button), else the browser's languages. Labels the models give (reasons,
+// queues, urgency levels) stay as the API names them: they are what reports and routing use.
+const STRINGS = {
+  en: {
+    title: "Agora support desk",
+    switchTo: "中文",
+    keyLabel: "Agent API key",
+    open: "Open the desk",
+    keyHint: "The key stays in this tab only (session storage) and is sent with each call.",
+    trends: "Trends (last 7 days, by reason)",
+    complaints: "complaints",
+    queue: "Queue",
+    refresh: "Refresh",
+    loading: "loading…",
+    openCases: "{n} open cases, most urgent first",
+    queueFailed: "could not load the queue: {error}",
+    trendsFailed: "trends unavailable: {error}",
+    spike: "spike {when}: {dimension} {group}, {count} messages where {expected} were expected (p={p})",
+    customer: "customer",
+    item: "item",
+    evidence: "evidence",
+    similar: "similar resolved cases:",
+    fieldToCorrect: "field to correct",
+    correctLabel: "correct label",
+    correct: "Correct",
+    corrected: "corrected {field} to {label}",
+    correctionFailed: "correction failed: {error}",
+    howResolved: "How was it resolved?",
+    resolution: "resolution",
+    outcome: "outcome",
+    resolve: "Resolve",
+    writeFirst: "write the resolution first",
+    resolved: "resolved ({outcome})",
+    resolutionFailed: "resolution failed: {error}",
+    field_sentiment: "sentiment",
+    field_is_complaint: "is_complaint",
+    field_reason: "reason",
+    field_category: "category",
+    field_urgency: "urgency",
+    field_queue: "queue",
+  },
+  zh: {
+    title: "Agora 客服工作台",
+    switchTo: "English",
+    keyLabel: "客服 API 密钥",
+    open: "打开工作台",
+    keyHint: "密钥只保存在本标签页（会话存储）中，随每次请求发送。",
+    trends: "趋势（近 7 天，按原因）",
+    complaints: "投诉数",
+    queue: "待处理队列",
+    refresh: "刷新",
+    loading: "加载中…",
+    openCases: "{n} 个待处理案例，最紧急的在前",
+    queueFailed: "无法加载队列：{error}",
+    trendsFailed: "趋势暂不可用：{error}",
+    spike: "激增 {when}：{dimension} {group}，{count} 条消息，预期 {expected} 条（p={p}）",
+    customer: "客户",
+    item: "商品",
+    evidence: "依据",
+    similar: "相似的已解决案例：",
+    fieldToCorrect: "要更正的字段",
+    correctLabel: "正确的标签",
+    correct: "更正",
+    corrected: "已将 {field} 更正为 {label}",
+    correctionFailed: "更正失败：{error}",
+    howResolved: "是如何解决的？",
+    resolution: "解决方法",
+    outcome: "结果",
+    resolve: "标记为已解决",
+    writeFirst: "请先填写解决方法",
+    resolved: "已解决（{outcome}）",
+    resolutionFailed: "提交解决方法失败：{error}",
+    field_sentiment: "情感",
+    field_is_complaint: "是否投诉",
+    field_reason: "原因",
+    field_category: "类别",
+    field_urgency: "紧急程度",
+    field_queue: "处理队列",
+  },
+};
+
+function chooseLanguage() {
+  const asked = new URLSearchParams(window.location.search).get("lang");
+  if (asked && asked in STRINGS) return asked;
+  const saved = localStorage.getItem(LANGUAGE_SLOT);
+  if (saved && saved in STRINGS) return saved;
+  const preferred = (navigator.languages || [navigator.language || "en"]).find(Boolean) || "en";
+  return preferred.toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
+const LANGUAGE = chooseLanguage();
+
+// The text of `key` in the desk's language, with each {name} replaced by vars[name].
+function t(key, vars = {}) {
+  const template = STRINGS[LANGUAGE][key] ?? STRINGS.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+function fieldName(name) {
+  return t(`field_${name}`);
+}
+
+function translatePage() {
+  document.documentElement.lang = LANGUAGE === "zh" ? "zh-CN" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  const button = document.getElementById("language");
+  button.textContent = t("switchTo");
+  button.lang = LANGUAGE === "zh" ? "en" : "zh-CN";
+}
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -46,7 +158,7 @@ function labelRow(item) {
   const labels = el("div", { className: "labels" });
   for (const name of ["sentiment", "reason", "category", "queue"]) {
     const value = (item.corrections && item.corrections[name]) || item[name];
-    if (value) labels.append(el("span", { className: `label-${name}`, text: `${name}: ${value}` }));
+    if (value) labels.append(el("span", { className: `label-${name}`, text: `${fieldName(name)}: ${value}` }));
   }
   return labels;
 }
@@ -57,7 +169,7 @@ function evidenceOf(item) {
     const terms = [...new Set((part.terms || []).map((term) => term.term))];
     if (terms.length) parts.push(`${part.task} ${part.label}: ${terms.join(", ")}`);
   }
-  return parts.length ? el("p", { className: "evidence", text: `evidence · ${parts.join(" · ")}` }) : null;
+  return parts.length ? el("p", { className: "evidence", text: `${t("evidence")} · ${parts.join(" · ")}` }) : null;
 }
 
 function similarOf(item) {
@@ -70,20 +182,20 @@ function similarOf(item) {
     list.append(el("li", { text }));
   }
   return el("div", { className: "similar-cases" },
-    el("p", { className: "similar", text: "similar resolved cases:" }), list);
+    el("p", { className: "similar", text: t("similar") }), list);
 }
 
 function correctionForm(item, choices, done) {
-  const field = el("select", { className: "correct-field", "aria-label": "field to correct" });
-  for (const name of CORRECTABLE) field.append(el("option", { value: name, text: name }));
-  const label = el("select", { className: "correct-label", "aria-label": "correct label" });
+  const field = el("select", { className: "correct-field", "aria-label": t("fieldToCorrect") });
+  for (const name of CORRECTABLE) field.append(el("option", { value: name, text: fieldName(name) }));
+  const label = el("select", { className: "correct-label", "aria-label": t("correctLabel") });
   const fillLabels = () => {
     label.replaceChildren();
     for (const value of choices[field.value] || []) label.append(el("option", { value, text: value }));
   };
   field.addEventListener("change", fillLabels);
   fillLabels();
-  const button = el("button", { type: "button", className: "correct", text: "Correct" });
+  const button = el("button", { type: "button", className: "correct", text: t("correct") });
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
@@ -91,9 +203,9 @@ function correctionForm(item, choices, done) {
         triage_id: item.triage_id, field: field.value, correct_label: label.value,
         correction_id: newId(),
       });
-      setStatus(done, `corrected ${field.value} to ${label.value}`);
+      setStatus(done, t("corrected", { field: fieldName(field.value), label: label.value }));
     } catch (error) {
-      setStatus(done, `correction failed: ${error.message}`, true);
+      setStatus(done, t("correctionFailed", { error: error.message }), true);
     } finally {
       button.disabled = false;
     }
@@ -102,14 +214,14 @@ function correctionForm(item, choices, done) {
 }
 
 function resolutionForm(item, outcomes, done, card) {
-  const text = el("textarea", { className: "resolution-text", placeholder: "How was it resolved?",
-    "aria-label": "resolution" });
-  const outcome = el("select", { className: "resolution-outcome", "aria-label": "outcome" });
+  const text = el("textarea", { className: "resolution-text", placeholder: t("howResolved"),
+    "aria-label": t("resolution") });
+  const outcome = el("select", { className: "resolution-outcome", "aria-label": t("outcome") });
   for (const value of outcomes) outcome.append(el("option", { value, text: value }));
-  const button = el("button", { type: "button", className: "resolve", text: "Resolve" });
+  const button = el("button", { type: "button", className: "resolve", text: t("resolve") });
   button.addEventListener("click", async () => {
     if (!text.value.trim()) {
-      setStatus(done, "write the resolution first", true);
+      setStatus(done, t("writeFirst"), true);
       return;
     }
     button.disabled = true;
@@ -118,10 +230,10 @@ function resolutionForm(item, outcomes, done, card) {
         triage_id: item.triage_id, resolution: text.value, outcome: outcome.value,
         resolution_id: newId(),
       });
-      setStatus(done, `resolved (${outcome.value})`);
+      setStatus(done, t("resolved", { outcome: outcome.value }));
       card.classList.add("resolved");
     } catch (error) {
-      setStatus(done, `resolution failed: ${error.message}`, true);
+      setStatus(done, t("resolutionFailed", { error: error.message }), true);
       button.disabled = false;
     }
   });
@@ -130,12 +242,12 @@ function resolutionForm(item, outcomes, done, card) {
 
 function caseCard(item, choices, outcomes) {
   const card = el("li", { className: "case", "data-triage-id": item.triage_id });
-  const when = new Date((item.occurred_at || item.created_at) * 1000).toLocaleString();
+  const when = new Date((item.occurred_at || item.created_at) * 1000).toLocaleString(LANGUAGE);
   const urgency = item.urgency || "normal";
   card.append(
     el("div", { className: "meta" },
       el("span", { className: `urgency urgency-${urgency}`, text: urgency }),
-      ` ${when} · customer ${item.customer_id || "-"} · item ${item.item_id || "-"}`),
+      ` ${when} · ${t("customer")} ${item.customer_id || "-"} · ${t("item")} ${item.item_id || "-"}`),
     el("p", { className: "text", text: item.text }),
     ...[labelRow(item), evidenceOf(item), similarOf(item)].filter(Boolean),
   );
@@ -147,15 +259,15 @@ function caseCard(item, choices, outcomes) {
 
 async function loadQueue() {
   const status = document.getElementById("queue-status");
-  setStatus(status, "loading…");
+  setStatus(status, t("loading"));
   try {
     const data = await call("GET", "/desk/queue?limit=50");
     const queue = document.getElementById("queue");
     const outcomes = data.outcomes || ["resolved"];
     queue.replaceChildren(...data.cases.map((item) => caseCard(item, data.choices || {}, outcomes)));
-    setStatus(status, `${data.cases.length} open cases, most urgent first`);
+    setStatus(status, t("openCases", { n: data.cases.length }));
   } catch (error) {
-    setStatus(status, `could not load the queue: ${error.message}`, true);
+    setStatus(status, t("queueFailed", { error: error.message }), true);
   }
 }
 
@@ -169,15 +281,17 @@ async function loadTrends() {
     const alerts = document.getElementById("alerts");
     alerts.replaceChildren(...(data.alerts || []).map((alert) => {
       const d = alert.details || {};
-      const when = new Date(alert.window_start * 1000).toLocaleString();
+      const when = new Date(alert.window_start * 1000).toLocaleString(LANGUAGE);
       return el("li", {
-        text: `spike ${when}: ${alert.dimension} ${alert.group_value}, ${d.count} messages where `
-          + `${Number(d.expected).toFixed(1)} were expected (p=${Number(d.p_value).toExponential(1)})`,
+        text: t("spike", {
+          when, dimension: alert.dimension, group: alert.group_value, count: d.count,
+          expected: Number(d.expected).toFixed(1), p: Number(d.p_value).toExponential(1),
+        }),
       });
     }));
     setStatus(status, "");
   } catch (error) {
-    setStatus(status, `trends unavailable: ${error.message}`, true);
+    setStatus(status, t("trendsFailed", { error: error.message }), true);
   }
 }
 
@@ -189,6 +303,13 @@ function openDesk() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  translatePage();
+  document.getElementById("language").addEventListener("click", () => {
+    localStorage.setItem(LANGUAGE_SLOT, LANGUAGE === "zh" ? "en" : "zh");
+    const url = new URL(window.location.href);
+    url.searchParams.delete("lang");  // the choice just made wins over a language in the link
+    window.location.assign(url.toString());
+  });
   document.getElementById("sign-in").addEventListener("submit", (event) => {
     event.preventDefault();
     sessionStorage.setItem(KEY_SLOT, document.getElementById("api-key").value.trim());
