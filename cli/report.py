@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import io
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,6 +35,35 @@ def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+# Font files that draw Chinese and Japanese (file-name hints, then checked for the glyph 中):
+# matplotlib's default font has no CJK glyphs, so group names and emerging terms in Chinese
+# ("退款") came out as boxes. Found by file, since matplotlib's font cache may predate the
+# font's installation; drawn as per-glyph fallbacks after the default font.
+_CJK_FONT_HINTS = ("wqy", "cjk", "droid", "uming", "ukai", "simhei", "msyh", "pingfang", "hei")
+
+
+@lru_cache(maxsize=1)
+def cjk_font_families() -> tuple[str, ...]:
+    """Families of the system fonts that draw 中, registered with matplotlib (may be empty)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    families: list[str] = []
+    for path in sorted(font_manager.findSystemFonts()):
+        if not any(hint in Path(path).name.lower() for hint in _CJK_FONT_HINTS):
+            continue
+        try:
+            font = FT2Font(path)
+            if not font.get_char_index(ord("中")):
+                continue
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError, ValueError):
+            continue  # unreadable or unsupported file: not a fallback
+        if font.family_name not in families:
+            families.append(font.family_name)
+    return tuple(families)
 
 
 def _img(figure: Figure, alt: str) -> str:
@@ -176,11 +206,28 @@ def _alerts_table(alerts: list[dict[str, Any]]) -> str:
     )
 
 
+def _terms_table(terms: list[dict[str, Any]]) -> str:
+    """The emerging terms as text too: readable (and searchable) whatever fonts drew the chart."""
+    head = "<tr><th>term</th><th>texts, last day</th><th>texts, days before</th><th>z</th></tr>"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(t['term']))}</td><td>{t['recent_texts']}</td>"
+        f"<td>{t['baseline_texts']}</td><td>{t['score']:.2f}</td></tr>"
+        for t in terms
+    )
+    return f"<table>{head}{rows}</table>"
+
+
 def render(summaries: dict[str, dict[str, Any]]) -> str:
     """The HTML page of one summary per dimension (the first carries terms, items, alerts)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    # A list of families: matplotlib draws each glyph with the first that has it.
+    with matplotlib.rc_context({"font.family": ["DejaVu Sans", *cjk_font_families()]}):
+        return _page(summaries)
+
+
+def _page(summaries: dict[str, dict[str, Any]]) -> str:
     first = next(iter(summaries.values()))
     parts = [
         "<h2>Volume and negative share</h2>",
@@ -216,6 +263,7 @@ def render(summaries: dict[str, dict[str, Any]]) -> str:
                 "emerging terms",
             )
         )
+        parts.append(_terms_table(terms))
     else:
         parts.append("<p>No term rose (or no complaints in the last day).</p>")
     parts.append("<h2>Spike alerts</h2>")
