@@ -11,7 +11,6 @@ import datetime as dt
 import html
 import io
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +18,7 @@ import typer
 
 from cli.exit_codes import bad_input
 from cli.options import StoreOption
+from training.fonts import cjk_fallback
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -35,35 +35,6 @@ def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode()
-
-
-# Font files that draw Chinese and Japanese (file-name hints, then checked for the glyph 中):
-# matplotlib's default font has no CJK glyphs, so group names and emerging terms in Chinese
-# ("退款") came out as boxes. Found by file, since matplotlib's font cache may predate the
-# font's installation; drawn as per-glyph fallbacks after the default font.
-_CJK_FONT_HINTS = ("wqy", "cjk", "droid", "uming", "ukai", "simhei", "msyh", "pingfang", "hei")
-
-
-@lru_cache(maxsize=1)
-def cjk_font_families() -> tuple[str, ...]:
-    """Families of the system fonts that draw 中, registered with matplotlib (may be empty)."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    families: list[str] = []
-    for path in sorted(font_manager.findSystemFonts()):
-        if not any(hint in Path(path).name.lower() for hint in _CJK_FONT_HINTS):
-            continue
-        try:
-            font = FT2Font(path)
-            if not font.get_char_index(ord("中")):
-                continue
-            font_manager.fontManager.addfont(path)
-        except (OSError, RuntimeError, ValueError):
-            continue  # unreadable or unsupported file: not a fallback
-        if font.family_name not in families:
-            families.append(font.family_name)
-    return tuple(families)
 
 
 def _img(figure: Figure, alt: str) -> str:
@@ -222,8 +193,7 @@ def render(summaries: dict[str, dict[str, Any]]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    # A list of families: matplotlib draws each glyph with the first that has it.
-    with matplotlib.rc_context({"font.family": ["DejaVu Sans", *cjk_font_families()]}):
+    with cjk_fallback():
         return _page(summaries)
 
 

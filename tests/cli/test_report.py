@@ -9,8 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
-from cli.report import cjk_font_families
 from data.store import Store
+from training.fonts import cjk_font_families
 
 T0 = 1_424_131_200.0  # 2015-02-17 00:00 UTC
 

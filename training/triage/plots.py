@@ -7,11 +7,17 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from training.fonts import cjk_fallback
 from training.triage.metrics import ReliabilityBins
 
 
 def confusion_matrix_figure(matrix: np.ndarray, classes: Sequence[str], title: str) -> Figure:
     """Row-normalised confusion matrix with raw counts written in each cell."""
+    with cjk_fallback():  # class labels may be Chinese (a bring-your-own label set)
+        return _confusion_matrix(matrix, classes, title)
+
+
+def _confusion_matrix(matrix: np.ndarray, classes: Sequence[str], title: str) -> Figure:
     size = max(4.0, 0.6 * len(classes) + 2.5)
     # A bare Figure (no pyplot): no global backend switch, nothing to close, headless-safe.
     figure = Figure(figsize=(size, size))
