@@ -102,8 +102,9 @@ class ServedKnowledge:
         return found[0]
 
     def catch_up(self) -> int:
-        """Embed every resolved case stored since the last one held, and refile held cases an
-        agent corrected since; returns how many cases were embedded."""
+        """Embed the resolved cases not read yet (including one whose number became visible
+        after a higher one's), and refile held cases agents corrected; returns how many cases
+        were embedded."""
         embedded = 0
         while True:
             polled = self._cases.poll()
