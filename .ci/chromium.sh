@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium, its ChromeDriver and a Chinese font for the support-desk page's
-# browser test (the desk speaks Chinese too: without a CJK font its screenshots show boxes).
+# Install Debian's Chromium, its ChromeDriver and a Chinese font: the support-desk page's
+# browser test (the desk speaks Chinese too), and the charts of the complaint report and the
+# MLflow confusion matrices, draw Chinese with it (without a CJK font they show boxes).
 # Needs root (CI runs as root); does nothing when all are present.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
