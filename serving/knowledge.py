@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -106,21 +106,14 @@ class ServedKnowledge:
         after a higher one's), and refile held cases agents corrected; returns how many cases
         were embedded."""
         embedded = 0
-        while True:
-            polled = self._cases.poll()
-            if polled.seqs:
-                embedded += self.base.add(self.log.cases_at(polled.seqs))
-            self._cases.advance(polled)  # only once added: a failed embedding reads them again
-            if not polled.more:
-                break
+
+        def add(seqs: Sequence[int]) -> None:
+            nonlocal embedded
+            embedded += self.base.add(self.log.cases_at(seqs))
+
+        self._cases.drain(add)
         # After the cases: a correction of a case read just now is already applied to it.
-        while True:
-            polled = self._corrections.poll()
-            if polled.seqs:
-                self.base.refile(self.log.filings_corrected_at(polled.seqs))
-            self._corrections.advance(polled)
-            if not polled.more:
-                break
+        self._corrections.drain(lambda seqs: self.base.refile(self.log.filings_corrected_at(seqs)))
         if embedded and not self._encoder_settled:
             # The encoder was just loaded: freeze the grown heap out of GC passes.
             settle_after_load()

@@ -23,7 +23,6 @@ _CJK_FONT_HINTS: Final = (
     "droid",
     "uming",
     "ukai",
-    "simhei",
     "msyh",
     "pingfang",
     "hei",

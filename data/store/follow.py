@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -135,3 +135,14 @@ class SeqFollower:
                 self._pending.update(dict.fromkeys(range(previous + 1, seq), polled.at))
             previous = seq
         self._last = previous
+
+    def drain(self, apply: Callable[[Sequence[int]], object]) -> None:
+        """Poll until nothing more is new, handing each poll's numbers to `apply` and recording
+        them only once it returned: if it raises, the next drain reads them again."""
+        while True:
+            polled = self.poll()
+            if polled.seqs:
+                apply(polled.seqs)
+            self.advance(polled)
+            if not polled.more:
+                return

@@ -126,6 +126,7 @@ class KnowledgeBase:
         the same one changes nothing, so adding a batch twice is harmless. A case the encoders
         cannot read (`reads`) is skipped: it would look like every other such case."""
         with self._write_lock:
+            newest = max((c.seq for c in cases), default=self._last_seq)
             held: dict[int, ResolvedCase] = {}
             fresh: dict[str, ResolvedCase] = {}  # a later resolution in the batch wins
             for case in sorted(cases, key=lambda c: c.seq):
@@ -137,7 +138,7 @@ class KnowledgeBase:
                 elif case.seq > held.get(position, self._cases[position]).seq:
                     held[position] = case
             if not held and not fresh:
-                self._last_seq = max(self._last_seq, *(c.seq for c in cases), 0)
+                self._last_seq = max(self._last_seq, newest)
                 return 0
             new_cases = list(fresh.values())
             # Embedded before anything changes: if the encoder fails, a retry re-reads them.
@@ -145,7 +146,7 @@ class KnowledgeBase:
                 vectors = self.encoder.encode([c.text[:MAX_QUERY_CHARS] for c in new_cases])
             for position, case in held.items():
                 self._cases[position] = case  # one reference swap per case
-            self._last_seq = max(self._last_seq, *(c.seq for c in cases))
+            self._last_seq = max(self._last_seq, newest)
             if not new_cases:
                 return 0
             if self._index is None:

@@ -51,12 +51,8 @@ def _follower(store: Store, clock: Clock, **options: int) -> SeqFollower:
 def _read(follower: SeqFollower) -> list[int]:
     """Every number a catch-up would read now, as the service's loop reads them."""
     read: list[int] = []
-    while True:
-        polled = follower.poll()
-        read.extend(polled.seqs)
-        follower.advance(polled)
-        if not polled.more:
-            return read
+    follower.drain(read.extend)
+    return read
 
 
 def test_a_number_visible_after_a_higher_one_is_read_once(store: Store) -> None:
