@@ -294,7 +294,7 @@ class FineTunedClassifier(TextClassifier):
             onnx_file = folder / name
             if not name or Path(name).name != name or not onnx_file.is_file():
                 raise ModelFormatError(f"{folder}: the manifest names {onnx_file.name}, not found")
-            model._runner = OnnxLogits(onnx_file, texts_per_call(str(runtime.get("precision"))))
+            model._runner = OnnxLogits(onnx_file, texts_per_call(runtime))
             model._runtime, model._source = dict(runtime), folder
             return model
         encoder = AutoModel.from_pretrained(folder / _ENCODER_DIR)

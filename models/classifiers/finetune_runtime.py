@@ -1,6 +1,7 @@
 """Which runtime serves a fine-tuned network: its ONNX export, int8 when that costs little.
 
-After training, the network is exported to ONNX (fp32) and quantised to int8.
+After training, the network is exported to ONNX (fp32) and quantised to int8 (`onnx_quantize`:
+activations scaled per row, so a text's answer does not depend on the batch it is run in).
 Both are scored on the validation split the training carved out; the int8 graph is served unless
 it costs more than `int8_max_accuracy_loss` of accuracy against the eager network beyond the
 measurement's noise, else the fp32 graph. The noise is the standard error of the paired
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,27 +24,28 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from models.classifiers.onnx_export import export_network, quantize_int8
+from models.classifiers.onnx_export import export_network
+from models.classifiers.onnx_quantize import ACTIVATIONS, quantize_int8
 from models.classifiers.onnx_runner import OnnxLogits
 
 logger = logging.getLogger(__name__)
 
 ONNX_FILE = "network.onnx"
 
-# Texts per ONNX Runtime call, after sorting a request's texts by length.
-# int8: one. Dynamic quantisation scales activations by the range of the whole input tensor,
-# so in a batch a text's answer depends on its neighbours (measured: 6 of 400 airline tweets
-# changed label between alone and in a batch of 64, probabilities by up to 0.16). One text per
-# call makes /triage and /triage_batch agree, for 12 % of speed (325 against 369 texts/s per
-# core in calls of 8, on requests of 64 tweets).
-# fp32: eight (requests of 64 tweets: 349 texts/s in calls of 8, 325 of 16, 276 of 32, from less
-# padding per call; 2,000 texts sorted together: 408, 422, 422, and 377 in calls of 128).
-INT8_TEXTS_PER_CALL = 1
-FP32_TEXTS_PER_CALL = 8
+# Texts per ONNX Runtime call, after sorting a request's texts by length: eight (requests of 64
+# tweets, fp32: 349 texts/s in calls of 8, 325 of 16, 276 of 32, from less padding per call;
+# 2,000 texts sorted together: 408, 422, 422, and 377 in calls of 128).
+# int8 graphs quantised before activations were scaled per row (`onnx_quantize`): one. Their
+# activations were scaled by the range of the whole call, so in a batch a text's answer depended
+# on its neighbours (6 of 400 airline tweets changed label between alone and in a batch of 64).
+TEXTS_PER_CALL = 8
+PER_CALL_INT8_TEXTS_PER_CALL = 1
 
 
-def texts_per_call(precision: str) -> int:
-    return INT8_TEXTS_PER_CALL if precision == "int8" else FP32_TEXTS_PER_CALL
+def texts_per_call(runtime: Mapping[str, Any]) -> int:
+    """Texts per call for a runtime manifest entry (`OnnxRuntimeChoice.manifest`)."""
+    per_call_int8 = runtime.get("precision") == "int8" and runtime.get("activations") != ACTIVATIONS
+    return PER_CALL_INT8_TEXTS_PER_CALL if per_call_int8 else TEXTS_PER_CALL
 
 
 @dataclass
@@ -63,6 +66,7 @@ class OnnxRuntimeChoice:
             "engine": "onnx",
             "file": ONNX_FILE,
             "precision": self.precision,
+            "activations": ACTIVATIONS if self.precision == "int8" else None,
             "validation_accuracy": {k: round(v, 4) for k, v in self.validation_accuracy.items()},
             "int8_noise": noise,
         }
@@ -84,11 +88,11 @@ def choose_onnx_runtime(
     folder = Path(scratch.name)
     fp32 = export_network(network, folder / "network.fp32.onnx")
     accuracy = {"eager": _accuracy(eager_logits, valid_labels)}
-    chosen = OnnxLogits(fp32, texts_per_call("fp32"))
+    chosen = OnnxLogits(fp32, TEXTS_PER_CALL)
     accuracy["fp32"] = _accuracy(chosen(valid_ids, pad_id), valid_labels)
     precision, noise = "fp32", None
     if max_int8_loss is not None:
-        int8 = OnnxLogits(quantize_int8(fp32, folder / "network.int8.onnx"), texts_per_call("int8"))
+        int8 = OnnxLogits(quantize_int8(fp32, folder / "network.int8.onnx"), TEXTS_PER_CALL)
         int8_logits = int8(valid_ids, pad_id)
         accuracy["int8"] = _accuracy(int8_logits, valid_labels)
         changed = int(np.sum(int8_logits.argmax(axis=1) != np.asarray(eager_logits).argmax(axis=1)))

@@ -1,18 +1,18 @@
-"""Exports a fine-tuned text network to ONNX, and quantises the export to int8.
+"""Exports a fine-tuned text network to ONNX (quantised to int8 by `onnx_quantize`).
 
-Two steps, each a library's own: torch's exporter writes the graph (token ids and mask -> logits,
-batch and length dynamic); ONNX Runtime's dynamic quantisation stores the weights of the matrix
-multiplications as int8 and quantises activations per batch. Whether the int8 graph is served is
-decided by its accuracy on held-out data (`finetune_runtime`), not here.
+torch's exporter writes the graph (token ids and mask -> logits, batch and length dynamic).
+Whether an int8 version is served is decided by its accuracy on held-out data
+(`finetune_runtime`), not here.
 
 Measured on a fine-tuned MiniLM-L6 (airline sentiment; 1,154 validation and 2,886 test tweets;
 one thread): the fp32 export runs 169 texts/s at the eager network's accuracy (0.8544 validation,
-0.8389 test). int8 variants, as answers changed against fp32 (validation / test) and accuracy:
-the library's default (embedding lookup quantised too) 417 texts/s, test 0.8351; matrix
-multiplications only, 420 texts/s, 31 / 75 answers changed, 0.8440 / 0.8365; per channel, 422,
-15 / 34, 0.8475 / 0.8371; per channel with 7-bit weights (used), 422, 16 / 37, 0.8492 / 0.8385;
-uint8 weights, 226. ONNX Runtime's transformer optimizer (fused attention and layer norm) was
-slower here (153 texts/s fp32), so the graph is quantised as exported.
+0.8389 test). ONNX Runtime's own dynamic quantisation (activations scaled per call), as answers
+changed against fp32 (validation / test) and accuracy: the library's default (embedding lookup
+quantised too) 417 texts/s, test 0.8351; matrix multiplications only, 420 texts/s, 31 / 75
+answers changed, 0.8440 / 0.8365; per channel, 422, 15 / 34, 0.8475 / 0.8371; per channel with
+7-bit weights, 422, 16 / 37, 0.8492 / 0.8385; uint8 weights, 226. Its answers depended on the
+batch, which `onnx_quantize` removes. ONNX Runtime's transformer optimizer (fused attention and
+layer norm) was slower here (153 texts/s fp32), so the graph is quantised as exported.
 """
 
 from __future__ import annotations
@@ -57,23 +57,4 @@ def export_network(network: nn.Module, out: Path) -> Path:
             )
     finally:
         network.train(was_training)
-    return out
-
-
-def quantize_int8(source: Path, out: Path) -> Path:
-    """Dynamic int8 quantisation of `source`'s matrix multiplications, written to `out`."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # Only the matrix multiplications (quantising the token-embedding lookup too, the library's
-    # default, cost accuracy for no speed), one scale per output channel, 7-bit weights (room
-    # for the int16 accumulation of u8 x s8 products on CPUs without VNNI): of the variants
-    # measured, the one whose answers differ least from fp32, at the same speed.
-    quantize_dynamic(
-        str(source),
-        str(out),
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul"],
-        per_channel=True,
-        reduce_range=True,
-    )
     return out

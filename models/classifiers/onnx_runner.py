@@ -1,20 +1,22 @@
 """Runs an exported text network (token ids -> logits) with ONNX Runtime, without torch.
 
 A fine-tuned classifier is served from its ONNX export (see `onnx_export`): ONNX Runtime runs the
-same graph two to four times faster than eager torch on CPU, and int8 dynamic quantisation (weights
-stored as int8, activations quantised per batch) halves that again where it costs little accuracy.
+same graph two to four times faster than eager torch on CPU, and int8 quantisation (weights stored
+as int8, activations quantised per row: `onnx_quantize`) halves that again where it costs little
+accuracy.
 Loading needs only onnxruntime and the tokenizer, so a service that serves no torch-trained model
 never imports torch.
 
 Threads: a service runs one worker per core, so each worker's runtime should use one thread;
-`set_inference_threads` is the process-wide setting (0 = ONNX Runtime's default, all cores),
-read when a session is created.
+`set_inference_threads` is the process-wide setting (0 = ONNX Runtime's default, all cores);
+a runner follows it, making its session again when it has changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,22 +40,29 @@ class OnnxLogits:
     """Logits of token-id batches from an ONNX graph with inputs input_ids and attention_mask."""
 
     def __init__(self, path: str | Path, batch_size: int = 64) -> None:
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self._threads = inference_threads()
+        self._session = self._new_session()
+
+    def _new_session(self) -> Any:
         import onnxruntime as ort  # imported on use: TF-IDF-only services never load it
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = inference_threads()
+        options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.path = Path(path)
-        self.batch_size = batch_size
-        self._session = ort.InferenceSession(
-            str(self.path), options, providers=["CPUExecutionProvider"]
-        )
+        return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, token_ids: Sequence[Sequence[int]], pad_id: int) -> np.ndarray:
         """Logits, one row per sequence; sequences of similar length are batched together."""
         if not token_ids:
             raise ValueError("no sequences to score")
+        if self._threads != inference_threads():
+            # A session's threads are fixed when it is made: follow a changed setting (e.g. a
+            # one-core speed measurement of a model trained with all cores).
+            self._threads = inference_threads()
+            self._session = self._new_session()
         # Sorting by length keeps padding (wasted compute) small within each batch.
         order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
         rows: list[np.ndarray] = []

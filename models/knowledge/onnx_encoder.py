@@ -3,7 +3,8 @@
 `/triage` embeds one message per request, so the encoder's single-text latency is paid on every
 call. all-MiniLM-L6-v2 (transformer, mean pooling, L2 normalisation) is exported once to ONNX with
 the pooling and normalisation inside the graph, and its matrix multiplications quantised to int8
-(`models.classifiers.onnx_export`, the dialect the fine-tuned classifiers use). Serving it needs
+with one activation scale per token (`models.classifiers.onnx_quantize`, as the fine-tuned
+classifiers are), so a text's vector is the same alone and in any batch. Serving it needs
 only onnxruntime and the `tokenizers` library: a worker never imports torch for it. The export
 (which needs torch and sentence-transformers) is made on first use, in a child interpreter
 (`python -m models.knowledge.onnx_encoder NAME OUT`), and kept in a folder keyed by the encoder
@@ -31,7 +32,10 @@ MAX_TOKENS: Final = 256  # all-MiniLM-L6-v2's max_seq_length: it reads no furthe
 GRAPH_FILE: Final = "encoder-int8.onnx"
 TOKENIZER_FILE: Final = "tokenizer.json"
 INFO_FILE: Final = "encoder.json"
-FORMAT: Final = 1  # bump when the export changes: an old folder is then exported again
+# Bump when the export changes: an old folder is then exported again. 2: activations scaled per
+# row (1 scaled them per call and was run one text per call).
+FORMAT: Final = 2
+TEXTS_PER_CALL: Final = 8  # after sorting by length (see `OnnxLogits`)
 EXPORT_TIMEOUT_S: Final = 900.0  # 10-30 s on 2 cores; a busy host is slower
 
 
@@ -54,7 +58,8 @@ def _export(name: str, out: Path) -> None:
     import torch
     from torch import nn
 
-    from models.classifiers.onnx_export import export_network, quantize_int8
+    from models.classifiers.onnx_export import export_network
+    from models.classifiers.onnx_quantize import quantize_int8
 
     model = TextEncoder(name).model
     transformer = model[0].auto_model
@@ -87,20 +92,18 @@ def _export(name: str, out: Path) -> None:
 class OnnxSentenceEncoder:
     """Encodes texts into L2-normalised float32 vectors with an exported int8 graph.
 
-    One text per graph run by default: dynamic quantisation scales activations per batch, so a
-    text embedded beside others (and their padding) gets a slightly different vector than alone.
-    A query is embedded alone; embedding the cases alone too keeps a text's vector one and the
-    same whenever and wherever it is computed. (Batches of 64 are about twice as fast per text.)
+    A query is embedded alone and cases in batches; the per-row int8 graph gives a text the same
+    vector either way, which is what lets a query find the case it repeats word for word.
     """
 
-    def __init__(self, folder: Path, batch_size: int = 1) -> None:
+    def __init__(self, folder: Path, batch_size: int = TEXTS_PER_CALL) -> None:
         from tokenizers import Tokenizer
 
         from models.classifiers.onnx_runner import OnnxLogits
 
         info = json.loads((folder / INFO_FILE).read_text())
-        # An EmbeddingCache key: vectors differ with the graph and the batch size.
-        self.name = f"{info['name']}#onnx-int8-v{info['format']}-batch{batch_size}"
+        # An EmbeddingCache key: vectors differ with the graph (not with the batch size).
+        self.name = f"{info['name']}#onnx-int8-v{info['format']}"
         self.pad_id = int(info["pad_id"])
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.no_padding()

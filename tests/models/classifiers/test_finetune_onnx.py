@@ -198,7 +198,7 @@ def test_an_int8_model_answers_a_text_the_same_alone_and_in_a_batch(
     tiny_train: tuple[list[str], list[str]],
     tiny_test: tuple[list[str], list[str]],
 ) -> None:
-    # Allowed to lose anything: int8 is served, whose activation scales are per call.
+    # Allowed to lose anything: int8 is served, its activations scaled per row, run 8 per call.
     config = _config(tiny_encoder, int8_max_accuracy_loss=0.99, max_steps=10)
     model = FineTunedClassifier(config).fit(*tiny_train)
     assert model.runtime["precision"] == "int8"
@@ -206,3 +206,19 @@ def test_an_int8_model_answers_a_text_the_same_alone_and_in_a_batch(
     together = model.predict_proba(texts)
     alone = np.vstack([model.predict_proba([text]) for text in texts])
     np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_a_runner_follows_a_changed_thread_setting(tmp_path: Path) -> None:
+    from models.classifiers.onnx_runner import inference_threads, set_inference_threads
+
+    previous = inference_threads()
+    runner = OnnxLogits(export_network(_tiny_network(), tmp_path / "n.onnx"))
+    try:
+        set_inference_threads(1)  # after the session was made, as the one-core speed check does
+        before = runner([[1, 2, 3]], pad_id=0)
+        assert runner._session.get_session_options().intra_op_num_threads == 1
+        set_inference_threads(2)
+        np.testing.assert_allclose(runner([[1, 2, 3]], pad_id=0), before, atol=1e-6)
+        assert runner._session.get_session_options().intra_op_num_threads == 2
+    finally:
+        set_inference_threads(previous)
