@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,9 +102,14 @@ def user_activity(
     return UserActivity(tuple(positive_interactions(events)), frozenset(blocked))
 
 
-def newer_than(interactions: Sequence[Interaction], events_through: int) -> list[Interaction]:
-    """The interactions after log position `events_through` (what a model has not seen)."""
-    return [i for i in interactions if i.seq > events_through]
+def newer_than(
+    interactions: Sequence[Interaction],
+    events_through: int,
+    unseen: AbstractSet[int] = frozenset(),
+) -> list[Interaction]:
+    """The interactions a model has not seen: after log position `events_through`, or at one of
+    the `unseen` positions below it (events that committed after training read past them)."""
+    return [i for i in interactions if i.seq > events_through or i.seq in unseen]
 
 
 def merge_history(

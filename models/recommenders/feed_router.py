@@ -76,7 +76,7 @@ def feed_history(
     activity = activity or UserActivity()
     return merge_history(
         catalog.history_of(user_id),
-        newer_than(activity.interactions, catalog.events_through),
+        newer_than(activity.interactions, catalog.events_through, catalog.events_unseen),
         recent_items,
         model.config.duplicates,
     )
@@ -98,7 +98,7 @@ def route_feed(
     k, exclude_seen = request.k, request.exclude_seen
     catalog = model.catalog
     known = model.known_user(request.user_id)
-    new_events = newer_than(activity.interactions, catalog.events_through)
+    new_events = newer_than(activity.interactions, catalog.events_through, catalog.events_unseen)
     if (
         known and not new_events and not request.recent_items
     ):  # the fitted history is the whole history: skip building it

@@ -31,6 +31,10 @@ USERS_FILE = "users.json"
 ITEMS_FILE = "items.json"
 HISTORY_FILE = "history.npz"
 CATALOG_FILE = "catalog.json"
+# How far below the last fitted event-log position a missing one is remembered (and folded in
+# when it shows up). Inserts commit out of order by at most the number of concurrent writers; a
+# position missing this far back was rolled back or deleted.
+UNSEEN_WINDOW = 10_000
 
 
 @dataclass
@@ -40,7 +44,10 @@ class FittedCatalog:
     The item map covers items with interactions and catalog-only items from the items frame
     (sorted ids); `has_interactions` tells them apart. `events_through` is the last event-log
     position among the interactions fitted (0: none came from the event log), so a feed adds
-    only the events the model has not seen.
+    only the events the model has not seen. `events_unseen` are the positions at or below it
+    (within `UNSEEN_WINDOW`) the fit did not have: on PostgreSQL position n can commit after
+    n + 1 was read into training, and such an event must still be folded in. Positions of events
+    that are not interactions (complaints, dislikes) are among them and never match one.
     """
 
     users: IdMap
@@ -50,6 +57,7 @@ class FittedCatalog:
     genres: list[str]  # "|"-joined, one per item
     typical_value: float  # median interaction value: the default weight of a described item
     events_through: int = 0
+    events_unseen: frozenset[int] = frozenset()
     _genre_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -84,7 +92,7 @@ class FittedCatalog:
             titles,
             genres,
             typical if typical > 0 else 1.0,
-            _events_through(interactions),
+            *_event_positions(interactions),
         )
         logger.info(
             "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
@@ -222,6 +230,7 @@ class FittedCatalog:
                 "genres": self.genres,
                 "typical_value": self.typical_value,
                 "events_through": self.events_through,
+                "events_unseen": sorted(self.events_unseen),
             },
         )
 
@@ -243,15 +252,24 @@ class FittedCatalog:
             list(catalog["genres"]),
             float(catalog["typical_value"]),
             int(catalog.get("events_through", 0)),  # absent in folders saved before it existed
+            frozenset(int(seq) for seq in catalog.get("events_unseen", ())),
         )
 
 
-def _events_through(interactions: pd.DataFrame) -> int:
-    """The last event-log position among the interactions (0 when none came from events)."""
+def _event_positions(interactions: pd.DataFrame) -> tuple[int, frozenset[int]]:
+    """The last event-log position among the interactions (0 when none came from events) and
+    the positions within `UNSEEN_WINDOW` below it that are missing from them."""
     if EVENT_SEQ not in interactions.columns:
-        return 0
-    positions = pd.to_numeric(interactions[EVENT_SEQ], errors="coerce")
-    return int(positions.max()) if positions.notna().any() else 0
+        return 0, frozenset()
+    positions = pd.to_numeric(interactions[EVENT_SEQ], errors="coerce").dropna()
+    if positions.empty:
+        return 0, frozenset()
+    through = int(positions.max())
+    first = max(through - UNSEEN_WINDOW, 0) + 1
+    window = np.zeros(through - first + 1, dtype=bool)
+    recent = positions[positions >= first].to_numpy(dtype=np.int64)
+    window[recent - first] = True
+    return through, frozenset((np.flatnonzero(~window) + first).tolist())
 
 
 def _catalog_columns(items: pd.DataFrame | None, item_map: IdMap) -> tuple[list[str], list[str]]:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from data.events import StoredEvent
 from features.embeddings import TextEncoder
-from features.user_history import UserActivity, event_interactions, user_activity
+from features.user_history import UserActivity, event_interactions, newer_than, user_activity
 from models.recommenders import (
     FeedRequest,
     ItemFilter,
     Recommender,
     create_recommender,
     feed_history,
+    load_recommender,
     route_feed,
 )
 
@@ -158,3 +160,28 @@ def test_events_a_model_was_trained_on_are_not_folded_in_again(
     later = events("u00", ("like", "i3"), first_seq=4)
     newer = feed_history(retrained, "u00", user_activity([*stored, *later]))
     assert "i3" in newer.items and "i3" not in retrained.catalog.history_of("u00").items
+
+
+def test_an_event_that_committed_after_training_read_past_it_is_still_folded_in(
+    interactions: pd.DataFrame, items: pd.DataFrame, tmp_path: Path
+) -> None:
+    fitted_item = interactions.loc[interactions["user_id"] == "u00", "item_id"].iloc[0]
+    # Training read events 1 and 3 (likes of an item u00 already has); 2 had not committed yet.
+    read = [
+        StoredEvent(f"e{seq}", "u00", fitted_item, "like", 1_700_000_000 + seq, seq=seq)
+        for seq in (1, 3)
+    ]
+    model = create_recommender("ease", {"regularization": 1.0}).fit(
+        pd.concat([interactions, event_interactions(read)], ignore_index=True), items
+    )
+    model.save(tmp_path / "model")
+    model = load_recommender(tmp_path / "model")
+    catalog = model.catalog
+    assert catalog.events_through == 3 and catalog.events_unseen == {2}
+    before, _ = feed_ids(model, "u00", k=3)
+    late = events("u00", ("like", before[0]), first_seq=2)  # position 2, visible only now
+    after, strategy = feed_ids(model, "u00", user_activity(late), k=3)
+    assert strategy == "personalized" and after and before[0] not in after
+    # The positions the fit had are not added a second time.
+    fitted = user_activity(read).interactions
+    assert newer_than(fitted, catalog.events_through, catalog.events_unseen) == []
