@@ -1,10 +1,15 @@
-"""Tiny, separable three-class texts that every classifier test trains on."""
+"""Tiny, separable three-class texts that every classifier test trains on, and a tiny network."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from models.classifiers.finetune import MeanPoolingClassifier
 
 _VOCABULARY = {
     "negative": ["late", "delayed", "lost", "rude", "cancelled", "awful", "broken", "😡"],
@@ -37,3 +42,27 @@ def tiny_train() -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="session")
 def tiny_test() -> tuple[list[str], list[str]]:
     return make_texts(per_class=10, seed=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_network() -> Callable[[], MeanPoolingClassifier]:
+    """Builds a 2-layer random BERT (vocabulary of 50 ids) under a three-class head, in eval mode:
+    the same weights at every call."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from models.classifiers.finetune import MeanPoolingClassifier
+
+    def build() -> MeanPoolingClassifier:
+        torch.manual_seed(1)
+        config = BertConfig(
+            vocab_size=50,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=64,
+        )
+        return MeanPoolingClassifier(BertModel(config), 3, dropout=0.0).eval()
+
+    return build

@@ -7,6 +7,7 @@ seconds; the behaviour under test (export, quantise, choose, save, load) is the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -131,21 +132,10 @@ def test_a_missing_graph_is_a_format_error(onnx_model: FineTunedClassifier, tmp_
         load_classifier(tmp_path / "model")
 
 
-def _tiny_network() -> MeanPoolingClassifier:
-    torch.manual_seed(1)
-    config = BertConfig(
-        vocab_size=50,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    return MeanPoolingClassifier(BertModel(config), 3, dropout=0.0).eval()
-
-
-def test_the_export_matches_the_eager_network_for_any_batch_and_length(tmp_path: Path) -> None:
-    network = _tiny_network()
+def test_the_export_matches_the_eager_network_for_any_batch_and_length(
+    tmp_path: Path, tiny_network: Callable[[], MeanPoolingClassifier]
+) -> None:
+    network = tiny_network()
     runner = OnnxLogits(export_network(network, tmp_path / "n.onnx"), batch_size=3)
     rng = np.random.default_rng(0)
     sequences = [rng.integers(1, 50, size=length).tolist() for length in (1, 7, 3, 30, 12)]
@@ -159,9 +149,9 @@ def test_the_export_matches_the_eager_network_for_any_batch_and_length(tmp_path:
 
 @pytest.mark.parametrize(("allowed_loss", "precision"), [(None, "fp32"), (1.0, "int8")])
 def test_int8_is_served_only_within_the_allowed_accuracy_loss(
-    allowed_loss: float | None, precision: str
+    allowed_loss: float | None, precision: str, tiny_network: Callable[[], MeanPoolingClassifier]
 ) -> None:
-    network = _tiny_network()
+    network = tiny_network()
     rng = np.random.default_rng(0)
     ids = [rng.integers(1, 50, size=6).tolist() for _ in range(20)]
     labels = rng.integers(0, 3, size=20)
@@ -208,11 +198,13 @@ def test_an_int8_model_answers_a_text_the_same_alone_and_in_a_batch(
     np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
-def test_a_runner_follows_a_changed_thread_setting(tmp_path: Path) -> None:
+def test_a_runner_follows_a_changed_thread_setting(
+    tmp_path: Path, tiny_network: Callable[[], MeanPoolingClassifier]
+) -> None:
     from models.classifiers.onnx_runner import inference_threads, set_inference_threads
 
     previous = inference_threads()
-    runner = OnnxLogits(export_network(_tiny_network(), tmp_path / "n.onnx"))
+    runner = OnnxLogits(export_network(tiny_network(), tmp_path / "n.onnx"))
     try:
         set_inference_threads(1)  # after the session was made, as the one-core speed check does
         before = runner([[1, 2, 3]], pad_id=0)

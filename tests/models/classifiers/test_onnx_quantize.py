@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
-import torch
 from onnx import TensorProto, helper, numpy_helper
-from transformers import BertConfig, BertModel
 
 from models.classifiers.finetune import MeanPoolingClassifier
 from models.classifiers.finetune_runtime import texts_per_call
@@ -18,29 +17,18 @@ from models.classifiers.onnx_quantize import ACTIVATIONS, WEIGHT_LEVELS, quantiz
 from models.classifiers.onnx_runner import OnnxLogits
 
 
-def _network() -> MeanPoolingClassifier:
-    torch.manual_seed(3)
-    config = BertConfig(
-        vocab_size=60,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    return MeanPoolingClassifier(BertModel(config), 3, dropout=0.0).eval()
-
-
 @pytest.fixture(scope="module")
-def graphs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def graphs(
+    tmp_path_factory: pytest.TempPathFactory, tiny_network: Callable[[], MeanPoolingClassifier]
+) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("quantise")
-    fp32 = export_network(_network(), folder / "fp32.onnx")
+    fp32 = export_network(tiny_network(), folder / "fp32.onnx")
     return fp32, quantize_int8(fp32, folder / "int8.onnx")
 
 
 def _sequences() -> list[list[int]]:
     rng = np.random.default_rng(0)
-    return [rng.integers(1, 60, size=n).tolist() for n in (1, 5, 9, 2, 30, 17, 4, 12)]
+    return [rng.integers(1, 50, size=n).tolist() for n in (1, 5, 9, 2, 30, 17, 4, 12)]
 
 
 def test_every_constant_weight_matmul_becomes_an_integer_one(graphs: tuple[Path, Path]) -> None:
