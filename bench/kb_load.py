@@ -3,7 +3,7 @@
 1. Seeds a fresh store with `--cases` resolved cases: airline tweets with a complaint reason,
    recorded as triages (reason, airline as category) and resolved with a note per reason.
 2. Measures in process what one /triage adds: `KnowledgeBase.similar` on one tweet (embedding
-   the text with the served encoder, all-MiniLM-L6-v2 as int8 ONNX on one thread, then the
+   the text with the served encoder, `--encoder` or the default, on one thread, then the
    search), median and p99 over `--calls` tweets.
 3. Starts the service over `--home` (its @champion models) on that store twice, with
    AGORA_SIMILAR_CASES=1 and =0, waits until every worker holds the knowledge base, and runs

@@ -10,8 +10,9 @@ is relevant when it carries the query's label:
 
 Texts are de-duplicated before the split (no query has its exact text among the cases).
 Retrieval by the service's own code (`models.knowledge.KnowledgeBase` with a served encoder: the
-default, all-MiniLM-L6-v2's static distillation, or `--encoder minilm-int8` for the transformer
-as an int8 ONNX graph, or `--encoder torch-fp32`; cosine; it reads the first
+default, all-MiniLM-L6-v2's static distillation beside hashed word counts, `--encoder static` for
+the static vectors alone, `--encoder minilm-int8` for the transformer as an int8 ONNX graph, or
+`--encoder torch-fp32`; cosine; it reads the first
 2,000 characters, the encoder the first 256 word pieces) is compared
 with a TF-IDF cosine retrieval (scikit-learn, word 1-2 grams, sublinear tf, fitted on the cases)
 over the whole text. `chance` is the precision of cases drawn at random from the knowledge base.
@@ -131,8 +132,8 @@ def split(
 
 
 def make_encoder(kind: str) -> Encoder:
-    """A served encoder (all-MiniLM-L6-v2's static distillation, or the transformer as int8
-    ONNX), or the transformer in fp32 torch."""
+    """A served encoder (all-MiniLM-L6-v2's static distillation, alone or beside word counts, or
+    the transformer as int8 ONNX), or the transformer in fp32 torch."""
     if kind == TORCH_FP32:
         return EmbeddingCache(shared_text_encoder())
     return EmbeddingCache(knowledge_encoder(default_cache_dir(), KbEncoder(kind)))  # type: ignore[arg-type]

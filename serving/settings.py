@@ -25,7 +25,8 @@ WORKERS_ENV = "AGORA_WORKERS"  # worker processes; default: the number of cores
 MAX_IN_FLIGHT_ENV = "AGORA_MAX_IN_FLIGHT"  # per worker; more requests are shed with a 503
 SIMILAR_CASES_ENV = "AGORA_SIMILAR_CASES"  # "0": /triage answers no similar_cases
 KB_REFRESH_ENV = "AGORA_KB_REFRESH_S"  # seconds between knowledge-base catch-ups (default 2)
-KB_ENCODER_ENV = "AGORA_KB_ENCODER"  # "static" (default) or "minilm-int8": see models.knowledge
+# static-lexical (default), static or minilm-int8: see models.knowledge
+KB_ENCODER_ENV = "AGORA_KB_ENCODER"
 
 DEFAULT_HOST = "127.0.0.1"  # never every interface unless asked: the service holds customer text
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")

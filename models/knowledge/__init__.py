@@ -1,6 +1,6 @@
 """The knowledge base of resolved cases: embed, index, find similar cases.
 
-kb = KnowledgeBase(knowledge_encoder(cache_dir))  # MiniLM distilled to static vectors, by default
+kb = KnowledgeBase(knowledge_encoder(cache_dir))  # static vectors + word counts, by default
 kb.add(store.resolutions.cases_after(kb.last_seq))
 threshold = MIN_SIMILARITY[DEFAULT_KB_ENCODER]
 kb.similar(["my refund never arrived"], k=3, min_similarity=threshold)  # -> [[SimilarCase, ...]]

@@ -7,8 +7,9 @@ its p99 above the serving target at 100 requests/s on 2 cores. model2vec distils
 encoder into one vector per word piece (each vocabulary token passed through the transformer,
 PCA to 256 dimensions, frequency weighting); a text is the mean of its pieces' vectors, about
 0.2 ms. It reads words, not their order or context, and finds fewer cases of the same issue in
-long narratives than the transformer (bench/kb_retrieval.py measures both). The knowledge base's
-default (AGORA_KB_ENCODER): with it `/triage` keeps its latency target on 2 cores.
+long narratives than the transformer (bench/kb_retrieval.py measures both). The dense half of
+the knowledge base's default encoder (`lexical`: static-lexical), with which `/triage` keeps its
+latency target on 2 cores.
 
 The distillation needs torch and transformers once (about 20 s on 2 cores), in a child
 interpreter (`python -m models.knowledge.static_encoder NAME OUT`), so the process that asked,

@@ -28,7 +28,9 @@ def test_settings_come_from_the_environment() -> None:
     with pytest.raises(ValueError, match="AGORA_KB_REFRESH_S"):
         KnowledgeSettings.from_env({"AGORA_KB_REFRESH_S": "0"})
     default = KnowledgeSettings.from_env({})
-    assert default.encoder is KbEncoder.STATIC and default.min_similarity == 0.4
+    assert default.encoder is KbEncoder.STATIC_LEXICAL and default.min_similarity == 0.32
+    static = KnowledgeSettings.from_env({"AGORA_KB_ENCODER": "static"})
+    assert static.encoder is KbEncoder.STATIC and static.min_similarity == 0.4
     transformer = KnowledgeSettings.from_env({"AGORA_KB_ENCODER": "minilm-int8"})
     assert transformer.encoder is KbEncoder.MINILM_INT8 and transformer.min_similarity == 0.5
     with pytest.raises(ValueError, match="AGORA_KB_ENCODER must be one of"):

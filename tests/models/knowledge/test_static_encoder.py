@@ -73,7 +73,9 @@ def test_the_distillation_runs_in_a_child_so_the_caller_never_loads_torch(
 
 def test_parse_names_the_choices_on_a_bad_value() -> None:
     assert parse_kb_encoder(" minilm-int8 ") is KbEncoder.MINILM_INT8
-    with pytest.raises(ValueError, match="AGORA_KB_ENCODER must be one of static, minilm-int8"):
+    with pytest.raises(
+        ValueError, match="AGORA_KB_ENCODER must be one of static, static-lexical, minilm-int8"
+    ):
         parse_kb_encoder("bert", "AGORA_KB_ENCODER")
 
 
@@ -120,3 +122,15 @@ def test_the_knowledge_base_finds_the_case_about_the_same_problem(cache: Path) -
     )
     [found] = base.similar(TEXTS[:1], k=3, min_similarity=MIN_SIMILARITY[KbEncoder.STATIC])
     assert [case.triage_id for case in found] == ["bag"]
+
+
+@pytest.mark.slow
+def test_the_static_lexical_threshold_separates_a_rewording_from_an_unrelated_text(
+    cache: Path,
+) -> None:
+    encoder = knowledge_encoder(cache, KbEncoder.STATIC_LEXICAL)
+    vectors = encoder.encode(TEXTS)
+    assert vectors.shape == (4, 256 + 512)
+    assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, atol=1e-5)
+    similar, unrelated = vectors[0] @ vectors[1], vectors[0] @ vectors[2]
+    assert unrelated < MIN_SIMILARITY[KbEncoder.STATIC_LEXICAL] <= similar
