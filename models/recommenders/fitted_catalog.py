@@ -44,7 +44,7 @@ class FittedCatalog:
     The item map covers items with interactions and catalog-only items from the items frame
     (sorted ids); `has_interactions` tells them apart. `events_through` is the last event-log
     position among the interactions fitted (0: none came from the event log), so a feed adds
-    only the events the model has not seen. `events_unseen` are the positions at or below it
+    only the events the model has not seen. `events_unseen` are the positions below it
     (within `UNSEEN_WINDOW`) the fit did not have: on PostgreSQL position n can commit after
     n + 1 was read into training, and such an event must still be folded in. Positions of events
     that are not interactions (complaints, dislikes) are among them and never match one.
