@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -25,11 +26,12 @@ from data.environment import apply_stack_environment
 from data.loaders import load_labelled_texts
 from models.knowledge import KbEncoder
 from models.knowledge.encoders import DEFAULT_KB_ENCODER, MIN_SIMILARITY
+from models.knowledge.knowledge_base import Encoder
 
 PAIRS_PER_SIDE = 300
 
 
-def nearest_similarities(encoder, cases: list[str], queries: list[str]) -> np.ndarray:
+def nearest_similarities(encoder: Encoder, cases: list[str], queries: list[str]) -> np.ndarray:
     """Cosine of each query's nearest case (vectors are unit length, or zero)."""
     case_vectors = np.asarray(encoder.encode(cases), dtype=np.float32)
     best = []
@@ -39,7 +41,7 @@ def nearest_similarities(encoder, cases: list[str], queries: list[str]) -> np.nd
     return np.concatenate(best)
 
 
-def unrelated_similarities(encoder, seed: int) -> np.ndarray:
+def unrelated_similarities(encoder: Encoder, seed: int) -> np.ndarray:
     """Cosines of airline compliments against lost-luggage complaints (every pair)."""
     tweets = load_labelled_texts("airline-sentiment")
     compliments = tweets[tweets[S.LABEL] == "positive"][S.TEXT].drop_duplicates()
@@ -54,7 +56,7 @@ def unrelated_similarities(encoder, seed: int) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     apply_stack_environment()
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).parent))
     import kb_retrieval  # the same splits and encoders as the retrieval benchmark
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
