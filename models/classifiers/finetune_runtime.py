@@ -26,19 +26,16 @@ from torch import nn
 
 from models.classifiers.onnx_export import export_network
 from models.classifiers.onnx_quantize import ACTIVATIONS, quantize_int8
-from models.classifiers.onnx_runner import OnnxLogits
+from models.classifiers.onnx_runner import TEXTS_PER_CALL, OnnxLogits
 
 logger = logging.getLogger(__name__)
 
 ONNX_FILE = "network.onnx"
 
-# Texts per ONNX Runtime call, after sorting a request's texts by length: eight (requests of 64
-# tweets, fp32: 349 texts/s in calls of 8, 325 of 16, 276 of 32, from less padding per call;
-# 2,000 texts sorted together: 408, 422, 422, and 377 in calls of 128).
-# int8 graphs quantised before activations were scaled per row (`onnx_quantize`): one. Their
-# activations were scaled by the range of the whole call, so in a batch a text's answer depended
-# on its neighbours (6 of 400 airline tweets changed label between alone and in a batch of 64).
-TEXTS_PER_CALL = 8
+# int8 graphs quantised before activations were scaled per row (`onnx_quantize`) run one text per
+# call: their activations were scaled by the range of the whole call, so in a batch a text's
+# answer depended on its neighbours (6 of 400 airline tweets changed label between alone and in a
+# batch of 64). Every other graph runs `TEXTS_PER_CALL` (see `onnx_runner`).
 PER_CALL_INT8_TEXTS_PER_CALL = 1
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from features.embeddings import DEFAULT_ENCODER, TextEncoder
 from models.artifacts import build_in_child, build_once, keyed_folder, run_build
+from models.classifiers.onnx_runner import TEXTS_PER_CALL
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ INFO_FILE: Final = "encoder.json"
 # Bump when the export changes: an old folder is then exported again. 2: activations scaled per
 # row (1 scaled them per call and was run one text per call).
 FORMAT: Final = 2
-TEXTS_PER_CALL: Final = 8  # after sorting by length (see `OnnxLogits`)
 EXPORT_TIMEOUT_S: Final = 900.0  # 10-30 s on 2 cores; a busy host is slower
 
 
@@ -99,7 +99,7 @@ class OnnxSentenceEncoder:
     def __init__(self, folder: Path, batch_size: int = TEXTS_PER_CALL) -> None:
         from tokenizers import Tokenizer
 
-        from models.classifiers.onnx_runner import OnnxLogits
+        from models.classifiers.onnx_runner import OnnxLogits  # with onnxruntime, on use
 
         info = json.loads((folder / INFO_FILE).read_text())
         # An EmbeddingCache key: vectors differ with the graph (not with the batch size).
