@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from data.environment import apply_stack_environment
+from data.locks import file_lock
 from models.errors import ModelFormatError, NotFittedError
 
 Family = Literal["recommender", "classifier"]
@@ -78,23 +79,26 @@ def keyed_folder(cache_dir: Path, prefix: str, *key: object) -> Path:
 def build_once(folder: Path, marker: str, build: Callable[[Path], None]) -> Path:
     """`folder`, made by `build(staging folder)` first when `folder / marker` is missing.
 
-    For derived files every process may need (an exported or distilled encoder): the folder is
-    written aside and renamed, so no process sees half of it; when another process finished
-    first, its folder is kept and this one's discarded. `build` writes `marker` last.
+    For derived files every process may need (an exported or distilled encoder). Processes that
+    need it together take turns on a lock file beside the folder (`.<name>.lock`, kept), so one
+    builds and the others wait, then find the marker: two serving workers starting together
+    used to distil the same encoder twice, each at the full cost. The folder is written aside
+    and renamed, so no process sees half of it. `build` writes `marker` last.
     """
     if (folder / marker).exists():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    try:
-        build(staging)
+    with file_lock(folder.parent / f".{folder.name}.lock"):
+        if (folder / marker).exists():  # built by the process that held the lock before us
+            return folder
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
         try:
+            build(staging)
+            if folder.exists():  # a folder without its marker: an interrupted older build
+                shutil.rmtree(folder)
             os.rename(staging, folder)
-        except OSError:  # another process finished first: keep its folder
-            if not (folder / marker).exists():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 

@@ -24,7 +24,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 
-from data.store.sqlite_files import file_lock, sqlite_durability
+from data.locks import file_lock
+from data.store.sqlite_files import sqlite_durability
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,7 @@ with the database file's permissions, so creating the database file right is eno
 
 from __future__ import annotations
 
-import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,15 +42,3 @@ def create_private_file(path: Path) -> None:
     except FileExistsError:
         return
     os.close(descriptor)
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive `flock` on `path` (created owner-only) until the block ends."""
-    path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # closing the descriptor releases the lock

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,43 @@ def test_a_failed_build_leaves_no_folder_and_a_later_one_succeeds(tmp_path: Path
 
     with pytest.raises(RuntimeError):
         build_once(target, "done.json", fail)
-    assert not target.exists() and list(tmp_path.iterdir()) == []
+    # Only the lock file stays (kept on purpose, see data.locks): no folder, no staging leftovers.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".built.lock"]
     build_once(target, "done.json", lambda out: (out / "done.json").write_text("{}"))
     assert (target / "done.json").exists()
+
+
+def _build_slowly(target: str, log: str) -> None:
+    """Build `target` once, taking long enough that a second process asks meanwhile."""
+
+    def build(out: Path) -> None:
+        with open(log, "a") as handle:
+            handle.write("built\n")
+        time.sleep(1.0)
+        (out / "done.json").write_text("{}")
+
+    build_once(Path(target), "done.json", build)
+
+
+def test_processes_that_need_the_same_folder_together_build_it_once(tmp_path: Path) -> None:
+    target, log = tmp_path / "built", tmp_path / "builds.log"
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_build_slowly, args=(str(target), str(log))) for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    assert log.read_text().splitlines() == ["built"]
+    assert (target / "done.json").exists()
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_a_folder_left_without_its_marker_is_rebuilt(tmp_path: Path) -> None:
+    target = tmp_path / "built"
+    target.mkdir()
+    (target / "partial.bin").write_text("x")
+    build_once(target, "done.json", lambda out: (out / "done.json").write_text("{}"))
+    assert sorted(p.name for p in target.iterdir()) == ["done.json"]
