@@ -38,6 +38,7 @@ from typing import Self
 import psutil
 
 from data.environment import stack_environment
+from data.paths import HOME_ENV, agora_home
 from serving.settings import API_KEYS_ENV, BIND_HOST_ENV, DEFAULT_HOST, ROLES
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# BentoML's own state; its workers' metrics folder (prometheus_client's multiprocess mode) is in it.
+BENTOML_HOME_ENV = "BENTOML_HOME"
+
+
 def generate_api_keys() -> dict[str, str]:
     """A fresh random key for every role (role -> key), for a local service."""
     return {role: secrets.token_hex(16) for role in sorted(ROLES)}
@@ -77,19 +82,15 @@ def home_environment(
     """This process's environment for a service over AGORA_HOME `home`.
 
     The champions come from `home`'s MLflow store (an inherited MLFLOW_TRACKING_URI is dropped:
-    it would win over `home`), metrics go to a Prometheus folder inside it, and `api_keys`
-    (role -> key) become the service's `AGORA_API_KEYS`. `overrides` come last.
+    it would win over `home`), BentoML's state (its metrics folder) goes inside it (see
+    `ServiceProcess.child_environment`), and `api_keys` (role -> key) become the service's
+    `AGORA_API_KEYS`. `overrides` come last.
     """
-    env = {
-        **os.environ,
-        "AGORA_HOME": str(home),
-        "PROMETHEUS_MULTIPROC_DIR": str(home / "prometheus"),
-    }
+    env = {**os.environ, HOME_ENV: str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
     if api_keys is not None:
         env[API_KEYS_ENV] = api_keys_setting(api_keys)
     env.update(overrides)
-    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     return env
 
 
@@ -132,10 +133,22 @@ class ServiceProcess:
         ]
 
     def child_environment(self) -> dict[str, str]:
-        """The child's environment: `env` with the stack's defaults and the bound host (the
-        service's Host check allows it)."""
+        """The child's environment: `env` with the stack's defaults, the bound host (the
+        service's Host check allows it) and, unless set, a BentoML home of its own.
+
+        BentoML's workers share their Prometheus counters through a folder under BentoML's
+        home, which it empties when a service starts; its default home is one per machine
+        (`~/bentoml`), so a second service started there wiped the first one's `/metrics` (it
+        ignores PROMETHEUS_MULTIPROC_DIR). Unless BENTOML_HOME is set, each service gets
+        `<AGORA_HOME>/bentoml/port-<port>` (one service per port at a time); the service keeps
+        nothing else there (models come from the registry).
+        """
         env = stack_environment(self.env)
         env[BIND_HOST_ENV] = self.host
+        if not env.get(BENTOML_HOME_ENV):
+            home = Path(env[HOME_ENV]) if env.get(HOME_ENV) else agora_home()
+            env[BENTOML_HOME_ENV] = str(home / "bentoml" / f"port-{self.port}")
+        Path(env[BENTOML_HOME_ENV]).mkdir(parents=True, exist_ok=True)
         return env
 
     def spawn(self) -> Self:

@@ -31,7 +31,12 @@ from serving.complaint_analysis import (
     start_periodic_analysis,
     webhook_of,
 )
-from serving.complaint_summary import AnalyticsInputError, complaint_summary, parse_time
+from serving.complaint_summary import (
+    LATEST_EPOCH,
+    AnalyticsInputError,
+    complaint_summary,
+    parse_time,
+)
 from serving.errors import error_response
 
 
@@ -56,7 +61,11 @@ class AnalyseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     until: float | None = Field(
-        None, ge=0, description="End of the analysed window (epoch s, floored); default now."
+        None,
+        ge=0,
+        le=LATEST_EPOCH,
+        allow_inf_nan=False,
+        description="End of the analysed window (epoch s, floored); default now.",
     )
 
 

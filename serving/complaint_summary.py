@@ -19,6 +19,8 @@ from features.complaint_terms import emerging_terms
 
 SUMMARY_DIMENSIONS: Final = ("reason", "category", "queue", "item")
 MAX_RANGE_DAYS: Final = 92
+# The last instant a query may name: its day, widened to whole days, is still a Python date.
+LATEST_EPOCH: Final = dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp()
 TOP_ITEMS: Final = 10
 TERM_SAMPLE: Final = 2000  # complaint texts per period read for emerging terms
 _RELATIVE = re.compile(r"^(\d{1,5})([dhm])$")
@@ -48,10 +50,18 @@ def parse_time(text: str, name: str, relative_to: float | None = None) -> float:
             ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.UTC)
-        return parsed.timestamp()
+        return _within_calendar(parsed.timestamp(), name)
     if not math.isfinite(value) or value < 0:
         raise AnalyticsInputError(f"{name} must be a non-negative number of epoch seconds")
-    return value
+    return _within_calendar(value, name)
+
+
+def _within_calendar(epoch: float, name: str) -> float:
+    """`epoch`, refused when its day could not be written as a date (the range widens to whole
+    days, and Python's dates end with the year 9999)."""
+    if not 0 <= epoch <= LATEST_EPOCH:
+        raise AnalyticsInputError(f"{name} must be between 1970-01-01 and 9999-12-30 (UTC)")
+    return epoch
 
 
 def day_range(since: float, until: float) -> tuple[float, float]:

@@ -301,8 +301,9 @@ def _resolution_size(text: str) -> str:
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > MAX_RESOLUTION_BYTES:
         raise ValueError(f"resolution is {size:,} bytes; the limit is {MAX_RESOLUTION_BYTES:,}")
-    if not text.strip():
-        raise ValueError("resolution must not be blank")
+    # Control characters alone (NUL is stored as U+FFFD) would reach agents as an empty case.
+    if not any(char.isprintable() and not char.isspace() for char in text):
+        raise ValueError("resolution must not be blank (whitespace or control characters only)")
     return text
 
 

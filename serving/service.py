@@ -364,13 +364,25 @@ class Agora:
         with other content it is a 409.
         """
         request = EventsRequest.model_construct(**body)
+        # An event sent without a timestamp is stamped with the time of receipt, one stamp for
+        # the request; a retry of it is the same event though a second passed, so the log
+        # leaves those stamps out when it compares a re-sent event_id with the stored one.
+        received = int(time.time())
+        stamped = {e.event_id for e in request.events if "timestamp" not in e.model_fields_set}
         batch, repeats = _one_per_id(
             [
-                Event(e.event_id, e.user_id, e.item_id, e.type, e.timestamp, e.weight)
+                Event(
+                    e.event_id,
+                    e.user_id,
+                    e.item_id,
+                    e.type,
+                    received if e.event_id in stamped else e.timestamp,
+                    e.weight,
+                )
                 for e in request.events
             ]
         )
-        written = self.store.events.add(batch)
+        written = self.store.events.add(batch, stamped_on_receipt=stamped)
         return EventsResponse(accepted=written.inserted, duplicates=written.duplicates + repeats)
 
     @bentoml.api(input_spec=CorrectionRequest)
@@ -378,10 +390,16 @@ class Agora:
     def corrections(self, ctx: bentoml.Context, **body: Any) -> CorrectionResponse:
         """An agent's correction of a recorded triage; the agent is the name of the API key."""
         request = CorrectionRequest.model_construct(**body)
+        # An unknown record is a 404 whatever the label; a label is then checked against the
+        # served models' labels: a misspelt one would otherwise be stored, shown on the desk,
+        # refile knowledge-base cases and train the next retrain.
+        if not self.store.triage.exists(request.triage_id):
+            raise ApiError(404, "unknown triage_id: correct a triage the service recorded")
+        label = self._engine().correction_label(request.field, request.correct_label)
         correction_id, stored = self.store.triage.add_correction(
             request.triage_id,
             request.field,
-            request.correct_label,
+            label,
             _agent(ctx, "a correction"),
             request.correction_id,
         )

@@ -36,15 +36,22 @@ MAX_TEXT_BYTES = 100 * 1024  # a triage text over 100 KB is refused with a 413-s
 MAX_BATCH = 1000
 
 KIB = 1024
+# JSON writers may escape every non-ASCII character (Python's json.dumps does by default): a
+# character of 2-4 UTF-8 bytes becomes one or two 6-byte \uXXXX escapes, up to 3x its UTF-8
+# size. A body limit sized for escaped text lets a client reach the documented text limits,
+# which are checked on the decoded text (UTF-8 bytes) after parsing.
+JSON_ESCAPE_FACTOR = 3
 # Request body limits per route, enforced on the raw bytes before any parsing (413 beyond).
 BODY_LIMITS: dict[str, int] = {
-    "/triage": 128 * KIB,
-    "/triage_batch": 2 * KIB * KIB,
+    "/triage": JSON_ESCAPE_FACTOR * MAX_TEXT_BYTES + 16 * KIB,
+    "/triage_batch": 2 * KIB * KIB,  # the batch's total: 1,000 texts of 2 KB, or fewer longer
     "/events": 1 * KIB * KIB,
     "/corrections": 64 * KIB,
-    "/resolutions": 16 * KIB,  # a resolution note is at most 8 KB (data.store.resolutions)
-    "/recommend": 64 * KIB,
-    "/similar_items": 64 * KIB,
+    # A resolution note is at most 8 KB of UTF-8 (data.store.resolutions).
+    "/resolutions": JSON_ESCAPE_FACTOR * 8 * KIB + 8 * KIB,
+    # 10,000 included or excluded item ids (serving.schemas.Filters) of a typical length.
+    "/recommend": 256 * KIB,
+    "/similar_items": 256 * KIB,
 }
 DEFAULT_BODY_LIMIT = 16 * KIB
 

@@ -11,7 +11,7 @@ it blocks an item) and what the log can hold are decided in `data.events`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from data.store.tables import events
 
 # What must match for a re-sent event_id to be the same event (received_at is the store's own).
 _CONTENT = ("user_id", "item_id", "type", "timestamp", "weight")
+_TIMESTAMP = _CONTENT.index("timestamp")
 _SHOWN_IDS = 10  # conflicting ids an error message lists
 
 
@@ -70,10 +71,15 @@ class EventLog:
             .limit(limit)
         )
 
-    def add(self, batch: Sequence[Event]) -> WriteResult:
+    def add(self, batch: Sequence[Event], stamped_on_receipt: Collection[str] = ()) -> WriteResult:
         """Insert a batch in one transaction; events already stored (same event_id, same
         content) are skipped. StoreError, with nothing written, for an event the log cannot
-        hold; StoreConflictError for an event_id stored with different content."""
+        hold; StoreConflictError for an event_id stored with different content.
+
+        `stamped_on_receipt` names the events whose timestamp the receiver set (the client sent
+        none): a retry of one is the same event whatever its new stamp, so their timestamps are
+        left out of the comparison and the first receipt's is kept.
+        """
         now = time.time()
         rows = [_event_row(e, now) for e in batch]
         if not rows:
@@ -91,7 +97,7 @@ class EventLog:
         with self.engine.begin() as connection:
             inserted = {row[0] for row in connection.execute(statement, rows)}
             skipped = [r for r in rows if r["event_id"] not in inserted]
-            conflicts = _conflicting_ids(connection, skipped)
+            conflicts = _conflicting_ids(connection, skipped, frozenset(stamped_on_receipt))
             if conflicts:  # raising rolls the whole batch back
                 shown = ", ".join(conflicts[:_SHOWN_IDS])
                 more = (
@@ -187,15 +193,26 @@ def _event_row(e: Event, now: float) -> dict[str, Any]:
     }
 
 
-def _conflicting_ids(connection: Connection, skipped: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The skipped rows' event_ids whose stored event differs from the row sent."""
+def _conflicting_ids(
+    connection: Connection, skipped: Sequence[Mapping[str, Any]], stamped: frozenset[str]
+) -> list[str]:
+    """The skipped rows' event_ids whose stored event differs from the row sent (the timestamp
+    not compared for the ids in `stamped`, which the receiver set)."""
     if not skipped:
         return []
     columns = [events.c.event_id, *(events.c[name] for name in _CONTENT)]
     query = select(*columns).where(events.c.event_id.in_([r["event_id"] for r in skipped]))
     stored = {row[0]: tuple(row[1:]) for row in connection.execute(query)}
-    return [
-        r["event_id"]
-        for r in skipped
-        if stored.get(r["event_id"]) != tuple(r[name] for name in _CONTENT)
-    ]
+    return [r["event_id"] for r in skipped if not _same(stored.get(r["event_id"]), r, stamped)]
+
+
+def _same(stored: tuple[Any, ...] | None, row: Mapping[str, Any], stamped: frozenset[str]) -> bool:
+    if stored is None:
+        return False
+    sent = tuple(row[name] for name in _CONTENT)
+    if row["event_id"] in stamped:
+        stored, sent = (
+            stored[:_TIMESTAMP] + stored[_TIMESTAMP + 1 :],
+            sent[:_TIMESTAMP] + sent[_TIMESTAMP + 1 :],
+        )
+    return stored == sent

@@ -146,6 +146,12 @@ class TriageLog:
         with self.engine.connect() as connection:
             return {row[0] for row in connection.execute(self._complained, bound)}
 
+    def exists(self, triage_id: str) -> bool:
+        """Whether the store holds the triage record `triage_id`."""
+        query = select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
     def add_correction(
         self,
         triage_id: str,

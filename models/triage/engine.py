@@ -80,6 +80,8 @@ from models.triage.urgency import ModelSignals, UrgencyAssessor
 logger = logging.getLogger(__name__)
 
 _TOP_CANDIDATES = 3
+# A refused correction lists at most this many allowed labels (a category model may have dozens).
+_SHOWN_CHOICES = 20
 
 
 @dataclass
@@ -142,6 +144,31 @@ class TriageEngine:
         choices["urgency"] = list(URGENCY_LEVELS)
         choices["is_complaint"] = ["true", "false"]
         return choices
+
+    def correction_label(self, field: str, label: str) -> str:
+        """`label` as the served models spell it for `field` (case and outer spaces ignored);
+        TriageInputError naming the allowed labels when it is none of them.
+
+        A field no served model answers (e.g. `reason` without a reason model) takes any label:
+        its taxonomy is the corrections' own until a model is trained on them.
+        """
+        allowed = self.label_choices().get(field)
+        if not allowed:
+            return label
+        by_key = {choice.strip().casefold(): choice for choice in allowed}
+        found = by_key.get(label.strip().casefold())
+        if found is None:
+            shown = ", ".join(allowed[:_SHOWN_CHOICES])
+            more = (
+                f" and {len(allowed) - _SHOWN_CHOICES} more"
+                if len(allowed) > _SHOWN_CHOICES
+                else ""
+            )
+            raise TriageInputError(
+                f"correct_label is not a {field} the service knows; one of: {shown}{more}"
+                " (GET /desk/queue lists them as choices)"
+            )
+        return found
 
     def warm_up(self) -> None:
         """Load the language detector's models now rather than on the first text."""

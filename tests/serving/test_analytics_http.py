@@ -51,6 +51,8 @@ def test_daily_counts_of_what_was_triaged(triaged: ServiceProcess) -> None:
         ("since=7d&by=colour", "by"),
         ("since=2000-01-01&until=2001-01-01", "at most"),
         ("since=2001-03-09&until=2001-03-07", "before"),
+        ("until=1e12", "9999-12-30"),  # past the calendar: was a 500
+        ("until=1e20", "9999-12-30"),
     ],
 )
 def test_bad_queries_are_clear_400s(triaged: ServiceProcess, query: str, word: str) -> None:
@@ -73,5 +75,8 @@ def test_admin_analyse_runs_the_window_ending_then(triaged: ServiceProcess) -> N
     assert answer["window_end"] == DAY + 86400 + 3600
     assert answer["window_start"] == DAY + 86400
     assert answer["raised"] == []  # three messages are nobody's spike
-    status, answer = triaged.post("/admin/analyse", {"until": "soon"}, role="admin")
-    assert status == 400 and "until" in answer["error"]["message"]
+    for refused in ("soon", 1e20):
+        status, answer = triaged.post("/admin/analyse", {"until": refused}, role="admin")
+        assert status == 400 and "until" in answer["error"]["message"], answer
+    status, answer = triaged.post("/admin/analyse", b'{"until": NaN}', role="admin")
+    assert status == 400 and "finite" in answer["error"]["message"], answer

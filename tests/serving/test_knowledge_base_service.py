@@ -71,11 +71,14 @@ def test_resolution_refusals_are_4xx(service: ServiceProcess) -> None:
     assert status == 400 and "outcome" in str(answer), answer
     status, answer = service.post("/resolutions", {**ok, "agent": "someone-else"})
     assert status == 400, answer
+    for blank in (" \n\t", "\u0000\u0000", "\u200b\u0007 "):  # nothing an agent could read
+        status, answer = service.post("/resolutions", {**ok, "resolution": blank})
+        assert status == 400 and "blank" in str(answer), (blank, answer)
     status, answer = service.post("/resolutions", {**ok, "resolution": "x" * 9000})
     assert status == 400 and "bytes" in str(answer), answer
     assert service.post("/resolutions", ok, role=None)[0] == 401
     assert service.post("/resolutions", ok, role="triage")[0] == 403
-    assert service.post("/resolutions", {**ok, "resolution": "x" * 20_000})[0] == 413
+    assert service.post("/resolutions", {**ok, "resolution": "x" * 40_000})[0] == 413
     status, first = service.post("/resolutions", {**ok, "resolution_id": "kb-res-2"})
     assert status == 200 and first["stored"]
     status, answer = service.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -129,7 +130,10 @@ def test_a_wrapped_body_is_refused_naming_the_unknown_field(service: ServiceProc
 
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
-    [("POST", "/no-such-route", 404, "not_found"), ("GET", "/recommend", 405, "bad_request")],
+    [
+        ("POST", "/no-such-route", 404, "not_found"),
+        ("GET", "/recommend", 405, "method_not_allowed"),
+    ],
 )
 def test_routing_errors_have_the_shared_shape(
     service: ServiceProcess, method: str, path: str, status: int, code: str
@@ -180,6 +184,24 @@ def test_correction_agent_is_the_key_name_and_not_a_body_field(service: ServiceP
     assert status == 404 and assert_error_shape(answer, 404)["code"] == "not_found"
 
 
+def test_a_correction_takes_only_a_label_the_served_models_know(service: ServiceProcess) -> None:
+    status, triaged = service.post("/triage", _body(text="Rude staff.", customer_id="label-test"))
+    assert status == 200
+    correction = _body(triage_id=triaged["triage_id"], field="sentiment", correct_label="furious")
+    status, answer = service.post("/corrections", correction)
+    message = assert_error_shape(answer, 400)["message"]
+    assert status == 400 and "negative, neutral, positive" in message, message
+    status, answer = service.post("/corrections", {**correction, "field": "urgency"})
+    assert status == 400 and "urgency" in assert_error_shape(answer, 400)["message"]
+    # Case and outer spaces are the agent's, the label the model's: a retry spelt the model's
+    # way under the same correction_id is the same correction, not a conflict.
+    spelt = {**correction, "correct_label": " Negative", "correction_id": "c-label-test"}
+    status, first = service.post("/corrections", spelt)
+    assert status == 200 and first["stored"], first
+    status, again = service.post("/corrections", {**spelt, "correct_label": "negative"})
+    assert status == 200 and not again["stored"], again
+
+
 def json_bytes(payload: object) -> bytes:
     return json.dumps(payload).encode()
 
@@ -195,10 +217,14 @@ def test_restart_with_registry_unreachable_serves_cached_champion(
     service: ServiceProcess, champions_home: Path
 ) -> None:
     # The module's service already cached the champions; a closed port stands for the outage.
+    assert service.post("/recommend", {"user_id": "196", "k": 3})[0] == 200
     offline = ServiceProcess(
         service_env(champions_home, MLFLOW_TRACKING_URI="http://127.0.0.1:9")
     ).start()
     try:
+        # A second service on the same machine keeps its metrics apart: BentoML's shared
+        # default folder, emptied at each start, used to wipe the first service's counters.
+        assert _recommend_requests(service) >= 1
         status, info = offline.get("/model_info")
         assert status == 200 and info["ready"]
         assert {m["source"] for m in info["models"].values()} == {"local-cache"}
@@ -207,3 +233,45 @@ def test_restart_with_registry_unreachable_serves_cached_champion(
         assert status == 200 and answer["model"]["source"] == "local-cache"
     finally:
         offline.stop()
+
+
+def test_a_retried_event_without_timestamp_is_a_duplicate_not_a_conflict(
+    service: ServiceProcess,
+) -> None:
+    event = {"event_id": f"retry-{uuid.uuid4().hex}", "user_id": "196", "item_id": "50"}
+    sent = _body(events=[{**event, "type": "view"}])
+    status, first = service.post("/events", sent)
+    assert status == 200 and first == {"accepted": 1, "duplicates": 0}
+    time.sleep(1.1)  # the receipt stamp of the retry is a later second
+    status, again = service.post("/events", sent)
+    assert status == 200 and again == {"accepted": 0, "duplicates": 1}, again
+    # Other content under the same id is still a conflict: another type, or a stated time.
+    status, answer = service.post("/events", _body(events=[{**event, "type": "click"}]))
+    assert status == 409 and assert_error_shape(answer, 409)["code"] == "conflict"
+    stated = _body(events=[{**event, "type": "view", "timestamp": 1_000_000}])
+    status, answer = service.post("/events", stated)
+    assert status == 409, answer
+
+
+def test_texts_at_their_limit_pass_however_the_client_escapes_them(
+    service: ServiceProcess,
+) -> None:
+    # json.dumps escapes each Chinese character as \uXXXX: 6 bytes of body for 3 of text.
+    text = "航班取消了" * 6_800  # 102,000 UTF-8 bytes, under the 102,400 limit
+    body = json.dumps({"text": text}).encode()
+    assert len(body) > 2 * len(text.encode())
+    status, answer = service.post("/triage", body)
+    assert status == 200, answer
+    status, answer = service.post("/triage", json.dumps({"text": text + "航班" * 150}).encode())
+    assert status == 400 and "limit" in assert_error_shape(answer, 400)["message"], answer
+
+
+def _recommend_requests(service: ServiceProcess) -> float:
+    """The service's /recommend request count, from its Prometheus counters."""
+    status, text = service.get("/metrics", role=None)
+    assert status == 200
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in str(text).splitlines()
+        if line.startswith("bentoml_service_request_total") and 'endpoint="/recommend"' in line
+    )
