@@ -169,6 +169,8 @@ def _echo_report(report: ImportReport) -> None:
     )
     for reason, count in report.rejected.most_common():
         typer.echo(f"  rejected {count}: {reason}")
+    for note in report.notes:
+        typer.echo(f"  note: {note}")
     summary = report.labelled
     if summary is None:
         return

@@ -14,13 +14,19 @@ import typer
 
 from data.catalog import UnknownDatasetError
 from data.fetch import FetchError
+from features.splits import SplitTooSmallError
 from models.config import ConfigError
 
 BAD_INPUT = 2
 STEP_FAILED = 1
 # Refused input as the pipelines raise it: a bad config field, or a dataset that is not in the
 # catalog, not imported, or not available to fetch.
-BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (ConfigError, UnknownDatasetError, FetchError)
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    UnknownDatasetError,
+    FetchError,
+    SplitTooSmallError,
+)
 
 
 def report_error(message: object) -> None:

@@ -37,6 +37,7 @@ from data.language_codes import LanguageCodeError
 from data.paths import data_dir
 from data.schemas import SCHEMAS, Kind, conform
 from data.table_reader import TableReadError, read_chunks, table_columns
+from data.timestamps import EpochSeconds, TimestampFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ImportReport:
     rows_kept: int
     rejected: Counter[str] = field(default_factory=Counter)
     labelled: LabelledTextSummary | None = None  # labelled texts only
+    notes: list[str] = field(default_factory=list)  # how columns were read; catalog mismatches
 
     @property
     def rows_rejected(self) -> int:
@@ -72,6 +74,10 @@ def parse_mapping(text: str | None) -> dict[str, str]:
         if "=" not in part:
             raise DataImportError(f"mapping entry '{part}' is not of the form canonical=source")
         canonical, source = (s.strip() for s in part.split("=", 1))
+        if canonical in mapping:
+            raise DataImportError(
+                f"--map names {canonical} twice ('{mapping[canonical]}' and '{source}')"
+            )
         mapping[canonical] = source
     return mapping
 
@@ -103,7 +109,7 @@ def _source_columns(columns: Sequence[str], kind: Kind, mapping: dict[str, str])
 
 
 def _read_valid_rows(
-    path: Path, kind: Kind, sources: dict[str, str]
+    path: Path, kind: Kind, sources: dict[str, str], reading: ColumnReading
 ) -> tuple[pd.DataFrame, Counter[str], int]:
     """The file's valid rows as canonical columns, the rejections counted, and the rows read.
 
@@ -117,7 +123,7 @@ def _read_valid_rows(
     for chunk in read_chunks(path, list(sources.values())):
         rows_read += len(chunk)
         selected = pd.DataFrame({c: chunk[s] for c, s in sources.items()})
-        kept, why = validate_rows(selected, kind)
+        kept, why = validate_rows(selected, kind, reading)
         reasons.update(why)
         if len(kept):
             parts.append(kept)
@@ -127,16 +133,47 @@ def _read_valid_rows(
     return pd.concat(parts, ignore_index=True), reasons, rows_read
 
 
-def _to_epoch_seconds(values: pd.Series) -> pd.Series:
-    """Integers pass as epoch seconds; other text is parsed as a date. NaN marks failures."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    parsed = pd.to_datetime(values.where(numeric.isna()), errors="coerce", utc=True, format="mixed")
-    as_seconds = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-    return numeric.where(numeric.notna(), as_seconds)
+@dataclass
+class ColumnReading:
+    """How a file's columns are read, decided from its first chunks and kept for the rest (the
+    timestamp spelling, ids written as whole floats), and what was decided, for the report."""
+
+    timestamps: EpochSeconds = field(default_factory=EpochSeconds)
+    id_notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        return [*self.id_notes.values(), *self.timestamps.notes]
+
+    def ids(self, column: str, values: pd.Series) -> pd.Series:
+        """`values` as id text: outer spaces removed; a column of whole numbers written as floats
+        (`115.0`, what a spreadsheet or pandas writes for an integer column with a gap) read as
+        the integers, so they match the same ids written `115` in another file."""
+        text = values.astype(str).str.strip()
+        floats = text.str.contains(".", regex=False)
+        if floats.any() and text.str.fullmatch(_INTEGER_OR_WHOLE_FLOAT).all():
+            example = text[floats].iloc[0]
+            self.id_notes.setdefault(
+                column,
+                f"{column} values written as whole floats (e.g. '{example}') read as integers",
+            )
+            text = text.str.replace(_WHOLE_FLOAT_TAIL, "", regex=True)
+        return text
 
 
-def validate_rows(frame: pd.DataFrame, kind: Kind) -> tuple[pd.DataFrame, Counter[str]]:
-    """Split rows into kept and rejected; return the kept frame and rejection reasons counted."""
+_INTEGER_OR_WHOLE_FLOAT = re.compile(r"-?\d+(\.0+)?")
+_WHOLE_FLOAT_TAIL = re.compile(r"\.0+$")
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+
+
+def validate_rows(
+    frame: pd.DataFrame, kind: Kind, reading: ColumnReading | None = None
+) -> tuple[pd.DataFrame, Counter[str]]:
+    """Split rows into kept and rejected; return the kept frame and rejection reasons counted.
+
+    `reading` carries what earlier chunks of the same file decided (a fresh one by default).
+    """
+    reading = reading or ColumnReading()
     schema = SCHEMAS[kind]
     bad = np.zeros(len(frame), dtype=bool)
     reasons: Counter[str] = Counter()
@@ -151,18 +188,55 @@ def validate_rows(frame: pd.DataFrame, kind: Kind) -> tuple[pd.DataFrame, Counte
     for column in schema.required:
         text = frame[column].astype(str).str.strip()
         reject(frame[column].isna() | (text == "") | (text == "nan"), f"empty {column}")
+    for column in (S.USER_ID, S.ITEM_ID):
+        if column in frame and not bad.all():
+            frame.loc[~bad, column] = reading.ids(column, frame.loc[~bad, column])
     if S.RATING in frame:
-        ratings = pd.to_numeric(frame[S.RATING], errors="coerce")
+        # "4,5": a decimal comma, as spreadsheets write in locales that separate CSV by ';'.
+        written = frame[S.RATING].astype(str).str.strip()
+        written = written.where(
+            ~written.str.fullmatch(_DECIMAL_COMMA), written.str.replace(",", ".")
+        )
+        ratings = pd.to_numeric(written.where(frame[S.RATING].notna()), errors="coerce")
         reject(ratings.isna() | ~np.isfinite(ratings.fillna(0)), f"{S.RATING} is not a number")
         frame[S.RATING] = ratings
     if S.TIMESTAMP in frame:
-        stamps = _to_epoch_seconds(frame[S.TIMESTAMP])
+        raw = frame[S.TIMESTAMP]
+        blank = raw.isna() | (raw.astype(str).str.strip() == "")
+        reject(blank, f"empty {S.TIMESTAMP}")
+        stamps = reading.timestamps(raw.where(~blank))
         reject(stamps.isna(), f"{S.TIMESTAMP} is neither epoch seconds nor a date")
         frame[S.TIMESTAMP] = stamps
     kept = frame[~bad].copy()
     if S.TIMESTAMP in kept:
         kept[S.TIMESTAMP] = kept[S.TIMESTAMP].astype("int64")
     return kept, reasons
+
+
+def _catalog_overlap(name: str, kind: Kind, frame: pd.DataFrame) -> list[str]:
+    """A note when dataset `name`'s interactions name items its items file lacks (checked when
+    the second of the two is imported): ids spelt differently in the two files would otherwise
+    surface only as a catalog twice the size, with no titles."""
+    other = {Kind.INTERACTIONS: Kind.ITEMS, Kind.ITEMS: Kind.INTERACTIONS}.get(kind)
+    if other is None or not imported_frame_path(name, other).exists():
+        return []
+    stored = pd.read_parquet(imported_frame_path(name, other), columns=[S.ITEM_ID])[S.ITEM_ID]
+    interacted, listed = (
+        (frame[S.ITEM_ID], stored) if kind is Kind.INTERACTIONS else (stored, frame[S.ITEM_ID])
+    )
+    interacted_ids = pd.Index(interacted.astype(str).unique())
+    missing = interacted_ids.difference(pd.Index(listed.astype(str).unique()))
+    if missing.empty:
+        return []
+    if len(missing) == len(interacted_ids):
+        return [
+            f"none of the {len(interacted_ids):,} items with interactions is in the items file "
+            f"(e.g. '{missing[0]}'): check that both files spell item ids the same way"
+        ]
+    return [
+        f"{len(missing):,} of {len(interacted_ids):,} items with interactions are not in the "
+        f"items file (e.g. '{missing[0]}'): they get no title or genres"
+    ]
 
 
 def imported_root() -> Path:
@@ -196,6 +270,7 @@ def record_frame(name: str, kind: Kind, source: dict[str, Any]) -> None:
 # reports each as one DataImportError.
 _USER_ERRORS = (
     TableReadError,
+    TimestampFormatError,
     LabelledTextError,
     LabelMapError,
     LanguageCodeError,
@@ -230,8 +305,9 @@ def import_file(
         label_is_copy = False
         if kind is Kind.LABELLED_TEXT:
             mapping, label_is_copy = task_mapping(columns, mapping, options.task)
+        reading = ColumnReading()
         kept, reasons, rows_read = _read_valid_rows(
-            path, kind, _source_columns(columns, kind, mapping)
+            path, kind, _source_columns(columns, kind, mapping), reading
         )
         summary = None
         if kind is Kind.LABELLED_TEXT and not kept.empty:
@@ -243,6 +319,7 @@ def import_file(
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
         raise DataImportError(f"no valid rows in {path}: {summary}")
     canonical = conform(kept, kind)
+    notes = [*reading.notes, *_catalog_overlap(name, kind, canonical)]
     target = imported_frame_path(name, kind)
     write_atomic(target, lambda tmp: canonical.to_parquet(tmp, index=False))
     record_frame(
@@ -254,7 +331,8 @@ def import_file(
             "rows_read": rows_read,
             "rows_kept": len(canonical),
             "rejected": dict(reasons),
+            "notes": notes,
             **(summary.to_manifest() if summary else {}),
         },
     )
-    return ImportReport(name, kind, rows_read, len(canonical), reasons, summary)
+    return ImportReport(name, kind, rows_read, len(canonical), reasons, summary, notes)

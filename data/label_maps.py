@@ -112,7 +112,10 @@ def suggest_label_map(labels: Iterable[str]) -> str:
     unknown = [label for label in found if label not in SENTIMENT_LABELS]
     guesses = _guess_by_order(unknown) if len(unknown) == len(found) else {}
     entries = []
-    for label in unknown:
+    for label in found:
+        if label in SENTIMENT_LABELS:  # named too: a map drops the values it does not name
+            entries.append(f"{label}={label}")
+            continue
         guess = guesses.get(label) or _guess_by_name(label)
         entries.append(f"{label}={guess or '<negative|neutral|positive>'}")
     return ",".join(entries)

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from data import schemas as S
-from data.label_maps import apply_label_map, check_sentiment_labels
+from data.label_maps import SENTIMENT_LABELS, apply_label_map, check_sentiment_labels
 from data.language_codes import LanguageCodeError, normalise_language_code
 
 logger = logging.getLogger(__name__)
@@ -149,6 +149,12 @@ def prepare_labelled(
             frame[S.LABEL] = frame[column]
     labels = frame[column].astype(str).str.strip()
     if options.task == SENTIMENT and len(frame):
+        # "Positive", "NEGATIVE": the served classes in another case are those classes.
+        folded = labels.str.casefold()
+        labels = labels.where(~folded.isin(SENTIMENT_LABELS), folded)
+        frame = frame.assign(**{column: labels})
+        if label_is_copy:
+            frame[S.LABEL] = labels
         check_sentiment_labels(labels, subject, "import it with")
     frame, language_reasons, source = _set_languages(frame, options)
     reasons.update(language_reasons)

@@ -37,8 +37,24 @@ def _separator(path: Path) -> str | None:
     if suffix in {".tsv", ".tab"}:
         return "\t"
     if suffix == ".csv":
-        return ","
+        return _csv_separator(path)
     raise TableReadError(f"unsupported file type '{suffix}' (use .csv, .tsv or .parquet)")
+
+
+def _csv_separator(path: Path) -> str:
+    """',' unless the header line has none and has ';' (spreadsheets in locales whose decimal
+    mark is a comma write such CSV) or tabs."""
+    with path.open("rb") as handle:
+        header = handle.readline(_HEADER_BYTES)
+    if b"," not in header:
+        for separator in (b";", b"\t"):
+            if separator in header:
+                return separator.decode()
+    return ","
+
+
+# How much of a CSV's first line is read to choose its separator.
+_HEADER_BYTES = 1 << 16
 
 
 def _text_options(separator: str) -> dict[str, object]:
@@ -63,7 +79,12 @@ def table_columns(path: Path) -> list[str]:
         header = pd.read_csv(path, nrows=0, **_text_options(separator))  # type: ignore[call-overload]
     except pd.errors.EmptyDataError:
         raise TableReadError(f"{path.name} is empty: not even a header line") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+    except UnicodeDecodeError as error:
+        raise TableReadError(
+            f"{path.name} is not UTF-8 text ({_first_line(error)}): save it as UTF-8 "
+            "(a spreadsheet's 'CSV UTF-8' format) and import it again"
+        ) from None
+    except pd.errors.ParserError as error:
         raise TableReadError(f"{path.name} cannot be read as text: {_first_line(error)}") from None
     return [str(column) for column in header.columns]
 
@@ -88,7 +109,12 @@ def read_chunks(
             for chunk in reader:
                 done += len(chunk)
                 yield chunk[wanted]
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+    except UnicodeDecodeError as error:
+        raise TableReadError(
+            f"{path.name} is not UTF-8 text after row {done} ({_first_line(error)}): save it "
+            "as UTF-8 (a spreadsheet's 'CSV UTF-8' format) and import it again"
+        ) from None
+    except pd.errors.ParserError as error:
         raise TableReadError(
             f"{path.name} cannot be read after row {done}: {_first_line(error)}"
         ) from None

@@ -78,7 +78,7 @@ def build_interaction_matrix(
     duplicates: DuplicatePolicy = "sum",
     unknown: UnknownPolicy = "error",
 ) -> InteractionMatrix:
-    """CSR of the frame's ratings (float32) over `users` × `items`.
+    """CSR of the frame's ratings (float32) over `users` × `items`; pairs rated 0 or below left out.
 
     Maps default to the sorted distinct ids of the frame. With given maps, rows naming ids outside
     them raise (unknown="error", message names the id) or are dropped (unknown="drop", e.g. test
@@ -138,6 +138,17 @@ def build_interaction_matrix(
         logger.info(
             "merging %d duplicated interaction rows with policy sum", len(rows) - matrix.nnz
         )
+    not_positive = matrix.data <= 0
+    if not_positive.any():
+        # A (merged) rating of 0 or below, such as a 0-5 scale's zero or a thumbs-down of -1,
+        # says the user did not like the item: no evidence of taste for these models, whose
+        # matrices say how much a user engaged. Kept, it broke folding a history into a feed.
+        logger.info(
+            "leaving out %d interactions rated 0 or below (not positive evidence)",
+            int(not_positive.sum()),
+        )
+        matrix.data[not_positive] = 0.0
+        matrix.eliminate_zeros()
     matrix = matrix.astype(np.float32)  # summed in float64, as the frame-level merge does
     matrix.sort_indices()
     return InteractionMatrix(matrix=matrix, users=users, items=items)

@@ -23,6 +23,25 @@ from data import schemas as S
 logger = logging.getLogger(__name__)
 
 
+class SplitTooSmallError(ValueError):
+    """A split left nothing to train or to score on; the message says why and what to do."""
+
+
+def require_both_parts(train: pd.DataFrame, held_out: pd.DataFrame, what: str) -> None:
+    """SplitTooSmallError when either part of a per-user split of `what` is empty.
+
+    A user's single interaction goes to the held-out part (ratio < 1), so a dataset whose users
+    each have one interaction leaves nothing to train on.
+    """
+    if len(train) and len(held_out):
+        return
+    empty = "training" if not len(train) else "held-out"
+    raise SplitTooSmallError(
+        f"the {empty} part of {what} is empty ({len(train)} training / {len(held_out)} held-out "
+        "interactions): a per-user split needs users with at least 2 interactions"
+    )
+
+
 def _require(frame: pd.DataFrame, *columns: str) -> None:
     for column in columns:
         if column not in frame.columns:

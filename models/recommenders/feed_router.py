@@ -110,7 +110,8 @@ def route_feed(
     usable = [
         (item, value)
         for item, value in zip(history.items, history.values, strict=True)
-        if model.known_item(item)
+        # value > 0: models fitted before non-positive ratings were left out hold them
+        if value > 0 and model.known_item(item)
     ]
     if len(usable) < len(history):
         logger.debug("feed ignores %d items the model cannot use", len(history) - len(usable))

@@ -80,3 +80,81 @@ def test_catalog_names_and_bad_names_are_refused(tmp_path: Path) -> None:
         import_file(path, Kind.INTERACTIONS, {}, "movielens-100k")
     with pytest.raises(DataImportError, match="name"):
         import_file(path, Kind.INTERACTIONS, {}, "Bad Name!")
+
+
+def test_a_map_naming_a_column_twice_is_refused() -> None:
+    with pytest.raises(DataImportError, match="label twice"):
+        parse_mapping("text=message,label=happy,label=id")
+
+
+def _stamps(tmp_path: Path, name: str, values: list[object], suffix: str = ".csv") -> list[int]:
+    users = [f"u{i}" for i in range(len(values))]
+    frame = pd.DataFrame({"user_id": users, "item_id": "i", "timestamp": values})
+    path = tmp_path / f"{name}{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    report = import_file(path, Kind.INTERACTIONS, {}, name)
+    assert report.rows_kept == len(values), report.rejected
+    return load_interactions(name)[S.TIMESTAMP].tolist()
+
+
+JULY_4 = 1_656_892_800  # 2022-07-04T00:00:00Z
+
+
+def test_timestamps_are_read_in_the_column_s_own_spelling(tmp_path: Path) -> None:
+    as_datetimes = pd.to_datetime(["2022-07-04", "2022-07-05"]).astype("datetime64[us]")
+    assert _stamps(tmp_path, "dt", list(as_datetimes), ".parquet") == [JULY_4, JULY_4 + 86_400]
+    assert _stamps(tmp_path, "ms", [JULY_4 * 1000, JULY_4 * 1000 + 1500]) == [JULY_4, JULY_4 + 1]
+    assert _stamps(tmp_path, "us", [JULY_4 * 10**6]) == [JULY_4]
+    # Day-first, settled by the 13th; the ISO and textual rows are read as what they say.
+    day_first = ["04/07/2022", "13/07/2022", "2022-07-04", "Jul 4, 2022", "04/07/22 01:00"]
+    assert _stamps(tmp_path, "dmy", day_first) == [
+        JULY_4,
+        JULY_4 + 9 * 86_400,
+        JULY_4,
+        JULY_4,
+        JULY_4 + 3600,
+    ]
+    assert _stamps(tmp_path, "mdy", ["07/04/2022", "07/13/2022"]) == [JULY_4, JULY_4 + 9 * 86_400]
+
+
+def test_dates_no_value_settles_are_refused_and_reported_decisions_are_notes(
+    tmp_path: Path,
+) -> None:
+    path = _write(
+        tmp_path, "amb.csv", "user_id,item_id,timestamp\nu,i,04/07/2022\nv,i,05/06/2022\n"
+    )
+    with pytest.raises(DataImportError, match="day-first and month-first"):
+        import_file(path, Kind.INTERACTIONS, {}, "amb")
+    path = _write(tmp_path, "ms.csv", f"user_id,item_id,timestamp\nu,i,{JULY_4 * 1000}\nv,i,\n")
+    report = import_file(path, Kind.INTERACTIONS, {}, "ms")
+    assert report.rejected == {"empty timestamp": 1}
+    assert any("milliseconds" in note for note in report.notes), report.notes
+    assert list_imported()["ms"]["sources"]["interactions"]["notes"] == report.notes
+
+
+def test_ids_written_as_whole_floats_or_with_spaces_match_the_items_file(tmp_path: Path) -> None:
+    ratings = _write(tmp_path, "r.csv", "user_id,item_id\n1, 115.0\n2,7.0\n3,115.0\n")
+    items = _write(tmp_path, "i.csv", "item_id,title\n115,Heat\n7,Alien\n")
+    report = import_file(ratings, Kind.INTERACTIONS, {}, "fl")
+    assert any("'115.0'" in note for note in report.notes), report.notes
+    assert import_file(items, Kind.ITEMS, {}, "fl").notes == []  # every item matches
+    assert sorted(load_interactions("fl")[S.ITEM_ID]) == ["115", "115", "7"]
+    # Text ids that merely contain a dot are left as written; a mismatch is reported.
+    odd = _write(tmp_path, "o.csv", "user_id,item_id\n1,v1.0\n2,v2.0\n")
+    import_file(odd, Kind.INTERACTIONS, {}, "odd")
+    (note,) = import_file(items, Kind.ITEMS, {}, "odd").notes
+    assert note.startswith("none of the 2 items with interactions is in the items file")
+
+
+def test_semicolon_csv_and_non_utf8_files(tmp_path: Path) -> None:
+    path = _write(tmp_path, "eu.csv", "user_id;item_id;rating\nu;i;4,5\nv;j;3\n")
+    report = import_file(path, Kind.INTERACTIONS, {}, "eu")
+    assert report.rows_kept == 2
+    assert load_interactions("eu")[S.RATING].tolist() == [4.5, 3.0]
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("text,label\n航班延误,negative\n".encode("gbk"))
+    with pytest.raises(DataImportError, match=r"not UTF-8 text.*CSV UTF-8"):
+        import_file(gbk, Kind.LABELLED_TEXT, {}, "gbk")

@@ -63,8 +63,9 @@ def test_refusal_sentence_names_the_labels_and_the_flag() -> None:
         (["0", "1"], "0=negative,1=positive"),
         (["5", "1", "3", "2", "4"], "1=negative,2=negative,3=neutral,4=positive,5=positive"),
         (["10", "2"], "2=negative,10=positive"),  # by value, not as text
-        (["POS", "neg", "neutral"], "POS=positive,neg=negative"),
-        (["happy", "negative"], "happy=<negative|neutral|positive>"),
+        # Labels already served are named too: a map drops the values it does not name.
+        (["POS", "neg", "neutral"], "POS=positive,neg=negative,neutral=neutral"),
+        (["happy", "negative"], "happy=<negative|neutral|positive>,negative=negative"),
     ],
 )
 def test_suggested_label_map(labels: list[str], suggestion: str) -> None:

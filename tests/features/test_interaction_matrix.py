@@ -58,6 +58,34 @@ def test_the_matrix_merges_duplicates_as_the_frame_level_deduplicate(policy: str
     assert built.matrix.has_sorted_indices and built.matrix.nnz == len(expected)
 
 
+@pytest.mark.parametrize(("policy", "kept"), [("sum", {"i": 5.0}), ("last", {"k": 2.0})])
+def test_pairs_rated_zero_or_below_are_left_out_after_merging(
+    policy: str, kept: dict[str, float]
+) -> None:
+    # i: 5 then 0 (sum 5, last 0); j: a thumbs-down; k: 0 then 2 (sum 2, last 2).
+    rows = frame(
+        [
+            ("u", "i", 5.0, 1),
+            ("u", "i", 0.0, 2),
+            ("u", "j", -1.0, 3),
+            ("u", "k", 0.0, 4),
+            ("u", "k", 2.0, 5),
+            ("v", "k", 0.0, 6),
+        ]
+    )
+    built = build_interaction_matrix(rows, duplicates=policy)  # type: ignore[arg-type]
+    matrix = built.matrix.tocoo()
+    found = {
+        (built.users.ids[r], built.items.ids[c]): v
+        for r, c, v in zip(matrix.row, matrix.col, matrix.data, strict=True)
+    }
+    expected = {("u", item): value for item, value in kept.items()}
+    if policy == "sum":
+        expected[("u", "k")] = 2.0
+    assert found == expected
+    assert (built.matrix.data > 0).all()
+
+
 def test_columnar_id_lookups_equal_the_one_by_one_path() -> None:
     ids = IdMap.from_values(["b", "a", "10", "2"])
     column = pd.Series(["a", "zz", "10", "b", "a"])

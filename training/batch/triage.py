@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.table_reader import read_chunks, table_columns
 from models.served_models import triage_slot
 from models.triage import TaskModel, TriageEngine, TriageResult, load_triage_config
 from models.triage.slot_models import load_slot_model
@@ -183,13 +184,20 @@ def triage_all(
 
 
 def read_texts(path: str | Path, text_column: str = "text") -> pd.DataFrame:
-    """A CSV or Parquet table of texts (by its suffix); ValueError names a missing column.
-    A missing text becomes "" (triaged as empty), so every row of the input gets a row."""
+    """A CSV, TSV or Parquet table of texts (by its suffix); ValueError names a missing column.
+
+    Text files are read as `agora data import` reads them (`data.table_reader`: UTF-8 with or
+    without a byte-order mark, ';'-separated CSV recognised, every value kept as written), so
+    an id column such as `00123` comes back unchanged and a text "NA" is a text. A missing
+    text becomes "" (triaged as empty), so every row of the input gets a row.
+    """
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         table = pd.read_parquet(path)
     else:
-        table = pd.read_csv(path)
+        columns = table_columns(path)
+        chunks = list(read_chunks(path, columns))
+        table = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
     if text_column not in table.columns:
         found = ", ".join(map(str, table.columns))
         raise ValueError(f"{path} has no column '{text_column}' (its columns: {found})")

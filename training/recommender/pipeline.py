@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from data import schemas as S
+from features.splits import SplitTooSmallError
 from models.recommenders import recommender_config
 from training.recommender import tracking
 from training.recommender.budgeted import (
@@ -163,15 +164,8 @@ def train_recommender(
         tracking.log_run_inputs(model, run_config.k, data, tune_trials)
         tuning_best, provenance = None, dict(run_config.provenance)
         if budget_minutes:
-            budgeted = tune_within_budget(
-                model,
-                params,
-                data.train,
-                data.items,
-                run_config.tuning,
-                run_config.k,
-                budget_minutes * 60.0,
-            )
+            budgeted = _tuned_within_budget(model, params, data, run_config, budget_minutes)
+        if budgeted is not None:
             model, params, tuning_best = budgeted.model, budgeted.params, budgeted.best_value
             tracking.log_budgeted_tuning(budgeted)
             provenance = budget_provenance(dataset, run_config, budgeted)
@@ -241,6 +235,31 @@ def train_recommender(
         peak_memory_mib=peak,
         step_seconds=steps.seconds,
     )
+
+
+def _tuned_within_budget(
+    model: str,
+    params: dict[str, Any],
+    data: SplitData,
+    run_config: RecommenderRunConfig,
+    budget_minutes: float,
+) -> BudgetedTuning | None:
+    """`tune_within_budget` on the training split, or None (the config's parameters are kept,
+    and the log says why) when the training split is too small to carve a validation split
+    from: tuning is on by default for new catalogs, and a tiny one must still train."""
+    try:
+        return tune_within_budget(
+            model,
+            params,
+            data.train,
+            data.items,
+            run_config.tuning,
+            run_config.k,
+            budget_minutes * 60.0,
+        )
+    except SplitTooSmallError as error:
+        logger.warning("not tuned, trained with the config's parameters: %s", error)
+        return None
 
 
 class StepClock:

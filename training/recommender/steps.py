@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from data.loaders import available_kinds, load_interactions, load_items
 from data.schemas import ITEM_ID, USER_ID, Kind, conform
-from features.splits import stratified_split
+from features.splits import require_both_parts, stratified_split
 from models.recommenders import create_recommender, recommender_config
 from training.recommender.config import SplitConfig
 
@@ -147,6 +147,7 @@ def prepare_split(dataset: str, split: SplitConfig) -> SplitData:
     """Load `dataset` and split it by `split` (the test protocol)."""
     interactions, items = load_dataset(dataset)
     train, test = stratified_split(interactions, ratio=split.train_ratio, seed=split.seed)
+    require_both_parts(train, test, f"dataset '{dataset}'")
     return SplitData(dataset=dataset, train=train, test=test, items=items, split=split)
 
 

@@ -19,7 +19,7 @@ import optuna
 import pandas as pd
 
 from data.schemas import USER_ID
-from features.splits import stratified_split
+from features.splits import require_both_parts, stratified_split
 from models.config import ConfigError
 from models.recommenders import recommender_config
 from training.recommender.config import TuningConfig
@@ -56,6 +56,7 @@ def validation_split(
     """The inner-train and validation parts every tuning run scores on (carved from the
     training split only), and the metric's name; logs what is being tuned."""
     inner_train, validation = stratified_split(train, ratio=tuning.train_ratio, seed=tuning.seed)
+    require_both_parts(inner_train, validation, "the training split carved for tuning")
     validation_users = validation[USER_ID].unique()
     if tuning.max_users is not None and len(validation_users) > tuning.max_users:
         # Every trial scores the same seeded sample of users: comparable, and a trial's cost

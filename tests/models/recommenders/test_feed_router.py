@@ -185,3 +185,22 @@ def test_an_event_that_committed_after_training_read_past_it_is_still_folded_in(
     # The positions the fit had are not added a second time.
     fitted = user_activity(read).interactions
     assert newer_than(fitted, catalog.events_through, catalog.events_unseen) == []
+
+
+@pytest.mark.parametrize("model_name", ["ease", "itemknn", "als"])
+def test_ratings_of_zero_or_below_never_break_a_folded_in_feed(
+    interactions: pd.DataFrame, items: pd.DataFrame, model_name: str
+) -> None:
+    # A 0-5 scale's zeros and a thumbs-down of -1: u00's first two items are rated so.
+    rated = interactions.assign(rating=interactions["rating"].astype(float))
+    mine = rated.index[rated["user_id"] == "u00"][:2]
+    rated.loc[mine, "rating"] = [0.0, -1.0]
+    model = create_recommender(model_name).fit(rated, items)
+    disliked = set(rated.loc[mine, "item_id"])
+    assert not disliked & set(model.catalog.history_of("u00").items)
+    recent = list(model.catalog.history_of("u01").items[:1])
+    ids, strategy = feed_ids(model, "u00", k=3, recent_items=recent)
+    assert ids and strategy == "personalized"
+    activity = user_activity(events("u00", ("click", recent[0])))
+    ids, strategy = feed_ids(model, "u00", activity, k=3)
+    assert ids and strategy == "personalized"

@@ -11,6 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from data.imported import import_file
+from features.splits import SplitTooSmallError
 from models.served_models import recommender_registered_name
 from training.recommender import budgeted
 from training.recommender.config import RecommenderRunConfig, TuningConfig
@@ -165,3 +166,26 @@ def test_tune_and_budget_together_are_refused(tiny_dataset: str, tmp_path: Path)
             budget_minutes=1.0,
             tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
         )
+
+
+def _pairs(tmp_path: Path, name: str, per_user: int) -> str:
+    rows = [(f"p{user}", f"i{(user + j) % 40}") for user in range(80) for j in range(per_user)]
+    path = tmp_path / f"{name}.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(path, index=False)
+    import_file(path, "interactions", {}, name)
+    return name
+
+
+def test_users_of_two_interactions_train_untuned_and_of_one_are_refused_in_a_sentence(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = RecommenderRunConfig(model="ease")
+    # Two each: the training split keeps one per user, too little to carve a validation split.
+    outcome = train_recommender(
+        _pairs(tmp_path, "pairs", 2), config, tracking_uri=uri, budget_minutes=0.1
+    )
+    assert outcome.model_version and outcome.budgeted is None
+    assert "not tuned, trained with the config's parameters" in caplog.text
+    with pytest.raises(SplitTooSmallError, match="training part of dataset 'singles' is empty"):
+        train_recommender(_pairs(tmp_path, "singles", 1), config, tracking_uri=uri)

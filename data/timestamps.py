@@ -1,0 +1,130 @@
+"""Epoch seconds from a user's timestamp column, whatever way their export spells time.
+
+A file is imported a chunk at a time (`data.imported`), and a column's spelling is a property
+of the file, so `EpochSeconds` decides once, from the first chunk that shows it, and applies
+the same reading to every later chunk:
+
+- datetime columns (Parquet, Arrow) are converted from their own unit;
+- numbers are epoch seconds, milliseconds, microseconds or nanoseconds, told apart by size
+  (1e11 seconds is the year 5138, 1e11 milliseconds is 1973);
+- dates written with the year first are read as ISO 8601;
+- dates written `04/07/2022` are day-first or month-first as the column's values show (a day
+  above 12 settles it); a column where no value settles it is refused rather than guessed;
+- anything else (`Jul 4, 2022`) is read by pandas' own parser, which needs no order.
+
+Each decision is recorded in `notes`, which the import reports, so a reading is never silent.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+# Median absolute value at or above which numbers are read in the finer unit (see above).
+_UNIT_THRESHOLDS: Final = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"))
+_SCALES: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_YEAR_FIRST = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?![\d])(.*)$")
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+class TimestampFormatError(ValueError):
+    """The column's dates can be read more than one way; the message says how to settle it."""
+
+
+@dataclass
+class EpochSeconds:
+    """Reads a timestamp column a chunk at a time (float epoch seconds, NaN where unreadable)."""
+
+    unit: str | None = None  # for numbers: "s", "ms", "us" or "ns", once decided
+    day_first: bool | None = None  # for dd/mm-or-mm/dd dates, once decided
+    notes: list[str] = field(default_factory=list)
+
+    def __call__(self, values: pd.Series) -> pd.Series:
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return _datetime_seconds(values)
+        numeric = pd.to_numeric(values, errors="coerce")
+        seconds = self._scaled(numeric)
+        text = values.where(numeric.isna())
+        text = text[text.notna()].astype(str).str.strip()
+        text = text[text != ""]
+        if len(text):
+            seconds.loc[text.index] = self._dates(text)
+        return seconds
+
+    def _scaled(self, numeric: pd.Series) -> pd.Series:
+        found = numeric.dropna()
+        if len(found) and self.unit is None:
+            typical = float(np.median(np.abs(found.to_numpy(dtype=np.float64))))
+            self.unit = next((u for limit, u in _UNIT_THRESHOLDS if typical >= limit), "s")
+            if self.unit != "s":
+                self.notes.append(
+                    f"timestamp numbers read as epoch {_UNIT_NAMES[self.unit]} "
+                    f"(typical value {typical:.4g})"
+                )
+        seconds = numeric.astype(np.float64)
+        scale = _SCALES[self.unit or "s"]
+        return seconds // scale if scale != 1 else seconds
+
+    def _dates(self, text: pd.Series) -> pd.Series:
+        out = pd.Series(np.nan, index=text.index, dtype=np.float64)
+        year_first = text.str.match(_YEAR_FIRST)
+        if year_first.any():
+            parsed = pd.to_datetime(text[year_first], format="ISO8601", errors="coerce", utc=True)
+            out[year_first] = _datetime_seconds(parsed)
+        parts = text[~year_first].str.extract(_NUMERIC_DATE)
+        numbered = parts[0].notna()
+        if numbered.any():
+            out[numbered[numbered].index] = self._ordered_dates(parts[numbered])
+        rest = text[~year_first][~numbered]
+        if len(rest):
+            with warnings.catch_warnings():  # "could not infer format": parsed one by one
+                warnings.simplefilter("ignore", UserWarning)
+                parsed = pd.to_datetime(rest, format="mixed", errors="coerce", utc=True)
+            out[rest.index] = _datetime_seconds(parsed)
+        return out
+
+    def _ordered_dates(self, parts: pd.DataFrame) -> pd.Series:
+        first, second = parts[0].astype(int), parts[1].astype(int)
+        if self.day_first is None:
+            days_first, months_first = int((first > 12).sum()), int((second > 12).sum())
+            if days_first == months_first == 0:
+                example = "/".join(parts.iloc[0, :3])
+                raise TimestampFormatError(
+                    f"timestamp dates such as '{example}' read both day-first and month-first, "
+                    "and none of the first rows settles which (no day above 12); re-export them "
+                    "as YYYY-MM-DD dates or epoch seconds"
+                )
+            self.day_first = days_first >= months_first
+            order = "day first (DD/MM/YYYY)" if self.day_first else "month first (MM/DD/YYYY)"
+            self.notes.append(f"timestamp dates read {order}, as the column's values show")
+        day, month = (first, second) if self.day_first else (second, first)
+        year = parts[2].astype(int)
+        year = year.where(parts[2].str.len() == 4, np.where(year < 70, 2000 + year, 1900 + year))
+        iso = (
+            year.astype(str).str.zfill(4)
+            + "-"
+            + month.astype(str).str.zfill(2)
+            + "-"
+            + day.astype(str).str.zfill(2)
+            + parts[3].fillna("").str.rstrip()
+        )
+        # A month above 12 (a row written the other way round) fails here and is rejected.
+        parsed = pd.to_datetime(iso, format="ISO8601", errors="coerce", utc=True)
+        return _datetime_seconds(parsed)
+
+
+_UNIT_NAMES: Final = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+
+def _datetime_seconds(values: pd.Series) -> pd.Series:
+    """Whole epoch seconds of a datetime series (naive values are UTC), NaN for NaT."""
+    if values.dt.tz is None:
+        values = values.dt.tz_localize("UTC")
+    seconds = (values - _EPOCH) // pd.Timedelta(seconds=1)
+    return seconds.astype(np.float64)
