@@ -8,6 +8,7 @@ accepts is never refused later by the store; its JSON schema carries the same ru
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -196,9 +197,18 @@ class TriageRequest(_Body):
             "no contact. Needs a customer_id. The Idempotency-Key header is accepted too."
         ),
     )
-    occurred_at: Annotated[Count, AfterValidator(_not_too_far_ahead)] | None = Field(
+    # The bound before the validators: placed after them (or on the optional field) it reaches
+    # the JSON schema as pydantic's "ge", which generated clients ignore, not as "minimum".
+    occurred_at: (
+        Annotated[
+            int,
+            Field(ge=0),
+            BeforeValidator(_no_text_nor_bool),
+            AfterValidator(_not_too_far_ahead),
+        ]
+        | None
+    ) = Field(
         None,
-        ge=0,
         description=(
             "When the message was written (epoch seconds, at most a day past now), for a "
             "forwarded or older message; complaint analytics count it then. Default: receipt."
@@ -367,6 +377,11 @@ def idempotency_key_of(in_body: str | None, in_header: str | None) -> str | None
     """
     if in_header is None:
         return in_body
+    # HTTP hands header bytes over as Latin-1; a client that sent a UTF-8 key (`ключ`) means
+    # the key those bytes spell in UTF-8, as the same key in the JSON body does. Bytes that are
+    # not UTF-8 are validated as received.
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        in_header = in_header.encode("latin-1").decode("utf-8")
     try:
         header_key = _IDEMPOTENCY_KEY.validate_python(in_header)
     except ValidationError as error:

@@ -184,20 +184,22 @@ class FittedCatalog:
         return described
 
     def genre_mask(self, genres: Iterable[str]) -> np.ndarray:
-        """Boolean per item: has at least one of `genres`."""
+        """Boolean per item: has at least one of `genres` (compared without case or outer
+        spaces: a client's `drama` is the catalog's `Drama`)."""
         if not self._genre_masks:
             index: dict[str, list[int]] = {}
             for position, joined in enumerate(self.genres):
                 for genre in S.split_tags(joined):
-                    index.setdefault(genre, []).append(position)
+                    index.setdefault(_genre_key(genre), []).append(position)
             for genre, positions in index.items():
                 mask = np.zeros(self.n_items, dtype=bool)
                 mask[positions] = True
                 self._genre_masks[genre] = mask
         mask = np.zeros(self.n_items, dtype=bool)
         for genre in genres:
-            if genre in self._genre_masks:
-                mask |= self._genre_masks[genre]
+            found = self._genre_masks.get(_genre_key(genre))
+            if found is not None:
+                mask |= found
         return mask
 
     def allowed_items(self, filters: ItemFilter | None) -> np.ndarray | None:
@@ -284,3 +286,7 @@ def _catalog_columns(items: pd.DataFrame | None, item_map: IdMap) -> tuple[list[
         return frame[name].fillna("").astype(str).tolist()
 
     return column(S.TITLE), column(S.GENRES)
+
+
+def _genre_key(genre: str) -> str:
+    return genre.strip().casefold()

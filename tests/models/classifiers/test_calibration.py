@@ -139,3 +139,21 @@ def test_class_bias_off_is_plain_temperature_scaling() -> None:
 def test_softmax_adds_the_bias_after_the_temperature() -> None:
     probabilities = softmax(np.array([[2.0, 0.0]]), 2.0, np.array([0.0, 1.0]))
     np.testing.assert_allclose(probabilities, [[0.5, 0.5]])
+
+
+def test_a_small_perfectly_separated_held_out_set_does_not_drive_certainty_to_one() -> None:
+    # 60 held-out examples a model separates with margins of 3-8: the plain NLL falls as the
+    # temperature falls, to the bound; the pseudo-examples stop it where the data stop.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 60)
+    margins = rng.uniform(3.0, 8.0, 60)
+    logits = np.stack([-margins / 2, margins / 2], axis=1)
+    logits[labels == 0] *= -1
+    temperature = fit_temperature(logits, labels)
+    assert temperature > 0.5, temperature
+    assert softmax(logits, temperature).max() < 0.9999
+    # The prior fades with data: a large well-calibrated set keeps its temperature near 1.
+    generated = rng.normal(0.0, 2.0, (20_000, 2))
+    draws = softmax(generated).cumsum(axis=1) > rng.uniform(size=(20_000, 1))
+    many = draws.argmax(axis=1)
+    assert fit_temperature(generated, many) == pytest.approx(1.0, rel=0.05)

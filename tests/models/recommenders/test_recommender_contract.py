@@ -157,6 +157,9 @@ def test_filters_are_respected(fitted: Recommender, items: pd.DataFrame) -> None
     assert without and top not in {r.item_id for r in without}
     similar = fitted.similar_items("i0", k=10, filters=ItemFilter(include_genres={"Comedy"}))
     assert similar and all("Comedy" in genres[r.item_id] for r in similar)
+    # A client's spelling of a genre needs neither the catalog's case nor its spacing.
+    spelt = fitted.recommend("u06", k=10, filters=ItemFilter(exclude_genres=[" romance"]))
+    assert spelt == excluded
 
 
 def test_recommend_batch_equals_per_user_recommend(
