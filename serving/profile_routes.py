@@ -97,10 +97,24 @@ class UserProfiles:
         self.store = store
         self.config = config or load_segments_config()
 
-    def feed_rules(self, user_id: str) -> FeedRules:
-        """The feed rules of the user's segment in the last run (none without one)."""
+    def feed_rules(
+        self, user_id: str, model: Recommender | None = None, complained: bool = False
+    ) -> FeedRules:
+        """The feed rules of the user's segment in the last run. For a user that run did not
+        see, those of the tier computed now (their profile's `fallback` segment), but only when
+        they have complained: the rules change a feed only through complained-about items, and
+        the other feeds skip the two store reads. A complaint then shapes the next feed, not
+        the one after the next segmentation run."""
         stored = self.store.segments.of(user_id)
-        return self.config.feed_rules(stored.segment if stored else None)
+        if stored is not None:
+            return self.config.feed_rules(stored.segment)
+        if not complained:
+            return self.config.feed_rules(None)
+        segments = self.store.segments
+        activity = segments.activity_by_user(user_id)
+        contacts = segments.complaints_by_customer(user_id)
+        fitted = len(model.catalog.history_of(user_id)) if model is not None else 0
+        return self.config.feed_rules(self._fallback(user_id, activity, contacts, fitted).name)
 
     def profile(self, user_id: str, model: Recommender | None) -> UserProfile | None:
         """The user's profile; None if nothing anywhere knows the user."""

@@ -258,7 +258,7 @@ class Agora:
                 request.query,
             ),
             activity,
-            self.profiles.feed_rules(request.user_id),
+            self.profiles.feed_rules(request.user_id, model, complained=bool(activity.blocked)),
         )
         return RecommendResponse(
             user_id=request.user_id,

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from data.label_maps import quote_labels
 from features.language import (
     LANGUAGE_SCRIPT,
     LanguageDetection,
@@ -80,8 +81,6 @@ from models.triage.urgency import ModelSignals, UrgencyAssessor
 logger = logging.getLogger(__name__)
 
 _TOP_CANDIDATES = 3
-# A refused correction lists at most this many allowed labels (a category model may have dozens).
-_SHOWN_CHOICES = 20
 
 
 @dataclass
@@ -158,15 +157,9 @@ class TriageEngine:
         by_key = {choice.strip().casefold(): choice for choice in allowed}
         found = by_key.get(label.strip().casefold())
         if found is None:
-            shown = ", ".join(allowed[:_SHOWN_CHOICES])
-            more = (
-                f" and {len(allowed) - _SHOWN_CHOICES} more"
-                if len(allowed) > _SHOWN_CHOICES
-                else ""
-            )
             raise TriageInputError(
-                f"correct_label is not a {field} the service knows; one of: {shown}{more}"
-                " (GET /desk/queue lists them as choices)"
+                f"correct_label is not a {field} the service knows; one of: "
+                f"{quote_labels(allowed)} (GET /desk/queue lists them all as choices)"
             )
         return found
 

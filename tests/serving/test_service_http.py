@@ -190,7 +190,7 @@ def test_a_correction_takes_only_a_label_the_served_models_know(service: Service
     correction = _body(triage_id=triaged["triage_id"], field="sentiment", correct_label="furious")
     status, answer = service.post("/corrections", correction)
     message = assert_error_shape(answer, 400)["message"]
-    assert status == 400 and "negative, neutral, positive" in message, message
+    assert status == 400 and "'negative', 'neutral', 'positive'" in message, message
     status, answer = service.post("/corrections", {**correction, "field": "urgency"})
     assert status == 400 and "urgency" in assert_error_shape(answer, 400)["message"]
     # Case and outer spaces are the agent's, the label the model's: a retry spelt the model's

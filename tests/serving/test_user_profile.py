@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from data.loaders import load_items
 from data.store import SegmentRow, Store
 from tests.serving.conftest import ServiceProcess
 
@@ -93,6 +94,12 @@ def test_a_user_known_only_from_a_complaint_is_at_risk(profiled: ServiceProcess)
     [complaint] = answer["recent_complaints"]
     assert complaint["reason"] == "Late Flight" and complaint["open"] is True
     assert "text" not in complaint and "redacted_text" not in complaint
+    # The fallback tier's rule shapes the next feed, as the profile says, before any run.
+    items = load_items("movielens-100k").set_index("item_id")
+    complained = set(items.loc["50", "genres"].split("|"))
+    status, feed = profiled.post("/recommend", {"user_id": user, "k": 20})
+    assert status == 200 and len(feed["items"]) == 20, feed
+    assert not [i for i in feed["items"] if set(i["genres"]) & complained], feed["items"]
 
 
 def test_unknown_users_and_bad_ids_and_keys_are_refused(profiled: ServiceProcess) -> None:
