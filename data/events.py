@@ -9,6 +9,8 @@ request can never disagree about the same history:
 - negative events (dislike, complaint) are never part of a positive history: they carry no value.
 - a `complaint` event about an item, or a triaged complaint naming the item, blocks it: the
   item is never recommended to that user again.
+- a `dislike` keeps its item out of that user's feeds until a later positive event about the
+  same item says otherwise (a like after the dislike): taste may change, a complaint stands.
 - items a feed request names in `recent_items` count as `RECENT_ITEM_TYPE` events.
 - an event whose value is not positive (weight 0) says nothing about taste and is dropped.
 
@@ -55,6 +57,10 @@ IMPLICIT_VALUES: Final[dict[str, float]] = {
 RATING_TYPE: Final = "rating"
 NEGATIVE_TYPES: Final = frozenset({"dislike", "complaint"})
 BLOCKING_TYPES: Final = frozenset({"complaint"})
+DISLIKE_TYPE: Final = "dislike"
+# Events a feed reads however old (their items stay out of the feed): the bounded read of a
+# user's newest events would otherwise forget them.
+KEPT_OUT_TYPES: Final = BLOCKING_TYPES | {DISLIKE_TYPE}
 # A request's recent items tell only that the user saw them: the weakest positive event.
 RECENT_ITEM_TYPE: Final = "view"
 # Columns of an events frame besides user_id, item_id and timestamp.
@@ -134,6 +140,18 @@ def blocked_items(
     (`(type, item_id)` pairs) and the items their triaged complaints named."""
     blocked = {item for event_type, item in events if event_type in BLOCKING_TYPES}
     return blocked | set(triaged_complaint_items)
+
+
+def disliked_items(events: Iterable[tuple[str, str]]) -> set[str]:
+    """Items whose latest dislike (`(type, item_id)` pairs, oldest first) no positive event about
+    the same item followed."""
+    disliked: set[str] = set()
+    for event_type, item in events:
+        if event_type == DISLIKE_TYPE:
+            disliked.add(item)
+        elif is_positive(event_type):
+            disliked.discard(item)
+    return disliked
 
 
 def _shown(value: str) -> str:

@@ -25,6 +25,7 @@ from data.events import (
     RECENT_ITEM_TYPE,
     StoredEvent,
     blocked_items,
+    disliked_items,
     event_value,
     is_positive,
 )
@@ -87,19 +88,25 @@ class UserActivity:
     """What the event store knows about one user that a feed request needs.
 
     interactions: their positive events as interactions, oldest first.
-    blocked: items they may never be recommended.
+    blocked: items they may never be recommended (complained about).
+    disliked: items they disliked and did not like again since: kept out of their feeds.
     """
 
     interactions: tuple[Interaction, ...] = ()
     blocked: frozenset[str] = frozenset()
+    disliked: frozenset[str] = frozenset()
 
 
 def user_activity(
     events: Sequence[StoredEvent], triaged_complaint_items: Iterable[str] = ()
 ) -> UserActivity:
     """One user's stored events and the items of their triaged complaints, as a UserActivity."""
-    blocked = blocked_items(((e.type, e.item_id) for e in events), triaged_complaint_items)
-    return UserActivity(tuple(positive_interactions(events)), frozenset(blocked))
+    pairs = [(e.type, e.item_id) for e in events]
+    blocked = blocked_items(pairs, triaged_complaint_items)
+    disliked = disliked_items(pairs)
+    return UserActivity(
+        tuple(positive_interactions(events)), frozenset(blocked), frozenset(disliked)
+    )
 
 
 def newer_than(

@@ -169,11 +169,13 @@ class ErrorShapeMiddleware:
             return
         start: Message | None = None
         chunks: list[bytes] = []
+        answered = False  # a response start has gone to the client
 
         async def reshape(message: Message) -> None:
-            nonlocal start
+            nonlocal start, answered
             if message["type"] == "http.response.start":
                 if message["status"] < 400:
+                    answered = True
                     await send(message)
                 else:
                     start = message
@@ -184,9 +186,20 @@ class ErrorShapeMiddleware:
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
+            answered = True
             await _send_shaped(send, start, b"".join(chunks))
 
-        await self.app(scope, receive, reshape)
+        try:
+            await self.app(scope, receive, reshape)
+        except Exception:
+            # A handler's unexpected error: logged here once, with its traceback. Re-raised, it
+            # would be logged again by the server, which then closes the client's keep-alive
+            # connection, so the client's next request on it fails as well.
+            logger.exception("unhandled error answering %s %s", scope.get("method"), scope["path"])
+            if answered:
+                return  # the client has its answer (Starlette sends a 500 before re-raising)
+            internal = {"type": "http.response.start", "status": 500, "headers": []}
+            await _send_shaped(send, internal, b"internal error: the service logged it")
 
 
 async def _send_shaped(send: Send, start: Message, raw: bytes) -> None:

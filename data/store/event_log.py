@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Engine, Select, bindparam, func, select
 
 from data import schemas as S
 from data.events import (
-    BLOCKING_TYPES,
     EVENT_COLUMNS,
     EVENT_ID,
     EVENT_SEQ,
@@ -28,6 +27,7 @@ from data.events import (
     EVENT_WEIGHT,
     FEED_BLOCKING_LIMIT,
     FEED_HISTORY_LIMIT,
+    KEPT_OUT_TYPES,
     Event,
     InvalidFieldError,
     StoredEvent,
@@ -66,7 +66,7 @@ class EventLog:
         )
         self._blocking = (
             self._select()
-            .where(events.c.user_id == user, events.c.type.in_(sorted(BLOCKING_TYPES)))
+            .where(events.c.user_id == user, events.c.type.in_(sorted(KEPT_OUT_TYPES)))
             .order_by(events.c.seq.desc())
             .limit(limit)
         )
@@ -119,7 +119,7 @@ class EventLog:
         blocking_limit: int = FEED_BLOCKING_LIMIT,
     ) -> list[StoredEvent]:
         """What a feed request reads of one user, bounded: their newest `limit` events, and
-        their blocking events older than those (newest `blocking_limit`), oldest first.
+        their complaints and dislikes older than those (newest `blocking_limit`), oldest first.
 
         An old complaint still blocks its item; a user with a million events costs a request
         no more than one with `limit` (both queries are answered from an index).

@@ -91,12 +91,17 @@ def route_feed(
     """Top-k for one feed request and the strategy that produced it."""
     activity = activity or UserActivity()
     base = request.filters or ItemFilter()
-    filters = replace(base, exclude_item_ids=base.exclude_item_ids | activity.blocked)
+    kept_out = activity.blocked | activity.disliked
+    filters = replace(base, exclude_item_ids=base.exclude_item_ids | kept_out)
     if rules.exclude_complained_genres and activity.blocked:
         genres = complained_genres(model, activity.blocked)
         filters = replace(filters, exclude_genres=filters.exclude_genres | genres)
     k, exclude_seen = request.k, request.exclude_seen
     catalog = model.catalog
+    if exclude_seen:  # rated 0 or below, or held out to evaluate the model: seen all the same
+        also_seen = catalog.also_seen_items(request.user_id)
+        if also_seen:
+            filters = replace(filters, exclude_item_ids=filters.exclude_item_ids | also_seen)
     known = model.known_user(request.user_id)
     new_events = newer_than(activity.interactions, catalog.events_through, catalog.events_unseen)
     if (
@@ -120,8 +125,9 @@ def route_feed(
         recs = model.recommend_for_items(items, k, exclude_seen, filters, values)
         collaborative = any(catalog.had_interactions(item) for item in items)
         return Feed(recs, "personalized" if collaborative else "cold-start-content")
-    if request.query and model.answers_text_queries:
-        return Feed(model.recommend_for_text(request.query, k, filters), "cold-start-content")
+    query = (request.query or "").strip()  # a blank query says nothing: the popular fallback
+    if query and model.answers_text_queries:
+        return Feed(model.recommend_for_text(query, k, filters), "cold-start-content")
     exclude = history.items if exclude_seen else ()
     return Feed(model.popular_items(k, filters, exclude), "popular-fallback")
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 USERS_FILE = "users.json"
 ITEMS_FILE = "items.json"
 HISTORY_FILE = "history.npz"
+ALSO_SEEN_FILE = "also_seen.npz"
 CATALOG_FILE = "catalog.json"
 # How far below the last fitted event-log position a missing one is remembered (and folded in
 # when it shows up). Inserts commit out of order by at most the number of concurrent writers; a
@@ -48,6 +49,11 @@ class FittedCatalog:
     (within `UNSEEN_WINDOW`) the fit did not have: on PostgreSQL position n can commit after
     n + 1 was read into training, and such an event must still be folded in. Positions of events
     that are not interactions (complaints, dislikes) are among them and never match one.
+
+    `also_seen` (users × items, ones) holds pairs each user is known to have seen that the
+    fitted history lacks: rated 0 or below (no positive evidence, so not fitted) and, once the
+    training pipeline attaches them, the pairs held out to evaluate the model. A served feed
+    with `exclude_seen` keeps them out too: a user must not be offered what they rated.
     """
 
     users: IdMap
@@ -58,6 +64,7 @@ class FittedCatalog:
     typical_value: float  # median interaction value: the default weight of a described item
     events_through: int = 0
     events_unseen: frozenset[int] = frozenset()
+    also_seen: sp.csr_matrix | None = None
     _genre_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -94,6 +101,9 @@ class FittedCatalog:
             typical if typical > 0 else 1.0,
             *_event_positions(interactions),
         )
+        if S.RATING in interactions.columns:
+            rated = pd.to_numeric(interactions[S.RATING], errors="coerce")
+            catalog.add_also_seen(interactions[rated <= 0])
         logger.info(
             "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
             catalog.n_users,
@@ -221,10 +231,33 @@ class FittedCatalog:
             allowed[excluded[excluded >= 0]] = False
         return allowed
 
+    def add_also_seen(self, pairs: pd.DataFrame) -> None:
+        """Remember `pairs` (user_id, item_id) as seen, beyond the fitted history; pairs of users
+        or items outside the id maps are dropped (the model cannot serve them anyway)."""
+        if pairs.empty:
+            return
+        seen = build_interaction_matrix(
+            pairs[[S.USER_ID, S.ITEM_ID]], self.users, self.items, "max", unknown="drop"
+        ).matrix
+        if self.also_seen is not None:
+            seen = (seen + self.also_seen).astype(bool).astype(np.float32).tocsr()
+        self.also_seen = seen
+        logger.info("%d pairs seen beyond the fitted history kept for exclude_seen", seen.nnz)
+
+    def also_seen_items(self, user_id: str) -> frozenset[str]:
+        """Items `user_id` is known to have seen that the fitted history lacks."""
+        index = self.users.get(user_id)
+        if index is None or self.also_seen is None:
+            return frozenset()
+        start, stop = self.also_seen.indptr[index], self.also_seen.indptr[index + 1]
+        return frozenset(self.items.ids_of(self.also_seen.indices[start:stop]))
+
     def save(self, folder: Path) -> None:
         self.users.save(folder / USERS_FILE)
         self.items.save(folder / ITEMS_FILE)
         save_sparse(folder / HISTORY_FILE, self.history)
+        if self.also_seen is not None:
+            save_sparse(folder / ALSO_SEEN_FILE, self.also_seen)
         write_json(
             folder / CATALOG_FILE,
             {
@@ -246,6 +279,11 @@ class FittedCatalog:
                 f"{folder}: history shape {history.shape} does not match the id "
                 f"maps ({len(users)} users, {len(items)} items)"
             )
+        also_seen = None
+        if (folder / ALSO_SEEN_FILE).exists():  # absent before it existed, or with none
+            also_seen = load_sparse(folder / ALSO_SEEN_FILE).astype(np.float32)
+            if also_seen.shape != history.shape:
+                raise ValueError(f"{folder}: also_seen shape {also_seen.shape} != {history.shape}")
         return cls(
             users,
             items,
@@ -255,6 +293,7 @@ class FittedCatalog:
             float(catalog["typical_value"]),
             int(catalog.get("events_through", 0)),  # absent in folders saved before it existed
             frozenset(int(seq) for seq in catalog.get("events_unseen", ())),
+            also_seen,
         )
 
 

@@ -158,7 +158,7 @@ class TriageEngine:
         found = by_key.get(label.strip().casefold())
         if found is None:
             raise TriageInputError(
-                f"correct_label is not a {field} the service knows; one of: "
+                f"correct_label is none of the labels the service knows for {field}: "
                 f"{quote_labels(allowed)} (GET /desk/queue lists them all as choices)"
             )
         return found

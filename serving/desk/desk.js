@@ -24,6 +24,8 @@ const STRINGS = {
     loading: "loading…",
     openCases: "{n} open cases, most urgent first",
     queueFailed: "could not load the queue: {error}",
+    keyRefused: "That key cannot open the desk ({error}). Enter an agent key.",
+    signOut: "Sign out",
     trendsFailed: "trends unavailable: {error}",
     spike: "spike {when}: {dimension} {group}, {count} messages where {expected} were expected (p={p})",
     customer: "customer",
@@ -62,6 +64,8 @@ const STRINGS = {
     loading: "加载中…",
     openCases: "{n} 个待处理案例，最紧急的在前",
     queueFailed: "无法加载队列：{error}",
+    keyRefused: "此密钥无法打开工作台（{error}），请输入客服密钥。",
+    signOut: "退出",
     trendsFailed: "趋势暂不可用：{error}",
     spike: "激增 {when}：{dimension} {group}，{count} 条消息，预期 {expected} 条（p={p}）",
     customer: "客户",
@@ -138,7 +142,9 @@ async function call(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const message = (data.error && data.error.message) || response.statusText;
-    throw new Error(`${response.status}: ${message}`);
+    const error = new Error(`${response.status}: ${message}`);
+    error.status = response.status;
+    throw error;
   }
   return data;
 }
@@ -267,6 +273,10 @@ async function loadQueue() {
     queue.replaceChildren(...data.cases.map((item) => caseCard(item, data.choices || {}, outcomes)));
     setStatus(status, t("openCases", { n: data.cases.length }));
   } catch (error) {
+    if (error.status === 401 || error.status === 403) {
+      signOut(t("keyRefused", { error: error.message }));  // a wrong key must not lock the tab
+      return;
+    }
     setStatus(status, t("queueFailed", { error: error.message }), true);
   }
 }
@@ -298,8 +308,19 @@ async function loadTrends() {
 function openDesk() {
   document.getElementById("sign-in").hidden = true;
   document.getElementById("desk").hidden = false;
+  document.getElementById("sign-out").hidden = false;
   loadQueue();
   loadTrends();
+}
+
+// Forget the key and show the sign-in form again, with `message` (why) when there is one.
+function signOut(message = "") {
+  sessionStorage.removeItem(KEY_SLOT);
+  document.getElementById("desk").hidden = true;
+  document.getElementById("sign-out").hidden = true;
+  document.getElementById("sign-in").hidden = false;
+  document.getElementById("api-key").value = "";
+  setStatus(document.getElementById("sign-in-status"), message, Boolean(message));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -316,5 +337,6 @@ document.addEventListener("DOMContentLoaded", () => {
     openDesk();
   });
   document.getElementById("refresh").addEventListener("click", () => { loadQueue(); loadTrends(); });
+  document.getElementById("sign-out").addEventListener("click", () => signOut());
   if (sessionStorage.getItem(KEY_SLOT)) openDesk();
 });

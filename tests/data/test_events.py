@@ -19,6 +19,7 @@ from data.events import (
     InvalidFieldError,
     blocked_items,
     check_identifier,
+    disliked_items,
     event_value,
     is_positive,
     validate_event,
@@ -48,6 +49,12 @@ def test_complaint_events_and_triaged_complaints_block_items() -> None:
     assert blocked_items(events) == {"b"}
     assert blocked_items(events, ["d"]) == {"b", "d"}
     assert blocked_items([]) == set()
+
+
+def test_a_dislike_keeps_its_item_out_until_a_later_positive_event() -> None:
+    events = [("like", "a"), ("dislike", "a"), ("dislike", "b"), ("view", "b"), ("dislike", "c")]
+    assert disliked_items(events) == {"a", "c"}
+    assert disliked_items([("dislike", "d"), ("complaint", "d")]) == {"d"}
 
 
 NOW = 1_800_000_000.0

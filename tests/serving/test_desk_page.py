@@ -240,3 +240,32 @@ def test_the_queue_needs_the_agent_role_and_the_page_holds_no_data(
     assert status == 200
     assert "script-src 'self'" in headers["content-security-policy"]
     assert "desk-" not in str(page)  # no customer's data in the open page
+
+
+def test_a_refused_key_brings_the_sign_in_back_and_sign_out_forgets_the_key(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    wait = WebDriverWait(driver, WAIT_S)
+
+    def shown(element_id: str) -> bool:
+        return bool(driver.find_element(By.ID, element_id).is_displayed())  # type: ignore[attr-defined]
+
+    driver.get(desk_service.url + "/desk?lang=en")  # type: ignore[attr-defined]
+    for wrong in ("not-a-key", API_KEYS["read"]):  # unknown (401), another role's (403)
+        driver.execute_script(f"sessionStorage.setItem('agora-desk-key', '{wrong}')")  # type: ignore[attr-defined]
+        driver.refresh()  # type: ignore[attr-defined]
+        wait.until(lambda _: shown("sign-in"))
+        status = driver.find_element(By.ID, "sign-in-status").text  # type: ignore[attr-defined]
+        assert "cannot open the desk" in status and not shown("desk"), status
+        stored = driver.execute_script("return sessionStorage.getItem('agora-desk-key')")  # type: ignore[attr-defined]
+        assert stored is None
+    driver.find_element(By.ID, "api-key").send_keys(API_KEYS["agent"])  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "open-desk").click()  # type: ignore[attr-defined]
+    wait.until(lambda _: shown("desk") and shown("sign-out"))
+    driver.find_element(By.ID, "sign-out").click()  # type: ignore[attr-defined]
+    wait.until(lambda _: shown("sign-in") and not shown("desk"))
+    assert driver.execute_script("return sessionStorage.getItem('agora-desk-key')") is None  # type: ignore[attr-defined]

@@ -75,6 +75,25 @@ def test_success_and_shaped_bodies_pass_untouched() -> None:
     assert json.loads(client.get("/no").content) == shaped
 
 
+def test_an_unexpected_error_is_one_shaped_500_and_not_raised_to_the_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(_: object) -> Response:
+        raise OverflowError("timestamp out of range")
+
+    async def raw(scope: object, receive: object, send: object) -> None:  # no Starlette around
+        raise RuntimeError("bare failure")
+
+    # Starlette answers 500 and re-raises; a bare ASGI app just raises. Neither reaches the
+    # server (TestClient re-raises what reaches it), and each is logged once.
+    for app, path in ((Starlette(routes=[Route("/", broken)]), "/"), (raw, "/raw")):
+        answer = TestClient(ErrorShapeMiddleware(app)).get(path)  # type: ignore[arg-type]
+        assert answer.status_code == 500
+        assert answer.json()["error"]["code"] == "internal"
+        assert "out of range" not in answer.text and "bare failure" not in answer.text
+    assert caplog.text.count("unhandled error answering GET") == 2
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [

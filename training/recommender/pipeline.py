@@ -198,6 +198,9 @@ def train_recommender(
             seed=run_config.evaluation.seed,
         )
         steps.lap("evaluate")
+        # The held-out pairs are the user's history too: the served model must not offer them
+        # (after the evaluation, which scores exactly them).
+        recommender.catalog.add_also_seen(data.test)
         tracking.log_evaluation(evaluation, model, fit_seconds)
         if tune_trials or budget_minutes:
             provenance["mlflow_run_id"] = run.info.run_id

@@ -84,10 +84,22 @@ def test_blocked_items_never_appear_on_any_path(
         assert free
         by_event = user_activity(events(user, ("complaint", free[0])))
         by_triage = user_activity(events(user), triaged_complaint_items=[free[0]])
-        for activity in (by_event, by_triage):
-            assert free[0] in activity.blocked
+        by_dislike = user_activity(events(user, ("dislike", free[0])))
+        for activity in (by_event, by_triage, by_dislike):
+            assert free[0] in activity.blocked | activity.disliked
             ids, _ = feed_ids(model, user, activity, k=5, **options)
             assert ids and free[0] not in ids
+            ids, _ = feed_ids(model, user, activity, k=5, exclude_seen=False, **options)
+            assert ids and free[0] not in ids
+        # A like after the dislike: taste changed, the item may come back.
+        liked_again = user_activity(events(user, ("dislike", free[0]), ("like", free[0])))
+        assert not liked_again.disliked
+
+
+def test_a_blank_query_is_the_popular_fallback(hybrid: Recommender) -> None:
+    for blank in ("   ", "\u00a0"):
+        ids, strategy = feed_ids(hybrid, "stranger", k=3, query=blank)
+        assert strategy == "popular-fallback" and len(ids) == 3
 
 
 def test_unknown_user_without_signal_falls_back_to_popular(ease: Recommender) -> None:
@@ -204,3 +216,26 @@ def test_ratings_of_zero_or_below_never_break_a_folded_in_feed(
     activity = user_activity(events("u00", ("click", recent[0])))
     ids, strategy = feed_ids(model, "u00", activity, k=3)
     assert ids and strategy == "personalized"
+    # Rated, even if not liked: seen, so never offered with exclude_seen (on every path).
+    assert model.catalog.also_seen_items("u00") == disliked
+    everything = model.catalog.n_items
+    for activity in (None, user_activity(events("u00", ("click", recent[0])))):
+        ids, _ = feed_ids(model, "u00", activity, k=everything)
+        assert ids and not disliked & set(ids)
+    ids, _ = feed_ids(model, "u00", k=everything, exclude_seen=False)
+    assert disliked <= set(ids)
+
+
+def test_pairs_seen_beyond_the_fitted_history_survive_saving(
+    ease: Recommender, interactions: pd.DataFrame, tmp_path: Path
+) -> None:
+    held_out = interactions[interactions["user_id"] == "u02"].head(3)
+    ease.catalog.add_also_seen(held_out)
+    try:
+        ease.save(tmp_path / "model")
+        loaded = load_recommender(tmp_path / "model")
+        assert loaded.catalog.also_seen_items("u02") == set(held_out["item_id"])
+        ids, _ = feed_ids(loaded, "u02", k=loaded.catalog.n_items)
+        assert ids and not set(held_out["item_id"]) & set(ids)
+    finally:
+        ease.catalog.also_seen = None  # the module's shared model

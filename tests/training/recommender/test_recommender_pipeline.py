@@ -112,6 +112,9 @@ def test_tuned_run_logs_everything_and_registers_a_loadable_model(
     native = pyfunc.unwrap_python_model().recommender
     assert newcomer["item_id"].tolist() == [r.item_id for r in native.popular_items(2)]
     assert len(newcomer) == 2
+    # The pairs held out to evaluate it are kept as seen: the served feed never offers them.
+    held_out = native.catalog.also_seen_items("u0")
+    assert len(held_out) == 3 and not held_out & set(native.catalog.history_of("u0").items)
 
 
 def _artifact_paths(client: MlflowClient, run_id: str, folder: str | None = None) -> set[str]:
