@@ -103,6 +103,30 @@ def recommender_champion(name: str, tracking_uri: str | None = None) -> tuple[st
     return ref.version, ref.source, Path(ref.native_path)
 
 
+def check_trained_for(name: str, version: str, dataset: str, tracking_uri: str | None) -> None:
+    """Refuse (exit 2) a version that is not a recommender, or was trained on another dataset:
+    scored on DATASET, another catalog's model answers with ids that mean other users and items.
+    The check needs the registry's tags; a champion served from the local cache passes."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from training.tracking import configure_tracking
+
+    try:
+        configure_tracking(tracking_uri)
+        tags = MlflowClient().get_model_version(name, version).tags or {}
+    except MlflowException:
+        return
+    family, trained = tags.get("agora.family"), tags.get("agora.dataset")
+    if family not in (None, "recommender"):
+        raise bad_input(f"{name} v{version} is a {family} model, not a recommender")
+    if trained is not None and trained != dataset:
+        raise bad_input(
+            f"{name} v{version} was trained on '{trained}', not '{dataset}': its users and "
+            f"items are that dataset's; give --model a recommender trained on '{dataset}'"
+        )
+
+
 def _finish(started: float, engine: str, processes: int) -> str:
     return f"{processes} worker process(es) ({engine}); {time.perf_counter() - started:.1f} s wall"
 
@@ -142,6 +166,7 @@ def recommend_command(
         version, source, folder = recommender_champion(name, tracking_uri)
     except ChampionUnavailableError as error:
         raise step_failed(error) from None
+    check_trained_for(name, version, dataset, tracking_uri)
     typer.echo(f"{name} v{version} ({source}) for {interactions[USER_ID].nunique()} users")
     try:
         outcome = recommend_all(
@@ -299,6 +324,7 @@ def evaluate_command(
 
     try:
         version, source, folder = recommender_champion(name, tracking_uri)
+        check_trained_for(name, version, dataset, tracking_uri)
         run = champion_run(name, version, tracking_uri)
     except ChampionUnavailableError as error:
         raise step_failed(error) from None

@@ -8,7 +8,7 @@ import typer
 
 from cli.exit_codes import bad_input
 from cli.options import StoreOption
-from data.store import Store
+from data.store import Store, StoreError
 from features.embeddings import default_cache_dir
 from models.knowledge import (
     DEFAULT_K,
@@ -69,7 +69,10 @@ def search(
     except ValueError as error:
         raise bad_input(error) from None
     threshold = MIN_SIMILARITY[kind] if min_similarity is None else min_similarity
-    store = Store(store_url)
+    try:
+        store = Store(store_url)
+    except StoreError as error:
+        raise bad_input(error) from None
     base = KnowledgeBase(search_encoder(kind))
     base.add(store.resolutions.all_cases())
     if len(base) == 0:

@@ -66,6 +66,19 @@ def free_port() -> int:
 BENTOML_HOME_ENV = "BENTOML_HOME"
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on (`host`, `port`): a service started there would
+    fail to bind, after its readiness check had been answered by the other one."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not "in use"
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError:
+            return True
+    return False
+
+
 def generate_api_keys() -> dict[str, str]:
     """A fresh random key for every role (role -> key), for a local service."""
     return {role: secrets.token_hex(16) for role in sorted(ROLES)}

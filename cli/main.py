@@ -19,9 +19,15 @@ from cli.batch import app as batch_app
 from cli.benchmark import app as benchmark_app
 from cli.data import app as data_app
 from cli.demo import run_demo
-from cli.exit_codes import step_failed
+from cli.exit_codes import bad_input, step_failed
 from cli.kb import app as kb_app
-from cli.launcher import PROJECT_ROOT, ServiceProcess, ServiceStartError, run_in_foreground
+from cli.launcher import (
+    PROJECT_ROOT,
+    ServiceProcess,
+    ServiceStartError,
+    port_in_use,
+    run_in_foreground,
+)
 from cli.models import app as models_app
 from cli.report import app as report_app
 from cli.retrain import app as retrain_app
@@ -85,6 +91,10 @@ def serve(
     The service needs API keys in AGORA_API_KEYS (role:name:key entries) and refuses to start
     without them, unless --insecure-dev.
     """
+    if port_in_use(host, port):
+        raise bad_input(
+            f"port {port} on {host} is in use (another service?); choose another --port"
+        )
     env = dict(os.environ)
     if workers is not None:
         env[WORKERS_ENV] = str(workers)

@@ -283,5 +283,14 @@ def complaints(
         }
     except (AnalyticsInputError, StoreError) as error:
         raise bad_input(error) from None
+    out.parent.mkdir(parents=True, exist_ok=True)  # as `agora batch ... --out` does
     out.write_text(render(summaries), encoding="utf-8")
-    typer.echo(f"report written to {out}")
+    first = summaries[SUMMARY_DIMENSIONS[0]]
+    typer.echo(
+        f"report written to {out} (whole UTC days {_day(first['since'])} "
+        f"to {_day(first['until'] - 1)})"
+    )
+
+
+def _day(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))

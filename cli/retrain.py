@@ -65,8 +65,13 @@ def retrain_recommender_command(
     tolerance: ToleranceOption = 0.0,
 ) -> None:
     """Retrain the recommender on the dataset plus stored events."""
+    from training.retrain.common import check_service_url
     from training.retrain.recommender import retrain_recommender
 
+    try:
+        check_service_url(service_url)
+    except ValueError as error:
+        raise bad_input(error) from None
     try:
         outcome = retrain_recommender(
             dataset, config, store_url, tracking_uri, service_url, tolerance=tolerance
@@ -95,9 +100,11 @@ def retrain_triage_command(
     tolerance: ToleranceOption = 0.0,
 ) -> None:
     """Retrain a triage model with the agents' stored corrections."""
+    from training.retrain.common import check_service_url
     from training.retrain.triage import retrain_triage
 
     try:
+        check_service_url(service_url)
         outcome = retrain_triage(
             task.value,
             dataset,

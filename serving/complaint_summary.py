@@ -67,12 +67,15 @@ def _within_calendar(epoch: float, name: str) -> float:
 def day_range(since: float, until: float) -> tuple[float, float]:
     """[since, until) widened to whole UTC days; AnalyticsInputError if empty or too long."""
     if until <= since:
-        raise AnalyticsInputError("since must be before until")
-    start, end = math.floor(since / DAY_S) * DAY_S, math.ceil(until / DAY_S) * DAY_S
-    days = round((end - start) / DAY_S)
-    if days > MAX_RANGE_DAYS:
-        raise AnalyticsInputError(f"the range spans {days} days; at most {MAX_RANGE_DAYS}")
-    return start, end
+        raise AnalyticsInputError(
+            "since must be before until (for one whole day, until is the next day's date)"
+        )
+    asked = (until - since) / DAY_S  # the limit is on what was asked, before widening
+    if asked > MAX_RANGE_DAYS:
+        raise AnalyticsInputError(
+            f"the range spans {math.ceil(asked)} days; at most {MAX_RANGE_DAYS}"
+        )
+    return math.floor(since / DAY_S) * DAY_S, math.ceil(until / DAY_S) * DAY_S
 
 
 def _iso_day(epoch: float) -> str:

@@ -198,7 +198,12 @@ def gate(
 
 
 def _history(client: MlflowClient, name: str) -> list[str]:
-    tags = client.get_registered_model(name).tags or {}
+    try:
+        tags = client.get_registered_model(name).tags or {}
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        raise RegistryError(f"no registered model is named '{name}'") from None
     return list(json.loads(tags.get(TAG_HISTORY, "[]")))
 
 

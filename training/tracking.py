@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 
 from data.catalog import CATALOG
 from data.imported import list_imported
+from data.locks import file_lock
 from data.paths import agora_home, tracking_uri
 
 logger = logging.getLogger(__name__)
@@ -36,10 +37,28 @@ def configure_tracking(explicit: str | None = None) -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(explicit)
     if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(uri.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _initialise_once(uri, path)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
+
+
+_INITIALISED: set[str] = set()  # SQLite stores this process has brought up to date
+
+
+def _initialise_once(uri: str, path: Path) -> None:
+    """Create or migrate the SQLite store under a lock beside it, once per process: two commands
+    started together on a fresh home both created its tables, and one failed (alembic: "expected
+    to match one row"; "table ... already exists")."""
+    if uri in _INITIALISED:
+        return
+    with file_lock(path.with_name(path.name + ".init-lock")):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client.search_experiments(max_results=1)  # creates or migrates the tracking tables
+        client.search_registered_models(max_results=1)  # and the registry's (the same file)
+    _INITIALISED.add(uri)
 
 
 def ensure_experiment(name: str) -> str:

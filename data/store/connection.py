@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from data.paths import agora_home
 from data.store.migrate import upgrade
@@ -44,14 +45,32 @@ def default_store_url() -> str:
 def open_engine(url: str) -> Engine:
     """An engine on `url`, its schema at the newest migration (and SQLite made durable)."""
     # A server database can drop idle connections; a SQLite file cannot, so skip the ping.
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    try:
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise StoreError(
+            f"the store URL {_masked(url)} is not one SQLAlchemy can open "
+            f"(sqlite:///PATH or postgresql+psycopg://...): {error}"
+        ) from None
     if engine.dialect.name == "sqlite":
         path = engine.url.database
         if path and path != ":memory:":
             create_private_file(Path(path).absolute())
         event.listen(engine, "connect", sqlite_durability)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except OperationalError as error:
+        first = str(error.orig or error).strip().splitlines()[0]
+        raise StoreError(f"cannot reach the store at {_masked(url)}: {first}") from None
     return engine
+
+
+def _masked(url: str) -> str:
+    """`url` without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
 
 
 def insert_into(engine: Engine, table: Table) -> Any:

@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,11 +114,29 @@ def conclude(
     )
 
 
+def check_service_url(url: str | None) -> None:
+    """ValueError, before any work, when `url` (or $AGORA_SERVICE_URL) is not an http(s) URL: a
+    retrain must not promote and only then find it cannot tell the service."""
+    url = url or os.environ.get(SERVICE_URL_ENV)
+    if not url:
+        return
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"--service-url '{url}' is not an http(s) URL such as http://127.0.0.1:3000"
+        )
+
+
 def notify_service(url: str | None, api_key: str | None = None) -> bool | None:
     """POST /admin/reload so a running service swaps to the new champions; None if no URL."""
     url = url or os.environ.get(SERVICE_URL_ENV)
     if not url:
         return None
+    try:
+        check_service_url(url)
+    except ValueError as error:  # the promotion stands: say so, do not fail the command
+        logger.warning("could not tell the service to reload: %s", error)
+        return False
     key = api_key or os.environ.get(ADMIN_KEY_ENV) or admin_key_of(os.environ.get(API_KEYS_ENV))
     headers = {"content-type": "application/json", **({"x-api-key": key} if key else {})}
     request = urllib.request.Request(url.rstrip("/") + "/admin/reload", b"{}", headers)
