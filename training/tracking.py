@@ -61,6 +61,21 @@ def _initialise_once(uri: str, path: Path) -> None:
     _INITIALISED.add(uri)
 
 
+def check_registry_name(name: str, family: str) -> None:
+    """ValueError when `name` cannot be registered, or already holds versions of another family
+    (a classifier registered as a recommender broke every batch command that loaded it)."""
+    if not name.strip() or "/" in name or ":" in name:
+        raise ValueError(f"'{name}' cannot be a registered model name (not empty, no '/' or ':')")
+    versions = MlflowClient().search_model_versions(f"name = '{_quoted(name)}'", max_results=1)
+    held = versions[0].tags.get("agora.family") if versions else None
+    if held is not None and held != family:
+        raise ValueError(f"'{name}' holds {held} models; a {family} needs another name")
+
+
+def _quoted(value: str) -> str:
+    return value.replace("'", "''")
+
+
 def ensure_experiment(name: str) -> str:
     """Get or create experiment `name`, with artifacts under AGORA_HOME for local stores."""
     client = MlflowClient()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 
@@ -28,3 +29,20 @@ def test_processes_starting_together_on_a_fresh_store_all_succeed(tmp_path: Path
     assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
     names = {e.name for e in MlflowClient(tracking_uri=uri).search_experiments()}
     assert {f"experiment-{n}" for n in range(4)} <= names
+
+
+def test_a_registry_name_is_checked_before_training(tmp_path: Path) -> None:
+    from training.tracking import check_registry_name, configure_tracking
+
+    configure_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = MlflowClient()
+    client.create_registered_model("agora-recommender")
+    tags = {"agora.family": "recommender"}
+    client.create_model_version("agora-recommender", (tmp_path / "m").as_uri(), tags=tags)
+    check_registry_name("agora-recommender", "recommender")
+    check_registry_name("agora-triage-category-mine", "classifier")
+    with pytest.raises(ValueError, match="holds recommender models"):
+        check_registry_name("agora-recommender", "classifier")
+    for bad in ("bad name/with slash", "a:b", " "):
+        with pytest.raises(ValueError, match="cannot be a registered model name"):
+            check_registry_name(bad, "classifier")

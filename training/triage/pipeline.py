@@ -164,7 +164,7 @@ def train_triage(
     `dataset` (the retrain passes it with the agents' corrections added).
     """
     # MLflow is imported here, not at module import: `agora --help` stays fast.
-    from training.tracking import configure_tracking
+    from training.tracking import check_registry_name, configure_tracking
 
     config = config or TriageConfig()
     classifier_type(model)  # an unknown model fails before any data is read
@@ -175,8 +175,10 @@ def train_triage(
     config = config.for_task(split.task)  # the run logs the sections the model used
     uri = configure_tracking(tracking_uri)
     logger.info("tracking to %s", uri)
+    target = name or registered_name(split)
+    check_registry_name(target, "classifier")  # before the training, not after it
     trained = fit_and_evaluate(model, split, config)
-    return register_trained(trained, config, name or registered_name(split))
+    return register_trained(trained, config, target)
 
 
 def register_trained(
