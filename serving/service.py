@@ -376,7 +376,7 @@ class Agora:
                     e.user_id,
                     e.item_id,
                     e.type,
-                    received if e.event_id in stamped else e.timestamp,
+                    e.timestamp if "timestamp" in e.model_fields_set else received,
                     e.weight,
                 )
                 for e in request.events

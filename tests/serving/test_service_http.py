@@ -251,6 +251,11 @@ def test_a_retried_event_without_timestamp_is_a_duplicate_not_a_conflict(
     stated = _body(events=[{**event, "type": "view", "timestamp": 1_000_000}])
     status, answer = service.post("/events", stated)
     assert status == 409, answer
+    # In one batch, the same id with and without a stated time is two contents, not a repeat.
+    twice = {"event_id": f"twice-{uuid.uuid4().hex}", "user_id": "196", "item_id": "50"}
+    both = [{**twice, "type": "view"}, {**twice, "type": "view", "timestamp": 1_000_000}]
+    status, answer = service.post("/events", _body(events=both))
+    assert status == 409 and "twice" in assert_error_shape(answer, 409)["message"], answer
 
 
 def test_texts_at_their_limit_pass_however_the_client_escapes_them(
