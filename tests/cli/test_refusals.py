@@ -68,7 +68,7 @@ def test_a_report_of_the_longest_range_into_a_new_folder(tmp_path: Path) -> None
 def test_batch_work_refuses_a_model_of_another_dataset_or_kind(tmp_path: Path) -> None:
     configure_tracking(None)
     client = MlflowClient()
-    for name, family in (("agora-recommender-shop", "recommender"), ("cats", "classifier")):
+    for name, family in (("agora-recommender-shop", "recommender"), ("cats", "triage")):
         client.create_registered_model(name)
         tags = {"agora.family": family, "agora.dataset": "movielens-100k"}
         client.create_model_version(name, (tmp_path / name).as_uri(), tags=tags)

@@ -40,9 +40,9 @@ def test_a_registry_name_is_checked_before_training(tmp_path: Path) -> None:
     tags = {"agora.family": "recommender"}
     client.create_model_version("agora-recommender", (tmp_path / "m").as_uri(), tags=tags)
     check_registry_name("agora-recommender", "recommender")
-    check_registry_name("agora-triage-category-mine", "classifier")
+    check_registry_name("agora-triage-category-mine", "triage")
     with pytest.raises(ValueError, match="holds recommender models"):
-        check_registry_name("agora-recommender", "classifier")
+        check_registry_name("agora-recommender", "triage")
     for bad in ("bad name/with slash", "a:b", " "):
         with pytest.raises(ValueError, match="cannot be a registered model name"):
-            check_registry_name(bad, "classifier")
+            check_registry_name(bad, "triage")

@@ -32,6 +32,8 @@ from training.triage.metrics import ClassificationReport, classification_report
 logger = logging.getLogger(__name__)
 
 EXPERIMENT = "agora-triage"
+# The agora.family tag of every triage run and version (the recommenders' is "recommender").
+FAMILY = "triage"
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def train_triage(
     uri = configure_tracking(tracking_uri)
     logger.info("tracking to %s", uri)
     target = name or registered_name(split)
-    check_registry_name(target, "classifier")  # before the training, not after it
+    check_registry_name(target, FAMILY)  # before the training, not after it
     trained = fit_and_evaluate(model, split, config)
     return register_trained(trained, config, target)
 

@@ -28,7 +28,7 @@ from training.tracking import (
 )
 from training.triage.config import TriageConfig
 from training.triage.metrics import confusion, reliability_bins
-from training.triage.pipeline import EXPERIMENT, TrainedTriageModel
+from training.triage.pipeline import EXPERIMENT, FAMILY, TrainedTriageModel
 from training.triage.plots import confusion_matrix_figure, reliability_figure
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def log_triage_run(
         # What the promotion gate compares: macro-F1 on exactly this split's test part.
         **evaluation_tags("macro_f1", scores, test_fingerprint(split)),
         **run_tags(
-            "triage", trained.model, task=split.task, language=split.language, dataset=split.dataset
+            FAMILY, trained.model, task=split.task, language=split.language, dataset=split.dataset
         ),
     }
     run_name = f"{trained.model}-{split.dataset}-{split.task}"
