@@ -110,6 +110,7 @@ def check_trained_for(name: str, version: str, dataset: str, tracking_uri: str |
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from training.recommender.tracking import FAMILY
     from training.tracking import configure_tracking
 
     try:
@@ -118,7 +119,7 @@ def check_trained_for(name: str, version: str, dataset: str, tracking_uri: str |
     except MlflowException:
         return
     family, trained = tags.get("agora.family"), tags.get("agora.dataset")
-    if family not in (None, "recommender"):
+    if family not in (None, FAMILY):
         raise bad_input(f"{name} v{version} is a {family} model, not a recommender")
     if trained is not None and trained != dataset:
         raise bad_input(

@@ -30,11 +30,16 @@ UnknownPolicy = Literal["error", "drop"]
 
 @dataclass(frozen=True)
 class InteractionMatrix:
-    """A users × items CSR matrix with the id maps of its rows and columns."""
+    """A users × items CSR matrix with the id maps of its rows and columns.
+
+    `left_out` (same shape, ones; None when there were none) holds the pairs whose merged
+    rating was 0 or below: not in `matrix`, but seen by their user all the same.
+    """
 
     matrix: sp.csr_matrix
     users: IdMap
     items: IdMap
+    left_out: sp.csr_matrix | None = None
 
 
 def deduplicate(frame: pd.DataFrame, duplicates: DuplicatePolicy = "sum") -> pd.DataFrame:
@@ -139,6 +144,7 @@ def build_interaction_matrix(
             "merging %d duplicated interaction rows with policy sum", len(rows) - matrix.nnz
         )
     not_positive = matrix.data <= 0
+    left_out = None
     if not_positive.any():
         # A (merged) rating of 0 or below, such as a 0-5 scale's zero or a thumbs-down of -1,
         # says the user did not like the item: no evidence of taste for these models, whose
@@ -147,11 +153,14 @@ def build_interaction_matrix(
             "leaving out %d interactions rated 0 or below (not positive evidence)",
             int(not_positive.sum()),
         )
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[not_positive]
+        ones = np.ones(len(rows), dtype=np.float32)
+        left_out = sp.csr_matrix((ones, (rows, matrix.indices[not_positive])), shape=matrix.shape)
         matrix.data[not_positive] = 0.0
         matrix.eliminate_zeros()
     matrix = matrix.astype(np.float32)  # summed in float64, as the frame-level merge does
     matrix.sort_indices()
-    return InteractionMatrix(matrix=matrix, users=users, items=items)
+    return InteractionMatrix(matrix=matrix, users=users, items=items, left_out=left_out)
 
 
 def _merge_duplicates(

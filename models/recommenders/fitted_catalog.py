@@ -100,10 +100,8 @@ class FittedCatalog:
             genres,
             typical if typical > 0 else 1.0,
             *_event_positions(interactions),
+            built.left_out,  # rated 0 or below: seen, though not fitted
         )
-        if S.RATING in interactions.columns:
-            rated = pd.to_numeric(interactions[S.RATING], errors="coerce")
-            catalog.add_also_seen(interactions[rated <= 0])
         logger.info(
             "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
             catalog.n_users,
