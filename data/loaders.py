@@ -10,6 +10,7 @@ import pandas as pd
 from data import schemas as S
 from data.catalog import CATALOG, UnknownDatasetError
 from data.fetch import require
+from data.id_categories import read_parquet_with_id_categories, with_sorted_categories
 from data.imported import imported_frame_path, list_imported
 from data.schemas import Kind, conform
 
@@ -143,8 +144,15 @@ def load(name: str, kind: Kind | str) -> pd.DataFrame:
     return conform(pd.read_parquet(imported_frame_path(name, kind)), kind)
 
 
-def load_interactions(name: str) -> pd.DataFrame:
-    return load(name, Kind.INTERACTIONS)
+def load_interactions(name: str, id_categories: bool = False) -> pd.DataFrame:
+    """Dataset `name`'s interactions; `id_categories` reads the user and item ids as sorted
+    categoricals (`data.id_categories`): the same ids, codes without hashing each row's text."""
+    if not id_categories:
+        return load(name, Kind.INTERACTIONS)
+    if name in CATALOG or Kind.INTERACTIONS not in available_kinds(name):
+        return with_sorted_categories(load(name, Kind.INTERACTIONS))  # or load's error
+    path = imported_frame_path(name, Kind.INTERACTIONS)
+    return with_sorted_categories(conform(read_parquet_with_id_categories(path), Kind.INTERACTIONS))
 
 
 def load_items(name: str) -> pd.DataFrame:

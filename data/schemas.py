@@ -116,7 +116,7 @@ def conform(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:
 def _cast(series: pd.Series, family: str, column: str) -> pd.Series:
     try:
         if family == "str":
-            return series.fillna("").astype(str)
+            return _as_text(series)
         if family == "float":
             return series.astype("float64")
         if family == "int":
@@ -124,6 +124,20 @@ def _cast(series: pd.Series, family: str, column: str) -> pd.Series:
     except (TypeError, ValueError) as error:
         raise SchemaError(f"column '{column}' cannot be read as {family}: {error}") from error
     raise AssertionError(f"unknown dtype family {family}")
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Values as strings, missing ones as "". A categorical of string categories (ids read
+    dictionary-encoded, `data.id_categories`) stays categorical: its values are already text."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return series.fillna("").astype(str)
+    if pd.api.types.infer_dtype(series.cat.categories, skipna=False) != "string":
+        return series.astype(object).fillna("").astype(str)
+    if series.isna().any():
+        if "" not in series.cat.categories:
+            series = series.cat.add_categories([""])
+        series = series.fillna("")
+    return series
 
 
 def split_tags(value: str) -> list[str]:

@@ -86,7 +86,10 @@ class FittedCatalog:
         # Ids are compared as strings; the id maps convert whole columns at once.
         item_ids = interactions[S.ITEM_ID]
         if items is not None:
-            item_ids = pd.concat([item_ids, items[S.ITEM_ID]], ignore_index=True)
+            # Distinct ids first: a categorical column (ids read dictionary-encoded) joined to
+            # the items' plain strings would turn every one of its rows into a Python object.
+            distinct = pd.Series(pd.unique(item_ids).astype(str), dtype=object)
+            item_ids = pd.concat([distinct, items[S.ITEM_ID].astype(str)], ignore_index=True)
         item_map = IdMap.from_values(item_ids)
         built = build_interaction_matrix(interactions, items=item_map, duplicates=duplicates)
         titles, genres = _catalog_columns(items, item_map)
@@ -234,9 +237,11 @@ class FittedCatalog:
         or items outside the id maps are dropped (the model cannot serve them anyway)."""
         if pairs.empty:
             return
+        # "sum" merges repeated pairs while the CSR is built, in C; then each pair counts once.
         seen = build_interaction_matrix(
-            pairs[[S.USER_ID, S.ITEM_ID]], self.users, self.items, "max", unknown="drop"
+            pairs[[S.USER_ID, S.ITEM_ID]], self.users, self.items, "sum", unknown="drop"
         ).matrix
+        seen.data[:] = 1.0
         if self.also_seen is not None:
             seen = (seen + self.also_seen).astype(bool).astype(np.float32).tocsr()
         self.also_seen = seen

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from data.id_categories import is_sorted_id_categorical
 from data.schemas import ITEM_ID, USER_ID
 from training.recommender.metrics import mean_confidence_interval, per_user_ndcg, ranking_metrics
 
@@ -70,8 +71,9 @@ def relevant_items(test: pd.DataFrame) -> dict[str, set[str]]:
 
 def item_popularity(train: pd.DataFrame) -> dict[str, float]:
     """Catalog item id -> number of training interactions (the catalog is the training items)."""
-    counts = train[ITEM_ID].astype(str).value_counts(sort=False)
-    return {str(item): float(count) for item, count in counts.items()}
+    counts = train[ITEM_ID].value_counts(sort=False)
+    # A categorical id column (`data.id_categories`) also counts its categories without rows.
+    return {str(item): float(count) for item, count in counts.items() if count > 0}
 
 
 def recommend_lists(
@@ -107,12 +109,14 @@ def sample_test_users(test: pd.DataFrame, max_users: int, seed: int) -> tuple[pd
     """The test rows of a seeded uniform sample of `max_users` users, and the number of test
     users (all rows when there are no more users than that). Sampling before grouping keeps
     the cost that of the sample."""
-    ids = test[USER_ID].astype(str)
-    users = np.sort(ids.unique())
+    ids = test[USER_ID]
+    # Distinct ids as text first (not every row): a sorted array the seeded choice draws from.
+    users = np.sort(np.asarray(pd.unique(ids).astype(str), dtype=object))
     if len(users) <= max_users:
         return test, len(users)
     picked = np.random.default_rng(seed).choice(users, size=max_users, replace=False)
-    return test[ids.isin(picked).to_numpy()], len(users)
+    text = ids if is_sorted_id_categorical(ids) else ids.astype(str)  # categories are text
+    return test[text.isin(picked).to_numpy()], len(users)
 
 
 def evaluate_recommender(

@@ -374,7 +374,7 @@ def test_the_cli_evaluates_the_champion_on_its_own_split(
     from training.recommender import steps
 
     folder, _, _ = split_model
-    monkeypatch.setattr(steps, "load_dataset", lambda _name: (_interactions(), None))
+    monkeypatch.setattr(steps, "load_dataset", lambda _name, **_: (_interactions(), None))
     monkeypatch.setattr(
         batch_cli, "recommender_champion", lambda _name, _uri=None: ("4", "registry", folder)
     )
@@ -482,7 +482,7 @@ def test_the_cli_recommends_for_every_user_on_the_cluster(
     from training.recommender import steps
 
     # The dataset and its champion come from the mirror and the registry in real use.
-    monkeypatch.setattr(steps, "load_dataset", lambda _name: (_interactions(), None))
+    monkeypatch.setattr(steps, "load_dataset", lambda _name, **_: (_interactions(), None))
     monkeypatch.setattr(
         batch_cli,
         "recommender_champion",

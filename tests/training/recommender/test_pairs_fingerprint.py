@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data.id_categories import with_sorted_categories
 from data.schemas import ITEM_ID, USER_ID
 from training.recommender.steps import pairs_fingerprint
 
@@ -29,12 +30,23 @@ IDS = {
 
 
 @pytest.mark.parametrize("ids", IDS.values(), ids=IDS.keys())
-@pytest.mark.parametrize("dtype", [object, "string", "string[pyarrow]"])
+@pytest.mark.parametrize("dtype", [object, "string", "string[pyarrow]", "sorted categories"])
 def test_fast_fingerprint_equals_the_pandas_digest(ids: list[str], dtype: object) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({USER_ID: rng.choice(ids, 400), ITEM_ID: rng.choice(ids, 400)})
-    frame = frame.astype(dtype)  # type: ignore[arg-type]
-    assert pairs_fingerprint("d", frame) == pandas_fingerprint("d", frame)
+    expected = pandas_fingerprint("d", frame)
+    # "sorted categories": ids read dictionary-encoded (`data.id_categories`)
+    sorted_categories = dtype == "sorted categories"
+    frame = with_sorted_categories(frame) if sorted_categories else frame.astype(dtype)  # type: ignore[arg-type]
+    assert pairs_fingerprint("d", frame) == expected
+
+
+def test_categories_in_any_order_give_the_digest_of_their_text() -> None:
+    """Codes of unsorted categories do not follow the ids' order: they must not be used as is."""
+    frame = pd.DataFrame({USER_ID: ["b", "a", "c"], ITEM_ID: ["x", "x", "y"]})
+    expected = pandas_fingerprint("d", frame)
+    unsorted = frame.astype({USER_ID: pd.CategoricalDtype(["c", "b", "a"])})
+    assert pairs_fingerprint("d", unsorted) == expected
 
 
 def test_numeric_ids_and_order_of_rows_do_not_matter_to_the_digest() -> None:
