@@ -39,7 +39,9 @@ def read_parquet_with_id_categories(path: Path) -> pd.DataFrame:
             or pa.types.is_large_string(schema.field(column).type)
         )
     ]
-    table = pq.read_table(path, read_dictionary=textual)
+    # Whole row groups (one chunk and one dictionary each): unifying the dictionaries of the
+    # smaller batches `pq.read_table` makes cost more than the reading saved.
+    table = pq.ParquetFile(path, read_dictionary=textual).read()
     if not textual:
         return with_sorted_categories(table.to_pandas())
     # One dictionary per column for every row group, sorted here: pandas' own conversion and
@@ -58,15 +60,17 @@ def _sorted_categorical(column: pa.ChunkedArray, rows: int) -> pd.Categorical:
         return pd.Categorical([], categories=pd.Index([], dtype=str))
     dictionary = column.chunk(0).dictionary
     order = pc.sort_indices(dictionary).to_numpy()
-    rank = np.empty(len(order), dtype=np.int32)
+    rank = np.empty(len(order) + 1, dtype=np.int32)
     rank[order] = np.arange(len(order), dtype=np.int32)
+    rank[-1] = -1  # where a null's index, filled with -1, lands: a missing value
+    nulls = column.null_count > 0
     indices = np.concatenate(
         [
-            chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+            (chunk.indices.fill_null(-1) if nulls else chunk.indices).to_numpy(zero_copy_only=False)
             for chunk in column.chunks
         ]
     )
-    codes = np.where(indices >= 0, rank[np.maximum(indices, 0)], -1)
+    codes = rank[indices]
     categories = pd.Index(dictionary.take(pa.array(order)).to_pandas(), dtype=str)
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
 

@@ -65,8 +65,13 @@ def stratified_split(
         counts = frame.groupby(S.USER_ID)[S.USER_ID].transform("size")
         frame = frame[counts >= min_interactions]
     draws = np.random.RandomState(seed).rand(len(frame))
-    # Only each user's own rows are ranked, so the codes need not follow the ids' order.
-    codes, _ = pd.factorize(frame[S.USER_ID], sort=False)
+    # Only each user's own rows are ranked, so the codes need not follow the ids' order: a
+    # categorical column's own codes do (ids read dictionary-encoded, `data.id_categories`).
+    users = frame[S.USER_ID]
+    if isinstance(users.dtype, pd.CategoricalDtype) and not users.isna().any():
+        codes = users.cat.codes.to_numpy()
+    else:
+        codes, _ = pd.factorize(users, sort=False)
     in_train = _in_train(codes, draws, ratio)
     return _pair(frame, in_train)
 
