@@ -105,6 +105,8 @@ corrections = Table(
     Column("correct_label", String(LABEL_LENGTH), nullable=False),
     Column("agent", String(AGENT_LENGTH), nullable=False),
     Column("created_at", Float, nullable=False),
+    # A feed reads the latest is_complaint correction of each of its user's complaints.
+    Index("ix_corrections_triage_field", "triage_id", "field", "seq"),
 )
 
 resolutions = Table(

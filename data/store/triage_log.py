@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select
+from sqlalchemy import Connection, Engine, Table, bindparam, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from data import schemas as S
 from data.events import ENTITY_ID_LENGTH, FEED_BLOCKING_LIMIT, InvalidFieldError, check_identifier
@@ -37,6 +38,11 @@ from data.store.tables import (
     triage_records,
 )
 
+# The corrected field that says whether a triaged message is a complaint, and its labels (the
+# engine offers exactly these two for it; the service stores them as the engine spells them).
+IS_COMPLAINT_FIELD: Final = "is_complaint"
+TRUE_LABEL: Final = "true"
+FALSE_LABEL: Final = "false"
 # What makes two corrections with one id the same correction (besides their triage_id).
 _CORRECTION_CONTENT: Final = ("field", "correct_label", "agent")
 # Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates):
@@ -59,7 +65,7 @@ class TriageLog:
             .where(
                 triage_records.c.customer_id == bindparam("customer_id"),
                 triage_records.c.item_id.is_not(None),
-                triage_records.c.is_complaint.is_(True),
+                _is_complaint_after_corrections() == TRUE_LABEL,
             )
             .distinct()
             .limit(bindparam("limit"))
@@ -141,7 +147,8 @@ class TriageLog:
 
     def complained_items(self, customer_id: str, limit: int = FEED_BLOCKING_LIMIT) -> set[str]:
         """Items named by this customer's triaged complaints (at most `limit`: a feed reads
-        them, and a request must stay bounded)."""
+        them, and a request must stay bounded). A complaint is what the model said unless an
+        agent corrected `is_complaint` since: their latest correction decides."""
         bound = {"customer_id": customer_id, "limit": limit}
         with self.engine.connect() as connection:
             return {row[0] for row in connection.execute(self._complained, bound)}
@@ -205,6 +212,24 @@ class TriageLog:
         return frame.rename(columns={"redacted_text": S.TEXT, "correct_label": S.LABEL})[
             ["triage_id", S.TEXT, S.LABEL, S.LANGUAGE]
         ].reset_index(drop=True)
+
+
+def _is_complaint_after_corrections() -> ColumnElement[str]:
+    """Per triage record, "true" or "false": the latest `is_complaint` correction an agent made
+    to it, else the model's verdict (correlated with `triage_records` in the enclosing query)."""
+    corrected = (
+        select(corrections.c.correct_label)
+        .where(
+            corrections.c.triage_id == triage_records.c.triage_id,
+            corrections.c.field == IS_COMPLAINT_FIELD,
+        )
+        .order_by(corrections.c.seq.desc())
+        .limit(1)
+        .correlate(triage_records)
+        .scalar_subquery()
+    )
+    verdict = case((triage_records.c.is_complaint.is_(True), TRUE_LABEL), else_=FALSE_LABEL)
+    return func.coalesce(corrected, verdict)
 
 
 def answer_columns(outputs: Mapping[str, Any]) -> dict[str, str | None]:

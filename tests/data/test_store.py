@@ -120,6 +120,29 @@ def test_a_users_events_and_triaged_complaint_items_are_returned_as_stored(
     assert store.triage.complained_items("someone-else") == set()
 
 
+def test_an_agents_is_complaint_correction_decides_whether_a_feed_blocks_the_item(
+    store: Store,
+) -> None:
+    """Regression: a complaint an agent corrected to "not a complaint" kept its item out of
+    the user's feeds for good, and a missed complaint an agent corrected never blocked its."""
+    first = store.triage.record("c was awful", {}, {}, "en", True, "u1", "c")
+    store.triage.record("d is fine I guess", {}, {}, "en", False, "u1", "d")
+    assert store.triage.complained_items("u1") == {"c"}
+    store.triage.add_correction(first, "is_complaint", "false", "ana")
+    assert store.triage.complained_items("u1") == set()
+    store.triage.add_correction(first, "sentiment", "negative", "ana")  # another field: no say
+    assert store.triage.complained_items("u1") == set()
+    store.triage.add_correction(first, "is_complaint", "true", "bo")  # the latest one decides
+    assert store.triage.complained_items("u1") == {"c"}
+    missed = store.triage.record("e broke again", {}, {}, "en", False, "u1", "e")
+    store.triage.add_correction(missed, "is_complaint", "true", "ana")
+    assert store.triage.complained_items("u1") == {"c", "e"}
+    # Another complaint naming the same item still blocks it when one is corrected away.
+    store.triage.record("c, still awful", {}, {}, "en", True, "u1", "c")
+    store.triage.add_correction(first, "is_complaint", "false", "ana")
+    assert store.triage.complained_items("u1") == {"c", "e"}
+
+
 def test_triage_text_is_redacted_and_corrections_are_idempotent(store: Store) -> None:
     triage_id = store.triage.record(
         "email me: jo@example.com, card 4111 1111 1111 1111",
