@@ -30,6 +30,7 @@ from models.classifiers.base import (
     check_training_data,
 )
 from models.classifiers.calibration import CalibrationConfig
+from models.classifiers.evidence_words import EvidenceWords
 from models.classifiers.linear import ClassWeight, LinearHead, fit_calibrated_head
 from models.classifiers.tfidf_features import (
     CJK_TOKEN_PATTERN,
@@ -189,7 +190,7 @@ class TfidfClassifier(TextClassifier):
         indices, weights = self._head.contributions(self._features([text]), class_index)
         order = np.argsort(-weights, kind="stable")
         positive = order[weights[order] > 0]
-        return self._pick_terms(indices[positive], weights[positive], top_n)
+        return self._pick_terms(indices[positive], weights[positive], top_n, EvidenceWords(text))
 
     def _explain_rows(
         self, scored: ScoredTexts, rows: list[int], classes: list[int], top_n: int
@@ -213,26 +214,31 @@ class TfidfClassifier(TextClassifier):
         row_of, weights, columns = row_of[order], weights[order], columns[order]
         bounds = np.searchsorted(row_of, np.arange(len(rows) + 1))
         return [
-            self._pick_terms(columns[start:stop], weights[start:stop], top_n)
-            for start, stop in itertools.pairwise(bounds)
+            self._pick_terms(
+                columns[start:stop], weights[start:stop], top_n, EvidenceWords(scored.texts[row])
+            )
+            for row, (start, stop) in zip(rows, itertools.pairwise(bounds), strict=True)
         ]
 
     def _pick_terms(
-        self, features: np.ndarray, weights: np.ndarray, top_n: int
+        self, features: np.ndarray, weights: np.ndarray, top_n: int, words: EvidenceWords
     ) -> list[TermWeight]:
-        """Up to `top_n` terms from candidates sorted by descending (positive) weight."""
+        """Up to `top_n` terms from candidates sorted by descending (positive) weight; a
+        character n-gram is shown as the word of the text it lies in (`evidence_words`)."""
         chosen: list[TermWeight] = []
         kept_terms: list[str] = []
         for feature, weight in zip(features.tolist(), weights.tolist(), strict=True):
             if len(chosen) >= top_n:
                 break
-            term = self._terms[feature]
+            is_char = self._is_char[feature]
+            term = words.word_of(self._terms[feature]) if is_char else self._terms[feature]
             if not term:
                 continue
-            is_char = self._is_char[feature]
-            if any(term in kept or (is_char and kept in term) for kept in kept_terms):
+            # Vocabulary terms are lowercased, words are shown as written: compared ignoring case.
+            folded = term.casefold()
+            if any(folded in kept or (is_char and kept in folded) for kept in kept_terms):
                 continue
-            kept_terms.append(term)
+            kept_terms.append(folded)
             chosen.append(TermWeight(term=term, weight=weight))
         return chosen
 
