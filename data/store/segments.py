@@ -34,6 +34,7 @@ from data.store.tables import (
     triage_records,
     user_segments,
 )
+from data.store.triage_log import TRUE_LABEL, is_complaint_after_corrections
 
 REPLACE_CHUNK: Final = 5_000  # rows sent per executemany while replacing a run
 MAX_RECENT_COMPLAINTS: Final = 50  # a profile lists at most this many complaints
@@ -148,11 +149,12 @@ class UserSegments:
     def complaints_by_customer(self, customer_id: str | None = None) -> pd.DataFrame:
         """Per customer (or for one): triage contacts, their first and last times, complaints,
         open complaints (no resolution recorded) and the last complaint's time. A record's
-        time is when its message was written (`occurred_at`), else when it arrived."""
+        time is when its message was written (`occurred_at`), else when it arrived; it is a
+        complaint as an agent last corrected it, else as the model said."""
         t = triage_records.c
         resolved = select(resolutions.c.triage_id).distinct().subquery()
         when = func.coalesce(t.occurred_at, t.created_at)
-        complaint = t.is_complaint.is_(True)
+        complaint = is_complaint_after_corrections() == TRUE_LABEL
         query = (
             select(
                 t.customer_id,
@@ -188,7 +190,8 @@ class UserSegments:
         self, customer_id: str, limit: int = MAX_RECENT_COMPLAINTS
     ) -> list[dict[str, Any]]:
         """The customer's newest triaged complaints (labels, item, times, open or not), newest
-        first, at most `limit` (and never more than MAX_RECENT_COMPLAINTS). No text."""
+        first, at most `limit` (and never more than MAX_RECENT_COMPLAINTS). No text. Agents'
+        `is_complaint` corrections count, as in `complaints_by_customer`."""
         t = triage_records.c
         resolved = select(resolutions.c.triage_id).distinct().subquery()
         when = func.coalesce(t.occurred_at, t.created_at)
@@ -203,7 +206,7 @@ class UserSegments:
                 resolved.c.triage_id.is_(None).label("open"),
             )
             .select_from(triage_records.outerjoin(resolved, resolved.c.triage_id == t.triage_id))
-            .where(t.customer_id == customer_id, t.is_complaint.is_(True))
+            .where(t.customer_id == customer_id, is_complaint_after_corrections() == TRUE_LABEL)
             .order_by(when.desc(), t.triage_id)
             .limit(max(0, min(limit, MAX_RECENT_COMPLAINTS)))
         )

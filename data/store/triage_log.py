@@ -65,7 +65,7 @@ class TriageLog:
             .where(
                 triage_records.c.customer_id == bindparam("customer_id"),
                 triage_records.c.item_id.is_not(None),
-                _is_complaint_after_corrections() == TRUE_LABEL,
+                is_complaint_after_corrections() == TRUE_LABEL,
             )
             .distinct()
             .limit(bindparam("limit"))
@@ -214,7 +214,7 @@ class TriageLog:
         ].reset_index(drop=True)
 
 
-def _is_complaint_after_corrections() -> ColumnElement[str]:
+def is_complaint_after_corrections() -> ColumnElement[str]:
     """Per triage record, "true" or "false": the latest `is_complaint` correction an agent made
     to it, else the model's verdict (correlated with `triage_records` in the enclosing query)."""
     corrected = (

@@ -88,3 +88,16 @@ def test_aggregates_count_events_contacts_and_open_complaints(store: Store) -> N
     ]
     assert len(store.segments.recent_complaints("ann", limit=1)) == 1
     assert store.segments.complaints_by_customer("nobody").empty
+
+
+def test_agents_is_complaint_corrections_count_in_the_complaint_aggregates(store: Store) -> None:
+    """Regression: a complaint an agent corrected to "not a complaint" kept its customer at
+    risk (an open complaint), and a missed complaint corrected to one was never counted."""
+    wrong = store.triage.record("text", {}, {}, "en", True, "ann", occurred_at=1_000.0)
+    missed = store.triage.record("text", {}, {}, "en", False, "ann", occurred_at=2_000.0)
+    store.triage.add_correction(wrong, "is_complaint", "false", "agent-1")
+    store.triage.add_correction(missed, "is_complaint", "true", "agent-1")
+    contacts = store.segments.complaints_by_customer("ann").set_index("user_id")
+    # contacts, first and last contact, complaints, open complaints, last complaint
+    assert contacts.loc["ann"].tolist() == [2, 1_000.0, 2_000.0, 1, 1, 2_000.0]
+    assert [c["triage_id"] for c in store.segments.recent_complaints("ann")] == [missed]
