@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, o
 
 from data.store.connection import StoreError
 from data.store.tables import triage_records
+from data.store.triage_log import TRUE_LABEL, is_complaint_after_corrections
 
 MAX_BUCKETS: Final = 2000  # e.g. 83 days of hourly windows, or 5 years of days
 MAX_GROUPS: Final = 50
@@ -26,6 +27,9 @@ NEGATIVE: Final = "negative"
 PAIR_SEPARATOR: Final = " · "
 
 _T = triage_records.c
+# A record counts as a complaint as an agent last corrected it, else as the model said: a false
+# complaint an agent corrected away must not feed a spike alert or the trends.
+_COMPLAINT = is_complaint_after_corrections() == TRUE_LABEL
 # The dimensions a count can be grouped by, and the column (or expression) of each.
 DIMENSIONS: Final[dict[str, ColumnElement[Any]]] = {
     "reason": _T.reason,
@@ -110,7 +114,7 @@ class ComplaintCounts:
         group = DIMENSIONS[by]
         where = [in_range(since, until), group.is_not(None)]
         if by not in ALL_RECORDS_DIMENSIONS:
-            where.append(_T.is_complaint.is_(True))
+            where.append(_COMPLAINT)
         bucket = self._bucket(since, width).label("bucket")
         with self.engine.connect() as connection:
             top = connection.execute(
@@ -127,7 +131,7 @@ class ComplaintCounts:
                 select(
                     bucket,
                     func.count(),
-                    func.sum(case((_T.is_complaint.is_(True), 1), else_=0)),
+                    func.sum(case((_COMPLAINT, 1), else_=0)),
                     func.sum(case((_T.sentiment == NEGATIVE, 1), else_=0)),
                 )
                 .where(in_range(since, until))
@@ -161,7 +165,7 @@ class ComplaintCounts:
         """The redacted texts of the newest complaints in [since, until), at most `limit`."""
         query = (
             select(_T.redacted_text)
-            .where(in_range(since, until), _T.is_complaint.is_(True))
+            .where(in_range(since, until), _COMPLAINT)
             .order_by(message_time().desc())
             .limit(max(0, min(limit, MAX_TEXTS)))
         )

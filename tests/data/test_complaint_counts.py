@@ -18,11 +18,11 @@ def _record(
     sentiment: str = "negative",
     complaint: bool = True,
     text: str = "my bag is lost",
-) -> None:
+) -> str:
     outputs = {"sentiment": {"label": sentiment}, "routing": {"queue": "ops"}}
     if reason is not None:
         outputs["reason"] = {"label": reason}
-    store.triage.record(
+    return store.triage.record(
         text, outputs, {}, "en", complaint, customer_id="c", item_id=item, occurred_at=at
     )
 
@@ -49,6 +49,21 @@ def test_daily_counts_by_reason_match_hand_counts(filled: Store) -> None:
     assert counts.totals == [4, 3, 0]
     assert counts.complaints == [3, 3, 0]
     assert counts.negative_share() == [0.75, 1.0, None]
+
+
+def test_agents_is_complaint_corrections_change_the_counts(store: Store) -> None:
+    """Regression: a false complaint an agent corrected away still fed the trends and spike
+    alerts, and a missed one corrected to a complaint was not counted."""
+    wrong = _record(store, T0 + 10, "late", "A", text="late again")
+    missed = _record(store, T0 + 20, "late", "A", text="fine, thanks", complaint=False)
+    assert store.complaints.counts("reason", T0, T0 + DAY_S).complaints == [1]
+    store.triage.add_correction(wrong, "is_complaint", "false", "ana")
+    store.triage.add_correction(missed, "is_complaint", "true", "ana")
+    counts = store.complaints.counts("reason", T0, T0 + DAY_S)
+    assert counts.complaints == [1] and counts.groups == {"late": [1]}
+    assert store.complaints.complaint_texts(T0, T0 + DAY_S) == ["fine, thanks"]
+    store.triage.add_correction(missed, "is_complaint", "false", "bo")  # the latest one counts
+    assert store.complaints.counts("reason", T0, T0 + DAY_S).complaints == [0]
 
 
 def test_counts_by_item_and_pair_and_the_group_cap(filled: Store) -> None:
