@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Engine, case, exists, select
+from sqlalchemy import Engine, case, select
 
+from data.store.resolutions import case_is_open
 from data.store.tables import resolutions, triage_records
 from data.store.triage_log import latest_corrections
 
@@ -75,7 +76,7 @@ class CaseQueue:
             .limit(limit)
         )
         if not include_resolved:
-            query = query.where(~exists().where(resolutions.c.triage_id == t.triage_id))
+            query = query.where(case_is_open())  # a not_resolved case still needs an agent
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
             ids = [row["triage_id"] for row in rows]

@@ -17,7 +17,11 @@ from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, o
 
 from data.store.connection import StoreError
 from data.store.tables import triage_records
-from data.store.triage_log import TRUE_LABEL, is_complaint_after_corrections
+from data.store.triage_log import (
+    TRUE_LABEL,
+    is_complaint_after_corrections,
+    label_after_corrections,
+)
 
 MAX_BUCKETS: Final = 2000  # e.g. 83 days of hourly windows, or 5 years of days
 MAX_GROUPS: Final = 50
@@ -30,14 +34,26 @@ _T = triage_records.c
 # A record counts as a complaint as an agent last corrected it, else as the model said: a false
 # complaint an agent corrected away must not feed a spike alert or the trends.
 _COMPLAINT = is_complaint_after_corrections() == TRUE_LABEL
-# The dimensions a count can be grouped by, and the column (or expression) of each.
+# The group of a record the model gave no such label (no reason model for its language, an
+# empty text): counted under this name, so a dimension's groups and `other` add up to the total.
+NO_LABEL: Final = "(none)"
+
+
+def _labelled(field: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The record's `field` as an agent last corrected it, else as the model said, else NO_LABEL."""
+    return func.coalesce(label_after_corrections(field, column), NO_LABEL)
+
+
+_SENTIMENT = label_after_corrections("sentiment", _T.sentiment)
+# The dimensions a count can be grouped by, and the expression of each. Records without an item
+# are not about one: the item dimensions leave them out (every other dimension counts them).
 DIMENSIONS: Final[dict[str, ColumnElement[Any]]] = {
-    "reason": _T.reason,
-    "category": _T.category,
-    "queue": _T.queue,
+    "reason": _labelled("reason", _T.reason),
+    "category": _labelled("category", _T.category),
+    "queue": _labelled("queue", _T.queue),
     "item": _T.item_id,
-    "sentiment": _T.sentiment,
-    "item_reason": _T.item_id + PAIR_SEPARATOR + _T.reason,
+    "sentiment": func.coalesce(_SENTIMENT, NO_LABEL),
+    "item_reason": _T.item_id + PAIR_SEPARATOR + _labelled("reason", _T.reason),
 }
 # Every dimension but sentiment counts complaints only (a "reason" of a happy message is noise).
 ALL_RECORDS_DIMENSIONS: Final = frozenset({"sentiment"})
@@ -132,7 +148,7 @@ class ComplaintCounts:
                     bucket,
                     func.count(),
                     func.sum(case((_COMPLAINT, 1), else_=0)),
-                    func.sum(case((_T.sentiment == NEGATIVE, 1), else_=0)),
+                    func.sum(case((_SENTIMENT == NEGATIVE, 1), else_=0)),
                 )
                 .where(in_range(since, until))
                 .group_by(bucket)

@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from data.events import InvalidFieldError, check_identifier
 from data.pii import redact
@@ -52,6 +52,21 @@ _UNSTORABLE: Final = {0: "\ufffd", **{code: "\ufffd" for code in range(0xD800, 0
 
 # The labels a case is filed under: an agent's correction of one of them refiles the case.
 FILING_FIELDS: Final = ("reason", "category", "queue")
+
+
+def case_is_open() -> ColumnElement[bool]:
+    """Per triage record (correlated with `triage_records` in the enclosing query): no
+    resolution recorded, or the latest one's outcome is `not_resolved`. Such a case still needs
+    an agent: it stays in the desk's queue and counts as an open complaint."""
+    latest = (
+        select(resolutions.c.outcome)
+        .where(resolutions.c.triage_id == triage_records.c.triage_id)
+        .order_by(resolutions.c.seq.desc())
+        .limit(1)
+        .correlate(triage_records)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, NOT_RESOLVED) == NOT_RESOLVED
 
 
 class InvalidResolutionError(StoreError):

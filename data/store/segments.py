@@ -8,7 +8,8 @@ them all as statements at once.
 What a segmentation reads of the event log and the triage log is aggregated here, in the
 database (GROUP BY), for all users at once or for one user (a profile request): per user their
 event count and first/last timestamps, and per customer their contacts and complaints. A
-complaint is *open* while no resolution is recorded for its triage record.
+complaint is *open* while no resolution is recorded for its triage record, or its latest one is
+`not_resolved`.
 """
 
 from __future__ import annotations
@@ -26,15 +27,19 @@ from sqlalchemy.exc import IntegrityError
 
 from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier
 from data.store.connection import StoreError
+from data.store.resolutions import case_is_open
 from data.store.tables import (
     RUN_ID_LENGTH,
     SEGMENT_LENGTH,
     events,
-    resolutions,
     triage_records,
     user_segments,
 )
-from data.store.triage_log import TRUE_LABEL, is_complaint_after_corrections
+from data.store.triage_log import (
+    TRUE_LABEL,
+    is_complaint_after_corrections,
+    label_after_corrections,
+)
 
 REPLACE_CHUNK: Final = 5_000  # rows sent per executemany while replacing a run
 MAX_RECENT_COMPLAINTS: Final = 50  # a profile lists at most this many complaints
@@ -148,11 +153,10 @@ class UserSegments:
 
     def complaints_by_customer(self, customer_id: str | None = None) -> pd.DataFrame:
         """Per customer (or for one): triage contacts, their first and last times, complaints,
-        open complaints (no resolution recorded) and the last complaint's time. A record's
-        time is when its message was written (`occurred_at`), else when it arrived; it is a
-        complaint as an agent last corrected it, else as the model said."""
+        open complaints (no resolution, or the latest is not_resolved) and the last complaint's
+        time. A record's time is when its message was written (`occurred_at`), else when it
+        arrived; it is a complaint as an agent last corrected it, else as the model said."""
         t = triage_records.c
-        resolved = select(resolutions.c.triage_id).distinct().subquery()
         when = func.coalesce(t.occurred_at, t.created_at)
         complaint = is_complaint_after_corrections() == TRUE_LABEL
         query = (
@@ -162,10 +166,9 @@ class UserSegments:
                 func.min(when),
                 func.max(when),
                 func.sum(case((complaint, 1), else_=0)),
-                func.sum(case((complaint & resolved.c.triage_id.is_(None), 1), else_=0)),
+                func.sum(case((complaint & case_is_open(), 1), else_=0)),
                 func.max(case((complaint, when), else_=None)),
             )
-            .select_from(triage_records.outerjoin(resolved, resolved.c.triage_id == t.triage_id))
             .where(t.customer_id.is_not(None))
             .group_by(t.customer_id)
         )
@@ -190,22 +193,20 @@ class UserSegments:
         self, customer_id: str, limit: int = MAX_RECENT_COMPLAINTS
     ) -> list[dict[str, Any]]:
         """The customer's newest triaged complaints (labels, item, times, open or not), newest
-        first, at most `limit` (and never more than MAX_RECENT_COMPLAINTS). No text. Agents'
-        `is_complaint` corrections count, as in `complaints_by_customer`."""
+        first, at most `limit` (and never more than MAX_RECENT_COMPLAINTS). No text. Labels are
+        as agents last corrected them; a case whose latest resolution is `not_resolved` is open."""
         t = triage_records.c
-        resolved = select(resolutions.c.triage_id).distinct().subquery()
         when = func.coalesce(t.occurred_at, t.created_at)
         query = (
             select(
                 t.triage_id,
                 t.item_id,
                 when.label("at"),
-                t.reason,
-                t.category,
-                t.sentiment,
-                resolved.c.triage_id.is_(None).label("open"),
+                label_after_corrections("reason", t.reason).label("reason"),
+                label_after_corrections("category", t.category).label("category"),
+                label_after_corrections("sentiment", t.sentiment).label("sentiment"),
+                case_is_open().label("open"),
             )
-            .select_from(triage_records.outerjoin(resolved, resolved.c.triage_id == t.triage_id))
             .where(t.customer_id == customer_id, is_complaint_after_corrections() == TRUE_LABEL)
             .order_by(when.desc(), t.triage_id)
             .limit(max(0, min(limit, MAX_RECENT_COMPLAINTS)))

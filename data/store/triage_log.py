@@ -214,22 +214,29 @@ class TriageLog:
         ].reset_index(drop=True)
 
 
-def is_complaint_after_corrections() -> ColumnElement[str]:
-    """Per triage record, "true" or "false": the latest `is_complaint` correction an agent made
-    to it, else the model's verdict (correlated with `triage_records` in the enclosing query)."""
+def label_after_corrections(field: str, model_label: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Per triage record, the latest correction an agent made to `field`, else `model_label`
+    (what the model answered), in SQL correlated with `triage_records` in the enclosing query.
+    Counting and grouping by it makes agents' corrections count wherever the store counts."""
     corrected = (
         select(corrections.c.correct_label)
         .where(
             corrections.c.triage_id == triage_records.c.triage_id,
-            corrections.c.field == IS_COMPLAINT_FIELD,
+            corrections.c.field == field,
         )
         .order_by(corrections.c.seq.desc())
         .limit(1)
         .correlate(triage_records)
         .scalar_subquery()
     )
+    return func.coalesce(corrected, model_label)
+
+
+def is_complaint_after_corrections() -> ColumnElement[str]:
+    """Per triage record, "true" or "false": the latest `is_complaint` correction an agent made
+    to it, else the model's verdict (see `label_after_corrections`)."""
     verdict = case((triage_records.c.is_complaint.is_(True), TRUE_LABEL), else_=FALSE_LABEL)
-    return func.coalesce(corrected, verdict)
+    return label_after_corrections(IS_COMPLAINT_FIELD, verdict)
 
 
 def answer_columns(outputs: Mapping[str, Any]) -> dict[str, str | None]:

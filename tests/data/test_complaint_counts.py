@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from data.store import Store, StoreError
-from data.store.complaint_counts import DAY_S, MAX_BUCKETS
+from data.store.complaint_counts import DAY_S, MAX_BUCKETS, NO_LABEL
 
 T0 = 1_424_131_200.0  # 2015-02-17 00:00 UTC
 
@@ -107,3 +107,22 @@ def test_an_alert_key_is_raised_once(store: Store) -> None:
     stored = store.alerts.between(T0, T0 + DAY_S)
     assert [(a.group_value, a.details) for a in stored] == [("late", {"n": 5})]
     assert store.alerts.between(T0 + 3600, T0 + DAY_S) == []
+
+
+def test_every_complaint_is_in_a_group_and_agents_label_corrections_regroup_it(
+    store: Store,
+) -> None:
+    """Regression: complaints the model gave no reason (a language without a reason model)
+    were in no group and not in `other`, and an agent's reason correction never moved one."""
+    plain = _record(store, T0 + 10, "late", "A")
+    unlabelled = _record(store, T0 + 20, None, "A", sentiment="negative")
+    counts = store.complaints.counts("reason", T0, T0 + DAY_S)
+    assert counts.groups == {NO_LABEL: [1], "late": [1]} and counts.complaints == [2]
+    assert sum(g[0] for g in counts.groups.values()) + counts.other[0] == counts.complaints[0]
+    store.triage.add_correction(unlabelled, "reason", "lost", "ana")
+    store.triage.add_correction(plain, "sentiment", "neutral", "ana")
+    counts = store.complaints.counts("reason", T0, T0 + DAY_S)
+    assert counts.groups == {"late": [1], "lost": [1]}
+    assert counts.negatives == [1]  # the corrected sentiment counts
+    pairs = store.complaints.counts("item_reason", T0, T0 + DAY_S)
+    assert set(pairs.groups) == {"A · late", "A · lost"}

@@ -96,3 +96,25 @@ def test_the_knowledge_read_files_a_case_under_the_agents_latest_correction(stor
     first, second = store.resolutions.cases_after(0)
     assert (first.reason, first.category, first.queue) == ("damaged_luggage", "flight", "baggage")
     assert (second.reason, second.category, second.queue) == ("late_flight", "flight", "operations")
+
+
+def test_a_case_whose_latest_outcome_is_not_resolved_stays_open(store: Store) -> None:
+    """Regression: recording "not_resolved" took a case out of the desk's queue and stopped it
+    counting as an open complaint, as if it had been solved."""
+    triage_id = _triage(store)
+
+    def open_ids() -> list[str]:
+        return [case.triage_id for case in store.queue.recent(0.0, ("low", "high"))]
+
+    def open_complaints() -> int:
+        return int(store.segments.complaints_by_customer("c1")["open_complaints"].iloc[0])
+
+    store.resolutions.add(triage_id, "Could not reproduce it.", "not_resolved", "ana")
+    assert open_ids() == [triage_id] and open_complaints() == 1
+    assert store.segments.recent_complaints("c1")[0]["open"]
+    store.resolutions.add(triage_id, "Rebooked on the next flight.", "resolved", "bo")
+    assert open_ids() == [] and open_complaints() == 0
+    store.resolutions.add(
+        triage_id, "The customer wrote again: still stuck.", "not_resolved", "ana"
+    )
+    assert open_ids() == [triage_id] and open_complaints() == 1  # the latest outcome decides

@@ -101,3 +101,5 @@ def test_agents_is_complaint_corrections_count_in_the_complaint_aggregates(store
     # contacts, first and last contact, complaints, open complaints, last complaint
     assert contacts.loc["ann"].tolist() == [2, 1_000.0, 2_000.0, 1, 1, 2_000.0]
     assert [c["triage_id"] for c in store.segments.recent_complaints("ann")] == [missed]
+    store.triage.add_correction(missed, "reason", "lost", "agent-1")
+    assert store.segments.recent_complaints("ann")[0]["reason"] == "lost"  # as corrected
