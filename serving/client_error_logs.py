@@ -1,10 +1,16 @@
-"""Client mistakes are logged as one line, without their content.
+"""Client mistakes are logged as one line, without their content; a request's own characters
+never break a log line.
 
 BentoML logs every request its input validation refuses (a 400) as an ERROR with the full
 traceback, and pydantic's message in that traceback quotes the offending input: a triage text,
 a customer id. The service's own refusals already log only the status and the exception type
 (serving.errors); this filter brings BentoML's to the same line. Server faults (anything that is
 neither a validation error nor a BentoML client error) keep their ERROR and traceback.
+
+A request path is the client's text too, and the access log writes it as sent, decoded: `%0A`
+became a line break, so anyone, without a key, could append forged lines to the log (and `%00`
+wrote a NUL that makes tools read the log as binary). `EscapeControlCharacters` writes such
+characters as `\\xNN` in the records of the loggers that quote a path.
 """
 
 from __future__ import annotations
@@ -19,6 +25,11 @@ from pydantic import ValidationError
 
 # The logger BentoML's `log_exception` writes to (bentoml._internal.server.http_app).
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
+# Loggers whose records quote a request's path: BentoML's access log and error log, and the
+# service's last-resort error log (serving.errors).
+PATH_QUOTING_LOGGERS = ("bentoml.access", BENTOML_HTTP_LOGGER, "serving.errors")
+# C0 and C1 controls, DEL and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 # A location part the log may show: a declared field's name (an identifier) or a list index. A
@@ -61,8 +72,29 @@ class ClientErrorFilter(logging.Filter):
         return True
 
 
+class EscapeControlCharacters(logging.Filter):
+    """Writes control characters of a record's message as `\\xNN`: one record, one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _CONTROL.search(message):
+            record.msg = _CONTROL.sub(_escaped, message)
+            record.args = None
+        return True
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def quiet_client_errors() -> None:
-    """Install the filter once on BentoML's HTTP logger (idempotent)."""
+    """Install the filters once (idempotent): client errors on BentoML's HTTP logger, then
+    control characters escaped on every logger that quotes a path."""
     target = logging.getLogger(BENTOML_HTTP_LOGGER)
     if not any(isinstance(f, ClientErrorFilter) for f in target.filters):
         target.addFilter(ClientErrorFilter())
+    for name in PATH_QUOTING_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, EscapeControlCharacters) for f in logger.filters):
+            logger.addFilter(EscapeControlCharacters())

@@ -188,6 +188,22 @@ def test_refused_input_is_logged_as_a_line_without_its_content(service: ServiceP
 
 @pytest.mark.integration
 @pytest.mark.slow
+def test_a_path_cannot_forge_log_lines(service: ServiceProcess) -> None:
+    """Regression: `%0A` in a path (no key needed) started a new line of the access log, so a
+    client could append forged lines; `%00` wrote a NUL byte."""
+    status, _ = service.get("/users/1%0AFORGED-zq%00LINE/profile", role=None)
+    assert status in (401, 404)
+    deadline = time.monotonic() + 5
+    while "FORGED-zq" not in (log := service.log_tail(2_000_000)):
+        assert time.monotonic() < deadline, "the request was not logged"
+        time.sleep(0.1)
+    assert not [line for line in log.splitlines() if line.startswith("FORGED-zq")]
+    assert "\x00" not in log
+    assert "/users/1\\x0aFORGED-zq\\x00LINE/profile" in log
+
+
+@pytest.mark.integration
+@pytest.mark.slow
 def test_non_json_bodies_are_refused_with_415(service: ServiceProcess) -> None:
     for content_type in ("text/plain", "application/x-www-form-urlencoded"):
         status, answer, _ = service.request(
