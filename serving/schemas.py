@@ -33,7 +33,7 @@ from data.events import (
     InvalidFieldError,
     check_identifier,
 )
-from data.store.resolutions import MAX_RESOLUTION_BYTES, OUTCOMES
+from data.store.resolutions import MAX_RESOLUTION_BYTES, OUTCOMES, control_character_in
 from data.store.tables import (
     CORRECTION_ID_LENGTH,
     IDEMPOTENCY_KEY_LENGTH,
@@ -314,6 +314,8 @@ def _resolution_size(text: str) -> str:
     # Control characters alone (NUL is stored as U+FFFD) would reach agents as an empty case.
     if not any(char.isprintable() and not char.isspace() for char in text):
         raise ValueError("resolution must not be blank (whitespace or control characters only)")
+    if (problem := control_character_in(text)) is not None:
+        raise ValueError(problem)
     return text
 
 

@@ -12,6 +12,7 @@ is its own row.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Collection
@@ -87,12 +88,31 @@ class ResolvedCase:
     outcome: str
 
 
+# Control characters a note has no use for (tabs and line breaks are kept): shown to the next
+# agent as similar-case text, they arrive as junk ("ok\ufffd\u0007").
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_character_in(text: str) -> str | None:
+    """A sentence naming the first control character of `text` (other than a tab or a line
+    break) and where it is, or None when there is none."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    return (
+        f"resolution holds the control character U+{ord(found.group()):04X} at character "
+        f"{found.start()}: only tabs and line breaks may be in it"
+    )
+
+
 def check_resolution(resolution: str, outcome: str) -> None:
     """InvalidResolutionError unless `resolution` and `outcome` can be recorded."""
     if outcome not in OUTCOMES:
         raise InvalidResolutionError(f"outcome must be one of {', '.join(OUTCOMES)}")
     if not isinstance(resolution, str) or not resolution.strip():
         raise InvalidResolutionError("resolution must be a non-empty text")
+    if (problem := control_character_in(resolution)) is not None:
+        raise InvalidResolutionError(problem)
     size = len(resolution.encode("utf-8", errors="surrogatepass"))
     if size > MAX_RESOLUTION_BYTES:
         raise InvalidResolutionError(

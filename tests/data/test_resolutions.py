@@ -118,3 +118,17 @@ def test_a_case_whose_latest_outcome_is_not_resolved_stays_open(store: Store) ->
         triage_id, "The customer wrote again: still stuck.", "not_resolved", "ana"
     )
     assert open_ids() == [triage_id] and open_complaints() == 1  # the latest outcome decides
+
+
+@pytest.mark.parametrize("text", ["ok\u0000", "ok\u0007 done", "fixed\x1b[31m", "a\x85b"])
+def test_control_characters_other_than_tabs_and_line_breaks_are_refused(
+    store: Store, text: str
+) -> None:
+    """Regression: "ok\\u0000\\u0007" was stored and shown to the next agent as junk."""
+    triage_id = _triage(store)
+    with pytest.raises(InvalidResolutionError, match="control character U\\+"):
+        store.resolutions.add(triage_id, text, "resolved", "ana")
+    _, stored = store.resolutions.add(
+        triage_id, "Step 1:\tcall\r\nStep 2: refund", "resolved", "ana"
+    )
+    assert stored

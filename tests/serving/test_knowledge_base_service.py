@@ -74,6 +74,8 @@ def test_resolution_refusals_are_4xx(service: ServiceProcess) -> None:
     for blank in (" \n\t", "\u0000\u0000", "\u200b\u0007 "):  # nothing an agent could read
         status, answer = service.post("/resolutions", {**ok, "resolution": blank})
         assert status == 400 and "blank" in str(answer), (blank, answer)
+    status, answer = service.post("/resolutions", {**ok, "resolution": "ok\u0000\u0007"})
+    assert status == 400 and "U+0000" in str(answer), answer  # was stored, shown as junk
     status, answer = service.post("/resolutions", {**ok, "resolution": "x" * 9000})
     assert status == 400 and "bytes" in str(answer), answer
     assert service.post("/resolutions", ok, role=None)[0] == 401
