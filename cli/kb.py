@@ -70,7 +70,7 @@ def search(
         raise bad_input(error) from None
     threshold = MIN_SIMILARITY[kind] if min_similarity is None else min_similarity
     try:
-        store = Store(store_url)
+        store = Store(store_url, must_exist=True)
     except StoreError as error:
         raise bad_input(error) from None
     base = KnowledgeBase(search_encoder(kind))

@@ -276,7 +276,7 @@ def complaints(
     try:
         end = parse_time(until, "until") if until else time.time()
         start = parse_time(since, "since", relative_to=end)
-        store = Store(store_url)
+        store = Store(store_url, must_exist=True)
         summaries = {
             by: complaint_summary(store, start, end, by, terms=(i == 0))
             for i, by in enumerate(SUMMARY_DIMENSIONS)

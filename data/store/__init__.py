@@ -32,9 +32,11 @@ from data.store.triage_log import TriageLog, UnknownTriageError
 class Store:
     """One database engine shared by the event log and the triage log."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, must_exist: bool = False) -> None:
+        """`must_exist`: refuse (StoreError) a URL that holds no store yet rather than create
+        an empty one (see `open_engine`)."""
         self.url = url or default_store_url()
-        self.engine = open_engine(self.url)
+        self.engine = open_engine(self.url, must_exist=must_exist)
         self.events = EventLog(self.engine)
         self.triage = TriageLog(self.engine)
         self.segments = UserSegments(self.engine)

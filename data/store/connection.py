@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -42,8 +42,11 @@ def default_store_url() -> str:
     return os.environ.get(STORE_URL_ENV) or f"sqlite:///{agora_home() / 'agora-store.db'}"
 
 
-def open_engine(url: str) -> Engine:
-    """An engine on `url`, its schema at the newest migration (and SQLite made durable)."""
+def open_engine(url: str, must_exist: bool = False) -> Engine:
+    """An engine on `url`, its schema at the newest migration (and SQLite made durable).
+
+    `must_exist` (commands that only read the store): StoreError when `url` holds no store
+    yet, instead of creating an empty one, where a mistyped path would read as "no data"."""
     # A server database can drop idle connections; a SQLite file cannot, so skip the ping.
     try:
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
@@ -55,14 +58,33 @@ def open_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         path = engine.url.database
         if path and path != ":memory:":
+            if must_exist and not Path(path).is_file():
+                raise StoreError(f"no store at {Path(path).absolute()}: {_NOT_CREATED}")
             create_private_file(Path(path).absolute())
         event.listen(engine, "connect", sqlite_durability)
+    elif must_exist and not _holds_a_store(engine, url):
+        raise StoreError(f"the database at {_masked(url)} holds no store: {_NOT_CREATED}")
     try:
         upgrade(engine)
     except OperationalError as error:
         first = str(error.orig or error).strip().splitlines()[0]
         raise StoreError(f"cannot reach the store at {_masked(url)}: {first}") from None
     return engine
+
+
+_NOT_CREATED = (
+    "a command that only reads the store does not create one; check --store-url or "
+    f"{STORE_URL_ENV} (the service creates its store when it starts)"
+)
+
+
+def _holds_a_store(engine: Engine, url: str) -> bool:
+    try:
+        with engine.connect() as connection:
+            return inspect(connection).has_table("triage_records")
+    except OperationalError as error:
+        first = str(error.orig or error).strip().splitlines()[0]
+        raise StoreError(f"cannot reach the store at {_masked(url)}: {first}") from None
 
 
 def _masked(url: str) -> str:

@@ -68,9 +68,13 @@ def test_kb_search_prints_the_closest_resolved_cases(
     chinese = CliRunner().invoke(app, ["kb", "search", "我的退款还没到", "--store-url", url])
     assert chinese.exit_code == 0 and "mostly in another script" in chinese.output
 
-    empty = CliRunner().invoke(
-        app, ["kb", "search", "x", "--store-url", f"sqlite:///{tmp_path / 'empty.db'}"]
-    )
+    missing = tmp_path / "typo" / "store.db"
+    absent = CliRunner().invoke(app, ["kb", "search", "x", "--store-url", f"sqlite:///{missing}"])
+    assert absent.exit_code == 2 and "no store at" in absent.output, absent.output
+    assert not missing.parent.exists()  # a read never creates a store (or its folder)
+    empty_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    Store(empty_url).engine.dispose()  # a store with nothing resolved yet
+    empty = CliRunner().invoke(app, ["kb", "search", "x", "--store-url", empty_url])
     assert empty.exit_code == 0 and "empty" in empty.output
     bad = CliRunner().invoke(app, ["kb", "search", "x", "--k", "0", "--store-url", url])
     assert bad.exit_code == 2

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cli.batch import check_trained_for
 from cli.main import app
+from data.store import Store
 from training.tracking import configure_tracking
 
 
@@ -54,6 +55,10 @@ def test_a_store_url_sqlalchemy_cannot_open_is_refused(tmp_path: Path) -> None:
 def test_a_report_of_the_longest_range_into_a_new_folder(tmp_path: Path) -> None:
     out = tmp_path / "new" / "folder" / "report.html"
     store = f"sqlite:///{tmp_path / 'store.db'}"
+    # Regression: a mistyped store path made an empty store and a report of zeros, exit 0.
+    code, output = _run("report", "complaints", "--out", str(out), "--store-url", store)
+    assert code == 2 and "no store at" in output and not out.exists(), output
+    Store(store).engine.dispose()  # the store exists (as the service makes it), empty
     code, output = _run(
         "report", "complaints", "--out", str(out), "--since", "92d", "--store-url", store
     )

@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 
 from data.events import Event
-from data.store import Store, migrate
+from data.store import Store, StoreError, migrate
 from data.store.tables import metadata
 
 STARTERS = 6  # processes opening one fresh store at once (two service workers raced before)
@@ -154,3 +154,17 @@ def test_triage_records_made_before_answer_columns_get_them_from_their_outputs(
         ("t1", "negative", "Late Flight", None, "operations", "high", None),
         ("t2", None, None, None, None, None, None),
     ]
+
+
+def test_a_read_only_open_refuses_a_url_without_a_store_and_creates_nothing(
+    store_url: str,
+) -> None:
+    """Regression: a mistyped --store-url made a new, empty store that read as "no data"."""
+    with pytest.raises(StoreError, match="no store"):
+        Store(store_url, must_exist=True)
+    if store_url.startswith("sqlite"):
+        assert not Path(store_url.removeprefix("sqlite:///")).parent.exists()
+    Store(store_url).engine.dispose()  # the service makes it
+    opened = Store(store_url, must_exist=True)
+    assert opened.triage.complained_items("nobody") == set()
+    opened.engine.dispose()
