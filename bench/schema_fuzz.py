@@ -17,7 +17,7 @@ ROLE_ROUTES = {
     "read": r"^/(recommend|similar_items|model_info|healthz|livez|readyz|metrics)$",
     "triage": r"^/(triage|triage_batch)$",
     "events": r"^/events$",
-    "agent": r"^/corrections$",
+    "agent": r"^/(corrections|desk/queue|analytics/complaints|users/\{user_id\}/profile)$",
     "admin": r"^/admin/reload$",
 }
 # 413 is a documented answer to any body over the route's byte limit, which a generated body

@@ -62,6 +62,7 @@ class AnalyseRequest(BaseModel):
 
     until: float | None = Field(
         None,
+        strict=True,  # a number: `true` was read as 1 (1970), a window of no data
         ge=0,
         le=LATEST_EPOCH,
         allow_inf_nan=False,

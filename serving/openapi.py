@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from data.events import MAX_FUTURE_S
+from serving.analytics_routes import AnalyseRequest
 from serving.errors import CODES, error_response
 from serving.schemas import TRIAGE_KEY_RULE, ModelInfo, TriageRequest
 from serving.settings import OPEN_PATHS, body_limit
@@ -69,6 +70,14 @@ ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/admin/reload": (),
 }
 INFRA_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/livez": (503,)}
+# Routes of the FastAPI app mounted beside BentoML's (analytics, profiles, the desk): FastAPI
+# documents them with its 422, which the service never answers (a bad query or body is a 400).
+MOUNTED_ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("get", "/analytics/complaints"): (400,),
+    ("get", "/users/{user_id}/profile"): (400, 404),
+    ("get", "/desk/queue"): (400,),
+    ("post", "/admin/analyse"): BODY_ERRORS,
+}
 
 
 def _error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
@@ -134,6 +143,23 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
         },
         **_error_responses(KEYED_ERRORS),
     }
+    for (method, path), statuses in MOUNTED_ROUTE_ERRORS.items():
+        operation = paths.get(path, {}).get(method)
+        if operation is None:
+            continue
+        responses = operation.setdefault("responses", {})
+        responses.pop("422", None)
+        responses.update(_error_responses(KEYED_ERRORS + statuses))
+        if path == "/admin/analyse":  # it reads its body itself: FastAPI cannot see the model
+            operation["requestBody"] = {
+                "required": False,  # an empty body analyses the window ending now
+                "description": f"A JSON object of at most {body_limit(path):,} bytes.",
+                "content": {
+                    "application/json": {
+                        "schema": _component(schemas, AnalyseRequest, "validation")
+                    }
+                },
+            }
     if TriageRequest.__name__ in schemas:
         schemas[TriageRequest.__name__].update(TRIAGE_KEY_RULE)
     for path, statuses in INFRA_ERRORS.items():

@@ -45,6 +45,7 @@ from serving.middleware import guard_service
 from serving.model_info import STARTING, describe, masked_problems
 from serving.openapi import OpenApiDocs
 from serving.profile_routes import UserProfiles, install_profile_route
+from serving.query_strictness import install_query_strictness
 from serving.schemas import (
     CorrectionRequest,
     CorrectionResponse,
@@ -102,6 +103,7 @@ def _located(problems: Any) -> list[dict[str, Any]]:
 
 
 install_desk_routes(info_app, lambda: _instance)
+install_query_strictness(info_app)
 info_app.include_router(analytics_router(lambda: _instance.analytics if _instance else None))
 install_profile_route(info_app, lambda: _instance)
 

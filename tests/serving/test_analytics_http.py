@@ -53,6 +53,7 @@ def test_daily_counts_of_what_was_triaged(triaged: ServiceProcess) -> None:
         ("since=2001-03-09&until=2001-03-07", "before"),
         ("until=1e12", "9999-12-30"),  # past the calendar: was a 500
         ("until=1e20", "9999-12-30"),
+        ("sinse=30d", "'sinse'"),  # a typo: was answered with the default window
     ],
 )
 def test_bad_queries_are_clear_400s(triaged: ServiceProcess, query: str, word: str) -> None:
@@ -75,7 +76,7 @@ def test_admin_analyse_runs_the_window_ending_then(triaged: ServiceProcess) -> N
     assert answer["window_end"] == DAY + 86400 + 3600
     assert answer["window_start"] == DAY + 86400
     assert answer["raised"] == []  # three messages are nobody's spike
-    for refused in ("soon", 1e20):
+    for refused in ("soon", 1e20, True):  # true was read as 1: a window in 1970
         status, answer = triaged.post("/admin/analyse", {"until": refused}, role="admin")
         assert status == 400 and "until" in answer["error"]["message"], answer
     status, answer = triaged.post("/admin/analyse", b'{"until": NaN}', role="admin")

@@ -1,0 +1,71 @@
+"""Unknown query parameters are refused on the routes of the mounted FastAPI app.
+
+Bodies refuse keys their schema does not know; a query was read leniently, so a typo
+(`/analytics/complaints?sinse=30d`, `/desk/queue?limt=200`) was answered as if the parameter
+had not been sent, with the default window or page, and nothing told the client. The routes'
+own declarations (FastAPI's dependant) say which names each one takes; any other is a 400 that
+names the unknown parameters and the known ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
+
+from serving.errors import error_response
+
+# Names are the client's text: each is shown shortened, and only a few of them.
+_SHOWN_NAMES = 5
+_SHOWN_CHARACTERS = 40
+
+
+def install_query_strictness(app: FastAPI) -> None:
+    """Refuse, on every API route of `app`, the query parameters it does not declare."""
+
+    @app.middleware("http")
+    async def refuse_unknown_query_parameters(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.query_params:
+            allowed = _declared_query(app, request)
+            if allowed is not None:
+                unknown = sorted(set(request.query_params) - allowed)
+                if unknown:
+                    return error_response(400, _message(unknown, allowed))
+        return await call_next(request)
+
+
+def _declared_query(app: FastAPI, request: Request) -> frozenset[str] | None:
+    """The query parameter names of the route `request` reaches (None: no such route)."""
+    return _declared_in(app.router.routes, request)
+
+
+def _declared_in(routes: Sequence[BaseRoute], request: Request) -> frozenset[str] | None:
+    for route in routes:
+        # A router included with `include_router` sits in the list as one entry holding it
+        # (FastAPI's `_IncludedRouter`, `original_router`): its routes are searched in turn.
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found = _declared_in(included.routes, request)
+            if found is not None:
+                return found
+            continue
+        match, _ = route.matches(request.scope)
+        if match == Match.FULL:
+            dependant = getattr(route, "dependant", None)
+            # Pages (the desk's HTML, out of the schema) read their query in the browser:
+            # `/desk?lang=zh` is for the page's script, not the route.
+            if dependant is None or not getattr(route, "include_in_schema", False):
+                return None
+            return frozenset(param.alias for param in dependant.query_params)
+    return None
+
+
+def _message(unknown: list[str], allowed: frozenset[str]) -> str:
+    shown = ", ".join(repr(name[:_SHOWN_CHARACTERS]) for name in unknown[:_SHOWN_NAMES])
+    more = f" and {len(unknown) - _SHOWN_NAMES} more" if len(unknown) > _SHOWN_NAMES else ""
+    takes = ", ".join(sorted(allowed)) or "no query parameters"
+    return f"unknown query parameter {shown}{more}; this route takes {takes}"
