@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import typer
@@ -43,9 +44,7 @@ def search(
     min_similarity: Annotated[
         float | None,
         typer.Option(
-            min=-1.0,
-            max=1.0,
-            help="Show only cases at least this similar (cosine). Default: the encoder's "
+            help="Show only cases at least this similar (cosine, -1 to 1). Default: the encoder's "
             f"threshold ({', '.join(f'{k.value} {v}' for k, v in MIN_SIMILARITY.items())}).",
         ),
     ] = None,
@@ -64,6 +63,12 @@ def search(
     store_url: StoreOption = None,
 ) -> None:
     """Print the resolved cases most like TEXT, as /triage's similar_cases would list them."""
+    if not text.strip():
+        raise bad_input("TEXT is blank: give the message to find resolved cases like")
+    # Checked here, not by typer's range: "nan" failed that as "should be <= 1".
+    if min_similarity is not None and not -1.0 <= min_similarity <= 1.0:
+        shown = "nan" if math.isnan(min_similarity) else f"{min_similarity:g}"
+        raise bad_input(f"--min-similarity must be a number from -1 to 1, not {shown}")
     try:
         kind = parse_kb_encoder(encoder or DEFAULT_KB_ENCODER, "--encoder")
     except ValueError as error:

@@ -78,3 +78,11 @@ def test_kb_search_prints_the_closest_resolved_cases(
     assert empty.exit_code == 0 and "empty" in empty.output
     bad = CliRunner().invoke(app, ["kb", "search", "x", "--k", "0", "--store-url", url])
     assert bad.exit_code == 2
+    # Regressions: a blank text was answered as "mostly in another script", exit 0; nan was
+    # refused as "should be less than or equal to 1".
+    blank = CliRunner().invoke(app, ["kb", "search", "  ", "--store-url", url])
+    assert blank.exit_code == 2 and "blank" in blank.output, blank.output
+    nan = CliRunner().invoke(
+        app, ["kb", "search", "x", "--min-similarity", "nan", "--store-url", url]
+    )
+    assert nan.exit_code == 2 and "not nan" in nan.output, nan.output
