@@ -94,11 +94,11 @@ def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) 
         rows = [asdict(case) for case in cases]
         for row in rows:
             # As on /triage, only complaints look for past resolutions (each is an embedding),
-            # cases of the case's reason (an agent's correction first) first.
+            # cases of the case's reason first; an agent's corrections decide both.
             reason = row["corrections"].get("reason") or row["reason"]
-            found = (
-                service.knowledge.similar_cases(row["text"], reason) if row["is_complaint"] else []
-            )
+            corrected = row["corrections"].get("is_complaint")
+            complaint = row["is_complaint"] if corrected is None else corrected == "true"
+            found = service.knowledge.similar_cases(row["text"], reason) if complaint else []
             row["similar_cases"] = [vars(c) for c in found if c.triage_id != row["triage_id"]]
         engine = service.served.triage
         return {

@@ -194,6 +194,15 @@ def test_an_agent_corrects_and_resolves_through_the_page(
     assert not driver.find_elements(By.CSS_SELECTOR, f'li.case[data-triage-id="{ids["lost"]}"]')  # type: ignore[attr-defined]
     driver.save_screenshot(str(shots / "3-similar-case.png"))  # type: ignore[attr-defined]
 
+    # Regression: the queue looked for similar cases by the model's verdict even after an agent
+    # said the message was no complaint.
+    body = {"triage_id": again, "field": "is_complaint", "correct_label": "false"}
+    status, answer = desk_service.post("/corrections", body, role="agent")
+    assert status == 200, answer
+    status, queue = desk_service.get("/desk/queue", role="agent")
+    assert status == 200, queue
+    assert next(c for c in queue["cases"] if c["triage_id"] == again)["similar_cases"] == []
+
 
 def test_the_page_speaks_chinese_when_asked_and_remembers_the_switch_back(
     desk_service: ServiceProcess, browser: object
