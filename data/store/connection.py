@@ -67,8 +67,7 @@ def open_engine(url: str, must_exist: bool = False) -> Engine:
     try:
         upgrade(engine)
     except OperationalError as error:
-        first = str(error.orig or error).strip().splitlines()[0]
-        raise StoreError(f"cannot reach the store at {_masked(url)}: {first}") from None
+        raise _unreachable(url, error) from None
     return engine
 
 
@@ -83,8 +82,13 @@ def _holds_a_store(engine: Engine, url: str) -> bool:
         with engine.connect() as connection:
             return inspect(connection).has_table("triage_records")
     except OperationalError as error:
-        first = str(error.orig or error).strip().splitlines()[0]
-        raise StoreError(f"cannot reach the store at {_masked(url)}: {first}") from None
+        raise _unreachable(url, error) from None
+
+
+def _unreachable(url: str, error: OperationalError) -> StoreError:
+    """The database driver's first line, with the URL (password masked)."""
+    first = str(error.orig or error).strip().splitlines()[0]
+    return StoreError(f"cannot reach the store at {_masked(url)}: {first}")
 
 
 def _masked(url: str) -> str:
