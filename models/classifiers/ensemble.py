@@ -5,12 +5,18 @@ cues (hashtags, airline handles, Chinese dish names). Because every member's pro
 calibrated, averaging them is meaningful without further scaling. The artifact is
 one sub-folder per member (each a complete saved classifier, loadable on its own) plus the
 weights in the manifest.
+
+An ensemble may let one cheap member answer alone when it is sure (`EarlyExit`): its confident
+rows skip the other members. When TF-IDF is that sure, averaging in the transformer rarely moves
+the answer, and the transformer is what costs; training reports how many test answers the exit
+changed, so the saving's price is measured on every run rather than assumed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -29,13 +35,46 @@ from models.classifiers.base import (
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class EarlyExit:
+    """Member `member` answers alone for the texts it gives `min_confidence` or more.
+
+    Above one half only one class can reach the threshold, so the answer is well defined; the
+    member's own calibrated probabilities are then the ensemble's for that text.
+    """
+
+    member: int
+    min_confidence: float
+
+    def check(self, members: int) -> None:
+        if not 0 <= self.member < members:
+            raise ClassifierInputError(
+                f"early exit member {self.member} is not one of the {members} members"
+            )
+        if not 0.5 < self.min_confidence <= 1.0:
+            raise ClassifierInputError(
+                f"early exit min_confidence must be in (0.5, 1], got {self.min_confidence}"
+            )
+
+
+@dataclass(frozen=True)
+class _RowsScored:
+    """A member's batch over some rows of the ensemble's batch (those past the early exit)."""
+
+    rows: np.ndarray  # indices into the ensemble's texts, in the order `scored` holds them
+    scored: ScoredTexts | None  # None: no row got past the exit
+
+
 class EnsembleClassifier(TextClassifier):
     """Averages members' calibrated probabilities with fixed non-negative weights."""
 
     model_type = "ensemble"
 
     def __init__(
-        self, members: Sequence[TextClassifier], weights: Sequence[float] | None = None
+        self,
+        members: Sequence[TextClassifier],
+        weights: Sequence[float] | None = None,
+        early_exit: EarlyExit | None = None,
     ) -> None:
         super().__init__()
         if not members:
@@ -49,6 +88,11 @@ class EnsembleClassifier(TextClassifier):
             raise ClassifierInputError(f"weights must be >= 0 with a positive sum, got {weights}")
         self.members = list(members)
         self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
+        if early_exit is not None:
+            early_exit.check(len(self.members))
+            if weights[early_exit.member] <= 0:
+                raise ClassifierInputError("the early exit member must have a positive weight")
+        self.early_exit = early_exit
         if all(m.is_fitted for m in self.members):
             self._adopt_classes()
 
@@ -84,18 +128,50 @@ class EnsembleClassifier(TextClassifier):
     def score(self, texts: Sequence[str]) -> ScoredTexts:
         """Probabilities of `texts`, keeping each member's scored batch, so explaining them
         reuses what the members computed (TF-IDF: the feature matrix) instead of reading every
-        text again one at a time."""
+        text again one at a time.
+
+        With an early exit, the other members score only the rows the exit member is unsure of;
+        their kept batches say which rows those were (`_RowsScored`).
+        """
         checked = self._checked_for_inference(texts)
         total = np.zeros((len(checked), len(self.classes_)), dtype=np.float64)
         if not checked:
             return ScoredTexts(self, checked, total)
-        members: list[ScoredTexts | None] = []
-        for weight, member in zip(self.weights, self.members, strict=True):
-            scored = member.score(checked) if weight > 0 else None
-            if scored is not None:
-                total += weight * scored.probabilities
-            members.append(scored)
+        if self.early_exit is None:
+            members: list[ScoredTexts | _RowsScored | None] = []
+            for weight, member in zip(self.weights, self.members, strict=True):
+                scored = member.score(checked) if weight > 0 else None
+                if scored is not None:
+                    total += weight * scored.probabilities
+                members.append(scored)
+            return ScoredTexts(self, checked, total, features=members)
+        first = self.early_exit.member
+        exit_scored = self.members[first].score(checked)
+        sure = exit_scored.probabilities.max(axis=1) >= self.early_exit.min_confidence
+        rest = np.flatnonzero(~sure)
+        total[sure] = exit_scored.probabilities[sure]
+        total[rest] = self.weights[first] * exit_scored.probabilities[rest]
+        rest_texts = [checked[row] for row in rest]
+        members = []
+        for index, (weight, member) in enumerate(zip(self.weights, self.members, strict=True)):
+            if index == first:
+                members.append(exit_scored)
+            elif weight <= 0:
+                members.append(None)
+            else:
+                scored = member.score(rest_texts) if len(rest) else None
+                if scored is not None:
+                    total[rest] += weight * scored.probabilities
+                members.append(_RowsScored(rest, scored))
         return ScoredTexts(self, checked, total, features=members)
+
+    def exits(self, texts: Sequence[str]) -> np.ndarray:
+        """Which of `texts` the early exit member answers alone (all False without one)."""
+        checked = self._checked_for_inference(texts)
+        if self.early_exit is None or not checked:
+            return np.zeros(len(checked), dtype=bool)
+        probabilities = self.members[self.early_exit.member].predict_proba(checked)
+        return probabilities.max(axis=1) >= self.early_exit.min_confidence
 
     def _explain_rows(
         self, scored: ScoredTexts, rows: list[int], classes: list[int], top_n: int
@@ -105,21 +181,35 @@ class EnsembleClassifier(TextClassifier):
             return super()._explain_rows(scored, rows, classes, top_n)
         explained: list[list[TermWeight]] = [[] for _ in rows]
         pending = list(range(len(rows)))
-        for member, member_scored in zip(self.members, scored.features, strict=True):
+        for member, kept in zip(self.members, scored.features, strict=True):
             if not pending:
                 break
-            if member_scored is None:  # a zero-weight member still explains, as in `explain`
-                member_scored = member.score(scored.texts)
-            found = member._explain_rows(
-                member_scored, [rows[i] for i in pending], [classes[i] for i in pending], top_n
-            )
-            still = []
-            for i, terms in zip(pending, found, strict=True):
+            if kept is None:  # a zero-weight member still explains, as in `explain`
+                kept = member.score(scored.texts)
+            if isinstance(kept, _RowsScored):
+                # A member past the early exit explains only the rows it scored: the others
+                # were answered without it.
+                position = {int(row): i for i, row in enumerate(kept.rows)}
+                asked = [i for i in pending if rows[i] in position]
+                found = (
+                    member._explain_rows(
+                        kept.scored,
+                        [position[rows[i]] for i in asked],
+                        [classes[i] for i in asked],
+                        top_n,
+                    )
+                    if asked and kept.scored is not None
+                    else [[] for _ in asked]
+                )
+            else:
+                asked = pending
+                found = member._explain_rows(
+                    kept, [rows[i] for i in asked], [classes[i] for i in asked], top_n
+                )
+            for i, terms in zip(asked, found, strict=True):
                 if terms:
                     explained[i] = terms
-                else:
-                    still.append(i)
-            pending = still
+            pending = [i for i in pending if not explained[i]]
         return explained
 
     def explain(self, text: str, top_n: int = 5, label: str | None = None) -> list[TermWeight]:
@@ -140,10 +230,20 @@ class EnsembleClassifier(TextClassifier):
             (folder / name).mkdir()
             member.write_into(folder / name)
             entries.append({"folder": name, "type": member.model_type})
-        return {"weights": self.weights.tolist(), "members": entries}
+        early_exit = None
+        if self.early_exit is not None:
+            early_exit = {
+                "member": self.early_exit.member,
+                "min_confidence": self.early_exit.min_confidence,
+            }
+        return {"weights": self.weights.tolist(), "members": entries, "early_exit": early_exit}
 
     @classmethod
     def _read_model(cls, folder: Path, manifest: dict[str, Any]) -> Self:
         # Each member folder names its own type (legacy entries said "kind"; it is not needed).
         members = [load_classifier(folder / entry["folder"]) for entry in manifest["members"]]
-        return cls(members, manifest["weights"])
+        exit_entry = manifest.get("early_exit")  # absent from artifacts saved before early exits
+        early_exit = None
+        if exit_entry is not None:
+            early_exit = EarlyExit(int(exit_entry["member"]), float(exit_entry["min_confidence"]))
+        return cls(members, manifest["weights"], early_exit)

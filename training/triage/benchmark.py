@@ -102,7 +102,9 @@ def benchmark_split(
     for model in wanted:
         if model == "ensemble":
             members, seconds = _ensemble_members(split, config, fitted)
-            ensemble = EnsembleClassifier(members, config.ensemble.weights)
+            kinds = [kind for kind, _ in config.ensemble.member_plan()]
+            early_exit = config.ensemble.early_exit_for(kinds)
+            ensemble = EnsembleClassifier(members, config.ensemble.weights, early_exit)
             ensemble.set_text_config(config.text)
             trained = evaluate("ensemble", ensemble, split, seconds)
         else:

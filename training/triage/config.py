@@ -28,7 +28,7 @@ from features.text_splits import Task
 from models.classifiers.base import TextClassifier
 from models.classifiers.catalog import ClassifierType
 from models.classifiers.embedding import EmbeddingClassifier, EmbeddingConfig
-from models.classifiers.ensemble import EnsembleClassifier
+from models.classifiers.ensemble import EarlyExit, EnsembleClassifier
 from models.classifiers.finetune_config import FineTuneConfig
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
 from models.config import ConfigError, FrozenConfig, describe_validation_error
@@ -36,6 +36,18 @@ from models.triage.config import load_triage_config
 
 # One config section per classifier type; a `tasks` entry may change these (not `text`).
 MODEL_SECTIONS: tuple[str, ...] = tuple(ClassifierType)
+
+
+class EarlyExitConfig(FrozenConfig):
+    """Let one cheap member answer alone for the texts it is at least `min_confidence` sure of.
+
+    The other members (the fine-tunes, which cost nearly all of an ensemble's time) then score
+    only the rest. Training reports the share that exited and how many test answers differ from
+    the full average (`ensemble_exit_share`, `ensemble_exit_changed`).
+    """
+
+    member: ClassifierType = ClassifierType.TFIDF
+    min_confidence: float = Field(0.9, gt=0.5, le=1.0)
 
 
 class EnsembleConfig(FrozenConfig):
@@ -51,6 +63,11 @@ class EnsembleConfig(FrozenConfig):
     finetune_seeds: tuple[int, ...] = (42, 43)
     weights: tuple[float, ...] | None = Field(
         None, description="one per member after expanding finetune seeds; None = equal"
+    )
+    early_exit: EarlyExitConfig | None = Field(
+        default_factory=EarlyExitConfig,
+        description="a cheap member that answers alone when sure; None = always average. The "
+        "default (TF-IDF) applies only to ensembles that have a TF-IDF member",
     )
 
     @model_validator(mode="after")
@@ -74,7 +91,28 @@ class EnsembleConfig(FrozenConfig):
                 )
             if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
                 raise ValueError("weights must be >= 0 with a positive sum")
+        if self.early_exit is not None and (
+            "early_exit" in self.model_fields_set or self.early_exit.member in self.members
+        ):
+            kind = self.early_exit.member
+            if kind == ClassifierType.FINETUNE or kind not in self.members:
+                raise ValueError(
+                    f"early_exit.member must be one of the members other than finetune "
+                    f"(one model, not one per seed), got {kind}; members: "
+                    f"{', '.join(self.members)}"
+                )
+            plan = self.member_plan()
+            index = [k for k, _ in plan].index(kind)
+            if self.weights is not None and self.weights[index] <= 0:
+                raise ValueError("early_exit.member must have a positive weight")
         return self
+
+    def early_exit_for(self, kinds: list[str]) -> EarlyExit | None:
+        """The early exit of an ensemble whose members are of `kinds`, in order (None when
+        there is none, or its member is not among `kinds`)."""
+        if self.early_exit is None or self.early_exit.member not in kinds:
+            return None
+        return EarlyExit(kinds.index(self.early_exit.member), self.early_exit.min_confidence)
 
     def member_plan(self) -> list[tuple[str, int | None]]:
         """(kind, seed) of each member in order; seed is None for non-fine-tuned members."""
@@ -171,8 +209,10 @@ def build_classifier(model: str, config: TriageConfig) -> TextClassifier:
         case ClassifierType.FINETUNE:
             return build_finetune(config, config.finetune.seed)
         case ClassifierType.ENSEMBLE:
+            plan = config.ensemble.member_plan()
             members = [
                 build_classifier(kind, config) if seed is None else build_finetune(config, seed)
-                for kind, seed in config.ensemble.member_plan()
+                for kind, seed in plan
             ]
-            return EnsembleClassifier(members, config.ensemble.weights)
+            early_exit = config.ensemble.early_exit_for([kind for kind, _ in plan])
+            return EnsembleClassifier(members, config.ensemble.weights, early_exit)

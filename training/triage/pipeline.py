@@ -12,7 +12,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from features.text import TextConfig, model_input
 from features.text_splits import Task, TextSplit, load_split
 from models.classifiers.base import TextClassifier
+from models.classifiers.ensemble import EnsembleClassifier
 from models.served_models import default_triage_dataset, triage_registered_name
 from training.triage.config import (
     TriageConfig,
@@ -57,6 +58,7 @@ class TriageRunResult:
     registered_name: str
     version: str
     trained: TrainedTriageModel
+    extra_metrics: dict[str, float] = field(default_factory=dict)  # logged beyond the report
 
 
 def registered_name(split: TextSplit) -> str:
@@ -193,8 +195,33 @@ def register_trained(
     `name`. Tracking must be configured (`train_triage` does it)."""
     from training.triage.tracking import log_triage_run
 
+    metrics = {**early_exit_metrics(trained), **(extra_metrics or {})}
     with tempfile.TemporaryDirectory(prefix="agora-triage-") as scratch:
         artifact = Path(scratch) / "native"  # path in the logged model: artifacts/native
         trained.classifier.save(artifact)
-        run_id, version = log_triage_run(trained, config, artifact, name, extra_metrics)
-    return TriageRunResult(run_id, name, version, trained)
+        run_id, version = log_triage_run(trained, config, artifact, name, metrics)
+    return TriageRunResult(run_id, name, version, trained, metrics)
+
+
+def early_exit_metrics(trained: TrainedTriageModel) -> dict[str, float]:
+    """For an ensemble with an early exit: the share of test texts its exit member answered
+    alone, and how many of those answers differ from the full average (scored here for them
+    only). Empty for any other model."""
+    classifier = trained.classifier
+    if not isinstance(classifier, EnsembleClassifier) or classifier.early_exit is None:
+        return {}
+    texts = model_inputs(trained.split.test_texts, classifier.text_config)
+    exits = classifier.exits(texts)
+    changed = 0
+    if exits.any():
+        averaged = EnsembleClassifier(classifier.members, classifier.weights)
+        full = averaged.predict_proba([text for text, out in zip(texts, exits, strict=True) if out])
+        changed = int((full.argmax(axis=1) != trained.probabilities[exits].argmax(axis=1)).sum())
+    logger.info(
+        "early exit: %d of %d test texts answered by %s alone, %d answers changed",
+        int(exits.sum()),
+        len(texts),
+        classifier.members[classifier.early_exit.member].model_type,
+        changed,
+    )
+    return {"ensemble_exit_share": float(exits.mean()), "ensemble_exit_changed": float(changed)}

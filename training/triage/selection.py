@@ -94,10 +94,17 @@ class Candidate:
         return self.texts_per_second >= policy.min_texts_per_second
 
     def describe(self) -> str:
+        exits = self.run.extra_metrics.get("ensemble_exit_share")
         return (
             f"{self.kind:<9} v{self.run.version}: accuracy {self.accuracy:.4f}, macro-F1 "
             f"{self.macro_f1:.4f}, {self.texts_per_second:,.0f} texts/s per core, "
             f"{self.transfer.describe()}"
+            + (
+                ""
+                if exits is None
+                else f"; early exit on {exits:.0%} of the test texts, changing "
+                f"{self.run.extra_metrics['ensemble_exit_changed']:.0f} answers"
+            )
         )
 
 
@@ -221,7 +228,9 @@ def select_sentiment_champion(
                 skipped.append("ensemble: needs the fine-tune and TF-IDF candidates")
                 continue
             members = [fitted["finetune"].classifier, fitted["tfidf"].classifier]
-            ensemble = EnsembleClassifier(members)  # equal weights, as the default ensemble
+            early_exit = config.ensemble.early_exit_for(["finetune", "tfidf"])
+            # Equal weights, as the default ensemble.
+            ensemble = EnsembleClassifier(members, early_exit=early_exit)
             ensemble.set_text_config(config.text)
             add(evaluate("ensemble", ensemble, split))
         else:

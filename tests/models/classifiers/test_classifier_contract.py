@@ -18,7 +18,7 @@ from models.classifiers import (
     load_classifier,
 )
 from models.classifiers.embedding import EmbeddingClassifier, EmbeddingConfig
-from models.classifiers.ensemble import EnsembleClassifier
+from models.classifiers.ensemble import EarlyExit, EnsembleClassifier
 from models.classifiers.finetune_config import FineTuneConfig
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
 
@@ -58,12 +58,18 @@ def _ensemble() -> TextClassifier:
     return EnsembleClassifier([_tfidf(), _embedding()], weights=[2.0, 1.0])
 
 
+def _ensemble_with_exit() -> TextClassifier:
+    # The exit member second, so the first member explains only the rows past the exit.
+    return EnsembleClassifier([_embedding(), _tfidf()], early_exit=EarlyExit(1, 0.6))
+
+
 FACTORIES: dict[str, Callable[[], TextClassifier]] = {
     "tfidf": _tfidf,
     "tfidf-nb": _tfidf_nb,
     "embedding": _embedding,
     "finetune": _finetune,
     "ensemble": _ensemble,
+    "ensemble-exit": _ensemble_with_exit,
 }
 KINDS = [
     "tfidf",
@@ -71,6 +77,7 @@ KINDS = [
     "embedding",
     pytest.param("finetune", marks=pytest.mark.slow),
     "ensemble",
+    "ensemble-exit",
 ]
 
 

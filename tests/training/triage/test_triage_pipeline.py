@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import mlflow
@@ -13,9 +14,16 @@ from mlflow.tracking import MlflowClient
 from features.text import TextConfig
 from features.text_splits import Task, TextSplit
 from models.classifiers import load_classifier
+from models.classifiers.embedding import EmbeddingConfig
+from models.classifiers.ensemble import EnsembleClassifier
 from models.classifiers.tfidf import TfidfConfig
 from models.triage import load_triage_config
-from training.triage.config import TriageConfig, load_config
+from training.triage.config import (
+    EarlyExitConfig,
+    EnsembleConfig,
+    TriageConfig,
+    load_config,
+)
 from training.triage.pipeline import (
     fit_and_evaluate,
     model_inputs,
@@ -111,3 +119,37 @@ def test_registered_names_come_from_the_served_models_table() -> None:
     # another dataset never takes a served name: its champion is evaluated on another split
     assert registered_name(_toy_split("toy")) == "agora-triage-sentiment-en-toy"
     assert registered_name(_toy_split("toy", "es")) == "agora-triage-sentiment-es-toy"
+
+
+def test_an_ensemble_run_logs_its_early_exit_share_and_the_answers_it_changed(
+    tmp_path: Path,
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = TriageConfig(
+        tfidf=TfidfConfig(calibration_folds=0, min_df=1),
+        embedding=EmbeddingConfig(calibration_folds=0, use_cache=False),
+        ensemble=EnsembleConfig(
+            members=("embedding", "tfidf"), early_exit=EarlyExitConfig(min_confidence=0.75)
+        ),
+    )
+    # Test texts the TF-IDF member has seen (sure) and ones it has not (unsure).
+    seen = _toy_split()
+    unseen = ["the plane", "what a day", "my luggage went missing", "a wonderful journey"]
+    split = dataclasses.replace(
+        seen,
+        test_texts=seen.test_texts[:4] + unseen,
+        test_labels=[*seen.test_labels[:4], "negative", "positive", "negative", "positive"],
+    )
+    result = train_triage("sentiment", None, "ensemble", config, uri, split=split)
+
+    ensemble = result.trained.classifier
+    assert isinstance(ensemble, EnsembleClassifier)
+    texts = model_inputs(split.test_texts, ensemble.text_config)
+    exits = ensemble.exits(texts)
+    assert 0 < exits.mean() < 1
+    full = EnsembleClassifier(ensemble.members, ensemble.weights).predict_proba(texts)
+    changed = int((full.argmax(axis=1) != result.trained.probabilities.argmax(axis=1)).sum())
+    metrics = MlflowClient(tracking_uri=uri).get_run(result.run_id).data.metrics
+    assert metrics["ensemble_exit_share"] == pytest.approx(exits.mean())
+    assert metrics["ensemble_exit_changed"] == changed
+    assert result.extra_metrics["ensemble_exit_changed"] == changed

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from features.text_splits import Task
+from models.classifiers.ensemble import EarlyExit
 from models.config import ConfigError
 from training.triage.benchmark import BenchmarkRow, format_table, meets_bar, parse_split_name
 from training.triage.config import TriageConfig, build_classifier, load_config
@@ -30,6 +31,32 @@ def test_ensemble_config_checks_its_weights() -> None:
     members = ensemble.members  # type: ignore[attr-defined]
     assert [m.model_type for m in members] == ["finetune", "finetune", "tfidf"]
     assert [m.config.seed for m in members[:2]] == [42, 43]
+
+
+def test_the_default_ensemble_lets_tfidf_answer_alone_when_sure() -> None:
+    ensemble = build_classifier("ensemble", TriageConfig())
+    assert ensemble.early_exit == EarlyExit(2, 0.9)  # type: ignore[attr-defined]
+    # The default exit applies only where TF-IDF is a member; elsewhere nothing exits.
+    config = TriageConfig.from_mapping({"ensemble": {"members": ["finetune", "embedding"]}})
+    assert build_classifier("ensemble", config).early_exit is None  # type: ignore[attr-defined]
+    off = TriageConfig.from_mapping({"ensemble": {"early_exit": None}})
+    assert build_classifier("ensemble", off).early_exit is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("ensemble", "message"),
+    [
+        ({"members": ["finetune", "embedding"], "early_exit": {"member": "tfidf"}}, "members"),
+        ({"early_exit": {"member": "finetune"}}, "other than finetune"),
+        ({"early_exit": {"min_confidence": 0.5}}, "greater than 0.5"),
+        ({"weights": [1, 1, 0]}, "positive weight"),
+    ],
+)
+def test_an_impossible_early_exit_is_refused_with_its_field(
+    ensemble: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        TriageConfig.from_mapping({"ensemble": ensemble})
 
 
 def test_split_names_and_acceptance_bars() -> None:
