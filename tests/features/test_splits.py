@@ -51,6 +51,7 @@ def test_stratified_matches_upstream_row_for_row(interactions: pd.DataFrame) -> 
 
 @pytest.mark.parametrize("numeric_ids", [False, True])
 def test_stratified_matches_upstream_on_many_users_and_repeated_pairs(numeric_ids: bool) -> None:
+    """Upstream's split of the distinct pairs (first rows), with every repeat following its pair."""
     rng = np.random.default_rng(8)
     users = rng.integers(0, 700, 20_000)  # ids sort differently as numbers and as strings
     frame = pd.DataFrame(
@@ -59,13 +60,35 @@ def test_stratified_matches_upstream_on_many_users_and_repeated_pairs(numeric_id
             "item_id": [f"i{i}" for i in rng.integers(0, 50, 20_000)],
         }
     )
+    distinct = frame.drop_duplicates(["user_id", "item_id"])
+    assert len(distinct) < len(frame) - 4_000  # many pairs repeat
     for ratio, seed in ((0.75, 42), (0.5, 3)):
         train, test = stratified_split(frame, ratio=ratio, seed=seed)
-        expected = upstream_stratified(frame, ratio, seed)
-        assert sorted(map(tuple, train.to_numpy().tolist())) == sorted(
-            map(tuple, expected.to_numpy().tolist())
-        )
-        assert len(train) + len(test) == len(frame)
+        expected = key(upstream_stratified(distinct, ratio, seed))
+        assert key(train) == expected
+        assert not key(train) & key(test)  # no pair on both sides
+        in_expected = [pair in expected for pair in key_rows(frame)]
+        assert len(train) == sum(in_expected) and len(train) + len(test) == len(frame)
+
+
+def key_rows(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    return list(zip(frame["user_id"], frame["item_id"], strict=True))
+
+
+def test_repeated_events_of_a_pair_never_land_in_both_parts() -> None:
+    """Regression: duplicates were merged after the split, so 44 of 1,935 test pairs of a user's
+    import were also training pairs: items a feed never recommends, scored as misses."""
+    frame = pd.DataFrame(
+        {
+            "user_id": ["a"] * 12 + ["b"] * 12,
+            "item_id": [f"i{k % 4}" for k in range(12)] * 2,  # each pair three times
+        }
+    )
+    for seed in range(20):
+        train, test = stratified_split(frame, ratio=0.5, seed=seed)
+        assert not key(train) & key(test)
+        assert train.groupby("user_id")["item_id"].nunique().tolist() == [2, 2]
+        assert len(train) == 12 and len(test) == 12
 
 
 def test_stratified_keeps_floor_of_ratio_per_user(interactions: pd.DataFrame) -> None:
