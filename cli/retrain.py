@@ -57,7 +57,8 @@ def _report(outcome: RetrainOutcome) -> None:
 def retrain_recommender_command(
     dataset: str = typer.Option("movielens-100k", help="Catalog or imported dataset."),
     config: Annotated[
-        Path | None, typer.Option(help="Run config YAML (default: the fast hybrid).")
+        Path | None,
+        typer.Option(help="Run config YAML (default: the champion's own, else the fast hybrid)."),
     ] = None,
     store_url: StoreOption = None,
     tracking_uri: TrackingOption = None,

@@ -41,6 +41,8 @@ FAMILY = "recommender"
 EXPERIMENT = "agora-recommender"
 REGISTERED_MODEL = RECOMMENDER_MODEL  # the default dataset's (recommender_registered_name)
 PYFUNC_CODE = Path(__file__).resolve().parent.parent / "pyfunc_recommender.py"
+# Where a run logs the config that reproduces it (retrain trains its candidate from it).
+RUN_CONFIG_ARTIFACT = "config/run_config.yaml"
 
 
 def mlflow_metrics(evaluation: Evaluation) -> dict[str, float]:
@@ -158,7 +160,7 @@ def log_step_seconds(seconds: dict[str, float]) -> None:
 
 def log_effective_config(run_config: dict[str, Any]) -> None:
     """The config that reproduces this run (tuned params included), as a loadable YAML file."""
-    mlflow.log_text(yaml.safe_dump(run_config, sort_keys=False), "config/run_config.yaml")
+    mlflow.log_text(yaml.safe_dump(run_config, sort_keys=False), RUN_CONFIG_ARTIFACT)
 
 
 def register_recommender(

@@ -18,9 +18,12 @@ from typing import Any
 
 import mlflow
 import yaml
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from training.promotion import PromotionRefusedError, champion, promote
+from training.recommender.config import RecommenderRunConfig
+from training.recommender.tracking import RUN_CONFIG_ARTIFACT
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,22 @@ def champion_artifact(name: str) -> Iterator[tuple[str, Path] | None]:
         spec = yaml.safe_load((local / "MLmodel").read_text())
         native = spec["flavors"]["python_function"]["artifacts"]["native"]["path"]
         yield version, local / native
+
+
+def champion_run_config(name: str) -> tuple[str, RecommenderRunConfig] | None:
+    """The champion's version and the run config its training run logged, or None when there
+    is no champion or its run logged no config (runs from before configs were logged)."""
+    current = champion(MlflowClient(), name)
+    if current is None or current.run_id is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="agora-champion-config-") as folder:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=current.run_id, artifact_path=RUN_CONFIG_ARTIFACT, dst_path=folder
+            )
+        except MlflowException:
+            return None
+        return current.version, RecommenderRunConfig.from_yaml(path)
 
 
 def promote_if_not_worse(

@@ -4,6 +4,11 @@ Stored positive events (views, clicks, likes, purchases, ratings) join the train
 dataset's protocol split, valued and merged as `data.events` and `features.user_history` define
 for every path (a feed's fold-in reads the same rules); the held-out split is the dataset's own,
 so the candidate and the re-scored champion are compared on exactly the same data.
+
+Without a config file the candidate is trained as the champion was: with the run config the
+champion's run logged (`config/run_config.yaml`: its model and tuned parameters). A config tuned
+on another catalog (the fast hybrid, tuned on MovieLens-100K) would be no fair challenger to a
+champion tuned on this one; it is used only when the champion left no config (or there is none).
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from data.store import Store
 from features.user_history import event_interactions
 from models.recommenders import load_recommender
 from models.served_models import recommender_registered_name
-from training.recommender.config import load_run_config
+from training.recommender.config import RecommenderRunConfig, load_run_config
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.pipeline import train_recommender
 from training.recommender.steps import prepare_split
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
+    champion_run_config,
     conclude,
 )
 from training.tracking import configure_tracking
@@ -55,7 +61,8 @@ def retrain_recommender(
     only if not worse, and tell the running service to swap."""
     started = time.perf_counter()
     configure_tracking(tracking_uri)
-    run_config = load_run_config(config_path or DEFAULT_CONFIG, None)
+    registered = recommender_registered_name(dataset)  # the name train_recommender registers
+    run_config = _candidate_config(registered, config_path)
     events = events_as_interactions(Store(store_url))
     logger.info("retraining on %s plus %d stored events", dataset, len(events))
     data = prepare_split(dataset, run_config.split)
@@ -65,7 +72,6 @@ def retrain_recommender(
     metric = f"ndcg@{run_config.k}"
     candidate_score = outcome.metrics[metric]
     champion_version, champion_score = None, None
-    registered = recommender_registered_name(dataset)  # the name train_recommender registered
     with champion_artifact(registered) as champion:
         if champion is not None and champion[0] != outcome.model_version:
             champion_version = champion[0]
@@ -83,3 +89,21 @@ def retrain_recommender(
         api_key,
         started,
     )
+
+
+def _candidate_config(registered: str, config_path: Path | None) -> RecommenderRunConfig:
+    """The given config file, else the champion's own run config, else the fast hybrid."""
+    if config_path is not None:
+        return load_run_config(config_path, None)
+    logged = champion_run_config(registered)
+    if logged is not None:
+        version, config = logged
+        logger.info(
+            "training the candidate as %s v%s was trained: %s with its logged parameters",
+            registered,
+            version,
+            config.model,
+        )
+        return config.for_model(None)
+    logger.info("no champion config for %s: training with %s", registered, DEFAULT_CONFIG.name)
+    return load_run_config(DEFAULT_CONFIG, None)
