@@ -20,7 +20,7 @@ from cli.options import (
     RecommenderName,
     TrackingOption,
 )
-from features.text_splits import Task
+from features.text_splits import Task, split_notes
 from models.classifiers.catalog import ClassifierType
 
 if TYPE_CHECKING:
@@ -200,6 +200,8 @@ def train_triage_command(
         f"{result.registered_name} version {result.version} (run {result.run_id}): "
         f"accuracy {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f}, ECE {report.ece:.4f}"
     )
+    for note in split_notes(result.trained.split):
+        typer.echo(f"note: {note}")
 
 
 @app.command("sentiment-champion")

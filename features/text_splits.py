@@ -130,6 +130,7 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
     rows = deduplicated
     counts = rows[spec.label_column].value_counts()
     small = sorted(counts[counts < MIN_CLASS_ROWS].index.tolist())
+    small_rows = "|".join(f"{label}={int(counts[label])}" for label in small)
     if small:
         logger.info(
             "%s/%s: dropping classes with < %d rows: %s",
@@ -159,6 +160,8 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
         "duplicates_dropped": duplicates_dropped,
         "min_class_rows": MIN_CLASS_ROWS,
         "classes_dropped": "|".join(small),
+        "classes_dropped_rows": small_rows,
+        "language_counts": _language_counts(rows),
         "test_size": TEST_SIZE,
         "seed": SEED,
         "stratified": True,
@@ -179,6 +182,32 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
     )
 
 
+# Below this share of rows in its most common language, a set is reported as mixed.
+MIXED_LANGUAGE_SHARE = 0.9
+
+
+def split_notes(split: TextSplit) -> list[str]:
+    """What a user should know about how their set was trained, from the split's lineage:
+    classes too small to train on, and a set in several languages trained as one."""
+    notes = []
+    dropped = str(split.lineage.get("classes_dropped_rows", ""))
+    if dropped:
+        notes.append(
+            f"classes with fewer than {MIN_CLASS_ROWS} texts were left out of training and "
+            f"evaluation ({dropped.replace('|', ', ')}): the model never answers them"
+        )
+    entries = str(split.lineage.get("language_counts", "")).split("|")
+    rows = {k: int(v) for k, _, v in (entry.partition("=") for entry in entries) if v}
+    total = sum(rows.values())
+    if total and rows.get(split.language, 0) < MIXED_LANGUAGE_SHARE * total:
+        notes.append(
+            f"the texts are in several languages ({', '.join(f'{k} {v}' for k, v in rows.items())}"
+            f"); the model was registered as '{split.language}', the most common, and its figures "
+            "mix them. To serve each language from its own slot, import each as its own dataset"
+        )
+    return notes
+
+
 def _parse_task(task: Task | str) -> Task:
     try:
         return Task(task)
@@ -186,6 +215,15 @@ def _parse_task(task: Task | str) -> Task:
         raise SplitError(
             f"unknown task '{task}'; choose one of {', '.join(t.value for t in Task)}"
         ) from None
+
+
+def _language_counts(rows: pd.DataFrame) -> str:
+    """Rows per value of the language column, most common first ("en=691|zh=500"); empty when
+    the set has no language column. A set in several languages is trained as its most common."""
+    if S.LANGUAGE not in rows.columns:
+        return ""
+    counts = rows[S.LANGUAGE].replace("", "und").value_counts()
+    return "|".join(f"{language}={int(count)}" for language, count in counts.items())
 
 
 def _language(rows: pd.DataFrame) -> tuple[str, str]:

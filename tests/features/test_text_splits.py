@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from data import schemas as S
-from features.text_splits import SplitError, SplitSpec, Task, load_split, split_frame
+from features.text_splits import (
+    SplitError,
+    SplitSpec,
+    Task,
+    load_split,
+    split_frame,
+    split_notes,
+)
 
 
 def _frame() -> pd.DataFrame:
@@ -52,6 +59,23 @@ def test_reason_keeps_negative_rows_with_a_reason_and_drops_tiny_classes() -> No
     assert split.lineage["classes_dropped"] == "Lost"  # 3 rows < 5
     assert split.train_texts and split.test_texts
     assert all(not t.startswith("thanks") for t in split.train_texts + split.test_texts)
+
+
+def test_notes_name_dropped_classes_and_a_mix_of_languages() -> None:
+    """Regression: a class of 3 texts vanished with one INFO log line, and a set of 691 English
+    and 500 Chinese texts was registered as English without a word."""
+    reason = split_frame(_frame(), SplitSpec("toy", Task.REASON, S.REASON, only_negative=True))
+    assert split_notes(reason) == [
+        "classes with fewer than 5 texts were left out of training and evaluation (Lost=3): "
+        "the model never answers them"
+    ]
+    mixed = _frame()
+    mixed.loc[mixed.index % 3 == 0, S.LANGUAGE] = "zh"
+    notes = split_notes(split_frame(mixed, SplitSpec("toy", Task.SENTIMENT, S.LABEL)))
+    assert len(notes) == 1 and "several languages (en 82, zh 41)" in notes[0]
+    assert "registered as 'en'" in notes[0]
+    plain = split_frame(_frame(), SplitSpec("toy", Task.SENTIMENT, S.LABEL))
+    assert split_notes(plain) == []
 
 
 def test_unusable_requests_are_clear_errors() -> None:
