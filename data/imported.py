@@ -190,7 +190,10 @@ def validate_rows(
         reject(frame[column].isna() | (text == "") | (text == "nan"), f"empty {column}")
     for column in (S.USER_ID, S.ITEM_ID):
         if column in frame and not bad.all():
-            frame.loc[~bad, column] = reading.ids(column, frame.loc[~bad, column])
+            # As object first: ids become text, which a number column cannot hold in place.
+            ids = frame[column].astype(object)
+            ids[~bad] = reading.ids(column, frame.loc[~bad, column])
+            frame[column] = ids
     if S.RATING in frame:
         # "4,5": a decimal comma, as spreadsheets write in locales that separate CSV by ';'.
         written = frame[S.RATING].astype(str).str.strip()

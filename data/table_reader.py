@@ -5,6 +5,9 @@ database: 18 columns, most rows without a narrative) while an import keeps a few
 rows. Reading only those columns (`usecols`), a chunk of rows at a time, bounds the import's
 memory by what it keeps rather than by the file. Every field of a text file is read as text
 (empty stays "", never NaN) so that validation, not the parser, decides what a value means.
+Parquet number and boolean columns are given the same treatment (the text a CSV export of them
+holds, "" where null), so an integer id or label column means what the same file as CSV means;
+Parquet strings and datetimes keep their types.
 """
 
 from __future__ import annotations
@@ -124,7 +127,31 @@ def _parquet_chunks(path: Path, columns: list[str], rows: int) -> Iterator[pd.Da
     import pyarrow.parquet as pq
 
     for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
-        yield batch.to_pandas()
+        frame = batch.to_pandas()
+        for name, arrow_type in zip(batch.schema.names, batch.schema.types, strict=True):
+            if _is_number(arrow_type):
+                frame[name] = _as_csv_text(frame[name])
+        yield frame
+
+
+def _is_number(arrow_type: object) -> bool:
+    import pyarrow as pa
+
+    if isinstance(arrow_type, pa.DictionaryType):
+        arrow_type = arrow_type.value_type
+    return bool(
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+        or pa.types.is_boolean(arrow_type)
+    )
+
+
+def _as_csv_text(values: pd.Series) -> pd.Series:
+    """Numbers as a CSV export writes them (`1`, `1.0` for an integer column with a gap, which
+    pandas reads as floats) and "" for a null, as a text file's field is read."""
+    text = values.astype(object).astype(str)
+    return text.where(values.notna(), "")
 
 
 def _first_line(error: Exception) -> str:

@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from data import schemas as S
-from data.imported import DataImportError, import_file, list_imported, parse_mapping
+from data.imported import (
+    DataImportError,
+    import_file,
+    imported_frame_path,
+    list_imported,
+    parse_mapping,
+)
 from data.loaders import load_interactions
 from data.schemas import Kind
 
@@ -158,3 +164,34 @@ def test_semicolon_csv_and_non_utf8_files(tmp_path: Path) -> None:
     gbk.write_bytes("text,label\n航班延误,negative\n".encode("gbk"))
     with pytest.raises(DataImportError, match=r"not UTF-8 text.*CSV UTF-8"):
         import_file(gbk, Kind.LABELLED_TEXT, {}, "gbk")
+
+
+def test_parquet_integer_ids_import_as_the_same_csv_does(tmp_path: Path) -> None:
+    """Regression: integer id columns in Parquet crashed the import (TypeError assigning id
+    text into an int64 column); they now give the frame the same data as CSV gives."""
+    ratings = pd.DataFrame({"u": ["a", "a", "b", "b"], "i": [1, 2, 1, 3], "r": [4, 5, 3, 2]})
+    mapping = parse_mapping("user_id=u,item_id=i,rating=r")
+    ratings.to_parquet(tmp_path / "intid.parquet")
+    ratings.to_csv(tmp_path / "intid.csv", index=False)
+    import_file(tmp_path / "intid.parquet", Kind.INTERACTIONS, mapping, "from-parquet")
+    import_file(tmp_path / "intid.csv", Kind.INTERACTIONS, mapping, "from-csv")
+    from_parquet = load_interactions("from-parquet")
+    assert from_parquet[S.ITEM_ID].astype(str).tolist() == ["1", "2", "1", "3"]
+    pd.testing.assert_frame_equal(from_parquet, load_interactions("from-csv"))
+    # An integer column with a gap is floats in pandas: whole floats, read as in a CSV.
+    gappy = pd.DataFrame({"user_id": ["a", "b", "c"], "item_id": [7, None, 115]})
+    gappy.to_parquet(tmp_path / "gappy.parquet")
+    report = import_file(tmp_path / "gappy.parquet", Kind.INTERACTIONS, {}, "gappy")
+    assert report.rejected == {"empty item_id": 1}
+    assert any("'7.0'" in note for note in report.notes), report.notes
+    assert load_interactions("gappy")[S.ITEM_ID].astype(str).tolist() == ["7", "115"]
+
+
+def test_parquet_items_with_integer_ids_import(tmp_path: Path) -> None:
+    """Regression: `--kind items` with an integer item_id in Parquet crashed the import."""
+    path = tmp_path / "items.parquet"
+    pd.DataFrame({"item_id": [1, 2, 3], "title": ["A", "B", "C"]}).to_parquet(path)
+    report = import_file(path, Kind.ITEMS, {}, "int-items")
+    assert report.rows_kept == 3
+    stored = pd.read_parquet(imported_frame_path("int-items", Kind.ITEMS))
+    assert stored[S.ITEM_ID].tolist() == ["1", "2", "3"]
