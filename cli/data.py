@@ -180,8 +180,28 @@ def _echo_report(report: ImportReport) -> None:
         typer.echo(f"  --label-map entry '{entry}' matched no row")
     languages = ", ".join(f"{code or 'undetermined'} {n}" for code, n in summary.languages.items())
     typer.echo(f"  language ({summary.language_source}): {languages or 'none'}")
+    if summary.unmapped_labels:
+        _warn_unmapped(summary.unmapped_labels)
 
 
+def _warn_unmapped(unmapped: dict[str, int]) -> None:
+    """A label value the map leaves out loses every row of it: said on stderr, apart from the
+    report, since a value left out by mistake looks like any other rejection there. The import
+    still succeeds (leaving a value out is how a class is dropped); one that keeps fewer than
+    two sentiment classes was refused before this."""
+    shown = sorted(unmapped.items(), key=lambda item: -item[1])[:_SHOWN_UNMAPPED]
+    values = ", ".join(f"'{value}' ({rows} rows)" for value, rows in shown)
+    more = len(unmapped) - len(shown)
+    values += f" and {more} more" if more > 0 else ""
+    typer.secho(
+        f"warning: {sum(unmapped.values())} rows were rejected because their label is not in "
+        f"--label-map: {values}; add those values to the map to keep them",
+        err=True,
+        fg=typer.colors.YELLOW,
+    )
+
+
+_SHOWN_UNMAPPED = 8  # label values named in the warning; the rest are counted
 # Detection reads at most this many characters of a text: the language is settled well before,
 # and a full CFPB export holds narratives of several thousand characters.
 _DETECTION_CHARS = 500

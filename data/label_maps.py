@@ -6,12 +6,17 @@ neutral and positive and include negative (complaints are defined from it). Impo
 both refuse a sentiment set that breaks this, with the same sentence: the labels found and the
 `--label-map` that would fix them, so a user learns it before any model is trained, not when the
 service refuses the model.
+
+A label value is compared (with a map's entries, with the served labels) by its `label_key`: outer
+spaces removed, case folded, a whole float as its integer. A spreadsheet writes the same label as
+" Positive" or "POSITIVE", and a numeric column with a gap as `1.0`; the map a user writes, or
+the one the refusal suggests, should not depend on which.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,6 +30,7 @@ _SENTIMENT_PREFIXES = {"neg": NEGATIVE, "bad": NEGATIVE, "neu": NEUTRAL, "pos": 
 _SENTIMENT_WORDS = {"good": POSITIVE}
 _SHOWN_LABELS = 8  # labels named in a message; the rest are counted
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_WHOLE_FLOAT = re.compile(r"^(-?\d+)\.0+$")
 
 
 class LabelMapError(ValueError):
@@ -47,8 +53,11 @@ class MappedLabels:
 
 def parse_label_map(text: str | None) -> dict[str, str]:
     """Parse '0=negative,1=positive' into {source value: label}; several sources may share one
-    label ('1=negative,2=negative'), but a source may appear only once."""
+    label ('1=negative,2=negative'), but a source may appear only once. Sources are compared by
+    `label_key`: 'NEG=negative,neg=negative' is one value named twice to the same label (kept),
+    'NEG=negative,neg=neutral' is refused."""
     label_map: dict[str, str] = {}
+    seen: dict[str, str] = {}  # label_key -> the source spelling first seen
     for part in (text or "").split(","):
         if not part.strip():
             continue
@@ -61,16 +70,35 @@ def parse_label_map(text: str | None) -> dict[str, str]:
             raise LabelMapError(f"--label-map entry '{part.strip()}' has an empty side")
         if source in label_map:
             raise LabelMapError(f"--label-map names the value '{source}' twice")
+        earlier = seen.setdefault(label_key(source), source)
+        if label_map.get(earlier, target) != target:
+            raise LabelMapError(
+                f"--label-map maps '{earlier}' and '{source}', the same value once case and "
+                f"spaces are ignored, to different labels ('{label_map[earlier]}', '{target}')"
+            )
         label_map[source] = target
     return label_map
 
 
+def label_key(label: str) -> str:
+    """How a label value is matched: outer spaces removed, case folded, `1.0` read as `1`."""
+    folded = label.strip().casefold()
+    whole = _WHOLE_FLOAT.match(folded)
+    return whole.group(1) if whole else folded
+
+
+def label_keys(values: pd.Series) -> pd.Series:
+    """`label_key` of every value (missing ones as their text, 'nan')."""
+    folded = values.astype(str).str.strip().str.casefold()
+    return folded.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
+
+
 def apply_label_map(values: pd.Series, label_map: dict[str, str]) -> MappedLabels:
-    """Map `values` (compared as stripped text) through `label_map`."""
-    text = values.astype(str).str.strip()
-    mapped = text.map(label_map)
-    present = set(text.unique())
-    unused = [source for source in label_map if source not in present]
+    """Map `values` through `label_map`, both sides compared by `label_key`."""
+    keys = label_keys(values)
+    mapped = keys.map({label_key(source): target for source, target in label_map.items()})
+    present = set(keys.unique())
+    unused = [source for source in label_map if label_key(source) not in present]
     return MappedLabels(mapped, mapped.isna(), unused)
 
 
@@ -84,11 +112,18 @@ def sentiment_label_problem(labels: Iterable[str]) -> str | None:
     return None
 
 
-def check_sentiment_labels(labels: Iterable[str], subject: str, remedy: str) -> None:
+def check_sentiment_labels(
+    labels: Iterable[str],
+    subject: str,
+    remedy: str,
+    suggest_from: Mapping[str, str] | None = None,
+) -> None:
     """Raise SentimentLabelError, in one sentence, when `labels` cannot be served as sentiment.
 
     `subject` names the data ("dataset 'reviews'"), `remedy` says how to pass the flag
-    ("import it with", "re-import it with").
+    ("import it with", "re-import it with"). `suggest_from` (labels that came through a
+    --label-map) maps each of the file's own values to the label the map gave it: the suggested
+    map must name the file's values, not the labels the rejected map produced.
     """
     found = sorted(set(labels), key=_natural_key)
     if sentiment_label_problem(found) is None:
@@ -99,24 +134,29 @@ def check_sentiment_labels(labels: Iterable[str], subject: str, remedy: str) -> 
             f"{subject} has labels {quote_labels(found)}, but {needs}: add negative examples, "
             "or use --task category if the labels are not sentiment"
         )
+    suggestion = suggest_label_map(suggest_from or found, hints=suggest_from)
     raise SentimentLabelError(
         f"{subject} has labels {quote_labels(found)}, but {needs}: {remedy} "
-        f"--label-map {suggest_label_map(found)} (or --task category if they are not sentiment)"
+        f"--label-map {suggestion} (or --task category if they are not sentiment)"
     )
 
 
-def suggest_label_map(labels: Iterable[str]) -> str:
-    """An example --label-map for `labels`: numbers by order (low = negative), known spellings
-    by name, anything else as value=<negative|neutral|positive> for the user to choose."""
-    found = sorted(set(labels), key=_natural_key)
+def suggest_label_map(labels: Iterable[str], hints: Mapping[str, str] | None = None) -> str:
+    """An example --label-map for `labels`, each value once by its `label_key`: numbers by order
+    (low = negative), known spellings by name, anything else as value=<negative|neutral|positive>
+    for the user to choose. `hints` (value -> the label a previous map gave it) are read first:
+    'positive=pos' suggests 'positive=positive'."""
+    keyed_hints = {label_key(value): hint for value, hint in (hints or {}).items()}
+    found = sorted({label_key(label) for label in labels}, key=_natural_key)
     unknown = [label for label in found if label not in SENTIMENT_LABELS]
     guesses = _guess_by_order(unknown) if len(unknown) == len(found) else {}
     entries = []
     for label in found:
-        if label in SENTIMENT_LABELS:  # named too: a map drops the values it does not name
-            entries.append(f"{label}={label}")
-            continue
-        guess = guesses.get(label) or _guess_by_name(label)
+        hint = keyed_hints.get(label, "")
+        guess = label_key(hint) if label_key(hint) in SENTIMENT_LABELS else _guess_by_name(hint)
+        if guess is None and label in SENTIMENT_LABELS:
+            guess = label  # named too: a map drops the values it does not name
+        guess = guess or guesses.get(label) or _guess_by_name(label)
         entries.append(f"{label}={guess or '<negative|neutral|positive>'}")
     return ",".join(entries)
 
@@ -143,6 +183,8 @@ def _guess_by_order(labels: list[str]) -> dict[str, str]:
 
 def _guess_by_name(label: str) -> str | None:
     lowered = label.strip().lower()
+    if not lowered:
+        return None
     if lowered in _SENTIMENT_WORDS:
         return _SENTIMENT_WORDS[lowered]
     return next(

@@ -18,7 +18,14 @@ from typing import Any
 import pandas as pd
 
 from data import schemas as S
-from data.label_maps import SENTIMENT_LABELS, apply_label_map, check_sentiment_labels
+from data.label_maps import (
+    SENTIMENT_LABELS,
+    SentimentLabelError,
+    apply_label_map,
+    check_sentiment_labels,
+    label_keys,
+    quote_labels,
+)
 from data.language_codes import LanguageCodeError, normalise_language_code
 
 logger = logging.getLogger(__name__)
@@ -79,6 +86,8 @@ class LabelledTextSummary:
     task: str
     label_map: dict[str, str]
     unused_label_map: list[str]
+    # Rows rejected per value the map does not name (by label_key): every row of each value.
+    unmapped_labels: dict[str, int]
     labels: dict[str, int]  # kept rows per label of the task's column
     language_source: LanguageSource
     languages: dict[str, int]  # kept rows per language code; "" = undetermined
@@ -88,6 +97,7 @@ class LabelledTextSummary:
             "task": self.task,
             "label_map": self.label_map,
             "label_map_unused": self.unused_label_map,
+            "label_map_unmapped": self.unmapped_labels,
             "labels": self.labels,
             "language": {"source": str(self.language_source), "rows": self.languages},
         }
@@ -137,14 +147,20 @@ def prepare_labelled(
             reasons[f"empty {column}"] += int(empty.sum())
         frame = frame[~empty]
     unused: list[str] = []
+    unmapped: dict[str, int] = {}
+    hints: dict[str, str] | None = None
     if options.label_map:
+        keys = label_keys(frame[column])
         mapped = apply_label_map(frame[column], options.label_map)
-        reasons.update(
-            _value_reasons(frame[column], mapped.unmapped, f"{column} %s not in --label-map")
-        )
+        reasons.update(_value_reasons(keys, mapped.unmapped, f"{column} %s not in --label-map"))
         unused = mapped.unused_entries
-        frame = frame[~mapped.unmapped].copy()
-        frame[column] = mapped.values[~mapped.unmapped]
+        unmapped = _counts(keys[mapped.unmapped])
+        # The file's own values and what the map made of them, for a suggestion that names
+        # the values in the file rather than the labels the map produced.
+        kept = ~mapped.unmapped
+        hints = dict(zip(keys[kept], mapped.values[kept], strict=True))
+        frame = frame[kept].copy()
+        frame[column] = mapped.values[kept]
         if label_is_copy:
             frame[S.LABEL] = frame[column]
     labels = frame[column].astype(str).str.strip()
@@ -155,18 +171,40 @@ def prepare_labelled(
         frame = frame.assign(**{column: labels})
         if label_is_copy:
             frame[S.LABEL] = labels
-        check_sentiment_labels(labels, subject, "import it with")
+        mapped_subject = f"{subject} after --label-map" if hints else subject
+        check_sentiment_labels(labels, mapped_subject, "import it with", suggest_from=hints)
+        _check_two_classes(labels, subject, unmapped)
     frame, language_reasons, source = _set_languages(frame, options)
     reasons.update(language_reasons)
     summary = LabelledTextSummary(
         task=options.task,
         label_map=dict(options.label_map),
         unused_label_map=unused,
+        unmapped_labels=unmapped,
         labels=_counts(frame[column]),
         language_source=source,
         languages=_counts(frame[S.LANGUAGE]) if S.LANGUAGE in frame else {},
     )
     return frame, reasons, summary
+
+
+def _check_two_classes(labels: pd.Series, subject: str, unmapped: dict[str, int]) -> None:
+    """Refuse sentiment rows of a single label: no model can be trained on one class, and a
+    --label-map that left the other values out would otherwise pass as a smaller import."""
+    counts = labels.value_counts()
+    if len(counts) >= 2:
+        return
+    (label, rows), *_ = counts.items()
+    kept = (
+        f"{subject} keeps only the label '{label}' ({rows} rows), but a sentiment model needs two"
+    )
+    if unmapped:
+        rejected = sum(unmapped.values())
+        raise SentimentLabelError(
+            f"{kept}: {rejected} rows were rejected because their label "
+            f"({quote_labels(unmapped)}) is not in --label-map; add those values to the map"
+        )
+    raise SentimentLabelError(f"{kept}: add examples of another label")
 
 
 def _set_languages(

@@ -108,3 +108,60 @@ def test_training_sentiment_on_a_01_column_exits_2_before_any_fit(tmp_path: Path
     (line,) = _error_lines(result.output)
     assert "dataset 'cli-zero-one' has labels '0', '1'" in line
     assert "re-import it with --label-map 0=negative,1=positive" in line
+
+
+def _trial_csv(tmp_path: Path) -> Path:
+    labels = (" Positive", "NEUTRAL", "neg", "NEG", "Neg")
+    rows = "".join(f"text {i},{labels[i % 5]}\n" for i in range(50))
+    return _csv(tmp_path, "review,y\n" + rows)
+
+
+def test_the_map_the_refusal_suggests_imports_every_row(tmp_path: Path) -> None:
+    """Regression: the map the tool suggested for " Positive"/"NEUTRAL"/"neg"/"NEG" labels
+    kept 658 and rejected 872 rows of a trial file, with exit 0."""
+    path = _trial_csv(tmp_path)
+    refused = _import(path, "cli-trial", "--language", "en")
+    assert refused.exit_code == 2, refused.output
+    (line,) = _error_lines(refused.output)
+    assert "--label-map neg=negative,neutral=neutral,positive=positive " in line
+    # The map an earlier version suggested (each spelling named) works too.
+    old_suggestion = "NEG=negative,Neg=negative,neg=negative,neutral=neutral,positive=positive"
+    result = _import(path, "cli-trial", "--language", "en", "--label-map", old_suggestion)
+    assert result.exit_code == 0, result.output
+    assert "kept 50, rejected 0" in result.output
+    assert "warning:" not in result.output
+
+
+def test_unmapped_labels_are_warned_about_and_one_class_left_is_refused(tmp_path: Path) -> None:
+    """Regression: rows rejected for a label missing from --label-map passed silently, down to
+    a one-class sentiment set imported with exit 0."""
+    path = _trial_csv(tmp_path)
+    result = _import(
+        path, "cli-two", "--language", "en", "--label-map", "neg=negative,positive=positive"
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: 10 rows were rejected because their label is not in --label-map: "
+        "'neutral' (10 rows)" in result.output
+    )
+    result = _import(path, "cli-one", "--language", "en", "--label-map", "neg=negative")
+    assert result.exit_code == 2, result.output
+    (line,) = _error_lines(result.output)
+    assert "keeps only the label 'negative' (30 rows), but a sentiment model needs two" in line
+    assert "('neutral', 'positive') is not in --label-map" in line
+
+
+def test_suggestion_after_a_map_to_other_names_names_the_file_s_values(tmp_path: Path) -> None:
+    """Regression: '--label-map positive=pos,negative=neg' was answered with
+    '--label-map neg=negative,pos=positive', which rejects every row of the file."""
+    rows = "".join(f"text {i},{('positive', 'negative')[i % 2]}\n" for i in range(10))
+    path = _csv(tmp_path, "review,y\n" + rows)
+    options = ("--language", "en", "--label-map", "positive=pos,negative=neg")
+    refused = _import(path, "cli-renamed", *options)
+    assert refused.exit_code == 2, refused.output
+    (line,) = _error_lines(refused.output)
+    assert "after --label-map has labels 'neg', 'pos'" in line
+    suggestion = line.split("import it with --label-map ")[1].split(" ")[0]
+    assert suggestion == "negative=negative,positive=positive"
+    result = _import(path, "cli-renamed", "--language", "en", "--label-map", suggestion)
+    assert result.exit_code == 0 and "kept 10, rejected 0" in result.output, result.output

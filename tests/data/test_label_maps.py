@@ -64,7 +64,13 @@ def test_refusal_sentence_names_the_labels_and_the_flag() -> None:
         (["5", "1", "3", "2", "4"], "1=negative,2=negative,3=neutral,4=positive,5=positive"),
         (["10", "2"], "2=negative,10=positive"),  # by value, not as text
         # Labels already served are named too: a map drops the values it does not name.
-        (["POS", "neg", "neutral"], "POS=positive,neg=negative,neutral=neutral"),
+        # Each value once, as the map matches it (spaces trimmed, case folded, '1.0' as '1').
+        (["POS", "neg", "neutral"], "neg=negative,neutral=neutral,pos=positive"),
+        (
+            ["NEG", "Neg", " neg", "NEUTRAL", " Positive"],
+            "neg=negative,neutral=neutral,positive=positive",
+        ),
+        (["1.0", "0.0", "1"], "0=negative,1=positive"),
         (["happy", "negative"], "happy=<negative|neutral|positive>,negative=negative"),
     ],
 )
@@ -87,3 +93,46 @@ def test_language_codes_are_normalised_and_validated() -> None:
     for bad in ("english", "xx", "e"):
         with pytest.raises(LanguageCodeError, match=f"'{bad}' is not an ISO 639-1"):
             normalise_language_code(bad)
+
+
+def test_label_map_keys_match_after_trimming_and_case_folding() -> None:
+    """Regression: --label-map matched values exactly, so " Positive" and "NEUTRAL" were rejected
+    by the map the refusal itself suggested ('positive=positive,neutral=neutral')."""
+    values = pd.Series([" Positive", "NEUTRAL", "neg", "NEG", "Neg"])
+    suggested = parse_label_map(
+        "NEG=negative,Neg=negative,neg=negative,neutral=neutral,positive=positive"
+    )
+    mapped = apply_label_map(values, suggested)
+    assert not mapped.unmapped.any()
+    assert mapped.values.tolist() == ["positive", "neutral", "negative", "negative", "negative"]
+    assert mapped.unused_entries == []
+
+
+def test_one_value_spelt_twice_in_a_label_map_must_map_to_one_label() -> None:
+    assert parse_label_map("NEG=negative,neg=negative") == {"NEG": "negative", "neg": "negative"}
+    with pytest.raises(LabelMapError, match="'NEG' and 'neg'"):
+        parse_label_map("NEG=negative,neg=neutral")
+
+
+def test_whole_float_labels_match_their_integer_spelling() -> None:
+    """Regression: labels written 1.0/0.0 (a CSV of a float column, a Parquet float label) were
+    not matched by --label-map 0=negative,1=positive and every row was rejected."""
+    mapped = apply_label_map(
+        pd.Series(["1.0", "0.0", "1", "0.50"]), {"0": "negative", "1": "positive"}
+    )
+    assert mapped.values.tolist()[:3] == ["positive", "negative", "positive"]
+    assert mapped.unmapped.tolist() == [False, False, False, True]  # 0.50 is not a whole float
+    assert apply_label_map(pd.Series(["1"]), {"1.0": "positive"}).values.tolist() == ["positive"]
+
+
+def test_suggestion_after_a_map_names_the_file_s_own_values() -> None:
+    """Regression: after '--label-map positive=pos,negative=neg' the suggested map was built from
+    the mapped labels ('neg=negative,pos=positive') and rejected every row of the file."""
+    with pytest.raises(SentimentLabelError) as caught:
+        check_sentiment_labels(
+            ["pos", "neg"],
+            "'x.csv' after --label-map",
+            "import it with",
+            suggest_from={"positive": "pos", "negative": "neg"},
+        )
+    assert "import it with --label-map negative=negative,positive=positive " in str(caught.value)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from data import schemas as S
 from data.imported import DataImportError, ImportReport, import_file, list_imported
+from data.label_maps import parse_label_map
 from data.labelled_import import LabelledTextOptions, LanguageSource
 from data.loaders import load_labelled_texts
 from data.schemas import Kind
@@ -174,3 +176,67 @@ def test_labelled_options_are_refused_for_other_kinds(tmp_path: Path) -> None:
     path = _write(tmp_path, "user_id,item_id\n1,2\n")
     with pytest.raises(DataImportError, match="labelled-text only"):
         import_file(path, Kind.INTERACTIONS, {}, "x", LabelledTextOptions(language="en"))
+
+
+_TRIAL_LABELS = (" Positive", "NEUTRAL", "neg", "NEG")
+
+
+def _trial_file(tmp_path: Path) -> Path:
+    rows = "".join(f"text {i},{_TRIAL_LABELS[i % 4]}\n" for i in range(40))
+    return _write(tmp_path, "review,stars\n" + rows, "trial.csv")
+
+
+def test_the_suggested_label_map_keeps_every_row_of_mixed_case_labels(tmp_path: Path) -> None:
+    """Regression: --label-map switched off case/space folding, so the map the refusal suggested
+    rejected " Positive" and "NEUTRAL" (and the import still exited 0)."""
+    path = _trial_file(tmp_path)
+    with pytest.raises(DataImportError) as caught:
+        _import(path, LabelledTextOptions(language="en"), "trial-refused")
+    suggestion = str(caught.value).split("--label-map ")[1].split(" ")[0]
+    assert suggestion == "neg=negative,neutral=neutral,positive=positive"
+    options = LabelledTextOptions(label_map=parse_label_map(suggestion), language="en")
+    report = _import(path, options, "trial")
+    assert (report.rows_kept, report.rejected) == (40, {})
+    assert report.labelled.labels == {"negative": 20, "neutral": 10, "positive": 10}
+
+
+def test_a_label_map_leaving_one_class_is_refused_naming_the_unmapped_labels(
+    tmp_path: Path,
+) -> None:
+    """Regression: a map that rejected every row but one label's was imported (exit 0) as a
+    one-class sentiment set."""
+    options = LabelledTextOptions(label_map={"neg": "negative"}, language="en")
+    with pytest.raises(DataImportError) as caught:
+        _import(_trial_file(tmp_path), options, "one-class")
+    message = str(caught.value)
+    assert "keeps only the label 'negative' (20 rows)" in message
+    assert "20 rows were rejected because their label ('neutral', 'positive')" in message
+    assert "one-class" not in list_imported()
+
+
+def test_unmapped_labels_are_counted_in_the_summary(tmp_path: Path) -> None:
+    options = LabelledTextOptions(label_map={"neg": "negative", "positive": "positive"})
+    report = _import(_trial_file(tmp_path), options.checked(), "two-classes")
+    assert report.labelled.unmapped_labels == {"neutral": 10}
+    assert report.rejected == {"label 'neutral' not in --label-map": 10}
+    source = list_imported()["two-classes"]["sources"]["labelled-text"]
+    assert source["label_map_unmapped"] == {"neutral": 10}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("written", [[1.0, 0.0], [1, 0]])
+def test_numeric_labels_match_a_0_1_label_map(
+    tmp_path: Path, suffix: str, written: list[float]
+) -> None:
+    """Regression: labels written 1.0/0.0 (CSV) or a Parquet float or integer label column were
+    not matched by --label-map 0=negative,1=positive."""
+    frame = pd.DataFrame({"review": [f"text {i}" for i in range(6)], "stars": written * 3})
+    path = tmp_path / f"numeric{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    options = LabelledTextOptions(label_map={"0": "negative", "1": "positive"}, language="en")
+    report = _import(path, options, "numeric-labels")
+    assert (report.rows_kept, report.rejected) == (6, {})
+    assert report.labelled.labels == {"positive": 3, "negative": 3}
