@@ -216,6 +216,30 @@ def validate_rows(
     return kept, reasons
 
 
+_REPEATED_ITEM = f"repeated {S.ITEM_ID}: an earlier row of an item listed again"
+
+
+def _last_row_per_item(
+    frame: pd.DataFrame, reasons: Counter[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Each item's last row, the earlier ones counted in `reasons`, and a note when any were
+    dropped. An item has one title and text; an export that appends an item's updated row
+    lists it again, and its last row is the current one."""
+    repeated = frame.duplicated(S.ITEM_ID, keep="last")
+    if not repeated.any():
+        return frame, []
+    dropped = int(repeated.sum())
+    reasons[_REPEATED_ITEM] += dropped
+    items = frame.loc[repeated, S.ITEM_ID].nunique()
+    example = frame.loc[repeated, S.ITEM_ID].iloc[0]
+    appear = "1 item appears" if items == 1 else f"{items:,} items appear"
+    note = (
+        f"{appear} on more than one row (e.g. '{example}'): the last row of each was kept, "
+        f"{dropped:,} earlier row{'s' if dropped != 1 else ''} dropped"
+    )
+    return frame[~repeated].reset_index(drop=True), [note]
+
+
 def _catalog_overlap(name: str, kind: Kind, frame: pd.DataFrame) -> list[str]:
     """A note when dataset `name`'s interactions name items its items file lacks (checked when
     the second of the two is imported): ids spelt differently in the two files would otherwise
@@ -321,8 +345,12 @@ def import_file(
     if kept.empty:
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
         raise DataImportError(f"no valid rows in {path}: {summary}")
+    notes = reading.notes
+    if kind is Kind.ITEMS:
+        kept, repeats = _last_row_per_item(kept, reasons)
+        notes.extend(repeats)
     canonical = conform(kept, kind)
-    notes = [*reading.notes, *_catalog_overlap(name, kind, canonical)]
+    notes.extend(_catalog_overlap(name, kind, canonical))
     target = imported_frame_path(name, kind)
     write_atomic(target, lambda tmp: canonical.to_parquet(tmp, index=False))
     record_frame(

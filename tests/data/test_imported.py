@@ -195,3 +195,26 @@ def test_parquet_items_with_integer_ids_import(tmp_path: Path) -> None:
     assert report.rows_kept == 3
     stored = pd.read_parquet(imported_frame_path("int-items", Kind.ITEMS))
     assert stored[S.ITEM_ID].tolist() == ["1", "2", "3"]
+
+
+def test_repeated_item_ids_keep_the_last_row_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: an items file listing an item twice kept both rows silently (one item with
+    two titles); the last row is kept, the earlier ones counted and noted."""
+    monkeypatch.setattr("data.table_reader.CHUNK_ROWS", 2)  # the repeat spans two chunks
+    path = _write(tmp_path, "items.csv", "item_id,title\n1,Heat\n2,Alien\n1.0,Heat (1995)\n3,Up\n")
+    report = import_file(path, Kind.ITEMS, {}, "repeated-items")
+    assert (report.rows_read, report.rows_kept) == (4, 3)
+    assert report.rejected == {"repeated item_id: an earlier row of an item listed again": 1}
+    assert report.notes == [
+        "item_id values written as whole floats (e.g. '1.0') read as integers",
+        "1 item appears on more than one row (e.g. '1'): the last row of each was kept, "
+        "1 earlier row dropped",
+    ]
+    stored = pd.read_parquet(imported_frame_path("repeated-items", Kind.ITEMS))
+    assert dict(zip(stored[S.ITEM_ID], stored[S.TITLE], strict=True)) == {
+        "1": "Heat (1995)",
+        "2": "Alien",
+        "3": "Up",
+    }
