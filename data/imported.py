@@ -36,7 +36,7 @@ from data.labelled_import import (
 from data.language_codes import LanguageCodeError
 from data.paths import data_dir
 from data.schemas import SCHEMAS, Kind, conform
-from data.table_reader import TableReadError, read_chunks, table_columns
+from data.table_reader import TableReadError, read_chunks, separator_note, table_columns
 from data.timestamps import EpochSeconds, TimestampFormatError
 
 logger = logging.getLogger(__name__)
@@ -140,10 +140,12 @@ class ColumnReading:
 
     timestamps: EpochSeconds = field(default_factory=EpochSeconds)
     id_notes: dict[str, str] = field(default_factory=dict)
+    decimal_comma: str | None = None  # the note, once a rating written '4,5' is read
 
     @property
     def notes(self) -> list[str]:
-        return [*self.id_notes.values(), *self.timestamps.notes]
+        rating = [self.decimal_comma] if self.decimal_comma else []
+        return [*self.id_notes.values(), *rating, *self.timestamps.notes]
 
     def ids(self, column: str, values: pd.Series) -> pd.Series:
         """`values` as id text: outer spaces removed; a column of whole numbers written as floats
@@ -197,9 +199,13 @@ def validate_rows(
     if S.RATING in frame:
         # "4,5": a decimal comma, as spreadsheets write in locales that separate CSV by ';'.
         written = frame[S.RATING].astype(str).str.strip()
-        written = written.where(
-            ~written.str.fullmatch(_DECIMAL_COMMA), written.str.replace(",", ".")
-        )
+        commas = written.str.fullmatch(_DECIMAL_COMMA)
+        if commas.any() and reading.decimal_comma is None:
+            reading.decimal_comma = (
+                f"{S.RATING} values with a decimal comma (e.g. '{written[commas].iloc[0]}') "
+                "read with ',' as the decimal mark"
+            )
+        written = written.where(~commas, written.str.replace(",", "."))
         ratings = pd.to_numeric(written.where(frame[S.RATING].notna()), errors="coerce")
         reject(ratings.isna() | ~np.isfinite(ratings.fillna(0)), f"{S.RATING} is not a number")
         frame[S.RATING] = ratings
@@ -329,6 +335,7 @@ def import_file(
     try:
         options = (labelled or LabelledTextOptions()).checked()
         columns = table_columns(path)
+        separator = separator_note(path)
         label_is_copy = False
         if kind is Kind.LABELLED_TEXT:
             mapping, label_is_copy = task_mapping(columns, mapping, options.task)
@@ -345,7 +352,7 @@ def import_file(
     if kept.empty:
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
         raise DataImportError(f"no valid rows in {path}: {summary}")
-    notes = reading.notes
+    notes = [*([separator] if separator else []), *reading.notes]
     if kind is Kind.ITEMS:
         kept, repeats = _last_row_per_item(kept, reasons)
         notes.extend(repeats)

@@ -56,6 +56,17 @@ def _csv_separator(path: Path) -> str:
     return ","
 
 
+def separator_note(path: Path) -> str | None:
+    """The note an import prints when a .csv file is read with another separator than ','
+    (None otherwise): the choice is made from the header line, and is said, not silent."""
+    separator = _separator(path)
+    if separator is None or separator == "," or path.suffix.lower() != ".csv":
+        return None
+    name = "';'" if separator == ";" else "tab"
+    shown = "';'" if separator == ";" else "tabs"
+    return f"{path.name} read as {name}-separated: its header line has {shown} and no ','"
+
+
 # How much of a CSV's first line is read to choose its separator.
 _HEADER_BYTES = 1 << 16
 

@@ -218,3 +218,23 @@ def test_repeated_item_ids_keep_the_last_row_with_a_note(
         "2": "Alien",
         "3": "Up",
     }
+
+
+def test_semicolon_separator_and_decimal_comma_are_printed_as_notes(tmp_path: Path) -> None:
+    """Regression: a ';'-separated CSV with '4,5' ratings was read without the `note:` lines
+    the README promises for every reading decision."""
+    path = _write(tmp_path, "semi.csv", "u;i;r\na;1;4,5\nb;2;3\n")
+    report = import_file(
+        path, Kind.INTERACTIONS, parse_mapping("user_id=u,item_id=i,rating=r"), "semi"
+    )
+    assert report.notes == [
+        "semi.csv read as ';'-separated: its header line has ';' and no ','",
+        "rating values with a decimal comma (e.g. '4,5') read with ',' as the decimal mark",
+    ]
+    assert list_imported()["semi"]["sources"]["interactions"]["notes"] == report.notes
+    plain = _write(tmp_path, "plain.csv", "user_id,item_id,rating\na,1,4.5\n")
+    assert import_file(plain, Kind.INTERACTIONS, {}, "plain").notes == []
+    tabs = _write(tmp_path, "tabs.csv", "user_id\titem_id\na\t1\n")
+    assert import_file(tabs, Kind.INTERACTIONS, {}, "tabs").notes == [
+        "tabs.csv read as tab-separated: its header line has tabs and no ','"
+    ]
