@@ -121,12 +121,15 @@ def _read_valid_rows(
     reasons: Counter[str] = Counter()
     rows_read = 0
     for chunk in read_chunks(path, list(sources.values())):
+        # Rows labelled by their place in the file, so a refusal can name them.
+        index = pd.RangeIndex(rows_read, rows_read + len(chunk))
         rows_read += len(chunk)
-        selected = pd.DataFrame({c: chunk[s] for c, s in sources.items()})
+        selected = pd.DataFrame({c: chunk[s].to_numpy() for c, s in sources.items()}, index=index)
         kept, why = validate_rows(selected, kind, reading)
         reasons.update(why)
         if len(kept):
             parts.append(kept)
+    reading.timestamps.check()
     logger.info("%s: %d rows read, %d valid", path.name, rows_read, sum(map(len, parts)))
     if not parts:
         return pd.DataFrame(columns=list(sources)), reasons, rows_read

@@ -13,12 +13,16 @@ the same reading to every later chunk:
 - anything else (`Jul 4, 2022`) is read by pandas' own parser, which needs no order.
 
 Each decision is recorded in `notes`, which the import reports, so a reading is never silent.
+Two readings are refused once the whole column is read (`check`), because each would otherwise
+land rows centuries away: numbers whose sizes say different units (an export that switched from
+seconds to milliseconds part-way), and any time before 1970 or after the end of next year.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -31,6 +35,7 @@ _SCALES: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _YEAR_FIRST = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?![\d])(.*)$")
 _EPOCH = pd.Timestamp(0, tz="UTC")
+_SHOWN_ROWS = 3  # offending rows a refusal names
 
 
 class TimestampFormatError(ValueError):
@@ -44,10 +49,17 @@ class EpochSeconds:
     unit: str | None = None  # for numbers: "s", "ms", "us" or "ns", once decided
     day_first: bool | None = None  # for dd/mm-or-mm/dd dates, once decided
     notes: list[str] = field(default_factory=list)
+    # For `check`: numbers per the unit their own size says, the rows of each unit (a few)
+    # with an example value, and the rows read outside the plausible years.
+    units_seen: Counter[str] = field(default_factory=Counter)
+    unit_rows: dict[str, list[str]] = field(default_factory=dict)
+    out_of_range: int = 0
+    out_of_range_rows: list[str] = field(default_factory=list)
 
     def __call__(self, values: pd.Series) -> pd.Series:
+        """Epoch seconds of `values`; the index labels are the rows a refusal names."""
         if pd.api.types.is_datetime64_any_dtype(values):
-            return _datetime_seconds(values)
+            return self._in_range(values, _datetime_seconds(values))
         numeric = pd.to_numeric(values, errors="coerce")
         seconds = self._scaled(numeric)
         text = values.where(numeric.isna())
@@ -55,6 +67,35 @@ class EpochSeconds:
         text = text[text != ""]
         if len(text):
             seconds.loc[text.index] = self._dates(text)
+        return self._in_range(values, seconds)
+
+    def check(self) -> None:
+        """Refuse the column (TimestampFormatError) when its numbers mix units or a time falls
+        outside 1970 .. the end of next year; call once every chunk has been read."""
+        if len(self.units_seen) > 1:
+            counts = " and ".join(
+                f"{n:,} are sized as epoch {_UNIT_WORDS[unit]} ({', '.join(self.unit_rows[unit])})"
+                for unit, n in self.units_seen.most_common()
+            )
+            raise TimestampFormatError(
+                f"timestamp numbers mix units: {counts}; re-export the column in one unit"
+            )
+        if self.out_of_range:
+            first, last = _plausible_years()
+            raise TimestampFormatError(
+                f"{self.out_of_range:,} timestamps fall outside {first}..{last} "
+                f"({', '.join(self.out_of_range_rows)}); correct or remove those rows"
+            )
+
+    def _in_range(self, values: pd.Series, seconds: pd.Series) -> pd.Series:
+        low, high = _plausible_seconds()
+        outside = seconds.notna() & ((seconds < low) | (seconds >= high))
+        if outside.any():
+            self.out_of_range += int(outside.sum())
+            for row in seconds.index[outside][: _SHOWN_ROWS - len(self.out_of_range_rows)]:
+                self.out_of_range_rows.append(
+                    f"{_row_name(row)}: '{values[row]}' read as the year {_year(seconds[row])}"
+                )
         return seconds
 
     def _scaled(self, numeric: pd.Series) -> pd.Series:
@@ -67,9 +108,25 @@ class EpochSeconds:
                     f"timestamp numbers read as epoch {_UNIT_NAMES[self.unit]} "
                     f"(typical value {typical:.4g})"
                 )
+        self._count_units(found)
         seconds = numeric.astype(np.float64)
         scale = _SCALES[self.unit or "s"]
         return seconds // scale if scale != 1 else seconds
+
+    def _count_units(self, found: pd.Series) -> None:
+        """Count the numbers by the unit their own size says (0, the epoch in any unit, aside)."""
+        size = np.abs(found.to_numpy(dtype=np.float64))
+        units = np.select(
+            [size >= limit for limit, _ in _UNIT_THRESHOLDS],
+            [unit for _, unit in _UNIT_THRESHOLDS],
+            default="s",
+        )
+        for unit in np.unique(units[size != 0]):
+            rows = found.index[(units == unit) & (size != 0)]
+            self.units_seen[str(unit)] += len(rows)
+            shown = self.unit_rows.setdefault(str(unit), [])
+            for row in rows[: _SHOWN_ROWS - len(shown)]:
+                shown.append(f"{_row_name(row)}: {found[row]:.0f}")
 
     def _dates(self, text: pd.Series) -> pd.Series:
         out = pd.Series(np.nan, index=text.index, dtype=np.float64)
@@ -120,11 +177,42 @@ class EpochSeconds:
 
 
 _UNIT_NAMES: Final = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+_UNIT_WORDS: Final = {"s": "seconds", **_UNIT_NAMES}
+
+
+def _plausible_years() -> tuple[int, int]:
+    """The years an interaction can have happened in: the Unix epoch (0 is a common "unknown")
+    to the end of next year (clocks and time zones run a little ahead, never by years)."""
+    return 1970, pd.Timestamp.now(tz="UTC").year + 1
+
+
+def _plausible_seconds() -> tuple[float, float]:
+    """`_plausible_years` as epoch seconds: [start of the first year, start of the year after)."""
+    first, last = _plausible_years()
+    start, end = (pd.Timestamp(year=y, month=1, day=1, tz="UTC") for y in (first, last + 1))
+    return start.timestamp(), end.timestamp()
+
+
+def _year(seconds: float) -> int:
+    """The year of epoch `seconds`, also beyond pandas' datetimes (years 1677..2262)."""
+    try:
+        return pd.Timestamp(seconds, unit="s").year
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        return int(1970 + seconds // _SECONDS_PER_YEAR)
+
+
+_SECONDS_PER_YEAR: Final = 31_556_952  # the Gregorian calendar's mean year
+
+
+def _row_name(row: object) -> str:
+    """A row as a refusal names it: the caller's index label is the 0-based data row."""
+    return f"row {row + 1}" if isinstance(row, (int, np.integer)) else f"row {row}"
 
 
 def _datetime_seconds(values: pd.Series) -> pd.Series:
     """Whole epoch seconds of a datetime series (naive values are UTC), NaN for NaT."""
     if values.dt.tz is None:
         values = values.dt.tz_localize("UTC")
-    seconds = (values - _EPOCH) // pd.Timedelta(seconds=1)
+    # The epoch in the values' own unit: in nanoseconds a Parquet date after 2262 overflows.
+    seconds = (values - _EPOCH.as_unit(values.dt.unit)) // pd.Timedelta(seconds=1)
     return seconds.astype(np.float64)

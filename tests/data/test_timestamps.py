@@ -1,0 +1,79 @@
+"""Timestamp columns refused rather than read centuries away: mixed epoch units and times
+outside 1970 .. the end of next year, on tiny files and series the tests build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from data import schemas as S
+from data.imported import DataImportError, import_file, list_imported
+from data.loaders import load_interactions
+from data.schemas import Kind
+from data.timestamps import EpochSeconds, TimestampFormatError
+
+SECONDS = 1_700_000_000  # 2023-11-14
+
+
+def _interactions(tmp_path: Path, name: str, stamps: list[object]) -> Path:
+    path = tmp_path / f"{name}.csv"
+    frame = pd.DataFrame({"user_id": [f"u{i}" for i in range(len(stamps))], "item_id": "i"})
+    frame.assign(timestamp=stamps).to_csv(path, index=False)
+    return path
+
+
+def test_mixed_epoch_seconds_and_milliseconds_are_refused_with_their_counts(
+    tmp_path: Path,
+) -> None:
+    """Regression: 90 rows in epoch seconds and 10 in milliseconds were all read as seconds
+    (the 10 landed in the year 54256) with no note and exit 0."""
+    stamps = [SECONDS + i for i in range(90)] + [SECONDS * 1000 + i for i in range(10)]
+    path = _interactions(tmp_path, "mixed-units", stamps)
+    result = CliRunner().invoke(app, ["data", "import", str(path), "--kind", "interactions"])
+    assert result.exit_code == 2, result.output
+    assert "timestamp numbers mix units: 90 are sized as epoch seconds (row 1: " in result.output
+    assert "10 are sized as epoch milliseconds (row 91: 1700000000000" in result.output
+    assert "mixed-units" not in list_imported()
+
+
+def test_mixed_units_are_found_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("data.table_reader.CHUNK_ROWS", 4)  # the first chunk is all seconds
+    stamps = [SECONDS + i for i in range(8)] + [SECONDS * 1000]
+    with pytest.raises(DataImportError, match=r"1 are sized as epoch milliseconds \(row 9: "):
+        import_file(_interactions(tmp_path, "late", stamps), Kind.INTERACTIONS, {}, "late")
+
+
+def test_times_outside_1970_to_next_year_are_refused_naming_the_rows(tmp_path: Path) -> None:
+    """Regression: a column read in one unit could land rows centuries away silently."""
+    next_year = pd.Timestamp.now(tz="UTC").year + 1
+    stamps = [SECONDS, 9_000_000_000, f"{next_year + 1}-01-01", -5]
+    with pytest.raises(DataImportError) as caught:
+        import_file(_interactions(tmp_path, "far", stamps), Kind.INTERACTIONS, {}, "far")
+    message = str(caught.value)
+    assert message.startswith(f"3 timestamps fall outside 1970..{next_year} (row 2: ")
+    assert f"row 3: '{next_year + 1}-01-01' read as the year {next_year + 1}" in message
+    assert "row 4: '-5' read as the year 1969" in message
+
+
+def test_the_epoch_itself_and_next_year_are_kept(tmp_path: Path) -> None:
+    next_year = pd.Timestamp.now(tz="UTC").year + 1
+    late = f"{next_year}-12-31"
+    # 0 is a common "unknown"; it is the epoch in every unit, so it mixes with none.
+    path = _interactions(tmp_path, "edges", [0, SECONDS * 1000, late])
+    import_file(path, Kind.INTERACTIONS, {}, "edges")
+    expected = [0, SECONDS, int(pd.Timestamp(late, tz="UTC").timestamp())]
+    assert load_interactions("edges")[S.TIMESTAMP].tolist() == expected
+
+
+def test_parquet_datetimes_are_range_checked_too() -> None:
+    """Regression: a Parquet datetime after 2262 crashed the reading (nanosecond overflow)."""
+    reading = EpochSeconds()
+    reading(pd.Series(pd.to_datetime(["2022-07-04", "2300-01-01"]).astype("datetime64[s]")))
+    with pytest.raises(TimestampFormatError, match="row 2: '2300-01-01 00:00:00'"):
+        reading.check()
