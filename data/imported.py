@@ -275,6 +275,19 @@ def _catalog_overlap(name: str, kind: Kind, frame: pd.DataFrame) -> list[str]:
     ]
 
 
+def _replaced(name: str, kind: Kind) -> list[str]:
+    """A note when dataset `name` already has a `kind` frame, which this import replaces: a
+    re-import is how a dataset is corrected, but replacing another file's data should be said."""
+    if not imported_frame_path(name, kind).exists():
+        return []
+    manifest_path = imported_root() / name / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    source = manifest.get("sources", {}).get(kind.value, {})
+    origin = Path(source["path"]).name if "path" in source else "synthetic data"
+    rows = f"{source['rows_kept']:,} rows from {origin}" if "rows_kept" in source else origin
+    return [f"replaced the previous {kind} import of '{name}' ({rows})"]
+
+
 def imported_root() -> Path:
     return data_dir() / IMPORTED_FOLDER
 
@@ -361,6 +374,7 @@ def import_file(
         notes.extend(repeats)
     canonical = conform(kept, kind)
     notes.extend(_catalog_overlap(name, kind, canonical))
+    notes.extend(_replaced(name, kind))
     target = imported_frame_path(name, kind)
     write_atomic(target, lambda tmp: canonical.to_parquet(tmp, index=False))
     record_frame(

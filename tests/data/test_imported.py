@@ -238,3 +238,17 @@ def test_semicolon_separator_and_decimal_comma_are_printed_as_notes(tmp_path: Pa
     assert import_file(tabs, Kind.INTERACTIONS, {}, "tabs").notes == [
         "tabs.csv read as tab-separated: its header line has tabs and no ','"
     ]
+
+
+def test_reimporting_a_name_notes_the_import_it_replaces(tmp_path: Path) -> None:
+    """Regression: importing under an existing dataset name replaced its data without a note."""
+    first = _write(tmp_path, "first.csv", "user_id,item_id\na,1\nb,2\n")
+    second = _write(tmp_path, "second.csv", "user_id,item_id\nc,3\n")
+    assert import_file(first, Kind.INTERACTIONS, {}, "again").notes == []
+    items = _write(tmp_path, "items.csv", "item_id,title\n1,A\n2,B\n")
+    assert import_file(items, Kind.ITEMS, {}, "again").notes == []  # another kind: added
+    report = import_file(second, Kind.INTERACTIONS, {}, "again")
+    assert "replaced the previous interactions import of 'again' (2 rows from first.csv)" in (
+        report.notes
+    )
+    assert load_interactions("again")[S.USER_ID].tolist() == ["c"]
