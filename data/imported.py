@@ -4,8 +4,9 @@ Every row either lands in the canonical frame or is counted as rejected with a r
 dropped silently. Imported datasets live beside the catalog cache and are loaded by name like
 catalog datasets. Labelled texts take a further step (`data.labelled_import`): the task their
 labels are for, a label map, each row's language, and the check that sentiment labels can be served.
-A file is read a chunk at a time and only its mapped columns (`data.table_reader`), so a public
-export of several GB imports in the memory its kept rows need.
+A file is read a chunk at a time and only its mapped columns (`data.table_reader`), each chunk's
+rows checked (`data.import_rows`) before the next is read, so a public export of several GB
+imports in the memory its kept rows need.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from data import schemas as S
 from data.atomic import write_atomic
 from data.catalog import CATALOG
+from data.import_rows import ColumnReading, validate_rows
 from data.label_maps import LabelMapError, SentimentLabelError
 from data.labelled_import import (
     LabelledTextError,
@@ -37,7 +38,7 @@ from data.language_codes import LanguageCodeError
 from data.paths import data_dir
 from data.schemas import SCHEMAS, Kind, conform
 from data.table_reader import TableReadError, read_chunks, separator_note, table_columns
-from data.timestamps import EpochSeconds, TimestampFormatError
+from data.timestamps import TimestampFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -134,95 +135,6 @@ def _read_valid_rows(
     if not parts:
         return pd.DataFrame(columns=list(sources)), reasons, rows_read
     return pd.concat(parts, ignore_index=True), reasons, rows_read
-
-
-@dataclass
-class ColumnReading:
-    """How a file's columns are read, decided from its first chunks and kept for the rest (the
-    timestamp spelling, ids written as whole floats), and what was decided, for the report."""
-
-    timestamps: EpochSeconds = field(default_factory=EpochSeconds)
-    id_notes: dict[str, str] = field(default_factory=dict)
-    decimal_comma: str | None = None  # the note, once a rating written '4,5' is read
-
-    @property
-    def notes(self) -> list[str]:
-        rating = [self.decimal_comma] if self.decimal_comma else []
-        return [*self.id_notes.values(), *rating, *self.timestamps.notes]
-
-    def ids(self, column: str, values: pd.Series) -> pd.Series:
-        """`values` as id text: outer spaces removed; a column of whole numbers written as floats
-        (`115.0`, what a spreadsheet or pandas writes for an integer column with a gap) read as
-        the integers, so they match the same ids written `115` in another file."""
-        text = values.astype(str).str.strip()
-        floats = text.str.contains(".", regex=False)
-        if floats.any() and text.str.fullmatch(_INTEGER_OR_WHOLE_FLOAT).all():
-            example = text[floats].iloc[0]
-            self.id_notes.setdefault(
-                column,
-                f"{column} values written as whole floats (e.g. '{example}') read as integers",
-            )
-            text = text.str.replace(_WHOLE_FLOAT_TAIL, "", regex=True)
-        return text
-
-
-_INTEGER_OR_WHOLE_FLOAT = re.compile(r"-?\d+(\.0+)?")
-_WHOLE_FLOAT_TAIL = re.compile(r"\.0+$")
-_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
-
-
-def validate_rows(
-    frame: pd.DataFrame, kind: Kind, reading: ColumnReading | None = None
-) -> tuple[pd.DataFrame, Counter[str]]:
-    """Split rows into kept and rejected; return the kept frame and rejection reasons counted.
-
-    `reading` carries what earlier chunks of the same file decided (a fresh one by default).
-    """
-    reading = reading or ColumnReading()
-    schema = SCHEMAS[kind]
-    bad = np.zeros(len(frame), dtype=bool)
-    reasons: Counter[str] = Counter()
-
-    def reject(mask: pd.Series, reason: str) -> None:
-        # A row is counted once, under the first reason that rejects it.
-        new = mask.to_numpy(dtype=bool) & ~bad
-        if new.any():
-            reasons[reason] += int(new.sum())
-        bad[new] = True
-
-    for column in schema.required:
-        text = frame[column].astype(str).str.strip()
-        reject(frame[column].isna() | (text == "") | (text == "nan"), f"empty {column}")
-    for column in (S.USER_ID, S.ITEM_ID):
-        if column in frame and not bad.all():
-            # As object first: ids become text, which a number column cannot hold in place.
-            ids = frame[column].astype(object)
-            ids[~bad] = reading.ids(column, frame.loc[~bad, column])
-            frame[column] = ids
-    if S.RATING in frame:
-        # "4,5": a decimal comma, as spreadsheets write in locales that separate CSV by ';'.
-        written = frame[S.RATING].astype(str).str.strip()
-        commas = written.str.fullmatch(_DECIMAL_COMMA)
-        if commas.any() and reading.decimal_comma is None:
-            reading.decimal_comma = (
-                f"{S.RATING} values with a decimal comma (e.g. '{written[commas].iloc[0]}') "
-                "read with ',' as the decimal mark"
-            )
-        written = written.where(~commas, written.str.replace(",", "."))
-        ratings = pd.to_numeric(written.where(frame[S.RATING].notna()), errors="coerce")
-        reject(ratings.isna() | ~np.isfinite(ratings.fillna(0)), f"{S.RATING} is not a number")
-        frame[S.RATING] = ratings
-    if S.TIMESTAMP in frame:
-        raw = frame[S.TIMESTAMP]
-        blank = raw.isna() | (raw.astype(str).str.strip() == "")
-        reject(blank, f"empty {S.TIMESTAMP}")
-        stamps = reading.timestamps(raw.where(~blank))
-        reject(stamps.isna(), f"{S.TIMESTAMP} is neither epoch seconds nor a date")
-        frame[S.TIMESTAMP] = stamps
-    kept = frame[~bad].copy()
-    if S.TIMESTAMP in kept:
-        kept[S.TIMESTAMP] = kept[S.TIMESTAMP].astype("int64")
-    return kept, reasons
 
 
 _REPEATED_ITEM = f"repeated {S.ITEM_ID}: an earlier row of an item listed again"
