@@ -6,8 +6,9 @@ Agora's own loader, which dispatches on the folder's manifest to the right model
 
 Input: a DataFrame with a `user_id` column. Params: `k` (list length, default 10) and
 `exclude_seen` (default true). Output: one row per recommendation, columns user_id, rank
-(1 = best), item_id, score. Users the model knows are scored in one batch; any other user gets
-what the feed router gives a user with no history (the popular fallback), as the service does.
+(1 = best), item_id, score. Users the model knows are scored in one batch, seen items left out
+as a feed leaves them out (`fitted_feeds`); any other user gets what the feed router gives a
+user with no history (the popular fallback), as the service does.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ class RecommenderPyfunc(PythonModel):
             raise ValueError(f"k must be positive, got {k}")
         exclude_seen = bool(params.get("exclude_seen", True))
         users = [str(user) for user in model_input["user_id"]]
-        from models.recommenders.feed_router import FeedRequest, route_feed
+        from models.recommenders.feed_router import FeedRequest, fitted_feeds, route_feed
 
         known = [user for user in users if self.recommender.known_user(user)]
-        answers = self.recommender.recommend_batch(known, k=k, exclude_seen=exclude_seen)
+        answers = fitted_feeds(self.recommender, known, k, exclude_seen)
         unknown = [user for user in users if user not in answers]
         if unknown:  # nothing is known of any of them: one popular-fallback answer for all
             request = FeedRequest(unknown[0], k=k, exclude_seen=exclude_seen)

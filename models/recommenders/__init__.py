@@ -4,6 +4,7 @@ model = create_recommender("ease", {"regularization": 500}).fit(train, items)
 model.recommend("196", k=10, filters=ItemFilter(include_genres={"Comedy"}))
 model.save(path); same = load_recommender(path)
 feed = route_feed(model, FeedRequest("196", k=10), activity)   # the feed path (feed_router)
+feeds = fitted_feeds(model, ["196", "186"], k=10)   # known users' feeds in batches (batch jobs)
 """
 
 from models.recommenders.base import Recommender
@@ -24,6 +25,7 @@ from models.recommenders.feed_router import (
     FeedRequest,
     FeedRules,
     feed_history,
+    fitted_feeds,
     route_feed,
 )
 from models.recommenders.fitted_catalog import FittedCatalog
@@ -55,6 +57,7 @@ __all__ = [
     "UnknownUserError",
     "create_recommender",
     "feed_history",
+    "fitted_feeds",
     "load_recommender",
     "recommender_class",
     "recommender_classes",

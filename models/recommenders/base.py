@@ -159,8 +159,15 @@ class Recommender(SavedModel):
         k: int = 10,
         exclude_seen: bool = True,
         filters: ItemFilter | None = None,
+        also_seen: bool = False,
     ) -> dict[str, list[Recommendation]]:
-        """Top-k for many known users at once (scored in dense blocks)."""
+        """Top-k for many known users at once (scored in dense blocks).
+
+        With `exclude_seen` and `also_seen` the catalog's pairs seen beyond the fitted history
+        (non-positive ratings, pairs held out to evaluate the model) are left out too, as a
+        served feed leaves them out (`feed_router.fitted_feeds`); without `also_seen` only the
+        fitted history is, as the evaluation of the model on those held-out pairs needs.
+        """
         k = check_k(k)
         check_ids(user_ids, "user_ids")
         catalog = self.catalog
@@ -172,7 +179,7 @@ class Recommender(SavedModel):
         result: dict[str, list[Recommendation]] = {}
         if self.norm_index is not None and len(indices) <= PRUNED_MAX_BATCH:
             queries = self.user_queries(indices)
-            seen_rows = catalog.history_rows(indices) if exclude_seen else None
+            seen_rows = catalog.seen_rows(indices, also_seen) if exclude_seen else None
             for row, user_id in enumerate(user_ids):
                 seen = _row_items(seen_rows, row) if seen_rows is not None else None
                 result[user_id] = self._select_pruned(queries[row], k, seen, allowed)
@@ -181,7 +188,7 @@ class Recommender(SavedModel):
         for start in range(0, len(indices), step):
             block = indices[start : start + step]
             scores = self.score_users(block)
-            seen = catalog.history_rows(block) if exclude_seen else None
+            seen = catalog.seen_rows(block, also_seen) if exclude_seen else None
             for user_id, picks in zip(
                 user_ids[start : start + step],
                 self._select(scores, k, seen, allowed),

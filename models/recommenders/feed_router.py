@@ -132,6 +132,17 @@ def route_feed(
     return Feed(model.popular_items(k, filters, exclude), "popular-fallback")
 
 
+def fitted_feeds(
+    model: Recommender, user_ids: Sequence[str], k: int = 10, exclude_seen: bool = True
+) -> dict[str, list[Recommendation]]:
+    """The feeds of many known users from what the model was fitted on, scored in batches:
+    what `route_feed` answers each of them when nothing is known beyond the fit (no newer
+    events, recent items, blocked or disliked items, segment rules). Batch jobs, which read no
+    event store, use it. Seen items are the fitted history and the catalog's `also_seen` pairs,
+    as `route_feed` leaves them out."""
+    return model.recommend_batch(user_ids, k, exclude_seen, also_seen=exclude_seen)
+
+
 def complained_genres(model: Recommender, complained: frozenset[str]) -> frozenset[str]:
     """The genres of the items a user complained about (items the model does not know have
     none); bounded by the blocked items a feed reads."""

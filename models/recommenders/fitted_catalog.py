@@ -166,6 +166,17 @@ class FittedCatalog:
             shape=(1, self.n_items),
         )
 
+    def seen_rows(self, user_indices: np.ndarray, also_seen: bool = False) -> sp.csr_matrix:
+        """What `exclude_seen` masks for `user_indices`: their fitted history rows, and with
+        `also_seen` the pairs seen beyond it too (non-zero where seen)."""
+        rows = self.history_rows(user_indices)
+        if not also_seen or self.also_seen is None:
+            return rows
+        extra = self.also_seen[np.asarray(user_indices, dtype=np.int64).ravel()]
+        # As booleans: a history value (negative in models fitted before non-positive ratings
+        # were left out) plus a one could sum to zero and unmask the item.
+        return sp.csr_matrix((rows != 0) + (extra != 0))
+
     def had_interactions(self, item_id: str) -> bool:
         """True when the item had at least one interaction at fit time."""
         index = self.items.get(item_id)

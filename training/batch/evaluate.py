@@ -61,7 +61,11 @@ def evaluate_on_engine(
     started = time.perf_counter()
     test, users_total = evaluation_users(test, max_users, seed)
     relevant = relevant_items(test)
-    batch = recommend_all(model_folder, list(relevant), max({k, *ks}), settings, users_per_batch)
+    # The fitted history alone is seen: the model keeps the held-out pairs it is scored on as
+    # seen (its feeds leave them out), and the training evaluation masked only its history.
+    batch = recommend_all(
+        model_folder, list(relevant), max({k, *ks}), settings, users_per_batch, as_feeds=False
+    )
     lists: dict[str, list[str]] = {user: [] for user in relevant}
     # recommend_all's rows are each user's list in rank order.
     for user, items in batch.recommendations.groupby(USER_ID, sort=False)[ITEM_ID]:

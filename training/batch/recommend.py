@@ -1,10 +1,13 @@
 """Top-k recommendations for every user of a dataset, batch by batch, on any engine.
 
-Each worker loads the saved recommender once and scores its batches with the contract's
-`recommend_batch`, so the lists are those a single process gives for the same batches (the
-batches are cut the same way on every engine). Users the model does not know (none of their
-interactions were in its training data) are counted and left out: a feed for them is decided
-online by the feed router, not by the model.
+Each worker loads the saved recommender once and scores its batches with the feed router's
+`fitted_feeds` (the contract's `recommend_batch`), so the lists are those a single process gives
+for the same batches (the batches are cut the same way on every engine). By default a user's
+list leaves out what the service's feed leaves out for them as seen: the fitted history and the
+pairs the model keeps as seen beyond it (`also_seen`: non-positive ratings, the pairs held out
+to evaluate it). The evaluation asks for the fitted history alone (it scores those held-out
+pairs). Users the model does not know (none of their interactions were in its training data)
+are counted and left out: a feed for them is decided online by the feed router, not by the model.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from data.schemas import ITEM_ID, USER_ID
-from models.recommenders import load_recommender
+from models.recommenders import fitted_feeds, load_recommender
 from training.batch.engine import (
     EngineSettings,
     ShippedFolder,
@@ -54,15 +57,21 @@ class RecommendBatchOutcome:
 class RecommendWorker:
     """One worker's recommender, loaded once from its saved folder."""
 
-    def __init__(self, model: ShippedFolder, k: int) -> None:
+    def __init__(self, model: ShippedFolder, k: int, as_feeds: bool = True) -> None:
         with model.opened() as folder:
             self.model = load_recommender(folder)
         self.k = k
+        self.as_feeds = as_feeds
 
     def __call__(self, user_ids: Sequence[str]) -> tuple[pd.DataFrame, int]:
         """The batch's lists as rows, and how many of its users the model does not know."""
         known = [user for user in user_ids if self.model.known_user(user)]
-        lists = self.model.recommend_batch(known, self.k) if known else {}
+        if not known:
+            lists = {}
+        elif self.as_feeds:
+            lists = fitted_feeds(self.model, known, self.k)
+        else:  # the fitted history alone is seen
+            lists = self.model.recommend_batch(known, self.k)
         return recommendations_frame(lists), len(user_ids) - len(known)
 
 
@@ -91,12 +100,16 @@ def recommend_all(
     k: int = 10,
     settings: EngineSettings | None = None,
     users_per_batch: int = DEFAULT_USERS_PER_BATCH,
+    as_feeds: bool = True,
 ) -> RecommendBatchOutcome:
-    """Top-k for each of `user_ids` with the recommender saved in `model_folder`."""
+    """Top-k for each of `user_ids` with the recommender saved in `model_folder`: their feeds
+    (what the service leaves out as seen is left out), or with `as_feeds=False` lists with the
+    fitted history alone left out (the evaluation's)."""
     settings = settings or EngineSettings()
     users = sorted(dict.fromkeys(str(user) for user in user_ids))
     batches = split_batches(users, users_per_batch)
-    run = run_batches(RecommendWorker, (ship(model_folder, settings), k), batches, settings)
+    worker_args = (ship(model_folder, settings), k, as_feeds)
+    run = run_batches(RecommendWorker, worker_args, batches, settings)
     frames = [frame for frame, _ in run.results]
     unknown = sum(count for _, count in run.results)
     combined = pd.concat(frames, ignore_index=True) if frames else recommendations_frame({})

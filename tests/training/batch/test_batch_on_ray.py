@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 from features.splits import stratified_split
 from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
-from models.recommenders import create_recommender
+from models.recommenders import create_recommender, load_recommender
 from training.batch import (
     EngineSettings,
     ShippedFolder,
@@ -137,8 +137,14 @@ def _interactions(users: int = 300, items: int = 80, seed: int = 7) -> pd.DataFr
 
 @pytest.fixture(scope="module")
 def recommender_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ALS that keeps each user's two best items as seen beyond its history (as held-out
+    pairs are kept): a batch feed must leave them out on every engine."""
     model = create_recommender("als", {"factors": 8, "iterations": 5, "use_gpu": False})
     model.fit(_interactions())
+    users = list(model.catalog.users)
+    best = model.recommend_batch(users, k=2)
+    pairs = [(user, rec.item_id) for user in users for rec in best[user]]
+    model.catalog.add_also_seen(pd.DataFrame(pairs, columns=["user_id", "item_id"]))
     return model.save(tmp_path_factory.mktemp("recommender") / "model")
 
 
@@ -150,6 +156,7 @@ def split_model(
     train, test = stratified_split(_interactions(), ratio=0.75, seed=42)
     model = create_recommender("als", {"factors": 8, "iterations": 5, "use_gpu": False})
     model.fit(train)
+    model.catalog.add_also_seen(test)  # kept as seen, as the training pipeline registers it
     return model.save(tmp_path_factory.mktemp("split-model") / "model"), train, test
 
 
@@ -255,6 +262,9 @@ def test_recommend_on_ray_gives_the_single_process_lists(
     assert (local.users, local.unknown_users) == (remote.users, remote.unknown_users) == (300, 1)
     assert len(local.recommendations) == 300 * 5
     pd.testing.assert_frame_equal(local.recommendations, remote.recommendations)
+    catalog = load_recommender(recommender_folder).catalog
+    for user, items in remote.recommendations.groupby("user_id")["item_id"]:
+        assert not catalog.also_seen_items(str(user)) & set(items), user
 
 
 @pytest.mark.integration
@@ -336,7 +346,6 @@ def test_the_cli_triages_a_table_on_the_cluster(
 def test_evaluation_on_ray_equals_the_training_evaluation(
     ray_address: str, split_model: tuple[Path, pd.DataFrame, pd.DataFrame]
 ) -> None:
-    from models.recommenders import load_recommender
     from training.recommender.evaluate import evaluate_recommender
 
     folder, train, test = split_model
