@@ -18,6 +18,7 @@ import typer
 
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
 from cli.options import TrackingOption, choices
+from cli.outputs import PARQUET, check_output_file
 
 if TYPE_CHECKING:
     from serving.champion_cache import ChampionCache
@@ -158,6 +159,7 @@ def recommend_command(
 
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
+    check_output_file(out, "--out", PARQUET)  # before the work, not after it
     try:
         interactions, _ = load_dataset(dataset)
     except BAD_INPUT_ERRORS as error:
@@ -216,6 +218,7 @@ def triage_command(
 
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
+    check_output_file(out, "--out", PARQUET)
     try:
         table = read_texts(input_path, text_column)
     except (OSError, ValueError) as error:
@@ -320,6 +323,8 @@ def evaluate_command(
 
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
+    if json_out is not None:
+        check_output_file(json_out, "--json")
     name = model or recommender_registered_name(dataset)
     from mlflow.exceptions import MlflowException
 
@@ -405,6 +410,8 @@ def embed_command(
 
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
+    if out is not None:
+        check_output_file(out, "--out", PARQUET)
     encoder = encoder or DEFAULT_ENCODER
     try:
         if Kind.ITEMS not in available_kinds(dataset):

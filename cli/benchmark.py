@@ -15,6 +15,7 @@ from cli.options import (
     ExportOption,
     RecommenderName,
 )
+from cli.outputs import check_output_folder
 from models.classifiers.catalog import ClassifierType
 
 app = typer.Typer(
@@ -43,6 +44,8 @@ def benchmark_recommender_command(
     """Train and evaluate every recommender on protocol P (ML-100K, 75/25 per user, seed 42)."""
     from training.recommender.benchmark import format_table, run_benchmark
 
+    if export_dir is not None:
+        check_output_folder(export_dir, "--export-dir")  # before the benchmark, not after it
     try:
         rows = run_benchmark(
             dataset,

@@ -20,6 +20,7 @@ from cli.options import (
     RecommenderName,
     TrackingOption,
 )
+from cli.outputs import check_output_file, check_output_folder
 from features.text_splits import Task, split_notes
 from models.classifiers.catalog import ClassifierType
 
@@ -81,6 +82,12 @@ def train_recommender_command(
         raise bad_input(
             "--tune (a number of trials) and --budget-minutes are alternatives; give one"
         )
+    # Both are written after the model is registered: a path that cannot be written is
+    # refused before the training, not after it.
+    if export_dir is not None:
+        check_output_folder(export_dir, "--export-dir")
+    if save_config is not None:
+        check_output_file(save_config, "--save-config")
     try:
         if config is None and tune == 0 and budget_minutes is None and model is not None:
             config = committed_tuned_config(model.value, dataset)
