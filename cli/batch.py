@@ -67,6 +67,22 @@ def _engine_settings(engine: str, address: str | None, workers: int | None) -> E
         raise bad_input(error) from None
 
 
+def check_registry(tracking_uri: str | None) -> None:
+    """Exit 2, before any work and creating nothing, for a registry the champions cannot come
+    from: a bare path, or a SQLite registry that does not exist (a mistyped path; the local
+    default may: a fresh home has none yet). A server that does not answer is not refused: the
+    champion cache answers for it, as it does for the service."""
+    from data.paths import default_tracking_uri
+    from data.paths import tracking_uri as resolved_uri
+    from training.tracking_store import TrackingStoreError, check_tracking_store
+
+    uri = resolved_uri(tracking_uri)
+    try:
+        check_tracking_store(uri, must_exist=uri != default_tracking_uri(), probe_server=False)
+    except TrackingStoreError as error:
+        raise bad_input(error) from None
+
+
 def _champion_cache(tracking_uri: str | None) -> tuple[object, ChampionCache]:
     from serving.champion_cache import ChampionCache
     from serving.settings import Settings
@@ -113,11 +129,12 @@ def check_trained_for(name: str, version: str, dataset: str, tracking_uri: str |
 
     from training.recommender.tracking import FAMILY
     from training.tracking import configure_tracking
+    from training.tracking_store import TrackingStoreError
 
     try:
-        configure_tracking(tracking_uri)
+        configure_tracking(tracking_uri, must_exist=True)
         tags = MlflowClient().get_model_version(name, version).tags or {}
-    except MlflowException:
+    except (MlflowException, TrackingStoreError):  # no registry to read: nothing to check
         return
     family, trained = tags.get("agora.family"), tags.get("agora.dataset")
     if family not in (None, FAMILY):
@@ -160,6 +177,7 @@ def recommend_command(
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
     check_output_file(out, "--out", PARQUET)  # before the work, not after it
+    check_registry(tracking_uri)
     try:
         interactions, _ = load_dataset(dataset)
     except BAD_INPUT_ERRORS as error:
@@ -219,6 +237,7 @@ def triage_command(
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
     check_output_file(out, "--out", PARQUET)
+    check_registry(tracking_uri)
     try:
         table = read_texts(input_path, text_column)
     except (OSError, ValueError) as error:
@@ -270,7 +289,7 @@ def champion_run(name: str, version: str, tracking_uri: str | None = None) -> Ch
     from training.promotion import TAG_METRIC_PREFIX
     from training.tracking import configure_tracking
 
-    configure_tracking(tracking_uri)
+    configure_tracking(tracking_uri, must_exist=True)
     client = MlflowClient()
     registered = client.get_model_version(name, version)
     params = client.get_run(registered.run_id).data.params
@@ -325,6 +344,7 @@ def evaluate_command(
     settings = _engine_settings(engine, address, workers)
     if json_out is not None:
         check_output_file(json_out, "--json")
+    check_registry(tracking_uri)
     name = model or recommender_registered_name(dataset)
     from mlflow.exceptions import MlflowException
 

@@ -16,16 +16,18 @@ from data.catalog import UnknownDatasetError
 from data.fetch import FetchError
 from features.splits import SplitTooSmallError
 from models.config import ConfigError
+from training.tracking_store import TrackingStoreError
 
 BAD_INPUT = 2
 STEP_FAILED = 1
-# Refused input as the pipelines raise it: a bad config field, or a dataset that is not in the
-# catalog, not imported, or not available to fetch.
+# Refused input as the pipelines raise it: a bad config field, a dataset that is not in the
+# catalog, not imported, or not available to fetch, or a tracking URI that cannot serve.
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     ConfigError,
     UnknownDatasetError,
     FetchError,
     SplitTooSmallError,
+    TrackingStoreError,
 )
 
 

@@ -2,7 +2,8 @@
 serving slots (`promote --slot`, `slots`, `unbind`).
 
 A refused promotion (the gate, or a model that cannot serve the slot) or a failed registry call
-exits with 1; an unknown slot name with 2 (see `cli.exit_codes`).
+exits with 1; an unknown slot name or a tracking URI that cannot serve (a bare path, a SQLite
+registry that does not exist, a server that does not answer) with 2 (see `cli.exit_codes`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from cli.exit_codes import STEP_FAILED, step_failed
+from cli.exit_codes import STEP_FAILED, bad_input, step_failed
 from cli.options import TrackingOption, choices
 from models.served_models import slot_names
 
@@ -31,11 +32,17 @@ T = TypeVar("T")
 
 
 def _client(tracking_uri: str | None) -> MlflowClient:
+    """The registry's client. Every command here reads a registry that must already exist: a
+    mistyped SQLite path is refused (exit 2) rather than created and listed as empty."""
     from mlflow.tracking import MlflowClient
 
     from training.tracking import configure_tracking
+    from training.tracking_store import TrackingStoreError
 
-    configure_tracking(tracking_uri)
+    try:
+        configure_tracking(tracking_uri, must_exist=True)
+    except TrackingStoreError as error:
+        raise bad_input(error) from None
     return MlflowClient()
 
 

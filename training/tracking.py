@@ -26,16 +26,24 @@ from mlflow.tracking import MlflowClient
 from data.catalog import CATALOG
 from data.imported import list_imported
 from data.locks import file_lock
-from data.paths import agora_home, tracking_uri
+from data.paths import agora_home, default_tracking_uri, tracking_uri
+from training.tracking_store import check_tracking_store
 
 logger = logging.getLogger(__name__)
 
 
-def configure_tracking(explicit: str | None = None) -> str:
-    """Point MLflow at the chosen store (creating the local default folder); return the URI."""
+def configure_tracking(explicit: str | None = None, must_exist: bool = False) -> str:
+    """Point MLflow at the chosen store (creating the local default folder); return the URI.
+
+    A URI that cannot serve is refused first, creating nothing (TrackingStoreError, see
+    `training.tracking_store`): a bare path, a tracking server that does not answer, and with
+    `must_exist` (commands that only read the registry) a SQLite file that does not exist,
+    unless it is the local default, which a fresh home has not created yet: it reads as empty.
+    """
     # One progress bar per artifact download is noise in pipeline and CLI output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(explicit)
+    check_tracking_store(uri, must_exist and uri != default_tracking_uri())
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)

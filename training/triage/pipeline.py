@@ -172,13 +172,14 @@ def train_triage(
 
     config = config or TriageConfig()
     classifier_type(model)  # an unknown model fails before any data is read
+    # A store that cannot take the run fails here, not after the training.
+    uri = configure_tracking(tracking_uri)
+    logger.info("tracking to %s", uri)
     if split is None:
         split = load_split(dataset or default_triage_dataset(task), task)
     if limit is not None:
         split = limit_split(split, limit)
     config = config.for_task(split.task)  # the run logs the sections the model used
-    uri = configure_tracking(tracking_uri)
-    logger.info("tracking to %s", uri)
     target = name or registered_name(split)
     check_registry_name(target, FAMILY)  # before the training, not after it
     trained = fit_and_evaluate(model, split, config)
