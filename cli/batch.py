@@ -233,11 +233,20 @@ def triage_command(
 ) -> None:
     """Triage every text of INPUT with the served triage champions, written to Parquet."""
     from training.batch import read_texts, triage_all
+    from training.batch.triage import OUTPUT_COLUMNS
 
     started = time.perf_counter()
     settings = _engine_settings(engine, address, workers)
     check_output_file(out, "--out", PARQUET)
     check_registry(tracking_uri)
+    # A kept column beside the output's own, or kept twice, could not be inserted after the work.
+    clashing = sorted({c for c in keep_columns or [] if c in OUTPUT_COLUMNS})
+    if clashing:
+        raise bad_input(
+            f"--keep-column {', '.join(clashing)}: the output has its own column of that name"
+        )
+    if len(set(keep_columns or [])) < len(keep_columns or []):
+        raise bad_input("--keep-column names a column twice")
     try:
         table = read_texts(input_path, text_column)
     except (OSError, ValueError) as error:
