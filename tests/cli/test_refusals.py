@@ -10,7 +10,7 @@ import typer
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from cli.batch import check_trained_for
+from cli.champions import check_trained_for
 from cli.main import app
 from data.store import Store
 from training.tracking import configure_tracking

@@ -379,6 +379,7 @@ def test_the_cli_evaluates_the_champion_on_its_own_split(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from cli import batch as batch_cli
+    from cli.champions import ChampionRun
     from cli.main import app
     from training.recommender import steps
 
@@ -387,7 +388,7 @@ def test_the_cli_evaluates_the_champion_on_its_own_split(
     monkeypatch.setattr(
         batch_cli, "recommender_champion", lambda _name, _uri=None: ("4", "registry", folder)
     )
-    facts = batch_cli.ChampionRun(0.75, 42, {"ndcg_at_5": 0.5})
+    facts = ChampionRun(0.75, 42, {"ndcg_at_5": 0.5})
     monkeypatch.setattr(batch_cli, "champion_run", lambda _n, _v, _uri=None: facts)
     reports = {}
     for engine in ("local", "ray"):
@@ -408,7 +409,7 @@ def test_the_cli_evaluates_the_champion_on_its_own_split(
     assert 0 < reports["local"]["metrics"]["ndcg@5"] <= 1
 
     # A model whose run recorded no split cannot be scored on "its" test split.
-    def no_split(_n: str, _v: str, _uri: object = None) -> batch_cli.ChampionRun:
+    def no_split(_n: str, _v: str, _uri: object = None) -> ChampionRun:
         raise ValueError("m v4's run records no split")
 
     monkeypatch.setattr(batch_cli, "champion_run", no_split)
