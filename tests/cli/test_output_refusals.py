@@ -13,31 +13,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import training.batch
 from cli.main import app
-from training.recommender import steps
+from tests.cli.refusal_checks import forbid_work, refused
 
 
 @pytest.fixture(autouse=True)
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reading the data means the output was checked too late: make it loud."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the command started its work before checking its output")
-
-    monkeypatch.setattr(steps, "load_dataset", refuse)
-    monkeypatch.setattr(steps, "prepare_split", refuse)
-    monkeypatch.setattr(training.batch, "read_texts", refuse)
-
-
-def _refused(args: list[str], *fragments: str) -> None:
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
+    forbid_work(monkeypatch, "output")
 
 
 def _unwritable_outputs(tmp_path: Path) -> list[tuple[Path, str]]:
@@ -54,22 +36,22 @@ def _unwritable_outputs(tmp_path: Path) -> list[tuple[Path, str]]:
 
 def test_batch_recommend_refuses_an_output_it_cannot_write(tmp_path: Path) -> None:
     for out, fragment in _unwritable_outputs(tmp_path):
-        _refused(["batch", "recommend", "--dataset", "movielens-100k", "--out", str(out)], fragment)
+        refused(["batch", "recommend", "--dataset", "movielens-100k", "--out", str(out)], fragment)
 
 
 def test_batch_triage_refuses_an_output_it_cannot_write(tmp_path: Path) -> None:
     table = tmp_path / "texts.csv"
     table.write_text("text\nhello\n")
     for out, fragment in _unwritable_outputs(tmp_path):
-        _refused(["batch", "triage", str(table), "--out", str(out)], fragment)
+        refused(["batch", "triage", str(table), "--out", str(out)], fragment)
 
 
 def test_batch_evaluate_and_embed_check_their_outputs_first(tmp_path: Path) -> None:
     a_file = tmp_path / "taken.txt"
     a_file.write_text("x")
     json_out = str(a_file / "m.json")
-    _refused(["batch", "evaluate", "--dataset", "movielens-100k", "--json", json_out], "is a file")
-    _refused(["batch", "embed", "--dataset", "movielens-100k", "--out", str(tmp_path / "v.csv")])
+    refused(["batch", "evaluate", "--dataset", "movielens-100k", "--json", json_out], "is a file")
+    refused(["batch", "embed", "--dataset", "movielens-100k", "--out", str(tmp_path / "v.csv")])
 
 
 def test_a_new_output_folder_is_made_and_nothing_else_is_written(tmp_path: Path) -> None:
@@ -88,7 +70,7 @@ def test_train_recommender_checks_its_export_and_config_paths_before_training(
     a_file = tmp_path / "taken.txt"
     a_file.write_text("x")
     train = ["train", "recommender", "--dataset", "movielens-100k", "--model", "popularity"]
-    _refused([*train, "--export-dir", str(a_file)], "--export-dir", "is a file, not a folder")
-    _refused([*train, "--save-config", str(a_file / "x.yaml")], "--save-config", "is a file")
-    _refused([*train, "--save-config", str(tmp_path)], "--save-config", "is a folder")
-    _refused(["benchmark", "recommender", "--export-dir", str(a_file)], "is a file, not a folder")
+    refused([*train, "--export-dir", str(a_file)], "--export-dir", "is a file, not a folder")
+    refused([*train, "--save-config", str(a_file / "x.yaml")], "--save-config", "is a file")
+    refused([*train, "--save-config", str(tmp_path)], "--save-config", "is a folder")
+    refused(["benchmark", "recommender", "--export-dir", str(a_file)], "is a file, not a folder")

@@ -16,35 +16,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-import training.batch
 from cli.main import app
-from training.recommender import steps
+from tests.cli.refusal_checks import forbid_work, refused
 from training.tracking import configure_tracking
-from training.triage import pipeline as triage_pipeline
 
 
 @pytest.fixture(autouse=True)
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reading the data means the URI was checked too late: make it loud."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the command started its work before checking its tracking URI")
-
-    monkeypatch.setattr(steps, "load_dataset", refuse)
-    monkeypatch.setattr(steps, "prepare_split", refuse)
-    monkeypatch.setattr(triage_pipeline, "load_split", refuse)
-    monkeypatch.setattr(training.batch, "read_texts", refuse)
-
-
-def _refused(args: list[str], *fragments: str) -> str:
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
+    forbid_work(monkeypatch, "tracking URI")
 
 
 def _nobody_listens() -> str:
@@ -64,7 +43,7 @@ def test_a_bare_path_is_refused_with_the_sqlite_uri_to_give(tmp_path: Path) -> N
         ["batch", "recommend", "--dataset", "movielens-100k", "--out", str(tmp_path / "r.parquet")],
     ]
     for command in commands:
-        _refused([*command, "--tracking-uri", str(path)], "is a file path", suggestion)
+        refused([*command, "--tracking-uri", str(path)], "is a file path", suggestion)
     assert not path.parent.exists()
 
 
@@ -86,7 +65,7 @@ def test_read_only_registry_commands_refuse_a_registry_that_does_not_exist(
         ["batch", "evaluate", "--dataset", "movielens-100k"],
     ]
     for command in commands:
-        _refused([*command, "--tracking-uri", uri], f"no MLflow store at {path}")
+        refused([*command, "--tracking-uri", uri], f"no MLflow store at {path}")
     assert not path.parent.exists()  # nothing was created
     # The registry made (as training makes it), the same command reads it.
     configure_tracking(uri)
@@ -108,7 +87,7 @@ def test_a_tracking_server_nobody_answers_at_is_refused_before_training() -> Non
         ["train", "recommender", "--dataset", "movielens-100k", "--model", "popularity"],
         ["models", "list"],
     ):
-        _refused([*command, "--tracking-uri", uri], f"no MLflow tracking server answers at {uri}")
+        refused([*command, "--tracking-uri", uri], f"no MLflow tracking server answers at {uri}")
 
 
 def test_a_training_with_a_registry_that_does_not_exist_yet_creates_it(tmp_path: Path) -> None:
