@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from cli.exit_codes import STEP_FAILED, bad_input, step_failed
+from cli.exit_codes import BAD_INPUT_ERRORS, STEP_FAILED, bad_input, step_failed
 from cli.options import TrackingOption, choices
 from models.served_models import slot_names
 
@@ -100,6 +100,13 @@ def promote_cmd(
             "registry); the version must fit the slot (task, language, classes)."
         ),
     ] = None,
+    rescore: Annotated[
+        bool,
+        typer.Option(
+            help="Recommenders: first score the champion on the candidate's split (when the two "
+            "were evaluated on different data, e.g. after a re-import)."
+        ),
+    ] = False,
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Move @champion to a version if it is at least as good as the current champion.
@@ -113,6 +120,9 @@ def promote_cmd(
     client = _client(tracking_uri)
     try:
         before = {b.slot: b for b in _registry_call(slot_bindings, client)} if slot else {}
+        champion_score = None
+        if rescore and not force:
+            champion_score = _rescored(client, name, version)
         promoted = promote(
             client,
             name,
@@ -120,6 +130,7 @@ def promote_cmd(
             force=force,
             reason=reason,
             slot=None if slot is None else slot.value,
+            champion_score=champion_score,
         )
     except (PromotionRefusedError, RegistryError) as error:
         typer.secho(f"refused: {error}", err=True, fg=typer.colors.RED)
@@ -185,3 +196,22 @@ def rollback_cmd(
     except (PromotionRefusedError, RegistryError) as error:
         raise step_failed(error) from None
     typer.echo(f"{name}: champion restored to v{restored.version}")
+
+
+def _rescored(client: Any, name: str, version: str | None) -> float | None:
+    """The champion's score on the candidate's evaluation data (`--rescore`)."""
+    from training.recommender.rescore import RescoreError, rescore_champion
+
+    typer.echo(f"re-scoring the champion of {name} on the candidate's evaluation data ...")
+    try:
+        rescored = rescore_champion(client, name, version)
+    except (RescoreError, *BAD_INPUT_ERRORS) as error:
+        raise bad_input(error) from None
+    if rescored is None:
+        typer.echo("no other champion to re-score")
+        return None
+    typer.echo(
+        f"champion v{rescored.champion_version} on {rescored.dataset}: "
+        f"{rescored.metric} {rescored.value:.4f}"
+    )
+    return rescored.value
