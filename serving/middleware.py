@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from serving.auth import Principal, check_start_keys
 from serving.errors import error_response
 from serving.settings import (
+    BATCH_PATHS,
     OPEN_PATHS,
     OPEN_PREFIXES,
     ROUTE_ROLES,
@@ -41,6 +42,7 @@ from serving.settings import (
     allowed_hosts,
     allowed_origins,
     body_limit,
+    max_batches_in_flight,
     max_in_flight,
     roles_for,
     route_of,
@@ -162,34 +164,49 @@ class LoadShedder:
     """503 + `Retry-After: 1` at once when this worker already serves `limit` requests.
 
     A client (or load balancer) retries elsewhere or later; queueing instead would turn a burst
-    into timeouts for everyone. Health and metrics are never shed.
+    into timeouts for everyone. Health and metrics are never shed. Batch routes (`BATCH_PATHS`)
+    have their own budget, `batch_limit`, and take none of the others': a flood of 300-text
+    batches took every slot and feeds were shed or waited seconds behind them.
     """
 
-    def __init__(self, app: ASGIApp, limit: int | None = None) -> None:
+    def __init__(self, app: ASGIApp, limit: int | None = None, batch_limit: int | None = None):
         self.app = app
         self.limit = limit if limit is not None else max_in_flight()
+        self.batch_limit = batch_limit if batch_limit is not None else max_batches_in_flight()
         self.in_flight = 0  # one event loop per worker: no lock needed
+        self.batches_in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNSHED_PATHS:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
+        batch = scope["path"] in BATCH_PATHS
+        busy, limit = (
+            (self.batches_in_flight, self.batch_limit) if batch else (self.in_flight, self.limit)
+        )
+        if busy >= limit:
+            what = "batch requests" if batch else "requests"
             await _reject(
                 scope,
                 receive,
                 send,
                 503,
-                f"the service is at its limit of {self.limit} requests in flight: retry shortly",
+                f"the service is at its limit of {limit} {what} in flight: retry shortly",
                 code="overloaded",
                 headers={"Retry-After": "1"},
             )
             return
-        self.in_flight += 1
+        self._count(batch, +1)
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            self._count(batch, -1)
+
+    def _count(self, batch: bool, change: int) -> None:
+        if batch:
+            self.batches_in_flight += change
+        else:
+            self.in_flight += change
 
 
 def presented_key(headers: Headers) -> str | None:

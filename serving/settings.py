@@ -31,6 +31,11 @@ KB_ENCODER_ENV = "AGORA_KB_ENCODER"
 DEFAULT_HOST = "127.0.0.1"  # never every interface unless asked: the service holds customer text
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DEFAULT_MAX_IN_FLIGHT = 16  # x a few ms per request: excess is told in tens of ms, not queued
+# A batch keeps a core busy for seconds (1,000 texts): its own, small budget per worker, so a
+# flood of batches is shed instead of taking every slot a feed or a single triage needs.
+MAX_BATCHES_IN_FLIGHT_ENV = "AGORA_MAX_BATCHES_IN_FLIGHT"
+DEFAULT_MAX_BATCHES_IN_FLIGHT = 2
+BATCH_PATHS = frozenset({"/triage_batch"})
 
 MAX_TEXT_BYTES = 100 * 1024  # a triage text over 100 KB is refused with a 413-style 4xx
 MAX_BATCH = 1000
@@ -158,10 +163,20 @@ def service_workers(environ: Mapping[str, str] | None = None) -> int:
 
 def max_in_flight(environ: Mapping[str, str] | None = None) -> int:
     """Requests one worker serves at once before it sheds more with a 503 (AGORA_MAX_IN_FLIGHT)."""
-    value = (os.environ if environ is None else environ).get(MAX_IN_FLIGHT_ENV, "").strip()
-    limit = int(value) if value else DEFAULT_MAX_IN_FLIGHT
+    return _positive_int(MAX_IN_FLIGHT_ENV, DEFAULT_MAX_IN_FLIGHT, environ)
+
+
+def max_batches_in_flight(environ: Mapping[str, str] | None = None) -> int:
+    """Batch requests (`BATCH_PATHS`) one worker serves at once, apart from the other requests'
+    budget (AGORA_MAX_BATCHES_IN_FLIGHT)."""
+    return _positive_int(MAX_BATCHES_IN_FLIGHT_ENV, DEFAULT_MAX_BATCHES_IN_FLIGHT, environ)
+
+
+def _positive_int(name: str, default: int, environ: Mapping[str, str] | None) -> int:
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    limit = int(value) if value else default
     if limit < 1:
-        raise ValueError(f"{MAX_IN_FLIGHT_ENV} must be a positive integer, not {value!r}")
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
     return limit
 
 

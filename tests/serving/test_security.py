@@ -89,10 +89,11 @@ async def _echo(request: Request) -> JSONResponse:
 
 
 def _guarded(limit_in_flight: int = 8) -> tuple[TestClient, LoadShedder]:
-    app: Any = Starlette(routes=[Route("/triage", _echo, methods=["POST"])])
-    app = BodyGuard(app)
-    shedder = LoadShedder(app, limit=limit_in_flight)
-    guarded = RouteGuard(HostGuard(shedder, hosts=["testserver"]), paths={"/triage", "/healthz"})
+    routes = [Route(path, _echo, methods=["POST"]) for path in ("/triage", "/triage_batch")]
+    app: Any = BodyGuard(Starlette(routes=routes))
+    shedder = LoadShedder(app, limit=limit_in_flight, batch_limit=2)
+    paths = {"/triage", "/triage_batch", "/healthz"}
+    guarded = RouteGuard(HostGuard(shedder, hosts=["testserver"]), paths=paths)
     return TestClient(guarded), shedder
 
 
@@ -125,6 +126,20 @@ def test_route_host_and_shedding_guards() -> None:
     assert shed.json()["error"]["code"] == "overloaded"
     shedder.in_flight = 0
     assert client.post("/triage", json={}).status_code == 200
+
+
+def test_batches_have_their_own_budget_and_never_take_the_others() -> None:
+    """Regression (a client trial): 40 concurrent batches of 300 texts took all 16 slots of a
+    worker, so feeds were shed with 503 or waited seconds behind them."""
+    client, shedder = _guarded()
+    shedder.batches_in_flight = shedder.batch_limit  # as if two batches were being served
+    shed = client.post("/triage_batch", json={"texts": ["hi"]})
+    assert shed.status_code == 503 and "2 batch requests in flight" in shed.text
+    assert client.post("/triage", json={}).status_code == 200  # a single text still gets in
+    shedder.batches_in_flight = 0
+    shedder.in_flight = shedder.limit  # and full single slots do not shed a batch
+    assert client.post("/triage_batch", json={"texts": ["hi"]}).status_code == 200
+    assert client.post("/triage", json={}).status_code == 503
 
 
 def test_cross_origin_access_only_for_configured_origins() -> None:
