@@ -25,6 +25,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from bentoml import Service
 from starlette.datastructures import Headers
@@ -35,6 +36,7 @@ from serving.auth import Principal, check_start_keys
 from serving.errors import error_response
 from serving.settings import (
     BATCH_PATHS,
+    BODY_ONLY_PATHS,
     OPEN_PATHS,
     OPEN_PREFIXES,
     ROUTE_ROLES,
@@ -103,6 +105,19 @@ class RouteGuard:
             return
         if scope["type"] == "websocket":  # the service has no websocket route
             await send({"type": "websocket.close", "code": 1008})
+            return
+        if path in BODY_ONLY_PATHS and scope.get("query_string"):
+            query = scope["query_string"].decode("latin-1")
+            names = sorted({name for name, _ in parse_qsl(query, keep_blank_values=True)})
+            shown = ", ".join(repr(name[:40]) for name in names[:5]) or "an empty one"
+            await _reject(
+                scope,
+                receive,
+                send,
+                400,
+                f"this route reads its input from the JSON body only; query parameter {shown} "
+                "sent: move it into the body",
+            )
             return
         await self.app(scope, receive, send)
 

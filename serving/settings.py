@@ -87,6 +87,12 @@ OPEN_PATHS = frozenset(
 )
 OPEN_PREFIXES = ("/static_content/", "/assets/")
 UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
+# The BentoML API routes: their input is the JSON body only. A query sent to them was ignored
+# (`POST /recommend?k=5` with {"k": 1} answered one item), so a client's mistake went unseen.
+BODY_ONLY_PATHS = frozenset(
+    {"/recommend", "/similar_items", "/triage", "/triage_batch", "/events"}
+    | {"/corrections", "/resolutions", "/admin/reload"}
+)
 
 
 def body_limit(path: str) -> int:

@@ -128,6 +128,17 @@ def test_route_host_and_shedding_guards() -> None:
     assert client.post("/triage", json={}).status_code == 200
 
 
+def test_a_query_on_a_body_only_route_is_refused_naming_it() -> None:
+    """Regression (a client trial): `POST /recommend?k=5` with {"k": 1} answered one item; the
+    query was ignored without a word."""
+    client, _ = _guarded()
+    refused = client.post("/triage?k=5&user_id=197", json={})
+    assert refused.status_code == 400
+    assert "'k', 'user_id'" in refused.json()["error"]["message"]
+    assert client.post("/triage?flag", json={}).status_code == 400  # a bare name too
+    assert client.post("/triage", json={}).status_code == 200
+
+
 def test_batches_have_their_own_budget_and_never_take_the_others() -> None:
     """Regression (a client trial): 40 concurrent batches of 300 texts took all 16 slots of a
     worker, so feeds were shed with 503 or waited seconds behind them."""
