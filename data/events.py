@@ -9,10 +9,14 @@ request can never disagree about the same history:
 - negative events (dislike, complaint) are never part of a positive history: they carry no value.
 - a `complaint` event about an item, or a triaged complaint naming the item, blocks it: the
   item is never recommended to that user again.
-- a `dislike` keeps its item out of that user's feeds until a later positive event about the
-  same item says otherwise (a like after the dislike): taste may change, a complaint stands.
+- a `dislike` keeps its item out of that user's feeds until a later event about the same item
+  worth at least a like (`DISLIKE_LIFT_VALUE`, `lifts_dislike`) says their taste changed: a
+  like, share or purchase of weight 1 or more, a rating of 4 or more. A view or click (seeing an
+  item is not liking it), a rating below 4 or a weight-0 event leaves the dislike standing;
+  taste may change, a complaint stands.
 - items a feed request names in `recent_items` count as `RECENT_ITEM_TYPE` events.
-- an event whose value is not positive (weight 0) says nothing about taste and is dropped.
+- an event whose value is not positive (weight 0) says nothing about taste and is dropped: it is
+  no history and lifts no dislike.
 
 Repeated (user, item) pairs are merged by the model's `duplicates` policy, the same in the
 retrain and at serve time (see `features.user_history`).
@@ -61,6 +65,9 @@ DISLIKE_TYPE: Final = "dislike"
 # Events a feed reads however old (their items stay out of the feed): the bounded read of a
 # user's newest events would otherwise forget them.
 KEPT_OUT_TYPES: Final = BLOCKING_TYPES | {DISLIKE_TYPE}
+# What a later event must be worth to lift a dislike: as much as a like. Anything less (a view,
+# a click, a mediocre rating) is not the user saying they like the item after all.
+DISLIKE_LIFT_VALUE: Final = IMPLICIT_VALUES["like"]
 # A request's recent items tell only that the user saw them: the weakest positive event.
 RECENT_ITEM_TYPE: Final = "view"
 # Columns of an events frame besides user_id, item_id and timestamp.
@@ -133,6 +140,11 @@ def event_value(event_type: str, weight: float = 1.0) -> float:
     raise ValueError(f"unknown event type '{event_type}' (known: {', '.join(EVENT_TYPES)})")
 
 
+def lifts_dislike(event_type: str, weight: float = 1.0) -> bool:
+    """True for an event that lifts an earlier dislike of its item (worth DISLIKE_LIFT_VALUE)."""
+    return is_positive(event_type) and event_value(event_type, weight) >= DISLIKE_LIFT_VALUE
+
+
 def blocked_items(
     events: Iterable[tuple[str, str]], triaged_complaint_items: Iterable[str] = ()
 ) -> set[str]:
@@ -142,14 +154,14 @@ def blocked_items(
     return blocked | set(triaged_complaint_items)
 
 
-def disliked_items(events: Iterable[tuple[str, str]]) -> set[str]:
-    """Items whose latest dislike (`(type, item_id)` pairs, oldest first) no positive event about
-    the same item followed."""
+def disliked_items(events: Iterable[tuple[str, str, float]]) -> set[str]:
+    """Items whose latest dislike no later event lifted (`lifts_dislike`); `events` are
+    `(type, item_id, weight)` triples, oldest first."""
     disliked: set[str] = set()
-    for event_type, item in events:
+    for event_type, item, weight in events:
         if event_type == DISLIKE_TYPE:
             disliked.add(item)
-        elif is_positive(event_type):
+        elif lifts_dislike(event_type, weight):
             disliked.discard(item)
     return disliked
 

@@ -101,9 +101,8 @@ def user_activity(
     events: Sequence[StoredEvent], triaged_complaint_items: Iterable[str] = ()
 ) -> UserActivity:
     """One user's stored events and the items of their triaged complaints, as a UserActivity."""
-    pairs = [(e.type, e.item_id) for e in events]
-    blocked = blocked_items(pairs, triaged_complaint_items)
-    disliked = disliked_items(pairs)
+    blocked = blocked_items(((e.type, e.item_id) for e in events), triaged_complaint_items)
+    disliked = disliked_items((e.type, e.item_id, e.weight) for e in events)
     return UserActivity(
         tuple(positive_interactions(events)), frozenset(blocked), frozenset(disliked)
     )

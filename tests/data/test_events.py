@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from data.events import (
+    DISLIKE_LIFT_VALUE,
     ENTITY_ID_LENGTH,
     EVENT_ID_LENGTH,
     EVENT_TYPES,
@@ -22,6 +23,7 @@ from data.events import (
     disliked_items,
     event_value,
     is_positive,
+    lifts_dislike,
     validate_event,
 )
 
@@ -51,10 +53,38 @@ def test_complaint_events_and_triaged_complaints_block_items() -> None:
     assert blocked_items([]) == set()
 
 
-def test_a_dislike_keeps_its_item_out_until_a_later_positive_event() -> None:
-    events = [("like", "a"), ("dislike", "a"), ("dislike", "b"), ("view", "b"), ("dislike", "c")]
+def test_a_dislike_keeps_its_item_out_until_a_later_event_worth_a_like() -> None:
+    events = [
+        ("like", "a", 1.0),
+        ("dislike", "a", 1.0),
+        ("dislike", "b", 1.0),
+        ("like", "b", 1.0),
+        ("dislike", "c", 1.0),
+        ("dislike", "e", 1.0),
+        ("rating", "e", 4.0),
+    ]
     assert disliked_items(events) == {"a", "c"}
-    assert disliked_items([("dislike", "d"), ("complaint", "d")]) == {"d"}
+    assert disliked_items([("dislike", "d", 1.0), ("complaint", "d", 1.0)]) == {"d"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "weight"),
+    [("like", 0.0), ("purchase", 0.0), ("rating", 1.0), ("rating", 3.0), ("view", 1.0)],
+)
+def test_an_event_worth_less_than_a_like_leaves_a_dislike_standing(
+    kind: str, weight: float
+) -> None:
+    """Regression: a dislike was lifted by any later positive-type event, a weight-0 like (which
+    says nothing about taste) and a 1-star rating included."""
+    assert not lifts_dislike(kind, weight)
+    assert disliked_items([("dislike", "i", 1.0), (kind, "i", weight)]) == {"i"}
+
+
+def test_what_lifts_a_dislike_is_worth_at_least_a_like() -> None:
+    assert event_value("like") == DISLIKE_LIFT_VALUE
+    assert lifts_dislike("like") and lifts_dislike("share") and lifts_dislike("purchase")
+    assert lifts_dislike("rating", 4.0) and lifts_dislike("view", 2.0)  # a view worth a like
+    assert not lifts_dislike("dislike") and not lifts_dislike("complaint")
 
 
 NOW = 1_800_000_000.0

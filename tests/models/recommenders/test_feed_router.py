@@ -96,6 +96,26 @@ def test_blocked_items_never_appear_on_any_path(
         assert not liked_again.disliked
 
 
+def test_only_an_event_worth_a_like_brings_a_disliked_item_back(ease: Recommender) -> None:
+    """Regression: a disliked item came back after a `like` of weight 0 (or a 1-star rating, a
+    view), though such an event says nothing about liking it."""
+    free, _ = feed_ids(ease, "stranger", k=5, exclude_seen=False)
+    item = free[0]
+
+    def after_dislike(kind: str, weight: float) -> UserActivity:
+        return user_activity(
+            [
+                StoredEvent("e1", "stranger", item, "dislike", 1_700_000_001, 1.0, 1),
+                StoredEvent("e2", "stranger", item, kind, 1_700_000_002, weight, 2),
+            ]
+        )
+
+    for kind, weight in (("like", 0.0), ("rating", 1.0), ("view", 1.0)):
+        ids, _ = feed_ids(ease, "stranger", after_dislike(kind, weight), k=5, exclude_seen=False)
+        assert ids and item not in ids, (kind, weight)
+    assert not after_dislike("like", 1.0).disliked  # a like says their taste changed
+
+
 def test_a_blank_query_is_the_popular_fallback(hybrid: Recommender) -> None:
     for blank in ("   ", "\u00a0"):
         ids, strategy = feed_ids(hybrid, "stranger", k=3, query=blank)
