@@ -23,9 +23,19 @@ retrain and at serve time (see `features.user_history`).
 
 What the store can hold is decided here too (`validate_event`): ids no longer than their columns
 and free of control characters, timestamps from 0 to a day past now (a far-future timestamp
-would stay a user's "most recent" event forever), finite weights within bounds. A feed request
-reads a bounded history: a user's newest `FEED_HISTORY_LIMIT` events, and their blocking events
-(at most `FEED_BLOCKING_LIMIT`) however old, so an old complaint still blocks its item.
+would stay a user's "most recent" event forever), finite weights within bounds.
+
+A feed request reads a bounded history, and bounded item sets however old the events behind
+them (`UserItems`: what the user has seen, complained about and still dislikes, so an old view
+stays seen and an old complaint still blocks its item):
+
+- the newest `FEED_HISTORY_LIMIT` events are folded into the model (their taste);
+- each item set holds at most `FEED_ITEM_LIMIT` distinct items. The store reads a set from an
+  index: at most `FEED_ITEM_LIMIT` rows, then one seek per further item, so a set never costs
+  more than that however many events the user has. The cap is far above any catalog a feed
+  serves (MovieLens-100K has 1,682 items, MovieLens-1M
+  3,706); a user past it keeps the first `FEED_ITEM_LIMIT` item ids of a set (in id order), and
+  the store logs a warning when a set reaches it.
 """
 
 from __future__ import annotations
@@ -62,9 +72,6 @@ RATING_TYPE: Final = "rating"
 NEGATIVE_TYPES: Final = frozenset({"dislike", "complaint"})
 BLOCKING_TYPES: Final = frozenset({"complaint"})
 DISLIKE_TYPE: Final = "dislike"
-# Events a feed reads however old (their items stay out of the feed): the bounded read of a
-# user's newest events would otherwise forget them.
-KEPT_OUT_TYPES: Final = BLOCKING_TYPES | {DISLIKE_TYPE}
 # What a later event must be worth to lift a dislike: as much as a like. Anything less (a view,
 # a click, a mediocre rating) is not the user saying they like the item after all.
 DISLIKE_LIFT_VALUE: Final = IMPLICIT_VALUES["like"]
@@ -91,10 +98,11 @@ EVENT_TYPE_LENGTH: Final = 32
 MAX_EVENT_WEIGHT: Final = 1_000.0
 # Clients' clocks drift; a timestamp further ahead than this is a bug or an attack.
 MAX_FUTURE_S: Final = 86_400
-# A feed reads at most this many of a user's newest events (one user with a million events must
-# not stall a request), plus at most FEED_BLOCKING_LIMIT of their blocking events.
+# A feed folds at most this many of a user's newest events into the model (one user with a
+# million events must not stall a request) ...
 FEED_HISTORY_LIMIT: Final = 500
-FEED_BLOCKING_LIMIT: Final = 1_000
+# ... and reads at most this many distinct items of each of their item sets (`UserItems`).
+FEED_ITEM_LIMIT: Final = 20_000
 # Unicode categories refused in ids: control characters (NUL included, which PostgreSQL cannot
 # store) and lone surrogates (which cannot be encoded for the database).
 _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cs"})
@@ -140,6 +148,11 @@ def event_value(event_type: str, weight: float = 1.0) -> float:
     raise ValueError(f"unknown event type '{event_type}' (known: {', '.join(EVENT_TYPES)})")
 
 
+def has_value(event_type: str, weight: float = 1.0) -> bool:
+    """True for an event with positive value: part of the user's history, and its item seen."""
+    return is_positive(event_type) and event_value(event_type, weight) > 0
+
+
 def lifts_dislike(event_type: str, weight: float = 1.0) -> bool:
     """True for an event that lifts an earlier dislike of its item (worth DISLIKE_LIFT_VALUE)."""
     return is_positive(event_type) and event_value(event_type, weight) >= DISLIKE_LIFT_VALUE
@@ -164,6 +177,31 @@ def disliked_items(events: Iterable[tuple[str, str, float]]) -> set[str]:
         elif lifts_dislike(event_type, weight):
             disliked.discard(item)
     return disliked
+
+
+@dataclass(frozen=True)
+class UserItems:
+    """What all of one user's events say about items, however old the events.
+
+    seen: items of their events with value (`has_value`): a feed with `exclude_seen` leaves
+    them out. complained: items of their blocking events. disliked: items whose latest dislike
+    no later event lifted (`disliked_items`).
+    """
+
+    seen: frozenset[str] = frozenset()
+    complained: frozenset[str] = frozenset()
+    disliked: frozenset[str] = frozenset()
+
+
+def user_items(events: Iterable[Event]) -> UserItems:
+    """UserItems from one user's events, oldest first. The store answers the same from its
+    indexes without reading the events (`data.store.EventLog.user_items`)."""
+    events = list(events)
+    return UserItems(
+        frozenset(e.item_id for e in events if has_value(e.type, e.weight)),
+        frozenset(blocked_items((e.type, e.item_id) for e in events)),
+        frozenset(disliked_items((e.type, e.item_id, e.weight) for e in events)),
+    )
 
 
 def _shown(value: str) -> str:

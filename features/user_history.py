@@ -24,10 +24,10 @@ from data.events import (
     EVENT_SEQ,
     RECENT_ITEM_TYPE,
     StoredEvent,
-    blocked_items,
-    disliked_items,
+    UserItems,
     event_value,
     is_positive,
+    user_items,
 )
 from features.interactions import DuplicatePolicy, deduplicate
 
@@ -87,24 +87,33 @@ class UserHistory:
 class UserActivity:
     """What the event store knows about one user that a feed request needs.
 
-    interactions: their positive events as interactions, oldest first.
+    interactions: their positive events as interactions, oldest first (a feed reads their
+    newest events only, see data.events).
     blocked: items they may never be recommended (complained about).
     disliked: items they disliked and did not like again since: kept out of their feeds.
+    seen: items of all their events with value: kept out of feeds that exclude seen items.
     """
 
     interactions: tuple[Interaction, ...] = ()
     blocked: frozenset[str] = frozenset()
     disliked: frozenset[str] = frozenset()
+    seen: frozenset[str] = frozenset()
 
 
 def user_activity(
-    events: Sequence[StoredEvent], triaged_complaint_items: Iterable[str] = ()
+    events: Sequence[StoredEvent],
+    triaged_complaint_items: Iterable[str] = (),
+    items: UserItems | None = None,
 ) -> UserActivity:
-    """One user's stored events and the items of their triaged complaints, as a UserActivity."""
-    blocked = blocked_items(((e.type, e.item_id) for e in events), triaged_complaint_items)
-    disliked = disliked_items((e.type, e.item_id, e.weight) for e in events)
+    """One user's stored events, the items of their triaged complaints and what all their
+    events say about items (`items`, as the store reads it; by default what `events` say,
+    for a caller holding all of them) as a UserActivity."""
+    items = user_items(events) if items is None else items
     return UserActivity(
-        tuple(positive_interactions(events)), frozenset(blocked), frozenset(disliked)
+        tuple(positive_interactions(events)),
+        items.complained | frozenset(triaged_complaint_items),
+        items.disliked,
+        items.seen,
     )
 
 

@@ -248,6 +248,7 @@ class Agora:
         activity = user_activity(
             self.store.events.feed_events(request.user_id),
             self.store.triage.complained_items(request.user_id),
+            self.store.events.user_items(request.user_id),
         )
         feed = route_feed(
             model,

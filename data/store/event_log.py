@@ -10,31 +10,36 @@ it blocks an item) and what the log can hold are decided in `data.events`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, bindparam, func, select
+from sqlalchemy import Connection, Engine, Select, TextClause, bindparam, func, select, text
 
 from data import schemas as S
 from data.events import (
+    BLOCKING_TYPES,
+    DISLIKE_TYPE,
     EVENT_COLUMNS,
     EVENT_ID,
     EVENT_SEQ,
     EVENT_TYPE,
     EVENT_WEIGHT,
-    FEED_BLOCKING_LIMIT,
     FEED_HISTORY_LIMIT,
-    KEPT_OUT_TYPES,
+    FEED_ITEM_LIMIT,
     Event,
     InvalidFieldError,
     StoredEvent,
+    UserItems,
     validate_event,
 )
 from data.store.connection import StoreConflictError, StoreError, insert_into
-from data.store.tables import events
+from data.store.tables import LIFTS_DISLIKE_SQL, VALUED_EVENT_SQL, events
+
+logger = logging.getLogger(__name__)
 
 # What must match for a re-sent event_id to be the same event (received_at is the store's own).
 _CONTENT = ("user_id", "item_id", "type", "timestamp", "weight")
@@ -55,7 +60,7 @@ class EventLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # The feed's two reads, built once: a request binds values instead of building and
+        # The feed's reads, built once: a request binds values instead of building and
         # hashing a statement (most of a read's cost at feed rates).
         user, limit = bindparam("user_id"), bindparam("limit")
         self._newest = (
@@ -64,12 +69,9 @@ class EventLog:
             .order_by(events.c.seq.desc())
             .limit(limit)
         )
-        self._blocking = (
-            self._select()
-            .where(events.c.user_id == user, events.c.type.in_(sorted(KEPT_OUT_TYPES)))
-            .order_by(events.c.seq.desc())
-            .limit(limit)
-        )
+        self._seen = _ItemSet(VALUED_EVENT_SQL)
+        self._complained = [_ItemSet(f"type = '{kind}'") for kind in sorted(BLOCKING_TYPES)]
+        self._disliked = _disliked_items()
 
     def add(self, batch: Sequence[Event], stamped_on_receipt: Collection[str] = ()) -> WriteResult:
         """Insert a batch in one transaction; events already stored (same event_id, same
@@ -112,25 +114,34 @@ class EventLog:
                 )
         return WriteResult(len(inserted), len(skipped))
 
-    def feed_events(
-        self,
-        user_id: str,
-        limit: int = FEED_HISTORY_LIMIT,
-        blocking_limit: int = FEED_BLOCKING_LIMIT,
-    ) -> list[StoredEvent]:
-        """What a feed request reads of one user, bounded: their newest `limit` events, and
-        their complaints and dislikes older than those (newest `blocking_limit`), oldest first.
-
-        An old complaint still blocks its item; a user with a million events costs a request
-        no more than one with `limit` (both queries are answered from an index).
-        """
+    def feed_events(self, user_id: str, limit: int = FEED_HISTORY_LIMIT) -> list[StoredEvent]:
+        """A user's newest `limit` events, oldest first: what a feed folds into the model. What
+        older events say about items (seen, complained about, disliked) is `user_items`."""
         with self.engine.connect() as connection:
             newest = connection.execute(self._newest, {"user_id": user_id, "limit": limit})
-            found = {row.seq: StoredEvent(*row) for row in newest}
-            blocking = {"user_id": user_id, "limit": blocking_limit}
-            for row in connection.execute(self._blocking, blocking):
-                found.setdefault(row.seq, StoredEvent(*row))
-        return [found[seq] for seq in sorted(found)]
+            return [StoredEvent(*row) for row in reversed(newest.all())]
+
+    def user_items(self, user_id: str, limit: int = FEED_ITEM_LIMIT) -> UserItems:
+        """What all of a user's events say about items (`data.events.UserItems`), each set at
+        most `limit` distinct items, read from the indexes: at most `limit` rows and `limit`
+        index seeks per set, however many events the user has."""
+        bound = {"user_id": user_id, "limit": limit}
+        with self.engine.connect() as connection:
+            seen = self._seen.read(connection, user_id, limit)
+            complained = frozenset[str]().union(
+                *(items.read(connection, user_id, limit) for items in self._complained)
+            )
+            disliked = frozenset(row[0] for row in connection.execute(self._disliked, bound))
+        for name, found in (("seen", seen), ("complained", complained), ("disliked", disliked)):
+            if len(found) >= limit:
+                logger.warning(
+                    "user %r has %d or more %s items: a feed reads the first %d by id",
+                    user_id,
+                    limit,
+                    name,
+                    limit,
+                )
+        return UserItems(seen, complained, disliked)
 
     @staticmethod
     def _select() -> Select[Any]:
@@ -175,6 +186,79 @@ class EventLog:
     def count(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+def _distinct_items(where: str) -> str:
+    """SQL opening with the CTE `found(item_id, n)`: the distinct items after :after of
+    :user_id's events matching `where`, in item order, at most :limit of them.
+
+    A loose index scan: each next item is one index seek past the last one found. A DISTINCT
+    scan (SQLite's, PostgreSQL's) would visit every matching event of the user, so a user
+    with a million views of a few items would cost a million rows; this costs a few seeks.
+    """
+    first = (
+        f"SELECT item_id FROM events WHERE user_id = :user_id AND {where} "
+        "AND item_id > :after ORDER BY item_id LIMIT 1"
+    )
+    following = (
+        f"SELECT events.item_id FROM events WHERE events.user_id = :user_id AND {where} "
+        "AND events.item_id > found.item_id ORDER BY events.item_id LIMIT 1"
+    )
+    return (
+        f"WITH RECURSIVE found(item_id, n) AS (SELECT ({first}), 1 UNION ALL "
+        f"SELECT ({following}), found.n + 1 FROM found "
+        "WHERE found.item_id IS NOT NULL AND found.n < :limit) "
+        "SELECT found.item_id FROM found WHERE found.item_id IS NOT NULL"
+    )
+
+
+class _ItemSet:
+    """The distinct items of a user's events matching a predicate, at most a limit of them.
+
+    Read in two steps, each bounded by the limit: first the matching rows in item order (one
+    index range, the cheap way for nearly every user: their events are fewer than the limit),
+    then, only when that read was full, a loose index scan (`_distinct_items`) past its last
+    item: a seek per further item, however many events repeat them. The loose scan alone costs
+    a round of PostgreSQL's executor per item (see the README's measured figures), too much to
+    pay for every item of every feed request.
+    """
+
+    def __init__(self, where: str) -> None:
+        self._rows = text(
+            f"SELECT item_id FROM events WHERE user_id = :user_id AND {where} "
+            "ORDER BY item_id LIMIT :limit"
+        )
+        self._after = text(_distinct_items(where))
+
+    def read(self, connection: Connection, user_id: str, limit: int) -> frozenset[str]:
+        bound = {"user_id": user_id, "limit": limit}
+        rows = connection.execute(self._rows, bound).scalars().all()
+        found = set(rows)
+        if len(rows) == limit and len(found) < limit:  # more events than were read
+            bound.update(after=rows[-1], limit=limit - len(found))
+            found.update(row[0] for row in connection.execute(self._after, bound))
+        return frozenset(found)
+
+
+def _latest_seq(where: str) -> str:
+    """SQL for the log position of the latest event of :user_id about `found.item_id` matching
+    `where` (one index seek)."""
+    return (
+        f"SELECT events.seq FROM events WHERE events.user_id = :user_id "
+        f"AND events.item_id = found.item_id AND {where} ORDER BY events.seq DESC LIMIT 1"
+    )
+
+
+def _disliked_items() -> TextClause:
+    """The items a user disliked whose latest dislike no later event lifted
+    (`data.events.disliked_items`): per disliked item, its latest dislike against its latest
+    lifting event (`LIFTS_DISLIKE_SQL`, the predicate of an index holding only those)."""
+    dislike = f"type = '{DISLIKE_TYPE}'"
+    # Item ids are non-empty: every one sorts after "".
+    return text(
+        f"{_distinct_items(dislike)} AND ({_latest_seq(dislike)}) "
+        f"> COALESCE(({_latest_seq(LIFTS_DISLIKE_SQL)}), 0)"
+    ).bindparams(after="")
 
 
 def _event_row(e: Event, now: float) -> dict[str, Any]:

@@ -23,9 +23,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
-from data.events import ENTITY_ID_LENGTH, EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
+from data.events import (
+    DISLIKE_LIFT_VALUE,
+    ENTITY_ID_LENGTH,
+    EVENT_ID_LENGTH,
+    EVENT_TYPE_LENGTH,
+    IMPLICIT_VALUES,
+    RATING_TYPE,
+)
 
 TRIAGE_ID_LENGTH: Final = 64
 CORRECTION_ID_LENGTH: Final = 64
@@ -42,6 +50,28 @@ ALERT_KEY_LENGTH: Final = 512
 SEGMENT_LENGTH: Final = 64
 RUN_ID_LENGTH: Final = 64
 
+
+def _event_value_sql() -> str:
+    """`data.events.event_value` in SQL over an events row (0 for the negative types), built
+    from the same constants so the store and the feed value an event alike."""
+    implicit = " ".join(
+        f"WHEN '{kind}' THEN {value!r} * weight" for kind, value in IMPLICIT_VALUES.items()
+    )
+    return f"CASE type {implicit} WHEN '{RATING_TYPE}' THEN weight ELSE 0.0 END"
+
+
+# The predicates of the events' partial indexes (`data.events.has_value`, `lifts_dislike`). A
+# query uses such an index only when it repeats the predicate word for word (SQLite's rule), so
+# `data.store.event_log` writes these very strings into its queries.
+VALUED_EVENT_SQL: Final = f"{_event_value_sql()} > 0.0"
+LIFTS_DISLIKE_SQL: Final = f"{_event_value_sql()} >= {DISLIKE_LIFT_VALUE!r}"
+
+
+def _partial(where: str) -> dict[str, object]:
+    """The keyword arguments of an Index holding only the rows `where` selects."""
+    return {"sqlite_where": text(where), "postgresql_where": text(where)}
+
+
 metadata = MetaData()
 
 events = Table(
@@ -55,10 +85,18 @@ events = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("weight", Float, nullable=False),
     Column("received_at", Float, nullable=False),
-    # A feed reads a user's newest events (ORDER BY seq DESC LIMIT n) and their blocking events:
-    # each query is answered from its index without visiting the user's other rows.
+    # A feed reads a user's newest events (ORDER BY seq DESC LIMIT n) and their item sets
+    # (data.events.UserItems); each read is answered from an index, a set one seek per item
+    # (data.store.event_log), never visiting the user's other rows.
     Index("ix_events_user_seq", "user_id", "seq"),
-    Index("ix_events_user_type", "user_id", "type"),
+    # Items complained about or disliked, and each disliked item's latest dislike.
+    Index("ix_events_user_type_item", "user_id", "type", "item_id", "seq"),
+    # Items seen: only events with value are indexed.
+    Index("ix_events_user_item_valued", "user_id", "item_id", **_partial(VALUED_EVENT_SQL)),
+    # Each disliked item's latest event that would lift a dislike: only such events are indexed.
+    Index(
+        "ix_events_user_item_lifting", "user_id", "item_id", "seq", **_partial(LIFTS_DISLIKE_SQL)
+    ),
 )
 
 triage_records = Table(

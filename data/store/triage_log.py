@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from data import schemas as S
-from data.events import ENTITY_ID_LENGTH, FEED_BLOCKING_LIMIT, InvalidFieldError, check_identifier
+from data.events import ENTITY_ID_LENGTH, FEED_ITEM_LIMIT, InvalidFieldError, check_identifier
 from data.pii import Redaction, redact
 from data.store.connection import StoreConflictError, StoreError, insert_into
 from data.store.tables import (
@@ -145,10 +145,12 @@ class TriageLog:
                     query = query.where(triage_records.c.created_at < first)
             return int(connection.execute(query).scalar_one())
 
-    def complained_items(self, customer_id: str, limit: int = FEED_BLOCKING_LIMIT) -> set[str]:
-        """Items named by this customer's triaged complaints (at most `limit`: a feed reads
-        them, and a request must stay bounded). A complaint is what the model said unless an
-        agent corrected `is_complaint` since: their latest correction decides."""
+    def complained_items(self, customer_id: str, limit: int = FEED_ITEM_LIMIT) -> set[str]:
+        """Items named by this customer's triaged complaints: at most `limit` distinct items,
+        the same cap as a feed's other item sets (data.events.FEED_ITEM_LIMIT), far above what
+        one customer complains about, so every complained item blocks. A complaint is what the
+        model said unless an agent corrected `is_complaint` since: their latest correction
+        decides."""
         bound = {"customer_id": customer_id, "limit": limit}
         with self.engine.connect() as connection:
             return {row[0] for row in connection.execute(self._complained, bound)}

@@ -11,7 +11,9 @@ fitted history, newer stored events, the request's recent items) and picks the s
   nobody interacted with), or there is no usable history but a text query the model can read;
 - popular-fallback: nothing usable is known about the user.
 
-Items the user may not see (`UserActivity.blocked`) are never returned, whatever the path.
+Items the user may not see (`UserActivity.blocked`) are never returned, whatever the path; with
+`exclude_seen`, neither are the items of any of their stored events with value
+(`UserActivity.seen`), however old.
 A user's segment may add `FeedRules` (configured per segment, see models.segments): with
 `exclude_complained_genres`, no item of a genre of an item they complained about is returned.
 """
@@ -98,8 +100,10 @@ def route_feed(
         filters = replace(filters, exclude_genres=filters.exclude_genres | genres)
     k, exclude_seen = request.k, request.exclude_seen
     catalog = model.catalog
-    if exclude_seen:  # rated 0 or below, or held out to evaluate the model: seen all the same
-        also_seen = catalog.also_seen_items(request.user_id)
+    if exclude_seen:
+        # Rated 0 or below, or held out to evaluate the model: seen all the same; and every
+        # item of the user's stored events with value, beyond the newest ones folded in.
+        also_seen = catalog.also_seen_items(request.user_id) | activity.seen
         if also_seen:
             filters = replace(filters, exclude_item_ids=filters.exclude_item_ids | also_seen)
     known = model.known_user(request.user_id)

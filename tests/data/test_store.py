@@ -86,17 +86,6 @@ def test_an_event_id_resent_with_different_content_is_a_conflict(store: Store) -
     assert (again.inserted, again.duplicates) == (1, 2)
 
 
-def test_a_feed_reads_the_newest_events_and_every_older_complaint(store: Store) -> None:
-    store.events.add([_event(1, item="old", kind="complaint")])
-    store.events.add([_event(n) for n in range(2, 40)])
-    read = store.events.feed_events("u1", limit=5)
-    assert [e.event_id for e in read] == ["e1", "e35", "e36", "e37", "e38", "e39"]
-    assert [e.seq for e in read] == sorted(e.seq for e in read)  # oldest first
-    assert store.events.feed_events("u1", limit=5, blocking_limit=0)[0].event_id == "e35"
-    assert store.events.feed_events("nobody") == []
-    assert len(store.events.read("u1")) == 39  # a retrain still reads everything
-
-
 def test_a_users_events_and_triaged_complaint_items_are_returned_as_stored(
     store: Store,
 ) -> None:

@@ -9,6 +9,7 @@ sees; the users here are fresh ids, or MovieLens user 305, which no other module
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -126,3 +127,65 @@ def test_complaint_applies_to_text_query_and_popular_fallback(
         fallback = recommend(feed_service, user, k=k)
         assert fallback["strategy"] == "popular-fallback"
         assert most_popular not in item_ids(fallback) and from_query not in item_ids(fallback)
+
+
+def post_batches(service: ServiceProcess, events: list[dict[str, Any]]) -> None:
+    for start in range(0, len(events), 1_000):  # the /events batch limit
+        status, answer = service.post("/events", {"events": events[start : start + 1_000]})
+        assert status == 200, answer
+
+
+def timed_events(user_id: str, kind: str, items: list[str], **fields: Any) -> list[dict[str, Any]]:
+    """Events of `user_id` about `items`, one second apart (oldest first), ending a few minutes
+    ago: a user active long ago with many events would be segmented at risk, and the at-risk
+    feed rules leave out every genre they complained about."""
+    start = int(time.time()) - len(items) - 600
+    return [
+        {
+            "event_id": uuid.uuid4().hex,
+            "user_id": user_id,
+            "item_id": item,
+            "type": kind,
+            "timestamp": start + n,
+            **fields,
+        }
+        for n, item in enumerate(items)
+    ]
+
+
+MOVIELENS_ITEMS = [str(n) for n in range(1, 1_683)]
+
+
+def test_a_user_who_viewed_every_item_gets_none_of_them_back(
+    feed_service: ServiceProcess,
+) -> None:
+    """Regression: a user with 1,682 views got 100 already-viewed items (their oldest views):
+    only their newest 500 events were left out as seen."""
+    user = new_user()
+    post_batches(feed_service, timed_events(user, "view", MOVIELENS_ITEMS))
+    assert item_ids(recommend(feed_service, user, k=100)) == []
+    assert len(item_ids(recommend(feed_service, user, k=10, exclude_seen=False))) == 10
+
+
+def test_every_complained_about_item_stays_out_of_the_feed(feed_service: ServiceProcess) -> None:
+    """Regression: of 1,200 complained-about items, the oldest came back: only a user's newest
+    1,000 complaints were read."""
+    user, complained = new_user(), MOVIELENS_ITEMS[:1_200]
+    post_batches(feed_service, timed_events(user, "complaint", complained))
+    options = {"k": 100, "exclude_seen": False, "filters": {"include_item_ids": complained}}
+    answer = recommend(feed_service, user, **options)
+    assert answer["strategy"] == "popular-fallback" and item_ids(answer) == []
+    # Nothing else empties it: the user's segment rules would leave the other items.
+    assert len(item_ids(recommend(feed_service, user, k=10, exclude_seen=False))) == 10
+
+
+def test_a_weight_0_like_does_not_lift_a_dislike(feed_service: ServiceProcess) -> None:
+    """Regression: a `like` of weight 0 after a dislike brought the disliked item back."""
+    user = new_user()
+    post_batches(feed_service, timed_events(user, "dislike", ["50"]))
+    like = timed_events(user, "like", ["50"], weight=0)
+    like[0]["timestamp"] += 60
+    post_batches(feed_service, like)
+    for exclude_seen in (True, False):
+        answer = recommend(feed_service, user, k=100, exclude_seen=exclude_seen)
+        assert "50" not in item_ids(answer)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.events import StoredEvent
+from data.events import StoredEvent, user_items
 from features.embeddings import TextEncoder
 from features.user_history import UserActivity, event_interactions, newer_than, user_activity
 from models.recommenders import (
@@ -94,6 +94,20 @@ def test_blocked_items_never_appear_on_any_path(
         # A like after the dislike: taste changed, the item may come back.
         liked_again = user_activity(events(user, ("dislike", free[0]), ("like", free[0])))
         assert not liked_again.disliked
+
+
+def test_items_of_events_older_than_the_folded_in_ones_stay_seen(ease: Recommender) -> None:
+    """Regression: a feed left out only the items of a user's newest (folded-in) events, so
+    a user with more events than that got their oldest views back."""
+    viewed, _ = feed_ids(ease, "stranger", k=4)
+    history = events("stranger", *(("view", item) for item in viewed))
+    newest = history[-1:]  # what the store's bounded read folds in
+    activity = user_activity(newest, items=user_items(history))
+    assert activity.seen == set(viewed)
+    ids, _ = feed_ids(ease, "stranger", activity, k=5)
+    assert ids and not set(ids) & set(viewed)
+    ids, _ = feed_ids(ease, "stranger", activity, k=5, exclude_seen=False)
+    assert set(ids) & set(viewed[:-1])  # not blocked: only seen
 
 
 def test_only_an_event_worth_a_like_brings_a_disliked_item_back(ease: Recommender) -> None:
