@@ -3,8 +3,9 @@
 Order, outermost first:
 1. `RouteGuard` answers unknown paths 404. It wraps the whole app BentoML builds (see
    `guard_service`): BentoML's metrics middleware sits outside every `add_asgi_middleware`
-   middleware and labels its counters with the raw path, so a guard placed there would let each
-   junk path add a Prometheus series.
+   middleware and labels its counters with the path, so a guard placed there would let each
+   junk path add a Prometheus series. The paths it lets through are labelled by their route
+   template (`serving.metrics_labels`), so a path parameter never becomes a series either.
 2. `HostGuard`: only the configured Host names (a DNS-rebinding page cannot reach a local service).
 3. `CorsGuard`: starlette's CORS, only when `AGORA_ALLOWED_ORIGINS` names origins.
 4. `LoadShedder`: a per-worker in-flight limit; beyond it a 503 with `Retry-After` at once,
@@ -34,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.auth import Principal, check_start_keys
 from serving.errors import error_response
+from serving.metrics_labels import label_metrics_by_route
 from serving.settings import (
     BATCH_PATHS,
     BODY_ONLY_PATHS,
@@ -356,7 +358,8 @@ INNER_GUARDS: tuple[type, ...] = (HostGuard, CorsGuard, LoadShedder, ApiKeyGuard
 
 
 class _RouteGuardedService(Service):  # type: ignore[type-arg]
-    """A BentoML service whose ASGI app sits behind `RouteGuard` (outside BentoML's metrics).
+    """A BentoML service whose ASGI app sits behind `RouteGuard` (outside BentoML's metrics),
+    with its metrics labelled by route template (`serving.metrics_labels`).
 
     BentoML's workers build the app with `Service.to_asgi`; wrapping its result is the one
     place a guard can run before BentoML's own middlewares. No new state: `__slots__` stays
@@ -366,7 +369,9 @@ class _RouteGuardedService(Service):  # type: ignore[type-arg]
     __slots__ = ()
 
     def to_asgi(self, is_main: bool = True) -> ASGIApp:
-        return RouteGuard(super().to_asgi(is_main=is_main))
+        app = super().to_asgi(is_main=is_main)
+        label_metrics_by_route(app)
+        return RouteGuard(app)
 
 
 def guard_service(service: Service) -> None:  # type: ignore[type-arg]
