@@ -36,6 +36,8 @@ from serving.settings import (
 
 logger = logging.getLogger(__name__)
 
+WARM_UP_QUERY = "warm up"  # any text: only what answering it loads matters
+
 
 @dataclass(frozen=True)
 class ServedModels:
@@ -135,6 +137,29 @@ def _load_triage(
     return TriageEngine(models, config), refs
 
 
+def warm_models(recommender: Recommender | None, triage: TriageEngine | None) -> None:
+    """Run each model once, so what it loads on first use loads now, before the service says
+    ready (or, on a reload, before the swap): the sentence encoder of a text-query feed (MiniLM
+    and its torch import take seconds, and held the worker's first query feed and every request
+    that came meanwhile), the language detector, a triage model's encoder or ONNX session.
+
+    A model that fails here is still served, as it was before warming existed: its own requests
+    then get its error, and the rest of the service starts (or reloads) as usual.
+    """
+    started = time.perf_counter()
+    try:
+        if recommender is not None and recommender.answers_text_queries:
+            recommender.recommend_for_text(WARM_UP_QUERY, k=1)
+    except Exception:
+        logger.exception("warming the recommender's text queries failed")
+    try:
+        if triage is not None:
+            triage.warm_up()
+    except Exception:
+        logger.exception("warming the triage models failed")
+    logger.info("models warmed in %.0f ms", (time.perf_counter() - started) * 1000)
+
+
 def load_served_models(
     settings: Settings, cache: ChampionCache, serving: ServedModels | None = None
 ) -> ServedModels:
@@ -157,6 +182,7 @@ def load_served_models(
     recommender, recommender_ref = _load_recommender(slots[RECOMMENDER_SLOT].name, cache, problems)
     triage, triage_refs = _load_triage(slots, cache, config, problems)
     warm_up.join()
+    warm_models(recommender, triage)
     served = ServedModels(recommender, recommender_ref, triage, triage_refs, problems, slots=slots)
     logger.info("models loaded: %s; problems: %s", served.versions(), problems or "none")
     return served

@@ -81,6 +81,7 @@ from models.triage.urgency import ModelSignals, UrgencyAssessor
 logger = logging.getLogger(__name__)
 
 _TOP_CANDIDATES = 3
+WARM_UP_TEXT = "warm up: the flight was late"  # any text: only the models' loading matters
 
 
 @dataclass
@@ -164,8 +165,13 @@ class TriageEngine:
         return found
 
     def warm_up(self) -> None:
-        """Load the language detector's models now rather than on the first text."""
+        """Load now, rather than on the first text, what triage loads on first use: the language
+        detector's models, and what a task model loads on its first prediction (a sentence
+        encoder of an embedding classifier, an ONNX session's first run)."""
         warm_up_detector(self.config.language)
+        for by_language in self.models.values():
+            for model in by_language.values():
+                model.classifier.predict_proba([WARM_UP_TEXT])
 
     def triage(
         self,

@@ -349,3 +349,22 @@ def test_a_model_without_text_settings_reads_the_engines_with_a_warning(
     text = "@united lost my bag https://t.co/x1"
     engine.triage(text, language="en")
     assert seen == [model_input(text, load_triage_config().text)]
+
+
+def test_warm_up_runs_every_task_model_once(
+    engine: TriageEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: a model that loads on its first prediction (an embedding classifier's encoder)
+    # loaded on the first /triage of its language, after the service said ready.
+    ran: list[str] = []
+    for task, by_language in engine.models.items():
+        for language, model in by_language.items():
+            predict = model.classifier.predict_proba
+
+            def counted(texts: Sequence[str], name: str = f"{task}-{language}", inner=predict):
+                ran.append(name)
+                return inner(texts)
+
+            monkeypatch.setattr(model.classifier, "predict_proba", counted)
+    engine.warm_up()
+    assert sorted(ran) == ["category-en", "reason-en", "sentiment-en", "sentiment-zh"]

@@ -1,0 +1,94 @@
+"""Ready means warm: the first call of each route after `/readyz` says 200 is as fast as later ones.
+
+Heavy loading happens at start-up, once (STYLE.md): a model part loaded on first use makes the
+first client of each worker wait for it and stalls every request the worker holds meanwhile.
+Each test starts its own server, so its calls are the worker's first.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.serving.conftest import ServiceProcess, service_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# Slower than this is a load, not a request (later calls of these routes take 2-50 ms here).
+FIRST_CALL_LIMIT_S = 0.5
+QUERY_FEED = {"user_id": "cq0", "k": 3, "query": "space robots"}
+PLAIN_FEED = {"user_id": "196", "k": 3}
+VIEW = {"event_id": "first-calls-1", "user_id": "196", "item_id": "50", "type": "view"}
+COMPLAINT_EN = "My checked bag never arrived in Denver and nobody can tell me where it is."
+COMPLAINT_ZH = "航班取消了，行李也丢了，客服一直不回复。"
+# (method, path, body) in the order a fresh worker meets them; each route's first call.
+FIRST_CALLS: tuple[tuple[str, str, Any], ...] = (
+    ("POST", "/similar_items", {"item_id": "50", "k": 3}),
+    ("POST", "/triage", {"text": COMPLAINT_EN, "language": "en"}),
+    ("POST", "/triage", {"text": COMPLAINT_ZH, "language": "zh"}),
+    ("POST", "/triage", {"text": "Le vol a deux heures de retard, c'est inacceptable."}),
+    ("POST", "/triage_batch", {"texts": [COMPLAINT_EN, "great crew, thanks!"]}),
+    ("POST", "/triage", {"text": COMPLAINT_EN, "customer_id": "first-calls-1"}),
+    ("POST", "/events", {"events": [VIEW]}),
+    ("GET", "/users/196/profile", None),
+    ("GET", "/analytics/complaints?since=7d", None),
+    ("GET", "/desk/queue", None),
+    ("GET", "/model_info", None),
+)
+
+
+@pytest.fixture
+def fresh_service(champions_home: Path, tmp_path: Path) -> Iterator[ServiceProcess]:
+    """A server just started (readyz 200), with its own empty event store."""
+    env = service_env(champions_home, AGORA_STORE_URL=f"sqlite:///{tmp_path / 'events.db'}")
+    running = ServiceProcess(env, log_path=tmp_path / "service.log").start()
+    yield running
+    running.stop()
+
+
+def _timed(service: ServiceProcess, method: str, path: str, body: Any) -> float:
+    """Seconds one call took (it must succeed)."""
+    raw = None if body is None else json.dumps(body).encode()
+    start = time.perf_counter()
+    status, answer, _ = service.request(method, path, raw)
+    elapsed = time.perf_counter() - start
+    assert status == 200, (path, answer)
+    return elapsed
+
+
+def test_the_first_query_feed_and_a_concurrent_feed_are_not_held_by_a_lazy_encoder(
+    fresh_service: ServiceProcess,
+) -> None:
+    # Regression: the first text-query feed of a worker loaded MiniLM (2.3 s) after readyz said
+    # ready, and a plain feed arriving meanwhile waited as long.
+    timings: dict[str, float] = {}
+
+    def plain() -> None:
+        time.sleep(0.05)  # arrives while the query feed is being answered
+        timings["plain"] = _timed(fresh_service, "POST", "/recommend", PLAIN_FEED)
+
+    other = threading.Thread(target=plain)
+    other.start()
+    timings["query"] = _timed(fresh_service, "POST", "/recommend", QUERY_FEED)
+    other.join()
+    print(f"first calls: {timings}")
+    assert max(timings.values()) < FIRST_CALL_LIMIT_S, timings
+
+
+def test_the_first_call_of_each_route_is_not_a_load(fresh_service: ServiceProcess) -> None:
+    # Regression: parts loaded on a route's first use after readyz (see FIRST_CALLS).
+    timings = {
+        f"{number}. {method} {path} {json.dumps(body)[:50] if body else ''}": _timed(
+            fresh_service, method, path, body
+        )
+        for number, (method, path, body) in enumerate(FIRST_CALLS, 1)
+    }
+    print("first calls:\n" + "\n".join(f"  {t * 1000:8.1f} ms  {k}" for k, t in timings.items()))
+    slow = {call: seconds for call, seconds in timings.items() if seconds >= FIRST_CALL_LIMIT_S}
+    assert not slow, slow
