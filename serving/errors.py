@@ -16,6 +16,7 @@ Request validation answers 400 `bad_request` (BentoML's choice, kept), never 422
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -94,24 +95,39 @@ def answers_errors(refusals: Refusals = ()) -> Callable[[Callable[P, R]], Callab
     """
 
     def decorate(handler: Callable[P, R]) -> Callable[P, R]:
+        def refused(error: Exception, kwargs: dict[str, Any]) -> Any:
+            """The error's answer, or the error raised again when it is no refusal."""
+            if isinstance(error, ApiError):
+                status, message, code = error.status, error.message, error.code
+            else:
+                status = next((s for kind, s in refusals if isinstance(error, kind)), 0)
+                if not status:
+                    raise error
+                message, code = str(error), None
+            logger.info("%s refused with %d (%s)", handler.__name__, status, type(error).__name__)
+            if (ctx := kwargs.get("ctx")) is not None:
+                # BentoML sets a returned response's status from the context when the handler
+                # takes one: the context must carry the refusal's status too.
+                ctx.response.status_code = status
+            return error_response(status, message, code)
+
+        if inspect.iscoroutinefunction(handler):
+
+            @functools.wraps(handler)
+            async def answer_async(*args: P.args, **kwargs: P.kwargs) -> Any:
+                try:
+                    return await handler(*args, **kwargs)  # type: ignore[misc]
+                except Exception as error:
+                    return refused(error, kwargs)
+
+            return answer_async  # type: ignore[return-value]
+
         @functools.wraps(handler)
         def answer(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return handler(*args, **kwargs)
-            except ApiError as error:
-                status, message, code = error.status, error.message, error.code
-                kind = type(error).__name__
             except Exception as error:
-                status = next((s for kind, s in refusals if isinstance(error, kind)), 0)
-                if not status:
-                    raise
-                message, code, kind = str(error), None, type(error).__name__
-            logger.info("%s refused with %d (%s)", handler.__name__, status, kind)
-            if (ctx := kwargs.get("ctx")) is not None:
-                # BentoML sets a returned response's status from the context when the handler
-                # takes one: the context must carry the refusal's status too.
-                ctx.response.status_code = status  # type: ignore[attr-defined]
-            return error_response(status, message, code)  # type: ignore[return-value]
+                return refused(error, kwargs)  # type: ignore[no-any-return]
 
         return answer
 

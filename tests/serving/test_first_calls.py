@@ -92,3 +92,25 @@ def test_the_first_call_of_each_route_is_not_a_load(fresh_service: ServiceProces
     print("first calls:\n" + "\n".join(f"  {t * 1000:8.1f} ms  {k}" for k, t in timings.items()))
     slow = {call: seconds for call, seconds in timings.items() if seconds >= FIRST_CALL_LIMIT_S}
     assert not slow, slow
+
+
+def test_feeds_are_answered_while_a_reload_loads(fresh_service: ServiceProcess) -> None:
+    # Regression (a client trial): /admin/reload loaded the champions on the worker's one API
+    # thread, so every feed sent meanwhile waited for the whole load (about 1.5 s).
+    finished: dict[str, float] = {}
+
+    def reload() -> None:
+        status, answer, _ = fresh_service.request("POST", "/admin/reload", b"{}")
+        assert status == 200, answer
+        finished["reload"] = time.perf_counter()
+
+    reloading = threading.Thread(target=reload)
+    reloading.start()
+    time.sleep(0.1)  # the reload is loading
+    feeds = []
+    while reloading.is_alive() and len(feeds) < 50:
+        _timed(fresh_service, "POST", "/recommend", PLAIN_FEED)
+        feeds.append(time.perf_counter())
+    reloading.join()
+    print(f"feeds answered during the reload: {sum(t < finished['reload'] for t in feeds)}")
+    assert feeds and feeds[0] < finished["reload"], "the first feed waited for the reload"
