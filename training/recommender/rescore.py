@@ -34,6 +34,8 @@ class RescoreError(ValueError):
 
 @dataclass(frozen=True)
 class Rescored:
+    """The champion's figure on the candidate's data, with what it was scored on."""
+
     champion_version: str
     metric: str
     value: float
