@@ -10,19 +10,16 @@ figures compare (what `agora retrain recommender` does for the candidate it trai
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 
-import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from models.recommenders import load_recommender
 from training.promotion import RegistryError, champion, list_versions
-from training.recommender.config import RecommenderRunConfig
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.steps import prepare_split
-from training.recommender.tracking import FAMILY, RUN_CONFIG_ARTIFACT, primary_metric
+from training.recommender.tracking import FAMILY, logged_run_config, primary_metric
 from training.retrain.common import champion_artifact
 
 logger = logging.getLogger(__name__)
@@ -68,7 +65,11 @@ def rescore_champion(
     current = champion(client, name)
     if current is None or current.version == str(candidate_version):
         return None
-    config = _run_config(candidate.run_id, name, candidate_version)
+    config = logged_run_config(candidate.run_id)
+    if config is None:
+        raise RescoreError(
+            f"{name} v{candidate_version}'s run logged no run config, so its split is unknown"
+        )
     dataset = tags.get("agora.dataset")
     if not dataset:
         raise RescoreError(f"{name} v{candidate_version}'s run names no dataset")
@@ -88,16 +89,3 @@ def rescore_champion(
     value = float(scored.metrics[f"ndcg@{config.k}"])
     logger.info("champion %s v%s re-scored on %s: %s %.4f", name, version, dataset, metric, value)
     return Rescored(version, metric, value, dataset)
-
-
-def _run_config(run_id: str, name: str, version: str) -> RecommenderRunConfig:
-    with tempfile.TemporaryDirectory(prefix="agora-rescore-") as folder:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=RUN_CONFIG_ARTIFACT, dst_path=folder
-            )
-        except MlflowException:
-            raise RescoreError(
-                f"{name} v{version}'s run logged no run config, so its split is unknown"
-            ) from None
-        return RecommenderRunConfig.from_yaml(path)

@@ -19,11 +19,13 @@ from typing import Any
 import mlflow
 import pandas as pd
 import yaml
+from mlflow.exceptions import MlflowException
 
 from data.schemas import USER_ID
 from models.served_models import RECOMMENDER_MODEL, recommender_registered_name
 from training.promotion import evaluation_tags
 from training.recommender.budgeted import BudgetedTuning
+from training.recommender.config import RecommenderRunConfig
 from training.recommender.evaluate import Evaluation, metrics_by_k_frame
 from training.recommender.plots import plot_metrics_by_k, plot_popularity_bias
 from training.recommender.steps import SplitData
@@ -161,6 +163,19 @@ def log_step_seconds(seconds: dict[str, float]) -> None:
 def log_effective_config(run_config: dict[str, Any]) -> None:
     """The config that reproduces this run (tuned params included), as a loadable YAML file."""
     mlflow.log_text(yaml.safe_dump(run_config, sort_keys=False), RUN_CONFIG_ARTIFACT)
+
+
+def logged_run_config(run_id: str) -> RecommenderRunConfig | None:
+    """The run config run `run_id` logged (`log_effective_config`), or None when it logged
+    none (runs from before configs were logged)."""
+    with tempfile.TemporaryDirectory(prefix="agora-run-config-") as folder:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=RUN_CONFIG_ARTIFACT, dst_path=folder
+            )
+        except MlflowException:
+            return None
+        return RecommenderRunConfig.from_yaml(path)
 
 
 def register_recommender(

@@ -18,12 +18,11 @@ from typing import Any
 
 import mlflow
 import yaml
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from training.promotion import PromotionRefusedError, champion, promote
 from training.recommender.config import RecommenderRunConfig
-from training.recommender.tracking import RUN_CONFIG_ARTIFACT
+from training.recommender.tracking import logged_run_config
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +72,8 @@ def champion_run_config(name: str) -> tuple[str, RecommenderRunConfig] | None:
     current = champion(MlflowClient(), name)
     if current is None or current.run_id is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="agora-champion-config-") as folder:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=current.run_id, artifact_path=RUN_CONFIG_ARTIFACT, dst_path=folder
-            )
-        except MlflowException:
-            return None
-        return current.version, RecommenderRunConfig.from_yaml(path)
+    config = logged_run_config(current.run_id)
+    return None if config is None else (current.version, config)
 
 
 def promote_if_not_worse(

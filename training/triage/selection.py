@@ -228,7 +228,7 @@ def select_sentiment_champion(
                 skipped.append("ensemble: needs the fine-tune and TF-IDF candidates")
                 continue
             members = [fitted["finetune"].classifier, fitted["tfidf"].classifier]
-            early_exit = config.ensemble.early_exit_for(["finetune", "tfidf"])
+            early_exit = config.ensemble.early_exit_for([m.model_type for m in members])
             # Equal weights, as the default ensemble.
             ensemble = EnsembleClassifier(members, early_exit=early_exit)
             ensemble.set_text_config(config.text)
