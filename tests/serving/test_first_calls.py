@@ -8,6 +8,7 @@ Each test starts its own server, so its calls are the worker's first.
 from __future__ import annotations
 
 import json
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +21,14 @@ from tests.serving.conftest import ServiceProcess, service_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# Slower than this is a load, not a request (later calls of these routes take 2-50 ms here).
+# A first call is a load, not a request, when it is both slower than this (later calls of these
+# routes take 2-60 ms on a quiet machine; the loads these tests guard against took 1.5-2.3 s) and
+# this many times slower than the same call repeated at once. The ratio keeps a busy machine
+# (a CI run training models on the same two cores made a warm query feed take 0.57 s) from
+# passing for a load: contention slows the repeats as much as the first call.
 FIRST_CALL_LIMIT_S = 0.5
+LOAD_FACTOR = 5.0
+STEADY_REPEATS = 3
 QUERY_FEED = {"user_id": "cq0", "k": 3, "query": "space robots"}
 PLAIN_FEED = {"user_id": "196", "k": 3}
 VIEW = {"event_id": "first-calls-1", "user_id": "196", "item_id": "50", "type": "view"}
@@ -62,6 +69,15 @@ def _timed(service: ServiceProcess, method: str, path: str, body: Any) -> float:
     return elapsed
 
 
+def _steady(service: ServiceProcess, method: str, path: str, body: Any) -> float:
+    """The median seconds of the same call repeated now, the worker warm."""
+    return statistics.median(_timed(service, method, path, body) for _ in range(STEADY_REPEATS))
+
+
+def _a_load(first: float, steady: float) -> bool:
+    return first >= FIRST_CALL_LIMIT_S and first >= LOAD_FACTOR * steady
+
+
 def test_the_first_query_feed_and_a_concurrent_feed_are_not_held_by_a_lazy_encoder(
     fresh_service: ServiceProcess,
 ) -> None:
@@ -77,8 +93,9 @@ def test_the_first_query_feed_and_a_concurrent_feed_are_not_held_by_a_lazy_encod
     other.start()
     timings["query"] = _timed(fresh_service, "POST", "/recommend", QUERY_FEED)
     other.join()
-    print(f"first calls: {timings}")
-    assert max(timings.values()) < FIRST_CALL_LIMIT_S, timings
+    steady = _steady(fresh_service, "POST", "/recommend", QUERY_FEED)
+    print(f"first calls: {timings}, the query feed repeated: {steady:.3f} s")
+    assert not any(_a_load(seconds, steady) for seconds in timings.values()), (timings, steady)
 
 
 def test_the_first_call_of_each_route_is_not_a_load(fresh_service: ServiceProcess) -> None:
@@ -89,8 +106,14 @@ def test_the_first_call_of_each_route_is_not_a_load(fresh_service: ServiceProces
         )
         for number, (method, path, body) in enumerate(FIRST_CALLS, 1)
     }
-    print("first calls:\n" + "\n".join(f"  {t * 1000:8.1f} ms  {k}" for k, t in timings.items()))
-    slow = {call: seconds for call, seconds in timings.items() if seconds >= FIRST_CALL_LIMIT_S}
+    # Repeated after all first calls, so no repeat warms a route before its first call.
+    steady = {
+        call: _steady(fresh_service, method, path, body)
+        for call, (method, path, body) in zip(timings, FIRST_CALLS, strict=True)
+    }
+    rows = (f"  {t * 1000:8.1f} {steady[k] * 1000:8.1f} ms  {k}" for k, t in timings.items())
+    print("first calls, then repeated:\n" + "\n".join(rows))
+    slow = {call: (t, steady[call]) for call, t in timings.items() if _a_load(t, steady[call])}
     assert not slow, slow
 
 
