@@ -103,14 +103,21 @@ def conform(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:
     missing = [c for c in schema.required if c not in frame.columns]
     if missing:
         raise SchemaError(f"{kind} frame lacks required column '{missing[0]}'")
-    out = frame.copy()
+    # A shallow copy: columns are replaced, never written into, so the caller's frame is
+    # untouched, and a conformed frame of 20M rows is not copied twice over (about 2 s).
+    out = frame.copy(deep=False)
     for column, default in DEFAULTS.items():
         if column in schema.optional and column not in out.columns:
             out[column] = default
     for column, family in {**schema.required, **schema.optional}.items():
         out[column] = _cast(out[column], family, column)
     extra = [c for c in out.columns if c not in schema.columns]
-    return out[[*schema.columns, *extra]].reset_index(drop=True)
+    ordered = [*schema.columns, *extra]
+    if list(out.columns) != ordered:
+        out = out[ordered]
+    if not out.index.equals(pd.RangeIndex(len(out))):
+        out = out.reset_index(drop=True)
+    return out
 
 
 def _cast(series: pd.Series, family: str, column: str) -> pd.Series:
