@@ -213,7 +213,24 @@ def _shown(value: str) -> str:
 
 def check_identifier(name: str, value: object, max_length: int) -> str:
     """`value` if it can be stored as the id `name`: a non-blank string of at most
-    `max_length` characters without control characters; InvalidFieldError otherwise."""
+    `max_length` characters, without spaces at its ends or control characters;
+    InvalidFieldError otherwise."""
+    check_stored_text(name, value, max_length)
+    assert isinstance(value, str)  # checked above
+    if value != value.strip():
+        # Ids are compared exactly, and an import removes outer spaces: kept here, ' 196' would
+        # be a stranger to the model that knows '196', and its feed a cold start.
+        raise InvalidFieldError(
+            f"{name} {_shown(value)} starts or ends with spaces: ids are compared exactly, "
+            f"send {_shown(value.strip())}"
+        )
+    return value
+
+
+def check_stored_text(name: str, value: object, max_length: int) -> str:
+    """`value` if the store can hold it as the short text `name` (a label, which is matched
+    folded; an id also needs `check_identifier`): a non-blank string of at most `max_length`
+    characters without control characters; InvalidFieldError otherwise."""
     if not isinstance(value, str) or not value.strip():
         shown = _shown(value) if isinstance(value, str) else repr(value)[:_SHOWN_CHARS]
         raise InvalidFieldError(f"{name} must be a non-empty string, got {shown}")

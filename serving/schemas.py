@@ -32,6 +32,7 @@ from data.events import (
     MAX_FUTURE_S,
     InvalidFieldError,
     check_identifier,
+    check_stored_text,
 )
 from data.store.resolutions import MAX_RESOLUTION_BYTES, OUTCOMES, control_character_in
 from data.store.tables import (
@@ -44,29 +45,43 @@ from data.store.tables import (
 from models.triage.schema import TriageResult
 from serving.settings import MAX_BATCH, MAX_TEXT_BYTES
 
-# Not blank, no control characters (Unicode Cc): data.events.check_identifier's rule as a pattern.
+# data.events' rules as patterns. Text: not blank, no control characters (Unicode Cc). An id,
+# compared exactly, also starts and ends with something other than a space.
 _NO_CONTROL = r"[^\u0000-\u001f\u007f-\u009f]"
-ID_PATTERN = rf"^{_NO_CONTROL}*[^\s\u0000-\u001f\u007f-\u009f]{_NO_CONTROL}*$"
+_EDGE = r"[^\s\u0000-\u001f\u007f-\u009f]"
+TEXT_PATTERN = rf"^{_NO_CONTROL}*{_EDGE}{_NO_CONTROL}*$"
+ID_PATTERN = rf"^{_EDGE}({_NO_CONTROL}*{_EDGE})?$"
 
 
+# The store's messages quote the value; BentoML logs a refusal's message with its traceback, so
+# these say why without quoting (no request content in a log line).
 def _storable_id(value: str) -> str:
-    # The store's message quotes the value; BentoML logs a refusal's message with its traceback,
-    # so this one says why without quoting (no request content in a log line).
     try:
         return check_identifier("id", value, len(value))
+    except InvalidFieldError:
+        raise ValueError(
+            "must not be blank, start or end with spaces, nor contain control characters"
+        ) from None
+
+
+def _storable_text(value: str) -> str:
+    try:
+        return check_stored_text("text", value, len(value))
     except InvalidFieldError:
         raise ValueError("must not be blank nor contain control characters") from None
 
 
-_ID_SCHEMA = {"pattern": ID_PATTERN}
-
-
-def _stored_id(max_length: int) -> Any:
-    """A string the store can hold in a column of `max_length` (see data.store.tables)."""
+def _stored_id(max_length: int, exact: bool = True) -> Any:
+    """A string the store can hold in a column of `max_length` (see data.store.tables); not
+    `exact`: a label, matched with case and outer spaces folded (spaces allowed)."""
     return Annotated[
         str,
-        Field(min_length=1, max_length=max_length, json_schema_extra=_ID_SCHEMA),
-        AfterValidator(_storable_id),
+        Field(
+            min_length=1,
+            max_length=max_length,
+            json_schema_extra={"pattern": ID_PATTERN if exact else TEXT_PATTERN},
+        ),
+        AfterValidator(_storable_id if exact else _storable_text),
     ]
 
 
@@ -76,7 +91,7 @@ IdempotencyKey = _stored_id(IDEMPOTENCY_KEY_LENGTH)
 TriageId = _stored_id(TRIAGE_ID_LENGTH)
 CorrectionId = _stored_id(CORRECTION_ID_LENGTH)
 ResolutionId = _stored_id(RESOLUTION_ID_LENGTH)
-Label = _stored_id(LABEL_LENGTH)
+Label = _stored_id(LABEL_LENGTH, exact=False)
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 LanguageCode = Annotated[
     str, Field(pattern=r"^[A-Za-z]{2,3}$", description="An ISO 639 code such as 'en' or 'zh'.")

@@ -111,6 +111,11 @@ def test_events_the_store_can_hold_pass_validation(event: Event) -> None:
         (Event("e", "u", "", "view", 0), "item_id must be a non-empty string"),
         (Event("e", "u", "i\n", "view", 0), r"item_id contains the control character U\+000A"),
         (Event("e\x7f", "u", "i", "view", 0), r"event_id contains the control character U\+007F"),
+        (Event("e", " 196", "i", "view", 0), r"user_id ' 196' starts or ends with spaces.*'196'"),
+        (
+            Event("e", "u", "i\u3000", "view", 0),
+            r"item_id 'i\\u3000' starts or ends with spaces",
+        ),  # an ideographic space
         (Event("e", "u", "i", "View", 0), "unknown event type 'View'"),
         (Event("e", "u", "i", "view", int(NOW) + MAX_FUTURE_S + 1), "a day past now"),
         (Event("e", "u", "i", "view", 1.5), "whole epoch seconds"),

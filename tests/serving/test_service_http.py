@@ -101,6 +101,15 @@ def test_api_key_is_required_except_for_health(service: ServiceProcess) -> None:
         ("/recommend", _body(user_id="196", k=0), 400, "greater than or equal to 1"),
         ("/recommend", _body(user_id="196", k=10_000), 400, "less than or equal to 100"),
         ("/recommend", _body(k=5), 400, "user_id"),
+        # ' 196' would be a stranger to the model that knows '196': refused, not a cold start
+        ("/recommend", _body(user_id=" 196", k=5), 400, "start or end with spaces"),
+        ("/similar_items", _body(item_id="50 ", k=5), 400, "start or end with spaces"),
+        (
+            "/events",
+            _body(events=[{"event_id": "e", "user_id": "196 ", "item_id": "50"}]),
+            400,
+            "start or end with spaces",
+        ),
         ("/similar_items", _body(item_id="no-such-item", k=5), 404, "no-such-item"),
         ("/triage", _body(text="x" * (100 * 1024 + 1)), 400, "100 KB"),
         ("/triage_batch", _body(texts=["hello"] * 1001), 400, "at most 1000"),
