@@ -114,6 +114,15 @@ def test_api_key_is_required_except_for_health(service: ServiceProcess) -> None:
         ("/triage", _body(text="x" * (100 * 1024 + 1)), 400, "100 KB"),
         ("/triage_batch", _body(texts=["hello"] * 1001), 400, "at most 1000"),
         ("/recommend", b"{not json", 400, "Invalid JSON"),
+        # Parsers disagree on which of two values counts; a proxy may have checked the other
+        ("/recommend", b'{"user_id": "196", "k": 3, "user_id": "1"}', 400, "'user_id' twice"),
+        ("/triage_batch", b'{"texts": ["a"], "options": {"x": 1, "x": 2}}', 400, "'x' twice"),
+        (
+            "/recommend",
+            b'{"user_id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            400,
+            "recursion limit",
+        ),
         (
             "/events",
             _body(events=[{"event_id": "e", "user_id": "u", "item_id": "i", "type": "x"}]),
