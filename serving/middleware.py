@@ -228,12 +228,14 @@ class LoadShedder:
             self.in_flight += change
 
 
-def presented_key(headers: Headers) -> str | None:
-    """The key sent as `X-API-Key` or `Authorization: Bearer`, if any."""
-    if key := headers.get("x-api-key"):
-        return key.strip()
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+def presented_keys(headers: Headers) -> set[str]:
+    """The distinct keys sent as `X-API-Key` or `Authorization: Bearer` headers."""
+    keys = {key.strip() for key in headers.getlist("x-api-key") if key.strip()}
+    for authorization in headers.getlist("authorization"):
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            keys.add(token.strip())
+    return keys
 
 
 class ApiKeyGuard:
@@ -261,7 +263,20 @@ class ApiKeyGuard:
         if roles is None:  # RouteGuard answers these first; kept so this guard stands alone
             await _reject(scope, receive, send, 404, "no such route: see /docs.json for the API")
             return
-        key = presented_key(Headers(scope=scope))
+        keys = presented_keys(Headers(scope=scope))
+        if len(keys) > 1:
+            # Which one would count is a guess (a gateway may have checked the other): neither.
+            await _reject(
+                scope,
+                receive,
+                send,
+                401,
+                f"the request sends {len(keys)} different API keys (X-API-Key, Authorization: "
+                "Bearer): send one",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            return
+        key = next(iter(keys), None)
         principal = self.ring.identify(key) if key else None
         if principal is None:
             what = "an unknown API key" if key else "no API key"

@@ -192,6 +192,14 @@ def test_roles_decide_what_a_key_may_call(service: ServiceProcess) -> None:
         "GET", "/model_info", role=None, headers={"authorization": f"Bearer {API_KEYS['read']}"}
     )
     assert status == 200
+    # A good key beside a bad one: which counts would be a guess (a gateway may check the other)
+    for other in ("not-a-key-0123456789", API_KEYS["admin"]):
+        status, answer, _ = service.request(
+            "GET", "/model_info", role="read", headers={"authorization": f"Bearer {other}"}
+        )
+        assert status == 401 and "2 different API keys" in answer["error"]["message"], answer
+    same = {"authorization": f"Bearer {API_KEYS['read']}"}  # the same key twice is one key
+    assert service.request("GET", "/model_info", role="read", headers=same)[0] == 200
     assert service.post("/events", {"events": []}, role="triage")[0] == 403
 
 
