@@ -119,6 +119,11 @@ def retrain_triage_command(
         )
     except (*BAD_INPUT_ERRORS, ValueError) as error:
         raise bad_input(error) from None
+    if outcome.holdout_share < holdout_share:
+        typer.echo(
+            f"held out {outcome.holdout_share:.2f} of the corrections, not {holdout_share:.2f}: "
+            "the champion was trained on the others, and would be scored on answers it learned"
+        )
     typer.echo(
         f"corrections: {outcome.corrections_train} in training, {outcome.corrections_holdout} "
         f"held out, {outcome.corrections_skipped} skipped (label unknown to the model)"

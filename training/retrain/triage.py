@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 from data import schemas as S
 from data.store import Store
 from features.text_splits import TextSplit, load_split
 from models.classifiers import load_classifier
 from models.served_models import default_triage_dataset
+from training.promotion import champion as champion_of
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
@@ -46,6 +48,7 @@ class TriageRetrainOutcome(RetrainOutcome):
     corrections_train: int
     corrections_holdout: int
     corrections_skipped: int  # labels the model's classes do not know
+    holdout_share: float  # as asked, or the champion's when that is smaller
     candidate_holdout_accuracy: float | None  # on the held-out corrections alone
     champion_holdout_accuracy: float | None
 
@@ -54,6 +57,34 @@ def holdout_mask(triage_ids: pd.Series, share: float) -> pd.Series:
     """Stable per-record assignment: the same record is held out in every retrain."""
     buckets = triage_ids.map(lambda t: int(hashlib.sha256(str(t).encode()).hexdigest()[:8], 16))
     return (buckets % 1000) < round(share * 1000)
+
+
+def holdout_share_for(requested: float, champion_share: float | None) -> float:
+    """The share of corrections to hold out: `requested`, but never more than the champion's
+    (None: the champion learned no corrections, or its run predates the record).
+
+    A record is held out when its hash bucket is below the share, so a larger share than the
+    champion's would hold out records the champion was trained on, and score it on answers it
+    learned: the comparison the promotion rests on would favour it.
+    """
+    return requested if champion_share is None else min(requested, champion_share)
+
+
+def champion_holdout_share(run_id: str | None) -> float | None:
+    """The holdout share the champion's training run used, if it recorded one."""
+    if run_id is None:
+        return None
+    params = MlflowClient().get_run(run_id).data.params
+    if int(params.get("split.corrections_train", "0") or 0) == 0:
+        return None  # trained on no corrections: none of them can be the champion's own
+    recorded = params.get("split.corrections_holdout_share")
+    if recorded is None:
+        logger.warning(
+            "the champion's run does not record the share of corrections it held out: if it was "
+            "smaller than this retrain's, the champion is scored on some it learned"
+        )
+        return None
+    return float(recorded)
 
 
 def with_corrections(
@@ -76,6 +107,7 @@ def with_corrections(
             **split.lineage,
             "corrections_train": len(train),
             "corrections_holdout": len(holdout),
+            "corrections_holdout_share": holdout_share,
             "corrections_sha256": hashlib.sha256(
                 usable[["triage_id", S.LABEL]].to_csv(index=False).encode()
             ).hexdigest(),
@@ -106,6 +138,18 @@ def retrain_triage(
     split = load_split(dataset or default_triage_dataset(task), task)
     # A correction names the triage result's field, which is the task's name.
     corrections = Store(store_url).triage.corrected_texts(str(task))
+    name = registered_name(split)
+    current = champion_of(MlflowClient(), name)
+    requested = holdout_share
+    holdout_share = holdout_share_for(
+        requested, champion_holdout_share(current.run_id if current else None)
+    )
+    if holdout_share < requested:
+        logger.warning(
+            "holding out %.2f of the corrections, not %.2f: the champion trained on the rest",
+            holdout_share,
+            requested,
+        )
     augmented, holdout, skipped = with_corrections(split, corrections, holdout_share)
     logger.info(
         "retraining %s with %d corrections (%d held out, %d skipped)",
@@ -114,7 +158,6 @@ def retrain_triage(
         len(holdout),
         skipped,
     )
-    name = registered_name(split)
     champion_version = champion_score = champion_holdout = None
     with champion_artifact(name) as champion:  # before registering: the candidate is not it
         if champion is not None:
@@ -141,6 +184,7 @@ def retrain_triage(
         corrections_train=len(corrections) - skipped - len(holdout),
         corrections_holdout=len(holdout),
         corrections_skipped=skipped,
+        holdout_share=holdout_share,
         candidate_holdout_accuracy=_holdout_accuracy(trained, holdout),
         champion_holdout_accuracy=champion_holdout,
     )

@@ -1,0 +1,75 @@
+"""The retrain's held-out corrections never include ones the champion was trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from data import schemas as S
+from features.text_splits import Task, TextSplit
+from training.retrain.triage import (
+    champion_holdout_share,
+    holdout_share_for,
+    with_corrections,
+)
+from training.tracking import configure_tracking
+
+
+def _split() -> TextSplit:
+    return TextSplit(
+        dataset="tiny",
+        task=Task.SENTIMENT,
+        language="en",
+        train_texts=["good", "bad"],
+        train_labels=["positive", "negative"],
+        test_texts=["fine"],
+        test_labels=["positive"],
+    )
+
+
+def _corrections(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "triage_id": [f"t{i}" for i in range(n)],
+            S.TEXT: [f"text {i}" for i in range(n)],
+            S.LABEL: ["positive" if i % 2 else "negative" for i in range(n)],
+            S.LANGUAGE: ["en"] * n,
+        }
+    )
+
+
+def test_a_share_past_the_champions_is_lowered_to_it() -> None:
+    assert holdout_share_for(0.5, 0.25) == 0.25
+    assert holdout_share_for(0.1, 0.25) == 0.1
+    assert holdout_share_for(0.5, None) == 0.5
+
+
+def test_a_smaller_share_holds_out_only_records_a_larger_one_held_out() -> None:
+    # What makes lowering the share to the champion's enough: its holdout is inside the
+    # champion's, so every record held out now was held out from the champion too.
+    corrections = _corrections(400)
+    _, small, _ = with_corrections(_split(), corrections, 0.1)
+    augmented, large, _ = with_corrections(_split(), corrections, 0.25)
+    assert 0 < len(small) < len(large)
+    assert set(small["triage_id"]) <= set(large["triage_id"])
+    assert augmented.lineage["corrections_holdout_share"] == 0.25
+
+
+def test_the_champions_share_is_read_from_its_run(isolated_home: Path) -> None:
+    configure_tracking()
+    runs = {}
+    for name, params in {
+        "learned": {"split.corrections_train": 30, "split.corrections_holdout_share": 0.2},
+        "none learned": {"split.corrections_train": 0, "split.corrections_holdout_share": 0.5},
+        "before the record": {"split.corrections_train": 30},
+    }.items():
+        with mlflow.start_run() as run:
+            mlflow.log_params(params)
+        runs[name] = run.info.run_id
+    assert champion_holdout_share(runs["learned"]) == pytest.approx(0.2)
+    assert champion_holdout_share(runs["none learned"]) is None
+    assert champion_holdout_share(runs["before the record"]) is None
+    assert champion_holdout_share(None) is None
