@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 INSECURE_PRINCIPAL = Principal(role="insecure-dev", name="insecure-dev")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA_TYPE = "application/json"
+UTF8_BOM = b"\xef\xbb\xbf"
 CORS_HEADERS = ("content-type", "x-api-key", "authorization", "idempotency-key")
 
 
@@ -353,7 +354,9 @@ class BodyGuard:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
+        # A UTF-8 byte-order mark (some .NET and Windows clients write one) would make the JSON
+        # parser say "expected value at line 1 column 1"; RFC 8259 lets a parser ignore it.
+        body = b"".join(chunks).removeprefix(UTF8_BOM)
         if (duplicate := repeated_json_key(body)) is not None:
             await _reject(
                 scope,

@@ -139,6 +139,12 @@ def test_bad_input_is_a_4xx_with_a_message(
     assert message in assert_error_shape(answer, status)["message"]
 
 
+def test_a_body_after_a_byte_order_mark_is_read(service: ServiceProcess) -> None:
+    # Some .NET and Windows clients start their UTF-8 JSON with a BOM (RFC 8259: may be ignored)
+    status, answer = service.post("/recommend", b"\xef\xbb\xbf" + json_bytes(_body(user_id="196")))
+    assert status == 200 and answer["strategy"] == "personalized", answer
+
+
 def test_a_wrapped_body_is_refused_naming_the_unknown_field(service: ServiceProcess) -> None:
     # Regression: the old `{"request": {...}}` wrapper must not be silently half-accepted.
     status, answer = service.post("/recommend", {"request": {"user_id": "196"}})
