@@ -120,9 +120,7 @@ def promote_cmd(
     client = _client(tracking_uri)
     try:
         before = {b.slot: b for b in _registry_call(slot_bindings, client)} if slot else {}
-        champion_score = None
-        if rescore and not force:
-            champion_score = _rescored(client, name, version)
+        scored = _rescored(client, name, version) if rescore and not force else None
         promoted = promote(
             client,
             name,
@@ -130,7 +128,8 @@ def promote_cmd(
             force=force,
             reason=reason,
             slot=None if slot is None else slot.value,
-            champion_score=champion_score,
+            champion_score=scored[1] if scored else None,
+            scored_champion=scored[0] if scored else None,
         )
     except (PromotionRefusedError, RegistryError) as error:
         typer.secho(f"refused: {error}", err=True, fg=typer.colors.RED)
@@ -198,8 +197,8 @@ def rollback_cmd(
     typer.echo(f"{name}: champion restored to v{restored.version}")
 
 
-def _rescored(client: Any, name: str, version: str | None) -> float | None:
-    """The champion's score on the candidate's evaluation data (`--rescore`)."""
+def _rescored(client: Any, name: str, version: str | None) -> tuple[str, float] | None:
+    """The champion's version and score on the candidate's evaluation data (`--rescore`)."""
     from training.recommender.rescore import RescoreError, rescore_champion
 
     typer.echo(f"re-scoring the champion of {name} on the candidate's evaluation data ...")
@@ -214,4 +213,4 @@ def _rescored(client: Any, name: str, version: str | None) -> float | None:
         f"champion v{rescored.champion_version} on {rescored.dataset}: "
         f"{rescored.metric} {rescored.value:.4f}"
     )
-    return rescored.value
+    return rescored.champion_version, rescored.value

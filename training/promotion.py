@@ -13,16 +13,20 @@ against the slot before anything moves, and the binding is made once `@champion`
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from data.locks import file_lock
+from data.paths import agora_home
 from models.served_models import CHAMPION_ALIAS, SERVING_SLOT_TAG, SlotMismatchError
 from training.slots import bind_slot, check_version_fits
 
@@ -223,6 +227,21 @@ def _move_champion(
     logger.info("%s: %s v%s by %s (%s)", name, action, version, who, reason)
 
 
+@contextmanager
+def promotion_lock(client: MlflowClient, name: str) -> Iterator[None]:
+    """Hold the lock that serialises moves of `name`'s champion on this machine.
+
+    A move reads the champion and its history, gates, then writes both: two at once (a retrain
+    in cron overlapping the previous one, or a hand promotion meanwhile) would each gate against
+    the same old champion and the last writer would drop the other's history entry, so a
+    rollback would restore the wrong version. The registry has no lock of its own, so moves
+    from different machines are not serialised: run those from one place.
+    """
+    digest = hashlib.sha256(f"{client.tracking_uri}\n{name}".encode()).hexdigest()[:32]
+    with file_lock(agora_home() / "locks" / f"promotion-{digest}.lock"):
+        yield
+
+
 def promote(
     client: MlflowClient,
     name: str,
@@ -233,43 +252,53 @@ def promote(
     champion_score: float | None = None,
     tolerance: float = 0.0,
     slot: str | None = None,
+    scored_champion: str | None = None,
 ) -> VersionSummary:
     """Point `@champion` at `version` (default: the newest) if it passes the gate.
 
     `force` skips the gate but needs a reason, which is recorded with who and when.
-    `champion_score`: see `gate`. `slot`: also bind `name` to this serving slot, after checking
-    the version can serve it (never skipped, not even by `force`: a model that cannot serve the
-    slot would only fail when the service loads it); when the version already is the champion,
-    only the binding is made.
+    `champion_score`: see `gate`; `scored_champion` is the version that score belongs to, and
+    the promotion is refused if the champion moved since it was scored. `slot`: also bind
+    `name` to this serving slot, after checking the version can serve it (never skipped, not
+    even by `force`: a model that cannot serve the slot would only fail when the service loads
+    it); when the version already is the champion, only the binding is made. Moves of one
+    model's champion on one machine are serialised (`promotion_lock`).
     """
-    candidate = _get_version(client, name, version)
-    current = champion(client, name)
-    held = _held_slot(client, name)
-    if slot is None and held is not None:
-        _check_slot(candidate, held)  # the slot the name serves follows its champion
-    if slot is not None:
-        _check_slot(candidate, slot)
-        if current is not None and current.version == candidate.version:
-            bind_slot(client, name, slot, reason or f"v{candidate.version} is the champion", by)
-            return _get_version(client, name, candidate.version)
-    if force:
-        if not reason:
-            raise PromotionRefusedError("--force needs --reason: say why the gate is skipped")
-        if current is not None and current.version == candidate.version:
-            raise PromotionRefusedError(f"version {candidate.version} is already the champion")
-        why = f"forced: {reason}"
-    else:
-        why = gate(candidate, current, champion_score, tolerance)
-        why += f"; {reason}" if reason else ""
-    history = _history(client, name)
-    if current is not None and (not history or history[-1] != current.version):
-        history.append(current.version)  # a champion set outside Agora joins the history
-    history.append(candidate.version)
-    _move_champion(client, name, candidate.version, "promoted", why, by)
-    client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
-    if slot is not None:
-        bind_slot(client, name, slot, why, by)
-    return _get_version(client, name, candidate.version)
+    with promotion_lock(client, name):
+        candidate = _get_version(client, name, version)
+        current = champion(client, name)
+        moved = current.version if current is not None else None
+        if champion_score is not None and scored_champion is not None and moved != scored_champion:
+            raise PromotionRefusedError(
+                f"the champion moved to v{moved} after v{scored_champion} was re-scored for this "
+                "comparison: compare again"
+            )
+        held = _held_slot(client, name)
+        if slot is None and held is not None:
+            _check_slot(candidate, held)  # the slot the name serves follows its champion
+        if slot is not None:
+            _check_slot(candidate, slot)
+            if current is not None and current.version == candidate.version:
+                bind_slot(client, name, slot, reason or f"v{candidate.version} is the champion", by)
+                return _get_version(client, name, candidate.version)
+        if force:
+            if not reason:
+                raise PromotionRefusedError("--force needs --reason: say why the gate is skipped")
+            if current is not None and current.version == candidate.version:
+                raise PromotionRefusedError(f"version {candidate.version} is already the champion")
+            why = f"forced: {reason}"
+        else:
+            why = gate(candidate, current, champion_score, tolerance)
+            why += f"; {reason}" if reason else ""
+        history = _history(client, name)
+        if current is not None and (not history or history[-1] != current.version):
+            history.append(current.version)  # a champion set outside Agora joins the history
+        history.append(candidate.version)
+        _move_champion(client, name, candidate.version, "promoted", why, by)
+        client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
+        if slot is not None:
+            bind_slot(client, name, slot, why, by)
+        return _get_version(client, name, candidate.version)
 
 
 def _held_slot(client: MlflowClient, name: str) -> str | None:
@@ -291,15 +320,16 @@ def rollback(
     client: MlflowClient, name: str, reason: str = "rollback", by: str | None = None
 ) -> VersionSummary:
     """Restore the champion before the current one."""
-    history = _history(client, name)
-    current = champion(client, name)
-    if current is not None and history and history[-1] == current.version:
-        history.pop()
-    if not history:
-        raise RegistryError(f"'{name}' has no previous champion to roll back to")
-    previous = history[-1]
-    if (held := _held_slot(client, name)) is not None:
-        _check_slot(_get_version(client, name, previous), held)
-    _move_champion(client, name, previous, "rolled_back", reason, by)
-    client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
-    return _get_version(client, name, previous)
+    with promotion_lock(client, name):
+        history = _history(client, name)
+        current = champion(client, name)
+        if current is not None and history and history[-1] == current.version:
+            history.pop()
+        if not history:
+            raise RegistryError(f"'{name}' has no previous champion to roll back to")
+        previous = history[-1]
+        if (held := _held_slot(client, name)) is not None:
+            _check_slot(_get_version(client, name, previous), held)
+        _move_champion(client, name, previous, "rolled_back", reason, by)
+        client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
+        return _get_version(client, name, previous)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,53 @@ def test_champion_rescored_on_new_evaluation_data(client: MlflowClient, tmp_path
     promoted = promote(client, NAME, candidate, champion_score=0.45)
     assert promoted.version == candidate
     assert "0.4500 (champion" in promoted.tags["agora.promoted_reason"]
+
+
+def test_two_promotions_at_once_both_reach_the_history(
+    client: MlflowClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: each read the history, and the last to write dropped the other's entry, so a
+    # rollback restored the wrong version. A slow alias move makes the two overlap.
+    import training.promotion as promotion
+
+    v1 = _register(client, tmp_path, 0.40)
+    promote(client, NAME, v1)
+    v2, v3 = _register(client, tmp_path, 0.41), _register(client, tmp_path, 0.42)
+    real_move = promotion._move_champion
+
+    def slow_move(*args: object, **kwargs: object) -> None:
+        time.sleep(0.5)
+        real_move(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(promotion, "_move_champion", slow_move)
+    outcomes: dict[str, object] = {}
+
+    def try_promote(version: str) -> None:
+        try:
+            outcomes[version] = promote(MlflowClient(), NAME, version).version
+        except PromotionRefusedError as refused:
+            outcomes[version] = refused
+
+    threads = [threading.Thread(target=try_promote, args=(v,)) for v in (v3, v2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)  # v3 reads first; v2 reads while v3 is moving
+    for thread in threads:
+        thread.join()
+    # v3 moved first; v2 was then gated against v3 (0.41 < 0.42), not against v1
+    assert outcomes[v3] == v3 and isinstance(outcomes[v2], PromotionRefusedError), outcomes
+    assert champion(client, NAME).version == v3
+    assert rollback(client, NAME).version == v1
+
+
+def test_a_rescored_champion_that_moved_meanwhile_refuses_the_promotion(
+    client: MlflowClient, tmp_path: Path
+) -> None:
+    v1 = _register(client, tmp_path, 0.40)
+    promote(client, NAME, v1)
+    v2 = _register(client, tmp_path, 0.45)
+    promote(client, NAME, v2)  # while a retrain was scoring v1 on its own data
+    v3 = _register(client, tmp_path, 0.50, "split-new")
+    with pytest.raises(PromotionRefusedError, match="moved to v2 after v1 was re-scored"):
+        promote(client, NAME, v3, champion_score=0.30, scored_champion=v1)
+    assert promote(client, NAME, v3, champion_score=0.30, scored_champion=v2).version == v3

@@ -77,17 +77,23 @@ def champion_run_config(name: str) -> tuple[str, RecommenderRunConfig] | None:
 
 
 def promote_if_not_worse(
-    name: str, version: str, champion_score: float | None, reason: str, tolerance: float = 0.0
+    name: str,
+    version: str,
+    champion: tuple[str | None, float | None],
+    reason: str,
+    tolerance: float = 0.0,
 ) -> tuple[bool, str]:
-    """Promote `version` through the gate, the champion re-scored on the same data."""
+    """Promote `version` through the gate, `champion` (version, score) re-scored on the same
+    data; refused if another champion was promoted meanwhile."""
     try:
         promoted = promote(
             MlflowClient(),
             name,
             version,
             reason=reason,
-            champion_score=champion_score,
+            champion_score=champion[1],
             tolerance=tolerance,
+            scored_champion=champion[0],
         )
     except PromotionRefusedError as refused:
         logger.info("%s v%s not promoted: %s", name, version, refused)
@@ -109,7 +115,7 @@ def conclude(
     """The end every retrain shares: the gate on `metric`, the service told of a promotion,
     and the outcome. `candidate` and `champion` are (version, score) on the same evaluation."""
     promoted, decision = promote_if_not_worse(
-        name, candidate[0], champion[1], reason=reason, tolerance=tolerance
+        name, candidate[0], champion, reason=reason, tolerance=tolerance
     )
     reloaded = notify_service(service_url, api_key) if promoted else None
     return RetrainOutcome(
