@@ -21,7 +21,7 @@ from cli.champions import (
     served_triage_champions,
 )
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
-from cli.options import TrackingOption, choices
+from cli.options import EncodingOption, TrackingOption, choices
 from cli.outputs import PARQUET, check_output_file
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ def triage_command(
     workers: WorkersOption = None,
     texts_per_batch: Annotated[int, typer.Option(min=1, help="Texts per batch.")] = 1000,
     tracking_uri: TrackingOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Triage every text of INPUT with the served triage champions, written to Parquet."""
     from training.batch import read_texts, triage_all
@@ -170,7 +171,7 @@ def triage_command(
     if len(set(keep_columns or [])) < len(keep_columns or []):
         raise bad_input("--keep-column names a column twice")
     try:
-        table = read_texts(input_path, text_column)
+        table = read_texts(input_path, text_column, encoding)
     except (OSError, ValueError) as error:
         raise bad_input(error) from None
     missing = [c for c in keep_columns or [] if c not in table.columns]

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.exit_codes import BAD_INPUT, STEP_FAILED, bad_input, report_error
+from cli.options import EncodingOption
 from data.catalog import CATALOG, UnknownDatasetError, get_spec
 from data.fetch import FetchError, dataset_dir, fetch, is_cached, verify_folder
 from data.imported import (
@@ -141,6 +142,7 @@ def import_dataset(
             "language column, else detected per row (undetected rows keep no language).",
         ),
     ] = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Import your own data as a named dataset usable by every later command."""
     dataset = name or path.stem.lower().replace(" ", "-")
@@ -156,7 +158,9 @@ def import_dataset(
         except LabelMapError as error:
             raise bad_input(error) from None
     try:
-        report = import_file(path, kind, parse_mapping(mapping), dataset, labelled)
+        report = import_file(
+            path, kind, parse_mapping(mapping), dataset, labelled, encoding=encoding
+        )
     except DataImportError as error:
         raise bad_input(error) from None
     _echo_report(report)

@@ -29,6 +29,13 @@ ConfigVariant = choices("ConfigVariant", get_args(Variant))
 DEFAULT_CLASSIFIER_KIND = ClassifierType.TFIDF
 DEFAULT_CONFIG_VARIANT = ConfigVariant("tuned")
 
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Text encoding of a CSV or TSV (default UTF-8, with or without a byte-order mark). "
+        "Excel on Chinese Windows saves 'CSV' as gb18030 (GBK); big5, shift_jis, cp1252 ...",
+    ),
+]
 StoreOption = Annotated[
     str | None,
     typer.Option(

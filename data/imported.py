@@ -25,6 +25,7 @@ import pandas as pd
 from data import schemas as S
 from data.atomic import write_atomic
 from data.catalog import CATALOG
+from data.file_encoding import EncodingNameError, checked_encoding, is_utf8
 from data.import_rows import ColumnReading, validate_rows
 from data.label_maps import LabelMapError, SentimentLabelError
 from data.labelled_import import (
@@ -110,7 +111,7 @@ def _source_columns(columns: Sequence[str], kind: Kind, mapping: dict[str, str])
 
 
 def _read_valid_rows(
-    path: Path, kind: Kind, sources: dict[str, str], reading: ColumnReading
+    path: Path, kind: Kind, sources: dict[str, str], reading: ColumnReading, encoding: str
 ) -> tuple[pd.DataFrame, Counter[str], int]:
     """The file's valid rows as canonical columns, the rejections counted, and the rows read.
 
@@ -121,7 +122,7 @@ def _read_valid_rows(
     parts: list[pd.DataFrame] = []
     reasons: Counter[str] = Counter()
     rows_read = 0
-    for chunk in read_chunks(path, list(sources.values())):
+    for chunk in read_chunks(path, list(sources.values()), encoding=encoding):
         # Rows labelled by their place in the file, so a refusal can name them.
         index = pd.RangeIndex(rows_read, rows_read + len(chunk))
         rows_read += len(chunk)
@@ -231,6 +232,7 @@ def record_frame(name: str, kind: Kind, source: dict[str, Any]) -> None:
 # reports each as one DataImportError.
 _USER_ERRORS = (
     TableReadError,
+    EncodingNameError,
     TimestampFormatError,
     LabelledTextError,
     LabelMapError,
@@ -239,17 +241,26 @@ _USER_ERRORS = (
 )
 
 
+def _encoding_notes(path: Path, codec: str) -> list[str]:
+    """The note an import prints when a text file was read in another encoding than UTF-8."""
+    if is_utf8(codec) or path.suffix.lower() == ".parquet":
+        return []
+    return [f"{path.name} read as {codec} text (--encoding)"]
+
+
 def import_file(
     path: Path,
     kind: Kind | str,
     mapping: dict[str, str],
     name: str,
     labelled: LabelledTextOptions | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Validate `path` as a `kind` frame and store it as imported dataset `name`.
 
     `labelled` (labelled texts only; default: sentiment labels, no map, no detector) says what
-    the labels are for, how their values map and how each row's language is set.
+    the labels are for, how their values map and how each row's language is set. `encoding`
+    names a CSV or TSV's text encoding (default UTF-8; a Chinese Excel export is gb18030).
     """
     kind = Kind(kind)
     if not _NAME_PATTERN.match(name):
@@ -262,14 +273,15 @@ def import_file(
         raise DataImportError("--task, --label-map and --language apply to labelled-text only")
     try:
         options = (labelled or LabelledTextOptions()).checked()
-        columns = table_columns(path)
+        codec = checked_encoding(encoding)
+        columns = table_columns(path, codec)
         separator = separator_note(path)
         label_is_copy = False
         if kind is Kind.LABELLED_TEXT:
             mapping, label_is_copy = task_mapping(columns, mapping, options.task)
         reading = ColumnReading()
         kept, reasons, rows_read = _read_valid_rows(
-            path, kind, _source_columns(columns, kind, mapping), reading
+            path, kind, _source_columns(columns, kind, mapping), reading, codec
         )
         summary = None
         if kind is Kind.LABELLED_TEXT and not kept.empty:
@@ -280,7 +292,7 @@ def import_file(
     if kept.empty:
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
         raise DataImportError(f"no valid rows in {path}: {summary}")
-    notes = [*([separator] if separator else []), *reading.notes]
+    notes = [*([separator] if separator else []), *_encoding_notes(path, codec), *reading.notes]
     if kind is Kind.ITEMS:
         kept, repeats = _last_row_per_item(kept, reasons)
         notes.extend(repeats)
@@ -297,6 +309,7 @@ def import_file(
             "mapping": mapping,
             "rows_read": rows_read,
             "rows_kept": len(canonical),
+            "encoding": codec,
             "rejected": dict(reasons),
             "notes": notes,
             **(summary.to_manifest() if summary else {}),

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.file_encoding import DEFAULT_ENCODING, undecodable_message
+
 logger = logging.getLogger(__name__)
 
 # Rows per chunk: large enough that pandas' per-chunk overhead is negligible, small enough that
@@ -71,13 +73,14 @@ def separator_note(path: Path) -> str | None:
 _HEADER_BYTES = 1 << 16
 
 
-def _text_options(separator: str) -> dict[str, object]:
-    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-    return {"sep": separator, "dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+def _text_options(separator: str, encoding: str) -> dict[str, object]:
+    # The default, utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    return {"sep": separator, "dtype": str, "keep_default_na": False, "encoding": encoding}
 
 
-def table_columns(path: Path) -> list[str]:
-    """The file's column names, from its header line (or Parquet schema) alone."""
+def table_columns(path: Path, encoding: str = DEFAULT_ENCODING) -> list[str]:
+    """The file's column names, from its header line (or Parquet schema) alone; a text file is
+    decoded as `encoding` (a codec name from `data.file_encoding.checked_encoding`)."""
     separator = _separator(path)
     if separator is None:
         import pyarrow as pa
@@ -90,24 +93,24 @@ def table_columns(path: Path) -> list[str]:
                 f"{path.name} cannot be read as Parquet: {_first_line(error)}"
             ) from None
     try:
-        header = pd.read_csv(path, nrows=0, **_text_options(separator))  # type: ignore[call-overload]
+        header = pd.read_csv(path, nrows=0, **_text_options(separator, encoding))  # type: ignore[call-overload]
     except pd.errors.EmptyDataError:
         raise TableReadError(f"{path.name} is empty: not even a header line") from None
     except UnicodeDecodeError as error:
-        raise TableReadError(
-            f"{path.name} is not UTF-8 text ({_first_line(error)}): save it as UTF-8 "
-            "(a spreadsheet's 'CSV UTF-8' format) and import it again"
-        ) from None
+        raise TableReadError(undecodable_message(path, encoding, "", _first_line(error))) from None
     except pd.errors.ParserError as error:
         raise TableReadError(f"{path.name} cannot be read as text: {_first_line(error)}") from None
     return [str(column) for column in header.columns]
 
 
 def read_chunks(
-    path: Path, columns: Sequence[str], chunk_rows: int | None = None
+    path: Path,
+    columns: Sequence[str],
+    chunk_rows: int | None = None,
+    encoding: str = DEFAULT_ENCODING,
 ) -> Iterator[pd.DataFrame]:
     """The file's rows in order, `chunk_rows` (default CHUNK_ROWS) at a time, with only
-    `columns` (names from `table_columns`) read."""
+    `columns` (names from `table_columns`, read with the same `encoding`) read."""
     rows = chunk_rows or CHUNK_ROWS
     if rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {rows}")
@@ -116,7 +119,8 @@ def read_chunks(
     if separator is None:
         yield from _parquet_chunks(path, wanted, rows)
         return
-    reader = pd.read_csv(path, usecols=wanted, chunksize=rows, **_text_options(separator))  # type: ignore[call-overload]
+    options = _text_options(separator, encoding)
+    reader = pd.read_csv(path, usecols=wanted, chunksize=rows, **options)  # type: ignore[call-overload]
     done = 0
     try:
         with reader:
@@ -125,8 +129,7 @@ def read_chunks(
                 yield chunk[wanted]
     except UnicodeDecodeError as error:
         raise TableReadError(
-            f"{path.name} is not UTF-8 text after row {done} ({_first_line(error)}): save it "
-            "as UTF-8 (a spreadsheet's 'CSV UTF-8' format) and import it again"
+            undecodable_message(path, encoding, f" after row {done}", _first_line(error))
         ) from None
     except pd.errors.ParserError as error:
         raise TableReadError(

@@ -165,3 +165,52 @@ def test_suggestion_after_a_map_to_other_names_names_the_file_s_values(tmp_path:
     assert suggestion == "negative=negative,positive=positive"
     result = _import(path, "cli-renamed", "--language", "en", "--label-map", suggestion)
     assert result.exit_code == 0 and "kept 10, rejected 0" in result.output, result.output
+
+
+# What Excel on Chinese Windows saves as "CSV": GB18030/GBK bytes, CRLF line ends, a Chinese
+# header, a multi-line cell, a blank row, a duplicate row, an emoji (GB18030 holds it), 负面/正面.
+_EXCEL_ZH = (
+    "工单号,内容,情感\r\n"
+    'T1,"视频一直加载不出来😡\n第二行：订单号123",负面\r\n'
+    ",,\r\n"
+    "T2,客服很耐心，谢谢！,正面\r\n"
+    "T2,客服很耐心，谢谢！,正面\r\n"
+    "T3,The app keeps crashing 闪退,负面\r\n"
+)
+
+
+def test_a_chinese_excel_csv_imports_with_encoding_gb18030(tmp_path: Path) -> None:
+    """Regression: a GB18030 export was refused with only 'save it as UTF-8', and there was no
+    way to read it as it is; the refusal now names --encoding gb18030, which imports it."""
+    path = tmp_path / "工单.csv"
+    path.write_bytes(_EXCEL_ZH.encode("gb18030"))
+    options = ["--map", "text=内容,label=情感", "--label-map", "负面=negative,正面=positive"]
+    args = ["data", "import", str(path), "--kind", "labelled-text", "--name", "zh-excel"]
+    refused = runner.invoke(app, [*args, *options])
+    assert refused.exit_code == 2, refused.output
+    (line,) = _error_lines(refused.output)
+    assert "add --encoding gb18030" in line
+    assert "Traceback" not in refused.output
+
+    result = runner.invoke(app, [*args, *options, "--encoding", "gb18030"])
+    assert result.exit_code == 0, result.output
+    assert "read 5 rows, kept 4, rejected 1" in result.output
+    assert "read as gb18030 text" in result.output
+    frame = load_labelled_texts("zh-excel")
+    assert frame[S.TEXT].tolist()[0] == "视频一直加载不出来😡\n第二行：订单号123"
+    assert frame[S.LABEL].tolist() == ["negative", "positive", "positive", "negative"]
+
+    unknown = runner.invoke(app, [*args, *options, "--encoding", "gbk2"])
+    assert unknown.exit_code == 2
+    (line,) = _error_lines(unknown.output)
+    assert "unknown encoding 'gbk2'" in line
+
+
+def test_a_file_that_is_not_the_encoding_given_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("text,label\n好,negative\n".encode("utf-16"))
+    args = ["data", "import", str(path), "--kind", "labelled-text", "--name", "x16"]
+    result = runner.invoke(app, [*args, "--encoding", "big5"])
+    assert result.exit_code == 2, result.output
+    (line,) = _error_lines(result.output)
+    assert "is not big5 text" in line and "--encoding" in line

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.file_encoding import checked_encoding
 from data.table_reader import read_chunks, table_columns
 from models.served_models import triage_slot
 from models.triage import TaskModel, TriageEngine, TriageResult, load_triage_config
@@ -183,11 +184,14 @@ def triage_all(
     return TriageBatchOutcome(combined, len(texts), run.processes, run.seconds)
 
 
-def read_texts(path: str | Path, text_column: str = "text") -> pd.DataFrame:
+def read_texts(
+    path: str | Path, text_column: str = "text", encoding: str | None = None
+) -> pd.DataFrame:
     """A CSV, TSV or Parquet table of texts (by its suffix); ValueError names a missing column.
 
     Text files are read as `agora data import` reads them (`data.table_reader`: UTF-8 with or
-    without a byte-order mark, ';'-separated CSV recognised, every value kept as written), so
+    without a byte-order mark unless `encoding` names another, such as gb18030 for a Chinese
+    Excel export; ';'-separated CSV recognised, every value kept as written), so
     an id column such as `00123` comes back unchanged and a text "NA" is a text. A missing
     text becomes "" (triaged as empty), so every row of the input gets a row.
     """
@@ -195,8 +199,9 @@ def read_texts(path: str | Path, text_column: str = "text") -> pd.DataFrame:
     if path.suffix.lower() in (".parquet", ".pq"):
         table = pd.read_parquet(path)
     else:
-        columns = table_columns(path)
-        chunks = list(read_chunks(path, columns))
+        codec = checked_encoding(encoding)
+        columns = table_columns(path, codec)
+        chunks = list(read_chunks(path, columns, encoding=codec))
         table = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
     if text_column not in table.columns:
         found = ", ".join(map(str, table.columns))

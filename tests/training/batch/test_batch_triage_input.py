@@ -26,3 +26,12 @@ def test_a_tsv_and_a_header_only_file(tmp_path: Path) -> None:
     assert read_texts(empty).empty
     with pytest.raises(ValueError, match="no column 'body'"):
         read_texts(empty, "body")
+
+
+def test_a_chinese_excel_export_is_read_with_its_encoding(tmp_path: Path) -> None:
+    """Regression: a GB18030 CSV could not be batch-triaged without re-saving it."""
+    path = tmp_path / "工单.csv"
+    path.write_bytes("编号,内容\r\n1,退款还没到账\r\n".encode("gb18030"))
+    with pytest.raises(ValueError, match="add --encoding gb18030"):
+        read_texts(path, "内容")
+    assert read_texts(path, "内容", "gb18030")["内容"].tolist() == ["退款还没到账"]
