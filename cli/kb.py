@@ -14,13 +14,16 @@ from features.embeddings import default_cache_dir
 from models.knowledge import (
     DEFAULT_K,
     DEFAULT_KB_ENCODER,
+    HAN_MIN_SIMILARITY,
     MAX_K,
     MIN_SIMILARITY,
     Encoder,
     KbEncoder,
-    KnowledgeBase,
-    encoder_reads,
+    LazyEncoder,
+    ScriptRoutedKnowledgeBase,
+    han_reads,
     knowledge_encoder,
+    knowledge_reads,
     parse_kb_encoder,
 )
 from serving.settings import KB_ENCODER_ENV
@@ -45,7 +48,8 @@ def search(
         float | None,
         typer.Option(
             help="Show only cases at least this similar (cosine, -1 to 1). Default: the encoder's "
-            f"threshold ({', '.join(f'{k.value} {v}' for k, v in MIN_SIMILARITY.items())}).",
+            f"threshold ({', '.join(f'{k.value} {v}' for k, v in MIN_SIMILARITY.items())}; "
+            f"Chinese messages {HAN_MIN_SIMILARITY}).",
         ),
     ] = None,
     encoder: Annotated[
@@ -74,22 +78,25 @@ def search(
     except ValueError as error:
         raise bad_input(error) from None
     threshold = MIN_SIMILARITY[kind] if min_similarity is None else min_similarity
+    han_threshold = HAN_MIN_SIMILARITY if min_similarity is None else min_similarity
     try:
         store = Store(store_url, must_exist=True)
     except StoreError as error:
         raise bad_input(error) from None
-    base = KnowledgeBase(search_encoder(kind))
+    # Lazy: a store of Chinese cases only never builds the English encoder.
+    base = ScriptRoutedKnowledgeBase(LazyEncoder(lambda: search_encoder(kind)), han_threshold)
     base.add(store.resolutions.all_cases())
     if len(base) == 0:
         typer.echo("the knowledge base is empty: no case has been resolved yet")
         return
-    if not encoder_reads(text):
+    if not knowledge_reads(text):
         typer.echo(
-            "no similar cases: the knowledge base's encoders are English models and read "
-            "Latin-script text; this message is mostly in another script"
+            "no similar cases: the knowledge base reads Latin-script and Chinese text; this "
+            "message is mostly in another script"
         )
         return
     found = base.similar([text], k=k, min_similarity=threshold, reasons=[reason])[0]
+    threshold = han_threshold if han_reads(text) else threshold
     typer.echo(f"{len(found)} of {len(base)} resolved cases at similarity >= {threshold}")
     for rank, case in enumerate(found, start=1):
         labels = f"reason={case.reason} category={case.category} queue={case.queue}"

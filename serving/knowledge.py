@@ -1,13 +1,14 @@
 """The knowledge base a worker serves, kept up to date from the resolution log.
 
-Each worker holds its own `models.knowledge.KnowledgeBase` in memory. A daemon thread reads the
-resolutions stored after the last one it saw every AGORA_KB_REFRESH_S seconds (default 2) and
-embeds only those, so a new resolution is findable by `/triage` within that interval plus the time
-to embed it (milliseconds for one case). The encoder (AGORA_KB_ENCODER: `static`, word-piece
-vectors distilled from all-MiniLM-L6-v2, by default; `minilm-int8`, the transformer as an int8 ONNX
-graph; see `models.knowledge.encoders`) is made once into the serving cache, which needs torch that
-once, and loaded by that thread when the first case arrives: a service with no resolved case never
-loads it, and `/triage` embeds its text only when there is something to compare it with.
+Each worker holds its own `models.knowledge.ScriptRoutedKnowledgeBase` in memory. A daemon
+thread reads the resolutions stored after the last one it saw every AGORA_KB_REFRESH_S seconds
+(default 2) and embeds only those, so a new resolution is findable by `/triage` within that
+interval plus the time to embed it (milliseconds for one case). Latin-script cases are embedded by
+the encoder of AGORA_KB_ENCODER (`static-lexical` by default; see `models.knowledge.encoders`),
+made once into the serving cache, which needs torch that once, and loaded by that thread when the
+first such case arrives; Chinese cases by their character pairs (`models.knowledge.han_bigrams`),
+which need no model. A service with no resolved case loads nothing, and `/triage` embeds its text
+only when there is something to compare it with.
 AGORA_SIMILAR_CASES=0 turns the whole feature off (no thread, no encoder, no similar_cases).
 """
 
@@ -28,8 +29,8 @@ from models.knowledge import (
     DEFAULT_KB_ENCODER,
     MIN_SIMILARITY,
     KbEncoder,
-    KnowledgeBase,
     LazyEncoder,
+    ScriptRoutedKnowledgeBase,
     SimilarCase,
     knowledge_encoder,
     parse_kb_encoder,
@@ -77,7 +78,8 @@ class ServedKnowledge:
     def __init__(self, log: ResolutionLog, settings: KnowledgeSettings, cache_dir: Path) -> None:
         self.log = log
         self.settings = settings
-        self.base = KnowledgeBase(
+        # Latin-script cases by the configured encoder, Chinese ones by their character pairs.
+        self.base = ScriptRoutedKnowledgeBase(
             LazyEncoder(lambda: knowledge_encoder(cache_dir, settings.encoder))
         )
         self._encoder_settled = False

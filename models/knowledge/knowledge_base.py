@@ -11,7 +11,8 @@ distillation, holds Latin-script words and few others (244 Chinese characters). 
 script is read as unknown pieces, and unrelated texts then look alike: five unrelated Chinese
 complaints scored 0.42-0.72 with the static encoder and 0.53-0.71 with the transformer, above both
 thresholds. So a text whose letters are mostly of another script (`encoder_reads`) is neither
-embedded nor answered: no similar cases rather than unrelated ones.
+embedded nor answered here: no similar cases rather than unrelated ones. Chinese text has a base
+of its own, read by its character pairs (`han_bigrams`, `script_routed`).
 """
 
 from __future__ import annotations

@@ -65,8 +65,8 @@ def test_kb_search_prints_the_closest_resolved_cases(
     assert refund in result.output and "reissued the refund to the card" in result.output
     assert "reason=refund category=billing" in result.output
     assert bags not in result.output
-    chinese = CliRunner().invoke(app, ["kb", "search", "我的退款还没到", "--store-url", url])
-    assert chinese.exit_code == 0 and "mostly in another script" in chinese.output
+    russian = CliRunner().invoke(app, ["kb", "search", "Мой возврат не пришёл", "--store-url", url])
+    assert russian.exit_code == 0 and "mostly in another script" in russian.output
 
     missing = tmp_path / "typo" / "store.db"
     absent = CliRunner().invoke(app, ["kb", "search", "x", "--store-url", f"sqlite:///{missing}"])
@@ -86,3 +86,24 @@ def test_kb_search_prints_the_closest_resolved_cases(
         app, ["kb", "search", "x", "--min-similarity", "nan", "--store-url", url]
     )
     assert nan.exit_code == 2 and "not nan" in nan.output, nan.output
+
+
+def test_kb_search_finds_chinese_cases_without_the_english_encoder(tmp_path: Path) -> None:
+    """Regression: every Chinese message was answered 'mostly in another script', so a Chinese
+    desk's resolved cases were never found again."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    topup = store.triage.record("充值了会员但是没有到账，要求退款！", {}, {}, "zh", True, "c1")
+    crash = store.triage.record("App总是闪退，更新后更严重了", {}, {}, "zh", True, "c2")
+    store.resolutions.add(topup, "已核实充值记录，会员已补发到账。", "resolved", "xiaoli")
+    store.resolutions.add(crash, "升级到3.2.1版本后闪退已修复。", "resolved", "xiaoli")
+    store.engine.dispose()
+
+    # No monkeypatched encoder: building the English one here would fail the test offline.
+    result = CliRunner().invoke(
+        app, ["kb", "search", "充值会员没有到账，钱扣了，要求退款", "--store-url", url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 resolved cases at similarity >= 0.3" in result.output
+    assert topup in result.output and "会员已补发到账" in result.output
+    assert crash not in result.output

@@ -40,7 +40,7 @@ def test_settings_come_from_the_environment() -> None:
 def test_catch_up_embeds_only_new_resolutions_and_off_answers_nothing(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
-    served.base.encoder = OneHot()  # the real one is exported on first use
+    served.base.latin.encoder = OneHot()  # the real one is exported on first use
     assert served.similar_cases("my bag is lost") == [] and served.catch_up() == 0
     bag = store.triage.record("lost bag", {}, {}, "en", True, "c1")
     store.resolutions.add(bag, "found it", "resolved", "ana")
@@ -48,7 +48,7 @@ def test_catch_up_embeds_only_new_resolutions_and_off_answers_nothing(tmp_path: 
     assert [c.triage_id for c in served.similar_cases("where is my bag")] == [bag]
     assert served.similar_cases("great movies") == []  # similarity 0 < the threshold
     off = ServedKnowledge(store.resolutions, KnowledgeSettings(enabled=False), tmp_path)
-    off.base.encoder = OneHot()
+    off.base.latin.encoder = OneHot()
     off.catch_up()
     assert off.similar_cases("where is my bag") == []
 
@@ -78,7 +78,7 @@ def test_the_worker_builds_the_configured_encoder_on_first_use(
 def test_a_correction_after_the_case_is_held_refiles_it(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
-    served.base.encoder = OneHot()
+    served.base.latin.encoder = OneHot()
     outputs = {"reason": {"label": "late_flight"}, "category": {"label": "delta"}}
     bag = store.triage.record("lost bag", outputs, {}, "en", True, "c1")
     store.resolutions.add(bag, "found it", "resolved", "ana")
@@ -102,7 +102,7 @@ def test_a_resolution_committed_after_a_higher_number_is_still_embedded(tmp_path
     play that order out)."""
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
-    served.base.encoder = OneHot()
+    served.base.latin.encoder = OneHot()
     bag = store.triage.record("lost bag", {}, {}, "en", True, "c1")
     movie = store.triage.record("great movie", {}, {}, "en", True, "c2")
 
@@ -124,3 +124,23 @@ def test_a_resolution_committed_after_a_higher_number_is_still_embedded(tmp_path
     resolve(1, bag)  # took number 1 before the other, committed after it was read
     assert served.catch_up() == 1
     assert [c.triage_id for c in served.similar_cases("where is my bag")] == [bag]
+
+
+def test_a_chinese_case_is_served_without_building_the_english_encoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: /triage and the desk answered every Chinese complaint `similar_cases: []`."""
+    import serving.knowledge
+
+    def build(cache_dir: Path, kind: KbEncoder) -> OneHot:
+        raise AssertionError("a Chinese case needs no English encoder")
+
+    monkeypatch.setattr(serving.knowledge, "knowledge_encoder", build)
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
+    topup = store.triage.record("充值了会员但是没有到账，要求退款！", {}, {}, "zh", True, "c1")
+    store.resolutions.add(topup, "会员已补发到账", "resolved", "xiaoli")
+    assert served.catch_up() == 1
+    [case] = served.similar_cases("充值会员没有到账，钱扣了，要求退款")
+    assert case.triage_id == topup and case.resolution == "会员已补发到账"
+    assert served.similar_cases("客服态度很好，谢谢") == []
