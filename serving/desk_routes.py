@@ -85,12 +85,12 @@ def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) 
         service = running()
         if service is None:
             raise HTTPException(503, "the service is starting")
+        since = time.time() - since_hours * 3600
         cases = service.store.queue.recent(
-            time.time() - since_hours * 3600,
-            URGENCY_LEVELS,
-            limit=limit,
-            include_resolved=include_resolved,
+            since, URGENCY_LEVELS, limit=limit, include_resolved=include_resolved
         )
+        # Counted apart from the page: with more cases than `limit`, the page shows that.
+        total = service.store.queue.count(since, include_resolved=include_resolved)
         rows = [asdict(case) for case in cases]
         for row in rows:
             # As on /triage, only complaints look for past resolutions (each is an embedding),
@@ -103,6 +103,7 @@ def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) 
         engine = service.served.triage
         return {
             "cases": rows,
+            "total": max(total, len(rows)),
             "choices": engine.label_choices() if engine is not None else {},
             "outcomes": list(OUTCOMES),
         }

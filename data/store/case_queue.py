@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Engine, case, select
+from sqlalchemy import Engine, case, func, select
 
 from data.store.resolutions import case_is_open
 from data.store.tables import resolutions, triage_records
-from data.store.triage_log import latest_corrections
+from data.store.triage_log import label_after_corrections, latest_corrections
 
 MAX_QUEUE_ROWS: Final = 200  # a page an agent reads; more is paged by narrowing `since`
 
@@ -58,15 +58,17 @@ class CaseQueue:
     ) -> list[QueuedCase]:
         """Cases recorded at or after `since` (epoch seconds), most urgent first, then newest.
 
-        `urgency_order` lists the levels from least to most urgent. Resolved cases are left
-        out unless `include_resolved`.
+        `urgency_order` lists the levels from least to most urgent. Urgency is an agent's latest
+        correction of it, else the model's: a case an agent escalated to critical rises to the
+        top (it used to keep the model's place, below every case the model called high).
+        Resolved cases are left out unless `include_resolved`.
         """
         if not 1 <= limit <= MAX_QUEUE_ROWS:
             raise ValueError(f"limit must be from 1 to {MAX_QUEUE_ROWS}, got {limit}")
         t = triage_records.c
         rank = case(
             {level: position for position, level in enumerate(urgency_order)},
-            value=t.urgency,
+            value=label_after_corrections("urgency", t.urgency),
             else_=-1,
         )
         query = (
@@ -86,6 +88,16 @@ class CaseQueue:
             _queued(row, fixes.get(row["triage_id"], {}), resolved.get(row["triage_id"]))
             for row in rows
         ]
+
+    def count(self, since: float, include_resolved: bool = False) -> int:
+        """How many cases `recent` would list without its row limit: the page says "50 of 180"
+        rather than passing a full page off as the whole queue."""
+        query = select(func.count()).select_from(triage_records)
+        query = query.where(triage_records.c.created_at >= since)
+        if not include_resolved:
+            query = query.where(case_is_open())
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
 
 
 def _latest_resolutions(connection: Any, ids: list[str]) -> dict[str, dict[str, Any]]:

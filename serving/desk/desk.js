@@ -23,6 +23,7 @@ const STRINGS = {
     refresh: "Refresh",
     loading: "loading…",
     openCases: "{n} open cases, most urgent first",
+    someOpenCases: "the {n} most urgent of {total} open cases (the rest are not shown)",
     queueFailed: "could not load the queue: {error}",
     keyRefused: "That key cannot open the desk ({error}). Enter an agent key.",
     signOut: "Sign out",
@@ -63,6 +64,7 @@ const STRINGS = {
     refresh: "刷新",
     loading: "加载中…",
     openCases: "{n} 个待处理案例，最紧急的在前",
+    someOpenCases: "共 {total} 个待处理案例，显示最紧急的 {n} 个（其余未显示）",
     queueFailed: "无法加载队列：{error}",
     keyRefused: "此密钥无法打开工作台（{error}），请输入客服密钥。",
     signOut: "退出",
@@ -249,7 +251,8 @@ function resolutionForm(item, outcomes, done, card) {
 function caseCard(item, choices, outcomes) {
   const card = el("li", { className: "case", "data-triage-id": item.triage_id });
   const when = new Date((item.occurred_at || item.created_at) * 1000).toLocaleString(LANGUAGE);
-  const urgency = item.urgency || "normal";
+  // An agent's correction of the urgency is what the queue is ordered by, so it is what shows.
+  const urgency = (item.corrections && item.corrections.urgency) || item.urgency || "normal";
   card.append(
     el("div", { className: "meta" },
       el("span", { className: `urgency urgency-${urgency}`, text: urgency }),
@@ -271,7 +274,10 @@ async function loadQueue() {
     const queue = document.getElementById("queue");
     const outcomes = data.outcomes || ["resolved"];
     queue.replaceChildren(...data.cases.map((item) => caseCard(item, data.choices || {}, outcomes)));
-    setStatus(status, t("openCases", { n: data.cases.length }));
+    // A full page is not the whole queue: say how many are open in all.
+    const n = data.cases.length;
+    const total = Math.max(data.total || 0, n);
+    setStatus(status, total > n ? t("someOpenCases", { n, total }) : t("openCases", { n }));
   } catch (error) {
     if (error.status === 401 || error.status === 403) {
       signOut(t("keyRefused", { error: error.message }));  // a wrong key must not lock the tab

@@ -278,3 +278,40 @@ def test_a_refused_key_brings_the_sign_in_back_and_sign_out_forgets_the_key(
     driver.find_element(By.ID, "sign-out").click()  # type: ignore[attr-defined]
     wait.until(lambda _: shown("sign-in") and not shown("desk"))
     assert driver.execute_script("return sessionStorage.getItem('agora-desk-key')") is None  # type: ignore[attr-defined]
+
+
+def test_an_escalated_case_leads_the_queue_and_a_full_page_says_it_is_one(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: an agent's urgency correction neither moved the case (the queue was ordered
+    by the model's urgency) nor changed its badge, and "50 open cases" was the page size, not
+    the queue's."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _seed(desk_service)  # complaints: the model calls them more urgent than praise
+    # Praise by the models; the agent knows more (say, the same customer wrote in distress).
+    text = "Thanks, the crew were lovely and the flight was great"
+    status, answer = desk_service.post("/triage", {"text": text, "customer_id": "desk-praise"})
+    assert status == 200, answer
+    assert answer["result"]["urgency"]["level"] == "low"
+    threat = answer["triage_id"]
+    body = {"triage_id": threat, "field": "urgency", "correct_label": "critical"}
+    status, answer = desk_service.post("/corrections", body, role="agent")
+    assert status == 200, answer
+    status, queue = desk_service.get("/desk/queue?limit=1", role="agent")
+    assert status == 200, queue
+    assert [c["triage_id"] for c in queue["cases"]] == [threat]
+    assert queue["total"] > len(MESSAGES)
+
+    driver = browser
+    driver.get(desk_service.url + "/desk?lang=en")  # type: ignore[attr-defined]
+    if driver.find_element(By.ID, "sign-in").is_displayed():  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "api-key").send_keys(API_KEYS["agent"])  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "open-desk").click()  # type: ignore[attr-defined]
+    wait = WebDriverWait(driver, WAIT_S)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "li.case"))
+    first = driver.find_elements(By.CSS_SELECTOR, "li.case")[0]  # type: ignore[attr-defined]
+    assert first.get_attribute("data-triage-id") == threat
+    badge = first.find_element(By.CSS_SELECTOR, ".urgency")
+    assert badge.get_attribute("textContent") == "critical"  # .text: as CSS upper-cases it
