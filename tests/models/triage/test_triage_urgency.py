@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.config import ConfigError
+from models.triage.config import load_triage_config
 from models.triage.urgency import (
     KeywordRule,
     ModelSignals,
@@ -145,3 +146,36 @@ def test_config_rejects_duplicate_and_reserved_rule_names() -> None:
 def test_config_errors_name_the_field(values: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         UrgencyConfig.from_mapping(values)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "直播间有人威胁要杀了我，请马上处理",
+        "有人一直私信骚扰我",
+        "评论区有人恐吓我，说要人肉我",
+        "他说要自杀，你们快看看",
+        "someone keeps sending me death threats",
+        "this stalker follows every stream I do",
+    ],
+)
+def test_shipped_safety_rule_catches_threats_and_self_harm(text: str) -> None:
+    """Regression: the shipped safety keywords held 'harassment' and 'assault' but nothing
+    Chinese for a threat, harassment or self-harm, so '有人威胁要杀了我' was urgency normal."""
+    shipped = UrgencyAssessor(load_triage_config().urgency)
+    assert "safety" in fired(shipped.assess(text, COMPLAINT, 0))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "拨打人工客服没人接",
+        "双十一秒杀抢不到",
+        "物流跟踪一直不更新",
+        "跳楼价还这么贵",
+        "杀毒软件报毒",
+    ],
+)
+def test_shipped_safety_rule_leaves_everyday_words_alone(text: str) -> None:
+    shipped = UrgencyAssessor(load_triage_config().urgency)
+    assert "safety" not in fired(shipped.assess(text, COMPLAINT, 0))
