@@ -23,6 +23,7 @@ from cli.champions import (
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
 from cli.options import EncodingOption, TrackingOption, choices
 from cli.outputs import PARQUET, check_output_file
+from data.language_codes import LanguageCodeError, normalise_language_code
 
 if TYPE_CHECKING:
     from training.batch import EngineSettings
@@ -170,6 +171,13 @@ def triage_command(
         )
     if len(set(keep_columns or [])) < len(keep_columns or []):
         raise bad_input("--keep-column names a column twice")
+    if language is not None:
+        # As `agora data import --language` and /triage read it: "zh-CN" is Chinese. Passed
+        # as given, it made every row unsupported_language.
+        try:
+            language = normalise_language_code(language) or None
+        except LanguageCodeError as error:
+            raise bad_input(error) from None
     try:
         table = read_texts(input_path, text_column, encoding)
     except (OSError, ValueError) as error:

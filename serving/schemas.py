@@ -9,6 +9,7 @@ accepts is never refused later by the store; its JSON schema carries the same ru
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -34,6 +35,7 @@ from data.events import (
     check_identifier,
     check_stored_text,
 )
+from data.language_codes import LanguageCodeError, normalise_language_code
 from data.store.resolutions import MAX_RESOLUTION_BYTES, OUTCOMES, control_character_in
 from data.store.tables import (
     CORRECTION_ID_LENGTH,
@@ -93,8 +95,39 @@ CorrectionId = _stored_id(CORRECTION_ID_LENGTH)
 ResolutionId = _stored_id(RESOLUTION_ID_LENGTH)
 Label = _stored_id(LABEL_LENGTH, exact=False)
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
+# Clients send what their platform calls the language: a BCP 47 tag ("zh-CN" is what browsers
+# and most mobile SDKs give), a POSIX locale ("zh_CN") or a bare code. Models are per language,
+# so the primary subtag decides, as `agora data import --language` reads it ("zh-CN" used to be
+# a 400 naming a regular expression).
+_LANGUAGE_TAG = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
+# ISO 639-2/3 codes of the languages triage serves, read as their ISO 639-1 code; other
+# three-letter codes pass as given (answered `unsupported_language`).
+_THREE_LETTER_CODES = {"zho": "zh", "chi": "zh", "cmn": "zh", "eng": "en"}
+
+
+def _language_code(value: str) -> str:
+    primary = re.split(r"[-_]", value, maxsplit=1)[0].lower()
+    if len(primary) == 3:
+        return _THREE_LETTER_CODES.get(primary, primary)
+    try:
+        return normalise_language_code(primary)
+    except LanguageCodeError:
+        # "cn" is a country: it was answered unsupported_language, as if Chinese had no model.
+        raise ValueError(
+            f"'{primary}' is not an ISO 639-1 language code (e.g. en, zh; a tag such as zh-CN "
+            "is read as zh)"
+        ) from None
+
+
 LanguageCode = Annotated[
-    str, Field(pattern=r"^[A-Za-z]{2,3}$", description="An ISO 639 code such as 'en' or 'zh'.")
+    str,
+    Field(
+        pattern=_LANGUAGE_TAG,
+        max_length=35,
+        description="An ISO 639 code such as 'en' or 'zh', or a tag such as 'zh-CN' (read as "
+        "its language, 'zh').",
+    ),
+    AfterValidator(_language_code),
 ]
 
 

@@ -84,3 +84,17 @@ def test_a_kept_column_the_output_already_has_is_refused_first(tmp_path: Path) -
         result = CliRunner().invoke(app, [*args, *(f"--keep-column={c}" for c in keep)])
         assert result.exit_code == 2 and fragment in result.output, result.output
         assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_language_tag_is_read_as_its_language_and_a_country_is_refused(tmp_path: Path) -> None:
+    """Regression: `--language en-US` (or zh-CN) was passed on as given, so every row came back
+    unsupported_language; `--language cn` (a country) the same, without a word."""
+    table = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["my bag was lost", "great crew"]}).to_csv(table, index=False)
+    out = tmp_path / "out.parquet"
+    args = ["batch", "triage", str(table), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--language", "en-US"])
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(out)["status"].tolist() == ["ok", "ok"]
+    refused = CliRunner().invoke(app, [*args, "--language", "cn"])
+    assert refused.exit_code == 2 and "'cn' is not an ISO 639-1" in refused.output

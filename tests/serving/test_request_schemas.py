@@ -37,3 +37,31 @@ def test_an_idempotency_key_header_in_utf8_is_the_key_its_bytes_spell() -> None:
     assert schemas.idempotency_key_of(None, "plain-key") == "plain-key"
     with pytest.raises(ValueError, match="differ"):
         schemas.idempotency_key_of("other", received)
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        ("zh", "zh"),
+        ("ZH", "zh"),
+        ("zh-CN", "zh"),
+        ("zh_CN", "zh"),
+        ("zh-Hans-CN", "zh"),
+        ("en-US", "en"),
+        ("zho", "zh"),
+        ("fil", "fil"),
+    ],
+)
+def test_a_language_tag_is_read_as_its_language(sent: str, read: str) -> None:
+    """Regression: "zh-CN", what a browser or a mobile SDK calls Chinese, was a 400 naming a
+    regular expression; "cn" was answered unsupported_language."""
+    assert schemas.TriageRequest(text="退款", language=sent).language == read
+    assert schemas.TriageBatchRequest(texts=["退款"], language=sent).language == read
+
+
+@pytest.mark.parametrize("sent", ["cn", "xx", "c", "zh--CN", "zh-" + "a" * 40])
+def test_a_language_that_is_no_language_is_refused(sent: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="language"):
+        schemas.TriageRequest(text="退款", language=sent)
