@@ -104,9 +104,11 @@ def test_export_import_keeps_narrative_rows_across_chunk_boundaries(
     read_columns: list[list[str]] = []
     real_read_chunks = imported_module.read_chunks
 
-    def spy(file: Path, columns: list[str], chunk_rows: int | None = None) -> object:
+    def spy(
+        file: Path, columns: list[str], chunk_rows: int | None = None, encoding: str = "utf-8-sig"
+    ) -> object:
         read_columns.append(list(columns))
-        return real_read_chunks(file, columns, chunk_rows)
+        return real_read_chunks(file, columns, chunk_rows, encoding)
 
     monkeypatch.setattr(imported_module, "read_chunks", spy)
 
