@@ -64,7 +64,7 @@ def _volume_chart(summary: dict[str, Any]) -> Figure:
     share.set_ylabel("negative share")
     axes.legend(loc="upper left", fontsize=8)
     share.legend(loc="upper right", fontsize=8)
-    axes.set_title("Volume, complaints and negative share per day (UTC)")
+    axes.set_title(f"Volume, complaints and negative share per day ({summary['time_zone']})")
     return figure
 
 
@@ -262,6 +262,13 @@ def complaints(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
     since: Annotated[str, typer.Option(help="7d, 36h, an ISO date or epoch seconds.")] = "7d",
     until: Annotated[str | None, typer.Option(help="ISO date/time or epoch (default now).")] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            help="Whose days to count: an IANA time zone such as Asia/Shanghai (default "
+            "$AGORA_ANALYTICS_TZ, else UTC); ISO dates are read in it too."
+        ),
+    ] = None,
     store_url: StoreOption = None,
 ) -> None:
     """Write a self-contained HTML report of complaint trends, terms and spike alerts."""
@@ -271,14 +278,16 @@ def complaints(
         AnalyticsInputError,
         complaint_summary,
         parse_time,
+        time_zone,
     )
 
     try:
-        end = parse_time(until, "until") if until else time.time()
-        start = parse_time(since, "since", relative_to=end)
+        zone = time_zone(tz)
+        end = parse_time(until, "until", zone=zone) if until else time.time()
+        start = parse_time(since, "since", relative_to=end, zone=zone)
         store = Store(store_url, must_exist=True)
         summaries = {
-            by: complaint_summary(store, start, end, by, terms=(i == 0))
+            by: complaint_summary(store, start, end, by, terms=(i == 0), zone=zone)
             for i, by in enumerate(SUMMARY_DIMENSIONS)
         }
     except (AnalyticsInputError, StoreError) as error:
@@ -287,10 +296,6 @@ def complaints(
     out.write_text(render(summaries), encoding="utf-8")
     first = summaries[SUMMARY_DIMENSIONS[0]]
     typer.echo(
-        f"report written to {out} (whole UTC days {_day(first['since'])} "
-        f"to {_day(first['until'] - 1)})"
+        f"report written to {out} (whole days of {first['time_zone']}, {first['days'][0]} "
+        f"to {first['days'][-1]})"
     )
-
-
-def _day(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(epoch))

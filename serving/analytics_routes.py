@@ -36,6 +36,7 @@ from serving.complaint_summary import (
     AnalyticsInputError,
     complaint_summary,
     parse_time,
+    time_zone,
 )
 from serving.errors import error_response
 
@@ -75,15 +76,20 @@ def analytics_router(current: Callable[[], Analytics | None]) -> APIRouter:
     router = APIRouter()
 
     @router.get("/analytics/complaints")
-    def complaints(since: str = "7d", until: str | None = None, by: str = "reason") -> Response:
-        """Daily complaint counts per group, negative share, top items, terms and alerts."""
+    def complaints(
+        since: str = "7d", until: str | None = None, by: str = "reason", tz: str | None = None
+    ) -> Response:
+        """Daily complaint counts per group, negative share, top items, terms and alerts; days
+        of the time zone `tz` (an IANA name such as Asia/Shanghai; default AGORA_ANALYTICS_TZ,
+        else UTC)."""
         analytics = current()
         if analytics is None:
             return error_response(503, "the service is starting")
         try:
-            end = parse_time(until, "until") if until else time.time()
-            start = parse_time(since, "since", relative_to=end)
-            return JSONResponse(complaint_summary(analytics.store, start, end, by))
+            zone = time_zone(tz)
+            end = parse_time(until, "until", zone=zone) if until else time.time()
+            start = parse_time(since, "since", relative_to=end, zone=zone)
+            return JSONResponse(complaint_summary(analytics.store, start, end, by, zone=zone))
         except (AnalyticsInputError, StoreError) as error:
             return error_response(400, str(error))
 

@@ -2,19 +2,26 @@
 
 Per-day counts of one dimension's groups, the negative share, the most complained-about items,
 emerging terms (the range's last day against the days before) and the alerts raised, over whole
-UTC days, all read through `data.store.complaint_counts` (bounded, counted in SQL).
+days, all read through `data.store.complaint_counts` (bounded, counted in SQL).
+
+Days are UTC days unless a time zone is named (`tz=Asia/Shanghai`, or `AGORA_ANALYTICS_TZ` for the
+service's default): a team in UTC+8 reading UTC days sees each of its days cut at 08:00, and
+"yesterday" holds this morning's complaints. A zone's days are counted as hours folded into
+local days, so a day of 23 or 25 hours (daylight saving) is counted whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
+import zoneinfo
 from dataclasses import asdict
 from typing import Any, Final
 
 from data.store import Store
-from data.store.complaint_counts import DAY_S
+from data.store.complaint_counts import DAY_S, BucketCounts
 from features.complaint_terms import emerging_terms
 
 SUMMARY_DIMENSIONS: Final = ("reason", "category", "queue", "item")
@@ -24,16 +31,39 @@ LATEST_EPOCH: Final = dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp()
 TOP_ITEMS: Final = 10
 TERM_SAMPLE: Final = 2000  # complaint texts per period read for emerging terms
 _RELATIVE = re.compile(r"^(\d{1,5})([dhm])$")
-_UNIT_S: Final = {"d": DAY_S, "h": 3600.0, "m": 60.0}
+HOUR_S: Final = 3600.0
+_UNIT_S: Final = {"d": DAY_S, "h": HOUR_S, "m": 60.0}
+# Hours of the longest range a zone's days are counted over: MAX_RANGE_DAYS asked, widened by a
+# day at each end, plus the hour of a day 25 hours long.
+HOURS_PER_RANGE: Final = (MAX_RANGE_DAYS + 2) * 24 + 1
 
 
 class AnalyticsInputError(ValueError):
     """A query the analytics cannot answer; the message says which parameter and why."""
 
 
-def parse_time(text: str, name: str, relative_to: float | None = None) -> float:
-    """Epoch seconds from `7d`/`36h`/`90m` (before `relative_to`), an ISO date or time, or a
-    number of epoch seconds."""
+TZ_ENV: Final = "AGORA_ANALYTICS_TZ"
+
+
+def time_zone(name: str | None) -> dt.tzinfo:
+    """The zone named `name` (an IANA name such as Asia/Shanghai), else `AGORA_ANALYTICS_TZ`'s,
+    else UTC; AnalyticsInputError for a name that is no zone."""
+    name = (name if name is not None else os.environ.get(TZ_ENV, "")).strip()
+    if not name or name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # ValueError: a path-like name
+        raise AnalyticsInputError(
+            f"tz='{name[:40]}' is not a time zone name such as Asia/Shanghai or UTC"
+        ) from None
+
+
+def parse_time(
+    text: str, name: str, relative_to: float | None = None, zone: dt.tzinfo = dt.UTC
+) -> float:
+    """Epoch seconds from `7d`/`36h`/`90m` (before `relative_to`), an ISO date or time (in
+    `zone` unless it names its offset), or a number of epoch seconds."""
     text = text.strip()
     if match := _RELATIVE.match(text):
         if relative_to is None:
@@ -49,7 +79,7 @@ def parse_time(text: str, name: str, relative_to: float | None = None) -> float:
                 f"{name}='{text[:40]}' is not 7d/36h/90m, an ISO date or time, or epoch seconds"
             ) from None
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
+            parsed = parsed.replace(tzinfo=zone)
         return _within_calendar(parsed.timestamp(), name)
     if not math.isfinite(value) or value < 0:
         raise AnalyticsInputError(f"{name} must be a non-negative number of epoch seconds")
@@ -78,25 +108,60 @@ def day_range(since: float, until: float) -> tuple[float, float]:
     return math.floor(since / DAY_S) * DAY_S, math.ceil(until / DAY_S) * DAY_S
 
 
-def _iso_day(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).date().isoformat()
+def local_day_edges(since: float, until: float, zone: dt.tzinfo) -> list[float]:
+    """The local midnights of `zone` from the one starting `since`'s day to the first at or
+    after `until`: [since, until) widened to whole local days; AnalyticsInputError if empty or
+    too long, as `day_range`."""
+    day_range(since, until)  # the same refusals, on what was asked
+    first = dt.datetime.fromtimestamp(since, zone).date()
+    last = dt.datetime.fromtimestamp(until, zone)
+    end = last.date() + dt.timedelta(days=0 if last.time() == dt.time(0) else 1)
+    days = [first + dt.timedelta(days=i) for i in range((end - first).days + 1)]
+    return [dt.datetime.combine(day, dt.time(0), zone).timestamp() for day in days]
+
+
+def _iso_day(epoch: float, zone: dt.tzinfo = dt.UTC) -> str:
+    return dt.datetime.fromtimestamp(epoch, zone).date().isoformat()
+
+
+def _day_counts(
+    store: Store, by: str, since: float, until: float, zone: dt.tzinfo
+) -> tuple[BucketCounts, list[float]]:
+    """Counts per day of `zone` and the day edges, [since, until) widened to whole days."""
+    if zone is dt.UTC:
+        start, end = day_range(since, until)
+        counts = store.complaints.counts(by, start, end, width=DAY_S)
+        return counts, [*counts.starts, end]
+    edges = local_day_edges(since, until, zone)
+    # Hours, folded into the zone's days: local midnight is on the hour in every zone whose
+    # offset changes by whole hours, and its days need not be 24 hours long.
+    hours = store.complaints.counts(
+        by, edges[0], edges[-1], width=HOUR_S, max_buckets=HOURS_PER_RANGE
+    )
+    return hours.folded(edges), edges
 
 
 def complaint_summary(
-    store: Store, since: float, until: float, by: str, terms: bool = True
+    store: Store,
+    since: float,
+    until: float,
+    by: str,
+    terms: bool = True,
+    zone: dt.tzinfo = dt.UTC,
 ) -> dict[str, Any]:
     """Per-day complaint counts of `by`'s groups, negative share, top items, emerging terms
-    (the last day against the days before) and the alerts raised, over whole UTC days."""
+    (the last day against the days before) and the alerts raised, over whole days of `zone`."""
     if by not in SUMMARY_DIMENSIONS:
         raise AnalyticsInputError(f"by='{by[:40]}' is not one of {', '.join(SUMMARY_DIMENSIONS)}")
-    start, end = day_range(since, until)
-    counts = store.complaints.counts(by, start, end, width=DAY_S)
-    items = counts if by == "item" else store.complaints.counts("item", start, end, width=DAY_S)
+    counts, edges = _day_counts(store, by, since, until, zone)
+    items = counts if by == "item" else _day_counts(store, "item", since, until, zone)[0]
+    start, end = edges[0], edges[-1]
     summary: dict[str, Any] = {
         "since": start,
         "until": end,
         "by": by,
-        "days": [_iso_day(s) for s in counts.starts],
+        "time_zone": str(zone),
+        "days": [_iso_day(s, zone) for s in counts.starts],
         "groups": [
             {"group": g, "total": counts.group_totals[g], "counts": series}
             for g, series in counts.groups.items()
@@ -111,7 +176,7 @@ def complaint_summary(
         "alerts": [asdict(a) for a in store.alerts.between(start, end)],
     }
     if terms:
-        recent = store.complaints.complaint_texts(end - DAY_S, end, TERM_SAMPLE)
-        baseline = store.complaints.complaint_texts(start, end - DAY_S, TERM_SAMPLE)
+        recent = store.complaints.complaint_texts(edges[-2], end, TERM_SAMPLE)
+        baseline = store.complaints.complaint_texts(start, edges[-2], TERM_SAMPLE)
         summary["emerging_terms"] = [asdict(t) for t in emerging_terms(recent, baseline)]
     return summary

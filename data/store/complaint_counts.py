@@ -10,9 +10,11 @@ the range; the rest are summed as `other`), and text samples are at most MAX_TEX
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
 from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, or_, select
 
 from data.store.connection import StoreError
@@ -73,6 +75,29 @@ class BucketCounts:
     negatives: list[int]  # records with negative sentiment
     group_totals: dict[str, int] = field(default_factory=dict)
 
+    def folded(self, edges: Sequence[float]) -> BucketCounts:
+        """These counts summed into the buckets [edges[i], edges[i + 1]) (each of these buckets
+        goes to the one its start falls in): hours into the days of a time zone, whose lengths
+        vary with daylight saving. `edges` start at `starts[0]`."""
+        into = np.searchsorted(np.asarray(edges), np.asarray(self.starts), side="right") - 1
+        into = np.clip(into, 0, len(edges) - 2)
+        n = len(edges) - 1
+
+        def fold(values: list[int]) -> list[int]:
+            return np.bincount(into, weights=values, minlength=n).astype(int).tolist()
+
+        return BucketCounts(
+            dimension=self.dimension,
+            width=0.0,  # buckets of several lengths: `starts` and the edges say where each is
+            starts=list(edges[:-1]),
+            groups={group: fold(series) for group, series in self.groups.items()},
+            other=fold(self.other),
+            totals=fold(self.totals),
+            complaints=fold(self.complaints),
+            negatives=fold(self.negatives),
+            group_totals=dict(self.group_totals),
+        )
+
     def negative_share(self) -> list[float | None]:
         """Share of records with negative sentiment per bucket (None: no records)."""
         return [n / t if t else None for n, t in zip(self.negatives, self.totals, strict=True)]
@@ -90,15 +115,13 @@ def in_range(since: float, until: float) -> ColumnElement[bool]:
     )
 
 
-def bucket_count(since: float, until: float, width: float) -> int:
-    """How many buckets of `width` seconds cover [since, until); StoreError beyond MAX_BUCKETS."""
+def bucket_count(since: float, until: float, width: float, limit: int = MAX_BUCKETS) -> int:
+    """How many buckets of `width` seconds cover [since, until); StoreError beyond `limit`."""
     if width <= 0 or until <= since:
         raise StoreError(f"need until > since and a positive width (got {since}, {until}, {width})")
     count = math.ceil((until - since) / width)
-    if count > MAX_BUCKETS:
-        raise StoreError(
-            f"{count} buckets of {width:g}s asked; at most {MAX_BUCKETS}: narrow the range"
-        )
+    if count > limit:
+        raise StoreError(f"{count} buckets of {width:g}s asked; at most {limit}: narrow the range")
     return count
 
 
@@ -122,11 +145,13 @@ class ComplaintCounts:
         until: float,
         width: float = DAY_S,
         max_groups: int = MAX_GROUPS,
+        max_buckets: int = MAX_BUCKETS,
     ) -> BucketCounts:
-        """Counts per bucket of `width` seconds in [since, until) and per group of `by`."""
+        """Counts per bucket of `width` seconds in [since, until) and per group of `by`
+        (`max_buckets`: a caller folding buckets into fewer may ask for more than MAX_BUCKETS)."""
         if by not in DIMENSIONS:
             raise StoreError(f"unknown dimension '{by}'; one of {sorted(DIMENSIONS)}")
-        n = bucket_count(since, until, width)
+        n = bucket_count(since, until, width, max_buckets)
         group = DIMENSIONS[by]
         where = [in_range(since, until), group.is_not(None)]
         if by not in ALL_RECORDS_DIMENSIONS:

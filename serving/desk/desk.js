@@ -290,7 +290,10 @@ async function loadQueue() {
 async function loadTrends() {
   const status = document.getElementById("trends-status");
   try {
-    const data = await call("GET", "/analytics/complaints?since=7d&by=reason");
+    // The agent's own days: a team in UTC+8 reading UTC days would see each day cut at 08:00.
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const tz = zone ? `&tz=${encodeURIComponent(zone)}` : "";
+    const data = await call("GET", `/analytics/complaints?since=7d&by=reason${tz}`);
     const body = document.querySelector("#trends-table tbody");
     body.replaceChildren(...(data.groups || []).map((group) =>
       el("tr", {}, el("td", { text: group.group }), el("td", { text: String(group.total) }))));

@@ -44,6 +44,17 @@ def test_daily_counts_of_what_was_triaged(triaged: ServiceProcess) -> None:
     assert {"top_items", "alerts", "emerging_terms", "other"} <= set(answer)
 
 
+def test_days_are_those_of_the_time_zone_asked(triaged: ServiceProcess) -> None:
+    # The records are at 00:00-00:05 UTC: 16:00 the day before in Los Angeles.
+    query = "since=2001-03-06&until=2001-03-08&by=item"
+    status, local = triaged.get(f"/analytics/complaints?{query}&tz=America/Los_Angeles")
+    assert status == 200, local
+    assert local["days"] == ["2001-03-06", "2001-03-07"] and local["messages"] == [3, 3]
+    assert local["time_zone"] == "America/Los_Angeles"
+    status, utc = triaged.get(f"/analytics/complaints?{query}")
+    assert status == 200 and utc["messages"] == [0, 3], utc
+
+
 @pytest.mark.parametrize(
     ("query", "word"),
     [
@@ -54,6 +65,7 @@ def test_daily_counts_of_what_was_triaged(triaged: ServiceProcess) -> None:
         ("until=1e12", "9999-12-30"),  # past the calendar: was a 500
         ("until=1e20", "9999-12-30"),
         ("sinse=30d", "'sinse'"),  # a typo: was answered with the default window
+        ("since=7d&tz=Beijing", "time zone"),
     ],
 )
 def test_bad_queries_are_clear_400s(triaged: ServiceProcess, query: str, word: str) -> None:
