@@ -18,8 +18,9 @@ import asyncio
 from typing import Any
 
 from bentoml._internal.server.http import traffic
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.errors import error_response
 
 
 class CancellingTimeoutMiddleware:
@@ -49,9 +50,10 @@ class CancellingTimeoutMiddleware:
             await started
         except TimeoutError:
             if handler.cancel():
-                answer = JSONResponse(
-                    {"error": f"Not able to process the request in {self.timeout} seconds"},
-                    status_code=504,
+                # In the service's one error shape: this middleware sits outside the one that
+                # reshapes errors, and BentoML's `{"error": "..."}` reached clients as it was.
+                answer = error_response(
+                    504, f"the service did not answer within {self.timeout:g} seconds"
                 )
                 await answer(scope, receive, send)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -65,6 +66,14 @@ def test_a_request_without_an_answer_in_time_gets_504_and_its_handler_is_cancell
 
     sent, _ = asyncio.run(_call(slow, timeout=0.05))
     assert sent[0]["status"] == 504 and cancelled == [True]
+    # Regression: the 504 body was BentoML's {"error": "..."}, not the service's error shape.
+    assert json.loads(sent[1]["body"]) == {
+        "error": {
+            "status": 504,
+            "code": "unavailable",
+            "message": "the service did not answer within 0.05 seconds",
+        }
+    }
 
 
 def test_a_handler_failing_before_answering_raises_at_once() -> None:
