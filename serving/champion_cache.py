@@ -183,7 +183,14 @@ class ChampionCache:
             return SlotBindings(recorded, "local-cache", reason)
         if self._recorded_bindings() != slots:  # workers rewrite it only when it changed
             payload = json.dumps(slots, indent=2, sort_keys=True)
-            write_atomic(self.cache_dir / BINDINGS_FILE, lambda tmp: tmp.write_text(payload))
+            try:
+                write_atomic(self.cache_dir / BINDINGS_FILE, lambda tmp: tmp.write_text(payload))
+            except OSError as error:
+                # The record only serves a restart during a registry outage: a full or
+                # read-only cache disk must not stop the worker that read the bindings now.
+                logger.warning(
+                    "could not record the slot bindings in %s: %s", self.cache_dir, error
+                )
         return SlotBindings(slots, "registry")
 
     def _recorded_bindings(self) -> dict[str, str] | None:

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ import httpx
 from data.store import Store
 from data.store.complaint_counts import BucketCounts
 from models.analytics.spikes import TEST_NAME, Spike, SpikeConfig, episodes
+from serving.settings import env_number
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +59,14 @@ class AnalysisSettings:
 
     @classmethod
     def from_env(cls) -> AnalysisSettings:
-        window = float(os.environ.get(WINDOW_ENV) or 3600)
+        window = env_number(WINDOW_ENV, os.environ.get(WINDOW_ENV) or "3600", float)
+        interval = env_number(INTERVAL_ENV, os.environ.get(INTERVAL_ENV) or "0", float)
+        if not 0 < window < math.inf:
+            raise ValueError(f"{WINDOW_ENV} must be a positive number of seconds")
+        if not 0 <= interval < math.inf:  # the analysis thread sleeps this long
+            raise ValueError(f"{INTERVAL_ENV} must be 0 (off) or a positive number of seconds")
         return cls(
-            interval_s=float(os.environ.get(INTERVAL_ENV) or 0),
+            interval_s=interval,
             spikes=SpikeConfig(window_s=window),
             webhook_url=os.environ.get(WEBHOOK_URL_ENV) or None,
             webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV) or None,

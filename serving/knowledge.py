@@ -15,6 +15,7 @@ AGORA_SIMILAR_CASES=0 turns the whole feature off (no thread, no encoder, no sim
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from data.store import is_store_outage
 from data.store.resolutions import ResolutionLog
 from models.knowledge import (
     DEFAULT_K,
@@ -35,7 +37,7 @@ from models.knowledge import (
     knowledge_encoder,
     parse_kb_encoder,
 )
-from serving.settings import KB_ENCODER_ENV, KB_REFRESH_ENV, SIMILAR_CASES_ENV
+from serving.settings import KB_ENCODER_ENV, KB_REFRESH_ENV, SIMILAR_CASES_ENV, env_number
 from serving.worker_tuning import settle_after_load
 
 logger = logging.getLogger(__name__)
@@ -60,8 +62,9 @@ class KnowledgeSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KnowledgeSettings:
         env = os.environ if environ is None else environ
-        refresh = float(env.get(KB_REFRESH_ENV, "") or DEFAULT_REFRESH_S)
-        if refresh <= 0:
+        value = env.get(KB_REFRESH_ENV, "").strip()
+        refresh = env_number(KB_REFRESH_ENV, value, float) if value else DEFAULT_REFRESH_S
+        if not 0 < refresh < math.inf:
             raise ValueError(f"{KB_REFRESH_ENV} must be a positive number of seconds")
         named = env.get(KB_ENCODER_ENV, "") or DEFAULT_KB_ENCODER
         encoder = parse_kb_encoder(named, KB_ENCODER_ENV)
@@ -123,9 +126,16 @@ class ServedKnowledge:
         return embedded
 
     def _follow(self) -> None:
+        outage = False
         while True:
             try:
                 self.catch_up()
-            except Exception:  # keep following; the cases held keep being served
-                logger.exception("knowledge base refresh failed")
+            except Exception as error:  # keep following; the cases held keep being served
+                if not is_store_outage(error):
+                    logger.exception("knowledge base refresh failed")
+                elif not outage:  # one line per outage, not a traceback every refresh
+                    logger.warning("knowledge base refresh paused: the store is unavailable")
+                outage = is_store_outage(error)
+            else:
+                outage = False
             time.sleep(self.settings.refresh_s)

@@ -36,7 +36,6 @@ from models.recommenders import (
 from models.triage import TriageEngine, TriageInputError
 from serving import bentoml_timeout
 from serving.analytics_routes import Analytics, analytics_router
-from serving.auth import check_start_keys
 from serving.champion_cache import ChampionCache
 from serving.client_error_logs import quiet_client_errors
 from serving.desk_routes import install_desk_routes
@@ -45,6 +44,7 @@ from serving.knowledge import KnowledgeSettings, ServedKnowledge
 from serving.middleware import guard_service
 from serving.model_info import STARTING, describe, masked_problems
 from serving.openapi import OpenApiDocs
+from serving.preflight import preflight
 from serving.profile_routes import UserProfiles, install_profile_route
 from serving.query_strictness import install_query_strictness
 from serving.schemas import (
@@ -120,21 +120,31 @@ def model_info() -> ModelInfo:
     return _instance.describe()
 
 
+def _workers() -> int:
+    """AGORA_WORKERS, or 1 while it is malformed: BentoML reads it as this module is imported,
+    where a ValueError was a traceback; the preflight then refuses the value with a sentence."""
+    try:
+        return service_workers()
+    except ValueError:
+        return 1
+
+
 # Workers: one per core unless AGORA_WORKERS says otherwise (one worker saturates one core).
 # Host: 127.0.0.1 unless `--host` is given, also for a built Bento (BentoML's default is 0.0.0.0).
 # No `max_concurrency`: serving.middleware.LoadShedder sheds with a 503 + Retry-After instead.
 @bentoml.service(
     name="agora",
     traffic={"timeout": 60},
-    workers=service_workers(),
+    workers=_workers(),
     http={"host": DEFAULT_HOST},
 )
 @bentoml.asgi_app(info_app, path="/")
 class Agora:
     @bentoml.on_deployment
-    def refuse_start_without_keys() -> None:
-        """Stop `bentoml serve` before any worker starts if the API keys are missing or bad."""
-        check_start_keys()
+    def check_settings() -> None:
+        """Stop `bentoml serve` with a sentence before any worker starts if a setting is wrong:
+        keys, limits, the cache folder, the store (serving.preflight)."""
+        preflight()
 
     def __init__(self) -> None:
         global _instance

@@ -7,10 +7,12 @@ workers). The limits are constants so the schemas, the middlewares and the docs 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from data.paths import agora_home, tracking_uri
 from models.served_models import RECOMMENDER_SLOT, default_registered_name, slot_names
@@ -127,6 +129,9 @@ def roles_for(path: str) -> frozenset[str] | None:
     return ROUTE_ROLES[route] if route is not None else None
 
 
+_N = TypeVar("_N", int, float)
+
+
 def _csv(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
@@ -160,7 +165,7 @@ def service_workers(environ: Mapping[str, str] | None = None) -> int:
     """Worker processes: AGORA_WORKERS, else one per core (one worker saturates one core)."""
     value = (os.environ if environ is None else environ).get(WORKERS_ENV, "").strip()
     if value:
-        workers = int(value)
+        workers = env_number(WORKERS_ENV, value, int)
         if workers < 1:
             raise ValueError(f"{WORKERS_ENV} must be a positive integer, not {value!r}")
         return workers
@@ -178,9 +183,21 @@ def max_batches_in_flight(environ: Mapping[str, str] | None = None) -> int:
     return _positive_int(MAX_BATCHES_IN_FLIGHT_ENV, DEFAULT_MAX_BATCHES_IN_FLIGHT, environ)
 
 
+def env_number(name: str, value: str, kind: type[_N]) -> _N:
+    """`value` of environment variable `name` as an int or a float; ValueError naming `name`.
+
+    Python's own message ("invalid literal for int() with base 10: 'lots'") names neither the
+    variable nor what it wants, and it reached the operator as a worker's traceback."""
+    try:
+        return kind(value)
+    except ValueError:
+        wanted = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{name} must be {wanted}, not {value!r}") from None
+
+
 def _positive_int(name: str, default: int, environ: Mapping[str, str] | None) -> int:
     value = (os.environ if environ is None else environ).get(name, "").strip()
-    limit = int(value) if value else default
+    limit = env_number(name, value, int) if value else default
     if limit < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")
     return limit
@@ -200,8 +217,8 @@ def reload_interval(tracking_uri: str, environ: Mapping[str, str] | None = None)
     by default DEFAULT_SHARED_REGISTRY_RELOAD_S for a shared registry and 0 for a local store."""
     value = (os.environ if environ is None else environ).get(RELOAD_INTERVAL_ENV, "").strip()
     if value:
-        interval = float(value)
-        if not interval >= 0:
+        interval = env_number(RELOAD_INTERVAL_ENV, value, float)
+        if not 0 <= interval < math.inf:  # NaN and inf too: the watch sleeps this long
             raise ValueError(f"{RELOAD_INTERVAL_ENV} must be 0 or a positive number, not {value!r}")
         return interval
     bare_path = "://" not in tracking_uri and not tracking_uri.startswith("databricks")

@@ -20,7 +20,9 @@ from data.store.connection import (
     STORE_URL_ENV,
     StoreConflictError,
     StoreError,
+    StoreUnavailableError,
     default_store_url,
+    is_store_outage,
     open_engine,
 )
 from data.store.event_log import Event, EventLog, StoredEvent, WriteResult
@@ -58,6 +60,7 @@ __all__ = [
     "Store",
     "StoreConflictError",
     "StoreError",
+    "StoreUnavailableError",
     "StoredEvent",
     "StoredSegment",
     "TriageLog",
@@ -65,4 +68,5 @@ __all__ = [
     "UserSegments",
     "WriteResult",
     "default_store_url",
+    "is_store_outage",
 ]

@@ -13,7 +13,13 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from data.paths import agora_home
 from data.store.migrate import upgrade
@@ -38,6 +44,23 @@ class StoreConflictError(StoreError):
         self.ids = ids
 
 
+class StoreUnavailableError(RuntimeError):
+    """The store's database cannot be used right now (unreachable, restarting, out of space).
+
+    Not the request's fault and not for good: the service answers 503 and a retry later
+    succeeds (the engine's pool reconnects once the database is back)."""
+
+
+# The database's failures, as SQLAlchemy raises them, that say nothing about the request:
+# the server is down or restarting (OperationalError), a pooled connection was cut
+# (InterfaceError, or any DBAPIError flagged connection_invalidated).
+def is_store_outage(error: BaseException) -> bool:
+    """True when `error` is the store's database failing, not a refused request."""
+    if isinstance(error, StoreUnavailableError | OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
 def default_store_url() -> str:
     return os.environ.get(STORE_URL_ENV) or f"sqlite:///{agora_home() / 'agora-store.db'}"
 
@@ -47,13 +70,33 @@ def open_engine(url: str, must_exist: bool = False) -> Engine:
 
     `must_exist` (commands that only read the store): StoreError when `url` holds no store
     yet, instead of creating an empty one, where a mistyped path would read as "no data"."""
-    # A server database can drop idle connections; a SQLite file cannot, so skip the ping.
     try:
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    except (ArgumentError, NoSuchModuleError) as error:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise StoreError(f"the store URL is not a URL: {_SUPPORTED}") from None
+    if backend not in ("sqlite", "postgresql"):
+        # Another database has no migration lock here and was never tested: refused, not tried
+        # (`mysql://...` failed in every worker with the driver's ModuleNotFoundError).
+        raise StoreError(f"the store URL {_masked(url)} names {backend!r}: {_SUPPORTED}")
+    server = backend == "postgresql"
+    try:
+        engine = create_engine(
+            url,
+            # A server database can drop idle connections; a SQLite file cannot: no ping.
+            pool_pre_ping=server,
+            # A store error is logged with its traceback; SQLAlchemy's message would carry the
+            # statement's parameters: a customer's message, ids, an agent's note.
+            hide_parameters=True,
+            # A store that does not answer (a host down, a firewall dropping packets) fails a
+            # request in seconds instead of the operating system's two-minute TCP timeout.
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+            if server and "connect_timeout" not in url
+            else {},
+        )
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
         raise StoreError(
-            f"the store URL {_masked(url)} is not one SQLAlchemy can open "
-            f"(sqlite:///PATH or postgresql+psycopg://...): {error}"
+            f"the store URL {_masked(url)} is not one SQLAlchemy can open: {_SUPPORTED} "
+            f"({type(error).__name__}: {error})"
         ) from None
     if engine.dialect.name == "sqlite":
         path = engine.url.database
@@ -70,6 +113,9 @@ def open_engine(url: str, must_exist: bool = False) -> Engine:
         raise _unreachable(url, error) from None
     return engine
 
+
+_SUPPORTED = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+CONNECT_TIMEOUT_S = 5
 
 _NOT_CREATED = (
     "a command that only reads the store does not create one; check --store-url or "
