@@ -23,8 +23,12 @@ from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any, ParamSpec, TypeVar
 
+from fastapi import FastAPI, Request
+from sqlalchemy.exc import DBAPIError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from data.store import StoreUnavailableError, is_store_outage
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +103,8 @@ def answers_errors(refusals: Refusals = ()) -> Callable[[Callable[P, R]], Callab
             """The error's answer, or the error raised again when it is no refusal."""
             if isinstance(error, ApiError):
                 status, message, code = error.status, error.message, error.code
+            elif is_store_outage(error):
+                return store_unavailable(handler.__name__, error, kwargs.get("ctx"))
             else:
                 status = next((s for kind, s in refusals if isinstance(error, kind)), 0)
                 if not status:
@@ -132,6 +138,43 @@ def answers_errors(refusals: Refusals = ()) -> Callable[[Callable[P, R]], Callab
         return answer
 
     return decorate
+
+
+# What a client is told while the store's database is down: the request was not applied
+# (an event not acknowledged is not stored), and the same request sent again later is safe.
+STORE_UNAVAILABLE = (
+    "the store is unavailable right now (its database does not answer); nothing was changed: "
+    "send the same request again shortly"
+)
+STORE_RETRY_AFTER_S = 5
+
+
+def store_unavailable(where: str, error: BaseException, ctx: Any = None) -> JSONResponse:
+    """The 503 of a request the store's database failed (`data.store.is_store_outage`).
+
+    It was a 500 "unexpected error" with a traceback per request. The log line carries the
+    driver's first line (host and port, never a password or a statement's parameters)."""
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [type(error).__name__])[0][:300]
+    logger.warning("%s: the store is unavailable (%s: %s)", where, type(error).__name__, first)
+    if ctx is not None:
+        ctx.response.status_code = 503
+    return error_response(503, STORE_UNAVAILABLE, headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
+
+
+def install_store_outage_handler(app: FastAPI) -> None:
+    """Answer a store outage in `app`'s routes (the desk, profiles, analytics) with the 503."""
+
+    async def answer(request: Request, error: Exception) -> JSONResponse:
+        # The route's template, not the path: a path carries a user's id.
+        route = getattr(request.scope.get("route"), "path", "a route")
+        if is_store_outage(error):
+            return store_unavailable(route, error)
+        logger.error("unhandled error answering %s", route, exc_info=error)
+        return error_response(500, "internal error: the service logged it")
+
+    app.add_exception_handler(DBAPIError, answer)
+    app.add_exception_handler(StoreUnavailableError, answer)
 
 
 _NOT_JSON = object()  # what `_parsed` gives for a body that is not JSON

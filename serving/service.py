@@ -39,7 +39,13 @@ from serving.analytics_routes import Analytics, analytics_router
 from serving.champion_cache import ChampionCache
 from serving.client_error_logs import quiet_client_errors
 from serving.desk_routes import install_desk_routes
-from serving.errors import ApiError, ErrorShapeMiddleware, Refusals, answers_errors
+from serving.errors import (
+    ApiError,
+    ErrorShapeMiddleware,
+    Refusals,
+    answers_errors,
+    install_store_outage_handler,
+)
 from serving.knowledge import KnowledgeSettings, ServedKnowledge
 from serving.middleware import guard_service
 from serving.model_info import STARTING, describe, masked_problems
@@ -104,6 +110,7 @@ def _located(problems: Any) -> list[dict[str, Any]]:
 
 
 install_desk_routes(info_app, lambda: _instance)
+install_store_outage_handler(info_app)
 install_query_strictness(info_app)
 info_app.include_router(analytics_router(lambda: _instance.analytics if _instance else None))
 install_profile_route(info_app, lambda: _instance)
