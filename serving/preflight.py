@@ -41,6 +41,7 @@ KNOWN_AGORA_ENV = frozenset(
         "AGORA_ALLOWED_ORIGINS",
         "AGORA_ANALYSIS_INTERVAL",
         "AGORA_ANALYSIS_WINDOW",
+        "AGORA_ANALYTICS_TZ",
         "AGORA_API_KEY",
         "AGORA_API_KEYS",
         "AGORA_DATA_DIR",
@@ -122,6 +123,7 @@ def check_start() -> None:
     # Here, not at the top: the launcher imports serving modules without the store's imports.
     from data.store import open_engine
     from serving.complaint_analysis import AnalysisSettings
+    from serving.complaint_summary import TZ_ENV, time_zone
     from serving.knowledge import KnowledgeSettings
     from serving.profile_routes import load_segments_config
     from serving.settings import Settings, max_batches_in_flight, max_in_flight, service_workers
@@ -133,6 +135,10 @@ def check_start() -> None:
     max_batches_in_flight()
     KnowledgeSettings.from_env()
     AnalysisSettings.from_env()
+    try:
+        time_zone(None)  # the analytics' default zone
+    except ValueError as error:
+        raise StartRefusedError(f"{TZ_ENV}: {error}") from None
     load_segments_config()
     settings = Settings.from_env()
     check_writable(

@@ -92,6 +92,7 @@ def test_a_valid_environment_passes_and_migrates_the_store(start_env: Path) -> N
         ("AGORA_STORE_URL", "mysql://db/agora", "names 'mysql': use sqlite:///PATH"),
         ("AGORA_STORE_URL", "not a url", "the store URL is not a URL"),
         ("AGORA_API_KEYS", "read:r:short", "shorter than 16 characters"),
+        ("AGORA_ANALYTICS_TZ", "Beijing", "AGORA_ANALYTICS_TZ: tz='Beijing' is not a time zone"),
     ],
 )
 def test_a_bad_setting_is_refused_with_a_sentence(
