@@ -283,7 +283,7 @@ def complaints(
 
     try:
         zone = time_zone(tz)
-        end = parse_time(until, "until", zone=zone) if until else time.time()
+        end = parse_time(until, "until", zone=zone) if until is not None else time.time()
         start = parse_time(since, "since", relative_to=end, zone=zone)
         store = Store(store_url, must_exist=True)
         summaries = {

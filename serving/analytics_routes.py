@@ -87,7 +87,7 @@ def analytics_router(current: Callable[[], Analytics | None]) -> APIRouter:
             return error_response(503, "the service is starting")
         try:
             zone = time_zone(tz)
-            end = parse_time(until, "until", zone=zone) if until else time.time()
+            end = parse_time(until, "until", zone=zone) if until is not None else time.time()
             start = parse_time(since, "since", relative_to=end, zone=zone)
             return JSONResponse(complaint_summary(analytics.store, start, end, by, zone=zone))
         except (AnalyticsInputError, StoreError) as error:

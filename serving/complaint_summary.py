@@ -30,7 +30,14 @@ MAX_RANGE_DAYS: Final = 92
 LATEST_EPOCH: Final = dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp()
 TOP_ITEMS: Final = 10
 TERM_SAMPLE: Final = 2000  # complaint texts per period read for emerging terms
-_RELATIVE = re.compile(r"^(\d{1,5})([dhm])$")
+# The shapes of the time parameters (the OpenAPI document states them as patterns).
+RELATIVE_SHAPE: Final = re.compile(r"(\d{1,5})([dhm])")
+TIME_SHAPE: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?"  # ISO
+    r"|\d{1,20}(\.\d{1,9})?([eE]\+?\d{1,3})?"  # epoch seconds
+)
+# An IANA zone name (Asia/Shanghai, America/Argentina/Buenos_Aires, Etc/GMT+8) or UTC.
+ZONE_SHAPE: Final = re.compile(r"UTC|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){1,2}")
 HOUR_S: Final = 3600.0
 _UNIT_S: Final = {"d": DAY_S, "h": HOUR_S, "m": 60.0}
 # Hours of the longest range a zone's days are counted over: MAX_RANGE_DAYS asked, widened by a
@@ -48,24 +55,30 @@ TZ_ENV: Final = "AGORA_ANALYTICS_TZ"
 def time_zone(name: str | None) -> dt.tzinfo:
     """The zone named `name` (an IANA name such as Asia/Shanghai), else `AGORA_ANALYTICS_TZ`'s,
     else UTC; AnalyticsInputError for a name that is no zone."""
-    name = (name if name is not None else os.environ.get(TZ_ENV, "")).strip()
-    if not name or name.upper() == "UTC":
+    if name is None:
+        name = os.environ.get(TZ_ENV, "").strip() or "UTC"
+    if name == "UTC":
         return dt.UTC
+    refusal = f"tz='{name[:40]}' is not a time zone name such as Asia/Shanghai or UTC"
+    if not ZONE_SHAPE.fullmatch(name):
+        raise AnalyticsInputError(refusal)
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # ValueError: a path-like name
-        raise AnalyticsInputError(
-            f"tz='{name[:40]}' is not a time zone name such as Asia/Shanghai or UTC"
-        ) from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise AnalyticsInputError(refusal) from None
 
 
 def parse_time(
     text: str, name: str, relative_to: float | None = None, zone: dt.tzinfo = dt.UTC
 ) -> float:
     """Epoch seconds from `7d`/`36h`/`90m` (before `relative_to`), an ISO date or time (in
-    `zone` unless it names its offset), or a number of epoch seconds."""
-    text = text.strip()
-    if match := _RELATIVE.match(text):
+    `zone` unless it names its offset), or a number of epoch seconds: the shapes `TIME_SHAPE`
+    (and `RELATIVE_SHAPE`) say, which the API's document states; anything else is refused."""
+    if not TIME_SHAPE.fullmatch(text) and not RELATIVE_SHAPE.fullmatch(text):
+        raise AnalyticsInputError(
+            f"{name}='{text[:40]}' is not 7d/36h/90m, an ISO date or time, or epoch seconds"
+        )
+    if match := RELATIVE_SHAPE.fullmatch(text):
         if relative_to is None:
             raise AnalyticsInputError(f"{name} cannot be relative ('{text}')")
         return relative_to - int(match.group(1)) * _UNIT_S[match.group(2)]

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from data.events import MAX_FUTURE_S
 from serving.analytics_routes import AnalyseRequest
+from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
 from serving.errors import CODES, error_response
 from serving.schemas import TRIAGE_KEY_RULE, ModelInfo, TriageRequest
 from serving.settings import OPEN_PATHS, body_limit
@@ -77,6 +78,16 @@ MOUNTED_ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/users/{user_id}/profile"): (400, 404),
     ("get", "/desk/queue"): (400,),
     ("post", "/admin/analyse"): BODY_ERRORS,
+}
+# What their query parameters' values look like, for routes that parse them themselves (FastAPI
+# sees plain strings): documented here, checked by the route, whose refusal is the 400.
+MOUNTED_ROUTE_PARAMETERS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("get", "/analytics/complaints"): {
+        "since": {"pattern": f"^({RELATIVE_SHAPE.pattern}|{TIME_SHAPE.pattern})$"},
+        "until": {"pattern": f"^({TIME_SHAPE.pattern})$"},
+        "by": {"enum": list(SUMMARY_DIMENSIONS)},
+        "tz": {"pattern": f"^({ZONE_SHAPE.pattern})$"},
+    },
 }
 # Their bodies, for routes that read them themselves (FastAPI cannot see the model): optional,
 # since an empty body analyses the window ending now.
@@ -153,6 +164,9 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
         responses = operation.setdefault("responses", {})
         responses.pop("422", None)
         responses.update(_error_responses(KEYED_ERRORS + statuses))
+        formats = MOUNTED_ROUTE_PARAMETERS.get((method, path), {})
+        for parameter in operation.get("parameters", []):
+            parameter.setdefault("schema", {}).update(formats.get(parameter["name"], {}))
         if (body := MOUNTED_ROUTE_BODIES.get(path)) is not None:
             operation["requestBody"] = {
                 "required": False,

@@ -46,10 +46,10 @@ def test_rolling_back_a_model_nobody_registered_is_a_sentence(isolated_home: Pat
 
 def test_a_store_url_sqlalchemy_cannot_open_is_refused(tmp_path: Path) -> None:
     code, output = _run("kb", "search", "my bag is lost", "--store-url", "bogus://x")
-    assert code == 2 and "is not one SQLAlchemy can open" in output, output
+    assert code == 2 and "names 'bogus': use sqlite:///PATH" in output, output
     out = tmp_path / "new" / "folder" / "report.html"
     code, output = _run("report", "complaints", "--out", str(out), "--store-url", "bogus://x")
-    assert code == 2 and "is not one SQLAlchemy can open" in output, output
+    assert code == 2 and "names 'bogus': use sqlite:///PATH" in output, output
 
 
 def test_a_report_of_the_longest_range_into_a_new_folder(tmp_path: Path) -> None:
