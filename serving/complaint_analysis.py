@@ -89,11 +89,25 @@ class AlertWebhook:
             response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
             response.raise_for_status()
         except httpx.HTTPError as error:
-            # The URL may carry a token in its query: name the host only.
+            # The URL may carry a token in its path (Slack, Teams) or query: name the host only.
+            # httpx's own message quotes the whole URL ("... for url 'https://hooks...'"), so
+            # the failure is told by its status or its kind, never by str(error).
             host = httpx.URL(self.url).host
-            logger.warning("alert %s not delivered to webhook at %s: %s", alert["key"], host, error)
+            logger.warning(
+                "alert %s not delivered to webhook at %s: %s",
+                alert["key"],
+                host,
+                _failure_of(error),
+            )
             return False
         return True
+
+
+def _failure_of(error: httpx.HTTPError) -> str:
+    """What went wrong with a webhook call, without the URL httpx puts in its messages."""
+    if isinstance(error, httpx.HTTPStatusError):
+        return f"answered {error.response.status_code}"
+    return type(error).__name__  # ConnectTimeout, ConnectError, ...
 
 
 def window_end(until: float, window_s: float) -> float:

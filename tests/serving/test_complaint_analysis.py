@@ -142,6 +142,34 @@ def test_a_dead_webhook_is_logged_and_the_alert_still_stored(
     assert all("secret" not in message for message in failures)
 
 
+class _Refusing(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_refusing_webhook_logs_neither_its_path_nor_its_query_token(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Regression: a 4xx answer was logged with httpx's message, which quotes the whole URL.
+    server = HTTPServer(("127.0.0.1", 0), _Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _fill(store, 24, lost=20)
+        url = f"http://127.0.0.1:{server.server_port}/services/T0/B0/pathsecret?token=qsecret"
+        raised = analyse(store, _end_of(24), SETTINGS, webhook=AlertWebhook(url))["raised"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    failures = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
+    assert raised and len(failures) == len(raised)
+    assert all("answered 404" in message for message in failures)
+    assert not [m for m in failures if "pathsecret" in m or "qsecret" in m]
+
+
 def test_the_periodic_analysis_runs_on_its_interval_and_is_off_at_zero(store: Store) -> None:
     _fill(store, 24, lost=20)
     assert start_periodic_analysis(store, SETTINGS) is None  # interval 0: off
