@@ -19,6 +19,10 @@ from data.store.tables import resolutions, triage_records
 from data.store.triage_log import label_after_corrections, latest_corrections
 
 MAX_QUEUE_ROWS: Final = 200  # a page an agent reads; more is paged by narrowing `since`
+# A case's text as the queue shows it: its first characters, cut in SQL. A stored text may be
+# 100 KB, and a full page of 200 such cases made a 20 MB answer (and read as much) per call;
+# 4,000 characters are about two pages of a letter. `text_chars` tells the whole length.
+QUEUE_TEXT_CHARS: Final = 4000
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,8 @@ class QueuedCase:
     occurred_at: float | None
     customer_id: str | None
     item_id: str | None
-    text: str
+    text: str  # the first QUEUE_TEXT_CHARS characters
+    text_chars: int  # the whole text's length: more than len(text) when it was cut
     language: str
     is_complaint: bool
     sentiment: str | None
@@ -71,8 +76,13 @@ class CaseQueue:
             value=label_after_corrections("urgency", t.urgency),
             else_=-1,
         )
+        shown = [column for column in triage_records.c if column.name != "redacted_text"]
         query = (
-            select(triage_records)
+            select(
+                *shown,
+                func.substr(t.redacted_text, 1, QUEUE_TEXT_CHARS).label("redacted_text"),
+                func.length(t.redacted_text).label("text_chars"),
+            )
             .where(t.created_at >= since)
             .order_by(rank.desc(), t.created_at.desc(), t.triage_id)
             .limit(limit)
@@ -137,6 +147,7 @@ def _queued(row: Any, fixes: dict[str, str], resolution: dict[str, Any] | None) 
         customer_id=row["customer_id"],
         item_id=row["item_id"],
         text=row["redacted_text"],
+        text_chars=int(row["text_chars"]),
         language=row["language"],
         is_complaint=bool(row["is_complaint"]),
         sentiment=row["sentiment"],

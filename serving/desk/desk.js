@@ -33,6 +33,7 @@ const STRINGS = {
     item: "item",
     evidence: "evidence",
     similar: "similar resolved cases:",
+    cut: "(the first {shown} of {total} characters)",
     fieldToCorrect: "field to correct",
     correctLabel: "correct label",
     correct: "Correct",
@@ -74,6 +75,7 @@ const STRINGS = {
     item: "商品",
     evidence: "依据",
     similar: "相似的已解决案例：",
+    cut: "（仅显示前 {shown} 个字符，共 {total} 个）",
     fieldToCorrect: "要更正的字段",
     correctLabel: "正确的标签",
     correct: "更正",
@@ -248,6 +250,13 @@ function resolutionForm(item, outcomes, done, card) {
   return [text, outcome, button];
 }
 
+// The queue sends a long message's opening only (its first 4,000 characters): say so.
+function cutNote(item) {
+  const shown = [...item.text].length;  // characters, as the service counts them
+  if (!(item.text_chars > shown)) return null;
+  return el("p", { className: "cut", text: t("cut", { shown, total: item.text_chars }) });
+}
+
 function caseCard(item, choices, outcomes) {
   const card = el("li", { className: "case", "data-triage-id": item.triage_id });
   const when = new Date((item.occurred_at || item.created_at) * 1000).toLocaleString(LANGUAGE);
@@ -258,7 +267,7 @@ function caseCard(item, choices, outcomes) {
       el("span", { className: `urgency urgency-${urgency}`, text: urgency }),
       ` ${when} · ${t("customer")} ${item.customer_id || "-"} · ${t("item")} ${item.item_id || "-"}`),
     el("p", { className: "text", text: item.text }),
-    ...[labelRow(item), evidenceOf(item), similarOf(item)].filter(Boolean),
+    ...[cutNote(item), labelRow(item), evidenceOf(item), similarOf(item)].filter(Boolean),
   );
   const done = el("span", { className: "done" });
   card.append(el("div", { className: "actions" }, ...correctionForm(item, choices, done)));

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from data.store import Store
+from data.store.case_queue import QUEUE_TEXT_CHARS
 
 LEVELS = ("low", "normal", "high", "critical")
 
@@ -36,3 +37,14 @@ def test_the_count_says_how_many_are_open_beyond_the_page(store: Store) -> None:
     store.resolutions.add(ids[0], "已退款", "resolved", "xiaoli")
     assert store.queue.count(0.0) == 4 and store.queue.count(0.0, include_resolved=True) == 5
     assert store.queue.count(10**10) == 0
+
+
+def test_a_long_text_is_queued_as_its_opening_with_its_whole_length(store: Store) -> None:
+    """Regression: the queue answered each case's whole text, so a page of 200 cases of 100 KB
+    made a 20 MB answer; it now holds each text's first QUEUE_TEXT_CHARS characters."""
+    long_text = "退款没到账" * 20_000  # 100,000 characters, 300 KB of UTF-8
+    _triage(store, long_text, "normal")
+    _triage(store, "short", "normal")
+    cases = {case.text_chars: case for case in store.queue.recent(0.0, LEVELS)}
+    assert cases[len(long_text)].text == long_text[:QUEUE_TEXT_CHARS]
+    assert cases[5].text == "short"
