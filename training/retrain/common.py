@@ -139,10 +139,29 @@ def check_service_url(url: str | None) -> None:
     if not url:
         return
     parts = urllib.parse.urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # urllib cannot send them (it reads "user:pw@host" as a host name), and every warning
+        # about the service would print them: the admin key goes in its own variable.
+        raise ValueError(
+            f"--service-url holds credentials (user:password@): leave them out; the service "
+            f"is called with the admin key of {ADMIN_KEY_ENV} or {API_KEYS_ENV}"
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
             f"--service-url '{url}' is not an http(s) URL such as http://127.0.0.1:3000"
         )
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: urllib follows a 302 to any host with the request's headers, so
+    the admin key would go wherever the answer points. A 3xx is then an HTTPError, logged as a
+    refusal."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def notify_service(url: str | None, api_key: str | None = None) -> bool | None:
@@ -159,7 +178,7 @@ def notify_service(url: str | None, api_key: str | None = None) -> bool | None:
     headers = {"content-type": "application/json", **({"x-api-key": key} if key else {})}
     request = urllib.request.Request(url.rstrip("/") + "/admin/reload", b"{}", headers)
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with _OPENER.open(request, timeout=120) as response:
             answer: dict[str, Any] = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         logger.warning(
