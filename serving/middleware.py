@@ -7,6 +7,8 @@ Order, outermost first:
    junk path add a Prometheus series. The paths it lets through are labelled by their route
    template (`serving.metrics_labels`), so a path parameter never becomes a series either.
 2. `HostGuard`: only the configured Host names (a DNS-rebinding page cannot reach a local service).
+   Then `DocsPageHeaders` (serving.docs_page_headers): a Content-Security-Policy on the open
+   API docs page, which BentoML ships with a third-party tag manager script.
 3. `CorsGuard`: starlette's CORS, only when `AGORA_ALLOWED_ORIGINS` names origins.
 4. `LoadShedder`: a per-worker in-flight limit; beyond it a 503 with `Retry-After` at once,
    instead of a queue that turns into timeouts.
@@ -36,6 +38,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.auth import Principal, check_start_keys
+from serving.docs_page_headers import DocsPageHeaders
 from serving.errors import error_response
 from serving.metrics_labels import label_metrics_by_route
 from serving.settings import (
@@ -421,7 +424,14 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 # Inner guards in the order a request meets them (add_asgi_middleware: first added is outermost).
-INNER_GUARDS: tuple[type, ...] = (HostGuard, CorsGuard, LoadShedder, ApiKeyGuard, BodyGuard)
+INNER_GUARDS: tuple[type, ...] = (
+    HostGuard,
+    DocsPageHeaders,
+    CorsGuard,
+    LoadShedder,
+    ApiKeyGuard,
+    BodyGuard,
+)
 
 
 class _RouteGuardedService(Service):  # type: ignore[type-arg]

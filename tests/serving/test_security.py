@@ -301,6 +301,20 @@ def test_unknown_paths_are_404_and_add_no_metric_series(service: ServiceProcess)
 
 @pytest.mark.integration
 @pytest.mark.slow
+def test_the_open_docs_page_runs_no_third_party_script(service: ServiceProcess) -> None:
+    """Regression: `/` (BentoML's Swagger UI) loaded Google Tag Manager, with no policy, on the
+    origin where the desk keeps an agent's key."""
+    status, page, headers = service.request("GET", "/", role=None)
+    assert status == 200 and "swagger-ui" in page
+    policy = headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
 def test_a_foreign_host_header_is_refused(service: ServiceProcess) -> None:
     status, answer, _ = service.request("GET", "/model_info", headers={"host": "attacker.example"})
     assert status == 400 and answer["error"]["code"] == "bad_request"
