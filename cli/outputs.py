@@ -12,10 +12,10 @@ takes no new file. Missing folders are created (the command would create them an
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from cli.exit_codes import bad_input
+from data.paths import unwritable_reason
 
 PARQUET = ".parquet"
 _FORMATS = {PARQUET: "Parquet"}
@@ -48,10 +48,5 @@ def _check_folder(folder: Path, option: str, given: Path) -> None:
             if not ancestor.is_dir():
                 raise bad_input(f"{option} {given}: {ancestor} is a file, not a folder")
             break
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".agora-write-check-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise bad_input(f"{option} {given}: cannot create a file in {folder} ({reason})") from None
+    if (reason := unwritable_reason(folder)) is not None:
+        raise bad_input(f"{option} {given}: cannot create a file in {folder} ({reason})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 DATA_DIR_ENV = "AGORA_DATA_DIR"
@@ -43,3 +44,15 @@ def default_tracking_uri() -> str:
 def tracking_uri(explicit: str | None = None) -> str:
     """The MLflow store to use: the explicit flag, else MLFLOW_TRACKING_URI, else the default."""
     return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why no file can be created in `folder` (made first if missing), or None when one can:
+    the check a command or the service makes before work that must write there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".agora-write-check-"):
+            pass
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    return None

@@ -18,11 +18,11 @@ import difflib
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
+from data.paths import unwritable_reason
 from serving.auth import check_start_keys
 
 logger = logging.getLogger(__name__)
@@ -108,13 +108,8 @@ def check_environment_names(environ: Mapping[str, str]) -> None:
 
 def check_writable(folder: Path, what: str, env_hint: str) -> None:
     """Create `folder` if needed and write a file in it; StartRefusedError if that fails."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise StartRefusedError(f"{what} {folder} is not writable ({reason}): {env_hint}") from None
+    if (reason := unwritable_reason(folder)) is not None:
+        raise StartRefusedError(f"{what} {folder} is not writable ({reason}): {env_hint}")
 
 
 def check_start() -> None:
