@@ -36,8 +36,9 @@ TIME_SHAPE: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?"  # ISO
     r"|\d{1,20}(\.\d{1,9})?([eE]\+?\d{1,3})?"  # epoch seconds
 )
-# An IANA zone name (Asia/Shanghai, America/Argentina/Buenos_Aires, Etc/GMT+8) or UTC.
-ZONE_SHAPE: Final = re.compile(r"UTC|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){1,2}")
+# An IANA zone name (Asia/Shanghai, America/Argentina/Buenos_Aires, Etc/GMT+8, EST5EDT, UTC):
+# whatever a browser reports (the desk page sends it) has this shape.
+ZONE_SHAPE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")
 HOUR_S: Final = 3600.0
 _UNIT_S: Final = {"d": DAY_S, "h": HOUR_S, "m": 60.0}
 # Hours of the longest range a zone's days are counted over: MAX_RANGE_DAYS asked, widened by a

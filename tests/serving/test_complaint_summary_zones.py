@@ -80,6 +80,11 @@ def test_a_name_that_is_no_time_zone_is_refused(name: str) -> None:
         time_zone(name)
 
 
+@pytest.mark.parametrize("name", ["EST5EDT", "Etc/UTC", "America/Argentina/Buenos_Aires"])
+def test_names_a_browser_may_report_are_zones(name: str) -> None:
+    assert str(time_zone(name)) == name
+
+
 def test_the_default_zone_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGORA_ANALYTICS_TZ", "Asia/Shanghai")
     assert str(time_zone(None)) == "Asia/Shanghai"
