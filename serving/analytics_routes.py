@@ -38,7 +38,7 @@ from serving.complaint_summary import (
     parse_time,
     time_zone,
 )
-from serving.errors import error_response
+from serving.errors import error_response, validation_text
 
 
 @dataclass
@@ -105,7 +105,7 @@ def analytics_router(current: Callable[[], Analytics | None]) -> APIRouter:
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "body"
-            return error_response(400, f"{where}: {first['msg']}")
+            return error_response(400, f"{where}: {validation_text(first['msg'])}")
         until = body.until if body.until is not None else time.time()
         result = await run_in_threadpool(
             analyse, analytics.store, until, analytics.settings, webhook=analytics.webhook

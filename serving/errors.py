@@ -187,6 +187,16 @@ def _parsed(raw: bytes) -> Any:
         return _NOT_JSON
 
 
+# pydantic starts the message of an error a validator raised with this; a client reads the
+# sentence after it ("correct_label: must not be blank ...").
+_VALIDATOR_PREFIX = "Value error, "
+
+
+def validation_text(message: str) -> str:
+    """A pydantic error message as a client reads it: without pydantic's own prefix."""
+    return message.removeprefix(_VALIDATOR_PREFIX)
+
+
 def _message_of(status: int, raw: bytes, data: Any) -> str:
     """The sentence inside one of BentoML's or Starlette's error bodies (`data`: parsed `raw`)."""
     fallback = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
@@ -200,7 +210,8 @@ def _message_of(status: int, raw: bytes, data: Any) -> str:
         parts = []
         for problem in data["detail"]:
             location = ".".join(str(p) for p in problem.get("loc", ()))
-            parts.append(f"{location}: {problem.get('msg')}" if location else problem.get("msg"))
+            text = validation_text(str(problem.get("msg", "")))
+            parts.append(f"{location}: {text}" if location else text)
         message = "; ".join(str(p) for p in parts)
     else:
         message = data.get("error") or data.get("detail") or data.get("message") or ""

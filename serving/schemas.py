@@ -45,6 +45,7 @@ from data.store.tables import (
     TRIAGE_ID_LENGTH,
 )
 from models.triage.schema import TriageResult
+from serving.errors import validation_text
 from serving.settings import MAX_BATCH, MAX_TEXT_BYTES
 
 # data.events' rules as patterns. Text: not blank, no control characters (Unicode Cc). An id,
@@ -435,7 +436,7 @@ def idempotency_key_of(in_body: str | None, in_header: str | None) -> str | None
     try:
         header_key = _IDEMPOTENCY_KEY.validate_python(in_header)
     except ValidationError as error:
-        reason = error.errors(include_input=False)[0]["msg"]
+        reason = validation_text(error.errors(include_input=False)[0]["msg"])
         raise ValueError(f"Idempotency-Key header: {reason}") from None
     if in_body is not None and in_body != header_key:
         raise ValueError("idempotency_key and the Idempotency-Key header differ")

@@ -139,6 +139,12 @@ def test_bad_input_is_a_4xx_with_a_message(
     assert message in assert_error_shape(answer, status)["message"]
 
 
+def test_a_validator_refusal_reads_as_a_sentence(service: ServiceProcess) -> None:
+    status, answer = service.post("/recommend", _body(user_id=" 196", k=5))
+    message = assert_error_shape(answer, 400)["message"]
+    assert status == 400 and message.startswith("user_id: must not be blank"), message
+
+
 def test_a_body_after_a_byte_order_mark_is_read(service: ServiceProcess) -> None:
     # Some .NET and Windows clients start their UTF-8 JSON with a BOM (RFC 8259: may be ignored)
     status, answer = service.post("/recommend", b"\xef\xbb\xbf" + json_bytes(_body(user_id="196")))
