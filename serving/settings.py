@@ -163,13 +163,7 @@ def allowed_hosts(environ: Mapping[str, str] | None = None) -> list[str]:
 
 def service_workers(environ: Mapping[str, str] | None = None) -> int:
     """Worker processes: AGORA_WORKERS, else one per core (one worker saturates one core)."""
-    value = (os.environ if environ is None else environ).get(WORKERS_ENV, "").strip()
-    if value:
-        workers = env_number(WORKERS_ENV, value, int)
-        if workers < 1:
-            raise ValueError(f"{WORKERS_ENV} must be a positive integer, not {value!r}")
-        return workers
-    return os.cpu_count() or 1
+    return _positive_int(WORKERS_ENV, os.cpu_count() or 1, environ)
 
 
 def max_in_flight(environ: Mapping[str, str] | None = None) -> int:
