@@ -117,13 +117,20 @@ class TriageEngine:
         self.models = build_task_models(models, self.config.text, default_language)
         self.supported_languages = frozenset(self.models["sentiment"])
         fallback = self.config.fallback_language
-        if fallback is not None and fallback not in self.supported_languages:
-            raise ConfigError(
-                f"fallback_language: '{fallback}' has no sentiment model "
-                f"(supported: {sorted(self.supported_languages)}); set it to one of them or null"
-            )
         if fallback is not None and fallback not in LANGUAGE_SCRIPT:
             raise ConfigError(f"fallback_language: the script of '{fallback}' is not known")
+        if fallback is not None and fallback not in self.supported_languages:
+            # Which languages are served follows the slots bound (a Chinese-only desk serves no
+            # English model), so the shipped fallback may name none of them: it is then unused
+            # rather than a reason to serve nothing.
+            logger.warning(
+                "fallback_language '%s' has no sentiment model (served: %s): texts the detector "
+                "is unsure of stay undetermined",
+                fallback,
+                ", ".join(sorted(self.supported_languages)),
+            )
+            fallback = None
+        self.fallback_language = fallback
         self._urgency = UrgencyAssessor(self.config.urgency)
         logger.info(
             "triage engine: languages %s, tasks %s",
@@ -257,7 +264,7 @@ class TriageEngine:
                 f"mixed scripts ({shares}): language decided by the dominant script "
                 f"{scripts.dominant}"
             )
-        fallback = self.config.fallback_language
+        fallback = self.fallback_language
         if code is None and fallback and LANGUAGE_SCRIPT.get(fallback) == scripts.dominant:
             guesses = ", ".join(f"{c} {p:.2f}" for c, p in detection.alternatives) or "none"
             draft.warnings.append(

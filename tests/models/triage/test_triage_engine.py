@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -292,10 +293,21 @@ def test_construction_errors_are_clear(
         TriageEngine({"sentiment": TfidfClassifier()})
     with pytest.raises(ConfigError, match="TextClassifier or TaskModel"):
         TriageEngine({"sentiment": {"en": "model.npz"}})  # type: ignore[dict-item]
-    with pytest.raises(ConfigError, match="fallback_language: 'en' has no sentiment model"):
-        TriageEngine({"sentiment": {"zh": zh_sentiment}})
     engine = TriageEngine({"sentiment": {"zh": zh_sentiment}}, config_with(fallback_language=None))
     assert engine.supported_languages == {"zh"}
+
+
+def test_a_fallback_without_its_model_is_unused_not_fatal(
+    zh_sentiment: TfidfClassifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Chinese-only desk serves no English model: the shipped fallback ('en') then names no
+    served language. The service used to refuse to start; now such texts stay undetermined."""
+    with caplog.at_level(logging.WARNING, logger="models.triage.engine"):
+        engine = TriageEngine({"sentiment": {"zh": zh_sentiment}})
+    assert engine.fallback_language is None
+    assert "fallback_language 'en' has no sentiment model (served: zh)" in caplog.text
+    assert engine.triage("ok").status == "undetermined_language"
+    assert engine.triage("我的外卖一直没送到").status == "ok"
 
 
 def test_evidence_can_be_turned_off(en_sentiment: TfidfClassifier) -> None:
