@@ -50,7 +50,7 @@ def _champion_cache(tracking_uri: str | None) -> tuple[object, ChampionCache]:
 def served_triage_champions(tracking_uri: str | None = None) -> list[TriageChampion]:
     """The champion of every triage slot the service would serve now (slots without one are
     skipped with a warning, as the service does)."""
-    from models.served_models import triage_slot_names
+    from models.served_models import RECOMMENDER_SLOT
     from serving.champion_cache import ChampionUnavailableError
     from serving.served_models import resolve_slots
     from training.batch import TriageChampion
@@ -58,7 +58,7 @@ def served_triage_champions(tracking_uri: str | None = None) -> list[TriageChamp
     settings, cache = _champion_cache(tracking_uri)
     slots, _ = resolve_slots(settings, cache)  # type: ignore[arg-type]
     champions = []
-    for slot in triage_slot_names():
+    for slot in (s for s in slots if s != RECOMMENDER_SLOT):
         try:
             ref = cache.resolve(slots[slot].name)
         except ChampionUnavailableError as error:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from cli.exit_codes import BAD_INPUT_ERRORS, STEP_FAILED, bad_input, step_failed
-from cli.options import TrackingOption, choices
-from models.served_models import slot_names
+from cli.options import TrackingOption
+from models.served_models import default_registered_name, slot_names
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -27,7 +27,19 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Registered models: list versions, promote to @champion, roll back, bind serving slots."
 )
-SlotName = choices("SlotName", slot_names())
+
+
+def _slot_name(value: str | None) -> str | None:
+    """Typer callback: a serving slot's name (standing, TASK-LANG such as reason-zh, or the
+    recommender's); anything else is refused (exit 2) with the names it could be."""
+    if value is not None:
+        try:
+            default_registered_name(value)
+        except KeyError as error:
+            raise typer.BadParameter(str(error.args[0])) from None
+    return value
+
+
 T = TypeVar("T")
 
 
@@ -94,10 +106,13 @@ def promote_cmd(
     force: Annotated[bool, typer.Option(help="Skip the metric gate (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why; recorded on the version.")] = None,
     slot: Annotated[
-        SlotName | None,
+        str | None,
         typer.Option(
             help="Also make NAME the model this serving slot serves (every replica follows the "
-            "registry); the version must fit the slot (task, language, classes)."
+            "registry); the version must fit the slot (task, language, classes). Slots: "
+            f"{', '.join(slot_names())}, or TASK-LANG (e.g. reason-zh, sentiment-es) for a task "
+            "in another language, served beside the standing slots.",
+            callback=_slot_name,
         ),
     ] = None,
     rescore: Annotated[
@@ -127,7 +142,7 @@ def promote_cmd(
             version,
             force=force,
             reason=reason,
-            slot=None if slot is None else slot.value,
+            slot=slot,
             champion_score=scored[1] if scored else None,
             scored_champion=scored[0] if scored else None,
         )
@@ -136,10 +151,10 @@ def promote_cmd(
         raise typer.Exit(STEP_FAILED) from None
     typer.echo(f"{name}: champion is now v{promoted.version}")
     if slot is not None:
-        was = before[slot.value].name
+        was = before[slot].name if slot in before else None  # a language slot's first model
         typer.echo(
-            f"slot {slot.value}: serves {name}"
-            + (f" (was {was})" if was != name else "")
+            f"slot {slot}: serves {name}"
+            + (f" (was {was})" if was not in (name, None) else "")
             + "; a running service follows on /admin/reload or its alias watch"
         )
 
@@ -164,20 +179,20 @@ def slots_cmd(tracking_uri: TrackingOption = None) -> None:
 
 @app.command("unbind")
 def unbind_cmd(
-    slot: Annotated[SlotName, typer.Argument(help="The serving slot to release.")],
+    slot: Annotated[str, typer.Argument(help="The serving slot to release.", callback=_slot_name)],
     reason: Annotated[str, typer.Option(help="Why; recorded on the model.")] = "unbind",
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Release a serving slot: it serves its default registered model again."""
-    from models.served_models import default_registered_name
     from training.slots import unbind_slot
 
-    released = _registry_call(unbind_slot, _client(tracking_uri), slot.value, reason)
-    default = default_registered_name(slot.value)
+    released = _registry_call(unbind_slot, _client(tracking_uri), slot, reason)
+    # A language slot (reason-zh, ...) has no default model: released, it serves nothing.
+    serves = f"serves {default_registered_name(slot)}" if slot in slot_names() else "not served"
     if released:
-        typer.echo(f"slot {slot.value}: released by {', '.join(released)}; serves {default}")
+        typer.echo(f"slot {slot}: released by {', '.join(released)}; {serves}")
     else:
-        typer.echo(f"slot {slot.value}: nothing was bound; serves {default}")
+        typer.echo(f"slot {slot}: nothing was bound; {serves}")
 
 
 @app.command("rollback")

@@ -95,6 +95,15 @@ Method = Literal["script", "detector", "none"]
 _PARALLEL_FROM = 32
 
 
+@lru_cache(maxsize=1)
+def known_language_codes() -> frozenset[str]:
+    """The ISO 639-1 codes the detector knows (lingua's 75 languages): the languages a text can
+    be detected as, so the only ones a language-specific model can be chosen for."""
+    from lingua import Language
+
+    return frozenset(language.iso_code_639_1.name.lower() for language in Language.all())
+
+
 class LanguageConfig(BaseModel):
     """Which languages the detector considers and how sure it must be."""
 
@@ -113,9 +122,7 @@ class LanguageConfig(BaseModel):
     @field_validator("candidates")
     @classmethod
     def _known_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        from lingua import Language
-
-        known = {language.iso_code_639_1.name.lower() for language in Language.all()}
+        known = known_language_codes()
         unknown = [code for code in codes if code not in known]
         if unknown:
             raise ValueError(f"unknown ISO 639-1 codes {unknown} (lingua knows {len(known)})")

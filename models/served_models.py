@@ -5,8 +5,11 @@ serving loads that champion into the slot given here. Both layers (and the tests
 module, so a name changed on one side only can never leave serving silently without a champion.
 
 Triage: one slot per (task, language). Sentiment has a model per language (it defines which
-languages triage supports); the other tasks' models are English-only. Each slot's default dataset
-is the one its fixed split (and so its champion's evaluation) comes from.
+languages triage supports). The standing slots (`TRIAGE_SLOTS`) are served by default, each from
+the dataset its fixed split (and so its champion's evaluation) comes from; a slot `TASK-LANG`
+(`reason-zh`, `sentiment-es`, ...) serves a task in any other language the detector knows, and
+exists once a model is bound to it: a team with its own Chinese complaint reasons or Spanish
+tickets serves them beside the defaults instead of in their place.
 
 A slot serves its default registered name unless a registered model is bound to it: promotion
 with a slot (`agora models promote NAME --slot SLOT`) tags NAME in the registry with the slot,
@@ -17,9 +20,11 @@ and for anyone who asks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from features.language import known_language_codes
 from features.text_splits import Task
 
 CHAMPION_ALIAS = "champion"
@@ -48,7 +53,7 @@ class TriageSlot:
     slot: str
     task: Task
     language: str
-    dataset: str
+    dataset: str | None  # None: a language slot, whose models all come from the user's data
     registered_name: str
 
 
@@ -62,21 +67,79 @@ TRIAGE_SLOTS: tuple[TriageSlot, ...] = (
 )
 
 
+# A language slot: a task and a lowercase ISO 639-1 code (the codes the language detector gives).
+_LANGUAGE_SLOT = re.compile(
+    rf"(?P<task>{'|'.join(t.value for t in Task)})-(?P<language>[a-z]{{2}})"
+)
+
+
 def triage_slot(slot: str) -> TriageSlot:
-    """The slot named `slot`; KeyError lists the known slots."""
+    """The slot named `slot`, standing or `TASK-LANG`; KeyError says why a name is not one."""
     for entry in TRIAGE_SLOTS:
         if entry.slot == slot:
             return entry
-    raise KeyError(f"unknown triage slot '{slot}' (known: {', '.join(triage_slot_names())})")
+    match = _LANGUAGE_SLOT.fullmatch(slot)
+    if match is None:
+        raise KeyError(f"unknown triage slot '{slot}' (known: {_known_slots_text()})")
+    task, language = Task(match["task"]), match["language"]
+    standing = _standing_slot(task, language)
+    if standing is not None:  # one name per slot: bindings and pins must agree on it
+        raise KeyError(f"slot '{slot}' is called '{standing.slot}'")
+    if language not in known_language_codes():
+        raise KeyError(
+            f"unknown triage slot '{slot}': '{language}' is not an ISO 639-1 code the language "
+            "detector knows"
+        )
+    return TriageSlot(slot, task, language, None, f"{TRIAGE_MODEL_PREFIX}-{task}-{language}")
+
+
+def _standing_slot(task: Task, language: str) -> TriageSlot | None:
+    return next((s for s in TRIAGE_SLOTS if (s.task, s.language) == (task, language)), None)
+
+
+def _known_slots_text(*standing: str) -> str:
+    names = ", ".join([*triage_slot_names(), *standing])
+    return f"{names}, or TASK-LANG such as reason-zh or sentiment-es"
+
+
+def slot_for(task: Task | str, language: str) -> str | None:
+    """The name of the slot serving `task` in `language` (None: no slot can, e.g. 'und')."""
+    task = Task(task)
+    standing = _standing_slot(task, language)
+    if standing is not None:
+        return standing.slot
+    return f"{task}-{language}" if language in known_language_codes() else None
 
 
 def triage_slot_names() -> list[str]:
+    """The standing triage slots (served by default), in their table order."""
     return [entry.slot for entry in TRIAGE_SLOTS]
+
+
+def is_slot_name(slot: str) -> bool:
+    """Whether `slot` names a serving slot: standing, `TASK-LANG`, or the recommender's."""
+    if slot == RECOMMENDER_SLOT:
+        return True
+    try:
+        triage_slot(slot)
+    except KeyError:
+        return False
+    return True
+
+
+def served_slot_names(named: Iterable[str] = ()) -> list[str]:
+    """The slots a service serves: the standing triage slots, the language slots among `named`
+    (those bound in the registry or pinned by the environment), then the recommender's."""
+    standing = triage_slot_names()
+    extra = sorted({s for s in named if s not in standing and s != RECOMMENDER_SLOT})
+    return [*standing, *(s for s in extra if is_slot_name(s)), RECOMMENDER_SLOT]
 
 
 def default_triage_dataset(task: Task | str) -> str:
     """The dataset a task trains on when none is given: its first slot's (English first)."""
-    return next(entry.dataset for entry in TRIAGE_SLOTS if entry.task == Task(task))
+    return next(
+        entry.dataset for entry in TRIAGE_SLOTS if entry.task == Task(task) and entry.dataset
+    )
 
 
 def triage_registered_name(task: Task | str, language: str, dataset: str) -> str:
@@ -105,7 +168,8 @@ def recommender_registered_name(dataset: str) -> str:
 
 
 def slot_names() -> list[str]:
-    """Every serving slot: the triage slots, then the recommender's."""
+    """The standing serving slots: the triage slots, then the recommender's (language slots
+    come on top of these when bound: `served_slot_names`)."""
     return [*triage_slot_names(), RECOMMENDER_SLOT]
 
 
@@ -115,8 +179,11 @@ def default_registered_name(slot: str) -> str:
         return RECOMMENDER_MODEL
     try:
         return triage_slot(slot).registered_name
-    except KeyError:
-        raise KeyError(f"unknown slot '{slot}' (known: {', '.join(slot_names())})") from None
+    except KeyError as error:
+        if not _LANGUAGE_SLOT.fullmatch(slot):
+            known = _known_slots_text(RECOMMENDER_SLOT)
+            raise KeyError(f"unknown slot '{slot}' (known: {known})") from None
+        raise KeyError(error.args[0]) from None
 
 
 def bound_slots(models: Iterable[tuple[str, Mapping[str, str]]]) -> dict[str, str]:
@@ -126,11 +193,10 @@ def bound_slots(models: Iterable[tuple[str, Mapping[str, str]]]) -> dict[str, st
     several models claim one slot, the newest binding wins (then the name, so every reader picks
     the same one).
     """
-    known = set(slot_names())
     newest: dict[str, tuple[str, str]] = {}
     for name, tags in models:
         slot = tags.get(SERVING_SLOT_TAG)
-        if slot not in known:
+        if slot is None or not is_slot_name(slot):
             continue
         key = (tags.get(SLOT_BOUND_AT_TAG, ""), name)
         if slot not in newest or key > newest[slot]:
@@ -210,10 +276,6 @@ def _language_mismatch(slot: str, entry: TriageSlot, facts: ModelFacts, model: s
             f"import the data again with --language {entry.language} (or a language column), "
             "retrain, then promote"
         )
-    fitting = [
-        other.slot
-        for other in TRIAGE_SLOTS
-        if (other.task, other.language) == (entry.task, facts.language)
-    ]
-    hint = f" (it fits slot '{fitting[0]}')" if fitting else ""
+    fitting = slot_for(entry.task, facts.language)
+    hint = f" (it fits slot '{fitting}')" if fitting else ""
     return f"{model} was trained on {_language_name(facts.language)} text and {serves}{hint}"

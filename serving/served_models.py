@@ -16,12 +16,9 @@ import time
 from dataclasses import dataclass, field
 
 from features.language import warm_up_detector
+from features.text_splits import Task
 from models.recommenders import Recommender, load_recommender
-from models.served_models import (
-    RECOMMENDER_SLOT,
-    slot_names,
-    triage_slot_names,
-)
+from models.served_models import RECOMMENDER_SLOT, default_registered_name, slot_for, triage_slot
 from models.triage import TaskModel, TriageConfig, TriageEngine, load_triage_config
 from models.triage.slot_models import load_slot_model
 from serving.champion_cache import ChampionCache, ChampionRef, ChampionUnavailableError
@@ -117,7 +114,7 @@ def _load_triage(
 ) -> tuple[TriageEngine | None, dict[str, ChampionRef]]:
     models: dict[str, dict[str, TaskModel]] = {}
     refs: dict[str, ChampionRef] = {}
-    for slot in triage_slot_names():
+    for slot in (s for s in slots if s != RECOMMENDER_SLOT):
         registered = slots[slot].name
         try:
             ref = cache.resolve(registered)
@@ -133,8 +130,26 @@ def _load_triage(
     if "sentiment" not in models:
         problems.setdefault("triage", "no sentiment champion: triage needs at least one")
         return None, refs
+    _note_unreached(models, refs, problems)
     # Each model is served with the text handling its artifact records (see TaskModel).
     return TriageEngine(models, config), refs
+
+
+def _note_unreached(
+    models: dict[str, dict[str, TaskModel]],
+    refs: dict[str, ChampionRef],
+    problems: dict[str, str],
+) -> None:
+    """A slot's model for a language no sentiment model serves (reason-es without sentiment-es)
+    never runs: texts of that language are unsupported. Loaded all the same, but listed."""
+    for slot in refs:
+        served = triage_slot(slot)
+        if served.language not in models["sentiment"]:
+            sentiment = slot_for(Task.SENTIMENT, served.language)
+            problems[slot] = (
+                f"loaded, but never used: no sentiment model serves '{served.language}' "
+                f"(bind one to slot '{sentiment}'), so those texts are not triaged"
+            )
 
 
 def warm_models(recommender: Recommender | None, triage: TriageEngine | None) -> None:
@@ -168,9 +183,11 @@ def load_served_models(
     `serving`: the models served now, on a reload (their slot bindings outlive a registry outage).
     """
     problems: dict[str, str] = {}
-    for slot in settings.pinned_models.keys() - set(slot_names()):
-        known = ", ".join(slot_names())
-        problems[slot] = f"{TRIAGE_MODELS_ENV} names an unknown slot '{slot}' (known: {known})"
+    for slot in settings.pinned_models:
+        try:
+            default_registered_name(slot)
+        except KeyError as error:
+            problems[slot] = f"{TRIAGE_MODELS_ENV}: {error.args[0]}"
     # The language detector's models load (a few seconds) while the champions are fetched and
     # read, rather than on the first request or after the models.
     config = load_triage_config()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from data.paths import agora_home, tracking_uri
-from models.served_models import RECOMMENDER_SLOT, default_registered_name, slot_names
+from models.served_models import RECOMMENDER_SLOT, default_registered_name, served_slot_names
 
 API_KEYS_ENV = "AGORA_API_KEYS"  # role:name:key or role:key entries, comma-separated
 LEGACY_API_KEY_ENV = "AGORA_API_KEY"  # the old single key: refused at start, with a sentence
@@ -259,7 +259,8 @@ def resolve_slot_models(
     whatever the shared registry says.
     """
     resolved = {}
-    for slot in slot_names():
+    # Language slots (reason-zh, ...) are served once bound or pinned; standing ones always.
+    for slot in served_slot_names([*pinned, *bound]):
         if slot in pinned:
             resolved[slot] = SlotModel(pinned[slot], BINDING_ENVIRONMENT)
         elif slot in bound:

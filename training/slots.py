@@ -37,7 +37,7 @@ from models.served_models import (
     bound_slots,
     check_slot_fit,
     default_registered_name,
-    slot_names,
+    served_slot_names,
 )
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def slot_bindings(client: MlflowClient) -> list[SlotBinding]:
     tagged = _bound_models(client)
     bound = bound_slots(tagged.items())
     bindings = []
-    for slot in slot_names():
+    for slot in served_slot_names(bound):
         name = bound.get(slot)
         if name is None:
             bindings.append(SlotBinding(slot, default_registered_name(slot), bound=False))

@@ -37,6 +37,7 @@ import numpy as np
 from data.label_maps import quote_labels
 from features.language import (
     LANGUAGE_SCRIPT,
+    SCRIPT_LANGUAGE,
     LanguageDetection,
     detect_languages,
     warm_up_detector,
@@ -132,11 +133,25 @@ class TriageEngine:
             fallback = None
         self.fallback_language = fallback
         self._urgency = UrgencyAssessor(self.config.urgency)
+        self._warn_undetectable()
         logger.info(
             "triage engine: languages %s, tasks %s",
             sorted(self.supported_languages),
             {task: sorted(by_language) for task, by_language in self.models.items()},
         )
+
+    def _warn_undetectable(self) -> None:
+        """A language served (e.g. a model bound to slot sentiment-sw) that detection never
+        gives is reached only by texts sent with that language: say so once, at load."""
+        detectable = {*self.config.language.candidates, *SCRIPT_LANGUAGE.values()}
+        for language in sorted(self.supported_languages - detectable):
+            logger.warning(
+                "language '%s' has a sentiment model, but detection never answers it (not in "
+                "the triage config's language.candidates): only texts sent with language '%s' "
+                "reach its models",
+                language,
+                language,
+            )
 
     def label_choices(self) -> dict[str, list[str]]:
         """The labels an agent may correct each field to: the served models' classes (across

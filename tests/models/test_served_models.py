@@ -22,7 +22,9 @@ from models.served_models import (
     check_slot_fit,
     default_registered_name,
     default_triage_dataset,
+    is_slot_name,
     recommender_registered_name,
+    served_slot_names,
     slot_names,
     triage_registered_name,
     triage_slot,
@@ -130,3 +132,44 @@ def test_a_model_that_cannot_serve_the_slot_is_refused_with_a_sentence(
 ) -> None:
     with pytest.raises(SlotMismatchError, match=message):
         check_slot_fit(slot, facts, "m v3")
+
+
+def test_a_task_in_another_language_has_a_slot_of_its_own() -> None:
+    """`TASK-LANG` serves a task beside the standing slots (a Chinese desk's own reasons next to
+    the airline reasons), for any language the detector knows; one name per slot."""
+    slot = triage_slot("reason-zh")
+    assert (slot.task, slot.language, slot.dataset) == (Task.REASON, "zh", None)
+    assert default_registered_name("sentiment-es") == "agora-triage-sentiment-es"
+    assert is_slot_name("category-ja") and is_slot_name(RECOMMENDER_SLOT)
+    with pytest.raises(KeyError, match="slot 'reason-en' is called 'reason'"):
+        triage_slot("reason-en")
+    with pytest.raises(KeyError, match="'xx' is not an ISO 639-1 code"):
+        triage_slot("reason-xx")
+    for name in ("summary-en", "reason-zh-tw", "Reason-zh", "reason_zh"):
+        assert not is_slot_name(name)
+    with pytest.raises(KeyError, match=r"unknown slot 'product'.*recommender, or TASK-LANG"):
+        default_registered_name("product")
+
+
+def test_language_slots_are_served_when_bound_after_the_standing_ones() -> None:
+    assert served_slot_names() == slot_names()
+    named = ["sentiment-es", "reason-zh", "reason", "nonsense", "reason-zh"]
+    assert served_slot_names(named) == [
+        *triage_slot_names(), "reason-zh", "sentiment-es", RECOMMENDER_SLOT
+    ]  # fmt: skip
+    tagged = [("zh-reasons", _bound("reason-zh", "2026-01-01T00:00:00Z"))]
+    assert bound_slots(tagged) == {"reason-zh": "zh-reasons"}
+
+
+def test_a_language_slot_takes_a_model_of_its_task_and_language() -> None:
+    zh_reason = ModelFacts(TRIAGE_FAMILY, "reason", "zh", ("配送", "退款"))
+    check_slot_fit("reason-zh", zh_reason, "m v1")
+    check_slot_fit("sentiment-es", replace(SENTIMENT_EN, language="es"), "m v1")
+    with pytest.raises(SlotMismatchError, match=r"Chinese \('zh'\) text.*fits slot 'reason-zh'"):
+        check_slot_fit("reason", zh_reason, "m v1")
+    with pytest.raises(SlotMismatchError, match=r"'es' text.*fits slot 'sentiment-es'"):
+        check_slot_fit("sentiment-en", replace(SENTIMENT_EN, language="es"), "m v1")
+    with pytest.raises(SlotMismatchError, match="no 'negative' class"):
+        check_slot_fit(
+            "sentiment-es", ModelFacts(TRIAGE_FAMILY, "sentiment", "es", ("0", "1")), "m"
+        )

@@ -117,3 +117,81 @@ def test_own_tickets_and_catalog_from_csv_to_the_service(tmp_path: Path) -> None
         assert sum(item["genres"] == ["Comedy"] for item in feed["items"]) >= 4, feed["items"]
     finally:
         server.stop()
+
+
+def write_chinese_tickets(sentiment: Path, reasons: Path, rows: int = 240) -> None:
+    """A Chinese desk's own tickets: 0/1 sentiment, and complaints labelled with its reasons."""
+    rng = random.Random(11)
+    things = ("外卖", "订单", "包裹", "快递")
+    complaints = {
+        "配送": ("送得太慢了", "一直没送到", "配送超时两个小时"),
+        "退款": ("申请退款没人处理", "退款一直没到账", "不给退钱"),
+        "质量": ("东西是坏的", "质量太差了", "包装破损严重"),
+    }
+    praise = ("很满意", "非常好吃", "送得很快", "服务很周到")
+    with sentiment.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["评论", "标签"])
+        for number in range(rows):
+            thing = rng.choice(things)
+            if number % 2:
+                said = rng.choice(complaints[rng.choice(list(complaints))])
+                writer.writerow([f"{thing}{said}，太失望了{number}", 0])
+            else:
+                writer.writerow([f"这次{thing}{rng.choice(praise)}，谢谢{number}", 1])
+    with reasons.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["内容", "原因"])
+        for number in range(rows):
+            reason = list(complaints)[number % 3]
+            said = rng.choice(complaints[reason])
+            writer.writerow([f"我的{rng.choice(things)}{said}，请尽快处理{number}", reason])
+
+
+def test_a_chinese_desk_serves_its_own_reasons_without_english_models(tmp_path: Path) -> None:
+    """A Chinese-only desk: its sentiment in slot sentiment-zh and its own complaint reasons in
+    the language slot reason-zh. No English model is served, and the service still starts
+    (the shipped fallback language names English); Chinese complaints get the desk's reasons."""
+    sentiment, reasons = tmp_path / "评论.csv", tmp_path / "原因.csv"
+    ratings, items = tmp_path / "ratings.csv", tmp_path / "items.csv"
+    write_chinese_tickets(sentiment, reasons)
+    write_catalog(ratings, items, users=40)
+    agora("data", "import", str(sentiment), "--kind", "labelled-text", "--name", "zh-desk",
+          "--map", "text=评论,label=标签", "--label-map", "0=negative,1=positive")  # fmt: skip
+    imported = agora("data", "import", str(reasons), "--kind", "labelled-text", "--task", "reason",
+                     "--name", "zh-reasons", "--map", "text=内容,reason=原因")  # fmt: skip
+    assert "zh 240" in imported
+    for task, dataset in (("sentiment", "zh-desk"), ("reason", "zh-reasons")):
+        agora("train", "triage", "--task", task, "--dataset", dataset, "--model", "tfidf")
+    agora("models", "promote", "agora-triage-sentiment-zh-zh-desk", "--slot", "sentiment-zh")
+    refused = runner.invoke(
+        app, ["models", "promote", "agora-triage-reason-zh-zh-reasons", "--slot", "reason"]
+    )
+    assert refused.exit_code == 1 and "fits slot 'reason-zh'" in refused.output
+    bound = agora("models", "promote", "agora-triage-reason-zh-zh-reasons", "--slot", "reason-zh")
+    assert "slot reason-zh: serves agora-triage-reason-zh-zh-reasons" in bound
+    assert "reason-zh" in agora("models", "slots")
+    agora("data", "import", str(ratings), "--kind", "interactions", "--name", "my-catalog",
+          "--map", "user_id=userId,item_id=movieId")  # fmt: skip
+    agora("train", "recommender", "--dataset", "my-catalog", "--model", "popularity")
+    agora("models", "promote", CATALOG_MODEL, "--slot", "recommender")
+
+    home = tmp_path / "agora-home"
+    server = ServiceProcess(service_env(home, AGORA_TRIAGE_MODELS="reasno=x")).start()
+    try:
+        status, answer = server.post("/triage", {"text": "我的快递一直没送到，太失望了"})
+        assert status == 200, answer
+        result = answer["result"]
+        assert (result["language"]["code"], result["sentiment"]["label"]) == ("zh", "negative")
+        assert result["reason"]["label"] == "配送", result["reason"]
+        assert ("reason", "agora-triage-reason-zh-zh-reasons") in {
+            (m["task"], m["name"]) for m in result["models"]
+        }
+        english = "My luggage was lost on the flight and nobody at the airport will help me"
+        status, answer = server.post("/triage", {"text": english})
+        assert status == 200 and answer["result"]["status"] == "unsupported_language", answer
+        status, info = server.get("/model_info")
+        assert status == 200 and "reason-zh" in info["models"], info
+        assert "unknown slot 'reasno'" in info["problems"]["reasno"], info["problems"]
+    finally:
+        server.stop()

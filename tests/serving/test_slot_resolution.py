@@ -36,6 +36,15 @@ def test_the_environment_wins_then_the_binding_then_the_default() -> None:
     assert cached["reason"] == SlotModel("my-reason", BINDING_LOCAL_CACHE)
 
 
+def test_language_slots_are_served_only_when_bound_or_pinned() -> None:
+    slots = resolve_slot_models(pinned={"sentiment-es": "es-tickets"}, bound={"reason-zh": "zh"})
+    assert slots["reason-zh"] == SlotModel("zh", BINDING_REGISTRY)
+    assert slots["sentiment-es"] == SlotModel("es-tickets", BINDING_ENVIRONMENT)
+    assert "category-zh" not in slots  # nothing bound: not served, no problem reported
+    assert list(slots)[-1] == RECOMMENDER_SLOT
+    assert "reason-zh" not in resolve_slot_models({}, {})
+
+
 def test_settings_read_the_pins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGORA_TRIAGE_MODELS", "category=cfpb-category, reason=my-reason")
     monkeypatch.setenv("AGORA_RECOMMENDER_MODEL", "agora-recommender-my-shop")
