@@ -155,7 +155,9 @@ def triage_command(
     tracking_uri: TrackingOption = None,
     encoding: EncodingOption = None,
 ) -> None:
-    """Triage every text of INPUT with the served triage champions, written to Parquet."""
+    """Triage every text of INPUT with the served triage champions, written to Parquet (with
+    the service's triage settings: AGORA_TRIAGE_CONFIG, if set)."""
+    from serving.served_models import service_triage_config
     from training.batch import read_texts, triage_all
     from training.batch.triage import OUTPUT_COLUMNS
 
@@ -185,6 +187,10 @@ def triage_command(
     missing = [c for c in keep_columns or [] if c not in table.columns]
     if missing:
         raise bad_input(f"{input_path} has no column(s) {', '.join(missing)}")
+    try:
+        config = service_triage_config()  # the service's routing and urgency, if it has its own
+    except ValueError as error:
+        raise bad_input(error) from None
     champions = served_triage_champions(tracking_uri)
     typer.echo(
         f"{len(table)} texts; champions: "
@@ -197,6 +203,7 @@ def triage_command(
             [language] * len(table),
             settings,
             texts_per_batch,
+            config,
         )
     except (ValueError, ConnectionError) as error:  # no sentiment champion; no cluster
         raise step_failed(error) from None

@@ -6,10 +6,10 @@ worker instead, a mistake was a traceback, and BentoML restarted the worker for 
 unreachable store URL, `AGORA_MAX_IN_FLIGHT=lots` or a read-only cache folder, `agora serve`
 waited without a word and `/readyz` never answered.
 
-What it checks: the API keys, every numeric or named setting, the environment's AGORA_* names
-(a misspelt store URL variable left a replica writing events to a local SQLite file), that
-the champion cache is writable, and that the store opens (its schema is migrated here, once,
-before the workers).
+What it checks: the API keys, every numeric or named setting and config file (segments, triage),
+the environment's AGORA_* names (a misspelt store URL variable left a replica writing events to a
+local SQLite file), that the champion cache is writable, and that the store opens (its schema is
+migrated here, once, before the workers).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ KNOWN_AGORA_ENV = frozenset(
         "AGORA_STORE_URL",
         "AGORA_TEST_ARTIFACTS",
         "AGORA_TEST_POSTGRES_URL",
+        "AGORA_TRIAGE_CONFIG",
         "AGORA_TRIAGE_KEY",
         "AGORA_TRIAGE_MODELS",
         "AGORA_WORKERS",
@@ -121,6 +122,7 @@ def check_start() -> None:
     from serving.complaint_summary import TZ_ENV, time_zone
     from serving.knowledge import KnowledgeSettings
     from serving.profile_routes import load_segments_config
+    from serving.served_models import service_triage_config
     from serving.settings import Settings, max_batches_in_flight, max_in_flight, service_workers
 
     check_environment_names(os.environ)
@@ -135,6 +137,7 @@ def check_start() -> None:
     except ValueError as error:
         raise StartRefusedError(f"{TZ_ENV}: {error}") from None
     load_segments_config()
+    service_triage_config()
     settings = Settings.from_env()
     check_writable(
         settings.cache_dir,

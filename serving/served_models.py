@@ -11,12 +11,14 @@ registry's binding, else the slot's default name).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 
 from features.language import warm_up_detector
 from features.text_splits import Task
+from models.config import ConfigError
 from models.recommenders import Recommender, load_recommender
 from models.served_models import RECOMMENDER_SLOT, default_registered_name, slot_for, triage_slot
 from models.triage import TaskModel, TriageConfig, TriageEngine, load_triage_config
@@ -32,6 +34,11 @@ from serving.settings import (
 )
 
 logger = logging.getLogger(__name__)
+
+# A triage config YAML (routing table, urgency rules, thresholds, language handling) whose
+# sections replace the shipped defaults': a desk routes its own reasons and categories to its
+# own queues. Read at start-up and on every reload, so an edited table applies on /admin/reload.
+TRIAGE_CONFIG_ENV = "AGORA_TRIAGE_CONFIG"
 
 WARM_UP_QUERY = "warm up"  # any text: only what answering it loads matters
 
@@ -188,9 +195,9 @@ def load_served_models(
             default_registered_name(slot)
         except KeyError as error:
             problems[slot] = f"{TRIAGE_MODELS_ENV}: {error.args[0]}"
+    config = _triage_config(serving, problems)
     # The language detector's models load (a few seconds) while the champions are fetched and
     # read, rather than on the first request or after the models.
-    config = load_triage_config()
     warm_up = threading.Thread(
         target=warm_up_detector, args=(config.language,), name="language-warm-up"
     )
@@ -203,6 +210,29 @@ def load_served_models(
     served = ServedModels(recommender, recommender_ref, triage, triage_refs, problems, slots=slots)
     logger.info("models loaded: %s; problems: %s", served.versions(), problems or "none")
     return served
+
+
+def service_triage_config() -> TriageConfig:
+    """The triage settings served: AGORA_TRIAGE_CONFIG's file over the shipped defaults
+    (ConfigError, naming the file and field, if it cannot be read or is invalid)."""
+    path = os.environ.get(TRIAGE_CONFIG_ENV, "").strip()
+    try:
+        return load_triage_config(path or None)
+    except ConfigError as error:
+        raise ConfigError(f"{TRIAGE_CONFIG_ENV}: {error}") from None
+
+
+def _triage_config(serving: ServedModels | None, problems: dict[str, str]) -> TriageConfig:
+    """The triage settings to load with; on a reload, a file broken since start-up keeps the
+    settings served (listed under problems) rather than taking triage down with it."""
+    try:
+        return service_triage_config()
+    except ConfigError as error:
+        if serving is None or serving.triage is None:
+            raise  # start-up: the preflight refuses this with the same sentence
+        problems["triage_config"] = f"{error}; still using the previous one"
+        logger.error("triage config not reloaded: %s", error)
+        return serving.triage.config
 
 
 def changes_since(served: ServedModels, settings: Settings, cache: ChampionCache) -> dict[str, str]:

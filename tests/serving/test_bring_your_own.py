@@ -10,6 +10,7 @@ import csv
 import random
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -148,10 +149,23 @@ def write_chinese_tickets(sentiment: Path, reasons: Path, rows: int = 240) -> No
             writer.writerow([f"我的{rng.choice(things)}{said}，请尽快处理{number}", reason])
 
 
-def test_a_chinese_desk_serves_its_own_reasons_without_english_models(tmp_path: Path) -> None:
+ZH_ROUTING = """
+routing:
+  default_queue: general
+  rules:
+    - {name: zh_delivery, queue: zh_delivery, when: {language: [zh], reason: [配送]}}
+    - {name: chinese, queue: zh_support, when: {language: [zh]}}
+"""
+
+
+def test_a_chinese_desk_serves_its_own_reasons_without_english_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A Chinese-only desk: its sentiment in slot sentiment-zh and its own complaint reasons in
     the language slot reason-zh. No English model is served, and the service still starts
-    (the shipped fallback language names English); Chinese complaints get the desk's reasons."""
+    (the shipped fallback language names English); Chinese complaints get the desk's reasons,
+    and its routing table (AGORA_TRIAGE_CONFIG) sends them to its own queues, in the service
+    and in `agora batch triage` alike."""
     sentiment, reasons = tmp_path / "评论.csv", tmp_path / "原因.csv"
     ratings, items = tmp_path / "ratings.csv", tmp_path / "items.csv"
     write_chinese_tickets(sentiment, reasons)
@@ -176,14 +190,26 @@ def test_a_chinese_desk_serves_its_own_reasons_without_english_models(tmp_path: 
     agora("train", "recommender", "--dataset", "my-catalog", "--model", "popularity")
     agora("models", "promote", CATALOG_MODEL, "--slot", "recommender")
 
+    routing = tmp_path / "triage.yaml"
+    routing.write_text(ZH_ROUTING, encoding="utf-8")
+    monkeypatch.setenv("AGORA_TRIAGE_CONFIG", str(routing))
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text\n我的快递一直没送到，太失望了\n这次外卖很满意，谢谢\n", encoding="utf-8")
+    agora("batch", "triage", str(texts), "--out", str(tmp_path / "triaged.parquet"))
+    triaged = pd.read_parquet(tmp_path / "triaged.parquet")
+    assert triaged["queue"].tolist() == ["zh_delivery", "zh_support"]
+    assert triaged["reason"].tolist()[0] == "配送"
+
     home = tmp_path / "agora-home"
-    server = ServiceProcess(service_env(home, AGORA_TRIAGE_MODELS="reasno=x")).start()
+    env = service_env(home, AGORA_TRIAGE_MODELS="reasno=x", AGORA_TRIAGE_CONFIG=str(routing))
+    server = ServiceProcess(env).start()
     try:
         status, answer = server.post("/triage", {"text": "我的快递一直没送到，太失望了"})
         assert status == 200, answer
         result = answer["result"]
         assert (result["language"]["code"], result["sentiment"]["label"]) == ("zh", "negative")
         assert result["reason"]["label"] == "配送", result["reason"]
+        assert result["routing"] == {"queue": "zh_delivery", "rule": "zh_delivery"}
         assert ("reason", "agora-triage-reason-zh-zh-reasons") in {
             (m["task"], m["name"]) for m in result["models"]
         }

@@ -93,6 +93,7 @@ def test_a_valid_environment_passes_and_migrates_the_store(start_env: Path) -> N
         ("AGORA_STORE_URL", "not a url", "the store URL is not a URL"),
         ("AGORA_API_KEYS", "read:r:short", "shorter than 16 characters"),
         ("AGORA_ANALYTICS_TZ", "Beijing", "AGORA_ANALYTICS_TZ: tz='Beijing' is not a time zone"),
+        ("AGORA_TRIAGE_CONFIG", "/no/such/triage.yaml", "AGORA_TRIAGE_CONFIG: cannot read triage"),
     ],
 )
 def test_a_bad_setting_is_refused_with_a_sentence(
@@ -101,6 +102,21 @@ def test_a_bad_setting_is_refused_with_a_sentence(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=re.escape(sentence)):
         check_start()
+
+
+def test_a_triage_config_with_a_mistake_is_refused_naming_the_field(
+    start_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = start_env / "triage.yaml"
+    rule = (
+        "routing:\n  default_queue: general\n  rules:\n    - {name: d, queue: d, when: {%s: [x]}}\n"
+    )
+    config.write_text(rule % "reasn")
+    monkeypatch.setenv("AGORA_TRIAGE_CONFIG", str(config))
+    with pytest.raises(ValueError, match=r"AGORA_TRIAGE_CONFIG: .*reasn"):
+        check_start()
+    config.write_text(rule % "reason")
+    check_start()
 
 
 def test_an_unreachable_store_is_refused_without_its_password(

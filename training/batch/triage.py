@@ -21,7 +21,13 @@ import pandas as pd
 from data.file_encoding import checked_encoding
 from data.table_reader import read_chunks, table_columns
 from models.served_models import triage_slot
-from models.triage import TaskModel, TriageEngine, TriageResult, load_triage_config
+from models.triage import (
+    TaskModel,
+    TriageConfig,
+    TriageEngine,
+    TriageResult,
+    load_triage_config,
+)
 from models.triage.slot_models import load_slot_model
 from training.batch.engine import EngineSettings, ShippedFolder, per_second, run_batches, ship
 
@@ -63,29 +69,35 @@ class TriageBatchOutcome:
         return per_second(self.texts, self.seconds)
 
 
-def build_engine(champions: Sequence[TriageChampion]) -> TriageEngine:
+def build_engine(
+    champions: Sequence[TriageChampion], config: TriageConfig | None = None
+) -> TriageEngine:
     """The triage engine over the champions' folders, each checked against its slot the way the
-    service checks a pinned model (task and language by the slot, classes by the artifact)."""
+    service checks a pinned model (task and language by the slot, classes by the artifact),
+    with the service's triage settings `config` (default: the shipped ones)."""
     models: dict[str, dict[str, TaskModel]] = {}
     for champion in champions:
         task, language, model = load_slot_model(
             champion.slot, champion.folder, champion.name, champion.version
         )
         models.setdefault(task, {})[language] = model
-    return TriageEngine(models, load_triage_config())
+    return TriageEngine(models, config or load_triage_config())
 
 
 class TriageWorker:
     """One worker's triage engine, built once from the shipped champions."""
 
-    def __init__(self, champions: Sequence[_ShippedChampion]) -> None:
+    def __init__(
+        self, champions: Sequence[_ShippedChampion], config: TriageConfig | None = None
+    ) -> None:
         with ExitStack() as stack:
             opened = [stack.enter_context(c.folder.opened()) for c in champions]
             self.engine = build_engine(
                 [
                     TriageChampion(c.slot, folder, c.name, c.version)
                     for c, folder in zip(champions, opened, strict=True)
-                ]
+                ],
+                config,
             )
         self.engine.warm_up()  # the language detector, before the first batch rather than in it
 
@@ -152,9 +164,11 @@ def triage_all(
     languages: Sequence[str | None] | None = None,
     settings: EngineSettings | None = None,
     texts_per_batch: int = DEFAULT_TEXTS_PER_BATCH,
+    config: TriageConfig | None = None,
 ) -> TriageBatchOutcome:
     """Triage every text (row i of the answer is texts[i]); `languages` skips detection per text,
-    as the `language` of a `/triage_batch` request does."""
+    as the `language` of a `/triage_batch` request does; `config`: the triage settings (routing,
+    urgency, ...; default the shipped ones), shipped to every worker."""
     settings = settings or EngineSettings()
     if texts_per_batch < 1:
         raise ValueError(f"texts_per_batch must be at least 1, got {texts_per_batch}")
@@ -171,7 +185,7 @@ def triage_all(
         (start, texts[start : start + texts_per_batch], languages[start : start + texts_per_batch])
         for start in range(0, len(texts), texts_per_batch)
     ]
-    run = run_batches(TriageWorker, (shipped,), batches, settings)
+    run = run_batches(TriageWorker, (shipped, config), batches, settings)
     frames = run.results or [triage_rows([])]
     combined = pd.concat(frames, ignore_index=True)
     logger.info(
