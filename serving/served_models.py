@@ -237,16 +237,21 @@ def _triage_config(serving: ServedModels | None, problems: dict[str, str]) -> Tr
 
 def changes_since(served: ServedModels, settings: Settings, cache: ChampionCache) -> dict[str, str]:
     """What moved in the registry since `served` was loaded: slot -> its new registered name
-    (a binding changed), or name -> its new champion version (an alias moved, or a slot that
-    served nothing got a champion other than one that already failed to load). Empty when
+    (a binding changed, or a language slot was bound or released), or name -> its new champion
+    version (an alias moved, or a slot that served nothing got a champion other than one that
+    already failed to load). Empty when
     nothing did, or when the registry cannot say (the served models keep serving: an outage
     never switches a slot back to its default)."""
     slots, from_registry = resolve_slots(settings, cache, quiet=True)
-    moved = {
-        slot: now.name
-        for slot, now in slots.items()
-        if from_registry and slot in served.slots and now.name != served.slots[slot].name
-    }
+    moved: dict[str, str] = {}
+    if from_registry:
+        moved = {
+            slot: now.name
+            for slot, now in slots.items()
+            if slot not in served.slots or now.name != served.slots[slot].name
+        }
+        # A language slot (reason-zh, ...) comes with its first binding and goes with unbind.
+        moved.update({slot: "(unbound)" for slot in served.slots.keys() - slots.keys()})
     refs = served.refs()
     for ref in refs.values():
         current = cache.champion_version(ref.name)

@@ -119,6 +119,18 @@ def test_the_watch_sees_a_binding_move_but_never_an_outage(tmp_path: Path) -> No
     _bind(MlflowClient(uri, uri), "my-category", "category", "2026-01-01T00:00:00Z")
     assert changes_since(served, settings, cache) == {"category": "my-category"}
 
+    # A language slot appears with its first binding and goes when it is released: replicas
+    # follow both (the watch compared only the slots already served, and missed them).
+    slots, _ = resolve_slots(settings, cache)
+    served = ServedModels(None, None, None, {}, slots=slots)
+    client = MlflowClient(uri, uri)
+    _bind(client, "zh-reasons", "reason-zh", "2026-01-02T00:00:00Z")
+    assert changes_since(served, settings, cache) == {"reason-zh": "zh-reasons"}
+    slots, _ = resolve_slots(settings, cache)
+    served = ServedModels(None, None, None, {}, slots=slots)
+    client.delete_registered_model_tag("zh-reasons", SERVING_SLOT_TAG)
+    assert changes_since(served, settings, cache) == {"reason-zh": "(unbound)"}
+
     slots, _ = resolve_slots(settings, cache)
     served = ServedModels(None, None, None, {}, slots=slots)
     down_uri = _unreachable(tmp_path)
