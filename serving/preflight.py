@@ -54,6 +54,7 @@ KNOWN_AGORA_ENV = frozenset(
         "AGORA_KB_REFRESH_S",
         "AGORA_MAX_BATCHES_IN_FLIGHT",
         "AGORA_MAX_IN_FLIGHT",
+        "AGORA_PARTS",
         "AGORA_PG_DATA",
         "AGORA_PG_PORT",
         "AGORA_READ_KEY",

@@ -25,12 +25,16 @@ from models.triage import TaskModel, TriageConfig, TriageEngine, load_triage_con
 from models.triage.slot_models import load_slot_model
 from serving.champion_cache import ChampionCache, ChampionRef, ChampionUnavailableError
 from serving.settings import (
+    ALL_PARTS,
     BINDING_LOCAL_CACHE,
     BINDING_REGISTRY,
+    FEEDS,
+    TRIAGE,
     TRIAGE_MODELS_ENV,
     Settings,
     SlotModel,
     resolve_slot_models,
+    slot_part,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,10 +56,14 @@ class ServedModels:
     problems: dict[str, str] = field(default_factory=dict)  # slot -> why it is not served
     loaded_at: float = field(default_factory=time.time)
     slots: dict[str, SlotModel] = field(default_factory=dict)  # slot -> its registered model
+    parts: frozenset[str] = ALL_PARTS  # what this service serves (AGORA_PARTS)
 
     @property
     def ready(self) -> bool:
-        return self.recommender is not None and self.triage is not None
+        """Every part the service serves has its models (a desk without feeds needs none)."""
+        return (FEEDS not in self.parts or self.recommender is not None) and (
+            TRIAGE not in self.parts or self.triage is not None
+        )
 
     def refs(self) -> dict[str, ChampionRef]:
         """Every served champion by slot ("recommender", "sentiment-en", ...)."""
@@ -121,7 +129,7 @@ def _load_triage(
 ) -> tuple[TriageEngine | None, dict[str, ChampionRef]]:
     models: dict[str, dict[str, TaskModel]] = {}
     refs: dict[str, ChampionRef] = {}
-    for slot in (s for s in slots if s != RECOMMENDER_SLOT):
+    for slot in (s for s in slots if slot_part(s) == TRIAGE):
         registered = slots[slot].name
         try:
             ref = cache.resolve(registered)
@@ -195,21 +203,51 @@ def load_served_models(
             default_registered_name(slot)
         except KeyError as error:
             problems[slot] = f"{TRIAGE_MODELS_ENV}: {error.args[0]}"
-    config = _triage_config(serving, problems)
-    # The language detector's models load (a few seconds) while the champions are fetched and
-    # read, rather than on the first request or after the models.
-    warm_up = threading.Thread(
-        target=warm_up_detector, args=(config.language,), name="language-warm-up"
-    )
-    warm_up.start()
-    slots, _ = resolve_slots(settings, cache, serving=serving.slots if serving else None)
-    recommender, recommender_ref = _load_recommender(slots[RECOMMENDER_SLOT].name, cache, problems)
-    triage, triage_refs = _load_triage(slots, cache, config, problems)
-    warm_up.join()
+    slots, _ = _served_slots(settings, cache, serving.slots if serving else None)
+    config, warm_up = None, None
+    if TRIAGE in settings.parts:
+        config = _triage_config(serving, problems)
+        # The language detector's models load (a few seconds) while the champions are fetched
+        # and read, rather than on the first request or after the models.
+        warm_up = threading.Thread(
+            target=warm_up_detector, args=(config.language,), name="language-warm-up"
+        )
+        warm_up.start()
+    recommender: Recommender | None = None
+    recommender_ref: ChampionRef | None = None
+    if RECOMMENDER_SLOT in slots:
+        recommender, recommender_ref = _load_recommender(
+            slots[RECOMMENDER_SLOT].name, cache, problems
+        )
+    triage: TriageEngine | None = None
+    triage_refs: dict[str, ChampionRef] = {}
+    if config is not None and warm_up is not None:
+        triage, triage_refs = _load_triage(slots, cache, config, problems)
+        warm_up.join()
     warm_models(recommender, triage)
-    served = ServedModels(recommender, recommender_ref, triage, triage_refs, problems, slots=slots)
+    served = ServedModels(
+        recommender,
+        recommender_ref,
+        triage,
+        triage_refs,
+        problems,
+        slots=slots,
+        parts=settings.parts,
+    )
     logger.info("models loaded: %s; problems: %s", served.versions(), problems or "none")
     return served
+
+
+def _served_slots(
+    settings: Settings,
+    cache: ChampionCache,
+    serving: dict[str, SlotModel] | None = None,
+    quiet: bool = False,
+) -> tuple[dict[str, SlotModel], bool]:
+    """The slots of the parts this service serves (AGORA_PARTS) with their registered models, and
+    whether the bindings came from the registry itself (see `resolve_slots`)."""
+    slots, from_registry = resolve_slots(settings, cache, quiet=quiet, serving=serving)
+    return {s: m for s, m in slots.items() if slot_part(s) in settings.parts}, from_registry
 
 
 def service_triage_config() -> TriageConfig:
@@ -242,7 +280,7 @@ def changes_since(served: ServedModels, settings: Settings, cache: ChampionCache
     already failed to load). Empty when
     nothing did, or when the registry cannot say (the served models keep serving: an outage
     never switches a slot back to its default)."""
-    slots, from_registry = resolve_slots(settings, cache, quiet=True)
+    slots, from_registry = _served_slots(settings, cache, quiet=True)
     moved: dict[str, str] = {}
     if from_registry:
         moved = {

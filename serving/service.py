@@ -77,7 +77,7 @@ from serving.schemas import (
     idempotency_key_of,
 )
 from serving.served_models import ServedModels, changes_since, load_served_models
-from serving.settings import DEFAULT_HOST, Settings, service_workers
+from serving.settings import DEFAULT_HOST, FEEDS, TRIAGE, Settings, not_served, service_workers
 from serving.worker_tuning import prefer_the_event_loop, settle_after_load, share_the_cores
 
 logger = logging.getLogger(__name__)
@@ -246,6 +246,8 @@ class Agora:
         """The champion recommender and its reference, from one snapshot of the served models."""
         served = self.served
         model, ref = served.recommender, served.recommender_ref
+        if FEEDS not in served.parts:
+            raise ApiError(503, not_served(FEEDS, served.parts))
         if model is None or ref is None:
             raise ApiError(503, f"no recommender champion: {masked_problems(served)}")
         return model, ModelRef(name=ref.name, version=ref.version, source=ref.source)
@@ -318,6 +320,8 @@ class Agora:
     def _engine(self) -> TriageEngine:
         """The served triage engine, from one snapshot of the served models."""
         served = self.served
+        if TRIAGE not in served.parts:
+            raise ApiError(503, not_served(TRIAGE, served.parts))
         if served.triage is None:
             raise ApiError(503, f"no triage champions: {masked_problems(served)}")
         return served.triage

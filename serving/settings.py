@@ -220,6 +220,40 @@ def reload_interval(tracking_uri: str, environ: Mapping[str, str] | None = None)
     return 0.0 if local else DEFAULT_SHARED_REGISTRY_RELOAD_S
 
 
+# The model-backed parts a service serves. A support desk without feeds (or a feed service
+# without triage) names its one part: the other's champions are not loaded or watched, and the
+# service is ready without them (it was never ready without a recommender champion).
+PARTS_ENV = "AGORA_PARTS"
+FEEDS, TRIAGE = "feeds", "triage"
+ALL_PARTS: frozenset[str] = frozenset({FEEDS, TRIAGE})
+
+
+def served_parts(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """AGORA_PARTS: `feeds`, `triage` or both, comma-separated (default both); ValueError
+    naming the variable for anything else."""
+    value = (os.environ if environ is None else environ).get(PARTS_ENV, "").strip()
+    if not value:
+        return ALL_PARTS
+    parts = {part.strip().lower() for part in value.split(",")}
+    unknown = sorted(parts - ALL_PARTS)
+    if unknown or not parts:
+        raise ValueError(
+            f"{PARTS_ENV} names {', '.join(repr(p) for p in unknown)}: give feeds, triage or "
+            "feeds,triage"
+        )
+    return frozenset(parts)
+
+
+def not_served(part: str, parts: frozenset[str]) -> str:
+    """Why a route of `part` has no answer on a service serving only `parts`."""
+    return f"this service does not serve {part} ({PARTS_ENV}={','.join(sorted(parts))})"
+
+
+def slot_part(slot: str) -> str:
+    """The part a serving slot belongs to: the recommender's serves feeds, the others triage."""
+    return FEEDS if slot == RECOMMENDER_SLOT else TRIAGE
+
+
 TRIAGE_MODELS_ENV = "AGORA_TRIAGE_MODELS"  # slot=registered-name,...: pins triage slots
 RECOMMENDER_MODEL_ENV = "AGORA_RECOMMENDER_MODEL"  # pins the recommender slot
 
@@ -286,6 +320,7 @@ class Settings:
     store_url: str
     pinned_models: dict[str, str] = field(default_factory=dict)  # slot -> registered name
     reload_interval_s: float = 0.0  # > 0: watch the aliases and bindings, reload on a change
+    parts: frozenset[str] = ALL_PARTS  # the model-backed parts served (AGORA_PARTS)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -306,4 +341,5 @@ class Settings:
             store_url=default_store_url(),
             pinned_models=pinned,
             reload_interval_s=reload_interval(uri),
+            parts=served_parts(),
         )

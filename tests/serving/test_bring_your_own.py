@@ -161,15 +161,14 @@ routing:
 def test_a_chinese_desk_serves_its_own_reasons_without_english_models(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Chinese-only desk: its sentiment in slot sentiment-zh and its own complaint reasons in
-    the language slot reason-zh. No English model is served, and the service still starts
-    (the shipped fallback language names English); Chinese complaints get the desk's reasons,
-    and its routing table (AGORA_TRIAGE_CONFIG) sends them to its own queues, in the service
-    and in `agora batch triage` alike."""
+    """A Chinese-only support desk: its sentiment in slot sentiment-zh and its own complaint
+    reasons in the language slot reason-zh. It serves no feeds (AGORA_PARTS=triage) and no
+    English model, and the service is ready all the same (it waited for a recommender, and the
+    shipped fallback language names English); Chinese complaints get the desk's reasons, and
+    its routing table (AGORA_TRIAGE_CONFIG) sends them to its own queues, in the service and in
+    `agora batch triage` alike."""
     sentiment, reasons = tmp_path / "评论.csv", tmp_path / "原因.csv"
-    ratings, items = tmp_path / "ratings.csv", tmp_path / "items.csv"
     write_chinese_tickets(sentiment, reasons)
-    write_catalog(ratings, items, users=40)
     agora("data", "import", str(sentiment), "--kind", "labelled-text", "--name", "zh-desk",
           "--map", "text=评论,label=标签", "--label-map", "0=negative,1=positive")  # fmt: skip
     imported = agora("data", "import", str(reasons), "--kind", "labelled-text", "--task", "reason",
@@ -185,10 +184,6 @@ def test_a_chinese_desk_serves_its_own_reasons_without_english_models(
     bound = agora("models", "promote", "agora-triage-reason-zh-zh-reasons", "--slot", "reason-zh")
     assert "slot reason-zh: serves agora-triage-reason-zh-zh-reasons" in bound
     assert "reason-zh" in agora("models", "slots")
-    agora("data", "import", str(ratings), "--kind", "interactions", "--name", "my-catalog",
-          "--map", "user_id=userId,item_id=movieId")  # fmt: skip
-    agora("train", "recommender", "--dataset", "my-catalog", "--model", "popularity")
-    agora("models", "promote", CATALOG_MODEL, "--slot", "recommender")
 
     routing = tmp_path / "triage.yaml"
     routing.write_text(ZH_ROUTING, encoding="utf-8")
@@ -201,8 +196,10 @@ def test_a_chinese_desk_serves_its_own_reasons_without_english_models(
     assert triaged["reason"].tolist()[0] == "配送"
 
     home = tmp_path / "agora-home"
-    env = service_env(home, AGORA_TRIAGE_MODELS="reasno=x", AGORA_TRIAGE_CONFIG=str(routing))
-    server = ServiceProcess(env).start()
+    env = service_env(
+        home, AGORA_TRIAGE_MODELS="reasno=x", AGORA_TRIAGE_CONFIG=str(routing), AGORA_PARTS="triage"
+    )
+    server = ServiceProcess(env).start()  # waits for /readyz: ready without a recommender
     try:
         status, answer = server.post("/triage", {"text": "我的快递一直没送到，太失望了"})
         assert status == 200, answer
@@ -219,5 +216,9 @@ def test_a_chinese_desk_serves_its_own_reasons_without_english_models(
         status, info = server.get("/model_info")
         assert status == 200 and "reason-zh" in info["models"], info
         assert "unknown slot 'reasno'" in info["problems"]["reasno"], info["problems"]
+        assert "recommender" not in info["problems"]  # not served, so not a problem
+        status, answer = server.post("/recommend", {"user_id": "u1"})
+        assert status == 503, answer
+        assert "does not serve feeds (AGORA_PARTS=triage)" in answer["error"]["message"]
     finally:
         server.stop()

@@ -94,6 +94,7 @@ def test_a_valid_environment_passes_and_migrates_the_store(start_env: Path) -> N
         ("AGORA_API_KEYS", "read:r:short", "shorter than 16 characters"),
         ("AGORA_ANALYTICS_TZ", "Beijing", "AGORA_ANALYTICS_TZ: tz='Beijing' is not a time zone"),
         ("AGORA_TRIAGE_CONFIG", "/no/such/triage.yaml", "AGORA_TRIAGE_CONFIG: cannot read triage"),
+        ("AGORA_PARTS", "desk", "AGORA_PARTS names 'desk': give feeds, triage or feeds,triage"),
     ],
 )
 def test_a_bad_setting_is_refused_with_a_sentence(

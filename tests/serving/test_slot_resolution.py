@@ -5,6 +5,7 @@ seeing a binding move."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -20,6 +21,7 @@ from serving.settings import (
     Settings,
     SlotModel,
     resolve_slot_models,
+    served_parts,
 )
 
 
@@ -43,6 +45,19 @@ def test_language_slots_are_served_only_when_bound_or_pinned() -> None:
     assert "category-zh" not in slots  # nothing bound: not served, no problem reported
     assert list(slots)[-1] == RECOMMENDER_SLOT
     assert "reason-zh" not in resolve_slot_models({}, {})
+
+
+def test_a_service_serves_the_parts_it_names_and_is_ready_with_them() -> None:
+    assert served_parts({}) == {"feeds", "triage"}
+    assert served_parts({"AGORA_PARTS": " Triage "}) == {"triage"}
+    assert served_parts({"AGORA_PARTS": "feeds,triage"}) == {"feeds", "triage"}
+    with pytest.raises(ValueError, match="AGORA_PARTS names 'desk'"):
+        served_parts({"AGORA_PARTS": "triage,desk"})
+    engine: Any = object()  # stands for a loaded triage engine: only its presence counts here
+    desk = ServedModels(None, None, engine, {}, parts=frozenset({"triage"}))
+    assert desk.ready  # a desk without feeds needs no recommender champion
+    assert not ServedModels(None, None, engine, {}).ready  # both parts: the recommender too
+    assert not ServedModels(None, None, None, {}, parts=frozenset({"triage"})).ready
 
 
 def test_settings_read_the_pins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
