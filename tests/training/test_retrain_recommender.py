@@ -71,6 +71,26 @@ def test_retrain_with_events_is_gated_against_the_rescored_champion(
     assert champion(client, "agora-recommender").version == better.candidate_version
 
 
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_champion_is_rescored_on_the_candidates_sample_of_users(
+    mirror: Path, tmp_path: Path
+) -> None:
+    """Regression: past `evaluation.max_users` the candidate was scored on a seeded sample of
+    test users and the champion on all of them, and the gate compared the two figures."""
+    sampled = tmp_path / "ease.sampled.yaml"
+    sampled.write_text(
+        (CONFIGS / "ease.fast.yaml").read_text() + "evaluation: {max_users: 100, seed: 3}\n"
+    )
+    first = train_recommender("movielens-100k", load_run_config(sampled, None))
+    promote(MlflowClient(), "agora-recommender", first.model_version)
+    store_url = f"sqlite:///{tmp_path / 'events.db'}"
+    Store(store_url).events.add([Event("e0", "fresh-user", "50", "like", 1_700_000_000)])
+    outcome = retrain_recommender(config_path=sampled, store_url=store_url)
+    # EASE is deterministic: on the same 100 users the champion scores what it recorded.
+    assert outcome.champion_score == pytest.approx(first.metrics["ndcg@10"], abs=1e-9)
+
+
 def test_a_retrain_and_a_feed_fold_in_see_the_same_history(tmp_path: Path) -> None:
     """Regression: the retrain valued events by its own table, serving by the model's median
     value: the same stored history gave different rows and user vectors on the two paths."""

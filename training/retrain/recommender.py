@@ -76,7 +76,15 @@ def retrain_recommender(
         if champion is not None and champion[0] != outcome.model_version:
             champion_version = champion[0]
             model = load_recommender(champion[1])
-            scored = evaluate_recommender(model, data.train, data.test, k=run_config.k)
+            # The candidate's users: past max_users it was scored on a seeded sample of them.
+            scored = evaluate_recommender(
+                model,
+                data.train,
+                data.test,
+                k=run_config.k,
+                max_users=run_config.evaluation.max_users,
+                seed=run_config.evaluation.seed,
+            )
             champion_score = scored.metrics[metric]
     return conclude(
         registered,
