@@ -16,8 +16,9 @@ from models.recommenders import create_recommender, feed_history
 from models.recommenders.factorization import ALSRecommender
 from tests.models.recommenders.conftest import community_interactions
 from training.promotion import champion, promote
-from training.recommender.config import RecommenderRunConfig, load_run_config
+from training.recommender.config import RecommenderRunConfig, SplitConfig, load_run_config
 from training.recommender.pipeline import train_recommender
+from training.recommender.steps import prepare_split
 from training.recommender.tracking import log_effective_config
 from training.retrain.recommender import (
     DEFAULT_CONFIG,
@@ -89,6 +90,31 @@ def test_the_champion_is_rescored_on_the_candidates_sample_of_users(
     outcome = retrain_recommender(config_path=sampled, store_url=store_url)
     # EASE is deterministic: on the same 100 users the champion scores what it recorded.
     assert outcome.champion_score == pytest.approx(first.metrics["ndcg@10"], abs=1e-9)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_events_about_held_out_items_do_not_decide_the_gate(mirror: Path, tmp_path: Path) -> None:
+    """Regression: users viewing items of their held-out pairs made the candidate (trained on
+    the views, so never offering those items) lose 0.023 NDCG@10 to a champion that still
+    offered them, and the gate refused every such retrain."""
+    ease = CONFIGS / "ease.fast.yaml"
+    first = train_recommender("movielens-100k", load_run_config(ease, None))
+    promote(MlflowClient(), "agora-recommender", first.model_version)
+    held_out = prepare_split("movielens-100k", SplitConfig()).test.sample(2000, random_state=1)
+    store_url = f"sqlite:///{tmp_path / 'events.db'}"
+    Store(store_url).events.add(
+        [
+            Event(f"v{i}", str(user), str(item), "view", 1_700_000_000)
+            for i, (user, item) in enumerate(zip(held_out.user_id, held_out.item_id, strict=True))
+        ]
+    )
+    outcome = retrain_recommender(config_path=ease, store_url=store_url)
+    assert outcome.champion_score is not None
+    # The champion is scored with the viewed items left out, as the candidate is ...
+    assert outcome.champion_score < first.metrics["ndcg@10"] - 0.01
+    # ... and the two then differ by what the views taught, not by what they hid.
+    assert abs(outcome.candidate_score - outcome.champion_score) < 0.01
 
 
 def test_a_retrain_and_a_feed_fold_in_see_the_same_history(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -83,12 +84,14 @@ def recommend_lists(
     known_users: Collection[str] | None = None,
     batch_size: int = 512,
     show_progress: bool = False,
+    exclude: Mapping[str, AbstractSet[str]] | None = None,
 ) -> dict[str, list[str]]:
-    """Top-n item ids per user, seen items excluded.
+    """Top-n item ids per user, seen items excluded, and each user's `exclude` items too.
 
     Users outside `known_users` (no training rows: no model can personalise for them) and users
     the model omits get an empty list, which the metrics score as zero.
     """
+    exclude = exclude or {}
     users = list(user_ids)
     lists: dict[str, list[str]] = {user: [] for user in users}
     if known_users is not None:
@@ -96,9 +99,13 @@ def recommend_lists(
     batches = range(0, len(users), batch_size)
     for start in tqdm(batches, desc="recommend", unit="batch", disable=not show_progress):
         chunk = users[start : start + batch_size]
-        answers = model.recommend_batch(chunk, k=n, exclude_seen=True)
+        # Enough more items that n remain once a user's excluded ones are dropped.
+        more = max((len(exclude.get(user, ())) for user in chunk), default=0)
+        answers = model.recommend_batch(chunk, k=n + more, exclude_seen=True)
         for user in chunk:
-            lists[user] = [rec.item_id for rec in answers.get(user, [])]
+            left_out = exclude.get(user, ())
+            picks = [rec.item_id for rec in answers.get(user, []) if rec.item_id not in left_out]
+            lists[user] = picks[:n]
     missing = sum(1 for items in lists.values() if not items)
     if missing:
         logger.warning("%d of %d users got an empty list (scored as zero)", missing, len(lists))
@@ -128,8 +135,14 @@ def evaluate_recommender(
     show_progress: bool = False,
     max_users: int | None = None,
     seed: int = 0,
+    also_seen: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Metrics at k (accuracy, coverage, popularity bias) and at every cut-off in `ks`.
+
+    `also_seen` (user, item pairs) is left out of the lists beyond the model's own fitted
+    history: a champion compared with a candidate trained on more (stored events) is scored
+    with the candidate's seen items left out as the candidate's are, so neither gains or loses
+    hits by what it was told about (a held-out item the user also viewed, an item a feed showed).
 
     Past `max_users` test users, a seeded random sample of that many is scored: ranking every
     user of a large catalog costs far more than the fit, and a sample of tens of thousands pins
@@ -143,8 +156,17 @@ def evaluate_recommender(
     cutoffs = sorted({k, *ks})
     # Distinct ids first: a set built from every training row iterated 15M ids at 20M rows.
     known = {str(user) for user in train[USER_ID].unique()}
-    lists = recommend_lists(model, relevant, max(cutoffs), known, show_progress=show_progress)
+    exclude = _items_by_user(also_seen) if also_seen is not None else None
+    lists = recommend_lists(
+        model, relevant, max(cutoffs), known, show_progress=show_progress, exclude=exclude
+    )
     return score_lists(lists, relevant, item_popularity(train), k, ks, users_total, started)
+
+
+def _items_by_user(pairs: pd.DataFrame) -> dict[str, set[str]]:
+    """User id -> the set of the user's item ids in `pairs`."""
+    grouped = pairs.groupby(USER_ID, sort=False, observed=True)[ITEM_ID]
+    return {str(user): set(items.astype(str)) for user, items in grouped}
 
 
 def check_cutoffs(k: int, ks: Sequence[int]) -> None:

@@ -3,7 +3,8 @@
 Stored positive events (views, clicks, likes, purchases, ratings) join the training split of the
 dataset's protocol split, valued and merged as `data.events` and `features.user_history` define
 for every path (a feed's fold-in reads the same rules); the held-out split is the dataset's own,
-so the candidate and the re-scored champion are compared on exactly the same data.
+so the candidate and the re-scored champion are compared on exactly the same data, with the same
+items left out of their lists as seen (the stored events the candidate was trained on).
 
 Without a config file the candidate is trained as the champion was: with the run config the
 champion's run logged (`config/run_config.yaml`: its model and tuned parameters). A config tuned
@@ -76,7 +77,11 @@ def retrain_recommender(
         if champion is not None and champion[0] != outcome.model_version:
             champion_version = champion[0]
             model = load_recommender(champion[1])
-            # The candidate's users: past max_users it was scored on a seeded sample of them.
+            # The candidate's users (past max_users it was scored on a seeded sample of them)
+            # and its seen items: the events it was trained on are left out of the champion's
+            # lists too. Else a view of a held-out item costs the candidate a hit the champion
+            # keeps, and a like of an item a feed showed (never a held-out one) spares it a miss
+            # the champion is charged for: the gate would measure the events, not the models.
             scored = evaluate_recommender(
                 model,
                 data.train,
@@ -84,6 +89,7 @@ def retrain_recommender(
                 k=run_config.k,
                 max_users=run_config.evaluation.max_users,
                 seed=run_config.evaluation.seed,
+                also_seen=events,
             )
             champion_score = scored.metrics[metric]
     return conclude(

@@ -98,3 +98,13 @@ def test_tuning_validates_on_a_seeded_sample_of_users_past_its_limit() -> None:
     # A sampled user keeps all of their validation rows.
     some = validation["user_id"].iloc[0]
     assert (validation["user_id"] == some).sum() == (everyone["user_id"] == some).sum()
+
+
+def test_also_seen_pairs_are_left_out_of_each_users_list() -> None:
+    """A champion scored against a candidate trained on more events leaves those out too."""
+    train, test = _split(2)  # u0's held-out item is i0, u1's is i1
+    also_seen = pd.DataFrame({"user_id": ["u0", "u0"], "item_id": ["i0", "i3"]})
+    scored = evaluate_recommender(_FirstItems(), train, test, k=5, ks=(5,), also_seen=also_seen)
+    # u0 loses i0 (a hit) and i3, and still gets 5 items; u1's list is untouched.
+    assert scored.recommendations["u0"][:5] == ["i1", "i2", "i4", "i5", "i6"]
+    assert scored.recommendations["u1"][:5] == ["i0", "i1", "i2", "i3", "i4"]
