@@ -73,3 +73,14 @@ def test_the_champions_share_is_read_from_its_run(isolated_home: Path) -> None:
     assert champion_holdout_share(runs["none learned"]) is None
     assert champion_holdout_share(runs["before the record"]) is None
     assert champion_holdout_share(None) is None
+
+
+def test_copies_of_one_text_are_held_out_together() -> None:
+    """Regression: two records of one text (a triage retried without its idempotency key, or
+    the same message from many customers) went one to training and one to the held-out
+    corrections, scoring the candidate on a text it was trained on."""
+    corrections = _corrections(200)
+    copies = corrections.assign(triage_id=[f"copy-{i}" for i in range(200)])
+    augmented, holdout, _ = with_corrections(_split(), pd.concat([corrections, copies]), 0.25)
+    assert 0 < len(holdout) < 400
+    assert not set(holdout[S.TEXT]) & set(augmented.train_texts)

@@ -1,9 +1,10 @@
 """`agora retrain triage`: the fixed split plus agents' corrections, gated, swapped in.
 
 Corrected triage records (their redacted texts with the agent's label) are split by a stable
-hash of the triage id: most join the training data, a share is held out and added to the test
-data. The candidate and the re-scored champion are then compared on that same evaluation data,
-so a champion that keeps making the error the agents corrected loses to one that learned it.
+hash of the text, so copies of one text stay on one side: most join the training data, a share
+is held out and added to the test data. The candidate and the re-scored champion are then
+compared on that same evaluation data, so a champion that keeps making the error the agents
+corrected loses to one that learned it.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ class TriageRetrainOutcome(RetrainOutcome):
     champion_holdout_accuracy: float | None
 
 
-def holdout_mask(triage_ids: pd.Series, share: float) -> pd.Series:
-    """Stable per-record assignment: the same record is held out in every retrain."""
-    buckets = triage_ids.map(lambda t: int(hashlib.sha256(str(t).encode()).hexdigest()[:8], 16))
+def holdout_mask(texts: pd.Series, share: float) -> pd.Series:
+    """Stable per-text assignment: the same text is held out in every retrain, and every copy
+    of it with it (a message triaged twice, or sent by many customers), never one copy in
+    training and another scored as held out."""
+    buckets = texts.map(lambda t: int(hashlib.sha256(str(t).encode()).hexdigest()[:8], 16))
     return (buckets % 1000) < round(share * 1000)
 
 
@@ -95,7 +98,7 @@ def with_corrections(
     if split.language:
         usable = usable[usable[S.LANGUAGE].isin([split.language, ""])]
     skipped = len(corrections) - len(usable)
-    held = holdout_mask(usable["triage_id"], holdout_share)
+    held = holdout_mask(usable[S.TEXT], holdout_share)
     train, holdout = usable[~held], usable[held]
     augmented = dataclasses.replace(
         split,
