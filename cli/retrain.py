@@ -89,8 +89,13 @@ def retrain_triage_command(
         str | None, typer.Option(help="Default: the task's dataset (airline-sentiment, ...).")
     ] = None,
     model: Annotated[
-        ClassifierType, typer.Option(help="The classifier kind.")
-    ] = DEFAULT_CLASSIFIER_KIND,
+        ClassifierType | None,
+        typer.Option(
+            help="The candidate's classifier kind (default: the champion's, else "
+            f"{DEFAULT_CLASSIFIER_KIND.value}).",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="Triage config YAML.")] = None,
     holdout_share: float = typer.Option(
         0.25, min=0.0, max=0.95, help="Share of corrected texts held out for evaluation."
@@ -109,7 +114,7 @@ def retrain_triage_command(
         outcome = retrain_triage(
             task.value,
             dataset,
-            model.value,
+            None if model is None else model.value,
             config,
             store_url,
             tracking_uri,
@@ -124,6 +129,8 @@ def retrain_triage_command(
             f"held out {outcome.holdout_share:.2f} of the corrections, not {holdout_share:.2f}: "
             "the champion was trained on the others, and would be scored on answers it learned"
         )
+    as_champion = model is None and outcome.champion_version is not None
+    typer.echo(f"candidate: {outcome.model}" + (", the champion's kind" if as_champion else ""))
     typer.echo(
         f"corrections: {outcome.corrections_train} in training, {outcome.corrections_holdout} "
         f"held out, {outcome.corrections_skipped} skipped (label unknown to the model)"

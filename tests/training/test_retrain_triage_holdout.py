@@ -1,4 +1,5 @@
-"""The retrain's held-out corrections never include ones the champion was trained on."""
+"""The retrain's held-out corrections never include ones the champion was trained on, and
+its candidate is of the champion's kind."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 
 from data import schemas as S
 from features.text_splits import Task, TextSplit
+from training.promotion import VersionSummary
 from training.retrain.triage import (
+    candidate_kind,
     champion_holdout_share,
     holdout_share_for,
     with_corrections,
@@ -84,3 +87,17 @@ def test_copies_of_one_text_are_held_out_together() -> None:
     augmented, holdout, _ = with_corrections(_split(), pd.concat([corrections, copies]), 0.25)
     assert 0 < len(holdout) < 400
     assert not set(holdout[S.TEXT]) & set(augmented.train_texts)
+
+
+def _version(kind: str | None) -> VersionSummary:
+    tags = {} if kind is None else {"agora.model": kind}
+    return VersionSummary("m", "3", ("champion",), "macro_f1", 0.8, "f", 0.0, "run", tags)
+
+
+def test_a_retrain_trains_the_champions_kind_unless_told_otherwise() -> None:
+    """Regression: `agora retrain triage` trained TF-IDF whatever the champion was, and
+    replaced the demo's ensemble (chosen for how it reads other domains) by a TF-IDF."""
+    assert candidate_kind(None, _version("ensemble")) == "ensemble"
+    assert candidate_kind("tfidf", _version("ensemble")) == "tfidf"
+    assert candidate_kind(None, _version(None)) == "tfidf"  # a version from outside Agora
+    assert candidate_kind(None, None) == "tfidf"
