@@ -3,6 +3,7 @@ its candidate is of the champion's kind."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import mlflow
@@ -101,3 +102,12 @@ def test_a_retrain_trains_the_champions_kind_unless_told_otherwise() -> None:
     assert candidate_kind("tfidf", _version("ensemble")) == "tfidf"
     assert candidate_kind(None, _version(None)) == "tfidf"  # a version from outside Agora
     assert candidate_kind(None, None) == "tfidf"
+
+
+def test_corrections_of_another_language_only_are_skipped_not_a_crash() -> None:
+    """Regression: with English corrections only, retraining the Chinese model ended in a
+    TypeError from pandas (no usable correction left an empty text column to hash)."""
+    chinese = dataclasses.replace(_split(), language="zh")
+    augmented, holdout, skipped = with_corrections(chinese, _corrections(10), 0.25)
+    assert (len(holdout), skipped) == (0, 10)
+    assert augmented.train_texts == chinese.train_texts

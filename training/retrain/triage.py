@@ -68,7 +68,8 @@ def holdout_mask(texts: pd.Series, share: float) -> pd.Series:
     of it with it (a message triaged twice, or sent by many customers), never one copy in
     training and another scored as held out."""
     buckets = texts.map(lambda t: int(hashlib.sha256(str(t).encode()).hexdigest()[:8], 16))
-    return (buckets % 1000) < round(share * 1000)
+    # An empty column keeps its text dtype through `map`, which has no `%`: say int.
+    return (buckets.astype("int64") % 1000) < round(share * 1000)
 
 
 def candidate_kind(requested: str | None, current: VersionSummary | None) -> str:
