@@ -131,9 +131,12 @@ def retrain_triage_command(
         )
     as_champion = model is None and outcome.champion_version is not None
     typer.echo(f"candidate: {outcome.model}" + (", the champion's kind" if as_champion else ""))
+    other_language = outcome.corrections_other_language
     typer.echo(
         f"corrections: {outcome.corrections_train} in training, {outcome.corrections_holdout} "
-        f"held out, {outcome.corrections_skipped} skipped (label unknown to the model)"
+        f"held out, {outcome.corrections_skipped} skipped ({other_language} of another "
+        f"language, {outcome.corrections_skipped - other_language} with a label the model "
+        "does not know)"
     )
     if outcome.candidate_holdout_accuracy is not None:
         champion = outcome.champion_holdout_accuracy

@@ -111,3 +111,19 @@ def test_corrections_of_another_language_only_are_skipped_not_a_crash() -> None:
     augmented, holdout, skipped = with_corrections(chinese, _corrections(10), 0.25)
     assert (len(holdout), skipped) == (0, 10)
     assert augmented.train_texts == chinese.train_texts
+
+
+def test_the_lineage_says_why_corrections_were_skipped() -> None:
+    """Regression: corrections of another language were reported as 'label unknown to the
+    model', and the run's lineage did not count the skipped ones at all."""
+    corrections = pd.concat(
+        [
+            _corrections(4),
+            _corrections(3).assign(**{S.LANGUAGE: "zh"}),
+            _corrections(2).assign(**{S.LABEL: "furious"}),
+        ]
+    )
+    augmented, _, skipped = with_corrections(_split(), corrections, 0.25)
+    assert skipped == 5
+    assert augmented.lineage["corrections_other_language"] == 3
+    assert augmented.lineage["corrections_unknown_label"] == 2

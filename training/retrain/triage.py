@@ -57,7 +57,8 @@ class TriageRetrainOutcome(RetrainOutcome):
     model: str  # the classifier kind the candidate is
     corrections_train: int
     corrections_holdout: int
-    corrections_skipped: int  # labels the model's classes do not know
+    corrections_skipped: int  # of another language, or labels the model's classes lack
+    corrections_other_language: int  # of those skipped
     holdout_share: float  # as asked, or the champion's when that is smaller
     candidate_holdout_accuracy: float | None  # on the held-out corrections alone
     champion_holdout_accuracy: float | None
@@ -116,11 +117,17 @@ def champion_holdout_share(run_id: str | None) -> float | None:
 def with_corrections(
     split: TextSplit, corrections: pd.DataFrame, holdout_share: float
 ) -> tuple[TextSplit, pd.DataFrame, int]:
-    """`split` with corrections added to train and test; the held-out corrections; skipped."""
-    usable = corrections[corrections[S.LABEL].isin(split.classes)]
-    if split.language:
-        usable = usable[usable[S.LANGUAGE].isin([split.language, ""])]
+    """`split` with corrections added to train and test; the held-out corrections; skipped
+    (texts of another language than the split's, then labels the split's classes lack: the
+    lineage counts each)."""
+    same_language = (
+        corrections[S.LANGUAGE].isin([split.language, ""])
+        if split.language
+        else pd.Series(True, index=corrections.index)
+    )
+    usable = corrections[same_language & corrections[S.LABEL].isin(split.classes)]
     skipped = len(corrections) - len(usable)
+    other_language = int((~same_language).sum())
     held = holdout_mask(usable[S.TEXT], holdout_share)
     train, holdout = usable[~held], usable[held]
     augmented = dataclasses.replace(
@@ -134,6 +141,8 @@ def with_corrections(
             "corrections_train": len(train),
             "corrections_holdout": len(holdout),
             "corrections_holdout_share": holdout_share,
+            "corrections_other_language": other_language,
+            "corrections_unknown_label": skipped - other_language,
             "corrections_sha256": hashlib.sha256(
                 usable[["triage_id", S.LABEL]].to_csv(index=False).encode()
             ).hexdigest(),
@@ -219,6 +228,7 @@ def retrain_triage(
         corrections_train=len(corrections) - skipped - len(holdout),
         corrections_holdout=len(holdout),
         corrections_skipped=skipped,
+        corrections_other_language=int(augmented.lineage["corrections_other_language"]),
         holdout_share=holdout_share,
         candidate_holdout_accuracy=_holdout_accuracy(trained, holdout),
         champion_holdout_accuracy=champion_holdout,
