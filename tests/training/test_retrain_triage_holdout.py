@@ -127,3 +127,11 @@ def test_the_lineage_says_why_corrections_were_skipped() -> None:
     assert skipped == 5
     assert augmented.lineage["corrections_other_language"] == 3
     assert augmented.lineage["corrections_unknown_label"] == 2
+
+
+def test_the_lineage_counts_the_rows_trained_and_scored() -> None:
+    """Regression: a retrain's run recorded the fixed split's 11,541 training rows when it
+    trained on 11,699 (158 corrections), and its 2,886 test rows when it scored 2,928."""
+    augmented, holdout, _ = with_corrections(_split(), _corrections(40), 0.25)
+    assert augmented.lineage["train_rows"] == len(augmented.train_texts) == 2 + 40 - len(holdout)
+    assert augmented.lineage["test_rows"] == len(augmented.test_texts) == 1 + len(holdout)

@@ -138,6 +138,9 @@ def with_corrections(
         test_labels=[*split.test_labels, *holdout[S.LABEL]],
         lineage={
             **split.lineage,
+            # The rows trained and scored, as a limited split records them: corrections included.
+            "train_rows": len(split.train_texts) + len(train),
+            "test_rows": len(split.test_texts) + len(holdout),
             "corrections_train": len(train),
             "corrections_holdout": len(holdout),
             "corrections_holdout_share": holdout_share,
