@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.exit_codes import BAD_INPUT_ERRORS, bad_input
+from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
 from cli.options import (
     DEFAULT_CLASSIFIER_KIND,
     StoreOption,
@@ -51,6 +51,13 @@ def _report(outcome: RetrainOutcome) -> None:
     if outcome.service_reloaded is not None:
         typer.echo(f"service reloaded: {'yes' if outcome.service_reloaded else 'NO (see log)'}")
     typer.echo(f"took {outcome.seconds:.1f} s")
+    if outcome.service_reloaded is False:
+        # The promotion stands, but what the command was asked to do is half done: a cron job
+        # must not read it as success while the service serves the old model.
+        raise step_failed(
+            f"v{outcome.candidate_version} was promoted, but the service was not reloaded and "
+            "still serves the previous champion: POST /admin/reload once it answers"
+        )
 
 
 @app.command("recommender")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from cli.champions import check_trained_for
 from cli.main import app
 from data.store import Store
+from training.retrain.common import RetrainOutcome
 from training.tracking import configure_tracking
 
 
@@ -89,3 +90,20 @@ def test_batch_work_refuses_a_model_of_another_dataset_or_kind(tmp_path: Path) -
     assert refused.value.exit_code == 2
     with pytest.raises(typer.Exit):
         check_trained_for("cats", "1", "movielens-100k", None)
+
+
+def test_a_promotion_the_service_was_not_told_of_fails_the_retrain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: with --service-url and the service down (or refusing the key), the retrain
+    printed 'service reloaded: NO' and exited 0, so a cron job saw success while the service
+    kept serving the old champion."""
+    import training.retrain.recommender as retrain
+
+    outcome = RetrainOutcome(
+        "agora-recommender", "7", 0.5, "6", 0.4, "ndcg@10", True, "better", False, 1.0
+    )
+    monkeypatch.setattr(retrain, "retrain_recommender", lambda *args, **kwargs: outcome)
+    code, output = _run("retrain", "recommender", "--service-url", "http://127.0.0.1:9")
+    assert code == 1, output
+    assert "promoted" in output and "still serves the previous champion" in output, output
