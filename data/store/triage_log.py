@@ -43,6 +43,8 @@ from data.store.tables import (
 IS_COMPLAINT_FIELD: Final = "is_complaint"
 TRUE_LABEL: Final = "true"
 FALSE_LABEL: Final = "false"
+# The column of `TriageLog.corrected_texts` holding each correction's position in the log.
+CORRECTION_SEQ: Final = "correction_seq"
 # What makes two corrections with one id the same correction (besides their triage_id).
 _CORRECTION_CONTENT: Final = ("field", "correct_label", "agent")
 # Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates):
@@ -193,7 +195,9 @@ class TriageLog:
         return correction_id, inserted
 
     def corrected_texts(self, field: str) -> pd.DataFrame:
-        """The latest correction of `field` per triage record, with its redacted text."""
+        """The latest correction of `field` per triage record, with its redacted text and its
+        position in the corrections log (`CORRECTION_SEQ`: a run's lineage records the last
+        one it read)."""
         query = (
             select(
                 triage_records.c.triage_id,
@@ -208,12 +212,12 @@ class TriageLog:
         )
         with self.engine.connect() as connection:
             frame = pd.DataFrame(connection.execute(query).mappings().all())
+        columns = ["triage_id", S.TEXT, S.LABEL, S.LANGUAGE, CORRECTION_SEQ]
         if frame.empty:
-            return pd.DataFrame(columns=["triage_id", S.TEXT, S.LABEL, S.LANGUAGE])
+            return pd.DataFrame(columns=columns)
         frame = frame.drop_duplicates("triage_id", keep="last")
-        return frame.rename(columns={"redacted_text": S.TEXT, "correct_label": S.LABEL})[
-            ["triage_id", S.TEXT, S.LABEL, S.LANGUAGE]
-        ].reset_index(drop=True)
+        renamed = {"redacted_text": S.TEXT, "correct_label": S.LABEL, "seq": CORRECTION_SEQ}
+        return frame.rename(columns=renamed)[columns].reset_index(drop=True)
 
 
 def label_after_corrections(field: str, model_label: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from sqlalchemy import func, select
 
 from data import schemas as S
 from data.events import EVENT_COLUMNS, EVENT_ID_LENGTH, EVENT_SEQ, MAX_FUTURE_S
 from data.store import Event, Store, StoreConflictError, StoreError
+from data.store.tables import corrections
+from data.store.triage_log import CORRECTION_SEQ
 
 
 def _event(n: int, user: str = "u1", item: str | None = None, kind: str = "view") -> Event:
@@ -151,6 +154,10 @@ def test_triage_text_is_redacted_and_corrections_are_idempotent(store: Store) ->
     triage.add_correction(triage_id, "sentiment", "negative", "agent-8")
     frame = triage.corrected_texts("sentiment")
     assert frame[S.LABEL].tolist() == ["negative"]  # the latest correction wins
+    # Its position in the corrections log (PostgreSQL's sequence also moved for the refusals).
+    with store.engine.connect() as connection:
+        last = connection.execute(select(func.max(corrections.c.seq))).scalar_one()
+    assert frame[CORRECTION_SEQ].tolist() == [last]
     stored_text = frame[S.TEXT].iloc[0]
     assert "jo@example.com" not in stored_text and "4111" not in stored_text
     with pytest.raises(StoreError, match="unknown triage_id"):

@@ -18,7 +18,7 @@ from tests.models.recommenders.conftest import community_interactions
 from training.promotion import champion, promote
 from training.recommender.config import RecommenderRunConfig, SplitConfig, load_run_config
 from training.recommender.pipeline import train_recommender
-from training.recommender.steps import prepare_split
+from training.recommender.steps import SplitData, prepare_split
 from training.recommender.tracking import log_effective_config
 from training.retrain.recommender import (
     DEFAULT_CONFIG,
@@ -42,6 +42,19 @@ def test_events_become_interactions_without_complaints(tmp_path: Path) -> None:
     )
     frame = events_as_interactions(store)
     assert frame[["item_id", "rating"]].values.tolist() == [["i1", 4.0], ["i3", 2.0]]
+
+
+def test_the_lineage_names_the_last_event_read(tmp_path: Path) -> None:
+    """Regression: a retrain's run recorded how many stored events it added and a hash of
+    them, not which: the last event-log position among them says it."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.events.add([Event(f"e{i}", "u1", f"i{i}", "like", 10 + i) for i in range(3)])
+    split = SplitData(
+        "tiny", community_interactions(), community_interactions(), None, SplitConfig()
+    )
+    assert split.lineage()["extra_train_events_through"] == 0
+    lineage = split.with_extra_train(events_as_interactions(store)).lineage()
+    assert (lineage["extra_train_rows"], lineage["extra_train_events_through"]) == (3, 3)
 
 
 @pytest.mark.integration

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from data import schemas as S
+from data.store.triage_log import CORRECTION_SEQ
 from features.text_splits import Task, TextSplit
 from training.promotion import VersionSummary
 from training.retrain.triage import (
@@ -41,6 +42,7 @@ def _corrections(n: int) -> pd.DataFrame:
             S.TEXT: [f"text {i}" for i in range(n)],
             S.LABEL: ["positive" if i % 2 else "negative" for i in range(n)],
             S.LANGUAGE: ["en"] * n,
+            CORRECTION_SEQ: list(range(1, n + 1)),
         }
     )
 
@@ -135,3 +137,12 @@ def test_the_lineage_counts_the_rows_trained_and_scored() -> None:
     augmented, holdout, _ = with_corrections(_split(), _corrections(40), 0.25)
     assert augmented.lineage["train_rows"] == len(augmented.train_texts) == 2 + 40 - len(holdout)
     assert augmented.lineage["test_rows"] == len(augmented.test_texts) == 1 + len(holdout)
+
+
+def test_the_lineage_names_the_last_correction_read() -> None:
+    """Regression: a retrain's run recorded how many corrections it used and a hash of them,
+    not which: the position of the last one read says it (every record's latest up to it)."""
+    augmented, _, _ = with_corrections(_split(), _corrections(12), 0.25)
+    assert augmented.lineage["corrections_through"] == 12
+    empty = _corrections(0)
+    assert with_corrections(_split(), empty, 0.25)[0].lineage["corrections_through"] == 0

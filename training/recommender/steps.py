@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data.events import EVENT_SEQ
 from data.id_categories import concat_id_frames, is_sorted_id_categorical
 from data.loaders import available_kinds, load_interactions, load_items
 from data.schemas import ITEM_ID, USER_ID, Kind, conform
@@ -41,6 +42,8 @@ class SplitData:
     split: SplitConfig
     extra_rows: int = 0  # interactions added to training beyond the dataset (stored events)
     extra_sha256: str | None = None
+    # The last event-log position among them (0: none came from the event log).
+    extra_events_through: int = 0
 
     def lineage(self) -> dict[str, Any]:
         """How the data was split, for `training.tracking.log_lineage`."""
@@ -52,6 +55,7 @@ class SplitData:
             "test_rows": len(self.test),
             "extra_train_rows": self.extra_rows,
             "extra_train_sha256": self.extra_sha256 or "none",
+            "extra_train_events_through": self.extra_events_through,
         }
 
     def with_extra_train(self, extra: pd.DataFrame) -> SplitData:
@@ -63,7 +67,14 @@ class SplitData:
         extra = conform(extra, Kind.INTERACTIONS)
         digest = hashlib.sha256(extra.to_csv(index=False).encode()).hexdigest()
         train = concat_id_frames(self.train, extra)
-        return replace(self, train=train, extra_rows=len(extra), extra_sha256=digest)
+        through = int(extra[EVENT_SEQ].max()) if EVENT_SEQ in extra and len(extra) else 0
+        return replace(
+            self,
+            train=train,
+            extra_rows=len(extra),
+            extra_sha256=digest,
+            extra_events_through=through,
+        )
 
     def fingerprint(self) -> str:
         """sha256 of the sorted test pairs: equal only for the same held-out data."""

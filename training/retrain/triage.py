@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from data import schemas as S
 from data.store import Store
+from data.store.triage_log import CORRECTION_SEQ
 from features.text_splits import TextSplit, load_split
 from models.classifiers import load_classifier
 from models.classifiers.catalog import ClassifierType
@@ -146,6 +147,11 @@ def with_corrections(
             "corrections_holdout_share": holdout_share,
             "corrections_other_language": other_language,
             "corrections_unknown_label": skipped - other_language,
+            # The last correction read: the retrain used the latest correction of each record
+            # up to this position of the corrections log (0: none).
+            "corrections_through": int(corrections[CORRECTION_SEQ].max())
+            if len(corrections)
+            else 0,
             "corrections_sha256": hashlib.sha256(
                 usable[["triage_id", S.LABEL]].to_csv(index=False).encode()
             ).hexdigest(),
