@@ -10,7 +10,9 @@ request can never disagree about the same history:
 - a `complaint` event about an item, or a triaged complaint naming the item, blocks it: the
   item is never recommended to that user again.
 - a `dislike` keeps its item out of that user's feeds until a later event about the same item
-  worth at least a like (`DISLIKE_LIFT_VALUE`, `lifts_dislike`) says their taste changed: a
+  (later in time, by the events' timestamps, whatever order they arrived in; of one second,
+  the one stored last) worth at least a like (`DISLIKE_LIFT_VALUE`, `lifts_dislike`) says
+  their taste changed: a
   like, share or purchase of weight 1 or more, a rating of 4 or more. A view or click (seeing an
   item is not liking it), a rating below 4 or a weight-0 event leaves the dislike standing;
   taste may change, a complaint stands.
@@ -194,13 +196,16 @@ class UserItems:
 
 
 def user_items(events: Iterable[Event]) -> UserItems:
-    """UserItems from one user's events, oldest first. The store answers the same from its
-    indexes without reading the events (`data.store.EventLog.user_items`)."""
+    """UserItems from one user's events, in the order they were stored. The store answers the
+    same from its indexes without reading the events (`data.store.EventLog.user_items`)."""
     events = list(events)
+    # Dislikes and likes are weighed in the order they happened: a client that was offline
+    # sends old events late. The sort is stable, so events of one second keep the log's order.
+    in_time = sorted(events, key=lambda e: e.timestamp)
     return UserItems(
         frozenset(e.item_id for e in events if has_value(e.type, e.weight)),
         frozenset(blocked_items((e.type, e.item_id) for e in events)),
-        frozenset(disliked_items((e.type, e.item_id, e.weight) for e in events)),
+        frozenset(disliked_items((e.type, e.item_id, e.weight) for e in in_time)),
     )
 
 

@@ -240,25 +240,31 @@ class _ItemSet:
         return frozenset(found)
 
 
-def _latest_seq(where: str) -> str:
-    """SQL for the log position of the latest event of :user_id about `found.item_id` matching
-    `where` (one index seek)."""
+def _unlifted_dislike() -> str:
+    """SQL, true when :user_id has a dislike of `found.item_id` that no lifting event followed
+    in time (of the same second: later in the log), as `data.events.user_items` orders them.
+
+    Each side is an index range of one user's events about one item (the dislikes, then the
+    events worth a like: `LIFTS_DISLIKE_SQL`, the predicate of an index holding only those),
+    a few rows for anyone; timestamps rather than log positions, because a client that was
+    offline sends old events late.
+    """
     return (
-        f"SELECT events.seq FROM events WHERE events.user_id = :user_id "
-        f"AND events.item_id = found.item_id AND {where} ORDER BY events.seq DESC LIMIT 1"
+        "EXISTS (SELECT 1 FROM events AS dislike WHERE dislike.user_id = :user_id "
+        f"AND dislike.type = '{DISLIKE_TYPE}' AND dislike.item_id = found.item_id "
+        "AND NOT EXISTS (SELECT 1 FROM events WHERE events.user_id = :user_id "
+        f"AND events.item_id = found.item_id AND {LIFTS_DISLIKE_SQL} "
+        "AND (events.timestamp > dislike.timestamp "
+        "OR (events.timestamp = dislike.timestamp AND events.seq > dislike.seq))))"
     )
 
 
 def _disliked_items() -> TextClause:
     """The items a user disliked whose latest dislike no later event lifted
-    (`data.events.disliked_items`): per disliked item, its latest dislike against its latest
-    lifting event (`LIFTS_DISLIKE_SQL`, the predicate of an index holding only those)."""
+    (`data.events.disliked_items`)."""
     dislike = f"type = '{DISLIKE_TYPE}'"
     # Item ids are non-empty: every one sorts after "".
-    return text(
-        f"{_distinct_items(dislike)} AND ({_latest_seq(dislike)}) "
-        f"> COALESCE(({_latest_seq(LIFTS_DISLIKE_SQL)}), 0)"
-    ).bindparams(after="")
+    return text(f"{_distinct_items(dislike)} AND {_unlifted_dislike()}").bindparams(after="")
 
 
 def _event_row(e: Event, now: float) -> dict[str, Any]:

@@ -93,7 +93,7 @@ events = Table(
     Index("ix_events_user_type_item", "user_id", "type", "item_id", "seq"),
     # Items seen: only events with value are indexed.
     Index("ix_events_user_item_valued", "user_id", "item_id", **_partial(VALUED_EVENT_SQL)),
-    # Each disliked item's latest event that would lift a dislike: only such events are indexed.
+    # The events that would lift a dislike of an item: only such events are indexed.
     Index(
         "ix_events_user_item_lifting", "user_id", "item_id", "seq", **_partial(LIFTS_DISLIKE_SQL)
     ),

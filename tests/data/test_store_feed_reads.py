@@ -94,6 +94,24 @@ def test_the_store_reads_the_same_item_sets_as_the_rules_say(store: Store) -> No
         assert store.events.user_items(user) == user_items(by_user[user]), user
 
 
+def test_a_dislike_is_lifted_by_a_later_like_whatever_order_they_arrive_in(store: Store) -> None:
+    """Regression: a dislike was weighed against likes by arrival order, not time: a like sent
+    late by an offline client, older than the dislike, lifted it, and a like that came before
+    a late dislike of the same item an hour older did not."""
+    t = 1_700_000_000
+    arrivals = [
+        Event("a1", "u1", "x", "dislike", t),  # then an older like arrives: x stays disliked
+        Event("a2", "u1", "x", "like", t - 3_600),
+        Event("a3", "u1", "y", "like", t),  # then an older dislike arrives: y is liked
+        Event("a4", "u1", "y", "dislike", t - 3_600),
+        Event("a5", "u1", "z", "like", t),  # the same second: the log's order decides
+        Event("a6", "u1", "z", "dislike", t),
+    ]
+    _add(store, arrivals)
+    assert user_items(arrivals).disliked == {"x", "z"}
+    assert store.events.user_items("u1").disliked == {"x", "z"}
+
+
 def test_item_sets_are_read_from_their_indexes(tmp_path: Path) -> None:
     """SQLite uses a partial index only for a query repeating its predicate word for word: the
     migration's index text and the queries must agree, or every read scans the user's rows."""
