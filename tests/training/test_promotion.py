@@ -151,3 +151,21 @@ def test_a_rescored_champion_that_moved_meanwhile_refuses_the_promotion(
     with pytest.raises(PromotionRefusedError, match="moved to v2 after v1 was re-scored"):
         promote(client, NAME, v3, champion_score=0.30, scored_champion=v1)
     assert promote(client, NAME, v3, champion_score=0.30, scored_champion=v2).version == v3
+
+
+def test_a_retrain_candidate_the_gate_refuses_records_why(
+    client: MlflowClient, tmp_path: Path
+) -> None:
+    """Regression: a retrain's refused candidate carried nothing in the registry about the
+    comparison (the champion's re-scored figure, the refusal), so MLflow could not say why the
+    newest version was not the champion."""
+    from training.retrain.common import promote_if_not_worse
+
+    v1 = _register(client, tmp_path, 0.40)
+    promote(client, NAME, v1)
+    v2 = _register(client, tmp_path, 0.38)
+    promoted, decision = promote_if_not_worse(NAME, v2, (v1, 0.42), reason="retrain")
+    assert not promoted and "worse" in decision
+    tags = client.get_model_version(NAME, v2).tags
+    assert tags["agora.refused_reason"] == decision and "0.4200" in decision
+    assert tags["agora.refused_at"].endswith("Z")

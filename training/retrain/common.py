@@ -97,6 +97,12 @@ def promote_if_not_worse(
         )
     except PromotionRefusedError as refused:
         logger.info("%s v%s not promoted: %s", name, version, refused)
+        # On the version, as a promotion records its reason: the comparison (the champion's
+        # re-scored figure is in no run) is then in the registry beside the version it refused.
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        client = MlflowClient()
+        client.set_model_version_tag(name, version, "agora.refused_at", when)
+        client.set_model_version_tag(name, version, "agora.refused_reason", str(refused))
         return False, str(refused)
     return True, promoted.tags.get("agora.promoted_reason", "promoted")
 
