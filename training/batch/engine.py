@@ -68,6 +68,8 @@ class EngineSettings:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.engine == "local" and self.address is not None:
             raise ValueError("--address needs --engine ray")
+        if self.address is not None:
+            check_address_form(self.address)
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,25 @@ def ray_runtime(settings: EngineSettings) -> Iterator[int]:
         yield int(ray.cluster_resources().get("CPU", 1))
     finally:
         ray.shutdown()
+
+
+def check_address_form(address: str) -> None:
+    """ValueError unless `address` is 'auto' or HOST:PORT, the forms a driver joins a cluster
+    by: Ray raised a bare traceback for any other (a word, a host without its port), and a URL
+    (Ray Client's ray://, the dashboard's http://) was looked up as a host name."""
+    if address == "auto":
+        return
+    if "://" in address:
+        raise ValueError(
+            f"--address {address}: give the head's HOST:PORT as `ray start --head` prints it, "
+            "not a URL (Ray Client's ray:// and the dashboard's http:// are not supported)"
+        )
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"--address {address}: give the head's HOST:PORT as `ray start --head` prints it "
+            "(or 'auto' for a cluster started on this machine)"
+        )
 
 
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:

@@ -226,6 +226,25 @@ def test_settings_refuse_an_address_without_ray() -> None:
         EngineSettings(engine="spark")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("address", ["nonsense", "127.0.0.1", "127.0.0.1:port", "10.0.0.1:70000"])
+def test_an_address_that_is_no_host_and_port_is_refused_before_the_work(address: str) -> None:
+    """Regression: `--address nonsense` ended in Ray's 'Invalid address format' traceback."""
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        EngineSettings(engine="ray", address=address)
+
+
+@pytest.mark.parametrize("address", ["ray://127.0.0.1:10001", "http://127.0.0.1:8265"])
+def test_a_url_is_refused_as_an_address(address: str) -> None:
+    """Regression: a ray:// or http:// address was looked up as a host name ('no Ray cluster')."""
+    with pytest.raises(ValueError, match="not a URL"):
+        EngineSettings(engine="ray", address=address)
+
+
+def test_auto_and_host_port_are_addresses() -> None:
+    for address in ("auto", "127.0.0.1:6379", "head.example.com:6379"):
+        assert EngineSettings(engine="ray", address=address).address == address
+
+
 def test_an_address_nobody_listens_at_fails_at_once() -> None:
     """Regression: `--address` at a port with no Ray head hung for over ten minutes."""
     with pytest.raises(ConnectionError, match="no Ray cluster at"):
