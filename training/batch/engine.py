@@ -241,17 +241,43 @@ def check_address_form(address: str) -> None:
 
 
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """ConnectionError unless something listens at HOST:PORT: Ray itself retries an unreachable
-    head for many minutes without a word. ("auto" and other forms are left to Ray.)"""
+    """ConnectionError unless a Ray head answers at HOST:PORT: Ray itself retries an unreachable
+    head, or a port where something else listens (the dashboard's, a web service's), for many
+    minutes, warning every few seconds. ("auto" is left to Ray.)"""
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         return
     try:
-        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as connection:
+            speaks_grpc = _answers_http2(connection)
     except OSError as error:
         raise ConnectionError(
             f"no Ray cluster at {address} ({error}); start one with `ray start --head`"
         ) from None
+    # A head with TLS (RAY_USE_TLS, as Ray reads it) answers no plain HTTP/2 preface.
+    tls = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")
+    if not speaks_grpc and not tls:
+        raise ConnectionError(
+            f"{address} answers but is no Ray head: give the port `ray start --head --port` "
+            "was started with (6379 by default; not the dashboard's 8265)"
+        )
+
+
+# A Ray head's GCS speaks gRPC, so HTTP/2: sent the client preface and an empty SETTINGS frame,
+# it answers with its own SETTINGS frame (frame type 4, the fourth byte of the 9-byte header).
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_HTTP2_SETTINGS = 4
+
+
+def _answers_http2(connection: socket.socket) -> bool:
+    connection.sendall(_HTTP2_PREFACE)
+    header = b""
+    while len(header) < 9:
+        chunk = connection.recv(9 - len(header))
+        if not chunk:
+            return False
+        header += chunk
+    return header[3] == _HTTP2_SETTINGS
 
 
 def _with_progress(results: Iterator[Any], total: int) -> Iterator[Any]:

@@ -251,6 +251,22 @@ def test_an_address_nobody_listens_at_fails_at_once() -> None:
         check_reachable(f"127.0.0.1:{_free_port()}", timeout_s=2)
 
 
+def test_an_address_where_something_else_listens_fails_at_once() -> None:
+    """Regression: `--address` at a port where a web service listens (the dashboard's, Agora's
+    own) retried for about 14 minutes before Ray's 'Failed to connect'."""
+    import http.server
+    import threading
+
+    web = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ConnectionError, match="answers but is no Ray head"):
+            check_reachable(f"127.0.0.1:{web.server_port}", timeout_s=2)
+    finally:
+        web.shutdown()
+        web.server_close()
+
+
 def test_a_shipped_folder_unpacks_to_the_same_files(recommender_folder: Path) -> None:
     names = sorted(p.relative_to(recommender_folder) for p in recommender_folder.rglob("*"))
     with ShippedFolder.pack(recommender_folder).opened() as unpacked:
