@@ -173,7 +173,7 @@ def _run_on_ray(
     import ray
     from ray.util import ActorPool
 
-    with ray_runtime(settings) as cpus:
+    with ray_runtime(settings) as cpus, _cluster_losses(settings):
         if settings.workers is not None and settings.workers > cpus:
             # An actor holds one CPU: more actors than CPUs would wait for one forever.
             logger.warning("%d workers asked, the cluster has %d CPUs", settings.workers, cpus)
@@ -193,6 +193,33 @@ def _run_on_ray(
         for each in actors:
             ray.kill(each)
     return BatchRun(results, len(set(pids)), seconds, pids)
+
+
+class ClusterLostError(ConnectionError):
+    """The cluster lost a worker process, a node or an object mid-job: no result is returned."""
+
+
+@contextmanager
+def _cluster_losses(settings: EngineSettings) -> Iterator[None]:
+    """Ray's errors for a worker, node or object lost mid-job (killed, out of memory, its node
+    gone) as one sentence (a ConnectionError, as an unreachable cluster): they surfaced as
+    Ray's traceback. An error raised by the batch code itself, or by a worker failing to load
+    its model, stays as it is, as in a local run."""
+    from ray.exceptions import RayActorError, RayError, RayTaskError
+
+    try:
+        yield
+    except RayTaskError:
+        raise
+    except RayError as error:
+        if isinstance(error, RayActorError) and error.actor_init_failed:
+            raise
+        where = settings.address or "the local Ray runtime"
+        cause = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+        raise ClusterLostError(
+            f"the Ray cluster at {where} lost a worker mid-job ({cause}); nothing was "
+            "written: check the cluster (`ray status`) and run the job again"
+        ) from None
 
 
 @contextmanager

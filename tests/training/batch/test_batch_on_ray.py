@@ -40,7 +40,7 @@ from training.batch import (
     recommend_all,
     triage_all,
 )
-from training.batch.engine import check_reachable, split_batches
+from training.batch.engine import ClusterLostError, check_reachable, run_batches, split_batches
 from training.batch.triage import build_engine, triage_rows
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -376,6 +376,21 @@ def test_the_cli_triages_a_table_on_the_cluster(
     # Kept columns come back as the CSV wrote them (text: an id "00123" keeps its zeros).
     assert outputs["ray"]["ticket"].tolist() == [str(number) for number in range(250)]
     _assert_same_answers(outputs["ray"], outputs["local"])
+
+
+def test_a_worker_lost_mid_job_is_one_sentence_not_a_traceback(ray_address: str) -> None:
+    """Regression: a worker process killed mid-job (its node lost, the OOM killer) ended the
+    command in Ray's ActorDiedError traceback."""
+
+    class DiesOnBatch:  # defined here, so Ray ships it by value to the workers
+        def __call__(self, batch: int) -> int:
+            if batch == 3:
+                os._exit(1)  # the worker process dies as a killed one does
+            return batch
+
+    settings = EngineSettings(engine="ray", address=ray_address, workers=2)
+    with pytest.raises(ClusterLostError, match=r"lost a worker mid-job .*nothing was written"):
+        run_batches(DiesOnBatch, (), list(range(6)), settings)
 
 
 def test_evaluation_on_ray_equals_the_training_evaluation(
