@@ -22,7 +22,7 @@ from cli.champions import (
 )
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
 from cli.options import EncodingOption, TrackingOption, choices
-from cli.outputs import PARQUET, check_output_file
+from cli.outputs import PARQUET, check_output_file, write_parquet, write_text
 from data.language_codes import LanguageCodeError, normalise_language_code
 
 if TYPE_CHECKING:
@@ -118,8 +118,7 @@ def recommend_command(
         )
     except ConnectionError as error:  # no Ray cluster at --address
         raise step_failed(error) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    outcome.recommendations.to_parquet(out, index=False)
+    write_parquet(outcome.recommendations, out)
     rows = len(outcome.recommendations)
     rows_per_second = rows / outcome.seconds if outcome.seconds else float("inf")
     typer.echo(
@@ -210,8 +209,7 @@ def triage_command(
     results = outcome.results
     for column in reversed(keep_columns or []):
         results.insert(0, column, table[column].to_numpy())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    results.to_parquet(out, index=False)
+    write_parquet(results, out)
     typer.echo(f"{outcome.texts} texts -> {out}")
     typer.echo(
         f"throughput: {outcome.texts_per_second:,.0f} rows/s over {outcome.seconds:.2f} s "
@@ -309,8 +307,7 @@ def evaluate_command(
             "users_scored": scored, "users_total": evaluation.users_total,
             "metrics": evaluation.metrics, "ndcg_ci95": [low, high],
         }  # fmt: skip
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2))
+        write_text(json.dumps(report, indent=2), json_out)
 
 
 @app.command("embed")
@@ -374,6 +371,5 @@ def embed_command(
         frame = pd.DataFrame(
             {ITEM_ID: [ids[i] for i in present], "vector": [row.tolist() for row in vectors]}
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(out, index=False)
+        write_parquet(frame, out)
         typer.echo(f"{len(frame)} item vectors -> {out}")

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.exit_codes import bad_input
+from data.atomic import write_atomic
 from data.paths import unwritable_reason
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PARQUET = ".parquet"
 _FORMATS = {PARQUET: "Parquet"}
@@ -33,6 +38,18 @@ def check_output_file(path: Path, option: str, suffix: str | None = None) -> Non
     _check_folder(path.parent, option, path)
     if path.exists() and not os.access(path, os.W_OK):
         raise bad_input(f"{option} {path} exists and may not be overwritten")
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write `frame` to `path` whole or not at all (a temporary file renamed over it): written in
+    place, an interrupted write (Ctrl-C, a full disk) left a truncated file where the output
+    goes, or in place of the last run's complete one."""
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_text(text: str, path: Path) -> None:
+    """Write `text` to `path` whole or not at all, as `write_parquet`."""
+    write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def check_output_folder(path: Path, option: str) -> None:
