@@ -81,6 +81,11 @@ class NormOrderedItems:
         self.config = config
         self.items = item_indices[order].astype(np.int64)  # catalog index of each position
         self.norms = norms[order]
+        if graph is not None and (mismatch := _graph_mismatch(graph, vectors, self.items)):
+            # Another model's graph (a copied file, a folder put together by hand) would give
+            # candidates of other items, or labels past this catalog (an IndexError per request).
+            logger.warning("the saved HNSW graph is not this model's (%s): building it", mismatch)
+            graph = None
         self.graph = graph if graph is not None else self._build_graph(vectors)
         # With a graph the scan stops at max_scan: only that many ordered vectors are kept (a
         # million 384-d embeddings would otherwise hold a second 1.5 GB table).
@@ -117,9 +122,20 @@ class NormOrderedItems:
 
     @staticmethod
     def load_graph(folder: Path, dimension: int, config: NormIndexConfig) -> object | None:
-        """The saved graph, or None (a model saved without one builds it when it loads)."""
+        """The saved graph, or None (a model saved without one, or with a graph of vectors of
+        another dimension, builds it when it loads)."""
         path = folder / GRAPH_FILE
         if not path.exists():
+            return None
+        saved = _saved_graph_dimension(path)
+        if saved != dimension:
+            # hnswlib loads it anyway and then reads its vectors with the wrong stride.
+            logger.warning(
+                "the saved HNSW graph holds %s-dimensional vectors, the model's have %d: "
+                "building it",
+                saved,
+                dimension,
+            )
             return None
         import hnswlib
 
@@ -197,6 +213,33 @@ class NormOrderedItems:
             # small graph can strand some): every item is a candidate, the answer exact.
             return self.items
         return labels[0].astype(np.int64)
+
+
+def _saved_graph_dimension(path: Path) -> int | None:
+    """The vector dimension in a saved hnswlib index's header (six little-endian size_t, the
+    fifth and sixth the offsets of an element's label and of its float32 vector), or None."""
+    with path.open("rb") as saved:
+        header = saved.read(48)
+    if len(header) < 48:
+        return None
+    label_offset, data_offset = np.frombuffer(header, dtype="<u8")[4:6]
+    return int(label_offset - data_offset) // 4 if label_offset > data_offset else None
+
+
+def _graph_mismatch(graph: object, vectors: np.ndarray, items: np.ndarray) -> str | None:
+    """Why `graph` was not built over `items`' `vectors`, or None: the same item labels, and
+    a sample of its stored vectors equal to the model's."""
+    count = graph.get_current_count()  # type: ignore[attr-defined]
+    if count != len(items):
+        return f"{count} items, the model has {len(items)}"
+    labels = np.sort(np.asarray(graph.get_ids_list(), dtype=np.int64))  # type: ignore[attr-defined]
+    if not np.array_equal(labels, np.sort(items)):
+        return "other item labels"
+    sample = items[:: max(1, len(items) // 64)]
+    stored = np.asarray(graph.get_items(sample), dtype=np.float32)  # type: ignore[attr-defined]
+    if not np.array_equal(stored, np.asarray(vectors[sample], dtype=np.float32)):
+        return "other item vectors"
+    return None
 
 
 def _settle(graph: object, config: NormIndexConfig) -> None:

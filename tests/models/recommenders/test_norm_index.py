@@ -5,6 +5,7 @@ fitted users and folded-in histories, after save and load; only for catalogs pas
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 from models.recommenders import ItemFilter
 from models.recommenders.factorization import ALSConfig, ALSRecommender, BPRConfig, BPRRecommender
-from models.recommenders.norm_index import NormIndexConfig
+from models.recommenders.norm_index import GRAPH_FILE, NormIndexConfig
 
 N_USERS, N_ITEMS = 120, 400
 GENRES = ("Drama", "Comedy", "Horror", "Rare")
@@ -160,3 +161,42 @@ def test_a_scan_cut_short_takes_the_graphs_candidates_masked_and_keeps_the_graph
     loaded = ALSRecommender.load(tmp_path / "model")
     assert loaded.norm_index is not None and loaded.norm_index.graph is not None
     assert loaded.recommend("u5", 10) == model.recommend("u5", 10)
+
+
+def test_a_graph_saved_by_another_model_is_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: a model folder holding another model's graph loaded it as its own: labels
+    past its catalog failed every graph-answered feed (IndexError), another fit's graph gave
+    other candidates, one of another dimension was read with the wrong stride."""
+    short = NormIndexConfig(min_items=1, max_scan=16, graph_threads=1, graph_candidates=100)
+
+    def fitted(seed: int, factors: int = 16, spread: int = 1) -> ALSRecommender:
+        """ALS on the test's data; `spread` > 1 moves the items to a catalog that many times
+        larger (labels past this one's)."""
+        interactions, _ = _frames()
+        interactions["item_id"] = interactions["item_id"].map(lambda i: f"i{int(i[1:]) * spread}")
+        catalog = pd.DataFrame({"item_id": [f"i{i}" for i in range(N_ITEMS * spread)]})
+        config = ALSConfig(factors=factors, iterations=5, num_threads=1, random_seed=seed)
+        return ALSRecommender(config.model_copy(update={"norm_index": short})).fit(
+            interactions, catalog.assign(title="t")
+        )
+
+    own = fitted(seed=1)
+    own.save(tmp_path / "own")
+    users = [f"u{u}" for u in range(N_USERS)]
+    want = {user: own.recommend(user, 10) for user in users}
+    with caplog.at_level("WARNING"):
+        assert ALSRecommender.load(tmp_path / "own").recommend("u5", 10) == want["u5"]
+    assert "not this model's" not in caplog.text  # its own graph is kept as saved
+    others = {
+        "another fit": fitted(seed=2),
+        "a larger catalog": fitted(seed=1, spread=3),
+        "another dimension": fitted(seed=1, factors=8),
+    }
+    for name, other in others.items():
+        other.save(tmp_path / name)
+        shutil.copytree(tmp_path / "own", tmp_path / f"own+{name}")
+        shutil.copyfile(tmp_path / name / GRAPH_FILE, tmp_path / f"own+{name}" / GRAPH_FILE)
+        loaded = ALSRecommender.load(tmp_path / f"own+{name}")
+        assert {user: loaded.recommend(user, 10) for user in users} == want, name
