@@ -26,6 +26,7 @@ from cli.outputs import PARQUET, check_output_file, write_parquet, write_text
 from data.language_codes import LanguageCodeError, normalise_language_code
 
 if TYPE_CHECKING:
+    from features.embeddings import TextEncoder
     from training.batch import EngineSettings
 
 app = typer.Typer(
@@ -332,7 +333,7 @@ def embed_command(
 
     from data.loaders import available_kinds, load_items
     from data.schemas import ITEM_ID, Kind
-    from features.embeddings import DEFAULT_ENCODER, EmbeddingCache, TextEncoder
+    from features.embeddings import DEFAULT_ENCODER, EmbeddingCache
     from features.item_text import assemble_item_texts
     from training.batch import embed_all
 
@@ -341,6 +342,7 @@ def embed_command(
     if out is not None:
         check_output_file(out, "--out", PARQUET)
     encoder = encoder or DEFAULT_ENCODER
+    text_encoder = _loaded_encoder(encoder)
     try:
         if Kind.ITEMS not in available_kinds(dataset):
             raise bad_input(f"dataset '{dataset}' has no items table: no item texts to embed")
@@ -349,7 +351,7 @@ def embed_command(
         raise bad_input(error) from None
     ids = items[ITEM_ID].astype(str).drop_duplicates().tolist()
     texts = assemble_item_texts(items, ids)
-    cache = EmbeddingCache(TextEncoder(encoder))
+    cache = EmbeddingCache(text_encoder)
     todo = cache.missing([text for text in texts if text])
     typer.echo(
         f"{dataset}: {len(ids)} items, {sum(1 for t in texts if t)} with text, {len(todo)} texts "
@@ -373,3 +375,21 @@ def embed_command(
         )
         write_parquet(frame, out)
         typer.echo(f"{len(frame)} item vectors -> {out}")
+
+
+def _loaded_encoder(encoder: str) -> TextEncoder:
+    """`encoder` loaded here first, so a name or folder that holds no sentence encoder ends the
+    command in one sentence (exit 2) before any work: every worker loads it by that name, and
+    the first one's failure reached the user as a transformers traceback."""
+    from features.embeddings import TextEncoder
+
+    text_encoder = TextEncoder(encoder)
+    try:
+        _ = text_encoder.model
+    except (OSError, ValueError) as error:
+        cause = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+        raise bad_input(
+            f"--encoder {encoder}: no sentence encoder loads from it ({cause}); give a local "
+            "folder of a sentence-transformers model, or a name already in the Hugging Face cache"
+        ) from None
+    return text_encoder
