@@ -275,6 +275,14 @@ def evaluate_command(
         data = prepare_split(dataset, SplitConfig(train_ratio=run.train_ratio, seed=run.seed))
     except BAD_INPUT_ERRORS as error:
         raise bad_input(error) from None
+    if run.eval_fingerprint is not None and run.eval_fingerprint != data.fingerprint():
+        # The same name over other data (re-imported, regenerated): its "test split" would
+        # score the model on other pairs, some perhaps among those it was trained on.
+        raise bad_input(
+            f"{dataset}'s test split is not the one {name} v{version} was evaluated on at "
+            "training (the dataset was re-imported or regenerated since, or the version "
+            "predates how it is split now): retrain it on the dataset as it is"
+        )
     typer.echo(
         f"{name} v{version} ({source}) on {dataset}'s test split "
         f"(train_ratio {run.train_ratio}, seed {run.seed})"

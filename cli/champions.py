@@ -102,11 +102,13 @@ def check_trained_for(name: str, version: str, dataset: str, tracking_uri: str |
 
 @dataclasses.dataclass(frozen=True)
 class ChampionRun:
-    """What a registered recommender's run recorded: its split and its metrics at training."""
+    """What a registered recommender's run recorded: its split and its metrics at training, and
+    the fingerprint of the test split they were measured on (None for a version without one)."""
 
     train_ratio: float
     seed: int
     metrics: dict[str, float]
+    eval_fingerprint: str | None = None
 
 
 def champion_run(name: str, version: str, tracking_uri: str | None = None) -> ChampionRun:
@@ -114,7 +116,7 @@ def champion_run(name: str, version: str, tracking_uri: str | None = None) -> Ch
     split would score the model on data it was trained on) and the metrics its version carries."""
     from mlflow.tracking import MlflowClient
 
-    from training.promotion import TAG_METRIC_PREFIX
+    from training.promotion import TAG_EVAL_FINGERPRINT, TAG_METRIC_PREFIX
     from training.tracking import configure_tracking
 
     configure_tracking(tracking_uri, must_exist=True)
@@ -133,4 +135,4 @@ def champion_run(name: str, version: str, tracking_uri: str | None = None) -> Ch
         for key, value in registered.tags.items()
         if key.startswith(TAG_METRIC_PREFIX)
     }
-    return ChampionRun(ratio, seed, metrics)
+    return ChampionRun(ratio, seed, metrics, registered.tags.get(TAG_EVAL_FINGERPRINT))
