@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
+from features.text_splits import Task
+from models.served_models import RECOMMENDER_SLOT, triage_slot
 from serving.schemas import ModelInfo, ServedModelInfo
 from serving.served_models import ServedModels
 
@@ -54,6 +57,30 @@ def describe(served: ServedModels, tracking_uri: str) -> ModelInfo:
 def masked_problems(served: ServedModels) -> dict[str, str]:
     """Why each slot is not served, with credentials in URIs masked."""
     return {slot: mask_credentials(why) for slot, why in served.problems.items()}
+
+
+def feeds_need(slot: str) -> bool:
+    """Whether `slot`'s problem explains a feed's 503: the recommender's."""
+    return slot == RECOMMENDER_SLOT
+
+
+def triage_needs(slot: str) -> bool:
+    """Whether `slot`'s problem explains triage's 503: a sentiment slot's, standing or a
+    language slot, or "triage" (no sentiment model loaded at all)."""
+    if slot == "triage":
+        return True
+    try:
+        return triage_slot(slot).task == Task.SENTIMENT
+    except KeyError:
+        return False
+
+
+def why_unserved(served: ServedModels, explains: Callable[[str], bool]) -> str:
+    """Why what a request needs is not served: the problems of the slots `explains` picks, as
+    `slot: reason` sentences (credentials masked). A 503 for a feed named every slot's problem,
+    triage's included, as a Python dict."""
+    reasons = [f"{slot}: {why}" for slot, why in masked_problems(served).items() if explains(slot)]
+    return "; ".join(reasons) or "not loaded yet"
 
 
 STARTING = ModelInfo(ready=False, models={}, problems={"service": "starting"})

@@ -48,7 +48,14 @@ from serving.errors import (
 )
 from serving.knowledge import KnowledgeSettings, ServedKnowledge
 from serving.middleware import guard_service
-from serving.model_info import STARTING, describe, masked_problems
+from serving.model_info import (
+    STARTING,
+    describe,
+    feeds_need,
+    masked_problems,
+    triage_needs,
+    why_unserved,
+)
 from serving.openapi import OpenApiDocs
 from serving.preflight import preflight
 from serving.profile_routes import UserProfiles, install_profile_route
@@ -249,7 +256,7 @@ class Agora:
         if FEEDS not in served.parts:
             raise ApiError(503, not_served(FEEDS, served.parts))
         if model is None or ref is None:
-            raise ApiError(503, f"no recommender champion: {masked_problems(served)}")
+            raise ApiError(503, f"no recommender champion ({why_unserved(served, feeds_need)})")
         return model, ModelRef(name=ref.name, version=ref.version, source=ref.source)
 
     @bentoml.api(input_spec=RecommendRequest)
@@ -323,7 +330,7 @@ class Agora:
         if TRIAGE not in served.parts:
             raise ApiError(503, not_served(TRIAGE, served.parts))
         if served.triage is None:
-            raise ApiError(503, f"no triage champions: {masked_problems(served)}")
+            raise ApiError(503, f"no triage champions ({why_unserved(served, triage_needs)})")
         return served.triage
 
     @bentoml.api(input_spec=TriageRequest)
