@@ -315,3 +315,42 @@ def test_an_escalated_case_leads_the_queue_and_a_full_page_says_it_is_one(
     assert first.get_attribute("data-triage-id") == threat
     badge = first.find_element(By.CSS_SELECTOR, ".urgency")
     assert badge.get_attribute("textContent") == "critical"  # .text: as CSS upper-cases it
+
+
+def _open_desk(driver: object, service: ServiceProcess) -> None:
+    """Load the desk in English and sign in as the agent unless the tab still holds the key."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(service.url + "/desk?lang=en")  # type: ignore[attr-defined]
+    if driver.find_element(By.ID, "sign-in").is_displayed():  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "api-key").send_keys(API_KEYS["agent"])  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "open-desk").click()  # type: ignore[attr-defined]
+    WebDriverWait(driver, WAIT_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, "li.case"))
+
+
+def _triaged(service: ServiceProcess, text: str, customer_id: str) -> str:
+    status, answer = service.post("/triage", {"text": text, "customer_id": customer_id})
+    assert status == 200, answer
+    return str(answer["triage_id"])
+
+
+def test_a_message_with_a_very_long_word_stays_inside_the_page(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: one unbreakable word (a pasted link) widened the queue column past the
+    window, and every case's text was cut at the window's right edge."""
+    from selenium.webdriver.common.by import By
+
+    link = "https://example.com/track?id=" + "x" * 600
+    triage_id = _triaged(desk_service, f"My booking {link} does not open", "desk-long-word")
+    driver = browser
+    _open_desk(driver, desk_service)
+    card = _card(driver, triage_id)
+    text = card.find_element(By.CSS_SELECTOR, ".text")  # type: ignore[attr-defined]
+    driver.save_screenshot(str(_artifacts() / "5-long-word.png"))  # type: ignore[attr-defined]
+    widths = driver.execute_script(  # type: ignore[attr-defined]
+        "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
+    assert text.rect["x"] + text.rect["width"] <= card.rect["x"] + card.rect["width"]
