@@ -266,7 +266,9 @@ function caseCard(item, choices, outcomes) {
     el("div", { className: "meta" },
       el("span", { className: `urgency urgency-${urgency}`, text: urgency }),
       ` ${when} · ${t("customer")} ${item.customer_id || "-"} · ${t("item")} ${item.item_id || "-"}`),
-    el("p", { className: "text", text: item.text }),
+    // dir=auto: a message in Arabic or Hebrew reads right to left, its punctuation where its
+    // writer put it (in the page's left-to-right flow "!" and "." jumped to the sentence's start).
+    el("p", { className: "text", dir: "auto", text: item.text }),
     ...[cutNote(item), labelRow(item), evidenceOf(item), similarOf(item)].filter(Boolean),
   );
   const done = el("span", { className: "done" });

@@ -354,3 +354,24 @@ def test_a_message_with_a_very_long_word_stays_inside_the_page(
     )
     assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
     assert text.rect["x"] + text.rect["width"] <= card.rect["x"] + card.rect["width"]
+
+
+def test_a_right_to_left_message_reads_right_to_left(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: an Arabic message was laid out left to right, its "!" at the start of its
+    sentence; the text paragraph now takes its direction from the text (dir=auto)."""
+    from selenium.webdriver.common.by import By
+
+    arabic = "فقدت حقيبتي في الرحلة إلى دبي ولم يرد أحد! flight EK202"
+    triage_id = _triaged(desk_service, arabic, "desk-arabic")
+    english = _triaged(desk_service, "My bag was lost, nobody answers", "desk-english")
+    driver = browser
+    _open_desk(driver, desk_service)
+
+    def direction(case_id: str) -> str:
+        text = _card(driver, case_id).find_element(By.CSS_SELECTOR, ".text")  # type: ignore[attr-defined]
+        return str(driver.execute_script("return getComputedStyle(arguments[0]).direction", text))  # type: ignore[attr-defined]
+
+    assert direction(triage_id) == "rtl"
+    assert direction(english) == "ltr"
