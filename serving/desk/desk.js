@@ -195,7 +195,7 @@ function similarOf(item) {
     el("p", { className: "similar", text: t("similar") }), list);
 }
 
-function correctionForm(item, choices, done) {
+function correctionForm(item, choices, done, card) {
   const field = el("select", { className: "correct-field", "aria-label": t("fieldToCorrect") });
   for (const name of CORRECTABLE) field.append(el("option", { value: name, text: fieldName(name) }));
   const label = el("select", { className: "correct-label", "aria-label": t("correctLabel") });
@@ -214,6 +214,10 @@ function correctionForm(item, choices, done) {
         correction_id: newId(),
       });
       setStatus(done, t("corrected", { field: fieldName(field.value), label: label.value }));
+      // The card shows the correction at once, as the queue does from now on: it kept the
+      // model's label (and urgency badge) until a refresh, as if the correction had not taken.
+      item.corrections = { ...item.corrections, [field.value]: label.value };
+      showLabels(card, item);
     } catch (error) {
       setStatus(done, t("correctionFailed", { error: error.message }), true);
     } finally {
@@ -257,14 +261,24 @@ function cutNote(item) {
   return el("p", { className: "cut", text: t("cut", { shown, total: item.text_chars }) });
 }
 
+function urgencyBadge(item) {
+  // An agent's correction of the urgency is what the queue is ordered by, so it is what shows.
+  const urgency = (item.corrections && item.corrections.urgency) || item.urgency || "normal";
+  return el("span", { className: `urgency urgency-${urgency}`, text: urgency });
+}
+
+// Show `item`'s labels as corrected so far on its card.
+function showLabels(card, item) {
+  card.querySelector(".urgency").replaceWith(urgencyBadge(item));
+  card.querySelector(".labels").replaceWith(labelRow(item));
+}
+
 function caseCard(item, choices, outcomes) {
   const card = el("li", { className: "case", "data-triage-id": item.triage_id });
   const when = new Date((item.occurred_at || item.created_at) * 1000).toLocaleString(LANGUAGE);
-  // An agent's correction of the urgency is what the queue is ordered by, so it is what shows.
-  const urgency = (item.corrections && item.corrections.urgency) || item.urgency || "normal";
   card.append(
     el("div", { className: "meta" },
-      el("span", { className: `urgency urgency-${urgency}`, text: urgency }),
+      urgencyBadge(item),
       ` ${when} · ${t("customer")} ${item.customer_id || "-"} · ${t("item")} ${item.item_id || "-"}`),
     // dir=auto: a message in Arabic or Hebrew reads right to left, its punctuation where its
     // writer put it (in the page's left-to-right flow "!" and "." jumped to the sentence's start).
@@ -272,7 +286,7 @@ function caseCard(item, choices, outcomes) {
     ...[cutNote(item), labelRow(item), evidenceOf(item), similarOf(item)].filter(Boolean),
   );
   const done = el("span", { className: "done" });
-  card.append(el("div", { className: "actions" }, ...correctionForm(item, choices, done)));
+  card.append(el("div", { className: "actions" }, ...correctionForm(item, choices, done, card)));
   card.append(el("div", { className: "actions" }, ...resolutionForm(item, outcomes, done, card), done));
   return card;
 }

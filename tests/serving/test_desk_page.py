@@ -375,3 +375,34 @@ def test_a_right_to_left_message_reads_right_to_left(
 
     assert direction(triage_id) == "rtl"
     assert direction(english) == "ltr"
+
+
+def test_a_correction_shows_on_its_card_at_once(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: after "corrected reason to ..." the card still showed the model's reason and
+    urgency badge until a refresh, as if the correction had not taken."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    text = "The flight was late again and I missed my connection"
+    triage_id = _triaged(desk_service, text, "desk-corrected")
+    driver = browser
+    _open_desk(driver, desk_service)
+    wait = WebDriverWait(driver, WAIT_S)
+    card = _card(driver, triage_id)
+
+    def correct(field: str, label: str) -> None:
+        Select(card.find_element(By.CSS_SELECTOR, "select.correct-field")).select_by_value(field)  # type: ignore[attr-defined]
+        Select(card.find_element(By.CSS_SELECTOR, "select.correct-label")).select_by_value(label)  # type: ignore[attr-defined]
+        card.find_element(By.CSS_SELECTOR, "button.correct").click()  # type: ignore[attr-defined]
+        done = card.find_element(By.CSS_SELECTOR, ".done")  # type: ignore[attr-defined]
+        wait.until(lambda _: f"corrected {field} to {label}" in done.text)
+
+    correct("reason", "Lost Luggage")
+    reason = card.find_element(By.CSS_SELECTOR, ".label-reason").text  # type: ignore[attr-defined]
+    assert reason == "reason: Lost Luggage"
+    correct("urgency", "critical")
+    badge = card.find_element(By.CSS_SELECTOR, ".urgency").get_attribute("textContent")  # type: ignore[attr-defined]
+    assert badge == "critical"
