@@ -6,6 +6,7 @@
 const KEY_SLOT = "agora-desk-key";
 const LANGUAGE_SLOT = "agora-desk-language";
 const CORRECTABLE = ["sentiment", "is_complaint", "reason", "category", "urgency", "queue"];
+const NOT_RESOLVED = "not_resolved";  // the outcome that leaves a case open
 
 // The desk speaks English or Simplified Chinese: `?lang=zh` or `?lang=en`, else the agent's last
 // choice (the language button), else the browser's languages. Labels the models give (reasons,
@@ -45,6 +46,7 @@ const STRINGS = {
     resolve: "Resolve",
     writeFirst: "write the resolution first",
     resolved: "resolved ({outcome})",
+    stillOpen: "recorded as not resolved: the case stays open",
     resolutionFailed: "resolution failed: {error}",
     field_sentiment: "sentiment",
     field_is_complaint: "is_complaint",
@@ -87,6 +89,7 @@ const STRINGS = {
     resolve: "标记为已解决",
     writeFirst: "请先填写解决方法",
     resolved: "已解决（{outcome}）",
+    stillOpen: "已记录为未解决：案例仍待处理",
     resolutionFailed: "提交解决方法失败：{error}",
     field_sentiment: "情感",
     field_is_complaint: "是否投诉",
@@ -244,6 +247,14 @@ function resolutionForm(item, outcomes, done, card) {
         triage_id: item.triage_id, resolution: text.value, outcome: outcome.value,
         resolution_id: newId(),
       });
+      if (outcome.value === NOT_RESOLVED) {
+        // The case stays open for the next attempt (the queue keeps it): the page said
+        // "resolved (not_resolved)", greyed the card and locked its Resolve button.
+        setStatus(done, t("stillOpen"));
+        text.value = "";
+        button.disabled = false;
+        return;
+      }
       setStatus(done, t("resolved", { outcome: outcome.value }));
       card.classList.add("resolved");
     } catch (error) {

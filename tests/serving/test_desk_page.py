@@ -406,3 +406,33 @@ def test_a_correction_shows_on_its_card_at_once(
     correct("urgency", "critical")
     badge = card.find_element(By.CSS_SELECTOR, ".urgency").get_attribute("textContent")  # type: ignore[attr-defined]
     assert badge == "critical"
+
+
+def test_a_not_resolved_outcome_leaves_the_case_open_on_the_page(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: recording `not_resolved` said "resolved (not_resolved)", greyed the card and
+    locked its Resolve button, though the case stays open in the queue."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    triage_id = _triaged(desk_service, "My refund never arrived, it has been a month", "desk-open")
+    driver = browser
+    _open_desk(driver, desk_service)
+    card = _card(driver, triage_id)
+    card.find_element(By.CSS_SELECTOR, "textarea.resolution-text").send_keys(  # type: ignore[attr-defined]
+        "Asked the payments team; no answer yet"
+    )
+    Select(card.find_element(By.CSS_SELECTOR, "select.resolution-outcome")).select_by_value(  # type: ignore[attr-defined]
+        "not_resolved"
+    )
+    card.find_element(By.CSS_SELECTOR, "button.resolve").click()  # type: ignore[attr-defined]
+    done = card.find_element(By.CSS_SELECTOR, ".done")  # type: ignore[attr-defined]
+    WebDriverWait(driver, WAIT_S).until(lambda _: done.text)
+    assert done.text == "recorded as not resolved: the case stays open"
+    assert "resolved" not in str(card.get_attribute("class")).split()  # type: ignore[attr-defined]
+    assert card.find_element(By.CSS_SELECTOR, "button.resolve").is_enabled()  # type: ignore[attr-defined]
+    status, queue = desk_service.get("/desk/queue", role="agent")
+    assert status == 200, queue
+    assert triage_id in [c["triage_id"] for c in queue["cases"]]
