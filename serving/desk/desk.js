@@ -5,6 +5,7 @@
 
 const KEY_SLOT = "agora-desk-key";
 const LANGUAGE_SLOT = "agora-desk-language";
+const DRAFTS_SLOT = "agora-desk-drafts";
 const CORRECTABLE = ["sentiment", "is_complaint", "reason", "category", "urgency", "queue"];
 const NOT_RESOLVED = "not_resolved";  // the outcome that leaves a case open
 
@@ -230,9 +231,28 @@ function correctionForm(item, choices, done, card) {
   return [field, label, button];
 }
 
+// Resolutions being written, by triage id, kept in the tab like the key: Refresh rebuilds every
+// card and a reload the whole page, and each threw away what the agent had typed, unasked.
+function drafts() {
+  try {
+    return JSON.parse(sessionStorage.getItem(DRAFTS_SLOT) || "{}");
+  } catch {
+    return {};
+  }
+}
+
+function saveDraft(triageId, text) {
+  const all = drafts();
+  if (text.trim()) all[triageId] = text;
+  else delete all[triageId];
+  sessionStorage.setItem(DRAFTS_SLOT, JSON.stringify(all));
+}
+
 function resolutionForm(item, outcomes, done, card) {
   const text = el("textarea", { className: "resolution-text", placeholder: t("howResolved"),
     "aria-label": t("resolution") });
+  text.value = drafts()[item.triage_id] || "";
+  text.addEventListener("input", () => saveDraft(item.triage_id, text.value));
   const outcome = el("select", { className: "resolution-outcome", "aria-label": t("outcome") });
   for (const value of outcomes) outcome.append(el("option", { value, text: value }));
   const button = el("button", { type: "button", className: "resolve", text: t("resolve") });
@@ -252,11 +272,13 @@ function resolutionForm(item, outcomes, done, card) {
         // "resolved (not_resolved)", greyed the card and locked its Resolve button.
         setStatus(done, t("stillOpen"));
         text.value = "";
+        saveDraft(item.triage_id, "");
         button.disabled = false;
         return;
       }
       setStatus(done, t("resolved", { outcome: outcome.value }));
       card.classList.add("resolved");
+      saveDraft(item.triage_id, "");
     } catch (error) {
       setStatus(done, t("resolutionFailed", { error: error.message }), true);
       button.disabled = false;
@@ -382,6 +404,10 @@ document.addEventListener("DOMContentLoaded", () => {
     openDesk();
   });
   document.getElementById("refresh").addEventListener("click", () => { loadQueue(); loadTrends(); });
-  document.getElementById("sign-out").addEventListener("click", () => signOut());
+  document.getElementById("sign-out").addEventListener("click", () => {
+    // Drafts go with the agent who signs out; a refused key keeps them for its next sign-in.
+    sessionStorage.removeItem(DRAFTS_SLOT);
+    signOut();
+  });
   if (sessionStorage.getItem(KEY_SLOT)) openDesk();
 });

@@ -436,3 +436,34 @@ def test_a_not_resolved_outcome_leaves_the_case_open_on_the_page(
     status, queue = desk_service.get("/desk/queue", role="agent")
     assert status == 200, queue
     assert triage_id in [c["triage_id"] for c in queue["cases"]]
+
+
+def test_a_resolution_being_written_survives_refresh_and_reload(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: Refresh rebuilt every card and a reload the page, and either threw away the
+    resolution an agent was typing, without a word."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    triage_id = _triaged(desk_service, "Two bags lost on one trip, still nothing", "desk-draft")
+    draft = "Both bags found in Dallas; courier booked for Friday"
+    driver = browser
+    _open_desk(driver, desk_service)
+    wait = WebDriverWait(driver, WAIT_S)
+    selector = f'li.case[data-triage-id="{triage_id}"] textarea.resolution-text'
+    box = driver.find_element(By.CSS_SELECTOR, selector)  # type: ignore[attr-defined]
+    box.send_keys(draft)
+
+    driver.find_element(By.ID, "refresh").click()  # type: ignore[attr-defined]
+    wait.until(ec.staleness_of(box))
+    box = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
+    assert box.get_attribute("value") == draft
+    driver.refresh()  # type: ignore[attr-defined]
+    box = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
+    assert box.get_attribute("value") == draft
+
+    _card(driver, triage_id).find_element(By.CSS_SELECTOR, "button.resolve").click()  # type: ignore[attr-defined]
+    wait.until(lambda _: "resolved" in _card(driver, triage_id).get_attribute("class"))  # type: ignore[attr-defined]
+    assert driver.execute_script("return sessionStorage.getItem('agora-desk-drafts')") == "{}"  # type: ignore[attr-defined]
