@@ -8,6 +8,7 @@ const LANGUAGE_SLOT = "agora-desk-language";
 const DRAFTS_SLOT = "agora-desk-drafts";
 const CORRECTABLE = ["sentiment", "is_complaint", "reason", "category", "urgency", "queue"];
 const NOT_RESOLVED = "not_resolved";  // the outcome that leaves a case open
+const UNKNOWN_ZONE = "Etc/Unknown";
 
 // The desk speaks English or Simplified Chinese: `?lang=zh` or `?lang=en`, else the agent's last
 // choice (the language button), else the browser's languages. Labels the models give (reasons,
@@ -349,8 +350,10 @@ async function loadTrends() {
   const status = document.getElementById("trends-status");
   try {
     // The agent's own days: a team in UTC+8 reading UTC days would see each day cut at 08:00.
+    // A browser that cannot tell its zone says "Etc/Unknown" (ICU's name for none), which the
+    // service refuses: the panel then showed only that 400. The service's default zone is better.
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const tz = zone ? `&tz=${encodeURIComponent(zone)}` : "";
+    const tz = zone && zone !== UNKNOWN_ZONE ? `&tz=${encodeURIComponent(zone)}` : "";
     const data = await call("GET", `/analytics/complaints?since=7d&by=reason${tz}`);
     const body = document.querySelector("#trends-table tbody");
     body.replaceChildren(...(data.groups || []).map((group) =>

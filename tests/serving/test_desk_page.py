@@ -467,3 +467,30 @@ def test_a_resolution_being_written_survives_refresh_and_reload(
     _card(driver, triage_id).find_element(By.CSS_SELECTOR, "button.resolve").click()  # type: ignore[attr-defined]
     wait.until(lambda _: "resolved" in _card(driver, triage_id).get_attribute("class"))  # type: ignore[attr-defined]
     assert driver.execute_script("return sessionStorage.getItem('agora-desk-drafts')") == "{}"  # type: ignore[attr-defined]
+
+
+def test_the_trends_load_when_the_browser_cannot_tell_its_time_zone(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: a browser that cannot tell its zone reports "Etc/Unknown"; the page sent it
+    as `tz` and the trends panel showed only the service's 400."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _triaged(desk_service, "You lost my suitcase and nobody calls back", "desk-no-zone")
+    driver = browser
+    zone = {"timezoneId": "Etc/Unknown"}  # what Chromium reports for a zone it cannot name
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", zone)  # type: ignore[attr-defined]
+    try:
+        _open_desk(driver, desk_service)
+        reported = "return Intl.DateTimeFormat().resolvedOptions().timeZone"
+        assert driver.execute_script(reported) == zone["timezoneId"]  # type: ignore[attr-defined]
+
+        def settled(d: object) -> bool:
+            status = d.find_element(By.ID, "trends-status").text  # type: ignore[attr-defined]
+            return bool(status or d.find_elements(By.CSS_SELECTOR, "#trends-table tbody tr"))  # type: ignore[attr-defined]
+
+        WebDriverWait(driver, WAIT_S).until(settled)
+        assert driver.find_element(By.ID, "trends-status").text == ""  # type: ignore[attr-defined]
+    finally:
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})  # type: ignore[attr-defined]
