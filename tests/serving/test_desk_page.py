@@ -494,3 +494,36 @@ def test_the_trends_load_when_the_browser_cannot_tell_its_time_zone(
         assert driver.find_element(By.ID, "trends-status").text == ""  # type: ignore[attr-defined]
     finally:
         driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})  # type: ignore[attr-defined]
+
+
+def test_the_trends_count_the_last_seven_days(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: "last 7 days" asked for `since=7d`, which the service widens to whole days:
+    eight days were counted, the first from midnight seven days ago."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    day = 86400
+    eight_days_back = int(time.time()) // day * day - 7 * day + 3600  # UTC days
+    body = {"text": "退款一直没有到账，客服也不回复", "customer_id": "desk-8th-day"}
+    for when in (eight_days_back, None):  # the eighth day back, and today
+        status, answer = desk_service.post("/triage", {**body, "occurred_at": when})
+        assert status == 200, answer
+    status, week = desk_service.get("/analytics/complaints?since=6d&by=reason&tz=UTC", "agent")
+    assert status == 200, week
+    assert len(week["days"]) == 7
+    expected = {group["group"]: group["total"] for group in week["groups"]}
+    driver = browser
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "UTC"})  # type: ignore[attr-defined]
+    try:
+        _open_desk(driver, desk_service)
+        rows = "#trends-table tbody tr"
+        WebDriverWait(driver, WAIT_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, rows))
+        shown = {}
+        for row in driver.find_elements(By.CSS_SELECTOR, rows):  # type: ignore[attr-defined]
+            group, total = (cell.text for cell in row.find_elements(By.TAG_NAME, "td"))
+            shown[group] = int(total)
+    finally:
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})  # type: ignore[attr-defined]
+    assert shown == expected
