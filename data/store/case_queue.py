@@ -45,7 +45,8 @@ class QueuedCase:
     urgency: str | None
     evidence: list[dict[str, Any]]
     corrections: dict[str, str] = field(default_factory=dict)  # field -> latest correct label
-    resolution: dict[str, Any] | None = None  # latest: outcome, resolution, agent, created_at
+    # The latest: outcome, resolution, agent, created_at (an open case's is `not_resolved`).
+    resolution: dict[str, Any] | None = None
 
 
 class CaseQueue:
@@ -93,7 +94,9 @@ class CaseQueue:
             rows = connection.execute(query).mappings().all()
             ids = [row["triage_id"] for row in rows]
             fixes = latest_corrections(connection, ids)
-            resolved = _latest_resolutions(connection, ids) if include_resolved else {}
+            # Also of open cases: an earlier attempt (`not_resolved`) is what the next agent
+            # needs to read first; it was left out, as if nobody had touched the case.
+            resolved = _latest_resolutions(connection, ids)
         return [
             _queued(row, fixes.get(row["triage_id"], {}), resolved.get(row["triage_id"]))
             for row in rows

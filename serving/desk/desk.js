@@ -49,6 +49,7 @@ const STRINGS = {
     writeFirst: "write the resolution first",
     resolved: "resolved ({outcome})",
     stillOpen: "recorded as not resolved: the case stays open",
+    lastAttempt: "last attempt ({outcome}, {agent}): {resolution}",
     resolutionFailed: "resolution failed: {error}",
     field_sentiment: "sentiment",
     field_is_complaint: "is_complaint",
@@ -92,6 +93,7 @@ const STRINGS = {
     writeFirst: "请先填写解决方法",
     resolved: "已解决（{outcome}）",
     stillOpen: "已记录为未解决：案例仍待处理",
+    lastAttempt: "上次处理（{outcome}，{agent}）：{resolution}",
     resolutionFailed: "提交解决方法失败：{error}",
     field_sentiment: "情感",
     field_is_complaint: "是否投诉",
@@ -288,6 +290,13 @@ function resolutionForm(item, outcomes, done, card) {
   return [text, outcome, button];
 }
 
+// An open case's earlier attempt (`not_resolved`): the next agent reads it before starting over.
+function lastAttempt(item) {
+  const last = item.resolution;
+  if (!last) return null;
+  return el("p", { className: "attempt", text: t("lastAttempt", last) });
+}
+
 // The queue sends a long message's opening only (its first 4,000 characters): say so.
 function cutNote(item) {
   const shown = [...item.text].length;  // characters, as the service counts them
@@ -317,7 +326,8 @@ function caseCard(item, choices, outcomes) {
     // dir=auto: a message in Arabic or Hebrew reads right to left, its punctuation where its
     // writer put it (in the page's left-to-right flow "!" and "." jumped to the sentence's start).
     el("p", { className: "text", dir: "auto", text: item.text }),
-    ...[cutNote(item), labelRow(item), evidenceOf(item), similarOf(item)].filter(Boolean),
+    ...[cutNote(item), labelRow(item), evidenceOf(item), lastAttempt(item), similarOf(item)]
+      .filter(Boolean),
   );
   const done = el("span", { className: "done" });
   card.append(el("div", { className: "actions" }, ...correctionForm(item, choices, done, card)));

@@ -48,3 +48,14 @@ def test_a_long_text_is_queued_as_its_opening_with_its_whole_length(store: Store
     cases = {case.text_chars: case for case in store.queue.recent(0.0, LEVELS)}
     assert cases[len(long_text)].text == long_text[:QUEUE_TEXT_CHARS]
     assert cases[5].text == "short"
+
+
+def test_an_open_case_shows_its_last_attempt(store: Store) -> None:
+    """Regression: the queue answered a case's latest resolution only with include_resolved, so
+    an open case's `not_resolved` attempt was not shown: the next agent started over."""
+    triage_id = _triage(store, "退款没到账", "normal")
+    store.resolutions.add(triage_id, "已联系支付团队，等待回复", "not_resolved", "xiaoli")
+    (case,) = store.queue.recent(0.0, LEVELS)
+    assert case.resolution is not None
+    assert (case.resolution["outcome"], case.resolution["agent"]) == ("not_resolved", "xiaoli")
+    assert case.resolution["resolution"] == "已联系支付团队，等待回复"

@@ -527,3 +527,21 @@ def test_the_trends_count_the_last_seven_days(
     finally:
         driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})  # type: ignore[attr-defined]
     assert shown == expected
+
+
+def test_an_open_case_shows_the_last_attempt_at_it(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: a case recorded `not_resolved` came back to the queue with no trace of the
+    attempt; the next agent could not read what had been tried."""
+    from selenium.webdriver.common.by import By
+
+    triage_id = _triaged(desk_service, "My refund is still missing after six weeks", "desk-again")
+    note = "Refund re-issued by the payments team; check the card statement on Monday"
+    body = {"triage_id": triage_id, "resolution": note, "outcome": "not_resolved"}
+    status, answer = desk_service.post("/resolutions", body, role="agent")
+    assert status == 200, answer
+    driver = browser
+    _open_desk(driver, desk_service)
+    attempt = _card(driver, triage_id).find_element(By.CSS_SELECTOR, ".attempt").text  # type: ignore[attr-defined]
+    assert attempt == f"last attempt (not_resolved, agent-local): {note}"
