@@ -329,7 +329,9 @@ function caseCard(item, choices, outcomes) {
     ...[cutNote(item), labelRow(item), evidenceOf(item), lastAttempt(item), similarOf(item)]
       .filter(Boolean),
   );
-  const done = el("span", { className: "done" });
+  // role=status: a screen reader announces "corrected ..." or a failure; without it a click
+  // on Correct or Resolve was followed by silence, success or not.
+  const done = el("span", { className: "done", role: "status" });
   card.append(el("div", { className: "actions" }, ...correctionForm(item, choices, done, card)));
   card.append(el("div", { className: "actions" }, ...resolutionForm(item, outcomes, done, card), done));
   return card;
@@ -401,8 +403,10 @@ function signOut(message = "") {
   document.getElementById("desk").hidden = true;
   document.getElementById("sign-out").hidden = true;
   document.getElementById("sign-in").hidden = false;
-  document.getElementById("api-key").value = "";
+  const key = document.getElementById("api-key");
+  key.value = "";
   setStatus(document.getElementById("sign-in-status"), message, Boolean(message));
+  key.focus();  // the field to type into next; focus was left on the hidden desk, lost
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -545,3 +545,32 @@ def test_an_open_case_shows_the_last_attempt_at_it(
     _open_desk(driver, desk_service)
     attempt = _card(driver, triage_id).find_element(By.CSS_SELECTOR, ".attempt").text  # type: ignore[attr-defined]
     assert attempt == f"last attempt (not_resolved, agent-local): {note}"
+
+
+def test_what_happened_reaches_a_keyboard_and_screen_reader_user(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: the outcome of Correct and Resolve and the queue's state were plain text
+    (no live region, so a screen reader said nothing), and a refused key left the focus on
+    the hidden desk, away from the key field."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    triage_id = _triaged(desk_service, "The app charged me twice for one ticket", "desk-a11y")
+    driver = browser
+    wait = WebDriverWait(driver, WAIT_S)
+    driver.get(desk_service.url + "/desk?lang=en")  # type: ignore[attr-defined]
+    driver.execute_script("sessionStorage.clear()")  # type: ignore[attr-defined]
+    driver.refresh()  # type: ignore[attr-defined]
+    key = wait.until(lambda d: d.find_element(By.ID, "api-key"))
+    assert driver.switch_to.active_element == key  # type: ignore[attr-defined]
+    key.send_keys("not-an-agent-key" + Keys.ENTER)
+    wait.until(lambda d: d.find_element(By.ID, "sign-in-status").text)
+    assert driver.switch_to.active_element == key  # type: ignore[attr-defined]
+
+    _open_desk(driver, desk_service)
+    done = _card(driver, triage_id).find_element(By.CSS_SELECTOR, ".done")  # type: ignore[attr-defined]
+    assert done.get_attribute("role") == "status"
+    for status in ("queue-status", "trends-status"):
+        assert driver.find_element(By.ID, status).get_attribute("role") == "status"  # type: ignore[attr-defined]
