@@ -282,6 +282,9 @@ function resolutionForm(item, outcomes, done, card) {
       setStatus(done, t("resolved", { outcome: outcome.value }));
       card.classList.add("resolved");
       saveDraft(item.triage_id, "");
+      openCount.shown -= 1;
+      openCount.total -= 1;
+      showOpenCount();
     } catch (error) {
       setStatus(done, t("resolutionFailed", { error: error.message }), true);
       button.disabled = false;
@@ -337,6 +340,17 @@ function caseCard(item, choices, outcomes) {
   return card;
 }
 
+// The open cases as last loaded, less those resolved on the page since: the count said "18 open"
+// after each resolution until a refresh.
+const openCount = { shown: 0, total: 0 };
+
+function showOpenCount() {
+  // A full page is not the whole queue: say how many are open in all.
+  const { shown: n, total } = openCount;
+  const status = document.getElementById("queue-status");
+  setStatus(status, total > n ? t("someOpenCases", { n, total }) : t("openCases", { n }));
+}
+
 async function loadQueue() {
   const status = document.getElementById("queue-status");
   setStatus(status, t("loading"));
@@ -345,10 +359,9 @@ async function loadQueue() {
     const queue = document.getElementById("queue");
     const outcomes = data.outcomes || ["resolved"];
     queue.replaceChildren(...data.cases.map((item) => caseCard(item, data.choices || {}, outcomes)));
-    // A full page is not the whole queue: say how many are open in all.
-    const n = data.cases.length;
-    const total = Math.max(data.total || 0, n);
-    setStatus(status, total > n ? t("someOpenCases", { n, total }) : t("openCases", { n }));
+    openCount.shown = data.cases.length;
+    openCount.total = Math.max(data.total || 0, openCount.shown);
+    showOpenCount();
   } catch (error) {
     if (error.status === 401 || error.status === 403) {
       signOut(t("keyRefused", { error: error.message }));  // a wrong key must not lock the tab

@@ -12,6 +12,7 @@ Without the browser the test is skipped with the reason, except where AGORA_REQU
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -574,3 +575,26 @@ def test_what_happened_reaches_a_keyboard_and_screen_reader_user(
     assert done.get_attribute("role") == "status"
     for status in ("queue-status", "trends-status"):
         assert driver.find_element(By.ID, status).get_attribute("role") == "status"  # type: ignore[attr-defined]
+
+
+def test_the_open_count_follows_a_resolution(desk_service: ServiceProcess, browser: object) -> None:
+    """Regression: the queue's "N open cases" stayed N after a case was resolved on the page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    triage_id = _triaged(desk_service, "Nobody refunded my cancelled flight", "desk-count")
+    driver = browser
+    _open_desk(driver, desk_service)
+    status = driver.find_element(By.ID, "queue-status")  # type: ignore[attr-defined]
+    wait = WebDriverWait(driver, WAIT_S)
+    wait.until(lambda _: "open cases" in status.text)
+
+    def open_cases() -> int:
+        return int(re.findall(r"\d+", status.text)[-1])  # "N open ..." or "the n of N open ..."
+
+    before = open_cases()
+    card = _card(driver, triage_id)
+    card.find_element(By.CSS_SELECTOR, "textarea.resolution-text").send_keys("Refund sent")  # type: ignore[attr-defined]
+    card.find_element(By.CSS_SELECTOR, "button.resolve").click()  # type: ignore[attr-defined]
+    wait.until(lambda _: "resolved" in str(card.get_attribute("class")))  # type: ignore[attr-defined]
+    assert open_cases() == before - 1
