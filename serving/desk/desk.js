@@ -9,6 +9,9 @@ const DRAFTS_SLOT = "agora-desk-drafts";
 const CORRECTABLE = ["sentiment", "is_complaint", "reason", "category", "urgency", "queue"];
 const NOT_RESOLVED = "not_resolved";  // the outcome that leaves a case open
 const UNKNOWN_ZONE = "Etc/Unknown";
+// The queue holds the cases that arrived in these last days; the count says so, since an open
+// case that arrived before is not in it (the page said "16 open cases" with a 17th out of sight).
+const QUEUE_DAYS = 7;
 
 // The desk speaks English or Simplified Chinese: `?lang=zh` or `?lang=en`, else the agent's last
 // choice (the language button), else the browser's languages. Labels the models give (reasons,
@@ -25,8 +28,8 @@ const STRINGS = {
     queue: "Queue",
     refresh: "Refresh",
     loading: "loading…",
-    openCases: "{n} open cases, most urgent first",
-    someOpenCases: "the {n} most urgent of {total} open cases (the rest are not shown)",
+    openCases: "{n} open cases of the last {days} days, most urgent first",
+    someOpenCases: "the {n} most urgent of {total} open cases of the last {days} days (the rest are not shown)",
     queueFailed: "could not load the queue: {error}",
     keyRefused: "That key cannot open the desk ({error}). Enter an agent key.",
     signOut: "Sign out",
@@ -69,8 +72,8 @@ const STRINGS = {
     queue: "待处理队列",
     refresh: "刷新",
     loading: "加载中…",
-    openCases: "{n} 个待处理案例，最紧急的在前",
-    someOpenCases: "共 {total} 个待处理案例，显示最紧急的 {n} 个（其余未显示）",
+    openCases: "近 {days} 天的 {n} 个待处理案例，最紧急的在前",
+    someOpenCases: "近 {days} 天共 {total} 个待处理案例，显示最紧急的 {n} 个（其余未显示）",
     queueFailed: "无法加载队列：{error}",
     keyRefused: "此密钥无法打开工作台（{error}），请输入客服密钥。",
     signOut: "退出",
@@ -348,14 +351,15 @@ function showOpenCount() {
   // A full page is not the whole queue: say how many are open in all.
   const { shown: n, total } = openCount;
   const status = document.getElementById("queue-status");
-  setStatus(status, total > n ? t("someOpenCases", { n, total }) : t("openCases", { n }));
+  const days = QUEUE_DAYS;
+  setStatus(status, total > n ? t("someOpenCases", { n, total, days }) : t("openCases", { n, days }));
 }
 
 async function loadQueue() {
   const status = document.getElementById("queue-status");
   setStatus(status, t("loading"));
   try {
-    const data = await call("GET", "/desk/queue?limit=50");
+    const data = await call("GET", `/desk/queue?limit=50&since_hours=${QUEUE_DAYS * 24}`);
     const queue = document.getElementById("queue");
     const outcomes = data.outcomes || ["resolved"];
     queue.replaceChildren(...data.cases.map((item) => caseCard(item, data.choices || {}, outcomes)));

@@ -590,7 +590,7 @@ def test_the_open_count_follows_a_resolution(desk_service: ServiceProcess, brows
     wait.until(lambda _: "open cases" in status.text)
 
     def open_cases() -> int:
-        return int(re.findall(r"\d+", status.text)[-1])  # "N open ..." or "the n of N open ..."
+        return int(re.findall(r"(\d+) open cases", status.text)[0])
 
     before = open_cases()
     card = _card(driver, triage_id)
@@ -598,3 +598,22 @@ def test_the_open_count_follows_a_resolution(desk_service: ServiceProcess, brows
     card.find_element(By.CSS_SELECTOR, "button.resolve").click()  # type: ignore[attr-defined]
     wait.until(lambda _: "resolved" in str(card.get_attribute("class")))  # type: ignore[attr-defined]
     assert open_cases() == before - 1
+
+
+def test_the_open_count_says_which_days_it_covers(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: "16 open cases" counted the cases that arrived in the last 7 days only, so
+    an open complaint that arrived 8 days ago was neither shown nor counted, unsaid."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _triaged(desk_service, "My voucher code does not work", "desk-window")
+    driver = browser
+    _open_desk(driver, desk_service)
+    status = driver.find_element(By.ID, "queue-status")  # type: ignore[attr-defined]
+    WebDriverWait(driver, WAIT_S).until(lambda _: "open cases" in status.text)
+    assert "open cases of the last 7 days" in status.text
+    code, queue = desk_service.get("/desk/queue?since_hours=168", role="agent")
+    assert code == 200, queue
+    assert re.findall(r"(\d+) open cases", status.text) == [str(queue["total"])]
