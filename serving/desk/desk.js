@@ -163,6 +163,15 @@ async function call(method, path, body) {
   return data;
 }
 
+// A key the service refuses (removed, or not an agent's) brings the sign-in back, whichever call
+// met it: a refused Correct or Resolve left the agent on a desk where every call failed the same
+// way. What they were writing is kept (drafts survive a sign-in). True if `error` was that.
+function keyRefused(error) {
+  if (error.status !== 401 && error.status !== 403) return false;
+  signOut(t("keyRefused", { error: error.message }));
+  return true;
+}
+
 function setStatus(node, message, isError = false) {
   node.textContent = message;
   node.classList.toggle("error", isError);
@@ -229,6 +238,7 @@ function correctionForm(item, choices, done, card) {
       item.corrections = { ...item.corrections, [field.value]: label.value };
       showLabels(card, item);
     } catch (error) {
+      if (keyRefused(error)) return;
       setStatus(done, t("correctionFailed", { error: error.message }), true);
     } finally {
       button.disabled = false;
@@ -289,6 +299,7 @@ function resolutionForm(item, outcomes, done, card) {
       openCount.total -= 1;
       showOpenCount();
     } catch (error) {
+      if (keyRefused(error)) return;
       setStatus(done, t("resolutionFailed", { error: error.message }), true);
       button.disabled = false;
     }
@@ -367,10 +378,7 @@ async function loadQueue() {
     openCount.total = Math.max(data.total || 0, openCount.shown);
     showOpenCount();
   } catch (error) {
-    if (error.status === 401 || error.status === 403) {
-      signOut(t("keyRefused", { error: error.message }));  // a wrong key must not lock the tab
-      return;
-    }
+    if (keyRefused(error)) return;  // a wrong key must not lock the tab
     setStatus(status, t("queueFailed", { error: error.message }), true);
   }
 }

@@ -617,3 +617,33 @@ def test_the_open_count_says_which_days_it_covers(
     code, queue = desk_service.get("/desk/queue?since_hours=168", role="agent")
     assert code == 200, queue
     assert re.findall(r"(\d+) open cases", status.text) == [str(queue["total"])]
+
+
+def test_a_key_removed_mid_work_brings_the_sign_in_back_and_keeps_the_draft(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: when the key was refused on Resolve (removed from the service meanwhile), the
+    card said "resolution failed: 401" and the desk stayed, every further call failing alike."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    triage_id = _triaged(desk_service, "The seat I paid extra for was taken", "desk-removed")
+    driver = browser
+    wait = WebDriverWait(driver, WAIT_S)
+    _open_desk(driver, desk_service)
+    draft = "Refunded the seat fee"
+    selector = f'li.case[data-triage-id="{triage_id}"] textarea.resolution-text'
+    typed_in = driver.find_element(By.CSS_SELECTOR, selector)  # type: ignore[attr-defined]
+    typed_in.send_keys(draft)
+    removed = "removed-key-0123456789abcdef"  # as if the agent's key left AGORA_API_KEYS
+    driver.execute_script(f"sessionStorage.setItem('agora-desk-key', '{removed}')")  # type: ignore[attr-defined]
+    _card(driver, triage_id).find_element(By.CSS_SELECTOR, "button.resolve").click()  # type: ignore[attr-defined]
+    wait.until(lambda d: d.find_element(By.ID, "sign-in").is_displayed())
+    assert "cannot open the desk" in driver.find_element(By.ID, "sign-in-status").text  # type: ignore[attr-defined]
+
+    driver.find_element(By.ID, "api-key").send_keys(API_KEYS["agent"])  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "open-desk").click()  # type: ignore[attr-defined]
+    wait.until(ec.staleness_of(typed_in))  # the queue loaded anew
+    box = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
+    assert box.get_attribute("value") == draft
