@@ -15,25 +15,12 @@ from typer.testing import CliRunner
 
 from cli import batch as batch_cli
 from cli.main import app
-from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
-from training.batch import TriageChampion
-
-SENTIMENT = [
-    ("my bag was lost and nobody helps", "negative"),
-    ("terrible service, flight delayed again", "negative"),
-    ("great crew, thank you so much", "positive"),
-    ("love this airline, best flight ever", "positive"),
-    ("what time does the flight board", "neutral"),
-    ("is there wifi on this plane", "neutral"),
-]
+from tests.cli.tiny_triage import tiny_sentiment_champion
 
 
 @pytest.fixture(autouse=True)
 def served(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    texts, labels = zip(*SENTIMENT, strict=True)
-    model = TfidfClassifier(TfidfConfig(min_df=1, calibration_folds=0, c=20.0))
-    saved = model.fit(list(texts), list(labels)).save(tmp_path_factory.mktemp("en") / "en")
-    champion = TriageChampion("sentiment-en", saved, "tiny-en", "1")
+    champion = tiny_sentiment_champion(tmp_path_factory.mktemp("en"))
     monkeypatch.setattr(batch_cli, "served_triage_champions", lambda _uri=None: [champion])
 
 

@@ -10,28 +10,16 @@ from typer.testing import CliRunner
 
 from cli import batch as batch_cli
 from cli.main import app
-from models.classifiers.tfidf import TfidfClassifier, TfidfConfig
+from tests.cli.tiny_triage import SENTIMENT, tiny_sentiment_champion
 from training.batch import TriageChampion
 
-SENTIMENT = [
-    ("my bag was lost and nobody helps", "negative"),
-    ("terrible service, flight delayed again", "negative"),
-    ("great crew, thank you so much", "positive"),
-    ("love this airline, best flight ever", "positive"),
-    ("what time does the flight board", "neutral"),
-    ("is there wifi on this plane", "neutral"),
-]
 # Spaces inside, before and after, a space alone, an empty value, zeros, "NA".
 LABELS = [" Neg", "Pos ", "  both  ", " ", "", "00123", "NA"]
 
 
 @pytest.fixture(scope="module")
 def champion(tmp_path_factory: pytest.TempPathFactory) -> TriageChampion:
-    texts, labels = zip(*SENTIMENT, strict=True)
-    config = TfidfConfig(min_df=1, calibration_folds=0, c=20.0)
-    folder = TfidfClassifier(config).fit(list(texts), list(labels))
-    saved = folder.save(tmp_path_factory.mktemp("sentiment") / "en")
-    return TriageChampion("sentiment-en", saved, "tiny-en", "1")
+    return tiny_sentiment_champion(tmp_path_factory.mktemp("sentiment"))
 
 
 @pytest.fixture(autouse=True)
