@@ -36,7 +36,12 @@ from data.events import (
     check_stored_text,
 )
 from data.language_codes import LanguageCodeError, normalise_language_code
-from data.store.resolutions import MAX_RESOLUTION_BYTES, OUTCOMES, control_character_in
+from data.store.resolutions import (
+    MAX_RESOLUTION_BYTES,
+    OUTCOMES,
+    control_character_in,
+    resolution_too_long,
+)
 from data.store.tables import (
     CORRECTION_ID_LENGTH,
     IDEMPOTENCY_KEY_LENGTH,
@@ -357,9 +362,8 @@ class CorrectionResponse(BaseModel):
 
 
 def _resolution_size(text: str) -> str:
-    size = len(text.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_RESOLUTION_BYTES:
-        raise ValueError(f"resolution is {size:,} bytes; the limit is {MAX_RESOLUTION_BYTES:,}")
+    if (too_long := resolution_too_long(text)) is not None:
+        raise ValueError(too_long)
     # Control characters alone (NUL is stored as U+FFFD) would reach agents as an empty case.
     if not any(char.isprintable() and not char.isspace() for char in text):
         raise ValueError("resolution must not be blank (whitespace or control characters only)")

@@ -105,6 +105,19 @@ def control_character_in(text: str) -> str | None:
     )
 
 
+def resolution_too_long(resolution: str) -> str | None:
+    """Why `resolution` is over the size limit, or None. The limit is in UTF-8 bytes (what is
+    stored), so the sentence also gives characters: a Chinese character takes 3 bytes, and an
+    agent who counts 3,000 characters would not guess that 8 KB is already past."""
+    size = len(resolution.encode("utf-8", errors="surrogatepass"))
+    if size <= MAX_RESOLUTION_BYTES:
+        return None
+    return (
+        f"resolution is {size:,} bytes of UTF-8 ({len(resolution):,} characters; Chinese and "
+        f"Japanese take 3 bytes a character); the limit is {MAX_RESOLUTION_BYTES:,} bytes"
+    )
+
+
 def check_resolution(resolution: str, outcome: str) -> None:
     """InvalidResolutionError unless `resolution` and `outcome` can be recorded."""
     if outcome not in OUTCOMES:
@@ -113,11 +126,8 @@ def check_resolution(resolution: str, outcome: str) -> None:
         raise InvalidResolutionError("resolution must be a non-empty text")
     if (problem := control_character_in(resolution)) is not None:
         raise InvalidResolutionError(problem)
-    size = len(resolution.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_RESOLUTION_BYTES:
-        raise InvalidResolutionError(
-            f"resolution is {size:,} bytes; the limit is {MAX_RESOLUTION_BYTES:,}"
-        )
+    if (too_long := resolution_too_long(resolution)) is not None:
+        raise InvalidResolutionError(too_long)
 
 
 class ResolutionLog:

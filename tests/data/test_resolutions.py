@@ -70,6 +70,18 @@ def test_unknown_triage_bad_outcome_and_oversized_text_are_refused(store: Store)
     assert store.resolutions.cases_after(0) == []
 
 
+def test_an_oversized_chinese_resolution_is_refused_in_characters_too(store: Store) -> None:
+    """The limit is in UTF-8 bytes: 3,000 Chinese characters are 9,000 of them. The sentence
+    said only bytes, which an agent counting characters could not act on (a desk-page trial)."""
+    triage_id = _triage(store)
+    with pytest.raises(InvalidResolutionError) as refused:
+        store.resolutions.add(triage_id, "已退款" * 1000, "resolved", "ana")
+    assert str(refused.value) == (
+        "resolution is 9,000 bytes of UTF-8 (3,000 characters; Chinese and Japanese take 3 "
+        "bytes a character); the limit is 8,192 bytes"
+    )
+
+
 def test_the_knowledge_read_keeps_solved_outcomes_in_seq_order_in_bounded_batches(
     store: Store,
 ) -> None:
