@@ -23,6 +23,7 @@ from cli.champions import (
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
 from cli.options import EncodingOption, TrackingOption, choices
 from cli.outputs import PARQUET, check_output_file, write_parquet, write_text
+from data.error_text import first_line
 from data.language_codes import LanguageCodeError, normalise_language_code
 
 if TYPE_CHECKING:
@@ -395,7 +396,7 @@ def _loaded_encoder(encoder: str) -> TextEncoder:
     try:
         _ = text_encoder.model
     except (OSError, ValueError) as error:
-        cause = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+        cause = first_line(error).rstrip(".")
         raise bad_input(
             f"--encoder {encoder}: no sentence encoder loads from it ({cause}); give a local "
             "folder of a sentence-transformers model, or a name already in the Hugging Face cache"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.error_text import first_line
 from data.file_encoding import DEFAULT_ENCODING, undecodable_message
 
 logger = logging.getLogger(__name__)
@@ -90,16 +91,16 @@ def table_columns(path: Path, encoding: str = DEFAULT_ENCODING) -> list[str]:
             return list(pq.ParquetFile(path).schema_arrow.names)
         except pa.ArrowException as error:
             raise TableReadError(
-                f"{path.name} cannot be read as Parquet: {_first_line(error)}"
+                f"{path.name} cannot be read as Parquet: {first_line(error)}"
             ) from None
     try:
         header = pd.read_csv(path, nrows=0, **_text_options(separator, encoding))  # type: ignore[call-overload]
     except pd.errors.EmptyDataError:
         raise TableReadError(f"{path.name} is empty: not even a header line") from None
     except UnicodeDecodeError as error:
-        raise TableReadError(undecodable_message(path, encoding, "", _first_line(error))) from None
+        raise TableReadError(undecodable_message(path, encoding, "", first_line(error))) from None
     except pd.errors.ParserError as error:
-        raise TableReadError(f"{path.name} cannot be read as text: {_first_line(error)}") from None
+        raise TableReadError(f"{path.name} cannot be read as text: {first_line(error)}") from None
     return [str(column) for column in header.columns]
 
 
@@ -129,11 +130,11 @@ def read_chunks(
                 yield chunk[wanted]
     except UnicodeDecodeError as error:
         raise TableReadError(
-            undecodable_message(path, encoding, f" after row {done}", _first_line(error))
+            undecodable_message(path, encoding, f" after row {done}", first_line(error))
         ) from None
     except pd.errors.ParserError as error:
         raise TableReadError(
-            f"{path.name} cannot be read after row {done}: {_first_line(error)}"
+            f"{path.name} cannot be read after row {done}: {first_line(error)}"
         ) from None
 
 
@@ -166,7 +167,3 @@ def _as_csv_text(values: pd.Series) -> pd.Series:
     pandas reads as floats) and "" for a null, as a text file's field is read."""
     text = values.astype(object).astype(str)
     return text.where(values.notna(), "")
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -204,25 +204,24 @@ def load_served_models(
         except KeyError as error:
             problems[slot] = f"{TRIAGE_MODELS_ENV}: {error.args[0]}"
     slots, _ = _served_slots(settings, cache, serving.slots if serving else None)
-    config, warm_up = None, None
-    if TRIAGE in settings.parts:
-        config = _triage_config(serving, problems)
+    config = _triage_config(serving, problems) if TRIAGE in settings.parts else None
+    warm_up = None
+    if config is not None:
         # The language detector's models load (a few seconds) while the champions are fetched
         # and read, rather than on the first request or after the models.
         warm_up = threading.Thread(
             target=warm_up_detector, args=(config.language,), name="language-warm-up"
         )
         warm_up.start()
-    recommender: Recommender | None = None
-    recommender_ref: ChampionRef | None = None
-    if RECOMMENDER_SLOT in slots:
-        recommender, recommender_ref = _load_recommender(
-            slots[RECOMMENDER_SLOT].name, cache, problems
-        )
-    triage: TriageEngine | None = None
-    triage_refs: dict[str, ChampionRef] = {}
-    if config is not None and warm_up is not None:
-        triage, triage_refs = _load_triage(slots, cache, config, problems)
+    recommender, recommender_ref = (
+        _load_recommender(slots[RECOMMENDER_SLOT].name, cache, problems)
+        if RECOMMENDER_SLOT in slots
+        else (None, None)
+    )
+    triage, triage_refs = (
+        _load_triage(slots, cache, config, problems) if config is not None else (None, {})
+    )
+    if warm_up is not None:
         warm_up.join()
     warm_models(recommender, triage)
     served = ServedModels(
@@ -277,9 +276,8 @@ def changes_since(served: ServedModels, settings: Settings, cache: ChampionCache
     """What moved in the registry since `served` was loaded: slot -> its new registered name
     (a binding changed, or a language slot was bound or released), or name -> its new champion
     version (an alias moved, or a slot that served nothing got a champion other than one that
-    already failed to load). Empty when
-    nothing did, or when the registry cannot say (the served models keep serving: an outage
-    never switches a slot back to its default)."""
+    already failed to load). Empty when nothing did, or when the registry cannot say (the served
+    models keep serving: an outage never switches a slot back to its default)."""
     slots, from_registry = _served_slots(settings, cache, quiet=True)
     moved: dict[str, str] = {}
     if from_registry:

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from data.error_text import first_line
+
 logger = logging.getLogger(__name__)
 
 Engine = Literal["local", "ray"]
@@ -215,7 +217,7 @@ def _cluster_losses(settings: EngineSettings) -> Iterator[None]:
         if isinstance(error, RayActorError) and error.actor_init_failed:
             raise
         where = settings.address or "the local Ray runtime"
-        cause = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+        cause = first_line(error).rstrip(".")
         raise ClusterLostError(
             f"the Ray cluster at {where} lost a worker mid-job ({cause}); nothing was "
             "written: check the cluster (`ray status`) and run the job again"
