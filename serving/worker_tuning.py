@@ -25,6 +25,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 import time
 
 from models.classifiers.onnx_runner import inference_threads, set_inference_threads
@@ -32,6 +33,9 @@ from models.classifiers.onnx_runner import inference_threads, set_inference_thre
 logger = logging.getLogger(__name__)
 
 SWITCH_INTERVAL_S = 0.001
+# A reload and the knowledge base's refresh settle from threads of their own; torch rebuilds its
+# thread pools when told a new count, so two threads must never tell it at once.
+_TORCH_TOLD = threading.Lock()
 
 
 def prefer_the_event_loop() -> None:
@@ -55,8 +59,11 @@ def share_the_cores(workers: int) -> int:
 def _tell_torch() -> None:
     torch = sys.modules.get("torch")
     share = inference_threads()
-    if torch is not None and share > 0 and torch.get_num_threads() != share:
-        torch.set_num_threads(share)
+    if torch is None or share <= 0:
+        return
+    with _TORCH_TOLD:
+        if torch.get_num_threads() != share:
+            torch.set_num_threads(share)
 
 
 def settle_after_load() -> None:

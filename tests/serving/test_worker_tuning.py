@@ -4,19 +4,18 @@ reclaimed."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import sys
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from models.classifiers.onnx_runner import inference_threads, set_inference_threads
-from serving.worker_tuning import (
-    SWITCH_INTERVAL_S,
-    prefer_the_event_loop,
-    settle_after_load,
-    share_the_cores,
-)
+from serving.worker_tuning import SWITCH_INTERVAL_S, prefer_the_event_loop, settle_after_load
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Model:
@@ -58,20 +57,34 @@ def test_the_event_loop_gets_the_gil_within_a_millisecond() -> None:
         sys.setswitchinterval(before)
 
 
+# A fresh interpreter per case, as a worker starts: telling torch a thread count rebuilds its
+# thread pools, which the test process's other tests (fine-tunes, encoders) also use.
+_SHARE_IN_A_WORKER = """
+import os, sys
+os.cpu_count = lambda: {cores}
+import torch
+from models.classifiers.onnx_runner import inference_threads
+from serving.worker_tuning import share_the_cores
+print(share_the_cores({workers}), inference_threads(), torch.get_num_threads())
+"""
+
+
 @pytest.mark.parametrize(
     ("cores", "workers", "share"), [(2, 2, 1), (8, 2, 4), (2, 4, 1), (1, 1, 1)]
 )
 def test_each_worker_gets_its_share_of_the_cores_for_inference(
-    cores: int, workers: int, share: int, monkeypatch: pytest.MonkeyPatch
+    cores: int, workers: int, share: int
 ) -> None:
-    import torch  # the test process has it; a worker tells torch only when it is imported
-
-    previous, torch_threads = inference_threads(), torch.get_num_threads()
-    monkeypatch.setattr("os.cpu_count", lambda: cores)
-    try:
-        assert share_the_cores(workers) == share
-        assert inference_threads() == share
-        assert torch.get_num_threads() == share
-    finally:
-        set_inference_threads(previous)
-        torch.set_num_threads(torch_threads)
+    code = _SHARE_IN_A_WORKER.format(cores=cores, workers=workers)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    told, onnx_threads, torch_threads = map(int, done.stdout.split()[-3:])
+    assert (told, onnx_threads, torch_threads) == (share, share, share)
