@@ -19,7 +19,7 @@ import functools
 import inspect
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ParamSpec, TypeVar
 
@@ -48,7 +48,10 @@ ERROR_CODES: dict[int, str] = {
     503: "unavailable",
     504: "unavailable",
 }
-CODES = frozenset(ERROR_CODES.values())
+# A code more specific than its status's, for a refusal a client acts on differently: a 409 of
+# POST /resolutions whose case is already resolved; the body's `resolution` says by whom and when.
+ALREADY_RESOLVED = "already_resolved"
+CODES = frozenset({*ERROR_CODES.values(), ALREADY_RESOLVED})
 MAX_MESSAGE_CHARS = 1_000  # a rewritten message is cut here: error bodies stay small
 
 P = ParamSpec("P")
@@ -62,26 +65,43 @@ def error_code(status: int) -> str:
     return "internal" if status >= 500 else "bad_request"
 
 
-def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """The error body of a non-2xx answer; `code` defaults to the status's code."""
-    return {"error": {"status": status, "code": code or error_code(status), "message": message}}
+def error_body(
+    status: int, message: str, code: str | None = None, details: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The error body of a non-2xx answer; `code` defaults to the status's code. `details`
+    (fields a specific code documents, never a customer's text) go beside the message."""
+    shaped = {"status": status, "code": code or error_code(status), "message": message}
+    return {"error": {**(details or {}), **shaped}}
 
 
 def error_response(
-    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """A JSON response carrying `error_body` (for middlewares, routes and handlers)."""
-    return JSONResponse(error_body(status, message, code), status_code=status, headers=headers)
+    body = error_body(status, message, code, details)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class ApiError(Exception):
-    """A refusal a handler raises: its status, message and (optionally) a specific code."""
+    """A refusal a handler raises: its status, message and (optionally) a specific code and
+    the details that code documents."""
 
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
+        self.details = details
 
 
 Refusals = Sequence[tuple[type[Exception], int]]
@@ -101,8 +121,10 @@ def answers_errors(refusals: Refusals = ()) -> Callable[[Callable[P, R]], Callab
     def decorate(handler: Callable[P, R]) -> Callable[P, R]:
         def refused(error: Exception, kwargs: dict[str, Any]) -> Any:
             """The error's answer, or the error raised again when it is no refusal."""
+            details = None
             if isinstance(error, ApiError):
                 status, message, code = error.status, error.message, error.code
+                details = error.details
             elif is_store_outage(error):
                 return store_unavailable(handler.__name__, error, kwargs.get("ctx"))
             else:
@@ -115,7 +137,7 @@ def answers_errors(refusals: Refusals = ()) -> Callable[[Callable[P, R]], Callab
                 # BentoML sets a returned response's status from the context when the handler
                 # takes one: the context must carry the refusal's status too.
                 ctx.response.status_code = status
-            return error_response(status, message, code)
+            return error_response(status, message, code, details=details)
 
         if inspect.iscoroutinefunction(handler):
 

@@ -42,6 +42,17 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "status": {"type": "integer"},
                 "code": {"type": "string", "enum": sorted(CODES)},
                 "message": {"type": "string"},
+                "resolution": {
+                    "type": "object",
+                    "description": "With code `already_resolved`: the case's latest "
+                    "resolution, to send as `replaces` to replace it.",
+                    "properties": {
+                        "resolution_id": {"type": "string"},
+                        "agent": {"type": "string"},
+                        "outcome": {"type": "string"},
+                        "created_at": {"type": "number"},
+                    },
+                },
             },
         }
     },
@@ -51,7 +62,8 @@ ERROR_DESCRIPTIONS = {
     401: "No API key, or an unknown one.",
     403: "The key's role may not call this route.",
     404: "An id the service does not know (the message names it).",
-    409: "An id re-sent with different content.",
+    409: "An id re-sent with different content; on /resolutions also a case already resolved "
+    "(the message names who resolved it and when).",
     413: "The body is larger than the route's limit.",
     415: "The body is not application/json.",
     503: "No champion loaded for this route, or the worker is at its in-flight limit "

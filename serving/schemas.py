@@ -384,6 +384,13 @@ class ResolutionRequest(_AgentNote):
     resolution_id: ResolutionId | None = Field(
         None, description="Makes a retry idempotent; the same id with other content is a 409."
     )
+    replaces: ResolutionId | None = Field(
+        None,
+        description="The resolution_id of the case's latest resolution that this one replaces "
+        "(a fix after a workaround, a reopening as not_resolved). A resolved case takes a new "
+        "resolution only so: without it, or when it is no longer the latest, the answer is a "
+        "409 naming who resolved the case and when.",
+    )
 
 
 class ResolutionResponse(BaseModel):

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from data.store import Event, Store, StoreConflictError, StoreError, UnknownTriageError
+from data.store.resolutions import CaseAlreadyResolvedError
 from features.user_history import user_activity
 from models.recommenders import (
     FeedRequest,
@@ -40,6 +41,7 @@ from serving.champion_cache import ChampionCache
 from serving.client_error_logs import quiet_client_errors
 from serving.desk_routes import install_desk_routes
 from serving.errors import (
+    ALREADY_RESOLVED,
     ApiError,
     ErrorShapeMiddleware,
     Refusals,
@@ -96,6 +98,8 @@ _instance: Agora | None = None  # the running service, for the plain GET routes 
 
 # Domain errors the handlers let through, and the status each answers (first match wins:
 # subclasses before their base). Their messages name ids and limits, never a request's text.
+# What a refused resolution's answer tells of the case's latest one (never its text).
+_LATEST_SHOWN = ("resolution_id", "agent", "outcome", "created_at")
 REFUSALS: Refusals = (
     (UnknownItemError, 404),
     (UnknownTriageError, 404),
@@ -444,15 +448,26 @@ class Agora:
     def resolutions(self, ctx: bentoml.Context, **body: Any) -> ResolutionResponse:
         """An agent's resolution of a recorded triage (stored redacted); the agent is the name
         of the API key. Resolved and worked-around cases join the knowledge base that
-        `/triage`'s similar_cases search, in every worker within a few seconds."""
+        `/triage`'s similar_cases search, in every worker within a few seconds. A resolved case
+        is resolved again only by a resolution that `replaces` its latest one (409 otherwise,
+        naming who resolved it and when): two agents on one case never both resolve it."""
         request = ResolutionRequest.model_construct(**body)
-        resolution_id, stored = self.store.resolutions.add(
-            request.triage_id,
-            request.resolution,
-            request.outcome,
-            _agent(ctx, "a resolution"),
-            request.resolution_id,
-        )
+        try:
+            resolution_id, stored = self.store.resolutions.add(
+                request.triage_id,
+                request.resolution,
+                request.outcome,
+                _agent(ctx, "a resolution"),
+                request.resolution_id,
+                replaces=request.replaces,
+            )
+        except CaseAlreadyResolvedError as refused:
+            if refused.latest is None:  # `replaces` named a resolution of a case with none
+                raise ApiError(409, str(refused)) from None
+            # The desk shows who resolved the case and when, and offers to replace it.
+            latest = {name: getattr(refused.latest, name) for name in _LATEST_SHOWN}
+            details = {"resolution": latest}
+            raise ApiError(409, str(refused), ALREADY_RESOLVED, details) from None
         return ResolutionResponse(resolution_id=resolution_id, stored=stored)
 
 

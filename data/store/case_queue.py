@@ -45,7 +45,8 @@ class QueuedCase:
     urgency: str | None
     evidence: list[dict[str, Any]]
     corrections: dict[str, str] = field(default_factory=dict)  # field -> latest correct label
-    # The latest: outcome, resolution, agent, created_at (an open case's is `not_resolved`).
+    # The latest: resolution_id, outcome, resolution, agent, created_at (an open case's is
+    # `not_resolved`).
     resolution: dict[str, Any] | None = None
 
 
@@ -118,12 +119,16 @@ def _latest_resolutions(connection: Any, ids: list[str]) -> dict[str, dict[str, 
         return {}
     r = resolutions.c
     query = (
-        select(r.triage_id, r.outcome, r.redacted_resolution, r.agent, r.created_at)
+        select(
+            r.triage_id, r.resolution_id, r.outcome, r.redacted_resolution, r.agent, r.created_at
+        )
         .where(r.triage_id.in_(ids))
         .order_by(r.seq)
     )
     return {
         row.triage_id: {
+            # What a resolution that replaces this one names (`replaces`).
+            "resolution_id": row.resolution_id,
             "outcome": row.outcome,
             "resolution": row.redacted_resolution,
             "agent": row.agent,

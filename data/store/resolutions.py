@@ -6,8 +6,16 @@ batches: offline in `seq` order (`cases_after`), and in the service through a `S
 (`case_follower`, `cases_at`), which also picks up a resolution whose number became visible after a
 higher one (concurrent inserts on PostgreSQL; see `data.store.follow`). Resolutions are idempotent
 by `resolution_id`: the same id with other content is a StoreConflictError, never a silent
-duplicate. A case may be resolved more than once (a workaround first, a fix later); each resolution
-is its own row.
+duplicate.
+
+A case is resolved once: a resolution of a case whose latest resolution is `resolved` or
+`workaround` is refused (CaseAlreadyResolvedError, naming who resolved it and when) unless it says
+which resolution it `replaces` (a workaround first, a fix later; a fix that did not hold, reopened
+as `not_resolved`), and that must still be the case's latest. An open case (no resolution, or a
+latest `not_resolved` attempt) takes any. Each resolution is its own row, numbered within its case
+(`ordinal`, unique per case): a resolution is written as the next number after the latest one
+read, so of two agents resolving one case at once the database keeps one, and the other is
+decided again against it (on SQLite and PostgreSQL alike; no lock held between read and write).
 """
 
 from __future__ import annotations
@@ -17,13 +25,14 @@ import time
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from data.events import InvalidFieldError, check_identifier
 from data.pii import redact
-from data.store.connection import StoreError
+from data.store.connection import StoreConflictError, StoreError, insert_into
 from data.store.follow import SeqFollower
 from data.store.tables import (
     AGENT_LENGTH,
@@ -34,7 +43,7 @@ from data.store.tables import (
     resolutions,
     triage_records,
 )
-from data.store.triage_log import annotate_record, latest_corrections
+from data.store.triage_log import UnknownTriageError, latest_corrections
 
 # The closed vocabulary of outcomes, defined here once (the API schema reads it).
 RESOLVED: Final = "resolved"
@@ -46,6 +55,9 @@ KNOWLEDGE_OUTCOMES: Final = (RESOLVED, WORKAROUND)
 
 MAX_RESOLUTION_BYTES: Final = 8 * 1024  # a resolution is a note, not a document
 MAX_CASES_BATCH: Final = 1000  # rows per knowledge-base read: a refresh stays bounded
+# Times a resolution is decided again after another one of its case took its number first (only
+# an open case's `not_resolved` attempts leave it open to try again): then it is a conflict.
+_WRITE_ATTEMPTS: Final = 3
 
 # Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates).
 _UNSTORABLE: Final = {0: "\ufffd", **{code: "\ufffd" for code in range(0xD800, 0xE000)}}
@@ -72,6 +84,35 @@ def case_is_open() -> ColumnElement[bool]:
 
 class InvalidResolutionError(StoreError):
     """A resolution the log refuses: unknown outcome, empty or oversized text, bad ids."""
+
+
+@dataclass(frozen=True)
+class LatestResolution:
+    """A case's latest resolution, as a refused one is told of it."""
+
+    resolution_id: str
+    ordinal: int
+    outcome: str
+    agent: str
+    created_at: float
+
+    def sentence(self) -> str:
+        """Who recorded it, what and when (UTC), for a refusal's message."""
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.created_at))
+        return (
+            f"{self.agent} recorded it as {self.outcome} at {when} "
+            f"(resolution_id {self.resolution_id})"
+        )
+
+
+class CaseAlreadyResolvedError(StoreConflictError):
+    """A resolution the case's state refuses: the case is resolved and the resolution does not
+    say it replaces that one, or the one it `replaces` is no longer the case's latest. `latest`
+    is the case's latest resolution (None: it has none)."""
+
+    def __init__(self, message: str, latest: LatestResolution | None) -> None:
+        super().__init__(message, [latest.resolution_id] if latest else [])
+        self.latest = latest
 
 
 @dataclass(frozen=True)
@@ -130,6 +171,35 @@ def check_resolution(resolution: str, outcome: str) -> None:
         raise InvalidResolutionError(too_long)
 
 
+def _check_may_follow(
+    triage_id: str, latest: LatestResolution | None, replaces: str | None
+) -> None:
+    """CaseAlreadyResolvedError unless a resolution may follow `latest` (the case's latest
+    resolution, None: none yet): any may follow none or a `not_resolved` attempt unless it
+    names another as the one it `replaces`; a resolved case takes only one that replaces its
+    latest resolution by id."""
+    if replaces is None:
+        if latest is None or latest.outcome not in KNOWLEDGE_OUTCOMES:
+            return
+        raise CaseAlreadyResolvedError(
+            f"case {triage_id} is already resolved: {latest.sentence()}. To replace that "
+            f'resolution with yours, send yours again with "replaces": "{latest.resolution_id}"',
+            latest,
+        )
+    if latest is None:
+        raise CaseAlreadyResolvedError(
+            f"case {triage_id} has no resolution for yours to replace (replaces "
+            f"'{replaces}'): send yours without replaces",
+            None,
+        )
+    if latest.resolution_id != replaces:
+        raise CaseAlreadyResolvedError(
+            f"resolution '{replaces}' is not the latest of case {triage_id}: {latest.sentence()}. "
+            "Read it first; to replace it, send yours with that resolution_id as replaces",
+            latest,
+        )
+
+
 class ResolutionLog:
     """Agents' resolutions of triage records, and the resolved cases for the knowledge base."""
 
@@ -143,11 +213,14 @@ class ResolutionLog:
         outcome: str,
         agent: str,
         resolution_id: str | None = None,
+        replaces: str | None = None,
     ) -> tuple[str, bool]:
         """Store a resolution with its text redacted; returns (resolution_id, stored).
 
         `stored` is False when this resolution_id was stored before with the same content;
         with other content it is a StoreConflictError. UnknownTriageError if no such triage.
+        CaseAlreadyResolvedError when the case is resolved and `replaces` does not name its
+        latest resolution, or `replaces` names one that is not (or no longer) the latest.
         """
         resolution_id = resolution_id or uuid.uuid4().hex
         check_resolution(resolution, outcome)
@@ -156,7 +229,10 @@ class ResolutionLog:
             ("agent", agent, AGENT_LENGTH),
             ("resolution_id", resolution_id, RESOLUTION_ID_LENGTH),
             ("outcome", outcome, OUTCOME_LENGTH),
+            ("replaces", replaces, RESOLUTION_ID_LENGTH),
         ):
+            if value is None:
+                continue
             try:
                 check_identifier(name, value, length)
             except InvalidFieldError as error:
@@ -169,9 +245,82 @@ class ResolutionLog:
             "agent": agent,
             "created_at": time.time(),
         }
+        # A retry of a stored resolution is answered first: by now it is the case's latest,
+        # and deciding it again would refuse it as a resolution of a resolved case.
+        if self._is_stored_as(row):
+            return resolution_id, False
+        for _ in range(_WRITE_ATTEMPTS):
+            latest = self.latest(triage_id)
+            _check_may_follow(triage_id, latest, replaces)
+            ordinal = latest.ordinal + 1 if latest else 1
+            if (inserted := self._insert({**row, "ordinal": ordinal})) is not None:
+                return resolution_id, inserted
+            # Another resolution of the case took this number first: decide against it.
+        raise StoreConflictError(
+            f"case {triage_id} is being resolved by other agents right now; read its latest "
+            "resolution and send yours again",
+            [resolution_id],
+        )
+
+    def latest(self, triage_id: str) -> LatestResolution | None:
+        """The case's latest resolution, None if it has none; UnknownTriageError if the store
+        holds no such triage."""
+        r = resolutions.c
+        latest = (
+            select(r.resolution_id, r.ordinal, r.outcome, r.agent, r.created_at)
+            .where(r.triage_id == triage_id)
+            .order_by(r.ordinal.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            known = connection.execute(
+                select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
+            ).first()
+            if known is None:
+                raise UnknownTriageError(f"unknown triage_id '{triage_id}'")
+            found = connection.execute(latest).first()
+        return LatestResolution(**found._asdict()) if found is not None else None
+
+    def _is_stored_as(self, row: dict[str, Any]) -> bool:
+        """True when `row`'s resolution_id is stored with its content; StoreConflictError when
+        it is stored with other content; False when it is not stored."""
         content = ("triage_id", "redacted_resolution", "outcome", "agent")
-        stored = annotate_record(self.engine, resolutions, "resolution_id", row, content)
-        return resolution_id, stored
+        query = select(*(resolutions.c[name] for name in content)).where(
+            resolutions.c.resolution_id == row["resolution_id"]
+        )
+        with self.engine.connect() as connection:
+            stored = connection.execute(query).first()
+        if stored is None:
+            return False
+        if tuple(stored) != tuple(row[name] for name in content):
+            raise StoreConflictError(
+                f"resolution_id '{row['resolution_id']}' already stored with different content",
+                [row["resolution_id"]],
+            )
+        return True
+
+    def _insert(self, row: dict[str, Any]) -> bool | None:
+        """Insert `row`: True when inserted; False for a retry of it stored meanwhile (its id
+        and content); None when another resolution of the case holds its ordinal."""
+        statement = (
+            insert_into(self.engine, resolutions)
+            .on_conflict_do_nothing(index_elements=["resolution_id"])
+            .returning(resolutions.c.resolution_id)
+        )
+        try:
+            # Its own transaction, the insert its first statement: on SQLite the write lock is
+            # taken before anything is read, so a writer that committed meanwhile is waited for,
+            # never a stale snapshot's "database is locked".
+            with self.engine.begin() as connection:
+                inserted = connection.execute(statement, row).first() is not None
+        except IntegrityError:
+            latest = self.latest(row["triage_id"])
+            if latest is None or latest.ordinal < row["ordinal"]:
+                raise  # not the (triage_id, ordinal) key: nothing to decide again
+            return None
+        if not inserted and not self._is_stored_as(row):
+            raise StoreError(f"resolution_id '{row['resolution_id']}' could not be stored")
+        return inserted
 
     def case_follower(self) -> SeqFollower:
         """A reader's position in the resolutions, which also finds resolutions whose number

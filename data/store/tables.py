@@ -162,7 +162,10 @@ resolutions = Table(
     Column("outcome", String(OUTCOME_LENGTH), nullable=False),
     Column("agent", String(AGENT_LENGTH), nullable=False),
     Column("created_at", Float, nullable=False),
-    Index("ix_resolutions_triage", "triage_id"),
+    # The resolution's place among its case's (1 for the first). Unique per case: of two agents
+    # resolving one case at once, the database keeps one resolution and refuses the other.
+    Column("ordinal", Integer, nullable=False),
+    Index("ux_resolutions_triage_ordinal", "triage_id", "ordinal", unique=True),
 )
 
 # One row per raised alert: the unique key (dimension, group, window) is what makes a spike

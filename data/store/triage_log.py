@@ -300,7 +300,7 @@ def annotate_record(
     row: Mapping[str, Any],
     content: tuple[str, ...],
 ) -> bool:
-    """Insert an agent's `row` about a triage record (a correction, a resolution) into `table`,
+    """Insert an agent's `row` about a triage record (a correction) into `table`,
     idempotent by `id_column`; True when inserted. UnknownTriageError for a record the store
     does not hold; StoreConflictError when the id is stored with other `content` columns. The
     existence check and the insert share one transaction (one connection per request)."""

@@ -54,6 +54,9 @@ const STRINGS = {
     stillOpen: "recorded as not resolved: the case stays open",
     lastAttempt: "last attempt ({outcome}, {agent}): {resolution}",
     resolutionFailed: "resolution failed: {error}",
+    alreadyResolved: "not recorded: {agent} resolved this case at {when} ({outcome}). Your text is kept: Refresh to read theirs, or replace theirs with yours.",
+    replace: "Replace {agent}'s resolution",
+    replaced: "replaced {agent}'s resolution ({outcome})",
     field_sentiment: "sentiment",
     field_is_complaint: "is_complaint",
     field_reason: "reason",
@@ -98,6 +101,9 @@ const STRINGS = {
     stillOpen: "已记录为未解决：案例仍待处理",
     lastAttempt: "上次处理（{outcome}，{agent}）：{resolution}",
     resolutionFailed: "提交解决方法失败：{error}",
+    alreadyResolved: "未记录：{agent} 已于 {when} 解决此案例（{outcome}）。你填写的内容已保留：可刷新查看对方的解决方法，或用你的替换。",
+    replace: "替换 {agent} 的解决方法",
+    replaced: "已替换 {agent} 的解决方法（{outcome}）",
     field_sentiment: "情感",
     field_is_complaint: "是否投诉",
     field_reason: "原因",
@@ -158,6 +164,7 @@ async function call(method, path, body) {
     const message = (data.error && data.error.message) || response.statusText;
     const error = new Error(`${response.status}: ${message}`);
     error.status = response.status;
+    error.details = data.error || {};  // its code, and what that code documents
     throw error;
   }
   return data;
@@ -264,6 +271,25 @@ function saveDraft(triageId, text) {
   sessionStorage.setItem(DRAFTS_SLOT, JSON.stringify(all));
 }
 
+// A case's latest resolution, if it closed the case (a `not_resolved` attempt leaves it open).
+function closingResolution(item) {
+  const last = item.resolution;
+  return last && last.outcome !== NOT_RESOLVED ? last : null;
+}
+
+function whenOf(epochSeconds) {
+  return new Date(epochSeconds * 1000).toLocaleString(LANGUAGE);
+}
+
+// The case leaves the open count once, however many times it is resolved or replaced here.
+function countResolved(card) {
+  if (card.dataset.counted) return;
+  card.dataset.counted = "1";
+  openCount.shown -= 1;
+  openCount.total -= 1;
+  showOpenCount();
+}
+
 function resolutionForm(item, outcomes, done, card) {
   const text = el("textarea", { className: "resolution-text", placeholder: t("howResolved"),
     "aria-label": t("resolution") });
@@ -272,36 +298,61 @@ function resolutionForm(item, outcomes, done, card) {
   const outcome = el("select", { className: "resolution-outcome", "aria-label": t("outcome") });
   for (const value of outcomes) outcome.append(el("option", { value, text: value }));
   const button = el("button", { type: "button", className: "resolve", text: t("resolve") });
+  // The resolution a click replaces: a resolved case's (shown with resolved cases), or the one
+  // another agent recorded first, learnt from a refusal. The service refuses a resolution of a
+  // resolved case that does not name the one it replaces: two agents never both resolve a case.
+  let replaces = closingResolution(item);
+  const offerReplace = () => {
+    if (replaces) button.textContent = t("replace", { agent: replaces.agent });
+  };
+  offerReplace();
+  if (replaces) card.dataset.counted = "1";  // a resolved case is not in the open count
   button.addEventListener("click", async () => {
     if (!text.value.trim()) {
       setStatus(done, t("writeFirst"), true);
       return;
     }
     button.disabled = true;
+    const body = {
+      triage_id: item.triage_id, resolution: text.value, outcome: outcome.value,
+      resolution_id: newId(),
+    };
+    if (replaces) body.replaces = replaces.resolution_id;
     try {
-      await call("POST", "/resolutions", {
-        triage_id: item.triage_id, resolution: text.value, outcome: outcome.value,
-        resolution_id: newId(),
-      });
+      await call("POST", "/resolutions", body);
+      const sent = { agent: replaces && replaces.agent, outcome: outcome.value };
+      text.value = "";
+      saveDraft(item.triage_id, "");
+      button.disabled = false;
+      button.textContent = t("resolve");
+      replaces = null;
       if (outcome.value === NOT_RESOLVED) {
         // The case stays open for the next attempt (the queue keeps it): the page said
         // "resolved (not_resolved)", greyed the card and locked its Resolve button.
         setStatus(done, t("stillOpen"));
-        text.value = "";
-        saveDraft(item.triage_id, "");
-        button.disabled = false;
+        card.classList.remove("resolved");
         return;
       }
-      setStatus(done, t("resolved", { outcome: outcome.value }));
+      setStatus(done, sent.agent ? t("replaced", sent) : t("resolved", sent));
       card.classList.add("resolved");
-      saveDraft(item.triage_id, "");
-      openCount.shown -= 1;
-      openCount.total -= 1;
-      showOpenCount();
+      countResolved(card);
     } catch (error) {
       if (keyRefused(error)) return;
-      setStatus(done, t("resolutionFailed", { error: error.message }), true);
       button.disabled = false;
+      const latest = error.details.resolution;
+      if (error.status === 409 && error.details.code === "already_resolved" && latest) {
+        // Another agent resolved it first (or replaced the resolution this one replaced): say
+        // who and when, keep the draft, and let the agent decide to replace theirs knowingly.
+        setStatus(done, t("alreadyResolved", { ...latest, when: whenOf(latest.created_at) }), true);
+        replaces = latest;
+        offerReplace();
+        if (latest.outcome !== NOT_RESOLVED) {
+          card.classList.add("resolved");
+          countResolved(card);
+        }
+        return;
+      }
+      setStatus(done, t("resolutionFailed", { error: error.message }), true);
     }
   });
   return [text, outcome, button];

@@ -37,6 +37,7 @@ def _resolve(store: Store, triage_id: str, *seqs: int, outcome: str = "resolved"
             "outcome": outcome,
             "agent": "ana",
             "created_at": 0.0,
+            "ordinal": seq,  # the case's resolutions in number order
         }
         for seq in seqs
     ]
@@ -157,18 +158,20 @@ def test_concurrent_inserts_committing_out_of_order_are_all_read(store: Store) -
     at a time, so there the race cannot happen.)"""
     if store.engine.dialect.name == "sqlite":
         pytest.skip("SQLite serialises writers: numbers become visible in order")
-    triage_id, clock = _triage(store), Clock()
+    clock = Clock()
     follower = _follower(store, clock)
     assert _read(follower) == []
 
     def row(resolution_id: str) -> dict[str, object]:
+        # Two cases: one case's resolutions are written one after another (their ordinal).
         return {
             "resolution_id": resolution_id,
-            "triage_id": triage_id,
+            "triage_id": _triage(store),
             "redacted_resolution": "fixed",
             "outcome": "resolved",
             "agent": "ana",
             "created_at": 0.0,
+            "ordinal": 1,
         }
 
     slow = store.engine.connect()

@@ -3,12 +3,18 @@ read (fixtures in tests/data/conftest.py: SQLite, and PostgreSQL when configured
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from data.store import Store, StoreConflictError, UnknownTriageError
 from data.store.resolutions import (
     MAX_RESOLUTION_BYTES,
+    CaseAlreadyResolvedError,
     InvalidResolutionError,
+    LatestResolution,
+    ResolutionLog,
     ResolvedCase,
 )
 
@@ -124,10 +130,10 @@ def test_a_case_whose_latest_outcome_is_not_resolved_stays_open(store: Store) ->
     store.resolutions.add(triage_id, "Could not reproduce it.", "not_resolved", "ana")
     assert open_ids() == [triage_id] and open_complaints() == 1
     assert store.segments.recent_complaints("c1")[0]["open"]
-    store.resolutions.add(triage_id, "Rebooked on the next flight.", "resolved", "bo")
+    fixed, _ = store.resolutions.add(triage_id, "Rebooked on the next flight.", "resolved", "bo")
     assert open_ids() == [] and open_complaints() == 0
     store.resolutions.add(
-        triage_id, "The customer wrote again: still stuck.", "not_resolved", "ana"
+        triage_id, "The customer wrote again: still stuck.", "not_resolved", "ana", replaces=fixed
     )
     assert open_ids() == [triage_id] and open_complaints() == 1  # the latest outcome decides
 
@@ -144,3 +150,99 @@ def test_control_characters_other_than_tabs_and_line_breaks_are_refused(
         triage_id, "Step 1:\tcall\r\nStep 2: refund", "resolved", "ana"
     )
     assert stored
+
+
+def test_a_resolved_case_takes_another_resolution_only_as_a_replacement(store: Store) -> None:
+    """Regression: a second agent's resolution of a resolved case was stored beside the first
+    (two resolutions in the knowledge base, the second agent unaware of the first)."""
+    triage_id = _triage(store)
+    first, _ = store.resolutions.add(triage_id, "Refunded the fare.", "resolved", "ana")
+    with pytest.raises(
+        CaseAlreadyResolvedError,
+        match=r"already resolved: ana recorded it as resolved at 20[0-9-]+ [0-9:]+ UTC",
+    ) as refused:
+        store.resolutions.add(triage_id, "Rebooked her.", "resolved", "bo")
+    assert refused.value.latest is not None and refused.value.latest.resolution_id == first
+    assert f'"replaces": "{first}"' in str(refused.value)
+    with pytest.raises(CaseAlreadyResolvedError):  # nor an attempt, unless it replaces
+        store.resolutions.add(triage_id, "Still stuck.", "not_resolved", "bo")
+
+    second, stored = store.resolutions.add(
+        triage_id, "Refund reversed; rebooked instead.", "resolved", "bo", replaces=first
+    )
+    assert stored
+    with pytest.raises(CaseAlreadyResolvedError, match=r"not the latest.*bo recorded it"):
+        store.resolutions.add(triage_id, "Mine.", "workaround", "cy", replaces=first)
+    with pytest.raises(CaseAlreadyResolvedError, match="no resolution for yours to replace"):
+        store.resolutions.add(_triage(store), "Mine.", "resolved", "cy", replaces=first)
+    # A retry of the stored replacement is answered as one, not refused as a second resolution.
+    again = store.resolutions.add(
+        triage_id, "Refund reversed; rebooked instead.", "resolved", "bo", second, first
+    )
+    assert again == (second, False)
+    assert [c.resolution for c in store.resolutions.cases_after(0)] == [
+        "Refunded the fare.",
+        "Refund reversed; rebooked instead.",
+    ]
+
+
+def _race_on_reading(monkeypatch: pytest.MonkeyPatch, racers: int) -> None:
+    """Make `racers` writers each read the case's latest resolution before any of them writes:
+    the race two agents clicking Resolve at once run, played out every time."""
+    barrier = threading.Barrier(racers, timeout=20)
+    first_read = threading.local()
+    read = ResolutionLog.latest
+
+    def latest(self: ResolutionLog, triage_id: str) -> LatestResolution | None:
+        found = read(self, triage_id)
+        if not getattr(first_read, "done", False):
+            first_read.done = True
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(ResolutionLog, "latest", latest)
+
+
+def test_agents_resolving_one_case_at_once_store_one_resolution(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: two agents resolving one case at once were both answered "stored"."""
+    triage_id = _triage(store)
+    agents = ["ana", "bo", "cy"]
+    _race_on_reading(monkeypatch, len(agents))
+
+    def resolve(agent: str) -> str:
+        try:
+            store.resolutions.add(triage_id, f"fixed by {agent}", "resolved", agent)
+        except CaseAlreadyResolvedError as error:
+            return str(error)
+        return "stored"
+
+    with ThreadPoolExecutor(len(agents)) as pool:
+        answers = list(pool.map(resolve, agents))
+    [winner] = [agent for agent, answer in zip(agents, answers, strict=True) if answer == "stored"]
+    refusals = [answer for answer in answers if answer != "stored"]
+    assert len(refusals) == 2
+    assert all(f"already resolved: {winner} recorded it as resolved" in r for r in refusals)
+    [case] = store.resolutions.cases_after(0)
+    assert case.resolution == f"fixed by {winner}"
+
+
+def test_attempts_recorded_at_once_on_an_open_case_are_all_kept(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`not_resolved` leaves a case open: an attempt that lost the race to another attempt is
+    decided again against it, and stored after it."""
+    triage_id = _triage(store)
+    _race_on_reading(monkeypatch, 2)
+    with ThreadPoolExecutor(2) as pool:
+        stored = list(
+            pool.map(
+                lambda agent: store.resolutions.add(triage_id, "no luck", "not_resolved", agent),
+                ["ana", "bo"],
+            )
+        )
+    assert [was_stored for _, was_stored in stored] == [True, True]
+    monkeypatch.undo()
+    latest = store.resolutions.latest(triage_id)
+    assert latest is not None and latest.ordinal == 2

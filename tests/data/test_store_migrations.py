@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 
 from data.events import Event
-from data.store import Store, StoreError, migrate
+from data.store import Store, StoreConflictError, StoreError, migrate
 from data.store.tables import metadata
 
 STARTERS = 6  # processes opening one fresh store at once (two service workers raced before)
@@ -168,3 +168,42 @@ def test_a_read_only_open_refuses_a_url_without_a_store_and_creates_nothing(
     opened = Store(store_url, must_exist=True)
     assert opened.triage.complained_items("nobody") == set()
     opened.engine.dispose()
+
+
+def test_resolutions_made_before_ordinals_are_numbered_in_their_order(store_url: str) -> None:
+    """A store may hold a case resolved twice (before one resolution per case was enforced):
+    the upgrade numbers each case's resolutions in `seq` order, so the latest stays the latest
+    and the case is resolved again only by replacing it."""
+    engine = _bare_engine(store_url)
+    migrate.upgrade(engine, "0005")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO triage_records (triage_id, redacted_text, language, is_complaint,"
+                " outputs, model_versions, created_at) VALUES"
+                " ('t1', 'late', 'en', true, '{}', '{}', 1.0),"
+                " ('t2', 'lost', 'en', true, '{}', '{}', 2.0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO resolutions (resolution_id, triage_id, redacted_resolution, outcome,"
+                " agent, created_at) VALUES ('r1', 't1', 'a', 'resolved', 'ana', 3.0),"
+                " ('r2', 't2', 'b', 'resolved', 'bo', 4.0),"
+                " ('r3', 't1', 'c', 'resolved', 'bo', 5.0)"
+            )
+        )
+    engine.dispose()
+    store = Store(store_url)
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT resolution_id, ordinal FROM resolutions ORDER BY seq")
+        ).all()
+    assert [tuple(row) for row in rows] == [("r1", 1), ("r2", 1), ("r3", 2)]
+    with pytest.raises(StoreConflictError, match="already resolved: bo recorded it"):
+        store.resolutions.add("t1", "mine", "resolved", "cy")
+    assert store.resolutions.add("t1", "mine", "resolved", "cy", "r4", replaces="r3") == (
+        "r4",
+        True,
+    )
+    store.engine.dispose()

@@ -77,6 +77,7 @@ def test_aggregates_count_events_contacts_and_open_complaints(store: Store) -> N
                 "outcome": "resolved",
                 "agent": "agent-1",
                 "created_at": time.time(),
+                "ordinal": 1,
             },
         )
     contacts = store.segments.complaints_by_customer().set_index("user_id")

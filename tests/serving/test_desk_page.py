@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from cli.launcher import api_keys_setting
 from data.store import Store
 from data.store.tables import corrections, resolutions
 from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
@@ -34,6 +35,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT_S = 60  # an upper bound for a page update; CI machines can be busy
 KB_WAIT_S = 90  # the first resolution on a fresh serving cache also makes the encoder
 SIMILAR = "My bag is lost after the flight to Denver, nobody answers the phone"
+BO_KEY = "test-agent-bo-key-0123456789abcdef"
 
 MESSAGES = {
     "lost": "You lost my bag on the flight to Denver and nobody answers, this is a disgrace",
@@ -90,8 +92,10 @@ def desk_service(
 ) -> Iterator[ServiceProcess]:
     """A service with its own store, so the queue holds exactly this test's messages."""
     store = tmp_path_factory.mktemp("desk") / "desk.db"
+    # A second agent, bo, resolves cases behind the page's agent's back.
+    keys = f"{api_keys_setting(API_KEYS)},agent:bo:{BO_KEY}"
     running = ServiceProcess(
-        service_env(champions_home, AGORA_STORE_URL=f"sqlite:///{store}")
+        service_env(champions_home, AGORA_STORE_URL=f"sqlite:///{store}", AGORA_API_KEYS=keys)
     ).start()
     yield running
     running.stop()
@@ -647,3 +651,53 @@ def test_a_key_removed_mid_work_brings_the_sign_in_back_and_keeps_the_draft(
     wait.until(ec.staleness_of(typed_in))  # the queue loaded anew
     box = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
     assert box.get_attribute("value") == draft
+
+
+def test_a_case_another_agent_resolved_first_says_who_and_keeps_the_draft(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: two agents could both resolve one case: the second Resolve was stored too,
+    unaware of the first. Now it is refused (409); the page says who resolved it and when,
+    keeps what the agent wrote, and replaces the other resolution only when asked to."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    triage_id = _triaged(desk_service, "My refund never arrived after the strike", "desk-twice")
+    driver = browser
+    _open_desk(driver, desk_service)
+    wait = WebDriverWait(driver, WAIT_S)
+    card = _card(driver, triage_id)
+    status, by_bo, _ = desk_service.request(
+        "POST",
+        "/resolutions",
+        b'{"triage_id": "%s", "resolution": "Refund re-sent.", "outcome": "resolved"}'
+        % triage_id.encode(),
+        role=None,
+        headers={"x-api-key": BO_KEY},
+    )
+    assert status == 200, by_bo
+
+    draft = "Refunded by bank transfer"
+    box = card.find_element(By.CSS_SELECTOR, "textarea.resolution-text")  # type: ignore[attr-defined]
+    box.send_keys(draft)
+    button = card.find_element(By.CSS_SELECTOR, "button.resolve")  # type: ignore[attr-defined]
+    button.click()
+    done = card.find_element(By.CSS_SELECTOR, ".done")  # type: ignore[attr-defined]
+    wait.until(lambda _: "bo resolved this case at" in done.text)
+    assert "error" in str(done.get_attribute("class")) and "(resolved)" in done.text
+    assert "409" not in done.text  # a sentence for the agent, not the API's
+    assert box.get_attribute("value") == draft
+    assert button.text == "Replace bo's resolution"
+    driver.save_screenshot(str(_artifacts() / "resolved-by-another.png"))  # type: ignore[attr-defined]
+
+    button.click()
+    wait.until(lambda _: "replaced bo's resolution" in done.text)
+    store = Store(desk_service.env["AGORA_STORE_URL"])  # type: ignore[index]
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(resolutions.c.agent, resolutions.c.ordinal)
+            .where(resolutions.c.triage_id == triage_id)
+            .order_by(resolutions.c.seq)
+        ).all()
+    store.engine.dispose()
+    assert [tuple(row) for row in rows] == [("bo", 1), ("agent-local", 2)]

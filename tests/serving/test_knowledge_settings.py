@@ -115,6 +115,7 @@ def test_a_resolution_committed_after_a_higher_number_is_still_embedded(tmp_path
             "outcome": "resolved",
             "agent": "ana",
             "created_at": 0.0,
+            "ordinal": 1,
         }
         with store.engine.begin() as connection:
             connection.execute(resolutions.insert(), [row])
