@@ -2,7 +2,8 @@
 
 `GET /desk` (with its script and style sheet) is a static shell holding no customer data: the
 agent signs in with their API key, kept in the tab's session storage, and every call the page
-makes carries it. The data is behind the `agent` role: the queue (`GET /desk/queue`), and the
+makes carries it. The data is behind the `agent` role: the queue (`GET /desk/queue`, a page at a
+time with the agent's filters: `serving.desk_paging`), and the
 same API any client uses for corrections (`POST /corrections`), resolutions (`POST
 /resolutions`) and trends (`GET /analytics/complaints`). The page builds every element with
 `textContent`, never HTML from data, and is served with a Content-Security-Policy that allows
@@ -11,12 +12,11 @@ only its own script: customers' text cannot run in an agent's browser.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import Response
@@ -24,7 +24,20 @@ from fastapi.responses import Response
 from data.store import Store
 from data.store.case_queue import MAX_QUEUE_ROWS
 from data.store.resolutions import OUTCOMES
+from data.store.tables import LABEL_LENGTH
 from models.triage.schema import URGENCY_LEVELS
+from serving.desk_paging import (
+    MAX_CURSOR_CHARS,
+    MAX_SPAN_HOURS,
+    MAX_TIME_CHARS,
+    MAX_ZONE_CHARS,
+    DeskQueryError,
+    FiltersAsked,
+    WindowAsked,
+    continued,
+    cursor_of,
+    queue_filter,
+)
 from serving.knowledge import ServedKnowledge
 from serving.served_models import ServedModels
 
@@ -44,7 +57,6 @@ PAGE_HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-MAX_SINCE_HOURS: Final = 24 * 90
 
 
 @cache
@@ -77,20 +89,34 @@ def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) 
 
     @app.get("/desk/queue")
     def desk_queue(
-        since_hours: float = Query(168, gt=0, le=MAX_SINCE_HOURS),
+        since_hours: float | None = Query(None, gt=0, le=MAX_SPAN_HOURS),
+        since: str | None = Query(None, min_length=1, max_length=MAX_TIME_CHARS),
+        until: str | None = Query(None, min_length=1, max_length=MAX_TIME_CHARS),
+        tz: str | None = Query(None, min_length=1, max_length=MAX_ZONE_CHARS),
+        status: Literal["open", "resolved", "all"] | None = None,
+        include_resolved: bool | None = None,
+        queue: str | None = Query(None, min_length=1, max_length=LABEL_LENGTH),
+        urgency: Literal[URGENCY_LEVELS] | None = None,  # type: ignore[valid-type]
         limit: int = Query(50, ge=1, le=MAX_QUEUE_ROWS),
-        include_resolved: bool = False,
+        cursor: str | None = Query(None, min_length=1, max_length=MAX_CURSOR_CHARS),
     ) -> dict[str, Any]:
-        """Recent triaged cases, most urgent first, with the labels an agent may correct to."""
+        """Triaged cases, most urgent first, a page at a time, with the labels an agent may
+        correct to: `next_cursor` reads the next page of the same query (None: the last)."""
         service = running()
         if service is None:
             raise HTTPException(503, "the service is starting")
-        since = time.time() - since_hours * 3600
-        cases = service.store.queue.recent(
-            since, URGENCY_LEVELS, limit=limit, include_resolved=include_resolved
-        )
+        filters = FiltersAsked(status, include_resolved, queue, urgency)
+        try:
+            if cursor is None:
+                which = queue_filter(WindowAsked(since_hours, since, until, tz), filters)
+                after = None
+            else:
+                which, after = continued(cursor, filters, URGENCY_LEVELS)
+        except DeskQueryError as error:
+            raise HTTPException(400, str(error)) from None
+        cases, last = service.store.queue.page(which, URGENCY_LEVELS, limit=limit, after=after)
         # Counted apart from the page: with more cases than `limit`, the page shows that.
-        total = service.store.queue.count(since, include_resolved=include_resolved)
+        total = service.store.queue.count(which)
         rows = [asdict(case) for case in cases]
         for row in rows:
             # As on /triage, only complaints look for past resolutions (each is an embedding),
@@ -104,6 +130,10 @@ def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) 
         return {
             "cases": rows,
             "total": max(total, len(rows)),
+            "next_cursor": cursor_of(which, last) if last is not None else None,
+            # The window the pages read (the first page's, for every page after it).
+            "window": {"since": which.since, "until": which.until},
+            "filters": {"status": which.status, "queue": which.queue, "urgency": which.urgency},
             "choices": engine.label_choices() if engine is not None else {},
             "outcomes": list(OUTCOMES),
         }

@@ -100,6 +100,12 @@ MOUNTED_ROUTE_PARAMETERS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "by": {"enum": list(SUMMARY_DIMENSIONS)},
         "tz": {"pattern": f"^({ZONE_SHAPE.pattern})$"},
     },
+    # The desk's window takes the trends' forms (serving.desk_paging reads them alike).
+    ("get", "/desk/queue"): {
+        "since": {"pattern": f"^({RELATIVE_SHAPE.pattern}|{TIME_SHAPE.pattern})$"},
+        "until": {"pattern": f"^({TIME_SHAPE.pattern})$"},
+        "tz": {"pattern": f"^({ZONE_SHAPE.pattern})$"},
+    },
 }
 # Their bodies, for routes that read them themselves (FastAPI cannot see the model): optional,
 # since an empty body analyses the window ending now.

@@ -9,9 +9,11 @@ const DRAFTS_SLOT = "agora-desk-drafts";
 const CORRECTABLE = ["sentiment", "is_complaint", "reason", "category", "urgency", "queue"];
 const NOT_RESOLVED = "not_resolved";  // the outcome that leaves a case open
 const UNKNOWN_ZONE = "Etc/Unknown";
-// The queue holds the cases that arrived in these last days; the count says so, since an open
-// case that arrived before is not in it (the page said "16 open cases" with a 17th out of sight).
+// Without dates the queue holds the cases that arrived in these last days; the count says so,
+// since an open case that arrived before is not in it (the page said "16 open cases" with a 17th
+// out of sight). The date filter reaches further back, a page at a time ("Show more").
 const QUEUE_DAYS = 7;
+const PAGE_SIZE = 50;
 
 // The desk speaks English or Simplified Chinese: `?lang=zh` or `?lang=en`, else the agent's last
 // choice (the language button), else the browser's languages. Labels the models give (reasons,
@@ -28,8 +30,28 @@ const STRINGS = {
     queue: "Queue",
     refresh: "Refresh",
     loading: "loading…",
-    openCases: "{n} open cases of the last {days} days, most urgent first",
-    someOpenCases: "the {n} most urgent of {total} open cases of the last {days} days (the rest are not shown)",
+    cases_open: "{total} open cases",
+    cases_resolved: "{total} resolved cases",
+    cases_all: "{total} cases",
+    lastDays: "of the last {days} days",
+    between: "that arrived from {from} to {to}",
+    fromDay: "that arrived from {from} on",
+    toDay: "that arrived up to {to}",
+    inQueue: "in queue {queue}",
+    ofUrgency: "of urgency {urgency}",
+    allShown: "{cases} {scope}, most urgent first",
+    someShown: "{shown} of {cases} {scope}, most urgent first (Show more for the next {page})",
+    filters: "Filter the queue",
+    status: "status",
+    status_open: "open",
+    status_resolved: "resolved",
+    status_all: "all",
+    any: "any",
+    fromLabel: "from",
+    toLabel: "to",
+    apply: "Apply",
+    more: "Show more",
+    datesReversed: "the “from” day is after the “to” day",
     queueFailed: "could not load the queue: {error}",
     keyRefused: "That key cannot open the desk ({error}). Enter an agent key.",
     signOut: "Sign out",
@@ -75,8 +97,28 @@ const STRINGS = {
     queue: "待处理队列",
     refresh: "刷新",
     loading: "加载中…",
-    openCases: "近 {days} 天的 {n} 个待处理案例，最紧急的在前",
-    someOpenCases: "近 {days} 天共 {total} 个待处理案例，显示最紧急的 {n} 个（其余未显示）",
+    cases_open: "{total} 个待处理案例",
+    cases_resolved: "{total} 个已解决案例",
+    cases_all: "{total} 个案例",
+    lastDays: "近 {days} 天",
+    between: "{from} 至 {to} 到达",
+    fromDay: "{from} 起到达",
+    toDay: "{to} 及以前到达",
+    inQueue: "队列 {queue}",
+    ofUrgency: "紧急程度 {urgency}",
+    allShown: "{scope}的 {cases}，最紧急的在前",
+    someShown: "{scope}的 {cases}，已显示最紧急的 {shown} 个（“显示更多”再加载 {page} 个）",
+    filters: "筛选队列",
+    status: "状态",
+    status_open: "待处理",
+    status_resolved: "已解决",
+    status_all: "全部",
+    any: "全部",
+    fromLabel: "从",
+    toLabel: "到",
+    apply: "应用",
+    more: "显示更多",
+    datesReversed: "开始日期晚于结束日期",
     queueFailed: "无法加载队列：{error}",
     keyRefused: "此密钥无法打开工作台（{error}），请输入客服密钥。",
     signOut: "退出",
@@ -283,7 +325,7 @@ function whenOf(epochSeconds) {
 
 // The case leaves the open count once, however many times it is resolved or replaced here.
 function countResolved(card) {
-  if (card.dataset.counted) return;
+  if (card.dataset.counted || shownQuery.status !== "open") return;
   card.dataset.counted = "1";
   openCount.shown -= 1;
   openCount.total -= 1;
@@ -408,29 +450,120 @@ function caseCard(item, choices, outcomes) {
 // The open cases as last loaded, less those resolved on the page since: the count said "18 open"
 // after each resolution until a refresh.
 const openCount = { shown: 0, total: 0 };
+// The query the shown cases answer (the filters when Apply or Refresh was last pressed), and the
+// cursor of its next page (null: none).
+let shownQuery = { status: "open", queue: "", urgency: "", from: "", to: "" };
+let nextCursor = null;
 
+// What the shown cases are: "12 open cases of the last 7 days, most urgent first", or "50 of
+// 180 ..." when more pages remain.
 function showOpenCount() {
-  // A full page is not the whole queue: say how many are open in all.
-  const { shown: n, total } = openCount;
+  const { shown, total } = openCount;
+  const q = shownQuery;
+  const parts = [];
+  if (q.from && q.to) parts.push(t("between", { from: q.from, to: q.to }));
+  else if (q.from) parts.push(t("fromDay", { from: q.from }));
+  else if (q.to) parts.push(t("toDay", { to: q.to }));
+  else parts.push(t("lastDays", { days: QUEUE_DAYS }));
+  if (q.queue) parts.push(t("inQueue", { queue: q.queue }));
+  if (q.urgency) parts.push(t("ofUrgency", { urgency: q.urgency }));
+  const vars = {
+    cases: t(`cases_${q.status}`, { total }), scope: parts.join(" "), shown,
+    page: Math.min(PAGE_SIZE, total - shown),
+  };
   const status = document.getElementById("queue-status");
-  const days = QUEUE_DAYS;
-  setStatus(status, total > n ? t("someOpenCases", { n, total, days }) : t("openCases", { n, days }));
+  setStatus(status, total > shown ? t("someShown", vars) : t("allShown", vars));
 }
 
-async function loadQueue() {
+// The day after `day` (YYYY-MM-DD): "to" is the whole of its day, the service's `until` excludes.
+function dayAfter(day) {
+  const [y, m, d] = day.split("-").map(Number);
+  const next = new Date(Date.UTC(y, m - 1, d + 1));
+  return next.toISOString().slice(0, 10);
+}
+
+function agentZone() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && zone !== UNKNOWN_ZONE ? zone : "";
+}
+
+// The queue's URL for the first page of `q`, or for the page after `cursor`.
+function queueUrl(q, cursor) {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (cursor) {
+    params.set("cursor", cursor);  // it carries the query and its window
+  } else {
+    params.set("status", q.status);
+    if (q.queue) params.set("queue", q.queue);
+    if (q.urgency) params.set("urgency", q.urgency);
+    if (q.from || q.to) {
+      // Days of the agent's own calendar: the service reads the dates in their zone.
+      if (q.from) params.set("since", q.from);
+      if (q.to) params.set("until", dayAfter(q.to));
+      const zone = agentZone();
+      if (zone) params.set("tz", zone);
+    } else {
+      params.set("since_hours", String(QUEUE_DAYS * 24));
+    }
+  }
+  return `/desk/queue?${params}`;
+}
+
+function filtersAsked() {
+  return {
+    status: document.getElementById("filter-status").value,
+    queue: document.getElementById("filter-queue").value,
+    urgency: document.getElementById("filter-urgency").value,
+    from: document.getElementById("filter-from").value,
+    to: document.getElementById("filter-to").value,
+  };
+}
+
+// Fill a filter's choices (the served models' queues, the urgency levels), keeping its value.
+function fillChoices(id, values) {
+  const select = document.getElementById(id);
+  const kept = select.value;
+  const options = [el("option", { value: "", text: t("any") })];
+  for (const value of new Set([...(values || []), ...(kept ? [kept] : [])])) {
+    options.push(el("option", { value, text: value }));
+  }
+  select.replaceChildren(...options);
+  select.value = kept;
+}
+
+// Read the queue's first page for the filters as they are now (`more`: the next page, added
+// below the cases shown).
+async function loadQueue(more = false) {
   const status = document.getElementById("queue-status");
+  const moreButton = document.getElementById("more");
+  const asked = more ? shownQuery : filtersAsked();
+  if (asked.from && asked.to && asked.from > asked.to) {
+    setStatus(status, t("queueFailed", { error: t("datesReversed") }), true);
+    return;
+  }
   setStatus(status, t("loading"));
+  moreButton.disabled = true;
   try {
-    const data = await call("GET", `/desk/queue?limit=50&since_hours=${QUEUE_DAYS * 24}`);
+    const data = await call("GET", queueUrl(asked, more ? nextCursor : null));
     const queue = document.getElementById("queue");
     const outcomes = data.outcomes || ["resolved"];
-    queue.replaceChildren(...data.cases.map((item) => caseCard(item, data.choices || {}, outcomes)));
-    openCount.shown = data.cases.length;
+    const cards = data.cases.map((item) => caseCard(item, data.choices || {}, outcomes));
+    if (more) queue.append(...cards);
+    else queue.replaceChildren(...cards);
+    const choices = data.choices || {};
+    fillChoices("filter-queue", choices.queue);
+    fillChoices("filter-urgency", choices.urgency);
+    shownQuery = asked;
+    nextCursor = data.next_cursor || null;
+    moreButton.hidden = !nextCursor;
+    openCount.shown = queue.children.length;
     openCount.total = Math.max(data.total || 0, openCount.shown);
     showOpenCount();
   } catch (error) {
     if (keyRefused(error)) return;  // a wrong key must not lock the tab
     setStatus(status, t("queueFailed", { error: error.message }), true);
+  } finally {
+    moreButton.disabled = false;
   }
 }
 
@@ -499,6 +632,11 @@ document.addEventListener("DOMContentLoaded", () => {
     openDesk();
   });
   document.getElementById("refresh").addEventListener("click", () => { loadQueue(); loadTrends(); });
+  document.getElementById("filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadQueue();
+  });
+  document.getElementById("more").addEventListener("click", () => loadQueue(true));
   document.getElementById("sign-out").addEventListener("click", () => {
     // Drafts go with the agent who signs out; a refused key keeps them for its next sign-in.
     sessionStorage.removeItem(DRAFTS_SLOT);
