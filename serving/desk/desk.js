@@ -30,9 +30,14 @@ const STRINGS = {
     queue: "Queue",
     refresh: "Refresh",
     loading: "loading…",
-    cases_open: "{total} open cases",
-    cases_resolved: "{total} resolved cases",
-    cases_all: "{total} cases",
+    // Counts take the form of their number: `key_one` for 1, `key_other` otherwise (the
+    // page said "1 open cases").
+    cases_open_one: "{total} open case",
+    cases_open_other: "{total} open cases",
+    cases_resolved_one: "{total} resolved case",
+    cases_resolved_other: "{total} resolved cases",
+    cases_all_one: "{total} case",
+    cases_all_other: "{total} cases",
     lastDays: "of the last {days} days",
     between: "that arrived from {from} to {to}",
     fromDay: "that arrived from {from} on",
@@ -56,7 +61,8 @@ const STRINGS = {
     keyRefused: "That key cannot open the desk ({error}). Enter an agent key.",
     signOut: "Sign out",
     trendsFailed: "trends unavailable: {error}",
-    spike: "spike {when}: {dimension} {group}, {count} messages where {expected} were expected (p={p})",
+    spike_one: "spike {when}: {dimension} {group}, {count} message where {expected} were expected (p={p})",
+    spike_other: "spike {when}: {dimension} {group}, {count} messages where {expected} were expected (p={p})",
     customer: "customer",
     item: "item",
     evidence: "evidence",
@@ -97,9 +103,9 @@ const STRINGS = {
     queue: "待处理队列",
     refresh: "刷新",
     loading: "加载中…",
-    cases_open: "{total} 个待处理案例",
-    cases_resolved: "{total} 个已解决案例",
-    cases_all: "{total} 个案例",
+    cases_open_other: "{total} 个待处理案例",
+    cases_resolved_other: "{total} 个已解决案例",
+    cases_all_other: "{total} 个案例",
     lastDays: "近 {days} 天",
     between: "{from} 至 {to} 到达",
     fromDay: "{from} 起到达",
@@ -123,7 +129,7 @@ const STRINGS = {
     keyRefused: "此密钥无法打开工作台（{error}），请输入客服密钥。",
     signOut: "退出",
     trendsFailed: "趋势暂不可用：{error}",
-    spike: "激增 {when}：{dimension} {group}，{count} 条消息，预期 {expected} 条（p={p}）",
+    spike_other: "激增 {when}：{dimension} {group}，{count} 条消息，预期 {expected} 条（p={p}）",
     customer: "客户",
     item: "商品",
     evidence: "依据",
@@ -170,6 +176,15 @@ const LANGUAGE = chooseLanguage();
 function t(key, vars = {}) {
   const template = STRINGS[LANGUAGE][key] ?? STRINGS.en[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+// The text of `key` for the number `count` (vars.count): the language's plural form of it, e.g.
+// `cases_open_one` for 1 in English; Chinese has one form (`_other`).
+function tn(key, count, vars = {}) {
+  const form = new Intl.PluralRules(LANGUAGE === "zh" ? "zh-CN" : "en").select(count);
+  const strings = STRINGS[LANGUAGE];
+  const chosen = `${key}_${form}` in strings ? `${key}_${form}` : `${key}_other`;
+  return t(chosen, { count, ...vars });
 }
 
 function fieldName(name) {
@@ -468,7 +483,7 @@ function showOpenCount() {
   if (q.queue) parts.push(t("inQueue", { queue: q.queue }));
   if (q.urgency) parts.push(t("ofUrgency", { urgency: q.urgency }));
   const vars = {
-    cases: t(`cases_${q.status}`, { total }), scope: parts.join(" "), shown,
+    cases: tn(`cases_${q.status}`, total, { total }), scope: parts.join(" "), shown,
     page: Math.min(PAGE_SIZE, total - shown),
   };
   const status = document.getElementById("queue-status");
@@ -586,8 +601,8 @@ async function loadTrends() {
       const d = alert.details || {};
       const when = new Date(alert.window_start * 1000).toLocaleString(LANGUAGE);
       return el("li", {
-        text: t("spike", {
-          when, dimension: alert.dimension, group: alert.group_value, count: d.count,
+        text: tn("spike", Number(d.count), {
+          when, dimension: alert.dimension, group: alert.group_value,
           expected: Number(d.expected).toFixed(1), p: Number(d.p_value).toExponential(1),
         }),
       });

@@ -703,6 +703,22 @@ def test_a_case_another_agent_resolved_first_says_who_and_keeps_the_draft(
     assert [tuple(row) for row in rows] == [("bo", 1), ("agent-local", 2)]
 
 
+def test_counts_take_the_form_of_their_number(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: the page said "1 open cases" (and "1 messages" in a spike)."""
+    driver = browser
+    _open_desk(driver, desk_service)
+    said = driver.execute_script(  # type: ignore[attr-defined]
+        "return [tn('cases_open', 1, {total: 1}), tn('cases_open', 2, {total: 2}),"
+        " tn('cases_resolved', 1, {total: 1}), tn('cases_all', 0, {total: 0}),"
+        " tn('spike', 1, {when: 'today', dimension: 'reason', group: 'late',"
+        " expected: '0.2', p: '1e-3'})]"
+    )
+    assert said[:4] == ["1 open case", "2 open cases", "1 resolved case", "0 cases"]
+    assert "1 message where" in said[4]
+
+
 def test_the_agent_pages_through_the_queue_and_filters_it(
     desk_service: ServiceProcess, browser: object
 ) -> None:
