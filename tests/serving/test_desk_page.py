@@ -685,6 +685,10 @@ def test_a_case_another_agent_resolved_first_says_who_and_keeps_the_draft(
     done = card.find_element(By.CSS_SELECTOR, ".done")  # type: ignore[attr-defined]
     wait.until(lambda _: "bo resolved this case at" in done.text)
     assert "error" in str(done.get_attribute("class")) and "(resolved)" in done.text
+    # It reads as a refusal, in red and not dimmed with the resolved card (it was green, greyed).
+    assert done.value_of_css_property("color") == "rgba(170, 17, 17, 1)"
+    actions = done.find_element(By.XPATH, "..")
+    assert actions.value_of_css_property("opacity") == "1"
     assert "409" not in done.text  # a sentence for the agent, not the API's
     assert box.get_attribute("value") == draft
     assert button.text == "Replace bo's resolution"
