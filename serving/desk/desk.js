@@ -43,6 +43,7 @@ const STRINGS = {
     fromDay: "that arrived from {from} on",
     toDay: "that arrived up to {to}",
     inQueue: "in queue {queue}",
+    listSeparator: ", ",
     ofUrgency: "of urgency {urgency}",
     allShown: "{cases} {scope}, most urgent first",
     someShown: "{shown} of {cases} {scope}, most urgent first (Show more for the next {page})",
@@ -81,6 +82,7 @@ const STRINGS = {
     resolved: "resolved ({outcome})",
     stillOpen: "recorded as not resolved: the case stays open",
     lastAttempt: "last attempt ({outcome}, {agent}): {resolution}",
+    resolvedAs: "resolution ({outcome}, {agent}, {when}): {resolution}",
     resolutionFailed: "resolution failed: {error}",
     alreadyResolved: "not recorded: {agent} resolved this case at {when} ({outcome}). Your text is kept: Refresh to read theirs, or replace theirs with yours.",
     replace: "Replace {agent}'s resolution",
@@ -111,6 +113,7 @@ const STRINGS = {
     fromDay: "{from} 起到达",
     toDay: "{to} 及以前到达",
     inQueue: "队列 {queue}",
+    listSeparator: "，",
     ofUrgency: "紧急程度 {urgency}",
     allShown: "{scope}的 {cases}，最紧急的在前",
     someShown: "{scope}的 {cases}，已显示最紧急的 {shown} 个（“显示更多”再加载 {page} 个）",
@@ -148,6 +151,7 @@ const STRINGS = {
     resolved: "已解决（{outcome}）",
     stillOpen: "已记录为未解决：案例仍待处理",
     lastAttempt: "上次处理（{outcome}，{agent}）：{resolution}",
+    resolvedAs: "解决方法（{outcome}，{agent}，{when}）：{resolution}",
     resolutionFailed: "提交解决方法失败：{error}",
     alreadyResolved: "未记录：{agent} 已于 {when} 解决此案例（{outcome}）。你填写的内容已保留：可刷新查看对方的解决方法，或用你的替换。",
     replace: "替换 {agent} 的解决方法",
@@ -416,10 +420,14 @@ function resolutionForm(item, outcomes, done, card) {
 }
 
 // An open case's earlier attempt (`not_resolved`): the next agent reads it before starting over.
+// A resolved case's resolution (with resolved cases shown) is what a replacement would replace.
 function lastAttempt(item) {
   const last = item.resolution;
   if (!last) return null;
-  return el("p", { className: "attempt", text: t("lastAttempt", last) });
+  const text = closingResolution(item)
+    ? t("resolvedAs", { ...last, when: whenOf(last.created_at) })
+    : t("lastAttempt", last);
+  return el("p", { className: "attempt", text });
 }
 
 // The queue sends a long message's opening only (its first 4,000 characters): say so.
@@ -475,15 +483,16 @@ let nextCursor = null;
 function showOpenCount() {
   const { shown, total } = openCount;
   const q = shownQuery;
+  // The filters first, then the days: "1 open case of urgency high, of the last 7 days".
   const parts = [];
+  if (q.queue) parts.push(t("inQueue", { queue: q.queue }));
+  if (q.urgency) parts.push(t("ofUrgency", { urgency: q.urgency }));
   if (q.from && q.to) parts.push(t("between", { from: q.from, to: q.to }));
   else if (q.from) parts.push(t("fromDay", { from: q.from }));
   else if (q.to) parts.push(t("toDay", { to: q.to }));
   else parts.push(t("lastDays", { days: QUEUE_DAYS }));
-  if (q.queue) parts.push(t("inQueue", { queue: q.queue }));
-  if (q.urgency) parts.push(t("ofUrgency", { urgency: q.urgency }));
   const vars = {
-    cases: tn(`cases_${q.status}`, total, { total }), scope: parts.join(" "), shown,
+    cases: tn(`cases_${q.status}`, total, { total }), scope: parts.join(t("listSeparator")), shown,
     page: Math.min(PAGE_SIZE, total - shown),
   };
   const status = document.getElementById("queue-status");

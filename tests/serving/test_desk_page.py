@@ -764,6 +764,11 @@ def test_the_agent_pages_through_the_queue_and_filters_it(
     assert all(
         c.find_element(By.CSS_SELECTOR, "button.resolve").text.startswith("Replace") for c in cards
     )
+    # What a replacement would replace, called a resolution (it said "last attempt").
+    assert all(
+        c.find_element(By.CSS_SELECTOR, ".attempt").text.startswith("resolution (resolved, ")
+        for c in cards
+    )
     driver.save_screenshot(str(_artifacts() / "resolved-filter.png"))  # type: ignore[attr-defined]
 
     # Other days: an empty week long ago, said so.
