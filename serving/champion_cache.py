@@ -111,6 +111,11 @@ class ChampionCache:
         self.cache_dir = cache_dir
         self.tracking_uri = tracking_uri
         self._mlflow_client: MlflowClient | None = None
+        # When the registry last answered, and how often listing the bindings failed: what the
+        # service reports on /metrics (serving.ops_metrics). Alias lookups also fail for an alias
+        # that is not set, so only the bindings' search counts as a failure to reach it.
+        self.registry_reached_at: float | None = None
+        self.registry_failures = 0
         for key, value in _MLFLOW_CLIENT_ENV.items():
             os.environ.setdefault(key, value)
 
@@ -175,7 +180,9 @@ class ChampionCache:
                 filter_string=f"tags.`{SERVING_SLOT_TAG}` != ''", max_results=1000
             )
             slots = bound_slots((m.name, dict(m.tags or {})) for m in models)
+            self.registry_reached_at = time.time()
         except Exception as error:  # any registry failure falls back to the record
+            self.registry_failures += 1
             reason = f"{type(error).__name__}: {error}"[:500]
             recorded = self._recorded_bindings()
             if recorded is None:
@@ -204,14 +211,17 @@ class ChampionCache:
     def champion_version(self, name: str) -> str | None:
         """The version `@champion` points at in the registry now, or None if it cannot say."""
         try:
-            return str(self._client().get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+            version = str(self._client().get_model_version_by_alias(name, CHAMPION_ALIAS).version)
         except Exception:  # registry down or alias unset: nothing to compare with
             return None
+        self.registry_reached_at = time.time()
+        return version
 
     def _from_registry(self, name: str) -> ChampionRef:
         import mlflow
 
         found = self._client().get_model_version_by_alias(name, CHAMPION_ALIAS)
+        self.registry_reached_at = time.time()
         version = str(found.version)
         target = self.cache_dir / name / version_folder(version, found.source or "")
         if not (target / "MLmodel").is_file():

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from data.store import StoreUnavailableError, is_store_outage
+from serving import ops_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ def store_unavailable(where: str, error: BaseException, ctx: Any = None) -> JSON
     cause = getattr(error, "orig", None) or error
     first = (str(cause).strip().splitlines() or [type(error).__name__])[0][:300]
     logger.warning("%s: the store is unavailable (%s: %s)", where, type(error).__name__, first)
+    ops_metrics.store_unavailable(where)
     if ctx is not None:
         ctx.response.status_code = 503
     return error_response(503, STORE_UNAVAILABLE, headers={"Retry-After": str(STORE_RETRY_AFTER_S)})

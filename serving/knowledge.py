@@ -37,6 +37,7 @@ from models.knowledge import (
     knowledge_encoder,
     parse_kb_encoder,
 )
+from serving import ops_metrics
 from serving.settings import KB_ENCODER_ENV, KB_REFRESH_ENV, SIMILAR_CASES_ENV, env_number
 from serving.worker_tuning import settle_after_load
 
@@ -131,6 +132,7 @@ class ServedKnowledge:
             try:
                 self.catch_up()
             except Exception as error:  # keep following; the cases held keep being served
+                ops_metrics.knowledge_refresh_failed()
                 if not is_store_outage(error):
                     logger.exception("knowledge base refresh failed")
                 elif not outage:  # one line per outage, not a traceback every refresh
@@ -138,4 +140,5 @@ class ServedKnowledge:
                 outage = is_store_outage(error)
             else:
                 outage = False
+                ops_metrics.knowledge_refreshed(len(self.base))
             time.sleep(self.settings.refresh_s)

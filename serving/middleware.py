@@ -37,6 +37,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving import ops_metrics
 from serving.auth import Principal, check_start_keys
 from serving.docs_page_headers import DocsPageHeaders
 from serving.errors import error_response
@@ -208,6 +209,7 @@ class LoadShedder:
             (self.batches_in_flight, self.batch_limit) if batch else (self.in_flight, self.limit)
         )
         if busy >= limit:
+            ops_metrics.shed(route_of(scope["path"]) or scope["path"])
             what = "batch requests" if batch else "requests"
             await _reject(
                 scope,

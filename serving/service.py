@@ -35,7 +35,7 @@ from models.recommenders import (
     route_feed,
 )
 from models.triage import TriageEngine, TriageInputError
-from serving import bentoml_timeout
+from serving import bentoml_timeout, ops_metrics
 from serving.analytics_routes import Analytics, analytics_router
 from serving.champion_cache import ChampionCache
 from serving.client_error_logs import quiet_client_errors
@@ -86,7 +86,16 @@ from serving.schemas import (
     idempotency_key_of,
 )
 from serving.served_models import ServedModels, changes_since, load_served_models
-from serving.settings import DEFAULT_HOST, FEEDS, TRIAGE, Settings, not_served, service_workers
+from serving.settings import (
+    DEFAULT_HOST,
+    FEEDS,
+    ROUTE_ROLES,
+    TRIAGE,
+    UNSHED_PATHS,
+    Settings,
+    not_served,
+    service_workers,
+)
 from serving.worker_tuning import prefer_the_event_loop, settle_after_load, share_the_cores
 
 logger = logging.getLogger(__name__)
@@ -180,6 +189,12 @@ class Agora:
         self._reload_lock = threading.Lock()
         self._generation = self.champions.generation()
         self.served: ServedModels = load_served_models(self.settings, self.champions)
+        self._report_served()
+        ops_metrics.start(
+            sorted(set(ROUTE_ROLES) - UNSHED_PATHS),
+            polls=self.settings.reload_interval_s > 0,
+            knowledge=self.knowledge.settings.enabled,
+        )
         settle_after_load()
         _instance = self
         self.knowledge.start()
@@ -193,7 +208,7 @@ class Agora:
             time.sleep(GENERATION_POLL_S)
             if self.champions.generation() != self._generation:
                 try:
-                    self._reload(announce=False)
+                    self._reload(announce=False, trigger="worker")
                 except Exception:  # keep watching; the old models keep serving
                     logger.exception("reload asked by another worker failed")
 
@@ -202,15 +217,21 @@ class Agora:
         /admin/reload)."""
         while True:
             time.sleep(self.settings.reload_interval_s)
+            failures = self.champions.registry_failures
             try:
                 moved = changes_since(self.served, self.settings, self.champions)
             except Exception:  # a registry hiccup must not end the watch for good
                 logger.exception("polling the registry for moved aliases failed")
+                ops_metrics.registry_polled(ok=False)
                 continue
+            # The registry may fail without an exception: the bindings then come from their
+            # last record and nothing counts as moved.
+            ops_metrics.registry_polled(ok=self.champions.registry_failures == failures)
+            ops_metrics.registry_reached(self.champions.registry_reached_at)
             if moved:
                 logger.info("champion aliases or slot bindings moved %s: reloading", moved)
                 try:
-                    self._reload(announce=False)
+                    self._reload(announce=False, trigger="registry")
                 except Exception:  # keep watching; the old models keep serving
                     logger.exception("reload after an alias move failed")
 
@@ -232,24 +253,40 @@ class Agora:
         """
         # Loading runs on a thread of its own: as a sync API it held the worker's one API
         # thread, and every feed waited for the whole load (about 1.5 s in a client trial).
-        changed = await anyio.to_thread.run_sync(self._reload, True)
+        changed = await anyio.to_thread.run_sync(self._reload, True, "admin")
         return ReloadResponse(reloaded=True, changed=changed, **self.describe().model_dump())
 
-    def _reload(self, announce: bool) -> bool:
-        with self._reload_lock:
-            generation = self.champions.generation()
-            fresh = load_served_models(self.settings, self.champions, self.served)
-            if not fresh.ready and self.served.ready:
-                raise ApiError(
-                    503,
-                    "new champions failed to load, still serving the old ones: "
-                    f"{masked_problems(fresh)}",
-                )
-            changed = fresh.versions() != self.served.versions()
-            self.served = fresh  # one reference assignment: requests see old or new, never both
-            self._generation = self.champions.bump_generation() if announce else generation
+    def _reload(self, announce: bool, trigger: ops_metrics.ReloadTrigger) -> bool:
+        try:
+            with self._reload_lock:
+                generation = self.champions.generation()
+                fresh = load_served_models(self.settings, self.champions, self.served)
+                if not fresh.ready and self.served.ready:
+                    raise ApiError(
+                        503,
+                        "new champions failed to load, still serving the old ones: "
+                        f"{masked_problems(fresh)}",
+                    )
+                changed = fresh.versions() != self.served.versions()
+                self.served = fresh  # one reference assignment: old or new, never both
+                self._generation = self.champions.bump_generation() if announce else generation
+        except Exception:
+            ops_metrics.reloaded(trigger, ok=False)
+            ops_metrics.registry_reached(self.champions.registry_reached_at)
+            raise
+        ops_metrics.reloaded(trigger, ok=True)
+        self._report_served()
         settle_after_load()
         return changed
+
+    def _report_served(self) -> None:
+        """Put the served versions, their problems and the registry's last answer on /metrics."""
+        served = self.served
+        ops_metrics.served_models(
+            {slot: (ref.name, ref.version, ref.source) for slot, ref in served.refs().items()},
+            len(served.problems),
+        )
+        ops_metrics.registry_reached(self.champions.registry_reached_at)
 
     # -- feeds --------------------------------------------------------------------------------
 
@@ -421,6 +458,7 @@ class Agora:
             ]
         )
         written = self.store.events.add(batch, stamped_on_receipt=stamped)
+        ops_metrics.events_written(written.inserted, written.duplicates + repeats)
         return EventsResponse(accepted=written.inserted, duplicates=written.duplicates + repeats)
 
     @bentoml.api(input_spec=CorrectionRequest)
@@ -441,6 +479,8 @@ class Agora:
             _agent(ctx, "a correction"),
             request.correction_id,
         )
+        if stored:
+            ops_metrics.correction_stored(request.field)
         return CorrectionResponse(correction_id=correction_id, stored=stored)
 
     @bentoml.api(input_spec=ResolutionRequest)
@@ -468,6 +508,8 @@ class Agora:
             latest = {name: getattr(refused.latest, name) for name in _LATEST_SHOWN}
             details = {"resolution": latest}
             raise ApiError(409, str(refused), ALREADY_RESOLVED, details) from None
+        if stored:
+            ops_metrics.resolution_stored(request.outcome)
         return ResolutionResponse(resolution_id=resolution_id, stored=stored)
 
 
