@@ -1,7 +1,8 @@
 """What an operator watches besides traffic: Agora's own Prometheus metrics on `/metrics`.
 
 BentoML's `/metrics` carries its HTTP traffic metrics; these add the models served, reloads and
-registry polls, the store, load shedding and the knowledge base. The README lists each one with
+registry polls, the store, load shedding, the knowledge base, and the support desks' signal
+(messages triaged by queue, urgency, sentiment and language). The README lists each one with
 its labels and suggested alerts.
 
 BentoML runs `prometheus_client` in multiprocess mode: each worker writes its values to files in
@@ -11,8 +12,9 @@ first time it is used (`functools.cache`), in the worker, never at import: Bento
 folder in the worker's environment, and a metric made before `prometheus_client` saw it would
 count in memory only. Recording is a dictionary lookup and a write into a memory-mapped file.
 
-Labels are bounded, never a request's value: routes are templates, outcomes, triggers and
-fields are fixed words.
+Labels are bounded, never a request's value: routes are templates, outcomes and triggers are
+fixed words, and triage labels come from the served models and the routing table, capped
+(`serving.triage_metric_labels`).
 """
 
 from __future__ import annotations
@@ -267,3 +269,32 @@ def knowledge_refreshed(cases: int, at: float | None = None) -> None:
 
 def knowledge_refresh_failed() -> None:
     _knowledge_failures().inc()
+
+
+# -- the support desks' signal --------------------------------------------------------------
+
+
+@cache
+def _triaged() -> Counter:
+    return _counter(
+        "agora_triaged_messages_total",
+        "Messages triaged by POST /triage, by queue, urgency, sentiment and language",
+        ("queue", "urgency", "sentiment", "language"),
+    )
+
+
+@cache
+def _complaints() -> Counter:
+    return _counter(
+        "agora_triaged_complaints_total",
+        "Messages POST /triage found to be complaints, by complaint reason",
+        ("reason",),
+    )
+
+
+def triaged(queue: str, urgency: str, sentiment: str, language: str, reason: str | None) -> None:
+    """One message triaged; labels already bounded (`serving.triage_metric_labels`); `reason`:
+    None when the message is no complaint."""
+    _triaged().labels(queue, urgency, sentiment, language).inc()
+    if reason is not None:
+        _complaints().labels(reason).inc()

@@ -96,6 +96,7 @@ from serving.settings import (
     not_served,
     service_workers,
 )
+from serving.triage_metric_labels import count_triaged
 from serving.worker_tuning import prefer_the_event_loop, settle_after_load, share_the_cores
 
 logger = logging.getLogger(__name__)
@@ -411,6 +412,7 @@ class Agora:
                 idempotency_key=key,
                 occurred_at=request.occurred_at,
             )
+        count_triaged(engine, result)
         # Past resolutions answer complaints; praise and questions are not embedded (the
         # embedding is most of what similar cases cost a request). Cases of the reason triage
         # found come first.

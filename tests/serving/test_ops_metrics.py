@@ -1,10 +1,10 @@
 """Agora's own metrics on `/metrics`, read as Prometheus scrapes them, after real client calls.
 
-Each test reads `/metrics` before and after calls a client makes and checks the change: stored
-corrections, resolutions and events are counted, the served versions are listed per slot. A
-server of this module's own runs two workers, so the counters are checked summed over both
-(BentoML's multiprocess collection), and is then broken on purpose: shed requests, a failed
-reload, registry polls that fail.
+Each test reads `/metrics` before and after calls a client makes and checks the change: one
+triaged message adds exactly one to its queue's series, stored corrections, resolutions and
+events are counted, the served versions are listed per slot. A server of this module's own runs
+two workers, so the counters are checked summed over both (BentoML's multiprocess collection),
+and is then broken on purpose: shed requests, a failed reload, registry polls that fail.
 """
 
 from __future__ import annotations
@@ -67,7 +67,51 @@ def _triage(service: ServiceProcess, text: str, customer: str) -> dict[str, Any]
     return dict(answer)
 
 
+def _labels_of(answer: dict[str, Any]) -> dict[str, str]:
+    result = answer["result"]
+    return {
+        "queue": result["routing"]["queue"],
+        "urgency": result["urgency"]["level"],
+        "sentiment": result["sentiment"]["label"],
+        "language": result["language"]["code"],
+    }
+
+
 # -- the session's shared server ----------------------------------------------------------------
+
+
+def test_one_triage_adds_exactly_one_to_its_queue_urgency_sentiment_and_language(
+    service: ServiceProcess,
+) -> None:
+    before = _scrape(service)
+    answer = _triage(service, COMPLAINT, "metrics-c1")
+    after = _scrape(service)
+    labels = _labels_of(answer)
+    name = "agora_triaged_messages_total"
+    assert _value(after, name, **labels) - _value(before, name, **labels) == 1, labels
+    assert _total(after, name) - _total(before, name) == 1  # and no other series moved
+    result = answer["result"]
+    assert result["complaint"]["is_complaint"], result  # the text is one: its reason is counted
+    reason = result["reason"]["label"]
+    complaints = "agora_triaged_complaints_total"
+    assert _value(after, complaints, reason=reason) - _value(before, complaints, reason=reason) == 1
+    # Nothing of the request is a label: not the customer, not the text.
+    _, text = service.get("/metrics", role=None)
+    assert "metrics-c1" not in str(text) and "Denver" not in str(text)
+
+
+def test_praise_is_counted_under_its_own_labels_and_not_as_a_complaint(
+    service: ServiceProcess,
+) -> None:
+    before = _scrape(service)
+    answer = _triage(service, "Thank you, the crew was wonderful and kind!", "metrics-c2")
+    after = _scrape(service)
+    labels = _labels_of(answer)
+    name = "agora_triaged_messages_total"
+    assert not answer["result"]["complaint"]["is_complaint"], answer
+    assert _value(after, name, **labels) - _value(before, name, **labels) == 1, labels
+    complaints = "agora_triaged_complaints_total"
+    assert _total(after, complaints) == _total(before, complaints)
 
 
 def test_each_slot_lists_the_version_model_info_says_it_serves(service: ServiceProcess) -> None:
@@ -159,6 +203,17 @@ def _wait_for(check: Any, timeout: float = 20.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.25)
+
+
+def test_counters_of_both_workers_add_up(two_workers: tuple[ServiceProcess, Path, Path]) -> None:
+    service, _, _ = two_workers
+    before = _scrape(service)
+    answers = [_triage(service, COMPLAINT, f"metrics-w{number}") for number in range(12)]
+    after = _scrape(service)
+    name = "agora_triaged_messages_total"
+    assert _total(after, name) - _total(before, name) == len(answers)
+    labels = _labels_of(answers[0])  # the same text: the same labels every time
+    assert _value(after, name, **labels) - _value(before, name, **labels) == len(answers)
 
 
 def test_a_reload_counts_once_where_asked_and_once_per_worker_that_followed(
