@@ -84,3 +84,40 @@ def test_store_errors_never_carry_a_statements_parameters(tmp_path: Any) -> None
         assert "my IBAN" not in str(failed.value)
     finally:
         engine.dispose()
+
+
+def _unavailable_count(operation: str) -> float:
+    """agora_store_unavailable_total{operation=...} as this process counted it."""
+    from serving import ops_metrics
+
+    (family,) = ops_metrics._store_unavailable().collect()
+    return sum(
+        sample.value
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels == {"operation": operation}
+    )
+
+
+def test_each_answer_an_outage_gives_is_counted_by_operation_never_by_path() -> None:
+    # /metrics tells an operator how many requests the store failed, per handler or route
+    # template: a user's id in the path is never a label.
+    def events() -> Any:
+        raise _outage()
+
+    before = _unavailable_count("events")
+    assert answers_errors()(events)().status_code == 503
+    assert _unavailable_count("events") == before + 1
+
+    app = FastAPI()
+    install_store_outage_handler(app)
+
+    @app.get("/users/{user_id}/profile")
+    def profile(user_id: str) -> dict[str, str]:
+        raise _outage()
+
+    template = "/users/{user_id}/profile"
+    before = _unavailable_count(template)
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/users/u-secret-17/profile").status_code == 503
+    assert _unavailable_count(template) == before + 1
+    assert _unavailable_count("/users/u-secret-17/profile") == 0
