@@ -19,10 +19,12 @@ fixed words, and triage labels come from the served models and the routing table
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
@@ -51,7 +53,9 @@ def _gauge(name: str, documentation: str, mode: str, labels: Iterable[str] = ())
 
 def start(shed_routes: Iterable[str], polls: bool, knowledge: bool) -> None:
     """Make the counters alerts watch, every series at 0, when a worker starts: `increase()`
-    over a series that first appears at 1 misses that first failure."""
+    over a series that first appears at 1 misses that first failure. And forget the live
+    gauges of workers that died (`forget_dead_workers`)."""
+    forget_dead_workers()
     _reloads()
     _events_accepted()
     _events_duplicates()
@@ -62,6 +66,37 @@ def start(shed_routes: Iterable[str], polls: bool, knowledge: bool) -> None:
     counter = _shed()
     for route in shed_routes:
         counter.labels(route)
+
+
+def forget_dead_workers() -> list[int]:
+    """Drop the live gauges (`live*` modes) of worker processes that no longer run; returns
+    their process ids.
+
+    BentoML drops a worker's live gauges only when the worker's interpreter shuts down: one that
+    was killed (out of memory, a crash) and started again by BentoML's arbiter left its values,
+    and a dead worker's knowledge refresh time held the replica's minimum back for good. Each
+    worker does this as it starts, so a replacement cleans up after the worker it replaces.
+    """
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return []
+    from prometheus_client import multiprocess
+
+    ids = (path.stem.rsplit("_", 1)[-1] for path in Path(folder).glob("gauge_live*_*.db"))
+    dead = sorted({int(pid) for pid in ids if pid.isdigit() and not _alive(int(pid))})
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, folder)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        return True
+    return True
 
 
 # -- models, reloads and the registry -------------------------------------------------------
