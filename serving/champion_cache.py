@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from data.atomic import write_atomic
+from data.error_text import first_line
 from models.served_models import CHAMPION_ALIAS, SERVING_SLOT_TAG, bound_slots
 
 if TYPE_CHECKING:
@@ -161,7 +162,9 @@ class ChampionCache:
         try:
             return self._from_registry(name)
         except Exception as error:  # any registry failure falls back to the cache
-            reason = f"{type(error).__name__}: {error}"
+            # One line: a database error's message goes on with its SQL statement and a link,
+            # which /model_info and a reload's 503 would otherwise show.
+            reason = f"{type(error).__name__}: {first_line(error)}"
             cached = self.cached(name)
             if cached is None:
                 raise ChampionUnavailableError(

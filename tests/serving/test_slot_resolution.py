@@ -11,7 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from models.served_models import RECOMMENDER_SLOT, SERVING_SLOT_TAG, SLOT_BOUND_AT_TAG
-from serving.champion_cache import BINDINGS_FILE, ChampionCache
+from serving.champion_cache import BINDINGS_FILE, ChampionCache, ChampionUnavailableError
 from serving.served_models import ServedModels, changes_since, resolve_slots
 from serving.settings import (
     BINDING_DEFAULT,
@@ -151,3 +151,16 @@ def test_the_watch_sees_a_binding_move_but_never_an_outage(tmp_path: Path) -> No
     down_uri = _unreachable(tmp_path)
     down = ChampionCache(tmp_path / "empty-cache", down_uri)  # nothing recorded: defaults
     assert changes_since(served, _settings(tmp_path, down_uri), down) == {}
+
+
+def test_a_registry_failure_is_reported_in_one_line_without_its_sql(tmp_path: Path) -> None:
+    """SQLAlchemy's message goes on with the statement and a link; /model_info and a reload's
+    503 show the reason, so it keeps the first line."""
+    broken = tmp_path / "mlflow.db"
+    broken.write_bytes(b"not a database " * 100)
+    cache = ChampionCache(tmp_path / "cache", f"sqlite:///{broken}")
+    with pytest.raises(ChampionUnavailableError) as refused:
+        cache.resolve("agora-recommender")
+    message = str(refused.value)
+    assert "no champion for 'agora-recommender'" in message
+    assert "\n" not in message and "[SQL:" not in message
