@@ -5,6 +5,7 @@
     store.triage.record(text, ...)       # data.store.triage_log
     store.segments.of(user_id)           # data.store.segments (the last segmentation run)
     store.resolutions.add(triage_id, ...)  # data.store.resolutions
+    store.retirements.retire([item_id], by)  # data.store.item_retirements
 
 The store holds data only; what an event means (its value, what blocks an item) and what the
 store can hold are decided in `data.events` and `features.user_history`. Opening a store brings
@@ -26,6 +27,12 @@ from data.store.connection import (
     open_engine,
 )
 from data.store.event_log import Event, EventLog, StoredEvent, WriteResult
+from data.store.item_retirements import (
+    InvalidRetirementError,
+    ItemRetirements,
+    RetiredItem,
+    RetirementChange,
+)
 from data.store.resolutions import ResolutionLog, ResolvedCase
 from data.store.segments import SegmentRow, StoredSegment, UserSegments
 from data.store.triage_log import TriageLog, UnknownTriageError
@@ -46,6 +53,7 @@ class Store:
         self.alerts = AlertLog(self.engine)
         self.resolutions = ResolutionLog(self.engine)
         self.queue = CaseQueue(self.engine)
+        self.retirements = ItemRetirements(self.engine)
 
 
 __all__ = [
@@ -53,9 +61,13 @@ __all__ = [
     "CaseQueue",
     "Event",
     "EventLog",
+    "InvalidRetirementError",
+    "ItemRetirements",
     "QueuedCase",
     "ResolutionLog",
     "ResolvedCase",
+    "RetiredItem",
+    "RetirementChange",
     "SegmentRow",
     "Store",
     "StoreConflictError",

@@ -1,5 +1,5 @@
 """The tables of the durable store: interaction events, triage records, agents' corrections,
-resolutions of triaged cases, complaint alerts and users' segments.
+resolutions of triaged cases, complaint alerts, users' segments and item retirements.
 
 These are the schema at the newest migration (`data/store/migrations/versions`): a change here
 needs a new revision there, and `tests/data/test_store_migrations.py` checks that both agree.
@@ -49,6 +49,7 @@ DIMENSION_LENGTH: Final = 32
 ALERT_KEY_LENGTH: Final = 512
 SEGMENT_LENGTH: Final = 64
 RUN_ID_LENGTH: Final = 64
+RETIREMENT_REASON_LENGTH: Final = 200  # a moderation code or a short note, not a case file
 
 
 def _event_value_sql() -> str:
@@ -192,4 +193,18 @@ user_segments = Table(
     Column("details", Text, nullable=False),  # JSON: the features the tier was decided from
     Column("run_id", String(RUN_ID_LENGTH), nullable=False),
     Column("computed_at", Float, nullable=False),
+)
+
+# One row per change of an item's place in the served catalog (retired or restored), never
+# updated: the item's state is its row with the highest seq (data.store.item_retirements).
+item_retirements = Table(
+    "item_retirements",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String(ENTITY_ID_LENGTH), nullable=False),
+    Column("retired", Boolean, nullable=False),
+    Column("reason", String(RETIREMENT_REASON_LENGTH), nullable=True),
+    Column("changed_by", String(AGENT_LENGTH), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_item_retirements_item_seq", "item_id", "seq"),
 )
