@@ -20,6 +20,7 @@ __all__ = [
     "Recommendation",
     "RecommenderConfig",
     "RecommenderError",
+    "RetiredItems",
     "Strategy",
     "UnknownItemError",
     "UnknownUserError",
@@ -58,6 +59,33 @@ def _frozen_strings(values: Iterable[str] | None, name: str) -> frozenset[str]:
     return frozenset(str(value) for value in values)
 
 
+@dataclass(frozen=True, eq=False)
+class RetiredItems:
+    """Items taken out of the catalog since the fit (a moderation takedown, a deleted post, a
+    product out of stock): no recommendation path returns them, and a feed still fills its k
+    from what remains. They still describe a user's taste (history, recent items) and may seed
+    `similar_items`.
+
+    Compared by identity: a fitted catalog keeps the item mask of the last set it was given, so
+    a request that passes the same set costs a reference check, not a lookup of every id.
+    Whoever changes the set makes a new one (the served set is swapped whole).
+    """
+
+    ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", _frozen_strings(self.ids, "ids"))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self.ids
+
+
+NO_RETIRED_ITEMS = RetiredItems()
+
+
 @dataclass(frozen=True)
 class ItemFilter:
     """Restricts which items may be returned.
@@ -66,6 +94,7 @@ class ItemFilter:
     exclude_genres: drop items with any of these genres.
     exclude_item_ids: drop these items (ids unknown to the model are ignored).
     include_item_ids: keep only these items (a candidate set; empty: no restriction).
+    retired: items retired from the catalog since the fit, never returned (see RetiredItems).
     Genre names match the items frame given at fit time exactly (e.g. "Sci-Fi").
     """
 
@@ -73,6 +102,7 @@ class ItemFilter:
     exclude_genres: frozenset[str] = field(default_factory=frozenset)
     exclude_item_ids: frozenset[str] = field(default_factory=frozenset)
     include_item_ids: frozenset[str] = field(default_factory=frozenset)
+    retired: RetiredItems = NO_RETIRED_ITEMS
 
     def __post_init__(self) -> None:
         for name in ("include_genres", "exclude_genres", "exclude_item_ids", "include_item_ids"):
@@ -85,6 +115,7 @@ class ItemFilter:
             or self.exclude_genres
             or self.exclude_item_ids
             or self.include_item_ids
+            or len(self.retired)
         )
 
 

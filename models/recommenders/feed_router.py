@@ -11,8 +11,9 @@ fitted history, newer stored events, the request's recent items) and picks the s
   nobody interacted with), or there is no usable history but a text query the model can read;
 - popular-fallback: nothing usable is known about the user.
 
-Items the user may not see (`UserActivity.blocked`) are never returned, whatever the path; with
-`exclude_seen`, neither are the items of any of their stored events with value
+Items the user may not see (`UserActivity.blocked`) and items retired from the catalog since the
+fit (`ItemFilter.retired`, the served set the caller passes) are never returned, whatever the
+path; with `exclude_seen`, neither are the items of any of their stored events with value
 (`UserActivity.seen`), however old.
 A user's segment may add `FeedRules` (configured per segment, see models.segments): with
 `exclude_complained_genres`, no item of a genre of an item they complained about is returned.
@@ -27,7 +28,13 @@ from dataclasses import dataclass, field, replace
 from features.user_history import UserActivity, UserHistory, merge_history, newer_than
 from models.config import FrozenConfig
 from models.recommenders.base import Recommender
-from models.recommenders.contract import ItemFilter, Recommendation, Strategy
+from models.recommenders.contract import (
+    NO_RETIRED_ITEMS,
+    ItemFilter,
+    Recommendation,
+    RetiredItems,
+    Strategy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -137,14 +144,19 @@ def route_feed(
 
 
 def fitted_feeds(
-    model: Recommender, user_ids: Sequence[str], k: int = 10, exclude_seen: bool = True
+    model: Recommender,
+    user_ids: Sequence[str],
+    k: int = 10,
+    exclude_seen: bool = True,
+    retired: RetiredItems = NO_RETIRED_ITEMS,
 ) -> dict[str, list[Recommendation]]:
     """The feeds of many known users from what the model was fitted on, scored in batches:
     what `route_feed` answers each of them when nothing is known beyond the fit (no newer
     events, recent items, blocked or disliked items, segment rules). Batch jobs, which read no
     event store, use it. Seen items are the fitted history and the catalog's `also_seen` pairs,
-    as `route_feed` leaves them out."""
-    return model.recommend_batch(user_ids, k, exclude_seen, also_seen=exclude_seen)
+    as `route_feed` leaves them out; `retired` items are left out as every feed leaves them."""
+    filters = ItemFilter(retired=retired) if len(retired) else None
+    return model.recommend_batch(user_ids, k, exclude_seen, filters, also_seen=exclude_seen)
 
 
 def complained_genres(model: Recommender, complained: frozenset[str]) -> frozenset[str]:

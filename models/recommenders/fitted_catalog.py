@@ -23,7 +23,7 @@ from features.idmap import IdMap
 from features.interactions import DuplicatePolicy, build_interaction_matrix
 from features.user_history import UserHistory
 from models.artifacts import load_sparse, read_json, save_sparse, write_json
-from models.recommenders.contract import ItemFilter, ItemInfo
+from models.recommenders.contract import ItemFilter, ItemInfo, RetiredItems
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ class FittedCatalog:
     events_unseen: frozenset[int] = frozenset()
     also_seen: sp.csr_matrix | None = None
     _genre_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # The last RetiredItems given and the items it leaves allowed (read-only): a feed passes
+    # the same served set until it changes, so it is looked up once per change, not per request.
+    _retired_memo: tuple[RetiredItems, np.ndarray | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def from_frames(
@@ -228,7 +233,15 @@ class FittedCatalog:
         """Boolean per item allowed by `filters`, or None when nothing is filtered."""
         if filters is None or filters.is_empty:
             return None
-        allowed = np.ones(self.n_items, dtype=bool)
+        not_retired = self.not_retired_mask(filters.retired)
+        if not (
+            filters.include_genres
+            or filters.exclude_genres
+            or filters.include_item_ids
+            or filters.exclude_item_ids
+        ):
+            return not_retired  # read-only and shared: nothing else to combine it with
+        allowed = np.ones(self.n_items, dtype=bool) if not_retired is None else not_retired.copy()
         if filters.include_genres:
             allowed &= self.genre_mask(filters.include_genres)
         if filters.exclude_genres:
@@ -242,6 +255,22 @@ class FittedCatalog:
             excluded = self.items.lookup(filters.exclude_item_ids)
             allowed[excluded[excluded >= 0]] = False
         return allowed
+
+    def not_retired_mask(self, retired: RetiredItems) -> np.ndarray | None:
+        """Boolean per item (read-only): not among `retired`; None when none of them is in the
+        catalog. Computed once per RetiredItems object (see RetiredItems)."""
+        memo = self._retired_memo
+        if memo is not None and memo[0] is retired:
+            return memo[1]
+        found = self.items.lookup(retired.ids) if len(retired) else np.empty(0, dtype=np.int64)
+        found = found[found >= 0]
+        mask = None
+        if len(found):
+            mask = np.ones(self.n_items, dtype=bool)
+            mask[found] = False
+            mask.setflags(write=False)
+        self._retired_memo = (retired, mask)  # one assignment: a racing request sees either
+        return mask
 
     def add_also_seen(self, pairs: pd.DataFrame) -> None:
         """Remember `pairs` (user_id, item_id) as seen, beyond the fitted history; pairs of users
