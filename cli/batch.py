@@ -21,7 +21,7 @@ from cli.champions import (
     served_triage_champions,
 )
 from cli.exit_codes import BAD_INPUT_ERRORS, bad_input, step_failed
-from cli.options import EncodingOption, TrackingOption, choices
+from cli.options import EncodingOption, StoreOption, TrackingOption, choices
 from cli.outputs import PARQUET, check_output_file, write_parquet, write_text
 from data.error_text import first_line
 from data.language_codes import LanguageCodeError, normalise_language_code
@@ -75,6 +75,24 @@ def _finish(started: float, engine: str, processes: int) -> str:
     return f"{processes} worker process(es) ({engine}); {time.perf_counter() - started:.1f} s wall"
 
 
+def _retired_items(store_url: str | None) -> frozenset[str]:
+    """The items retired in the store, said on the console. A `--store-url` must hold a store;
+    without one, a default store that does not exist yet means none (and says so)."""
+    from data.store import Store, StoreError
+
+    try:
+        store = Store(store_url, must_exist=True)
+    except StoreError as error:
+        if store_url is not None:
+            raise bad_input(error) from None
+        typer.echo(f"retired items not left out: {first_line(error)} (give --store-url)")
+        return frozenset()
+    retired = store.retirements.retired_ids()
+    store.engine.dispose()
+    typer.echo(f"{len(retired)} retired items left out")
+    return retired
+
+
 @app.command("recommend")
 def recommend_command(
     dataset: Annotated[str, typer.Option(help="Dataset whose every user gets a list.")],
@@ -91,8 +109,10 @@ def recommend_command(
     workers: WorkersOption = None,
     users_per_batch: Annotated[int, typer.Option(min=1, help="Users per batch.")] = 256,
     tracking_uri: TrackingOption = None,
+    store_url: StoreOption = None,
 ) -> None:
-    """Top-k for every user of DATASET with its @champion recommender, written to Parquet."""
+    """Top-k for every user of DATASET with its @champion recommender, written to Parquet.
+    Items retired in the store (`POST /items/retire`) are left out, as every feed leaves them."""
     from data.schemas import USER_ID
     from models.served_models import recommender_registered_name
     from serving.champion_cache import ChampionUnavailableError
@@ -103,6 +123,7 @@ def recommend_command(
     settings = _engine_settings(engine, address, workers)
     check_registry(tracking_uri)  # both before the work, not after it
     check_output_file(out, "--out", PARQUET)
+    retired = _retired_items(store_url)
     try:
         interactions, _ = load_dataset(dataset)
     except BAD_INPUT_ERRORS as error:
@@ -116,7 +137,12 @@ def recommend_command(
     typer.echo(f"{name} v{version} ({source}) for {interactions[USER_ID].nunique()} users")
     try:
         outcome = recommend_all(
-            folder, interactions[USER_ID].unique().tolist(), k, settings, users_per_batch
+            folder,
+            interactions[USER_ID].unique().tolist(),
+            k,
+            settings,
+            users_per_batch,
+            retired=retired,
         )
     except ConnectionError as error:  # no Ray cluster at --address
         raise step_failed(error) from None

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from data.schemas import ITEM_ID, USER_ID
-from models.recommenders import fitted_feeds, load_recommender
+from models.recommenders import RetiredItems, fitted_feeds, load_recommender
 from training.batch.engine import (
     EngineSettings,
     ShippedFolder,
@@ -57,11 +57,18 @@ class RecommendBatchOutcome:
 class RecommendWorker:
     """One worker's recommender, loaded once from its saved folder."""
 
-    def __init__(self, model: ShippedFolder, k: int, as_feeds: bool = True) -> None:
+    def __init__(
+        self,
+        model: ShippedFolder,
+        k: int,
+        as_feeds: bool = True,
+        retired: frozenset[str] = frozenset(),
+    ) -> None:
         with model.opened() as folder:
             self.model = load_recommender(folder)
         self.k = k
         self.as_feeds = as_feeds
+        self.retired = RetiredItems(retired)  # one set for every batch: looked up once
 
     def __call__(self, user_ids: Sequence[str]) -> tuple[pd.DataFrame, int]:
         """The batch's lists as rows, and how many of its users the model does not know."""
@@ -69,7 +76,7 @@ class RecommendWorker:
         if not known:
             lists = {}
         elif self.as_feeds:
-            lists = fitted_feeds(self.model, known, self.k)
+            lists = fitted_feeds(self.model, known, self.k, retired=self.retired)
         else:  # the fitted history alone is seen
             lists = self.model.recommend_batch(known, self.k)
         return recommendations_frame(lists), len(user_ids) - len(known)
@@ -101,14 +108,16 @@ def recommend_all(
     settings: EngineSettings | None = None,
     users_per_batch: int = DEFAULT_USERS_PER_BATCH,
     as_feeds: bool = True,
+    retired: frozenset[str] = frozenset(),
 ) -> RecommendBatchOutcome:
     """Top-k for each of `user_ids` with the recommender saved in `model_folder`: their feeds
-    (what the service leaves out as seen is left out), or with `as_feeds=False` lists with the
-    fitted history alone left out (the evaluation's)."""
+    (what the service leaves out as seen is left out, and the `retired` items, as every feed
+    leaves them out), or with `as_feeds=False` lists with the fitted history alone left out
+    (the evaluation's, which scores the model on its test split and ignores retirements)."""
     settings = settings or EngineSettings()
     users = sorted(dict.fromkeys(str(user) for user in user_ids))
     batches = split_batches(users, users_per_batch)
-    worker_args = (ship(model_folder, settings), k, as_feeds)
+    worker_args = (ship(model_folder, settings), k, as_feeds, frozenset(retired))
     run = run_batches(RecommendWorker, worker_args, batches, settings)
     frames = [frame for frame, _ in run.results]
     unknown = sum(count for _, count in run.results)

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from data.schemas import ITEM_ID, USER_ID
-from models.recommenders import FeedRequest, load_recommender, route_feed
+from models.recommenders import (
+    FeedRequest,
+    ItemFilter,
+    RetiredItems,
+    load_recommender,
+    route_feed,
+)
 from models.recommenders.base import Recommender
 from models.recommenders.model_types import create_recommender
 from training.batch import evaluate_on_engine, recommend_all
@@ -107,3 +113,22 @@ def test_batch_evaluation_masks_the_fitted_history_alone(tmp_path: Path) -> None
     assert got.recommendations == expected.recommendations
     assert got.metrics == expected.metrics
     assert got.metrics[f"recall@{K}"] > 0
+
+
+@pytest.mark.parametrize("kind", ["ease", "als-pruned"])
+def test_batch_lists_leave_retired_items_out_as_the_feeds_do(kind: str, tmp_path: Path) -> None:
+    model = _fitted(kind, _interactions())
+    folder = model.save(tmp_path / "model")
+    users = sorted(model.catalog.users)
+    free = recommend_all(folder, users, k=K, users_per_batch=16).recommendations
+    leaders = free.loc[free["rank"] == 1, ITEM_ID]
+    retired = frozenset(leaders.value_counts().index[:3].astype(str))
+    kept = recommend_all(folder, users, k=K, users_per_batch=16, retired=retired)
+    rows = kept.recommendations
+    assert not set(rows[ITEM_ID].astype(str)) & retired
+    assert (rows.groupby(USER_ID).size() == K).all()  # refilled to k from below
+    served = load_recommender(folder)
+    user = str(rows[USER_ID].iloc[0])
+    request = FeedRequest(user, k=K, filters=ItemFilter(retired=RetiredItems(retired)))
+    expected = [rec.item_id for rec in route_feed(served, request).items]
+    assert rows.loc[rows[USER_ID] == user, ITEM_ID].astype(str).tolist() == expected
