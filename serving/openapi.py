@@ -81,6 +81,8 @@ ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/corrections": (404, 409),
     "/resolutions": (404, 409),
     "/admin/reload": (),
+    "/items/retire": (),
+    "/items/restore": (),
 }
 INFRA_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/livez": (503,)}
 # Routes of the FastAPI app mounted beside BentoML's (analytics, profiles, the desk): FastAPI

@@ -62,6 +62,7 @@ KNOWN_AGORA_ENV = frozenset(
         "AGORA_RELOAD_INTERVAL",
         "AGORA_REQUIRE_BROWSER",
         "AGORA_REQUIRE_POSTGRES",
+        "AGORA_RETIRED_REFRESH_S",
         "AGORA_SEGMENTS_CONFIG",
         "AGORA_SERVICE_URL",
         "AGORA_SERVING_CACHE",
@@ -123,6 +124,7 @@ def check_start() -> None:
     from serving.complaint_summary import TZ_ENV, time_zone
     from serving.knowledge import KnowledgeSettings
     from serving.profile_routes import load_segments_config
+    from serving.retired_items import RetirementSettings
     from serving.served_models import service_triage_config
     from serving.settings import Settings, max_batches_in_flight, max_in_flight, service_workers
 
@@ -132,6 +134,7 @@ def check_start() -> None:
     max_in_flight()
     max_batches_in_flight()
     KnowledgeSettings.from_env()
+    RetirementSettings.from_env()
     AnalysisSettings.from_env()
     try:
         time_zone(None)  # the analytics' default zone

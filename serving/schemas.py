@@ -36,6 +36,7 @@ from data.events import (
     check_stored_text,
 )
 from data.language_codes import LanguageCodeError, normalise_language_code
+from data.store.item_retirements import MAX_ITEMS_PER_CHANGE
 from data.store.resolutions import (
     MAX_RESOLUTION_BYTES,
     OUTCOMES,
@@ -47,6 +48,7 @@ from data.store.tables import (
     IDEMPOTENCY_KEY_LENGTH,
     LABEL_LENGTH,
     RESOLUTION_ID_LENGTH,
+    RETIREMENT_REASON_LENGTH,
     TRIAGE_ID_LENGTH,
 )
 from models.triage.schema import TriageResult
@@ -100,6 +102,7 @@ TriageId = _stored_id(TRIAGE_ID_LENGTH)
 CorrectionId = _stored_id(CORRECTION_ID_LENGTH)
 ResolutionId = _stored_id(RESOLUTION_ID_LENGTH)
 Label = _stored_id(LABEL_LENGTH, exact=False)
+RetirementReason = _stored_id(RETIREMENT_REASON_LENGTH, exact=False)
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 # Clients send what their platform calls the language: a BCP 47 tag ("zh-CN" is what browsers
 # and most mobile SDKs give), a POSIX locale ("zh_CN") or a bare code. Models are per language,
@@ -396,6 +399,30 @@ class ResolutionRequest(_AgentNote):
 class ResolutionResponse(BaseModel):
     resolution_id: str
     stored: bool = Field(description="False for a retry of a resolution already stored.")
+
+
+class RestoreItemsRequest(_Body):
+    item_ids: list[Identifier] = Field(
+        min_length=1,
+        max_length=MAX_ITEMS_PER_CHANGE,
+        description=f"The items to change (1-{MAX_ITEMS_PER_CHANGE:,}; a repeated id counts once).",
+    )
+
+
+class RetireItemsRequest(RestoreItemsRequest):
+    reason: RetirementReason | None = Field(
+        None,
+        description="Why, for the record (a moderation code, 'out of stock'); stored as sent "
+        f"(at most {RETIREMENT_REASON_LENGTH} characters): never write personal data here.",
+    )
+
+
+class ItemsChangedResponse(BaseModel):
+    changed: list[str] = Field(description="The items whose state this call changed.")
+    unchanged: list[str] = Field(
+        description="The items already in the state asked for (retired, or not retired)."
+    )
+    retired_now: int = Field(description="How many items this service holds retired now.")
 
 
 class ReloadRequest(_Body):

@@ -31,6 +31,7 @@ from models.recommenders import (
     ItemFilter,
     Recommendation,
     Recommender,
+    RetiredItems,
     UnknownItemError,
     route_feed,
 )
@@ -62,11 +63,13 @@ from serving.openapi import OpenApiDocs
 from serving.preflight import preflight
 from serving.profile_routes import UserProfiles, install_profile_route
 from serving.query_strictness import install_query_strictness
+from serving.retired_items import RetirementSettings, ServedRetirements
 from serving.schemas import (
     CorrectionRequest,
     CorrectionResponse,
     EventsRequest,
     EventsResponse,
+    ItemsChangedResponse,
     ModelInfo,
     ModelRef,
     RecommendedItem,
@@ -76,6 +79,8 @@ from serving.schemas import (
     ReloadResponse,
     ResolutionRequest,
     ResolutionResponse,
+    RestoreItemsRequest,
+    RetireItemsRequest,
     SimilarCaseOut,
     SimilarItemsRequest,
     SimilarItemsResponse,
@@ -187,6 +192,10 @@ class Agora:
             self.store.resolutions, KnowledgeSettings.from_env(), self.settings.cache_dir
         )
         self.analytics = Analytics.start(self.store)  # spike alerts, periodic if configured
+        # Items the platform took down: read whole once the models are loaded, then followed.
+        self.retirements = ServedRetirements(
+            self.store.retirements, RetirementSettings.from_env(), self._prepare_retired
+        )
         self._reload_lock = threading.Lock()
         self._generation = self.champions.generation()
         self.served: ServedModels = load_served_models(self.settings, self.champions)
@@ -196,6 +205,7 @@ class Agora:
             polls=self.settings.reload_interval_s > 0,
             knowledge=self.knowledge.settings.enabled,
         )
+        self.retirements.start()
         settle_after_load()
         _instance = self
         self.knowledge.start()
@@ -269,6 +279,8 @@ class Agora:
                         f"{masked_problems(fresh)}",
                     )
                 changed = fresh.versions() != self.served.versions()
+                if self.retirements.ready:
+                    _look_up_retired(fresh, self.retirements.current())
                 self.served = fresh  # one reference assignment: old or new, never both
                 self._generation = self.champions.bump_generation() if announce else generation
         except Exception:
@@ -289,6 +301,9 @@ class Agora:
         )
         ops_metrics.registry_reached(self.champions.registry_reached_at)
 
+    def _prepare_retired(self, retired: RetiredItems) -> None:
+        _look_up_retired(self.served, retired)
+
     # -- feeds --------------------------------------------------------------------------------
 
     def _recommender(self) -> tuple[Recommender, ModelRef]:
@@ -307,7 +322,8 @@ class Agora:
         """A user's feed: personalized, cold start from recent items or a query, or popular."""
         request = RecommendRequest.model_construct(**body)
         model, model_ref = self._recommender()
-        filters = None
+        retired = self.retirements.current()
+        filters = ItemFilter(retired=retired)
         if request.filters is not None:
             f = request.filters
             filters = ItemFilter(
@@ -315,6 +331,7 @@ class Agora:
                 set(f.exclude_genres),
                 set(f.exclude_item_ids),
                 set(f.include_item_ids),
+                retired,
             )
         activity = user_activity(
             self.store.events.feed_events(request.user_id),
@@ -344,10 +361,13 @@ class Agora:
     @bentoml.api(input_spec=SimilarItemsRequest)
     @answers_errors(REFUSALS)
     def similar_items(self, **body: Any) -> SimilarItemsResponse:
-        """Items like one item (404 for an item the model does not know)."""
+        """Items like one item (404 for an item the model does not know). Retired items are
+        never among them; a retired item may still be the seed: its page (a product out of
+        stock, a post being reviewed) is where alternatives are wanted."""
         request = SimilarItemsRequest.model_construct(**body)
         model, model_ref = self._recommender()
-        recs = model.similar_items(request.item_id, request.k)
+        retired = ItemFilter(retired=self.retirements.current())
+        recs = model.similar_items(request.item_id, request.k, retired)
         return SimilarItemsResponse(
             item_id=request.item_id,
             items=self._describe_items(model, recs),
@@ -463,6 +483,39 @@ class Agora:
         ops_metrics.events_written(written.inserted, written.duplicates + repeats)
         return EventsResponse(accepted=written.inserted, duplicates=written.duplicates + repeats)
 
+    # -- the catalog: items taken down and put back ------------------------------------------
+
+    @bentoml.api(route="/items/retire", input_spec=RetireItemsRequest)
+    @answers_errors(REFUSALS)
+    def retire_items(self, ctx: bentoml.Context, **body: Any) -> ItemsChangedResponse:
+        """Take items out of every feed and similar-items list, without retraining (a takedown,
+        a deleted post, a product out of stock). Stored before the answer; this worker serves
+        it at once, every other worker and replica within AGORA_RETIRED_REFRESH_S (default 1 s).
+        """
+        request = RetireItemsRequest.model_construct(**body)
+        change = self.store.retirements.retire(
+            request.item_ids, _agent(ctx, "a retirement"), request.reason
+        )
+        return self._items_changed(change.changed, change.unchanged)
+
+    @bentoml.api(route="/items/restore", input_spec=RestoreItemsRequest)
+    @answers_errors(REFUSALS)
+    def restore_items(self, ctx: bentoml.Context, **body: Any) -> ItemsChangedResponse:
+        """Put retired items back (an item never retired is answered as unchanged)."""
+        request = RestoreItemsRequest.model_construct(**body)
+        change = self.store.retirements.restore(request.item_ids, _agent(ctx, "a restoration"))
+        return self._items_changed(change.changed, change.unchanged)
+
+    def _items_changed(
+        self, changed: tuple[str, ...], unchanged: tuple[str, ...]
+    ) -> ItemsChangedResponse:
+        # Read the change back before answering: this worker's next feed already follows it.
+        self.retirements.catch_up()
+        retired: RetiredItems = self.retirements.current()
+        return ItemsChangedResponse(
+            changed=list(changed), unchanged=list(unchanged), retired_now=len(retired)
+        )
+
     @bentoml.api(input_spec=CorrectionRequest)
     @answers_errors(REFUSALS)
     def corrections(self, ctx: bentoml.Context, **body: Any) -> CorrectionResponse:
@@ -513,6 +566,13 @@ class Agora:
         if stored:
             ops_metrics.resolution_stored(request.outcome)
         return ResolutionResponse(resolution_id=resolution_id, stored=stored)
+
+
+def _look_up_retired(served: ServedModels, retired: RetiredItems) -> None:
+    """Have `served`'s recommender look the retired ids up now, not on a feed's time (a set of
+    100,000 ids takes tens of milliseconds; see README "Retired items")."""
+    if served.recommender is not None:
+        served.recommender.catalog.not_retired_mask(retired)
 
 
 def _one_per_id(events: list[Event]) -> tuple[list[Event], int]:

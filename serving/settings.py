@@ -27,6 +27,7 @@ WORKERS_ENV = "AGORA_WORKERS"  # worker processes; default: the number of cores
 MAX_IN_FLIGHT_ENV = "AGORA_MAX_IN_FLIGHT"  # per worker; more requests are shed with a 503
 SIMILAR_CASES_ENV = "AGORA_SIMILAR_CASES"  # "0": /triage answers no similar_cases
 KB_REFRESH_ENV = "AGORA_KB_REFRESH_S"  # seconds between knowledge-base catch-ups (default 2)
+RETIRED_REFRESH_ENV = "AGORA_RETIRED_REFRESH_S"  # seconds between retirement-log reads (1)
 # static-lexical (default), static or minilm-int8: see models.knowledge
 KB_ENCODER_ENV = "AGORA_KB_ENCODER"
 
@@ -59,6 +60,9 @@ BODY_LIMITS: dict[str, int] = {
     # 10,000 included or excluded item ids (serving.schemas.Filters) of a typical length.
     "/recommend": 256 * KIB,
     "/similar_items": 256 * KIB,
+    # 1,000 item ids (data.store.item_retirements) of up to 256 characters, however escaped.
+    "/items/retire": JSON_ESCAPE_FACTOR * MAX_BATCH * 256 + 16 * KIB,
+    "/items/restore": JSON_ESCAPE_FACTOR * MAX_BATCH * 256 + 16 * KIB,
 }
 DEFAULT_BODY_LIMIT = 16 * KIB
 
@@ -69,6 +73,11 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/similar_items": frozenset({"read"}),
     "/model_info": frozenset({"read", "admin"}),
     "/events": frozenset({"events"}),
+    # The platform's backend, which already reports what happens on it (its events key), takes
+    # down and restores content; an operator may too. A read key (held by apps, closer to users)
+    # must never be able to empty feeds.
+    "/items/retire": frozenset({"events", "admin"}),
+    "/items/restore": frozenset({"events", "admin"}),
     "/triage": frozenset({"triage"}),
     "/triage_batch": frozenset({"triage"}),
     "/corrections": frozenset({"agent"}),
@@ -93,7 +102,7 @@ UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 # (`POST /recommend?k=5` with {"k": 1} answered one item), so a client's mistake went unseen.
 BODY_ONLY_PATHS = frozenset(
     {"/recommend", "/similar_items", "/triage", "/triage_batch", "/events"}
-    | {"/corrections", "/resolutions", "/admin/reload"}
+    | {"/corrections", "/resolutions", "/admin/reload", "/items/retire", "/items/restore"}
 )
 
 
