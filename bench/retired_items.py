@@ -4,11 +4,12 @@
    the popular fallback, similar items) with N retired items, against N = 0 and against the
    workaround a client had before (the same N ids as `exclude_item_ids` on every request); and
    the one-off cost of the first feed after the set changed (the ids are looked up once).
-2. Over HTTP (`--replicas`): two service processes over `--home` sharing one fresh SQLite
-   store; a retirement posted to the first, the second's popular feed polled every 20 ms until
-   the item is gone; then restored on the second and the first polled. `--rounds` times.
+2. Over HTTP (`--replicas`): two service processes over `--home` sharing one store (a fresh
+   SQLite file, or `--store-url`, e.g. a PostgreSQL database); a retirement posted to the
+   first, the second's popular feed polled every 20 ms until the item is gone; then restored
+   on the second and the first polled. `--rounds` times.
 
-    python bench/retired_items.py --home ~/.agora [--replicas] [--ports 3393 3394]
+    python bench/retired_items.py --home ~/.agora [--replicas] [--ports P1 P2] [--store-url URL]
 """
 
 from __future__ import annotations
@@ -108,10 +109,10 @@ def _until_gone(url: str, key: str, item: str, present: bool) -> float:
         time.sleep(0.02)
 
 
-def replicas(home: Path, rounds: int, ports: list[int]) -> None:
+def replicas(home: Path, rounds: int, ports: list[int], store_url: str | None) -> None:
     keys = generate_api_keys()
     folder = Path(tempfile.mkdtemp(prefix="retired-bench-"))
-    store = f"sqlite:///{folder / 'store.db'}"
+    store = store_url or f"sqlite:///{folder / 'store.db'}"
     services = [
         ServiceProcess(
             home_environment(
@@ -155,12 +156,15 @@ def main() -> None:
     parser.add_argument("--replicas", action="store_true", help="also time two replicas")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--ports", type=int, nargs=2, default=None)
+    parser.add_argument(
+        "--store-url", default=None, help="the replicas' shared store (default: a fresh SQLite)"
+    )
     args = parser.parse_args()
     apply_stack_environment()
     home = args.home.expanduser()
     in_process(home, args.repeat)
     if args.replicas:
-        replicas(home, args.rounds, args.ports or [free_port(), free_port()])
+        replicas(home, args.rounds, args.ports or [free_port(), free_port()], args.store_url)
 
 
 if __name__ == "__main__":

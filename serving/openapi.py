@@ -91,6 +91,7 @@ MOUNTED_ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/analytics/complaints"): (400,),
     ("get", "/users/{user_id}/profile"): (400, 404),
     ("get", "/desk/queue"): (400,),
+    ("get", "/items/retired"): (400,),
     ("post", "/admin/analyse"): BODY_ERRORS,
 }
 # What their query parameters' values look like, for routes that parse them themselves (FastAPI

@@ -38,6 +38,7 @@ from models.recommenders import (
 from models.triage import TriageEngine, TriageInputError
 from serving import bentoml_timeout, ops_metrics
 from serving.analytics_routes import Analytics, analytics_router
+from serving.catalog_routes import install_catalog_routes
 from serving.champion_cache import ChampionCache
 from serving.client_error_logs import quiet_client_errors
 from serving.desk_routes import install_desk_routes
@@ -140,6 +141,7 @@ install_store_outage_handler(info_app)
 install_query_strictness(info_app)
 info_app.include_router(analytics_router(lambda: _instance.analytics if _instance else None))
 install_profile_route(info_app, lambda: _instance)
+install_catalog_routes(info_app, lambda: _instance)
 
 
 @info_app.get("/model_info")

@@ -78,6 +78,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     # must never be able to empty feeds.
     "/items/retire": frozenset({"events", "admin"}),
     "/items/restore": frozenset({"events", "admin"}),
+    "/items/retired": frozenset({"events", "admin"}),
     "/triage": frozenset({"triage"}),
     "/triage_batch": frozenset({"triage"}),
     "/corrections": frozenset({"agent"}),

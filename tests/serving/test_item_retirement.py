@@ -94,7 +94,9 @@ def test_a_retired_item_leaves_every_path_on_both_replicas_and_comes_back(
     before = feeds(b, user)
     # The leader of each path (and item 50, the folded history's seed, for the similar items).
     retired = sorted({items[0] for items in before.values()} | {"50"})
-    status, answer = a.post("/items/retire", {"item_ids": retired, "reason": "takedown T-1"})
+    # Sent by the platform's backend, with its events key.
+    body = {"item_ids": retired, "reason": "takedown T-1"}
+    status, answer = a.post("/items/retire", body, role="events")
     assert status == 200, answer
     assert sorted(answer["changed"]) == retired and answer["unchanged"] == []
 
@@ -115,9 +117,21 @@ def test_a_retired_item_leaves_every_path_on_both_replicas_and_comes_back(
     status, similar = b.post("/similar_items", {"item_id": "50", "k": K})
     assert status == 200 and not {i["item_id"] for i in similar["items"]} & set(retired)
 
+    # Either replica lists them, paged, with the reason and the key that retired them.
+    status, page = b.get("/items/retired?limit=1", role="admin")
+    assert status == 200 and page["next_after"] is not None, page
+    first = page["items"][0]
+    assert (first["reason"], first["changed_by"]) == ("takedown T-1", "events-local")
+    status, rest = b.get(f"/items/retired?after={page['next_after']}", role="events")
+    assert status == 200 and rest["next_after"] is None
+    assert sorted([first["item_id"]] + [i["item_id"] for i in rest["items"]]) == retired
+    assert b.get("/items/retired?limit=0", role="admin")[0] == 400
+    assert b.get("/items/retired", role="read")[0] == 403
+
     status, answer = b.post("/items/restore", {"item_ids": retired})
     assert status == 200 and sorted(answer["changed"]) == retired, answer
     assert feeds(b, user) == before
+    assert b.get("/items/retired", role="admin")[1]["items"] == []
     delay = wait_until(lambda: feeds(a, user) == before)
     print(f"restoration stored on B reached A's feeds after {delay:.2f} s")
 
