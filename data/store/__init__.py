@@ -6,6 +6,7 @@
     store.segments.of(user_id)           # data.store.segments (the last segmentation run)
     store.resolutions.add(triage_id, ...)  # data.store.resolutions
     store.retirements.retire([item_id], by)  # data.store.item_retirements
+    store.published.publish([PublishedItem(...)], by)  # data.store.published_items
 
 The store holds data only; what an event means (its value, what blocks an item) and what the
 store can hold are decided in `data.events` and `features.user_history`. Opening a store brings
@@ -33,6 +34,7 @@ from data.store.item_retirements import (
     RetiredItem,
     RetirementChange,
 )
+from data.store.published_items import InvalidPublicationError, PublishedItem, PublishedItems
 from data.store.resolutions import ResolutionLog, ResolvedCase
 from data.store.segments import SegmentRow, StoredSegment, UserSegments
 from data.store.triage_log import TriageLog, UnknownTriageError
@@ -54,6 +56,7 @@ class Store:
         self.resolutions = ResolutionLog(self.engine)
         self.queue = CaseQueue(self.engine)
         self.retirements = ItemRetirements(self.engine)
+        self.published = PublishedItems(self.engine)
 
 
 __all__ = [
@@ -61,8 +64,11 @@ __all__ = [
     "CaseQueue",
     "Event",
     "EventLog",
+    "InvalidPublicationError",
     "InvalidRetirementError",
     "ItemRetirements",
+    "PublishedItem",
+    "PublishedItems",
     "QueuedCase",
     "ResolutionLog",
     "ResolvedCase",

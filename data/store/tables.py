@@ -1,5 +1,6 @@
 """The tables of the durable store: interaction events, triage records, agents' corrections,
-resolutions of triaged cases, complaint alerts, users' segments and item retirements.
+resolutions of triaged cases, complaint alerts, users' segments, item retirements and items
+published after training.
 
 These are the schema at the newest migration (`data/store/migrations/versions`): a change here
 needs a new revision there, and `tests/data/test_store_migrations.py` checks that both agree.
@@ -50,6 +51,9 @@ ALERT_KEY_LENGTH: Final = 512
 SEGMENT_LENGTH: Final = 64
 RUN_ID_LENGTH: Final = 64
 RETIREMENT_REASON_LENGTH: Final = 200  # a moderation code or a short note, not a case file
+PUBLISHED_TITLE_LENGTH: Final = 300
+PUBLISHED_TEXT_LENGTH: Final = 2000  # what the content encoder reads of an item (item_text)
+PUBLISHED_GENRES_LENGTH: Final = 1400  # 20 genres of up to 64 characters, "|"-joined
 
 
 def _event_value_sql() -> str:
@@ -207,4 +211,19 @@ item_retirements = Table(
     Column("changed_by", String(AGENT_LENGTH), nullable=False),
     Column("created_at", Float, nullable=False),
     Index("ix_item_retirements_item_seq", "item_id", "seq"),
+)
+
+# One row per publication (or edit) of an item the platform added after training, never
+# updated: the item's description is its row with the highest seq (data.store.published_items).
+published_items = Table(
+    "published_items",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String(ENTITY_ID_LENGTH), nullable=False),
+    Column("title", String(PUBLISHED_TITLE_LENGTH), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("genres", String(PUBLISHED_GENRES_LENGTH), nullable=False),  # "|"-joined
+    Column("published_by", String(AGENT_LENGTH), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_published_items_item_seq", "item_id", "seq"),
 )
