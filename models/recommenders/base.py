@@ -227,6 +227,28 @@ class Recommender(SavedModel):
         scores = np.asarray(self.score_text(query), dtype=np.float64).reshape(1, -1)
         return self._select(scores, k, None, self.catalog.allowed_items(filters))[0]
 
+    # ----- content vectors (models that answer text queries) ------------------------------------
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of item texts (`features.item_text`) by the encoder the model's item
+        vectors came from: items published after the fit join the same space."""
+        raise ValueError(f"{type(self).__name__} has no content encoder")
+
+    def content_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        """The content vectors of `item_ids` (a zero row for an item the model cannot embed)."""
+        raise ValueError(f"{type(self).__name__} has no content vectors")
+
+    def text_vector(self, query: str) -> np.ndarray:
+        """The unit vector of a free-text query in the items' content space."""
+        raise ValueError(f"{type(self).__name__} cannot read a text query")
+
+    def recommend_for_vector(
+        self, vector: np.ndarray, k: int = 10, filters: ItemFilter | None = None
+    ) -> list[Recommendation]:
+        """The catalog items whose content is closest to `vector` (a profile of items the
+        model does not know, such as items published after the fit)."""
+        raise ValueError(f"{type(self).__name__} has no content vectors")
+
     def similar_items(
         self, item_id: str, k: int = 10, filters: ItemFilter | None = None
     ) -> list[Recommendation]:

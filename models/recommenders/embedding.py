@@ -16,6 +16,7 @@ bench/embedding_retrieval.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Self
 
@@ -232,10 +233,40 @@ class EmbeddingRecommender(Recommender):
     ) -> list[Recommendation]:
         if self.norm_index is None:
             return super().recommend_for_text(query, k, filters)
+        return self.recommend_for_vector(self._text_vector(query), k, filters)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        self.require_fitted()
+        vectors = np.asarray(self.encoder.encode(list(texts)), dtype=np.float32)
+        if len(texts) and vectors.shape[1] != self.item_vectors.shape[1]:
+            raise ValueError(
+                f"encoder '{self.encoder.name}' gives {vectors.shape[1]}-d vectors but the item "
+                f"vectors are {self.item_vectors.shape[1]}-d"
+            )
+        return vectors
+
+    def content_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        indices = self.catalog.items.lookup(item_ids)
+        vectors = np.zeros((len(indices), self.item_vectors.shape[1]), dtype=np.float32)
+        vectors[indices >= 0] = self.item_vectors[indices[indices >= 0]]
+        return vectors
+
+    def text_vector(self, query: str) -> np.ndarray:
+        return self._text_vector(query)
+
+    def recommend_for_vector(
+        self, vector: np.ndarray, k: int = 10, filters: ItemFilter | None = None
+    ) -> list[Recommendation]:
         k = check_k(k)
-        vector = self._text_vector(query)
+        query = np.asarray(vector, dtype=np.float64).reshape(-1)
+        if query.shape[0] != self.item_vectors.shape[1]:
+            raise ValueError(
+                f"a {query.shape[0]}-d vector for {self.item_vectors.shape[1]}-d items"
+            )
         allowed = self.catalog.allowed_items(filters)
-        return self._select_pruned(vector.astype(np.float64), k, None, allowed)
+        if self.norm_index is not None:
+            return self._select_pruned(query, k, None, allowed)
+        return self._select((self._vectors64 @ query)[None, :], k, None, allowed)[0]
 
     def similar_items(
         self, item_id: str, k: int = 10, filters: ItemFilter | None = None

@@ -25,6 +25,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from features.user_history import UserActivity, UserHistory, merge_history, newer_than
 from models.config import FrozenConfig
 from models.recommenders.base import Recommender
@@ -35,6 +37,7 @@ from models.recommenders.contract import (
     RetiredItems,
     Strategy,
 )
+from models.recommenders.fresh_items import FreshItems, blend, content_profile, feed_bar
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class FeedRules(FrozenConfig):
 
 
 NO_RULES = FeedRules()
+NO_FRESH_ITEMS = FreshItems()
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,11 @@ def route_feed(
     request: FeedRequest,
     activity: UserActivity | None = None,
     rules: FeedRules = NO_RULES,
+    fresh: FreshItems | None = None,
 ) -> Feed:
-    """Top-k for one feed request and the strategy that produced it."""
+    """Top-k for one feed request and the strategy that produced it; with `fresh` items
+    (published after the fit) a bounded share of the slots goes to those closest to the
+    user's taste (see models.recommenders.fresh_items)."""
     activity = activity or UserActivity()
     base = request.filters or ItemFilter()
     kept_out = activity.blocked | activity.disliked
@@ -105,24 +112,50 @@ def route_feed(
     if rules.exclude_complained_genres and activity.blocked:
         genres = complained_genres(model, activity.blocked)
         filters = replace(filters, exclude_genres=filters.exclude_genres | genres)
-    k, exclude_seen = request.k, request.exclude_seen
-    catalog = model.catalog
-    if exclude_seen:
+    if request.exclude_seen:
         # Rated 0 or below, or held out to evaluate the model: seen all the same; and every
         # item of the user's stored events with value, beyond the newest ones folded in.
-        also_seen = catalog.also_seen_items(request.user_id) | activity.seen
+        also_seen = model.catalog.also_seen_items(request.user_id) | activity.seen
         if also_seen:
             filters = replace(filters, exclude_item_ids=filters.exclude_item_ids | also_seen)
+    if fresh is None or not len(fresh) or not model.answers_text_queries:
+        return _catalog_feed(model, request, activity, filters, NO_FRESH_ITEMS)[0]
+    feed, history, taste = _catalog_feed(model, request, activity, filters, fresh)
+    if not fresh.slots(request.k):  # a short feed has no fresh share (a fresh history counts)
+        return feed
+    if history is None:  # the fitted history is the whole history
+        history = model.catalog.history_of(request.user_id)
+    if taste is None and feed.strategy != "popular-fallback":
+        taste = content_profile(model, fresh, history.items, history.values)
+    excluded = filters.exclude_item_ids | (set(history.items) if request.exclude_seen else set())
+    bar = feed_bar(model, feed.items, taste) if taste is not None else 0.0
+    picks = fresh.pick(fresh.slots(request.k), taste, excluded, filters, bar)
+    return Feed(blend(feed.items, picks, request.k), feed.strategy)
+
+
+def _catalog_feed(
+    model: Recommender,
+    request: FeedRequest,
+    activity: UserActivity,
+    filters: ItemFilter,
+    fresh: FreshItems,
+) -> tuple[Feed, UserHistory | None, np.ndarray | None]:
+    """The model's feed, the history it was built from (None: the fitted one) and, when the
+    feed came from a content vector, that vector (the user's taste in content space)."""
+    k, exclude_seen = request.k, request.exclude_seen
+    catalog = model.catalog
     known = model.known_user(request.user_id)
     new_events = newer_than(activity.interactions, catalog.events_through, catalog.events_unseen)
     if (
         known and not new_events and not request.recent_items
     ):  # the fitted history is the whole history: skip building it
-        return Feed(model.recommend(request.user_id, k, exclude_seen, filters), "personalized")
+        recs = model.recommend(request.user_id, k, exclude_seen, filters)
+        return Feed(recs, "personalized"), None, None
     fitted = catalog.history_of(request.user_id)
     history = merge_history(fitted, new_events, request.recent_items, model.config.duplicates)
     if known and history == fitted:
-        return Feed(model.recommend(request.user_id, k, exclude_seen, filters), "personalized")
+        recs = model.recommend(request.user_id, k, exclude_seen, filters)
+        return Feed(recs, "personalized"), history, None
     usable = [
         (item, value)
         for item, value in zip(history.items, history.values, strict=True)
@@ -135,12 +168,31 @@ def route_feed(
         items, values = [item for item, _ in usable], [value for _, value in usable]
         recs = model.recommend_for_items(items, k, exclude_seen, filters, values)
         collaborative = any(catalog.had_interactions(item) for item in items)
-        return Feed(recs, "personalized" if collaborative else "cold-start-content")
+        return Feed(recs, "personalized" if collaborative else "cold-start-content"), history, None
+    published = [
+        (item, value)
+        for item, value in zip(history.items, history.values, strict=True)
+        if value > 0 and item in fresh
+    ]
+    if published:  # only items published after the fit: their content is all there is
+        items, values = [item for item, _ in published], [value for _, value in published]
+        taste = content_profile(model, fresh, items, values)
+        if taste is not None:
+            recs = model.recommend_for_vector(taste, k, filters)
+            return Feed(recs, "cold-start-content"), history, taste
     query = (request.query or "").strip()  # a blank query says nothing: the popular fallback
     if query and model.answers_text_queries:
-        return Feed(model.recommend_for_text(query, k, filters), "cold-start-content")
+        if not len(fresh):
+            return (
+                Feed(model.recommend_for_text(query, k, filters), "cold-start-content"),
+                None,
+                None,
+            )
+        taste = model.text_vector(query)  # encoded once, for the catalog and the fresh items
+        recs = model.recommend_for_vector(taste, k, filters)
+        return Feed(recs, "cold-start-content"), history, taste
     exclude = history.items if exclude_seen else ()
-    return Feed(model.popular_items(k, filters, exclude), "popular-fallback")
+    return Feed(model.popular_items(k, filters, exclude), "popular-fallback"), history, None
 
 
 def fitted_feeds(

@@ -224,6 +224,21 @@ class HybridRecommender(Recommender):
         answers from its graph instead of scoring every item (same catalog as the hybrid's)."""
         return self._text_component().recommend_for_text(query, k, filters)
 
+    # Content vectors are the content component's (items published after the fit join its space).
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self._text_component().embed_texts(texts)
+
+    def content_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        return self._text_component().content_vectors(item_ids)
+
+    def text_vector(self, query: str) -> np.ndarray:
+        return self._text_component().text_vector(query)
+
+    def recommend_for_vector(
+        self, vector: np.ndarray, k: int = 10, filters: ItemFilter | None = None
+    ) -> list[Recommendation]:
+        return self._text_component().recommend_for_vector(vector, k, filters)
+
     def _text_component(self) -> Recommender:
         content = self.content
         if content is None or not content.answers_text_queries:
