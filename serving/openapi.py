@@ -83,6 +83,7 @@ ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/admin/reload": (),
     "/items/retire": (),
     "/items/restore": (),
+    "/items": (),
 }
 INFRA_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/livez": (503,)}
 # Routes of the FastAPI app mounted beside BentoML's (analytics, profiles, the desk): FastAPI

@@ -46,6 +46,8 @@ KNOWN_AGORA_ENV = frozenset(
         "AGORA_API_KEYS",
         "AGORA_DATA_DIR",
         "AGORA_DATA_MIRROR",
+        "AGORA_FRESH_REFRESH_S",
+        "AGORA_FRESH_SHARE",
         "AGORA_EMBEDDING_CACHE",
         "AGORA_HOME",
         "AGORA_HOST",
@@ -122,6 +124,7 @@ def check_start() -> None:
     from data.store import open_engine
     from serving.complaint_analysis import AnalysisSettings
     from serving.complaint_summary import TZ_ENV, time_zone
+    from serving.fresh_items import FreshSettings
     from serving.knowledge import KnowledgeSettings
     from serving.profile_routes import load_segments_config
     from serving.retired_items import RetirementSettings
@@ -135,6 +138,7 @@ def check_start() -> None:
     max_batches_in_flight()
     KnowledgeSettings.from_env()
     RetirementSettings.from_env()
+    FreshSettings.from_env()
     AnalysisSettings.from_env()
     try:
         time_zone(None)  # the analytics' default zone

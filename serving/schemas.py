@@ -37,6 +37,12 @@ from data.events import (
 )
 from data.language_codes import LanguageCodeError, normalise_language_code
 from data.store.item_retirements import MAX_ITEMS_PER_CHANGE
+from data.store.published_items import (
+    GENRE_LENGTH,
+    MAX_GENRES,
+    MAX_PUBLISHED_PER_CALL,
+    text_problem,
+)
 from data.store.resolutions import (
     MAX_RESOLUTION_BYTES,
     OUTCOMES,
@@ -47,6 +53,8 @@ from data.store.tables import (
     CORRECTION_ID_LENGTH,
     IDEMPOTENCY_KEY_LENGTH,
     LABEL_LENGTH,
+    PUBLISHED_TEXT_LENGTH,
+    PUBLISHED_TITLE_LENGTH,
     RESOLUTION_ID_LENGTH,
     RETIREMENT_REASON_LENGTH,
     TRIAGE_ID_LENGTH,
@@ -103,6 +111,8 @@ CorrectionId = _stored_id(CORRECTION_ID_LENGTH)
 ResolutionId = _stored_id(RESOLUTION_ID_LENGTH)
 Label = _stored_id(LABEL_LENGTH, exact=False)
 RetirementReason = _stored_id(RETIREMENT_REASON_LENGTH, exact=False)
+ItemTitle = _stored_id(PUBLISHED_TITLE_LENGTH, exact=False)
+Genre = Annotated[_stored_id(GENRE_LENGTH, exact=False), Field(pattern=r"^[^|]*$")]
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 # Clients send what their platform calls the language: a BCP 47 tag ("zh-CN" is what browsers
 # and most mobile SDKs give), a POSIX locale ("zh_CN") or a bare code. Models are per language,
@@ -202,6 +212,11 @@ class RecommendedItem(BaseModel):
     score: float
     title: str | None = None
     genres: list[str] = Field(default_factory=list)
+    fresh: bool = Field(
+        False,
+        description="Published after the model was trained (POST /items): its score is the "
+        "cosine of its content to the user's taste, not the model's score.",
+    )
 
 
 class RecommendResponse(BaseModel):
@@ -423,6 +438,37 @@ class ItemsChangedResponse(BaseModel):
         description="The items already in the state asked for (retired, or not retired)."
     )
     retired_now: int = Field(description="How many items this service holds retired now.")
+
+
+class PublishedItemIn(_Body):
+    item_id: Identifier
+    title: ItemTitle  # type: ignore[valid-type]
+    text: str = Field(
+        "",
+        max_length=PUBLISHED_TEXT_LENGTH,
+        description="What the item is about, as the content encoder should read it "
+        f"(at most {PUBLISHED_TEXT_LENGTH:,} characters).",
+    )
+    genres: list[Genre] = Field(default_factory=list, max_length=MAX_GENRES)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _text_is_storable(self) -> PublishedItemIn:
+        if (problem := text_problem(self.text)) is not None:
+            raise ValueError(problem)
+        return self
+
+
+class PublishItemsRequest(_Body):
+    items: list[PublishedItemIn] = Field(min_length=1, max_length=MAX_PUBLISHED_PER_CALL)
+
+
+class PublishItemsResponse(BaseModel):
+    stored: list[str] = Field(description="The items stored (new, or changed).")
+    unchanged: list[str] = Field(description="The items already published with this content.")
+    fresh_now: int = Field(
+        description="How many published items this worker serves as fresh now (those the "
+        "served model does not know)."
+    )
 
 
 class ReloadRequest(_Body):

@@ -23,7 +23,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from data.store import Event, Store, StoreConflictError, StoreError, UnknownTriageError
+from data.store import (
+    Event,
+    PublishedItem,
+    Store,
+    StoreConflictError,
+    StoreError,
+    UnknownTriageError,
+)
 from data.store.resolutions import CaseAlreadyResolvedError
 from features.user_history import user_activity
 from models.recommenders import (
@@ -35,6 +42,7 @@ from models.recommenders import (
     UnknownItemError,
     route_feed,
 )
+from models.recommenders.fresh_items import FreshItems, describe_with_fresh, similar_with_fresh
 from models.triage import TriageEngine, TriageInputError
 from serving import bentoml_timeout, ops_metrics
 from serving.analytics_routes import Analytics, analytics_router
@@ -50,6 +58,7 @@ from serving.errors import (
     answers_errors,
     install_store_outage_handler,
 )
+from serving.fresh_items import FreshSettings, ServedFreshItems
 from serving.knowledge import KnowledgeSettings, ServedKnowledge
 from serving.middleware import guard_service
 from serving.model_info import (
@@ -73,6 +82,8 @@ from serving.schemas import (
     ItemsChangedResponse,
     ModelInfo,
     ModelRef,
+    PublishItemsRequest,
+    PublishItemsResponse,
     RecommendedItem,
     RecommendRequest,
     RecommendResponse,
@@ -208,6 +219,11 @@ class Agora:
             knowledge=self.knowledge.settings.enabled,
         )
         self.retirements.start()
+        # Items published after training: embedded by the served model's encoder, followed.
+        self.fresh = ServedFreshItems(
+            self.store.published, FreshSettings.from_env(), lambda: self.served.recommender
+        )
+        self.fresh.start()
         settle_after_load()
         _instance = self
         self.knowledge.start()
@@ -325,6 +341,7 @@ class Agora:
         request = RecommendRequest.model_construct(**body)
         model, model_ref = self._recommender()
         retired = self.retirements.current()
+        fresh = self.fresh.current()
         filters = ItemFilter(retired=retired)
         if request.filters is not None:
             f = request.filters
@@ -352,10 +369,11 @@ class Agora:
             ),
             activity,
             self.profiles.feed_rules(request.user_id, model, complained=bool(activity.blocked)),
+            fresh,
         )
         return RecommendResponse(
             user_id=request.user_id,
-            items=self._describe_items(model, feed.items),
+            items=self._describe_items(model, feed.items, fresh),
             strategy=feed.strategy,
             model=model_ref,
         )
@@ -363,25 +381,36 @@ class Agora:
     @bentoml.api(input_spec=SimilarItemsRequest)
     @answers_errors(REFUSALS)
     def similar_items(self, **body: Any) -> SimilarItemsResponse:
-        """Items like one item (404 for an item the model does not know). Retired items are
-        never among them; a retired item may still be the seed: its page (a product out of
-        stock, a post being reviewed) is where alternatives are wanted."""
+        """Items like one item (404 for an item neither the model nor the published items
+        know). Retired items are never among them; a retired item may still be the seed: its
+        page (a product out of stock, a post being reviewed) is where alternatives are wanted.
+        Items published after training are among them, and may be the seed."""
         request = SimilarItemsRequest.model_construct(**body)
         model, model_ref = self._recommender()
         retired = ItemFilter(retired=self.retirements.current())
-        recs = model.similar_items(request.item_id, request.k, retired)
+        fresh = self.fresh.current()
+        if fresh is not None and len(fresh) and model.answers_text_queries:
+            recs = similar_with_fresh(model, request.item_id, request.k, retired, fresh)
+        else:
+            recs = model.similar_items(request.item_id, request.k, retired)
         return SimilarItemsResponse(
             item_id=request.item_id,
-            items=self._describe_items(model, recs),
+            items=self._describe_items(model, recs, fresh),
             model=model_ref,
         )
 
     @staticmethod
-    def _describe_items(model: Recommender, recs: list[Recommendation]) -> list[RecommendedItem]:
-        infos = model.describe_items([rec.item_id for rec in recs])
+    def _describe_items(
+        model: Recommender, recs: list[Recommendation], fresh: FreshItems | None = None
+    ) -> list[RecommendedItem]:
+        infos = describe_with_fresh(model, fresh, [rec.item_id for rec in recs])
         return [
             RecommendedItem(
-                item_id=rec.item_id, score=rec.score, title=info.title, genres=list(info.genres)
+                item_id=rec.item_id,
+                score=rec.score,
+                title=info.title,
+                genres=list(info.genres),
+                fresh=fresh is not None and rec.item_id in fresh,
             )
             for rec, info in zip(recs, infos, strict=True)
         ]
@@ -507,6 +536,25 @@ class Agora:
         request = RestoreItemsRequest.model_construct(**body)
         change = self.store.retirements.restore(request.item_ids, _agent(ctx, "a restoration"))
         return self._items_changed(change.changed, change.unchanged)
+
+    @bentoml.api(route="/items", input_spec=PublishItemsRequest)
+    @answers_errors(REFUSALS)
+    def publish_items(self, ctx: bentoml.Context, **body: Any) -> PublishItemsResponse:
+        """Add items published after training (id, title, text, genres; up to 100): the served
+        content encoder embeds them, and they take a bounded share of feeds and similar items
+        until a retrained model knows them (README "Fresh items"). This worker serves them at
+        once, every other worker within AGORA_FRESH_REFRESH_S (default 2 s)."""
+        request = PublishItemsRequest.model_construct(**body)
+        items = [
+            PublishedItem(i.item_id, i.title, i.text, tuple(dict.fromkeys(i.genres)))
+            for i in request.items
+        ]
+        stored, unchanged = self.store.published.publish(items, _agent(ctx, "a publication"))
+        self.fresh.catch_up()  # embedded before the answer: this worker's next feed has them
+        fresh = self.fresh.current()
+        return PublishItemsResponse(
+            stored=list(stored), unchanged=list(unchanged), fresh_now=len(fresh) if fresh else 0
+        )
 
     def _items_changed(
         self, changed: tuple[str, ...], unchanged: tuple[str, ...]

@@ -28,6 +28,8 @@ MAX_IN_FLIGHT_ENV = "AGORA_MAX_IN_FLIGHT"  # per worker; more requests are shed 
 SIMILAR_CASES_ENV = "AGORA_SIMILAR_CASES"  # "0": /triage answers no similar_cases
 KB_REFRESH_ENV = "AGORA_KB_REFRESH_S"  # seconds between knowledge-base catch-ups (default 2)
 RETIRED_REFRESH_ENV = "AGORA_RETIRED_REFRESH_S"  # seconds between retirement-log reads (1)
+FRESH_REFRESH_ENV = "AGORA_FRESH_REFRESH_S"  # seconds between published-items reads (2)
+FRESH_SHARE_ENV = "AGORA_FRESH_SHARE"  # share of feed slots for fresh items (0.2; 0: off)
 # static-lexical (default), static or minilm-int8: see models.knowledge
 KB_ENCODER_ENV = "AGORA_KB_ENCODER"
 
@@ -63,6 +65,9 @@ BODY_LIMITS: dict[str, int] = {
     # 1,000 item ids (data.store.item_retirements) of up to 256 characters, however escaped.
     "/items/retire": JSON_ESCAPE_FACTOR * MAX_BATCH * 256 + 16 * KIB,
     "/items/restore": JSON_ESCAPE_FACTOR * MAX_BATCH * 256 + 16 * KIB,
+    # 100 items (data.store.published_items) of a 256-character id, 300-character title,
+    # 2,000-character text and 20 genres of 64 characters, however escaped.
+    "/items": JSON_ESCAPE_FACTOR * 100 * (256 + 300 + 2000 + 20 * 70) + 16 * KIB,
 }
 DEFAULT_BODY_LIMIT = 16 * KIB
 
@@ -79,6 +84,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/items/retire": frozenset({"events", "admin"}),
     "/items/restore": frozenset({"events", "admin"}),
     "/items/retired": frozenset({"events", "admin"}),
+    "/items": frozenset({"events", "admin"}),  # publishing, by the same hands as retiring
     "/triage": frozenset({"triage"}),
     "/triage_batch": frozenset({"triage"}),
     "/corrections": frozenset({"agent"}),
@@ -104,6 +110,7 @@ UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 BODY_ONLY_PATHS = frozenset(
     {"/recommend", "/similar_items", "/triage", "/triage_batch", "/events"}
     | {"/corrections", "/resolutions", "/admin/reload", "/items/retire", "/items/restore"}
+    | {"/items"}
 )
 
 

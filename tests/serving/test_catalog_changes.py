@@ -1,6 +1,7 @@
-"""Retiring items over HTTP, on two replicas of one store: the item leaves every feed path and
-similar items at once on the replica that stored it, on the other within its refresh interval,
-and comes back when restored.
+"""Catalog changes over HTTP, on two replicas of one store: a retired item leaves every feed
+path and similar items at once on the replica that stored it, on the other within its refresh
+interval, and comes back when restored; an item published after training is served by content
+(feeds' fresh share, cold starts, similar items both ways) on both.
 
 Two service processes with their own champion caches share one SQLite store (as replicas share
 one PostgreSQL store), each refreshing its retired items every second (the default). The
@@ -147,3 +148,70 @@ def test_only_the_platform_and_operators_may_retire(
     assert status == 400 and "item_ids" in answer["error"]["message"]
     status, answer = a.post("/items/retire", {"item_ids": ["1"], "reason": "x" * 201})
     assert status == 400 and "reason" in answer["error"]["message"]
+
+
+STAR_WARS_LIKE = {
+    "item_id": "fresh-starfall",
+    "title": "Starfall: The Last Rebellion (2026)",
+    "text": "A rebel pilot and a droid fight an evil galactic empire across distant planets.",
+    "genres": ["Sci-Fi", "Action", "Adventure"],
+}
+
+
+def test_a_published_item_is_served_by_content_on_both_replicas(
+    replicas: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    a, b = replicas
+    fan = {"user_id": f"fan-{uuid.uuid4().hex[:8]}", "k": K, "recent_items": ["50", "172"]}
+    status, answer = a.post("/items", {"items": [STAR_WARS_LIKE]}, role="events")
+    assert status == 200 and answer["stored"] == ["fresh-starfall"], answer
+    new = STAR_WARS_LIKE["item_id"]
+
+    def fresh_in(service: ServiceProcess, route: str, body: dict[str, Any]) -> list[dict]:
+        status, answer = service.post(route, body)
+        assert status == 200, answer
+        return [item for item in answer["items"] if item["fresh"]]
+
+    # The replica that stored it at once, the other within its refresh interval.
+    assert [i["item_id"] for i in fresh_in(a, "/recommend", fan)] == [new]
+    delay = wait_until(lambda: bool(fresh_in(b, "/recommend", fan)))
+    print(f"\npublication stored on A reached B's feeds after {delay:.2f} s")
+    status, feed = b.post("/recommend", fan)
+    assert len(feed["items"]) == K and feed["strategy"] == "personalized"
+    fresh = next(item for item in feed["items"] if item["fresh"])
+    assert fresh["title"] == STAR_WARS_LIKE["title"] and "Sci-Fi" in fresh["genres"]
+    assert len(fresh_in(b, "/recommend", {**fan, "k": 4})) == 0  # no fresh share below k = 5
+    # A text query and a stranger (the newest published items) get it too.
+    query = {"user_id": "q-stranger", "k": K, "query": "rebels against a galactic empire"}
+    assert [i["item_id"] for i in fresh_in(b, "/recommend", query)] == [new]
+    assert new in [i["item_id"] for i in fresh_in(b, "/recommend", {"user_id": "s-1", "k": K})]
+    # A history of it alone is a content cold start: the Star Wars films lead.
+    status, cold = b.post("/recommend", {"user_id": "s-2", "k": K, "recent_items": [new]})
+    assert status == 200 and cold["strategy"] == "cold-start-content"
+    assert {"50", "172"} & {item["item_id"] for item in cold["items"][:3]}
+    # Similar items both ways.
+    status, similar = b.post("/similar_items", {"item_id": new, "k": 5})
+    assert status == 200 and {"50", "172"} & {i["item_id"] for i in similar["items"]}
+    assert [i["item_id"] for i in fresh_in(b, "/similar_items", {"item_id": "50", "k": K})] == [new]
+    # Retiring it takes it out like any item.
+    assert b.post("/items/retire", {"item_ids": [new]}, role="events")[0] == 200
+    wait_until(lambda: not fresh_in(a, "/recommend", fan))
+    assert b.post("/items/restore", {"item_ids": [new]}, role="events")[0] == 200
+
+
+def test_publishing_refuses_what_it_cannot_store(
+    replicas: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    a, _ = replicas
+    item = {"item_id": "p-1", "title": "A title"}
+    for body, field_name in (
+        ({"items": []}, "items"),
+        ({"items": [{**item, "title": ""}]}, "title"),
+        ({"items": [{**item, "text": "x" * 2001}]}, "text"),
+        ({"items": [{**item, "genres": ["a|b"]}]}, "genres"),
+        ({"items": [{**item, "text": "bell\u0007"}]}, "text"),
+        ({"items": [item] * 101}, "items"),
+    ):
+        status, answer = a.post("/items", body, role="events")
+        assert status == 400 and field_name in answer["error"]["message"], (body, answer)
+    assert a.post("/items", {"items": [item]}, role="read")[0] == 403
