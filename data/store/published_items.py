@@ -7,7 +7,8 @@ knows it. The table is a log, one row per publication or edit, never updated: an
 description is its latest row; publishing what an item already says writes nothing.
 
 Readers follow it like the retirement log (`follower`, `items_at`: each touched item's latest
-row, so a late row never undoes a newer edit).
+row, so a late row never undoes a newer edit); a retrain reads every item's latest description
+(`latest_all`) and adds them to the catalog it trains on.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import re
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Row, func, select
 
 from data import schemas as S
 from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier, check_stored_text
@@ -160,6 +161,22 @@ class PublishedItems:
             ).scalars()
             return sorted(_latest(connection, list(touched)).values(), key=lambda i: i.seq)
 
+    def latest_all(self) -> list[PublishedItem]:
+        """Every published item as its latest row describes it, in publication order (for a
+        retrain: offline, one pass over the log, rows streamed)."""
+        latest = select(func.max(_T.seq).label("seq")).group_by(_T.item_id).subquery()
+        query = select(_T).join(latest, _T.seq == latest.c.seq).order_by(_T.seq)
+        with self.engine.connect() as connection:
+            rows = connection.execution_options(yield_per=MAX_BATCH).execute(query)
+            return [_item(row) for row in rows]
+
+
+def _item(row: Row[Any]) -> PublishedItem:
+    genres = tuple(S.split_tags(row.genres)) if row.genres else ()
+    return PublishedItem(
+        row.item_id, row.title, row.text, genres, float(row.created_at), int(row.seq)
+    )
+
 
 def _latest(connection: Connection, ids: Sequence[str]) -> dict[str, PublishedItem]:
     """item -> its latest row, for the `ids` the log holds (chunked IN lists)."""
@@ -174,8 +191,5 @@ def _latest(connection: Connection, ids: Sequence[str]) -> dict[str, PublishedIt
         )
         query = select(_T).join(latest, _T.seq == latest.c.seq)
         for row in connection.execute(query):
-            genres = tuple(S.split_tags(row.genres)) if row.genres else ()
-            found[row.item_id] = PublishedItem(
-                row.item_id, row.title, row.text, genres, float(row.created_at), int(row.seq)
-            )
+            found[row.item_id] = _item(row)
     return found

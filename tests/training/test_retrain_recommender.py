@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from data.store import Event, Store
+from data.store import Event, PublishedItem, Store
 from features.user_history import user_activity
 from models.recommenders import create_recommender, feed_history
 from models.recommenders.factorization import ALSRecommender
@@ -24,6 +24,7 @@ from training.retrain.recommender import (
     DEFAULT_CONFIG,
     _candidate_config,
     events_as_interactions,
+    published_as_items,
     retrain_recommender,
 )
 from training.tracking import configure_tracking
@@ -55,6 +56,40 @@ def test_the_lineage_names_the_last_event_read(tmp_path: Path) -> None:
     assert split.lineage()["extra_train_events_through"] == 0
     lineage = split.with_extra_train(events_as_interactions(store)).lineage()
     assert (lineage["extra_train_rows"], lineage["extra_train_events_through"]) == (3, 3)
+
+
+def test_a_retrain_knows_the_items_published_since_by_their_latest_description(
+    tmp_path: Path,
+) -> None:
+    """Regression: a retrain read the dataset's items only, so an item a platform published
+    through POST /items stayed unknown (served as a fresh item by content) after any number of
+    retrains, and its events were fitted to an item without a title or text."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.published.publish([PublishedItem("new-1", "Starfall", "rebels", ("Sci-Fi",))], "p")
+    store.published.publish([PublishedItem("new-1", "Starfall (2026)", "rebel pilots")], "p")
+    store.published.publish([PublishedItem("i1", "A catalog film, retitled")], "p")
+    published = published_as_items(store)
+    assert published.values.tolist() == [
+        ["new-1", "Starfall (2026)", "rebel pilots", ""],
+        ["i1", "A catalog film, retitled", "", ""],
+    ]
+    dataset_items = pd.DataFrame(
+        {"item_id": ["i1", "i2"], "title": ["Old title", "Kept"], "genres": ["Drama", "Comedy"]}
+    )
+    interactions = community_interactions()
+    split = SplitData("tiny", interactions, interactions, dataset_items, SplitConfig())
+    extended = split.with_extra_items(published)
+    assert extended.lineage()["extra_items"] == 2
+    titles = dict(zip(extended.items["item_id"], extended.items["title"], strict=True))
+    assert extended.items["text"].tolist() == ["", "rebel pilots", ""]  # no text: empty
+    assert titles == {"i2": "Kept", "new-1": "Starfall (2026)", "i1": "A catalog film, retitled"}
+    model = create_recommender("popularity", {}).fit(extended.train, extended.items)
+    # In the catalog, though nobody has interacted with it yet: a content component embeds
+    # its description (a collaborative one scores it once events name it).
+    assert model.catalog.items.get("new-1") is not None
+    assert model.describe_items(["new-1"])[0].title == "Starfall (2026)"
+    nothing = published_as_items(Store(f"sqlite:///{tmp_path / 'empty.db'}"))
+    assert split.with_extra_items(nothing) is split
 
 
 @pytest.mark.integration

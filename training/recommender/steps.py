@@ -44,6 +44,7 @@ class SplitData:
     extra_sha256: str | None = None
     # The last event-log position among them (0: none came from the event log).
     extra_events_through: int = 0
+    extra_items: int = 0  # items described beyond the dataset's (published to the store)
 
     def lineage(self) -> dict[str, Any]:
         """How the data was split, for `training.tracking.log_lineage`."""
@@ -56,6 +57,7 @@ class SplitData:
             "extra_train_rows": self.extra_rows,
             "extra_train_sha256": self.extra_sha256 or "none",
             "extra_train_events_through": self.extra_events_through,
+            "extra_items": self.extra_items,
         }
 
     def with_extra_train(self, extra: pd.DataFrame) -> SplitData:
@@ -75,6 +77,20 @@ class SplitData:
             extra_sha256=digest,
             extra_events_through=through,
         )
+
+    def with_extra_items(self, extra: pd.DataFrame) -> SplitData:
+        """This split with `extra` item descriptions in its catalog (items a platform published
+        after the dataset was exported): an item the dataset describes too takes `extra`'s
+        description, the platform's latest word on it. Interactions are unchanged."""
+        extra = conform(extra, Kind.ITEMS)
+        if not len(extra):
+            return self
+        items = extra
+        if self.items is not None:
+            kept = self.items[~self.items[ITEM_ID].astype(str).isin(extra[ITEM_ID])]
+            # conform: a column only one side has (free text, say) is "" for the other's rows
+            items = conform(pd.concat([kept.astype({ITEM_ID: str}), extra]), Kind.ITEMS)
+        return replace(self, items=items, extra_items=len(extra))
 
     def fingerprint(self) -> str:
         """sha256 of the sorted test pairs: equal only for the same held-out data."""

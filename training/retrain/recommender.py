@@ -1,8 +1,12 @@
-"""`agora retrain recommender`: the catalog dataset plus stored events, gated, swapped in.
+"""`agora retrain recommender`: the catalog dataset plus stored events and published items,
+gated, swapped in.
 
-Stored positive events (views, clicks, likes, purchases, ratings) join the training split of the
-dataset's protocol split, valued and merged as `data.events` and `features.user_history` define
-for every path (a feed's fold-in reads the same rules); the held-out split is the dataset's own,
+Items a platform published to the store since (`POST /items`) join the catalog with their latest
+description, so the candidate knows them (by content, and by their events) and the service stops
+serving them as fresh items once it is promoted. Stored positive events (views, clicks, likes,
+purchases, ratings) join the training split of the dataset's protocol split, valued and merged
+as `data.events` and `features.user_history` define for every path (a feed's fold-in reads the
+same rules); the held-out split is the dataset's own,
 so the candidate and the re-scored champion are compared on exactly the same data, with the same
 items left out of their lists as seen (the stored events the candidate was trained on).
 
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.schemas import GENRES, ITEM_ID, ITEM_TEXT, TAG_SEPARATOR, TITLE
 from data.store import Store
 from features.user_history import event_interactions
 from models.recommenders import load_recommender
@@ -49,6 +54,19 @@ def events_as_interactions(store: Store) -> pd.DataFrame:
     return event_interactions(store.events.read())
 
 
+def published_as_items(store: Store) -> pd.DataFrame:
+    """Every item published to the store, as its latest row describes it, as an items frame."""
+    published = store.published.latest_all()
+    return pd.DataFrame(
+        {
+            ITEM_ID: [item.item_id for item in published],
+            TITLE: [item.title for item in published],
+            ITEM_TEXT: [item.text for item in published],
+            GENRES: [TAG_SEPARATOR.join(item.genres) for item in published],
+        }
+    )
+
+
 def retrain_recommender(
     dataset: str = "movielens-100k",
     config_path: Path | None = None,
@@ -64,9 +82,16 @@ def retrain_recommender(
     configure_tracking(tracking_uri)
     registered = recommender_registered_name(dataset)  # the name train_recommender registers
     run_config = _candidate_config(registered, config_path)
-    events = events_as_interactions(Store(store_url))
-    logger.info("retraining on %s plus %d stored events", dataset, len(events))
-    data = prepare_split(dataset, run_config.split)
+    store = Store(store_url)
+    events = events_as_interactions(store)
+    published = published_as_items(store)
+    logger.info(
+        "retraining on %s plus %d stored events and %d published items",
+        dataset,
+        len(events),
+        len(published),
+    )
+    data = prepare_split(dataset, run_config.split).with_extra_items(published)
     outcome = train_recommender(
         dataset, run_config, tracking_uri=tracking_uri, extra_train=events, split=data
     )
@@ -97,7 +122,7 @@ def retrain_recommender(
         (outcome.model_version, candidate_score),
         (champion_version, champion_score),
         metric,
-        f"retrain with {len(events)} stored events",
+        f"retrain with {len(events)} stored events and {len(published)} published items",
         tolerance,
         service_url,
         api_key,
