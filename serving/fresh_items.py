@@ -18,12 +18,11 @@ fresh items off (nothing is followed or embedded).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -34,6 +33,7 @@ from features.item_text import item_text
 from models.recommenders import Recommender
 from models.recommenders.fresh_items import FRESH_SHARE, FreshItems
 from serving.settings import FRESH_REFRESH_ENV, FRESH_SHARE_ENV, env_number
+from serving.store_followers import follow_forever, refresh_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +52,7 @@ class FreshSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> FreshSettings:
         env = os.environ if environ is None else environ
-        value = env.get(FRESH_REFRESH_ENV, "").strip()
-        refresh = env_number(FRESH_REFRESH_ENV, value, float) if value else DEFAULT_REFRESH_S
-        if not 0 < refresh <= 3600 or not math.isfinite(refresh):
-            raise ValueError(f"{FRESH_REFRESH_ENV} must be a number of seconds in (0, 3600]")
+        refresh = refresh_seconds(env, FRESH_REFRESH_ENV, DEFAULT_REFRESH_S)
         value = env.get(FRESH_SHARE_ENV, "").strip()
         share = env_number(FRESH_SHARE_ENV, value, float) if value else FRESH_SHARE
         if not 0 <= share <= 0.5:
@@ -95,7 +92,10 @@ class ServedFreshItems:
             if not is_store_outage(error):
                 raise
             logger.warning("published items not read yet: the store is unavailable")
-        threading.Thread(target=self._follow, name="fresh-items", daemon=True).start()
+        follow = partial(
+            follow_forever, self.catch_up, self.settings.refresh_s, "the published items"
+        )
+        threading.Thread(target=follow, name="fresh-items", daemon=True).start()
 
     def current(self) -> FreshItems | None:
         """The fresh items served now (None: off, or nothing published or read yet)."""
@@ -159,18 +159,3 @@ class ServedFreshItems:
             published_at=np.array([i.published_at for i in held], dtype=np.float64),
             share=self.settings.share,
         )
-
-    def _follow(self) -> None:
-        outage = False
-        while True:
-            time.sleep(self.settings.refresh_s)
-            try:
-                self.catch_up()
-            except Exception as error:  # keep following; the items held keep being served
-                if not is_store_outage(error):
-                    logger.exception("following the published items failed")
-                elif not outage:
-                    logger.warning("following published items paused: the store is unavailable")
-                outage = is_store_outage(error)
-            else:
-                outage = False

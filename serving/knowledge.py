@@ -15,16 +15,14 @@ AGORA_SIMILAR_CASES=0 turns the whole feature off (no thread, no encoder, no sim
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Final
 
-from data.store import is_store_outage
 from data.store.resolutions import ResolutionLog
 from models.knowledge import (
     DEFAULT_K,
@@ -38,7 +36,8 @@ from models.knowledge import (
     parse_kb_encoder,
 )
 from serving import ops_metrics
-from serving.settings import KB_ENCODER_ENV, KB_REFRESH_ENV, SIMILAR_CASES_ENV, env_number
+from serving.settings import KB_ENCODER_ENV, KB_REFRESH_ENV, SIMILAR_CASES_ENV
+from serving.store_followers import follow_forever, refresh_seconds
 from serving.worker_tuning import settle_after_load
 
 logger = logging.getLogger(__name__)
@@ -63,10 +62,7 @@ class KnowledgeSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KnowledgeSettings:
         env = os.environ if environ is None else environ
-        value = env.get(KB_REFRESH_ENV, "").strip()
-        refresh = env_number(KB_REFRESH_ENV, value, float) if value else DEFAULT_REFRESH_S
-        if not 0 < refresh < math.inf:
-            raise ValueError(f"{KB_REFRESH_ENV} must be a positive number of seconds")
+        refresh = refresh_seconds(env, KB_REFRESH_ENV, DEFAULT_REFRESH_S)
         named = env.get(KB_ENCODER_ENV, "") or DEFAULT_KB_ENCODER
         encoder = parse_kb_encoder(named, KB_ENCODER_ENV)
         return cls(
@@ -94,7 +90,16 @@ class ServedKnowledge:
 
     def start(self) -> None:
         if self.settings.enabled:
-            threading.Thread(target=self._follow, name="knowledge-refresh", daemon=True).start()
+            follow = partial(
+                follow_forever,
+                self.catch_up,
+                self.settings.refresh_s,
+                "the resolved cases",
+                read_first=True,
+                on_failure=ops_metrics.knowledge_refresh_failed,
+                on_success=lambda: ops_metrics.knowledge_refreshed(len(self.base)),
+            )
+            threading.Thread(target=follow, name="knowledge-refresh", daemon=True).start()
 
     def similar_cases(self, text: str, reason: str | None = None) -> list[SimilarCase]:
         """The resolved cases most like `text`, those of `reason` (what triage found) first;
@@ -125,20 +130,3 @@ class ServedKnowledge:
             settle_after_load()
             self._encoder_settled = True
         return embedded
-
-    def _follow(self) -> None:
-        outage = False
-        while True:
-            try:
-                self.catch_up()
-            except Exception as error:  # keep following; the cases held keep being served
-                ops_metrics.knowledge_refresh_failed()
-                if not is_store_outage(error):
-                    logger.exception("knowledge base refresh failed")
-                elif not outage:  # one line per outage, not a traceback every refresh
-                    logger.warning("knowledge base refresh paused: the store is unavailable")
-                outage = is_store_outage(error)
-            else:
-                outage = False
-                ops_metrics.knowledge_refreshed(len(self.base))
-            time.sleep(self.settings.refresh_s)

@@ -18,18 +18,19 @@ when it started) refuses feeds with a 503 rather than serve an item the platform
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
 from data.store import StoreUnavailableError, is_store_outage
 from data.store.item_retirements import ItemRetirements
 from models.recommenders import RetiredItems
-from serving.settings import RETIRED_REFRESH_ENV, env_number
+from serving.settings import RETIRED_REFRESH_ENV
+from serving.store_followers import follow_forever, refresh_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +46,7 @@ class RetirementSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RetirementSettings:
         env = os.environ if environ is None else environ
-        value = env.get(RETIRED_REFRESH_ENV, "").strip()
-        refresh = env_number(RETIRED_REFRESH_ENV, value, float) if value else DEFAULT_REFRESH_S
-        if not 0 < refresh <= 3600 or not math.isfinite(refresh):
-            raise ValueError(f"{RETIRED_REFRESH_ENV} must be a number of seconds in (0, 3600]")
-        return cls(refresh_s=refresh)
+        return cls(refresh_s=refresh_seconds(env, RETIRED_REFRESH_ENV, DEFAULT_REFRESH_S))
 
 
 class ServedRetirements:
@@ -81,7 +78,10 @@ class ServedRetirements:
             if not is_store_outage(error):
                 raise
             logger.warning("retired items not read yet: the store is unavailable")
-        threading.Thread(target=self._follow, name="retired-items", daemon=True).start()
+        follow = partial(
+            follow_forever, self.catch_up, self.settings.refresh_s, "the retired items"
+        )
+        threading.Thread(target=follow, name="retired-items", daemon=True).start()
 
     @property
     def ready(self) -> bool:
@@ -131,18 +131,3 @@ class ServedRetirements:
             self.on_change(retired)
         except Exception:  # a feed then looks the ids up itself
             logger.exception("preparing the new retired items failed")
-
-    def _follow(self) -> None:
-        outage = False
-        while True:
-            time.sleep(self.settings.refresh_s)
-            try:
-                self.catch_up()
-            except Exception as error:  # keep following; the set held keeps being served
-                if not is_store_outage(error):
-                    logger.exception("following the retired items failed")
-                elif not outage:  # one line per outage, not a traceback every second
-                    logger.warning("following the retired items paused: the store is unavailable")
-                outage = is_store_outage(error)
-            else:
-                outage = False
