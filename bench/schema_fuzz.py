@@ -16,8 +16,12 @@ from pathlib import Path
 ROLE_ROUTES = {
     "read": r"^/(recommend|similar_items|model_info|healthz|livez|readyz|metrics)$",
     "triage": r"^/(triage|triage_batch)$",
-    "events": r"^/events$",
-    "agent": r"^/(corrections|desk/queue|analytics/complaints|users/\{user_id\}/profile)$",
+    # Not /items nor /items/retire and /restore: generated items published to or retired from
+    # the tests' shared service would change the feeds other tests read.
+    "events": r"^/(events|items/retired)$",
+    "agent": (
+        r"^/(corrections|resolutions|desk/queue|analytics/complaints|users/\{user_id\}/profile)$"
+    ),
     "admin": r"^/admin/reload$",
 }
 # 413 is a documented answer to any body over the route's byte limit, which a generated body

@@ -18,6 +18,9 @@ from data.store import Store
 from data.store.item_retirements import MAX_LISTED
 
 RETIRED_ROUTE = "/items/retired"
+# The largest `seq` a store column holds (a signed 64-bit integer): past it the database itself
+# refused the query, a 500.
+MAX_SEQ = 2**63 - 1
 
 
 class RetiredItemOut(BaseModel):
@@ -44,7 +47,9 @@ def install_catalog_routes(app: FastAPI, running: Callable[[], CatalogSource | N
 
     @app.get(RETIRED_ROUTE, response_model=RetiredItemsPage)
     def retired_items(
-        after: int = Query(0, ge=0, description="The `seq` of the last item already read."),
+        after: int = Query(
+            0, ge=0, le=MAX_SEQ, description="The `seq` of the last item already read."
+        ),
         limit: int = Query(100, ge=1, le=MAX_LISTED),
     ) -> RetiredItemsPage:
         """The items retired now, oldest retirement first, `limit` at most per page."""

@@ -21,8 +21,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from data.events import MAX_FUTURE_S
 from serving.analytics_routes import AnalyseRequest
+from serving.catalog_routes import RetiredItemsPage
 from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
 from serving.errors import CODES, error_response
+from serving.profile_routes import UserProfile
 from serving.schemas import TRIAGE_KEY_RULE, ModelInfo, TriageRequest
 from serving.settings import OPEN_PATHS, body_limit
 
@@ -114,6 +116,12 @@ MOUNTED_ROUTE_PARAMETERS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
 # Their bodies, for routes that read them themselves (FastAPI cannot see the model): optional,
 # since an empty body analyses the window ending now.
 MOUNTED_ROUTE_BODIES: dict[str, type[BaseModel]] = {"/admin/analyse": AnalyseRequest}
+# Their answers' models: FastAPI refers to them by name, and BentoML's document keeps the
+# reference but not the schema (a client generator stops at the dangling $ref).
+MOUNTED_ROUTE_ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
+    ("get", "/users/{user_id}/profile"): UserProfile,
+    ("get", "/items/retired"): RetiredItemsPage,
+}
 
 
 def _error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
@@ -186,6 +194,13 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
         responses = operation.setdefault("responses", {})
         responses.pop("422", None)
         responses.update(_error_responses(KEYED_ERRORS + statuses))
+        if (answer := MOUNTED_ROUTE_ANSWERS.get((method, path))) is not None:
+            responses["200"] = {
+                "description": "Successful Response",
+                "content": {
+                    "application/json": {"schema": _component(schemas, answer, "serialization")}
+                },
+            }
         formats = MOUNTED_ROUTE_PARAMETERS.get((method, path), {})
         for parameter in operation.get("parameters", []):
             parameter.setdefault("schema", {}).update(formats.get(parameter["name"], {}))

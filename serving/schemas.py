@@ -36,6 +36,7 @@ from data.events import (
     check_stored_text,
 )
 from data.language_codes import LanguageCodeError, normalise_language_code
+from data.schemas import TAG_SEPARATOR
 from data.store.item_retirements import MAX_ITEMS_PER_CHANGE
 from data.store.published_items import (
     GENRE_LENGTH,
@@ -69,6 +70,11 @@ _NO_CONTROL = r"[^\u0000-\u001f\u007f-\u009f]"
 _EDGE = r"[^\s\u0000-\u001f\u007f-\u009f]"
 TEXT_PATTERN = rf"^{_NO_CONTROL}*{_EDGE}{_NO_CONTROL}*$"
 ID_PATTERN = rf"^{_EDGE}({_NO_CONTROL}*{_EDGE})?$"
+# Prose (an item's description; a resolution, which is not blank): paragraphs, so tabs and line
+# breaks too.
+_PROSE = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+PROSE_PATTERN = rf"^{_PROSE}*$"
+NOTE_PATTERN = rf"^{_PROSE}*{_EDGE}{_PROSE}*$"
 
 
 # The store's messages quote the value; BentoML logs a refusal's message with its traceback, so
@@ -87,6 +93,12 @@ def _storable_text(value: str) -> str:
         return check_stored_text("text", value, len(value))
     except InvalidFieldError:
         raise ValueError("must not be blank nor contain control characters") from None
+
+
+def _no_tag_separator(value: str) -> str:
+    if TAG_SEPARATOR in value:
+        raise ValueError(f"must not contain '{TAG_SEPARATOR}' (it separates stored genres)")
+    return value
 
 
 def _stored_id(max_length: int, exact: bool = True) -> Any:
@@ -112,7 +124,20 @@ ResolutionId = _stored_id(RESOLUTION_ID_LENGTH)
 Label = _stored_id(LABEL_LENGTH, exact=False)
 RetirementReason = _stored_id(RETIREMENT_REASON_LENGTH, exact=False)
 ItemTitle = _stored_id(PUBLISHED_TITLE_LENGTH, exact=False)
-Genre = Annotated[_stored_id(GENRE_LENGTH, exact=False), Field(pattern=r"^[^|]*$")]
+# A genre is a label without the separator of a stored genre list ("Action|Sci-Fi"); the one
+# published pattern says both rules (a second `pattern` would replace the first).
+_GENRE_CHAR = r"[^|\u0000-\u001f\u007f-\u009f]"
+_GENRE_EDGE = r"[^|\s\u0000-\u001f\u007f-\u009f]"
+Genre = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=GENRE_LENGTH,
+        json_schema_extra={"pattern": rf"^{_GENRE_CHAR}*{_GENRE_EDGE}{_GENRE_CHAR}*$"},
+    ),
+    AfterValidator(_storable_text),
+    AfterValidator(_no_tag_separator),
+]
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 # Clients send what their platform calls the language: a BCP 47 tag ("zh-CN" is what browsers
 # and most mobile SDKs give), a POSIX locale ("zh_CN") or a bare code. Models are per language,
@@ -394,7 +419,11 @@ class ResolutionRequest(_AgentNote):
     _what: ClassVar[str] = "a resolution"
 
     triage_id: TriageId
-    resolution: Annotated[str, Field(min_length=1), AfterValidator(_resolution_size)] = Field(
+    resolution: Annotated[
+        str,
+        Field(min_length=1, json_schema_extra={"pattern": NOTE_PATTERN}),
+        AfterValidator(_resolution_size),
+    ] = Field(
         description=f"How the case was resolved; at most {MAX_RESOLUTION_BYTES:,} bytes, stored "
         "redacted."
     )
@@ -446,6 +475,7 @@ class PublishedItemIn(_Body):
     text: str = Field(
         "",
         max_length=PUBLISHED_TEXT_LENGTH,
+        json_schema_extra={"pattern": PROSE_PATTERN},
         description="What the item is about, as the content encoder should read it "
         f"(at most {PUBLISHED_TEXT_LENGTH:,} characters).",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 
 import pytest
 from pydantic import BaseModel
@@ -65,3 +66,18 @@ def test_a_language_that_is_no_language_is_refused(sent: str) -> None:
 
     with pytest.raises(ValidationError, match="language"):
         schemas.TriageRequest(text="退款", language=sent)
+
+
+def test_prose_fields_state_the_control_characters_they_refuse() -> None:
+    """Regression: a resolution or an item description holding a control character was a 400
+    while the document's schema allowed it (schemathesis: "schema-valid request rejected")."""
+
+    resolution = schemas.ResolutionRequest.model_json_schema()["properties"]["resolution"]
+    published = schemas.PublishItemsRequest.model_json_schema()["$defs"]["PublishedItemIn"]
+    for field in (resolution, published["properties"]["text"]):
+        prose = re.compile(field["pattern"])
+        assert prose.match("a fix:\n\tstep one\r\n退款")
+        assert not prose.match("vertical\x0btab") and not prose.match("c1 \x85 control")
+    assert not re.match(resolution["pattern"], " \n\t")  # a resolution is not blank
+    with pytest.raises(ValueError, match="control character"):
+        schemas.PublishedItemIn(item_id="i", title="t", text="a\x0bb")

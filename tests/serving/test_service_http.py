@@ -139,6 +139,14 @@ def test_bad_input_is_a_4xx_with_a_message(
     assert message in assert_error_shape(answer, status)["message"]
 
 
+def test_a_page_position_past_what_the_store_counts_is_a_400(service: ServiceProcess) -> None:
+    """Regression (schemathesis): `after` past a 64-bit integer reached the database, a 500."""
+    status, answer = service.get("/items/retired?after=10390171610263581915739062272")
+    assert status == 400 and "after" in assert_error_shape(answer, 400)["message"]
+    status, answer = service.get(f"/items/retired?after={2**63 - 1}")
+    assert status == 200 and answer["items"] == []
+
+
 def test_a_validator_refusal_reads_as_a_sentence(service: ServiceProcess) -> None:
     status, answer = service.post("/recommend", _body(user_id=" 196", k=5))
     message = assert_error_shape(answer, 400)["message"]
