@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, func, select
 from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier, check_stored_text
 from data.store.connection import StoreError
 from data.store.follow import MAX_BATCH, SeqFollower
+from data.store.item_logs import latest_rows
 from data.store.tables import AGENT_LENGTH, RETIREMENT_REASON_LENGTH, item_retirements
 
 MAX_ITEMS_PER_CHANGE: Final = 1000  # ids per retire or restore call: one bounded transaction
@@ -181,17 +182,6 @@ class ItemRetirements:
 
 
 def _latest_states(connection: Connection, ids: Sequence[str]) -> dict[str, bool]:
-    """item -> its latest row's `retired`, for the `ids` the log holds (chunked: an IN list
-    stays bounded)."""
-    states: dict[str, bool] = {}
-    for start in range(0, len(ids), MAX_ITEMS_PER_CHANGE):
-        chunk = ids[start : start + MAX_ITEMS_PER_CHANGE]
-        latest = (
-            select(func.max(_T.seq).label("seq"))
-            .where(_T.item_id.in_(chunk))
-            .group_by(_T.item_id)
-            .subquery()
-        )
-        query = select(_T.item_id, _T.retired).join(latest, _T.seq == latest.c.seq)
-        states.update({row.item_id: bool(row.retired) for row in connection.execute(query)})
-    return states
+    """item -> its latest row's `retired`, for the `ids` the log holds."""
+    rows = latest_rows(connection, item_retirements, ids, MAX_ITEMS_PER_CHANGE)
+    return {row.item_id: bool(row.retired) for row in rows}

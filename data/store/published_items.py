@@ -25,6 +25,7 @@ from data import schemas as S
 from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier, check_stored_text
 from data.store.connection import StoreError
 from data.store.follow import MAX_BATCH, SeqFollower
+from data.store.item_logs import latest_rows
 from data.store.tables import (
     AGENT_LENGTH,
     PUBLISHED_TEXT_LENGTH,
@@ -179,17 +180,6 @@ def _item(row: Row[Any]) -> PublishedItem:
 
 
 def _latest(connection: Connection, ids: Sequence[str]) -> dict[str, PublishedItem]:
-    """item -> its latest row, for the `ids` the log holds (chunked IN lists)."""
-    found: dict[str, PublishedItem] = {}
-    for start in range(0, len(ids), MAX_BATCH):
-        chunk = ids[start : start + MAX_BATCH]
-        latest = (
-            select(func.max(_T.seq).label("seq"))
-            .where(_T.item_id.in_(chunk))
-            .group_by(_T.item_id)
-            .subquery()
-        )
-        query = select(_T).join(latest, _T.seq == latest.c.seq)
-        for row in connection.execute(query):
-            found[row.item_id] = _item(row)
-    return found
+    """item -> its latest row, for the `ids` the log holds."""
+    rows = latest_rows(connection, published_items, ids, MAX_BATCH)
+    return {row.item_id: _item(row) for row in rows}
