@@ -11,26 +11,16 @@ the catalog and the fresh items) and similar items. Also the time to embed publi
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from cpu_timing import median_cpu_ms  # bench/ on sys.path
 
 from data.environment import apply_stack_environment
 
 SIZES = (0, 1_000, 10_000)
-
-
-def _cpu_ms(call: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.process_time()
-        call()
-        times.append((time.process_time() - started) * 1000)
-    return statistics.median(times)
 
 
 def _feed(model: object, fresh: object, user: str, **options: object) -> object:
@@ -77,19 +67,19 @@ def main() -> None:
             published_at=np.arange(size, dtype=np.float64),
         )
         given = fresh if size else None
-        known = _cpu_ms(partial(_feed, model, given, "196"), args.repeat)
-        recent = _cpu_ms(
+        known = median_cpu_ms(partial(_feed, model, given, "196"), args.repeat)
+        recent = median_cpu_ms(
             partial(_feed, model, given, "nobody", recent_items=["50", "172", "181"]), args.repeat
         )
-        query = _cpu_ms(
+        query = median_cpu_ms(
             partial(_feed, model, given, "nobody", query="space rebels against an empire"),
             max(args.repeat // 3, 10),
         )
         if given is None:
-            similar = _cpu_ms(partial(model.similar_items, "50", 10), args.repeat)
+            similar = median_cpu_ms(partial(model.similar_items, "50", 10), args.repeat)
         else:
             similar_call = partial(similar_with_fresh, model, "50", 10, None, given)
-            similar = _cpu_ms(similar_call, args.repeat)
+            similar = median_cpu_ms(similar_call, args.repeat)
         print(f"| {size:,} | {known:.2f} | {recent:.2f} | {query:.2f} | {similar:.2f} |")
 
 

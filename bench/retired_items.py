@@ -25,6 +25,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from cpu_timing import median_cpu_ms  # bench/ on sys.path
+
 from cli.launcher import ServiceProcess, free_port, generate_api_keys, home_environment
 from data.environment import apply_stack_environment
 
@@ -37,16 +39,6 @@ def _champion_folder(home: Path) -> Path:
     if not folders:
         raise SystemExit(f"no cached agora-recommender under {home}: serve it once first")
     return folders[-1]
-
-
-def _cpu_ms(call: Callable[[], object], repeat: int) -> float:
-    """Median CPU milliseconds of `call` over `repeat` calls."""
-    times = []
-    for _ in range(repeat):
-        started = time.process_time()
-        call()
-        times.append((time.process_time() - started) * 1000)
-    return statistics.median(times)
 
 
 def in_process(home: Path, repeat: int) -> None:
@@ -77,10 +69,10 @@ def in_process(home: Path, repeat: int) -> None:
         started = time.process_time()
         feed("196", with_retired)()  # a new set: the first feed looks its ids up
         first = (time.process_time() - started) * 1000
-        known_ms = _cpu_ms(feed("196", with_retired), repeat)
-        popular_ms = _cpu_ms(feed("nobody", with_retired), repeat)
-        similar_ms = _cpu_ms(partial(model.similar_items, "50", 10, with_retired), repeat)
-        workaround_ms = _cpu_ms(feed("196", ItemFilter(exclude_item_ids=ids)), repeat)
+        known_ms = median_cpu_ms(feed("196", with_retired), repeat)
+        popular_ms = median_cpu_ms(feed("nobody", with_retired), repeat)
+        similar_ms = median_cpu_ms(partial(model.similar_items, "50", 10, with_retired), repeat)
+        workaround_ms = median_cpu_ms(feed("196", ItemFilter(exclude_item_ids=ids)), repeat)
         print(
             f"| {size:,} | {known_ms:.2f} | {popular_ms:.2f} | {similar_ms:.2f} | {first:.2f} "
             f"| {workaround_ms:.2f} |"

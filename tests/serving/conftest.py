@@ -92,6 +92,18 @@ def service_env(home: Path, **overrides: str) -> dict[str, str]:
     return launcher.home_environment(home, API_KEYS, **{"AGORA_WORKERS": "1", **overrides})
 
 
+# A second agent beside the tests' `agent` key: two people on one desk.
+BO_KEY = "test-agent-bo-key-0123456789abcdef"
+
+
+def two_agent_desk(home: Path, store: Path) -> ServiceProcess:
+    """A started service over `home` with a store of its own at `store` (its queue holds only
+    what its test sent) and a second agent key, `bo` (BO_KEY)."""
+    keys = f"{launcher.api_keys_setting(API_KEYS)},agent:bo:{BO_KEY}"
+    env = service_env(home, AGORA_STORE_URL=f"sqlite:///{store}", AGORA_API_KEYS=keys)
+    return ServiceProcess(env).start()
+
+
 @pytest.fixture(scope="session")
 def champions_home(
     tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path, mirror_path: Path | None

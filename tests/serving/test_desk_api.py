@@ -12,13 +12,10 @@ from typing import Any
 
 import pytest
 
-from cli.launcher import api_keys_setting
-from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
+from tests.serving.conftest import BO_KEY, ServiceProcess, two_agent_desk
 
 pytestmark = pytest.mark.integration
 
-# A second agent beside the tests' `agent` key (named `agent-local`): two people on one desk.
-BO_KEY = "test-agent-bo-key-0123456789abcdef"
 ANA = "agent-local"
 
 
@@ -27,11 +24,7 @@ def desk(
     champions_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     """A service with its own store (the queue holds this module's cases only), two agents."""
-    store = tmp_path_factory.mktemp("desk-api") / "desk.db"
-    keys = f"{api_keys_setting(API_KEYS)},agent:bo:{BO_KEY}"
-    running = ServiceProcess(
-        service_env(champions_home, AGORA_STORE_URL=f"sqlite:///{store}", AGORA_API_KEYS=keys)
-    ).start()
+    running = two_agent_desk(champions_home, tmp_path_factory.mktemp("desk-api") / "desk.db")
     yield running
     running.stop()
 

@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cli.launcher import api_keys_setting
 from data.store import Store
 from data.store.tables import corrections, resolutions
-from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
+from tests.serving.conftest import API_KEYS, BO_KEY, ServiceProcess, two_agent_desk
 
 pytestmark = [pytest.mark.integration]
 
@@ -35,7 +34,6 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT_S = 60  # an upper bound for a page update; CI machines can be busy
 KB_WAIT_S = 90  # the first resolution on a fresh serving cache also makes the encoder
 SIMILAR = "My bag is lost after the flight to Denver, nobody answers the phone"
-BO_KEY = "test-agent-bo-key-0123456789abcdef"
 
 MESSAGES = {
     "lost": "You lost my bag on the flight to Denver and nobody answers, this is a disgrace",
@@ -91,12 +89,7 @@ def desk_service(
     champions_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     """A service with its own store, so the queue holds exactly this test's messages."""
-    store = tmp_path_factory.mktemp("desk") / "desk.db"
-    # A second agent, bo, resolves cases behind the page's agent's back.
-    keys = f"{api_keys_setting(API_KEYS)},agent:bo:{BO_KEY}"
-    running = ServiceProcess(
-        service_env(champions_home, AGORA_STORE_URL=f"sqlite:///{store}", AGORA_API_KEYS=keys)
-    ).start()
+    running = two_agent_desk(champions_home, tmp_path_factory.mktemp("desk") / "desk.db")
     yield running
     running.stop()
 
