@@ -289,17 +289,17 @@ class Agora:
         try:
             with self._reload_lock:
                 generation = self.champions.generation()
-                fresh = load_served_models(self.settings, self.champions, self.served)
-                if not fresh.ready and self.served.ready:
+                loaded = load_served_models(self.settings, self.champions, self.served)
+                if not loaded.ready and self.served.ready:
                     raise ApiError(
                         503,
                         "new champions failed to load, still serving the old ones: "
-                        f"{masked_problems(fresh)}",
+                        f"{masked_problems(loaded)}",
                     )
-                changed = fresh.versions() != self.served.versions()
+                changed = loaded.versions() != self.served.versions()
                 if self.retirements.ready:
-                    _look_up_retired(fresh, self.retirements.current())
-                self.served = fresh  # one reference assignment: old or new, never both
+                    _look_up_retired(loaded, self.retirements.current())
+                self.served = loaded  # one reference assignment: old or new, never both
                 self._generation = self.champions.bump_generation() if announce else generation
         except Exception:
             ops_metrics.reloaded(trigger, ok=False)

@@ -29,7 +29,7 @@ own k items and of the user's history: bounded whatever the catalog.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -110,26 +110,35 @@ class FreshItems:
             scores = self.vectors @ np.asarray(profile, dtype=np.float32)
             above = np.flatnonzero(scores >= bar)  # usually few: only they are sorted
             order = above[np.lexsort((above, -scores[above]))]
+        admits = self._admitter(filters)
         picked: list[Recommendation] = []
         for position in order:
-            if position in skip or not self._admits(int(position), filters):
+            if position in skip or not admits(int(position)):
                 continue
             picked.append(Recommendation(self.ids[position], float(scores[position])))
             if len(picked) == n:
                 break
         return picked
 
-    def _admits(self, position: int, filters: ItemFilter | None) -> bool:
+    def _admitter(self, filters: ItemFilter | None) -> Callable[[int], bool]:
+        """Whether `filters` let the item at a position through (their genre sets folded once
+        per request, not once per candidate)."""
         if filters is None or filters.is_empty:
-            return True
-        item, genres = self.ids[position], {g.casefold() for g in self.genres[position]}
-        if item in filters.retired or item in filters.exclude_item_ids:
-            return False
-        if filters.include_item_ids and item not in filters.include_item_ids:
-            return False
-        if filters.include_genres and not genres & {g.casefold() for g in filters.include_genres}:
-            return False
-        return not genres & {g.casefold() for g in filters.exclude_genres}
+            return lambda _position: True
+        include = {g.casefold() for g in filters.include_genres}
+        exclude = {g.casefold() for g in filters.exclude_genres}
+
+        def admits(position: int) -> bool:
+            item, genres = self.ids[position], {g.casefold() for g in self.genres[position]}
+            if item in filters.retired or item in filters.exclude_item_ids:
+                return False
+            if filters.include_item_ids and item not in filters.include_item_ids:
+                return False
+            if include and not genres & include:
+                return False
+            return not genres & exclude
+
+        return admits
 
 
 def blend(items: Sequence[Recommendation], fresh: Sequence[Recommendation], k: int) -> list:
