@@ -12,6 +12,7 @@ import typer
 from cli.exit_codes import BAD_INPUT, STEP_FAILED, bad_input, report_error
 from cli.options import EncodingOption
 from data.catalog import CATALOG, UnknownDatasetError, get_spec
+from data.event_import import EventMapError, parse_event_map
 from data.fetch import FetchError, dataset_dir, fetch, is_cached, verify_folder
 from data.imported import (
     DataImportError,
@@ -143,6 +144,17 @@ def import_dataset(
         ),
     ] = None,
     encoding: EncodingOption = None,
+    event_map: Annotated[
+        str | None,
+        typer.Option(
+            "--event-map",
+            help="interactions with an event-type column (--map type=COLUMN): NAME=TYPE pairs "
+            "reading the file's type names as Agora's (view, click, like, share, purchase, "
+            "rating, dislike, complaint) or ignore, e.g. hide=dislike,report=complaint,"
+            "impression=ignore. Agora's own names need no entry; any other name refuses the "
+            "import.",
+        ),
+    ] = None,
 ) -> None:
     """Import your own data as a named dataset usable by every later command."""
     dataset = name or path.stem.lower().replace(" ", "-")
@@ -158,8 +170,18 @@ def import_dataset(
         except LabelMapError as error:
             raise bad_input(error) from None
     try:
+        events = parse_event_map(event_map)
+    except EventMapError as error:
+        raise bad_input(error) from None
+    try:
         report = import_file(
-            path, kind, parse_mapping(mapping), dataset, labelled, encoding=encoding
+            path,
+            kind,
+            parse_mapping(mapping),
+            dataset,
+            labelled,
+            encoding=encoding,
+            event_map=events,
         )
     except DataImportError as error:
         raise bad_input(error) from None

@@ -25,6 +25,8 @@ import pandas as pd
 from data import schemas as S
 from data.atomic import write_atomic
 from data.catalog import CATALOG
+from data.event_import import IMPORT_ONLY_COLUMNS, EventMapError, EventTyping
+from data.events import EVENT_TYPE
 from data.file_encoding import EncodingNameError, checked_encoding, is_utf8
 from data.import_rows import ColumnReading, validate_rows
 from data.label_maps import LabelMapError, SentimentLabelError
@@ -86,15 +88,15 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 
 def _source_columns(columns: Sequence[str], kind: Kind, mapping: dict[str, str]) -> dict[str, str]:
     """Canonical column -> the file's column it is read from; refuses a mapping naming an unknown
-    canonical or a missing source, and a required column that is neither mapped nor present."""
+    canonical or a missing source, and a required column that is neither mapped nor present.
+    Besides the schema's columns, an import reads its IMPORT_ONLY_COLUMNS (an event log's type)."""
     schema = SCHEMAS[kind]
-    unknown = [c for c in mapping if c not in schema.columns]
+    known = [*schema.columns, *IMPORT_ONLY_COLUMNS.get(kind, ())]
+    unknown = [c for c in mapping if c not in known]
     if unknown:
-        raise DataImportError(
-            f"'{unknown[0]}' is not a {kind} column (known: {', '.join(schema.columns)})"
-        )
+        raise DataImportError(f"'{unknown[0]}' is not a {kind} column (known: {', '.join(known)})")
     sources: dict[str, str] = {}
-    for canonical in schema.columns:
+    for canonical in known:
         source = mapping.get(canonical, canonical)
         if source in columns:
             sources[canonical] = source
@@ -111,13 +113,20 @@ def _source_columns(columns: Sequence[str], kind: Kind, mapping: dict[str, str])
 
 
 def _read_valid_rows(
-    path: Path, kind: Kind, sources: dict[str, str], reading: ColumnReading, encoding: str
+    path: Path,
+    kind: Kind,
+    sources: dict[str, str],
+    reading: ColumnReading,
+    encoding: str,
+    typing: EventTyping | None = None,
 ) -> tuple[pd.DataFrame, Counter[str], int]:
     """The file's valid rows as canonical columns, the rejections counted, and the rows read.
 
     Only the mapped columns are read, a chunk at a time, and each chunk is validated before the
     next is read: memory holds the kept rows' kept columns, not the file (a full CFPB export is
-    several GB, most of it rows without a narrative and columns no import keeps).
+    several GB, most of it rows without a narrative and columns no import keeps). With `typing`
+    each chunk's rows are valued by their event type, and the pairs a complaint or a dislike
+    keeps out of feeds are settled once every row is read (`data.event_import`).
     """
     parts: list[pd.DataFrame] = []
     reasons: Counter[str] = Counter()
@@ -129,13 +138,20 @@ def _read_valid_rows(
         selected = pd.DataFrame({c: chunk[s].to_numpy() for c, s in sources.items()}, index=index)
         kept, why = validate_rows(selected, kind, reading)
         reasons.update(why)
+        if typing is not None and len(kept):
+            kept, why = typing.read_chunk(kept)
+            reasons.update(why)
         if len(kept):
             parts.append(kept)
     reading.timestamps.check()
     logger.info("%s: %d rows read, %d valid", path.name, rows_read, sum(map(len, parts)))
+    if typing is not None:
+        typing.check()
     if not parts:
-        return pd.DataFrame(columns=list(sources)), reasons, rows_read
-    return pd.concat(parts, ignore_index=True), reasons, rows_read
+        columns = [c for c in sources if typing is None or c != EVENT_TYPE]
+        return pd.DataFrame(columns=columns), reasons, rows_read
+    kept = pd.concat(parts, ignore_index=True)
+    return (typing.settle(kept) if typing is not None else kept), reasons, rows_read
 
 
 _REPEATED_ITEM = f"repeated {S.ITEM_ID}: an earlier row of an item listed again"
@@ -238,6 +254,7 @@ _USER_ERRORS = (
     LabelMapError,
     LanguageCodeError,
     SentimentLabelError,
+    EventMapError,
 )
 
 
@@ -255,12 +272,15 @@ def import_file(
     name: str,
     labelled: LabelledTextOptions | None = None,
     encoding: str | None = None,
+    event_map: dict[str, str] | None = None,
 ) -> ImportReport:
     """Validate `path` as a `kind` frame and store it as imported dataset `name`.
 
     `labelled` (labelled texts only; default: sentiment labels, no map, no detector) says what
     the labels are for, how their values map and how each row's language is set. `encoding`
     names a CSV or TSV's text encoding (default UTF-8; a Chinese Excel export is gb18030).
+    `event_map` (interactions with a `type` column only) maps the file's event type names to
+    Agora's (`data.event_import`).
     """
     kind = Kind(kind)
     if not _NAME_PATTERN.match(name):
@@ -271,6 +291,8 @@ def import_file(
         raise DataImportError(f"'{name}' is a catalog dataset; choose another name")
     if kind is not Kind.LABELLED_TEXT and labelled is not None:
         raise DataImportError("--task, --label-map and --language apply to labelled-text only")
+    if kind is not Kind.INTERACTIONS and event_map:
+        raise DataImportError("--event-map applies to interactions only")
     try:
         options = (labelled or LabelledTextOptions()).checked()
         codec = checked_encoding(encoding)
@@ -280,9 +302,9 @@ def import_file(
         if kind is Kind.LABELLED_TEXT:
             mapping, label_is_copy = task_mapping(columns, mapping, options.task)
         reading = ColumnReading()
-        kept, reasons, rows_read = _read_valid_rows(
-            path, kind, _source_columns(columns, kind, mapping), reading, codec
-        )
+        sources = _source_columns(columns, kind, mapping)
+        typing = _event_typing(sources, event_map)
+        kept, reasons, rows_read = _read_valid_rows(path, kind, sources, reading, codec, typing)
         summary = None
         if kind is Kind.LABELLED_TEXT and not kept.empty:
             kept, more, summary = prepare_labelled(kept, options, f"'{path.name}'", label_is_copy)
@@ -293,6 +315,8 @@ def import_file(
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "the file has no rows"
         raise DataImportError(f"no valid rows in {path}: {summary}")
     notes = [*([separator] if separator else []), *_encoding_notes(path, codec), *reading.notes]
+    notes.extend(typing.notes() if typing is not None else [])
+    notes.extend(_unread_columns(columns, sources, kind))
     if kind is Kind.ITEMS:
         kept, repeats = _last_row_per_item(kept, reasons)
         notes.extend(repeats)
@@ -313,6 +337,39 @@ def import_file(
             "rejected": dict(reasons),
             "notes": notes,
             **(summary.to_manifest() if summary else {}),
+            **(typing.to_manifest() if typing is not None else {}),
         },
     )
     return ImportReport(name, kind, rows_read, len(canonical), reasons, summary, notes)
+
+
+def _event_typing(sources: dict[str, str], event_map: dict[str, str] | None) -> EventTyping | None:
+    """How the file's event types are read, when it has a `type` column (mapped or so named)."""
+    if EVENT_TYPE not in sources:
+        if event_map:
+            raise DataImportError(
+                f"--event-map needs the file's event-type column: map it with "
+                f"--map {EVENT_TYPE}=COLUMN"
+            )
+        return None
+    return EventTyping(event_map=dict(event_map or {}), source=sources[EVENT_TYPE])
+
+
+def _unread_columns(columns: Sequence[str], sources: dict[str, str], kind: Kind) -> list[str]:
+    """A note naming the file's columns the import did not read: an event log's type column or a
+    rating under another name, left unmapped, would otherwise change every row's meaning
+    without a word (each row read as one plain interaction)."""
+    unread = [c for c in columns if c not in sources.values()]
+    if not unread:
+        return []
+    shown = ", ".join(repr(c) for c in unread[:_SHOWN_UNREAD])
+    more = len(unread) - _SHOWN_UNREAD
+    shown += f" and {more} more" if more > 0 else ""
+    known = [*SCHEMAS[kind].columns, *IMPORT_ONLY_COLUMNS.get(kind, ())]
+    return [
+        f"not imported: column{'s' if len(unread) > 1 else ''} {shown} (an {kind} import reads "
+        f"{', '.join(known)}; map a column to one with --map NAME=COLUMN)"
+    ]
+
+
+_SHOWN_UNREAD = 8  # unread columns a note names; the rest are counted

@@ -25,6 +25,7 @@ from training.recommender.evaluate import (
     check_cutoffs,
     evaluation_users,
     item_popularity,
+    positive_pairs,
     relevant_items,
     score_lists,
 )
@@ -59,7 +60,7 @@ def evaluate_on_engine(
     the model does not know get an empty list, scored as zero, as in training."""
     check_cutoffs(k, ks)
     started = time.perf_counter()
-    test, users_total = evaluation_users(test, max_users, seed)
+    test, users_total = evaluation_users(positive_pairs(test), max_users, seed)
     relevant = relevant_items(test)
     # The fitted history alone is seen: the model keeps the held-out pairs it is scored on as
     # seen (its feeds leave them out), and the training evaluation masked only its history.

@@ -22,7 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data.id_categories import is_sorted_id_categorical
-from data.schemas import ITEM_ID, USER_ID
+from data.schemas import ITEM_ID, RATING, USER_ID
 from training.recommender.metrics import mean_confidence_interval, per_user_ndcg, ranking_metrics
 
 if TYPE_CHECKING:
@@ -64,8 +64,29 @@ class Evaluation:
         return {user: items[: self.k] for user, items in self.recommendations.items()}
 
 
+def positive_pairs(test: pd.DataFrame) -> pd.DataFrame:
+    """The held-out rows of the (user, item) pairs with positive evidence (a row rated above 0).
+
+    A pair rated 0 or below (a thumbs-down, an imported hide or report: `data.event_import`) is
+    never fitted and the model keeps it as seen, so its feed never shows the item: counting it as
+    relevant would reward recommending what the user rejected. A user left with no positive
+    held-out pair is not evaluated.
+    """
+    if RATING not in test or bool((test[RATING] > 0).all()):
+        return test
+    best = test.groupby([USER_ID, ITEM_ID], sort=False, observed=True)[RATING].transform("max")
+    kept = test[(best > 0).to_numpy()]
+    logger.info(
+        "evaluating %d of %d held-out rows: the rest are of pairs rated 0 or below (not relevant)",
+        len(kept),
+        len(test),
+    )
+    return kept
+
+
 def relevant_items(test: pd.DataFrame) -> dict[str, set[str]]:
-    """User id -> the set of the user's held-out item ids (every test rating is relevant)."""
+    """User id -> the set of the user's held-out item ids (every test row is relevant: pass
+    `positive_pairs(test)`)."""
     grouped = test.groupby(USER_ID, sort=True)[ITEM_ID]
     return {str(user): set(items.astype(str)) for user, items in grouped}
 
@@ -151,7 +172,7 @@ def evaluate_recommender(
     """
     check_cutoffs(k, ks)
     started = time.perf_counter()
-    test, users_total = evaluation_users(test, max_users, seed)
+    test, users_total = evaluation_users(positive_pairs(test), max_users, seed)
     relevant = relevant_items(test)
     cutoffs = sorted({k, *ks})
     # Distinct ids first: a set built from every training row iterated 15M ids at 20M rows.
@@ -244,9 +265,10 @@ def recommendations_frame(lists: dict[str, list[str]], k: int) -> pd.DataFrame:
 
 
 def export_split(export_dir: Path, train: pd.DataFrame, test: pd.DataFrame) -> None:
-    """Write train.csv and test.csv (user_id,item_id, source ids) for independent re-scoring."""
+    """Write train.csv and test.csv (user_id,item_id, source ids) for independent re-scoring;
+    test.csv holds the relevant pairs only (`positive_pairs`), as the evaluation scored them."""
     export_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in (("train", train), ("test", test)):
+    for name, frame in (("train", train), ("test", positive_pairs(test))):
         frame[[USER_ID, ITEM_ID]].to_csv(export_dir / f"{name}.csv", index=False)
 
 

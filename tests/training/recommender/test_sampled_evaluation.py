@@ -108,3 +108,19 @@ def test_also_seen_pairs_are_left_out_of_each_users_list() -> None:
     # u0 loses i0 (a hit) and i3, and still gets 5 items; u1's list is untouched.
     assert scored.recommendations["u0"][:5] == ["i1", "i2", "i4", "i5", "i6"]
     assert scored.recommendations["u1"][:5] == ["i0", "i1", "i2", "i3", "i4"]
+
+
+def test_held_out_pairs_rated_0_or_below_are_not_relevant() -> None:
+    """Regression: a held-out hide or report (rated 0 by an event-log import) counted as a hit."""
+    train = pd.DataFrame({"user_id": ["u0", "u1"], "item_id": "i99", "rating": 1.0})
+    test = pd.DataFrame(
+        {
+            "user_id": ["u0", "u0", "u0", "u1"],
+            "item_id": ["i0", "i5", "i5", "i1"],
+            "rating": [0.0, 0.0, 3.0, 0.0],  # i5: a dislike, then a click; u1: only a report
+        }
+    )
+    scored = evaluate_recommender(_FirstItems(), train, test, k=10, ks=(10,))
+    # u0's relevant item is i5 alone (rank 6 of i0..i9); u1 has nothing relevant to find.
+    assert list(scored.recommendations) == ["u0"]
+    assert scored.metrics["ndcg@10"] == pytest.approx(1 / math.log2(7))
