@@ -252,6 +252,23 @@ def check_stored_text(name: str, value: object, max_length: int) -> str:
     return value
 
 
+# A refused timestamp is read in these finer units to see whether it is a date (`finer_unit_hint`).
+_FINER_UNITS: Final = (("milliseconds", 10**3), ("microseconds", 10**6), ("nanoseconds", 10**9))
+_EARLIEST_HINTED: Final = 10**8  # 1973: smaller epoch seconds are no export's dates
+
+
+def finer_unit_hint(timestamp: int, latest: int) -> str:
+    """': it looks like epoch milliseconds; send whole epoch seconds (1790434425)' for a
+    timestamp past `latest` that is a date up to `latest` in a finer unit (what JavaScript's
+    Date.now() and most event exports give), else ''. The bare bound ('at most a day past now')
+    does not say why a timestamp of today is refused."""
+    for unit, scale in _FINER_UNITS:
+        seconds = timestamp // scale
+        if _EARLIEST_HINTED <= seconds <= latest:
+            return f": it looks like epoch {unit}; send whole epoch seconds ({seconds})"
+    return ""
+
+
 def validate_event(event: Event, now: float | None = None) -> None:
     """Refuse (InvalidFieldError) an event the log cannot hold or that cannot be true.
 
@@ -269,7 +286,8 @@ def validate_event(event: Event, now: float | None = None) -> None:
     latest = int((time.time() if now is None else now) + MAX_FUTURE_S)
     if not 0 <= timestamp <= latest:
         raise InvalidFieldError(
-            f"timestamp must be epoch seconds from 0 to a day past now ({latest}), got {timestamp}"
+            f"timestamp must be epoch seconds from 0 to a day past now ({latest}), got "
+            f"{timestamp}{finer_unit_hint(timestamp, latest)}"
         )
     weight = event.weight
     if isinstance(weight, bool) or not isinstance(weight, numbers.Real):

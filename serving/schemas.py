@@ -34,6 +34,7 @@ from data.events import (
     InvalidFieldError,
     check_identifier,
     check_stored_text,
+    finer_unit_hint,
 )
 from data.language_codes import LanguageCodeError, normalise_language_code
 from data.schemas import TAG_SEPARATOR
@@ -278,8 +279,20 @@ def _latest_timestamp(schema: dict[str, Any]) -> None:
 def _not_too_far_ahead(timestamp: int) -> int:
     latest = int(time.time()) + MAX_FUTURE_S
     if timestamp > latest:
-        raise ValueError(f"timestamp must be at most a day past now ({latest})")
+        hint = finer_unit_hint(timestamp, latest)
+        raise ValueError(f"timestamp must be at most a day past now ({latest}){hint}")
     return timestamp
+
+
+def _epoch_seconds(value: object) -> object:
+    # An ISO-8601 string is what most event exports hold; say what to send instead of the
+    # generic "must be a JSON number".
+    if isinstance(value, str):
+        raise ValueError(
+            "timestamp must be whole epoch seconds as a JSON number (e.g. "
+            f"{int(time.time())}), not a string"
+        )
+    return value
 
 
 class TriageRequest(_Body):
@@ -356,7 +369,9 @@ class EventIn(_Body):
     user_id: Identifier
     item_id: Identifier
     type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
-    timestamp: Annotated[Count, AfterValidator(_not_too_far_ahead)] = Field(
+    timestamp: Annotated[
+        Count, BeforeValidator(_epoch_seconds), AfterValidator(_not_too_far_ahead)
+    ] = Field(
         default_factory=lambda: int(time.time()),
         ge=0,
         description="Epoch seconds, at most a day past now; the time of receipt by default.",

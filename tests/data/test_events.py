@@ -118,6 +118,10 @@ def test_events_the_store_can_hold_pass_validation(event: Event) -> None:
         ),  # an ideographic space
         (Event("e", "u", "i", "View", 0), "unknown event type 'View'"),
         (Event("e", "u", "i", "view", int(NOW) + MAX_FUTURE_S + 1), "a day past now"),
+        (
+            Event("e", "u", "i", "view", int(NOW) * 1000),
+            r"looks like epoch milliseconds; send whole epoch seconds \(1800000000\)",
+        ),
         (Event("e", "u", "i", "view", 1.5), "whole epoch seconds"),
         (Event("e", "u", "i", "view", True), "whole epoch seconds"),
         (Event("e", "u", "i", "view", 0, -0.5), "weight must be finite, from 0"),

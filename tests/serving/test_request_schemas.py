@@ -5,9 +5,10 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import time
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from serving import schemas
 
@@ -81,3 +82,23 @@ def test_prose_fields_state_the_control_characters_they_refuse() -> None:
     assert not re.match(resolution["pattern"], " \n\t")  # a resolution is not blank
     with pytest.raises(ValueError, match="control character"):
         schemas.PublishedItemIn(item_id="i", title="t", text="a\x0bb")
+
+
+def _event_timestamp_error(timestamp: object) -> str:
+    body = {"events": [{"event_id": "e", "user_id": "u", "item_id": "i", "type": "click"}]}
+    body["events"][0]["timestamp"] = timestamp
+    with pytest.raises(ValidationError) as refused:
+        schemas.EventsRequest.model_validate(body)
+    return str(refused.value)
+
+
+def test_an_events_timestamp_in_milliseconds_or_as_a_date_string_says_what_to_send() -> None:
+    """Regression: Date.now() milliseconds were refused as 'at most a day past now', a date
+    string as 'must be a JSON number', neither saying that epoch seconds are wanted."""
+    now = int(time.time())
+    message = _event_timestamp_error(now * 1000 + 123)
+    assert f"it looks like epoch milliseconds; send whole epoch seconds ({now})" in message
+    assert "epoch microseconds" in _event_timestamp_error(now * 10**6)
+    assert "whole epoch seconds as a JSON number" in _event_timestamp_error("2026-11-27T10:00:00Z")
+    # A number that is no date in any unit keeps the plain bound.
+    assert "looks like" not in _event_timestamp_error(7 * 10**13)
