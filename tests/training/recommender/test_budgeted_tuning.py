@@ -162,3 +162,28 @@ def test_the_fusion_search_can_recover_the_best_component() -> None:
     assert result.validation["hybrid"] >= result.validation["ease"]
     assert result.model == "hybrid"
     assert result.params["components"][0]["type"] == "ease"
+
+
+def test_a_budget_exceeded_by_a_fit_never_cut_short_is_said_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: a 0.5-minute budget that took 144 s (the content model's one encoding, 110 s)
+    printed 'tuned within 0.5 min' and no time for that fit."""
+    real_fit = budgeted.fit_recommender
+
+    def slow_popularity(name, params, frame, items):
+        if name == "popularity":  # fitted once, like the content model: never cut short
+            time.sleep(1.2)
+        return real_fit(name, params, frame, items)
+
+    monkeypatch.setattr(budgeted, "fit_recommender", slow_popularity)
+    monkeypatch.setattr(budgeted, "MAX_FUSION_TRIALS", 1)
+    result = budgeted.tune_within_budget(
+        "hybrid", _hybrid("ease", "popularity"), _two_taste_groups(), None, TuningConfig(), 5, 0.5
+    )
+    summary = result.summary()
+    assert summary[0].startswith("tuned with a budget of 0.0 min"), summary
+    assert "never cut short" in summary[0]
+    assert any(
+        line.strip().startswith("popularity: fitted once (not tuned, 1 s)") for line in summary
+    )
