@@ -29,6 +29,7 @@ from data.event_import import IMPORT_ONLY_COLUMNS, EventMapError, EventTyping
 from data.events import EVENT_TYPE
 from data.file_encoding import EncodingNameError, checked_encoding, is_utf8
 from data.import_rows import ColumnReading, validate_rows
+from data.item_tags import read_tags
 from data.label_maps import LabelMapError, SentimentLabelError
 from data.labelled_import import (
     LabelledTextError,
@@ -320,6 +321,9 @@ def import_file(
     if kind is Kind.ITEMS:
         kept, repeats = _last_row_per_item(kept, reasons)
         notes.extend(repeats)
+        if S.GENRES in kept:
+            kept[S.GENRES], how = read_tags(kept[S.GENRES])
+            notes.extend(how)
     canonical = conform(kept, kind)
     notes.extend(_catalog_overlap(name, kind, canonical))
     notes.extend(_replaced(name, kind))
