@@ -11,7 +11,6 @@ key schemes with the open paths marked open.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from bentoml import Service
@@ -19,7 +18,6 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from data.events import MAX_FUTURE_S
 from serving.analytics_routes import AnalyseRequest
 from serving.catalog_routes import RetiredItemsPage
 from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
@@ -235,8 +233,8 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
 
 class OpenApiDocs:
     """Answer `GET /docs.json` with `build_openapi`'s document; every other request passes
-    through. The document is built once per worker; only the event timestamp's upper bound,
-    which moves with the clock, is refreshed per request."""
+    through. The document is built once per worker and never changes while it runs: clients
+    generate code from it once."""
 
     def __init__(self, app: ASGIApp, service: Service) -> None:  # type: ignore[type-arg]
         self.app = app
@@ -246,8 +244,6 @@ class OpenApiDocs:
     def _document(self) -> dict[str, Any]:
         if self._spec is None:
             self._spec = build_openapi(self.service)
-        timestamp = self._spec["components"]["schemas"]["EventIn"]["properties"]["timestamp"]
-        timestamp["maximum"] = int(time.time()) + MAX_FUTURE_S
         return self._spec
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -102,3 +102,17 @@ def test_an_events_timestamp_in_milliseconds_or_as_a_date_string_says_what_to_se
     assert "whole epoch seconds as a JSON number" in _event_timestamp_error("2026-11-27T10:00:00Z")
     # A number that is no date in any unit keeps the plain bound.
     assert "looks like" not in _event_timestamp_error(7 * 10**13)
+
+
+def test_the_published_schemas_do_not_move_with_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: EventIn.timestamp published `maximum: now + 1 day`, so a client generated from
+    /docs.json (datamodel-codegen: `le=1795878456`) refused every current event a day later."""
+    today = {model.__name__: model.model_json_schema() for model in MODELS}
+    later = schemas.time.time() + 30 * 86_400
+    monkeypatch.setattr(schemas.time, "time", lambda: later)
+    assert {model.__name__: model.model_json_schema() for model in MODELS} == today
+    # The service still refuses an event more than a day ahead: the bound is checked, not shown.
+    with pytest.raises(ValueError, match="a day past now"):
+        schemas.EventIn(
+            event_id="e", user_id="u", item_id="i", type="view", timestamp=int(later) + 90_000
+        )
