@@ -14,7 +14,8 @@ Order, outermost first:
    instead of a queue that turns into timeouts.
 5. `ApiKeyGuard`: 401 without a known key, 403 for a role the route does not admit; the
    principal goes into `scope["state"]["principal"]` for the handlers.
-6. `BodyGuard`: 415 unless the body is `application/json` (a cross-site form cannot post);
+6. `BodyGuard`: 415 unless the body is `application/json` (a cross-site form cannot post)
+   and uncompressed (no `Content-Encoding` but `identity`);
    413 when `Content-Length` or the bytes streamed pass the route's limit; 400 for a JSON
    object naming a field twice. The body is read into memory only up to the limit, then
    replayed to BentoML.
@@ -314,6 +315,13 @@ def _is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == JSON_MEDIA_TYPE
 
 
+def _content_coding(headers: Headers) -> str | None:
+    """The body's content coding when it is not `identity` (shortened for the message)."""
+    codings = [c.strip().lower() for c in ",".join(headers.getlist("content-encoding")).split(",")]
+    applied = [c for c in codings if c and c != "identity"]
+    return ", ".join(applied)[:40] if applied else None
+
+
 class BodyGuard:
     """415 for a body that is not JSON; 413 past the route's limit, read no further than that."""
 
@@ -337,6 +345,20 @@ class BodyGuard:
         has_body = chunked or bool(length)
         if has_body and not _is_json(headers.get("content-type", "")):
             await _reject(scope, receive, send, 415, f"{path} takes {JSON_MEDIA_TYPE} bodies only")
+            return
+        if has_body and (coding := _content_coding(headers)) is not None:
+            # Nothing below decodes a body: a gzip body reached the JSON parser as bytes and
+            # came back "Invalid JSON: expected value at line 1 column 1", a deflate header on
+            # plain JSON was taken as plain JSON. RFC 7694: 415, naming the coding accepted.
+            await _reject(
+                scope,
+                receive,
+                send,
+                415,
+                f"{path} takes uncompressed bodies: send it without Content-Encoding "
+                f"(this one is {coding!r})",
+                headers={"Accept-Encoding": "identity"},
+            )
             return
         too_large = f"{path} takes bodies of at most {limit} bytes"
         if length is not None and length > limit:

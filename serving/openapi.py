@@ -65,7 +65,7 @@ ERROR_DESCRIPTIONS = {
     409: "An id re-sent with different content; on /resolutions also a case already resolved "
     "(the message names who resolved it and when).",
     413: "The body is larger than the route's limit.",
-    415: "The body is not application/json.",
+    415: "The body is not application/json, or is compressed (send it without Content-Encoding).",
     503: "No champion loaded for this route, or the worker is at its in-flight limit "
     "(code `overloaded`, with Retry-After).",
 }

@@ -7,6 +7,7 @@ service over HTTP (the session's shared server where they do not restart it).
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -112,6 +113,23 @@ def test_body_guard_checks_media_type_and_size_before_the_app_reads() -> None:
 
     chunked = client.post("/triage", content=stream(), headers=_json())
     assert chunked.status_code == 413
+
+
+def test_a_compressed_body_is_a_415_naming_its_coding() -> None:
+    """Regression (a client trial): a gzip body answered 400 "Invalid JSON: expected value at
+    line 1 column 1", and `Content-Encoding: deflate` on plain JSON was read as plain JSON."""
+    client, _ = _guarded()
+    body = gzip.compress(b'{"text": "hi"}')
+    for coding in ("gzip", "deflate", "identity, gzip", "GZIP"):
+        refused = client.post(
+            "/triage", content=body, headers={**_json(), "content-encoding": coding}
+        )
+        assert refused.status_code == 415, coding
+        assert refused.json()["error"]["code"] == "unsupported_media_type"
+        assert "without Content-Encoding" in refused.json()["error"]["message"]
+        assert refused.headers["accept-encoding"] == "identity"
+    plain = client.post("/triage", json={"text": "hi"}, headers={"content-encoding": "identity"})
+    assert plain.status_code == 200
 
 
 def test_route_host_and_shedding_guards() -> None:
