@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.analytics_routes import AnalyseRequest
+from serving.answer_schemas import AnalysisRun, ComplaintSummary, DeskQueuePage
 from serving.catalog_routes import RetiredItemsPage
 from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
 from serving.errors import CODES, error_response
@@ -119,6 +120,10 @@ MOUNTED_ROUTE_BODIES: dict[str, type[BaseModel]] = {"/admin/analyse": AnalyseReq
 MOUNTED_ROUTE_ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/users/{user_id}/profile"): UserProfile,
     ("get", "/items/retired"): RetiredItemsPage,
+    # These three build dicts; the models say what is in them (serving.answer_schemas).
+    ("get", "/desk/queue"): DeskQueuePage,
+    ("get", "/analytics/complaints"): ComplaintSummary,
+    ("post", "/admin/analyse"): AnalysisRun,
 }
 
 

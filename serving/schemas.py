@@ -406,7 +406,12 @@ class CorrectionRequest(_AgentNote):
 
     triage_id: TriageId
     field: Literal["sentiment", "is_complaint", "reason", "category", "urgency", "queue"]
-    correct_label: Label
+    correct_label: Label = Field(
+        description=(
+            "One of the labels the served models know for `field` (case and outer spaces "
+            "ignored); GET /desk/queue lists them as `choices`. Another label is a 400."
+        )
+    )
     correction_id: CorrectionId | None = None
 
 
