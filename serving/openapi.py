@@ -10,6 +10,7 @@ key schemes with the open paths marked open.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from typing import Any
 
@@ -125,6 +126,33 @@ MOUNTED_ROUTE_ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/analytics/complaints"): ComplaintSummary,
     ("post", "/admin/analyse"): AnalysisRun,
 }
+# Their operation ids, in BentoML's style for its own routes (`agora__recommend`): FastAPI's
+# (`desk_queue_desk_queue_get`, `user_profile_users__user_id__profile_get`) became the names of
+# the functions a client generator writes, under a tag of their own ("default").
+MOUNTED_OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("get", "/desk/queue"): "desk_queue",
+    ("get", "/analytics/complaints"): "complaints_analytics",
+    ("post", "/admin/analyse"): "analyse",
+    ("get", "/users/{user_id}/profile"): "user_profile",
+    ("get", "/items/retired"): "retired_items",
+    ("get", "/model_info"): "model_info",
+}
+SERVICE_TAG = "Service APIs"  # the tag BentoML gives its own routes
+DESCRIPTION = """\
+Feeds (recommendations, similar items, published and retired items), feedback triage and the
+support desk's queue, corrections and resolutions.
+
+Every route but the health checks, `/metrics` and these docs needs a key of the route's role,
+sent as `X-API-Key` or `Authorization: Bearer`. Request bodies are flat JSON objects
+(`Content-Type: application/json`, uncompressed). Every answer that is not a 2xx has the
+`Error` shape; branch on its `code`, the message is for people."""
+
+
+def _service_version() -> str:
+    try:
+        return importlib.metadata.version("agora")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree not installed
+        return "unknown"
 
 
 def _error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
@@ -156,6 +184,8 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
     """The corrected OpenAPI 3.1 document of `service`."""
     spec: dict[str, Any] = service.openapi_spec.asdict()
     spec["openapi"] = "3.1.0"
+    # BentoML's info says version "None" and describes BentoML (its Slack, its docs).
+    spec["info"] = {"title": "Agora", "version": _service_version(), "description": DESCRIPTION}
     schemas: dict[str, Any] = {ERROR_SCHEMA_NAME: ERROR_SCHEMA}
     paths: dict[str, Any] = spec["paths"]
     for api in service.apis.values():
@@ -190,6 +220,10 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
         },
         **_error_responses(KEYED_ERRORS),
     }
+    for (method, path), name in MOUNTED_OPERATION_IDS.items():
+        if (operation := paths.get(path, {}).get(method)) is not None:
+            operation["operationId"] = f"{service.name}__{name}"
+            operation["tags"] = [SERVICE_TAG]
     for (method, path), statuses in MOUNTED_ROUTE_ERRORS.items():
         operation = paths.get(path, {}).get(method)
         if operation is None:
