@@ -145,7 +145,8 @@ support desk's queue, corrections and resolutions.
 Every route but the health checks, `/metrics` and these docs needs a key of the route's role,
 sent as `X-API-Key` or `Authorization: Bearer`. Request bodies are flat JSON objects
 (`Content-Type: application/json`, uncompressed). Every answer that is not a 2xx has the
-`Error` shape; branch on its `code`, the message is for people."""
+`Error` shape; branch on its `code`, the message is for people. Every answer carries
+`X-BentoML-Request-ID`, the id the service's log lines give the request: quote it in tickets."""
 
 
 def _service_version() -> str:

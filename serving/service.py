@@ -73,6 +73,7 @@ from serving.openapi import OpenApiDocs
 from serving.preflight import preflight
 from serving.profile_routes import UserProfiles, install_profile_route
 from serving.query_strictness import install_query_strictness
+from serving.request_ids import RequestIdHeader
 from serving.retired_items import RetirementSettings, ServedRetirements
 from serving.schemas import (
     CorrectionRequest,
@@ -644,8 +645,10 @@ def _agent(ctx: bentoml.Context, what: str = "a correction") -> str:
     return str(name)
 
 
-# Added before the guards, so outside them: every non-2xx body leaves in the one error shape,
-# and /docs.json is the OpenAPI document post-processed to tell the truth (serving.openapi).
+# Added before the guards, so outside them: every answer carries its request id (whoever
+# refused it), every non-2xx body leaves in the one error shape, and /docs.json is the OpenAPI
+# document post-processed to tell the truth (serving.openapi).
+Agora.add_asgi_middleware(RequestIdHeader)
 Agora.add_asgi_middleware(ErrorShapeMiddleware)
 Agora.add_asgi_middleware(OpenApiDocs, service=Agora)
 guard_service(Agora)

@@ -54,7 +54,7 @@ def test_the_document_says_which_service_and_version(document: dict[str, Any]) -
     info = document["info"]
     assert info["title"] == "Agora"
     assert info["version"] not in ("None", "")
-    assert "BentoML" not in info["description"] and "X-API-Key" in info["description"]
+    assert "Slack" not in info["description"] and "X-API-Key" in info["description"]
 
 
 @pytest.mark.parametrize("path", ["/desk/queue", "/analytics/complaints", "/admin/analyse"])
