@@ -68,11 +68,15 @@ ERROR_DESCRIPTIONS = {
     "(the message names who resolved it and when).",
     413: "The body is larger than the route's limit.",
     415: "The body is not application/json, or is compressed (send it without Content-Encoding).",
+    500: "A fault of the service (code `internal`); the message holds nothing of the request.",
     503: "No champion loaded for this route, or the worker is at its in-flight limit "
     "(code `overloaded`, with Retry-After).",
+    504: "Not answered within the request timeout (60 s by default; code `unavailable`).",
 }
-# Statuses every keyed route can answer, and those only some routes add.
-KEYED_ERRORS = (401, 403, 503)
+# Statuses every keyed route can answer, and those only some routes add. 500 and 504 are rare
+# but in the one shape: listed, a generated client parses them as `Error` instead of raising an
+# "unexpected status" or handing back nothing.
+KEYED_ERRORS = (401, 403, 500, 503, 504)
 BODY_ERRORS = (400, 413, 415)
 ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/recommend": (),
