@@ -541,7 +541,11 @@ class ModelInfo(BaseModel):
     loaded_at: str | None = None
     models: dict[str, ServedModelInfo]
     problems: dict[str, str] = Field(
-        default_factory=dict, description="Slot -> why it is not served."
+        default_factory=dict,
+        description=(
+            "Slot -> why it is not served; also 'triage_config' (a triage config file not "
+            "reloaded) and 'routing' (routing rules that never match the served models' labels)."
+        ),
     )
     tracking_uri: str | None = Field(None, description="Credentials masked.")
 

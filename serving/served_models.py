@@ -147,7 +147,10 @@ def _load_triage(
         return None, refs
     _note_unreached(models, refs, problems)
     # Each model is served with the text handling its artifact records (see TaskModel).
-    return TriageEngine(models, config), refs
+    engine = TriageEngine(models, config)
+    if engine.routing_problems:  # rules of the desk's table that never match these models
+        problems["routing"] = "; ".join(engine.routing_problems)
+    return engine, refs
 
 
 def _note_unreached(

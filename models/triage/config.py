@@ -9,6 +9,7 @@ rejected with the field's path, e.g. "routing.rules.2.when.categroy: unknown fie
 
 from __future__ import annotations
 
+import functools
 import logging
 from importlib import resources
 from pathlib import Path
@@ -118,6 +119,12 @@ def default_sections() -> dict[str, Any]:
         else:
             sections.update(values)
     return sections
+
+
+@functools.cache
+def shipped_routing() -> RoutingConfig:
+    """The routing table shipped in `routing.yaml` (read once)."""
+    return RoutingConfig.from_mapping(default_sections()["routing"])
 
 
 def load_triage_config(path: str | Path | None = None) -> TriageConfig:

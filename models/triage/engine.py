@@ -62,6 +62,7 @@ from models.triage.arguments import (
 from models.triage.config import TriageConfig, load_triage_config
 from models.triage.evidence import explain_task
 from models.triage.routing import RoutingFacts, route
+from models.triage.routing_check import routing_problems
 from models.triage.schema import (
     TASKS,
     UNSURE,
@@ -134,6 +135,11 @@ class TriageEngine:
         self.fallback_language = fallback
         self._urgency = UrgencyAssessor(self.config.urgency)
         self._warn_undetectable()
+        # Rules of the desk's own table that can never match these models' answers: logged
+        # here (so `agora batch triage` says so too) and listed by the service under problems.
+        self.routing_problems = tuple(routing_problems(self.config, self.models))
+        for problem in self.routing_problems:
+            logger.warning("routing table: %s", problem)
         logger.info(
             "triage engine: languages %s, tasks %s",
             sorted(self.supported_languages),
