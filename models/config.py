@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 ConfigT = TypeVar("ConfigT", bound="FrozenConfig")
+_VALIDATOR_PREFIX = "Value error, "
 
 
 class ConfigError(ValueError):
@@ -49,5 +50,7 @@ def describe_validation_error(name: str, error: ValidationError) -> str:
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "(config)"
         message = "unknown field" if problem["type"] == "extra_forbidden" else problem["msg"]
+        # A validator's own sentence, without pydantic's "Value error, " before it.
+        message = message.removeprefix(_VALIDATOR_PREFIX)
         lines.append(f"{field}: {message}")
     return f"invalid {name}: " + "; ".join(lines)

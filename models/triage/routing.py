@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from models.config import FrozenConfig
 from models.triage.schema import RoutingResult, Status, UrgencyLevel, urgency_rank
-from models.triage.urgency import IDENTIFIER
+from models.triage.urgency import Identifier
 
 
 class RouteConditions(FrozenConfig):
@@ -38,8 +38,8 @@ class RouteConditions(FrozenConfig):
 
 
 class RouteRule(FrozenConfig):
-    name: str = Field(pattern=IDENTIFIER)
-    queue: str = Field(pattern=IDENTIFIER)
+    name: Identifier
+    queue: Identifier
     when: RouteConditions = RouteConditions()
     description: str = ""
 
@@ -47,7 +47,7 @@ class RouteRule(FrozenConfig):
 class RoutingConfig(FrozenConfig):
     """Ordered rules and the default queue; defaults ship in `routing.yaml` beside this module."""
 
-    default_queue: str = Field("general", pattern=IDENTIFIER)
+    default_queue: Identifier = "general"
     rules: tuple[RouteRule, ...] = ()
 
     @model_validator(mode="after")

@@ -16,14 +16,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from features.language import script_of
 from models.config import FrozenConfig
 from models.triage.schema import FiredRule, UrgencyLevel, UrgencyResult, urgency_rank
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+
+
+def _identifier(value: str) -> str:
+    """A rule or queue name: the same plain identifier for every operator, in every tool, log and
+    metric label, whatever their language (a Chinese desk wrote its teams' names, 账号安全组, and
+    got back only the pattern)."""
+    if not re.fullmatch(IDENTIFIER, value):
+        raise ValueError(
+            f"'{value}' is not a name Agora takes: use lowercase ASCII letters, digits and _, "
+            "starting with a letter (such as account_security); a team's own name, in any "
+            "language, goes in the rule's description"
+        )
+    return value
+
+
+# A rule or queue name (see `_identifier`).
+Identifier = Annotated[str, AfterValidator(_identifier)]
 _UNSPACED_SCRIPTS = frozenset({"Han", "Kana", "Thai"})
 # Letters and digits of scripts written with spaces: a keyword must not touch one of these, so
 # "sue" misses "issue", while "lawyer" still matches in "我要找lawyer" (Han is not in the set).
@@ -37,7 +55,7 @@ REPEAT_CONTACT_RULE = "repeat_contact"
 class KeywordRule(FrozenConfig):
     """Raise urgency to `level` when any keyword occurs in the text."""
 
-    name: str = Field(pattern=IDENTIFIER)
+    name: Identifier
     level: UrgencyLevel
     keywords: tuple[str, ...] = Field(min_length=1)
     description: str = ""

@@ -98,3 +98,16 @@ def test_catch_all_rule_is_allowed_last_only() -> None:
 def test_invalid_tables_are_rejected_naming_the_field(values: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         RoutingConfig.from_mapping(values)
+
+
+def test_a_team_name_as_queue_is_refused_with_what_a_name_may_hold() -> None:
+    """Regression: a queue named after the team (账号安全组) was refused with only a regex."""
+    rule = {"name": "account", "queue": "账号安全组", "when": {"category": ["账号问题"]}}
+    with pytest.raises(ConfigError) as refused:
+        RoutingConfig.from_mapping({"rules": [rule]})
+    message = str(refused.value)
+    assert "rules.0.queue: '账号安全组' is not a name Agora takes" in message
+    assert "such as account_security" in message and "goes in the rule's description" in message
+    assert "Value error" not in message and "[a-z]" not in message
+    described = {**rule, "queue": "account_security", "description": "账号安全组"}
+    assert RoutingConfig.from_mapping({"rules": [described]}).rules[0].description == "账号安全组"
