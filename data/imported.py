@@ -40,6 +40,7 @@ from data.labelled_import import (
 )
 from data.language_codes import LanguageCodeError
 from data.paths import data_dir
+from data.repeated_texts import repeated_texts
 from data.schemas import SCHEMAS, Kind, conform
 from data.table_reader import TableReadError, read_chunks, separator_note, table_columns
 from data.timestamps import TimestampFormatError
@@ -324,6 +325,9 @@ def import_file(
         if S.GENRES in kept:
             kept[S.GENRES], how = read_tags(kept[S.GENRES])
             notes.extend(how)
+    if kind is Kind.LABELLED_TEXT:
+        repeated = repeated_texts(kept[S.TEXT], kept[options.label_column]).note()
+        notes.extend([repeated] if repeated else [])
     canonical = conform(kept, kind)
     notes.extend(_catalog_overlap(name, kind, canonical))
     notes.extend(_replaced(name, kind))

@@ -34,6 +34,7 @@ import pandas as pd
 from data import schemas as S
 from data.label_maps import SentimentLabelError, check_sentiment_labels
 from data.loaders import load_labelled_texts
+from data.repeated_texts import repeated_texts
 from features.language import SCRIPT_LANGUAGE, script_profile
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
             )
         except SentimentLabelError as error:
             raise SplitError(str(error)) from None
+    repeated = repeated_texts(rows[S.TEXT], rows[spec.label_column])
     deduplicated = rows.drop_duplicates(subset=S.TEXT, keep="first")
     duplicates_dropped = len(rows) - len(deduplicated)
     rows = deduplicated
@@ -158,6 +160,8 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
         "only_negative": spec.only_negative,
         "dedup": "drop duplicate texts, keep first",
         "duplicates_dropped": duplicates_dropped,
+        "duplicates_conflicting": repeated.conflicting_texts,
+        "duplicates_note": repeated.note() or "",
         "min_class_rows": MIN_CLASS_ROWS,
         "classes_dropped": "|".join(small),
         "classes_dropped_rows": small_rows,
@@ -188,8 +192,11 @@ MIXED_LANGUAGE_SHARE = 0.9
 
 def split_notes(split: TextSplit) -> list[str]:
     """What a user should know about how their set was trained, from the split's lineage:
-    classes too small to train on, and a set in several languages trained as one."""
+    texts whose rows disagree on their label (one was learnt), classes too small to train on,
+    and a set in several languages trained as one."""
     notes = []
+    if split.lineage.get("duplicates_conflicting"):  # texts whose rows disagree on the label
+        notes.append(str(split.lineage["duplicates_note"]))
     dropped = str(split.lineage.get("classes_dropped_rows", ""))
     if dropped:
         notes.append(

@@ -69,13 +69,27 @@ def test_notes_name_dropped_classes_and_a_mix_of_languages() -> None:
         "classes with fewer than 5 texts were left out of training and evaluation (Lost=3): "
         "the model never answers them"
     ]
-    mixed = _frame()
+    agreeing = _frame().drop_duplicates(S.TEXT)  # no text with two labels: no note of that
+    mixed = agreeing.copy()
     mixed.loc[mixed.index % 3 == 0, S.LANGUAGE] = "zh"
     notes = split_notes(split_frame(mixed, SplitSpec("toy", Task.SENTIMENT, S.LABEL)))
     assert len(notes) == 1 and "several languages (en 82, zh 41)" in notes[0]
     assert "registered as 'en'" in notes[0]
-    plain = split_frame(_frame(), SplitSpec("toy", Task.SENTIMENT, S.LABEL))
+    plain = split_frame(agreeing, SplitSpec("toy", Task.SENTIMENT, S.LABEL))
     assert split_notes(plain) == []
+
+
+def test_a_text_labelled_differently_in_its_rows_is_noted() -> None:
+    """Regression: a helpdesk export's repeated texts with different labels were trained on
+    their first row's label, and nothing said that the other rows' labels were not learnt."""
+    split = split_frame(_frame(), SplitSpec("toy", Task.SENTIMENT, S.LABEL))
+    assert split.lineage["duplicates_conflicting"] == 1
+    assert split_notes(split) == [
+        "3 rows repeat an earlier row's text, and 1 of those texts carry different labels in "
+        "different rows (e.g. 'late flight 0': negative, also positive): training learns each "
+        "text once, with its first row's label; make the rows agree in the file to choose"
+    ]
+    assert "late flight 0" in split.train_texts + split.test_texts
 
 
 def test_unusable_requests_are_clear_errors() -> None:
