@@ -109,7 +109,8 @@ def _source_columns(columns: Sequence[str], kind: Kind, mapping: dict[str, str])
             )
         elif canonical in schema.required:
             raise DataImportError(
-                f"required column '{canonical}' is missing; map it with --map {canonical}=SOURCE"
+                f"required column '{canonical}' is missing; map it with --map {canonical}=SOURCE, "
+                f"SOURCE being one of the file's columns: {', '.join(columns)}"
             )
     return sources
 

@@ -71,6 +71,19 @@ def test_unmapped_required_column_is_named(tmp_path: Path) -> None:
         import_file(path, Kind.INTERACTIONS, {}, "x")
 
 
+def test_an_unmapped_text_column_names_the_file_s_columns(tmp_path: Path) -> None:
+    """Regression: a helpdesk export with Chinese headers was told to map text=SOURCE without
+    being told which columns the file has (as read in its encoding)."""
+    path = tmp_path / "工单.csv"
+    path.write_bytes("工单编号,内容,情绪\nTK1,账号被盗,差评\n".encode("gb18030"))
+    with pytest.raises(DataImportError) as refused:
+        import_file(path, Kind.LABELLED_TEXT, {}, "x", encoding="gb18030")
+    assert str(refused.value) == (
+        "required column 'text' is missing; map it with --map text=SOURCE, SOURCE being one "
+        "of the file's columns: 工单编号, 内容, 情绪"
+    )
+
+
 def test_parquet_and_labelled_text(tmp_path: Path) -> None:
     path = tmp_path / "texts.parquet"
     pd.DataFrame(
