@@ -6,7 +6,8 @@ Base level: `complaint_level` for a complaint, `default_level` for anything else
 - keyword rules (safety, legal, ...): a keyword found in the cleaned text. Keywords in scripts
   written without spaces (Chinese, Japanese, Thai) match as substrings; others match whole words,
   case-insensitively, so "sue" does not fire on "issue" and "fire" not on "fired" (a word may
-  touch Chinese characters: "我要找lawyer" matches "lawyer").
+  touch Chinese characters: "我要找lawyer" matches "lawyer"). Traditional and Simplified Chinese
+  match each other (報警 fires 报警), however the keyword is written.
 - strong negativity: the sentiment model's P(negative) at or above a threshold.
 - repeat contact: the caller-supplied count of the customer's prior contacts reaches a tier.
 Negations ("not unsafe") are not handled: the rules flag for a human, who reads the text.
@@ -20,6 +21,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from features.han_variants import fold_traditional
 from features.language import script_of
 from models.config import FrozenConfig
 from models.triage.schema import FiredRule, UrgencyLevel, UrgencyResult, urgency_rank
@@ -123,7 +125,7 @@ def _rule_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
     position of the text is tested once for a boundary, not once per keyword (that made the
     rules the costliest step of a triage batch); unspaced-script keywords match anywhere."""
     spaced, unspaced = [], []
-    for keyword in keywords:
+    for keyword in map(fold_traditional, keywords):  # matched against folded text (`assess`)
         escaped = r"\s+".join(re.escape(part) for part in keyword.split())
         if any(script_of(character) in _UNSPACED_SCRIPTS for character in keyword):
             unspaced.append(escaped)
@@ -147,8 +149,12 @@ class UrgencyAssessor:
     ) -> UrgencyResult:
         """Urgency of `text` (already cleaned) from the model signals and the rules."""
         fired = [self._base(signals, empty)]
+        # Traditional Chinese is matched as Simplified (報警 as 报警), whichever script a
+        # keyword is written in; a match is quoted as the text wrote it (folding keeps length).
+        folded = fold_traditional(text)
         for rule, pattern in self._patterns:
-            matches = list(dict.fromkeys(m.group(0).lower() for m in pattern.finditer(text)))
+            found = (text[m.start() : m.end()].lower() for m in pattern.finditer(folded))
+            matches = list(dict.fromkeys(found))
             if matches:
                 listed = ", ".join(f"'{m}'" for m in matches[:_MAX_LISTED_MATCHES])
                 more = f" (+{len(matches) - _MAX_LISTED_MATCHES} more)" if len(matches) > 3 else ""

@@ -179,3 +179,28 @@ def test_shipped_safety_rule_catches_threats_and_self_harm(text: str) -> None:
 def test_shipped_safety_rule_leaves_everyday_words_alone(text: str) -> None:
     shipped = UrgencyAssessor(load_triage_config().urgency)
     assert "safety" not in fired(shipped.assess(text, COMPLAINT, 0))
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "quoted"),
+    [
+        ("有人威脅要殺我，我要報警", "safety", "'威脅要殺', '報警'"),
+        ("再不退款我就起訴你們，找律師", "legal", "'起訴', '律師'"),
+        ("我要向記者曝光你們", "public_exposure", "'記者', '曝光'"),
+    ],
+)
+def test_shipped_chinese_keywords_fire_on_traditional_chinese(
+    text: str, rule: str, quoted: str
+) -> None:
+    """Regression: a Traditional Chinese death threat with 報警 (Hong Kong and Taiwan users)
+    was urgency normal, where the same words in Simplified were critical."""
+    result = UrgencyAssessor(load_triage_config().urgency).assess(text, COMPLAINT, 0)
+    reasons = {f.rule: f.reason for f in result.fired}
+    assert reasons[rule] == f"text mentions {quoted}"  # quoted as the text wrote them
+
+
+def test_a_keyword_written_in_traditional_matches_simplified_text() -> None:
+    rule = KeywordRule(name="refund_threat", level="high", keywords=("退費", "檢舉"))
+    assessor = UrgencyAssessor(UrgencyConfig(keyword_rules=(rule,)))
+    assert "refund_threat" in fired(assessor.assess("不退费我就检举你们", COMPLAINT, 0))
+    assert "refund_threat" not in fired(assessor.assess("我要退货", COMPLAINT, 0))
