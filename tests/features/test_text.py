@@ -127,3 +127,15 @@ def test_text_config_rejects_unknown_keys_and_bad_values() -> None:
         TextConfig(max_chars=0)
     with pytest.raises(ValidationError, match="blank"):
         TextConfig(masked_names=("United", "  "))
+
+
+def test_folding_traditional_chinese_is_decided_by_the_training_language() -> None:
+    text = TextConfig()
+    assert text.fold_traditional_chinese is None
+    assert normalise_for_model("帳號被盜", text) == "帳號被盜"  # open: not folded when served
+    chinese = text.for_language("zh")
+    assert chinese.fold_traditional_chinese is True
+    assert normalise_for_model("帳號被盜 @bob", chinese) == "帐号被盗 @user"
+    assert text.for_language("en") is text and text.for_language(None) is text
+    chosen = TextConfig(fold_traditional_chinese=False)
+    assert chosen.for_language("zh") is chosen  # a config's own choice stands

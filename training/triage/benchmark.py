@@ -92,7 +92,7 @@ def benchmark_split(
     save_dir: Path | None = None,
 ) -> list[TrainedTriageModel]:
     """Train and score `models` on one split; an ensemble reuses members trained here."""
-    config = config.for_task(split.task)
+    config = config.for_split(split.task, split.language)
     fitted: dict[str, TrainedTriageModel] = {}
     results: list[TrainedTriageModel] = []
     wanted = list(models)

@@ -164,6 +164,13 @@ class TriageConfig(FrozenConfig):
             self.for_task(task)  # every override is validated now, not when the task trains
         return self
 
+    def for_split(self, task: Task | str, language: str | None) -> TriageConfig:
+        """`for_task`, with the text handling decided for a model of `language` texts
+        (`TextConfig.for_language`: Traditional Chinese folded for a Chinese set)."""
+        config = self.for_task(task)
+        text = config.text.for_language(language)
+        return config if text == config.text else config.model_copy(update={"text": text})
+
     def for_task(self, task: Task | str) -> TriageConfig:
         """This config with the `tasks` entry of `task` applied to its model sections."""
         changes: dict[str, Any] = {}

@@ -107,7 +107,7 @@ def fit_and_evaluate(
     artifact carries it and the engine serves it the same inputs.
     """
     classifier_type(model)  # an unknown model fails before any work
-    config = config.for_task(split.task)
+    config = config.for_split(split.task, split.language)
     classifier = classifier or build_classifier(model, config)
     logger.info(
         "training %s on %s/%s (%d texts)", model, split.dataset, split.task, len(split.train_texts)

@@ -113,6 +113,28 @@ def test_training_records_its_text_settings_in_the_saved_model(tmp_path: Path) -
     assert load_classifier(tmp_path / "model").text_config == text
 
 
+def test_a_chinese_model_reads_traditional_chinese_as_simplified(tmp_path: Path) -> None:
+    """Regression: a desk's category model trained on Simplified tickets put 帳號被盜 (Hong Kong
+    and Taiwan users) under 其他 at 0.45, while 账号被盗 was 账号问题 at 0.96."""
+    texts = ["账号被盗了", "登录不了账号", "会员扣了两次钱", "充值没有到账"] * 4
+    labels = ["账号问题", "账号问题", "支付问题", "支付问题"] * 4
+    split = TextSplit("desk", Task.CATEGORY, "zh", texts, labels, texts, labels, {})
+    config = TriageConfig(tfidf=TfidfConfig(calibration_folds=0, min_df=1))
+    trained = fit_and_evaluate("tfidf", split, config)
+    assert trained.classifier.text_config is not None
+    assert trained.classifier.text_config.fold_traditional_chinese is True
+    trained.classifier.save(tmp_path / "model")
+    model = load_classifier(tmp_path / "model")
+    text = model.text_config
+    assert text is not None and text.fold_traditional_chinese is True
+    traditional = model.predict_proba(model_inputs(["帳號被盜了", "會員扣了兩次錢"], text))
+    simplified = model.predict_proba(model_inputs(["帐号被盗了", "会员扣了两次钱"], text))
+    np.testing.assert_allclose(traditional, simplified)
+    # another language's model is left to the engine's own text handling, as before
+    english = fit_and_evaluate("tfidf", _toy_split(), config).classifier.text_config
+    assert english is not None and english.fold_traditional_chinese is None
+
+
 def test_registered_names_come_from_the_served_models_table() -> None:
     assert registered_name(_toy_split("airline-sentiment")) == "agora-triage-sentiment-en"
     assert registered_name(_toy_split("waimai-10k", "zh")) == "agora-triage-sentiment-zh"
