@@ -88,7 +88,7 @@ def feed_history(
     catalog = model.catalog
     activity = activity or UserActivity()
     return merge_history(
-        catalog.history_of(user_id),
+        catalog.fit_time_history(user_id),
         newer_than(activity.interactions, catalog.events_through, catalog.events_unseen),
         recent_items,
         model.config.duplicates,
@@ -124,7 +124,7 @@ def route_feed(
     if not fresh.slots(request.k):  # a short feed has no fresh share (a fresh history counts)
         return feed
     if history is None:  # the fitted history is the whole history
-        history = model.catalog.history_of(request.user_id)
+        history = model.catalog.fit_time_history(request.user_id)
     if taste is None and feed.strategy != "popular-fallback":
         taste = content_profile(model, fresh, history.items, history.values)
     excluded = filters.exclude_item_ids | (set(history.items) if request.exclude_seen else set())
@@ -151,7 +151,7 @@ def _catalog_feed(
     ):  # the fitted history is the whole history: skip building it
         recs = model.recommend(request.user_id, k, exclude_seen, filters)
         return Feed(recs, "personalized"), None, None
-    fitted = catalog.history_of(request.user_id)
+    fitted = catalog.fit_time_history(request.user_id)
     history = merge_history(fitted, new_events, request.recent_items, model.config.duplicates)
     if known and history == fitted:
         recs = model.recommend(request.user_id, k, exclude_seen, filters)

@@ -24,6 +24,7 @@ from features.interactions import DuplicatePolicy, build_interaction_matrix
 from features.user_history import UserHistory
 from models.artifacts import load_sparse, read_json, save_sparse, write_json
 from models.recommenders.contract import ItemFilter, ItemInfo, RetiredItems
+from models.recommenders.held_out_users import HeldOutUsers
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class FittedCatalog:
     fitted history lacks: rated 0 or below (no positive evidence, so not fitted) and, once the
     training pipeline attaches them, the pairs held out to evaluate the model. A served feed
     with `exclude_seen` keeps them out too: a user must not be offered what they rated.
+    `held_out_users` holds the held-out pairs of the users the fit never saw (all their pairs
+    were held out): a feed takes them as such a user's history (`fit_time_history`).
     """
 
     users: IdMap
@@ -65,6 +68,7 @@ class FittedCatalog:
     events_through: int = 0
     events_unseen: frozenset[int] = frozenset()
     also_seen: sp.csr_matrix | None = None
+    held_out_users: HeldOutUsers | None = None
     _genre_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # The last RetiredItems given and the items it leaves allowed (read-only): a feed passes
     # the same served set until it changes, so it is looked up once per change, not per request.
@@ -198,6 +202,13 @@ class FittedCatalog:
             tuple(self.history.data[start:stop].tolist()),
         )
 
+    def fit_time_history(self, user_id: str) -> UserHistory:
+        """What was known of `user_id` when the model was fitted: their fitted history, or for
+        a user the fit never saw, their positive held-out pairs (see held_out_users)."""
+        if user_id in self.users or self.held_out_users is None:
+            return self.history_of(user_id)
+        return self.held_out_users.history(user_id, self.items)
+
     def describe(self, item_ids: Sequence[str]) -> list[ItemInfo]:
         """Title and genres of each item (title None for an id not in the catalog)."""
         described = []
@@ -287,10 +298,24 @@ class FittedCatalog:
         self.also_seen = seen
         logger.info("%d pairs seen beyond the fitted history kept for exclude_seen", seen.nnz)
 
+    def add_held_out_users(self, pairs: pd.DataFrame, duplicates: DuplicatePolicy) -> None:
+        """Keep the held-out `pairs` of the users the fit never saw, merged by `duplicates`.
+
+        Stored events at an `events_unseen` position are left to the feed, which folds those in
+        from the event store (counted here too, they would count twice)."""
+        if EVENT_SEQ in pairs.columns and self.events_unseen:
+            positions = pd.to_numeric(pairs[EVENT_SEQ], errors="coerce")
+            pairs = pairs[~positions.isin(self.events_unseen)]
+        self.held_out_users = HeldOutUsers.from_pairs(pairs, self.users, self.items, duplicates)
+
     def also_seen_items(self, user_id: str) -> frozenset[str]:
         """Items `user_id` is known to have seen that the fitted history lacks."""
         index = self.users.get(user_id)
-        if index is None or self.also_seen is None:
+        if index is None:
+            if self.held_out_users is None:
+                return frozenset()
+            return self.held_out_users.seen(user_id, self.items)
+        if self.also_seen is None:
             return frozenset()
         start, stop = self.also_seen.indptr[index], self.also_seen.indptr[index + 1]
         return frozenset(self.items.ids_of(self.also_seen.indices[start:stop]))
@@ -301,6 +326,8 @@ class FittedCatalog:
         save_sparse(folder / HISTORY_FILE, self.history)
         if self.also_seen is not None:
             save_sparse(folder / ALSO_SEEN_FILE, self.also_seen)
+        if self.held_out_users is not None:
+            self.held_out_users.save(folder)
         write_json(
             folder / CATALOG_FILE,
             {
@@ -337,6 +364,7 @@ class FittedCatalog:
             int(catalog.get("events_through", 0)),  # absent in folders saved before it existed
             frozenset(int(seq) for seq in catalog.get("events_unseen", ())),
             also_seen,
+            HeldOutUsers.load(folder, len(items)),  # None in folders saved before it existed
         )
 
 

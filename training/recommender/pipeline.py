@@ -201,6 +201,9 @@ def train_recommender(
         # The held-out pairs are the user's history too: the served model must not offer them
         # (after the evaluation, which scores exactly them).
         recommender.catalog.add_also_seen(data.test)
+        # A user whose every pair was held out is unknown to the fit: those pairs are all the
+        # served model will know of them (their feed folds them in instead of popular items).
+        recommender.catalog.add_held_out_users(data.test, recommender.config.duplicates)
         tracking.log_evaluation(evaluation, model, fit_seconds)
         if tune_trials or budget_minutes:
             provenance["mlflow_run_id"] = run.info.run_id

@@ -192,3 +192,27 @@ def test_users_of_two_interactions_train_untuned_and_of_one_are_refused_in_a_sen
     assert "not tuned, trained with the config's parameters" in caplog.text
     with pytest.raises(SplitTooSmallError, match="training part of dataset 'singles' is empty"):
         train_recommender(_pairs(tmp_path, "singles", 1), config, tracking_uri=uri)
+
+
+def test_a_user_whose_single_pair_was_held_out_is_served_from_it(tmp_path: Path) -> None:
+    """Regression: the split holds out a one-pair user's pair whole, so the registered model
+    did not know them and served them popular items, that item among them."""
+    rows = [(f"u{user}", f"i{(user % 2) * 10 + j}", 1.0) for user in range(30) for j in range(8)]
+    rows.append(("solo", "i3", 1.0))  # one film of the first group, nothing else
+    path = tmp_path / "solo.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "rating"]).to_csv(path, index=False)
+    import_file(path, "interactions", {}, "solo-users")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = RecommenderRunConfig(model="ease", params={"regularization": 5.0})
+    outcome = train_recommender("solo-users", config, tracking_uri=uri)
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    uri_of_version = f"models:/{recommender_registered_name('solo-users')}/{outcome.model_version}"
+    pyfunc = mlflow.pyfunc.load_model(uri_of_version)
+    native = pyfunc.unwrap_python_model().recommender
+    assert not native.known_user("solo")
+    assert native.catalog.fit_time_history("solo").items == ("i3",)
+    answer = pyfunc.predict(pd.DataFrame({"user_id": ["solo"]}), params={"k": 5})
+    assert len(answer) == 5 and "i3" not in set(answer["item_id"])
+    assert all(int(item[1:]) < 10 for item in answer["item_id"])  # the first group's films
