@@ -126,7 +126,12 @@ def _load_triage(
     cache: ChampionCache,
     config: TriageConfig,
     problems: dict[str, str],
+    serving: ServedModels | None = None,
 ) -> tuple[TriageEngine | None, dict[str, ChampionRef]]:
+    """The triage engine of the slots' champions. On a reload (`serving`: what is served now) a
+    slot whose new champion fails to load keeps the model it serves, with the failure listed:
+    dropping it made every text of that task and language go untriaged (a category slot bound
+    to a model the running code could not read left the desk without categories)."""
     models: dict[str, dict[str, TaskModel]] = {}
     refs: dict[str, ChampionRef] = {}
     for slot in (s for s in slots if slot_part(s) == TRIAGE):
@@ -137,9 +142,14 @@ def _load_triage(
             # its classes are checked here (its task and language are taken on trust).
             task, language, model = load_slot_model(slot, ref.native_path, registered, ref.version)
         except (ChampionUnavailableError, OSError, ValueError) as error:
-            problems[slot] = str(error)
-            logger.warning("triage slot %s not served: %s", slot, error)
-            continue
+            kept = _served_slot_model(serving, slot)
+            if kept is None:
+                problems[slot] = str(error)
+                logger.warning("triage slot %s not served: %s", slot, error)
+                continue
+            ref, (task, language, model) = kept
+            problems[slot] = f"{error}; still serving {ref.name} v{ref.version}"
+            logger.warning("triage slot %s keeps %s v%s: %s", slot, ref.name, ref.version, error)
         models.setdefault(task, {})[language] = model
         refs[slot] = ref
     if "sentiment" not in models:
@@ -151,6 +161,19 @@ def _load_triage(
     if engine.routing_problems:  # rules of the desk's table that never match these models
         problems["routing"] = "; ".join(engine.routing_problems)
     return engine, refs
+
+
+def _served_slot_model(
+    serving: ServedModels | None, slot: str
+) -> tuple[ChampionRef, tuple[str, str, TaskModel]] | None:
+    """The champion `serving` serves in triage slot `slot` and its (task, language, model)."""
+    if serving is None or serving.triage is None or slot not in serving.triage_refs:
+        return None
+    served = triage_slot(slot)
+    model = serving.triage.models.get(str(served.task), {}).get(served.language)
+    if model is None:
+        return None
+    return serving.triage_refs[slot], (str(served.task), served.language, model)
 
 
 def _note_unreached(
@@ -222,7 +245,7 @@ def load_served_models(
         else (None, None)
     )
     triage, triage_refs = (
-        _load_triage(slots, cache, config, problems) if config is not None else (None, {})
+        _load_triage(slots, cache, config, problems, serving) if config is not None else (None, {})
     )
     if warm_up is not None:
         warm_up.join()
