@@ -16,20 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from features.language import LanguageConfig
 from features.text import TextConfig
 from models.config import ConfigError, FrozenConfig
+from models.triage.reason_keywords import ReasonKeywords, check_reason_keywords
 from models.triage.routing import RoutingConfig
 from models.triage.schema import Band
 from models.triage.urgency import UrgencyConfig
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FILES = ("triage.yaml", "urgency.yaml", "routing.yaml")
+DEFAULT_FILES = ("triage.yaml", "urgency.yaml", "routing.yaml", "reason_keywords.yaml")
 # Which top-level section each default file fills (triage.yaml holds several at top level).
-_SECTION_OF_FILE = {"urgency.yaml": "urgency", "routing.yaml": "routing"}
+_SECTION_OF_FILE = {
+    "urgency.yaml": "urgency",
+    "routing.yaml": "routing",
+    "reason_keywords.yaml": "reason_keywords",
+}
 
 
 class BandThresholds(FrozenConfig):
@@ -82,6 +87,15 @@ class TriageConfig(FrozenConfig):
         description="language used when the detector is unsure and the text is in its script",
     )
     evidence_terms: int = Field(5, ge=0, le=50, description="top terms per explanation; 0: none")
+    reason_keywords: ReasonKeywords = Field(
+        default_factory=dict,
+        description="per language: complaint reasons from keywords where no reason model serves",
+    )
+
+    @field_validator("reason_keywords")
+    @classmethod
+    def _reason_keywords(cls, table: ReasonKeywords) -> ReasonKeywords:
+        return check_reason_keywords(table)
 
     @model_validator(mode="after")
     def _routing_names_known_rules(self) -> TriageConfig:

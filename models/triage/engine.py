@@ -61,6 +61,7 @@ from models.triage.arguments import (
 )
 from models.triage.config import TriageConfig, load_triage_config
 from models.triage.evidence import explain_task
+from models.triage.reason_keywords import ReasonKeywordMatcher
 from models.triage.routing import RoutingFacts, route
 from models.triage.routing_check import routing_problems
 from models.triage.schema import (
@@ -134,6 +135,10 @@ class TriageEngine:
             fallback = None
         self.fallback_language = fallback
         self._urgency = UrgencyAssessor(self.config.urgency)
+        self._reason_keywords = {
+            language: ReasonKeywordMatcher(rules)
+            for language, rules in self.config.reason_keywords.items()
+        }
         self._warn_undetectable()
         # Rules of the desk's own table that can never match these models' answers: logged
         # here (so `agora batch triage` says so too) and listed by the service under problems.
@@ -167,6 +172,16 @@ class TriageEngine:
             for task, by_language in self.models.items()
             if task != "complaint"  # corrected as the field is_complaint, true or false
         }
+        # The keyword reasons of languages no reason model serves are labels triage gives too.
+        served_reasons = self.models.get("reason", {})
+        keyword_labels = {
+            label
+            for language, matcher in self._reason_keywords.items()
+            if language in self.supported_languages and language not in served_reasons
+            for label in matcher.labels
+        }
+        if keyword_labels:
+            choices["reason"] = sorted({*choices.get("reason", []), *keyword_labels})
         routing = self.config.routing
         choices["queue"] = sorted({routing.default_queue, *(r.queue for r in routing.rules)})
         choices["urgency"] = list(URGENCY_LEVELS)
@@ -352,6 +367,8 @@ class TriageEngine:
                 scored[task] = (drafts, task_scored)
         if self.config.evidence_terms:
             self._add_evidence(scored)
+            for draft in group:  # keyword reasons' evidence came first: back into task order
+                draft.evidence.sort(key=lambda evidence: TASKS.index(evidence.task))
 
     def _add_evidence(self, scored: dict[str, tuple[list[_Draft], ScoredTexts]]) -> None:
         """Each task's evidence over the batch its model scored, in task order per draft."""
@@ -391,6 +408,10 @@ class TriageEngine:
             return None
         model = self.models.get(task, {}).get(language)
         if model is None:
+            keywords = self._reason_keywords.get(language) if task == "reason" else None
+            if keywords is not None:
+                self._keyword_reasons(language, group, keywords)
+                return None
             for draft in group:
                 draft.warnings.append(f"no {task} model for language '{language}': {task} is null")
             return None
@@ -415,6 +436,17 @@ class TriageEngine:
             setattr(draft, task, result)
             draft.models.append(_used(task, language, model))
         return scored
+
+    def _keyword_reasons(
+        self, language: str, group: list[_Draft], matcher: ReasonKeywordMatcher
+    ) -> None:
+        """Reasons from the config's keyword rules, for complaints no reason model reads."""
+        for draft in group:
+            found = matcher.reason(draft.prepared.text)
+            draft.reason = found.result()
+            draft.warnings.append(found.warning(language))
+            if found.matched and self.config.evidence_terms:
+                draft.evidence.append(found.evidence())
 
     def _finish(self, draft: _Draft) -> TriageResult:
         """Urgency, routing and the final result for one draft."""

@@ -64,14 +64,25 @@ class ComplaintResult(_Result):
     threshold: float
 
 
+LabelSource = Literal["model", "keywords"]
+
+
 class LabelResult(_Result):
-    """A reason or category: the label (or "unsure" below its threshold) and the top candidates."""
+    """A reason or category: the label (or "unsure" below its threshold) and the top candidates.
+
+    From keyword rules (`source: keywords`, models/triage/reason_keywords.py) there is no
+    probability, band or candidate list: a keyword match is not a measured confidence, and a
+    made-up 1.0 would read as one (and feed strong-negativity style rules). `matched` lists the
+    keywords that decided it.
+    """
 
     taxonomy: str
     label: str
-    probability: float
-    band: Band
+    probability: float | None
+    band: Band | None
     top: list[LabelScore]
+    source: LabelSource = "model"
+    matched: list[str] = []
 
 
 class FiredRule(_Result):

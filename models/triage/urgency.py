@@ -120,7 +120,7 @@ class ModelSignals:
     complaint_threshold: float = 0.5
 
 
-def _rule_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
+def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
     """One pattern per rule: whole-word keywords share a single pair of boundary checks, so a
     position of the text is tested once for a boundary, not once per keyword (that made the
     rules the costliest step of a triage batch); unspaced-script keywords match anywhere."""
@@ -142,7 +142,7 @@ class UrgencyAssessor:
 
     def __init__(self, config: UrgencyConfig) -> None:
         self.config = config
-        self._patterns = [(rule, _rule_pattern(rule.keywords)) for rule in config.keyword_rules]
+        self._patterns = [(rule, keyword_pattern(rule.keywords)) for rule in config.keyword_rules]
 
     def assess(
         self, text: str, signals: ModelSignals, prior_contacts: int, empty: bool = False

@@ -102,7 +102,10 @@ def test_chinese_uses_the_chinese_model_and_nulls_missing_ones(engine: TriageEng
     assert (result.language.code, result.language.method) == ("zh", "script")
     assert result.sentiment is not None and result.sentiment.label == "negative"
     assert [m.language for m in result.models] == ["zh"]
-    assert result.reason is None and result.category is None  # English-only models
+    assert result.category is None  # English-only models
+    # No Chinese reason model: the reason comes from the shipped keyword rules, and says so.
+    assert result.reason is not None and result.reason.source == "keywords"
+    assert (result.reason.label, result.reason.matched) == ("配送", ["送餐"])
     assert any("no reason model for language 'zh'" in w for w in result.warnings)
     assert result.routing.queue == "zh_support"
 
