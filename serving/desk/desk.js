@@ -16,8 +16,12 @@ const QUEUE_DAYS = 7;
 const PAGE_SIZE = 50;
 
 // The desk speaks English or Simplified Chinese: `?lang=zh` or `?lang=en`, else the agent's last
-// choice (the language button), else the browser's languages. Labels the models give (reasons,
-// queues, urgency levels) stay as the API names them: they are what reports and routing use.
+// choice (the language button), else the browser's languages. The API's own vocabularies (urgency
+// levels, sentiments, outcomes, `unsure`, the spike dimensions) are shown in Chinese with the API
+// name beside it, "未解决（not_resolved）": a Chinese-speaking agent chose an outcome among
+// "resolved / workaround / not_resolved" without reading which one leaves the case open, and the
+// name is still what reports, routing and the API use. Every value sent is the API name. Labels
+// a deployment defines (its reasons, categories, queues) are shown as they are named.
 const STRINGS = {
   en: {
     title: "Agora support desk",
@@ -148,7 +152,7 @@ const STRINGS = {
     outcome: "结果",
     resolve: "标记为已解决",
     writeFirst: "请先填写解决方法",
-    resolved: "已解决（{outcome}）",
+    resolved: "已记录：{outcome}",
     stillOpen: "已记录为未解决：案例仍待处理",
     lastAttempt: "上次处理（{outcome}，{agent}）：{resolution}",
     resolvedAs: "解决方法（{outcome}，{agent}，{when}）：{resolution}",
@@ -162,6 +166,17 @@ const STRINGS = {
     field_category: "类别",
     field_urgency: "紧急程度",
     field_queue: "处理队列",
+  },
+};
+
+// What each API value reads as in a language other than English (only the fixed vocabularies).
+const VALUE_NAMES = {
+  zh: {
+    low: "低", normal: "普通", high: "高", critical: "紧急",
+    negative: "负面", neutral: "中性", positive: "正面",
+    resolved: "已解决", workaround: "临时解决", not_resolved: "未解决",
+    unsure: "不确定", "(none)": "无", true: "是", false: "否",
+    item: "商品", item_reason: "商品 · 原因",
   },
 };
 
@@ -193,6 +208,18 @@ function tn(key, count, vars = {}) {
 
 function fieldName(name) {
   return t(`field_${name}`);
+}
+
+// An API value as the agent reads it: "紧急（critical）" in Chinese, the value itself in English
+// or when the value is a deployment's own label. Never used for what is sent.
+function shown(value) {
+  const name = (VALUE_NAMES[LANGUAGE] || {})[String(value)];
+  return name ? `${name}（${value}）` : String(value);
+}
+
+// A spike's dimension: "reason" is a correctable field, the item dimensions are not.
+function dimensionName(dimension) {
+  return dimension === "reason" ? fieldName("reason") : shown(dimension);
 }
 
 function translatePage() {
@@ -255,7 +282,7 @@ function labelRow(item) {
   const labels = el("div", { className: "labels" });
   for (const name of ["sentiment", "reason", "category", "queue"]) {
     const value = (item.corrections && item.corrections[name]) || item[name];
-    if (value) labels.append(el("span", { className: `label-${name}`, text: `${fieldName(name)}: ${value}` }));
+    if (value) labels.append(el("span", { className: `label-${name}`, text: `${fieldName(name)}: ${shown(value)}` }));
   }
   return labels;
 }
@@ -264,7 +291,7 @@ function evidenceOf(item) {
   const parts = [];
   for (const part of item.evidence || []) {
     const terms = [...new Set((part.terms || []).map((term) => term.term))];
-    if (terms.length) parts.push(`${part.task} ${part.label}: ${terms.join(", ")}`);
+    if (terms.length) parts.push(`${fieldName(part.task)} ${shown(part.label)}: ${terms.join(", ")}`);
   }
   return parts.length ? el("p", { className: "evidence", text: `${t("evidence")} · ${parts.join(" · ")}` }) : null;
 }
@@ -274,8 +301,9 @@ function similarOf(item) {
   if (!cases.length) return null;
   const list = el("ul", { className: "similar" });
   for (const found of cases) {
-    const what = [found.reason, found.category].filter(Boolean).join(" / ");
-    const text = `${(found.similarity ?? 0).toFixed(2)} ${what}: ${found.resolution || ""} (${found.outcome || ""})`;
+    const what = [found.reason, found.category].filter(Boolean).map(shown).join(" / ");
+    const outcome = found.outcome ? shown(found.outcome) : "";
+    const text = `${(found.similarity ?? 0).toFixed(2)} ${what}: ${found.resolution || ""} (${outcome})`;
     list.append(el("li", { text }));
   }
   return el("div", { className: "similar-cases" },
@@ -288,7 +316,7 @@ function correctionForm(item, choices, done, card) {
   const label = el("select", { className: "correct-label", "aria-label": t("correctLabel") });
   const fillLabels = () => {
     label.replaceChildren();
-    for (const value of choices[field.value] || []) label.append(el("option", { value, text: value }));
+    for (const value of choices[field.value] || []) label.append(el("option", { value, text: shown(value) }));
   };
   field.addEventListener("change", fillLabels);
   fillLabels();
@@ -357,7 +385,7 @@ function resolutionForm(item, outcomes, done, card) {
   text.value = drafts()[item.triage_id] || "";
   text.addEventListener("input", () => saveDraft(item.triage_id, text.value));
   const outcome = el("select", { className: "resolution-outcome", "aria-label": t("outcome") });
-  for (const value of outcomes) outcome.append(el("option", { value, text: value }));
+  for (const value of outcomes) outcome.append(el("option", { value, text: shown(value) }));
   const button = el("button", { type: "button", className: "resolve", text: t("resolve") });
   // The resolution a click replaces: a resolved case's (shown with resolved cases), or the one
   // another agent recorded first, learnt from a refusal. The service refuses a resolution of a
@@ -381,7 +409,7 @@ function resolutionForm(item, outcomes, done, card) {
     if (replaces) body.replaces = replaces.resolution_id;
     try {
       await call("POST", "/resolutions", body);
-      const sent = { agent: replaces && replaces.agent, outcome: outcome.value };
+      const sent = { agent: replaces && replaces.agent, outcome: shown(outcome.value) };
       text.value = "";
       saveDraft(item.triage_id, "");
       button.disabled = false;
@@ -404,7 +432,8 @@ function resolutionForm(item, outcomes, done, card) {
       if (error.status === 409 && error.details.code === "already_resolved" && latest) {
         // Another agent resolved it first (or replaced the resolution this one replaced): say
         // who and when, keep the draft, and let the agent decide to replace theirs knowingly.
-        setStatus(done, t("alreadyResolved", { ...latest, when: whenOf(latest.created_at) }), true);
+        const said = { ...latest, outcome: shown(latest.outcome), when: whenOf(latest.created_at) };
+        setStatus(done, t("alreadyResolved", said), true);
         replaces = latest;
         offerReplace();
         if (latest.outcome !== NOT_RESOLVED) {
@@ -424,9 +453,10 @@ function resolutionForm(item, outcomes, done, card) {
 function lastAttempt(item) {
   const last = item.resolution;
   if (!last) return null;
+  const said = { ...last, outcome: shown(last.outcome) };
   const text = closingResolution(item)
-    ? t("resolvedAs", { ...last, when: whenOf(last.created_at) })
-    : t("lastAttempt", last);
+    ? t("resolvedAs", { ...said, when: whenOf(last.created_at) })
+    : t("lastAttempt", said);
   return el("p", { className: "attempt", text });
 }
 
@@ -440,7 +470,7 @@ function cutNote(item) {
 function urgencyBadge(item) {
   // An agent's correction of the urgency is what the queue is ordered by, so it is what shows.
   const urgency = (item.corrections && item.corrections.urgency) || item.urgency || "normal";
-  return el("span", { className: `urgency urgency-${urgency}`, text: urgency });
+  return el("span", { className: `urgency urgency-${urgency}`, text: shown(urgency) });
 }
 
 // Show `item`'s labels as corrected so far on its card.
@@ -486,7 +516,7 @@ function showOpenCount() {
   // The filters first, then the days: "1 open case of urgency high, of the last 7 days".
   const parts = [];
   if (q.queue) parts.push(t("inQueue", { queue: q.queue }));
-  if (q.urgency) parts.push(t("ofUrgency", { urgency: q.urgency }));
+  if (q.urgency) parts.push(t("ofUrgency", { urgency: shown(q.urgency) }));
   if (q.from && q.to) parts.push(t("between", { from: q.from, to: q.to }));
   else if (q.from) parts.push(t("fromDay", { from: q.from }));
   else if (q.to) parts.push(t("toDay", { to: q.to }));
@@ -549,7 +579,7 @@ function fillChoices(id, values) {
   const kept = select.value;
   const options = [el("option", { value: "", text: t("any") })];
   for (const value of new Set([...(values || []), ...(kept ? [kept] : [])])) {
-    options.push(el("option", { value, text: value }));
+    options.push(el("option", { value, text: shown(value) }));
   }
   select.replaceChildren(...options);
   select.value = kept;
@@ -604,14 +634,14 @@ async function loadTrends() {
     const data = await call("GET", `/analytics/complaints?since=6d&by=reason${tz}`);
     const body = document.querySelector("#trends-table tbody");
     body.replaceChildren(...(data.groups || []).map((group) =>
-      el("tr", {}, el("td", { text: group.group }), el("td", { text: String(group.total) }))));
+      el("tr", {}, el("td", { text: shown(group.group) }), el("td", { text: String(group.total) }))));
     const alerts = document.getElementById("alerts");
     alerts.replaceChildren(...(data.alerts || []).map((alert) => {
       const d = alert.details || {};
       const when = new Date(alert.window_start * 1000).toLocaleString(LANGUAGE);
       return el("li", {
         text: tn("spike", Number(d.count), {
-          when, dimension: alert.dimension, group: alert.group_value,
+          when, dimension: dimensionName(alert.dimension), group: shown(alert.group_value),
           expected: Number(d.expected).toFixed(1), p: Number(d.p_value).toExponential(1),
         }),
       });

@@ -781,3 +781,42 @@ def test_the_agent_pages_through_the_queue_and_filters_it(
     Select(driver.find_element(By.ID, "filter-status")).select_by_value("open")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "apply-filters").click()  # type: ignore[attr-defined]
     wait.until(lambda _: "open cases of the last 7 days" in status.text)
+
+
+def test_the_chinese_page_names_urgency_sentiment_and_outcomes_in_chinese(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: the Chinese page offered the outcomes only as "resolved / workaround /
+    not_resolved" and showed urgency and sentiment in English."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    status, answer = desk_service.post(
+        "/triage", {"text": "更新之后支付失败，钱扣了会员没到账，太差了", "customer_id": "desk-zh"}
+    )
+    assert status == 200, answer
+    driver = browser
+    driver.get(desk_service.url + "/desk?lang=zh")  # type: ignore[attr-defined]
+    if driver.find_element(By.ID, "sign-in").is_displayed():  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "api-key").send_keys(API_KEYS["agent"])  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "open-desk").click()  # type: ignore[attr-defined]
+    card = WebDriverWait(driver, WAIT_S).until(lambda _: _card(driver, answer["triage_id"]))
+    options = card.find_elements(By.CSS_SELECTOR, "select.resolution-outcome option")  # type: ignore[attr-defined]
+    # Each reads in Chinese with the API name beside it; the value sent is the API name.
+    assert [(o.get_attribute("value"), o.get_attribute("textContent")) for o in options] == [
+        ("resolved", "已解决（resolved）"),
+        ("workaround", "临时解决（workaround）"),
+        ("not_resolved", "未解决（not_resolved）"),
+    ]
+    badge = str(card.find_element(By.CSS_SELECTOR, ".urgency").get_attribute("textContent"))  # type: ignore[attr-defined]
+    assert re.fullmatch(r"(低|普通|高|紧急)（(low|normal|high|critical)）", badge), badge
+    labels = str(card.find_element(By.CSS_SELECTOR, ".labels").get_attribute("textContent"))  # type: ignore[attr-defined]
+    assert re.search(r"情感: (负面|中性|正面)（(negative|neutral|positive)）", labels), labels
+    urgency_filter = driver.find_elements(By.CSS_SELECTOR, "#filter-urgency option")  # type: ignore[attr-defined]
+    assert [o.get_attribute("textContent") for o in urgency_filter][1:] == [
+        "低（low）",
+        "普通（normal）",
+        "高（high）",
+        "紧急（critical）",
+    ]
+    driver.save_screenshot(str(_artifacts() / "9-chinese-labels.png"))  # type: ignore[attr-defined]
