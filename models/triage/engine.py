@@ -142,7 +142,9 @@ class TriageEngine:
         self._warn_undetectable()
         # Rules of the desk's own table that can never match these models' answers: logged
         # here (so `agora batch triage` says so too) and listed by the service under problems.
-        self.routing_problems = tuple(routing_problems(self.config, self.models))
+        self.routing_problems = tuple(
+            routing_problems(self.config, self.models, self._keyword_reason_labels())
+        )
         for problem in self.routing_problems:
             logger.warning("routing table: %s", problem)
         logger.info(
@@ -164,6 +166,15 @@ class TriageEngine:
                 language,
             )
 
+    def _keyword_reason_labels(self) -> dict[str, frozenset[str]]:
+        """Per served language without a reason model, the reasons its keyword rules give."""
+        served_reasons = self.models.get("reason", {})
+        return {
+            language: frozenset(matcher.labels)
+            for language, matcher in self._reason_keywords.items()
+            if language in self.supported_languages and language not in served_reasons
+        }
+
     def label_choices(self) -> dict[str, list[str]]:
         """The labels an agent may correct each field to: the served models' classes (across
         languages), the urgency levels and the routing table's queues."""
@@ -173,12 +184,8 @@ class TriageEngine:
             if task != "complaint"  # corrected as the field is_complaint, true or false
         }
         # The keyword reasons of languages no reason model serves are labels triage gives too.
-        served_reasons = self.models.get("reason", {})
         keyword_labels = {
-            label
-            for language, matcher in self._reason_keywords.items()
-            if language in self.supported_languages and language not in served_reasons
-            for label in matcher.labels
+            label for labels in self._keyword_reason_labels().values() for label in labels
         }
         if keyword_labels:
             choices["reason"] = sorted({*choices.get("reason", []), *keyword_labels})

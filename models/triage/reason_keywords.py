@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, field_validator
 
+from features.han_variants import fold_traditional
 from models.config import FrozenConfig
 from models.triage.schema import UNSURE, Evidence, EvidenceTerm, LabelResult
 from models.triage.urgency import keyword_pattern
@@ -102,9 +103,13 @@ class ReasonKeywordMatcher:
         self._patterns = [(rule.label, keyword_pattern(rule.keywords)) for rule in rules]
 
     def reason(self, text: str) -> KeywordReason:
-        """The first rule matching `text` (cleaned as the urgency rules read it)."""
+        """The first rule matching `text` (cleaned as the urgency rules read it). Traditional
+        characters match as Simplified, as the urgency rules' do (`keyword_pattern` folds the
+        keywords); a match is quoted as the text wrote it (folding keeps every position)."""
+        folded = fold_traditional(text)
         for label, pattern in self._patterns:
-            found = dict.fromkeys(m.group(0).lower() for m in pattern.finditer(text))
+            matches = pattern.finditer(folded)
+            found = dict.fromkeys(text[m.start() : m.end()].lower() for m in matches)
             if found:
                 return KeywordReason(label, tuple(found)[:_MAX_MATCHED])
         return KeywordReason(UNSURE, ())

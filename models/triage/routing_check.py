@@ -25,10 +25,13 @@ Answers = Mapping[str, Mapping[str, Collection[str]]]
 
 
 def routing_problems(
-    config: TriageConfig, models: Mapping[str, Mapping[str, TaskModel]]
+    config: TriageConfig,
+    models: Mapping[str, Mapping[str, TaskModel]],
+    keyword_reasons: Mapping[str, Collection[str]] | None = None,
 ) -> list[str]:
     """What in `config`'s routing table can never match the answers of `models` (task ->
-    language -> model), one sentence each.
+    language -> model) and of the reason keyword rules of languages no reason model serves
+    (`keyword_reasons`: language -> labels), one sentence each.
 
     A desk's own table is checked; the shipped one is not: it routes every taxonomy Agora trains
     (airline reasons, Bitext and CFPB categories) whichever of them is served.
@@ -43,6 +46,8 @@ def routing_problems(
         }
         for task, by_language in models.items()
     }
+    for language, labels in (keyword_reasons or {}).items():
+        answers.setdefault("reason", {})[language] = {*labels, UNSURE}
     return unmatchable_values(config.routing, answers)
 
 

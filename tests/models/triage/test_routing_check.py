@@ -106,3 +106,27 @@ def test_the_engine_logs_and_keeps_what_its_desk_table_cannot_match(
 def test_the_shipped_table_is_not_checked(desk_models: dict) -> None:
     """It routes every taxonomy Agora trains (CFPB, Bitext, airline), whichever is served."""
     assert TriageEngine(desk_models, load_triage_config()).routing_problems == ()
+
+
+def test_reasons_of_the_keyword_rules_are_labels_a_desk_table_may_route(desk_models: dict) -> None:
+    """A zh desk without a reason model gets its reasons from keyword rules: a rule on one of
+    them matches, and is not reported as a reason no served model answers."""
+    models = {task: by_language for task, by_language in desk_models.items() if task != "reason"}
+    routing = {
+        "default_queue": "general_desk",
+        "rules": [
+            {
+                "name": "pay",
+                "queue": "payments",
+                "when": {"language": ["zh"], "reason": ["支付问题"]},
+            },
+            {"name": "typo", "queue": "payments", "when": {"reason": ["支付问提"]}},
+        ],
+    }
+    config = TriageConfig.from_mapping({**default_sections(), "routing": routing})
+    engine = TriageEngine(models, config)
+    assert [p.split(",")[0] for p in engine.routing_problems] == [
+        "rule 'typo' tests reason '支付问提'"
+    ]
+    assert "did you mean '支付问题'?" in engine.routing_problems[0]
+    assert engine.triage("付款失败了，支付失败扣了钱", language="zh").routing.queue == "payments"
