@@ -446,8 +446,12 @@ class Agora:
         if key is not None and customer is None:
             raise ApiError(400, "an idempotency key needs a customer_id (it keys a contact)")
         engine = self._engine()
+        days = engine.config.urgency.repeat_contact_days
+        since = None if days is None else time.time() - days * 86_400
         contacts = (
-            self.store.triage.prior_contacts(customer, idempotency_key=key) if customer else 0
+            self.store.triage.prior_contacts(customer, idempotency_key=key, since=since)
+            if customer
+            else 0
         )
         result = engine.triage(request.text, request.language, customer, prior_contacts=contacts)
         is_complaint = bool(result.complaint and result.complaint.is_complaint)

@@ -131,10 +131,15 @@ class TriageLog:
                 return str(row["triage_id"])
             return _first_record(connection, row)
 
-    def prior_contacts(self, customer_id: str, idempotency_key: str | None = None) -> int:
+    def prior_contacts(
+        self, customer_id: str, idempotency_key: str | None = None, since: float | None = None
+    ) -> int:
         """How many distinct triages of this customer precede this contact: all of their
-        records, or, for a retry of a recorded `idempotency_key`, those before its first."""
+        records (recorded at or after `since`, epoch seconds, when given), or, for a retry of a
+        recorded `idempotency_key`, those before its first."""
         query = select(func.count()).where(triage_records.c.customer_id == customer_id)
+        if since is not None:
+            query = query.where(triage_records.c.created_at >= since)
         with self.engine.connect() as connection:
             if idempotency_key is not None:
                 first = connection.execute(

@@ -79,7 +79,8 @@ class NegativityRule(FrozenConfig):
 
 
 class RepeatContactTier(FrozenConfig):
-    """Raise urgency when the customer contacted us at least `min_prior_contacts` times before."""
+    """Raise a complaint's urgency when the customer contacted us at least `min_prior_contacts`
+    times before (within `UrgencyConfig.repeat_contact_days`)."""
 
     min_prior_contacts: int = Field(ge=1)
     level: UrgencyLevel
@@ -94,6 +95,9 @@ class UrgencyConfig(FrozenConfig):
     keyword_rules: tuple[KeywordRule, ...] = ()
     strong_negativity: NegativityRule = NegativityRule()
     repeat_contact: tuple[RepeatContactTier, ...] = ()
+    # Contacts older than this do not count as repeats (None: every contact ever). A customer who
+    # wrote five times over two years is not chasing today's problem.
+    repeat_contact_days: float | None = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _unique_rule_names(self) -> UrgencyConfig:
@@ -174,7 +178,13 @@ class UrgencyAssessor:
                     reason=f"P(negative)={p_negative:.3f} >= {negativity.min_negative_probability}",
                 )
             )
-        tiers = [t for t in self.config.repeat_contact if prior_contacts >= t.min_prior_contacts]
+        # A repeat contact escalates a complaint (a customer chasing a problem); praise or a
+        # question from a customer who wrote before is no more urgent for it.
+        tiers = [
+            t
+            for t in self.config.repeat_contact
+            if prior_contacts >= t.min_prior_contacts and signals.is_complaint is not False
+        ]
         if tiers:
             tier = max(tiers, key=lambda t: t.min_prior_contacts)
             fired.append(

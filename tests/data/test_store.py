@@ -187,6 +187,15 @@ def test_a_retried_triage_is_recorded_once_and_adds_no_contact(store: Store) -> 
         triage.record("text", {}, {}, "en", False, idempotency_key="k3")
 
 
+def test_prior_contacts_since_a_time_leave_older_contacts_out(store: Store) -> None:
+    triage = store.triage
+    triage.record("my order never came", {}, {}, "en", True, "c1")
+    recorded = time.time()
+    assert triage.prior_contacts("c1", since=recorded - 60) == 1
+    assert triage.prior_contacts("c1", since=recorded + 60) == 0  # older than the window
+    assert triage.prior_contacts("c1") == 1
+
+
 def test_text_a_column_cannot_hold_is_stored_with_a_replacement_character(store: Store) -> None:
     """Regression guard: a NUL in a triage text must not fail the write on PostgreSQL."""
     triage_id = store.triage.record("bad\x00byte \ud800", {"e": ["x\x00"]}, {}, "en", False, "c")
