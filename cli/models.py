@@ -118,8 +118,9 @@ def promote_cmd(
     rescore: Annotated[
         bool,
         typer.Option(
-            help="Recommenders: first score the champion on the candidate's split (when the two "
-            "were evaluated on different data, e.g. after a re-import)."
+            help="First score the champion on the candidate's evaluation data, when the two were "
+            "evaluated on different data: a recommender's split (e.g. after a re-import), a "
+            "triage model's test part (e.g. after `agora retrain triage`)."
         ),
     ] = False,
     tracking_uri: TrackingOption = None,
@@ -214,7 +215,7 @@ def rollback_cmd(
 
 def _rescored(client: Any, name: str, version: str | None) -> tuple[str, float] | None:
     """The champion's version and score on the candidate's evaluation data (`--rescore`)."""
-    from training.recommender.rescore import RescoreError, rescore_champion
+    from training.rescore import RescoreError, rescore_champion
 
     typer.echo(f"re-scoring the champion of {name} on the candidate's evaluation data ...")
     try:

@@ -183,8 +183,8 @@ def gate(
     if candidate.eval_fingerprint != current.eval_fingerprint:
         raise PromotionRefusedError(
             "the versions were evaluated on different data (evaluation fingerprints differ); "
-            "for a recommender, `agora models promote NAME VERSION --rescore` scores the "
-            "champion on the candidate's data first; or use --force with a reason"
+            "`agora models promote NAME VERSION --rescore` scores the champion on the "
+            "candidate's data first; or use --force with a reason"
         )
     metric = candidate.primary_metric
     better_or_equal = (

@@ -8,12 +8,18 @@ repeats was evaluated on other pairs than its successors.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from cli.main import app
-from features.text_splits import Task, TextSplit
+from data.imported import import_file
+from features.text_splits import load_split
+from models.classifiers import load_classifier
 from models.classifiers.tfidf import TfidfConfig
 from models.recommenders import load_recommender
 from training.promotion import champion, promote
@@ -24,7 +30,7 @@ from training.recommender.steps import prepare_split
 from training.retrain.common import champion_artifact
 from training.tracking import configure_tracking
 from training.triage.config import TriageConfig
-from training.triage.pipeline import train_triage
+from training.triage.pipeline import evaluate, train_triage
 
 runner = CliRunner()
 NAME = "agora-recommender-rescore-synth"
@@ -68,19 +74,64 @@ def test_a_champion_scored_on_other_data_is_rescored_and_compared(
     assert current is not None and current.version == second
 
 
-def test_rescore_of_a_triage_model_is_refused_with_the_command_that_does_it() -> None:
-    texts = ["late again", "lost my bag", "thanks crew", "lovely trip"] * 4
-    labels = ["negative", "negative", "positive", "positive"] * 4
-    split = TextSplit("toy", Task.SENTIMENT, "en", texts, labels, texts, labels, {})
+def _triage_texts(tmp_path: Path) -> str:
+    """An imported sentiment set whose fixed split the rescore can read again."""
+    bad = ["late again", "lost my bag", "rude staff", "cancelled twice", "seat broken"]
+    good = ["thanks crew", "lovely trip", "great seats", "on time", "kind staff"]
+    rows = [(f"{t} {n}", "negative") for t in bad for n in range(8)]
+    rows += [(f"{t} {n}", "positive") for t in good for n in range(8)]
+    path = tmp_path / "rescore-texts.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+    import_file(path, "labelled-text", {}, "rescore-texts")
+    return "rescore-texts"
+
+
+def test_a_triage_champion_evaluated_on_other_texts_is_rescored_on_the_candidates(
+    tmp_path: Path,
+) -> None:
+    """Regression (a user trial): after `agora retrain triage` (evaluated on held-out
+    corrections too), a plain training of the same task could only be promoted with --force."""
+    dataset = _triage_texts(tmp_path)
     config = TriageConfig(tfidf=TfidfConfig(calibration_folds=0, min_df=1))
-    name = "agora-triage-sentiment-en-toy"
-    versions = [
-        train_triage("sentiment", None, "tfidf", config, name=name, split=split).version
-        for _ in range(2)
-    ]
-    promote(MlflowClient(), name, versions[0])
-    result = runner.invoke(app, ["models", "promote", name, versions[1], "--rescore"])
-    assert result.exit_code == 2, result.output
-    assert "agora retrain triage" in result.output, result.output
+    split = load_split(dataset, "sentiment")
+    name = f"agora-triage-sentiment-{split.language}-{dataset}"
+    # The champion as a retrain leaves it: evaluated on the test part plus a correction.
+    retrained = dataclasses.replace(
+        split,
+        test_texts=[*split.test_texts, "my bag never came"],
+        test_labels=[*split.test_labels, "negative"],
+    )
+    first = train_triage("sentiment", None, "tfidf", config, name=name, split=retrained)
+    promote(MlflowClient(), name, first.version)
+    second = train_triage("sentiment", dataset, "tfidf", config, name=name)
+    refused = runner.invoke(app, ["models", "promote", name, second.version])
+    assert refused.exit_code == 1 and "--rescore" in refused.output, refused.output
+
+    with champion_artifact(name) as found:
+        assert found is not None
+        expected = evaluate("tfidf", load_classifier(found[1]), split).report.macro_f1
+    result = runner.invoke(app, ["models", "promote", name, second.version, "--rescore"])
+    assert f"macro_f1 {expected:.4f}" in result.output, result.output
+    assert result.exit_code == 0, result.output  # the same model and data: as good as the champion
     current = champion(MlflowClient(), name)
-    assert current is not None and current.version == versions[0]
+    assert current is not None and current.version == second.version
+
+
+def test_a_triage_candidate_evaluated_on_texts_no_dataset_holds_is_refused_in_a_sentence(
+    tmp_path: Path,
+) -> None:
+    dataset = _triage_texts(tmp_path)
+    config = TriageConfig(tfidf=TfidfConfig(calibration_folds=0, min_df=1))
+    split = load_split(dataset, "sentiment")
+    name = f"agora-triage-sentiment-{split.language}-{dataset}"
+    first = train_triage("sentiment", dataset, "tfidf", config, name=name)
+    promote(MlflowClient(), name, first.version)
+    limited = dataclasses.replace(
+        split, test_texts=split.test_texts[:4], test_labels=split.test_labels[:4]
+    )
+    second = train_triage("sentiment", None, "tfidf", config, name=name, split=limited)
+    result = runner.invoke(app, ["models", "promote", name, second.version, "--rescore"])
+    assert result.exit_code == 2, result.output
+    assert "cannot be read again" in result.output and "--force" in result.output, result.output
+    current = champion(MlflowClient(), name)
+    assert current is not None and current.version == first.version
