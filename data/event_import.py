@@ -105,25 +105,23 @@ class EventTyping:
         reasons: Counter[str] = Counter()
         names = frame[EVENT_TYPE].astype(str).map(type_key)
         names = names.where(frame[EVENT_TYPE].notna(), "")
-        keep = np.ones(len(frame), dtype=bool)
-        targets = pd.Series(pd.NA, index=frame.index, dtype="object")
-        # A log has a handful of type names: the loop is over names, never rows.
+        # One pass over the distinct names (a log has a handful; a column mapped by mistake
+        # may have a name per row) and one vectorised lookup of the rows: never names x rows.
+        read_as: dict[str, str] = {}
         for name, rows in names.value_counts(sort=False).items():
-            at = (names == name).to_numpy()
             if name == "":
                 reasons[f"empty {EVENT_TYPE}"] += int(rows)
-                keep &= ~at
                 continue
             self.rows_by_type[name] += int(rows)
             target = self.target(name)
             if target is None:
                 self.unknown[name] += int(rows)
-                keep &= ~at
             elif target == IGNORE:
                 reasons[f"{EVENT_TYPE} '{name}' (--event-map {name}={IGNORE})"] += int(rows)
-                keep &= ~at
             else:
-                targets[at] = target
+                read_as[name] = target
+        targets = names.map(read_as)  # NaN: empty, unknown or ignored
+        keep = targets.notna().to_numpy(copy=True)
         weights = frame[S.RATING] if S.RATING in frame else pd.Series(1.0, index=frame.index)
         below_zero = keep & (weights < 0).to_numpy()
         if below_zero.any():
