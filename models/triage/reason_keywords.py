@@ -25,7 +25,7 @@ from pydantic import Field, field_validator
 from features.han_variants import fold_traditional
 from models.config import FrozenConfig
 from models.triage.schema import UNSURE, Evidence, EvidenceTerm, LabelResult
-from models.triage.urgency import keyword_pattern
+from models.triage.urgency import Keywords, keyword_pattern
 
 _MAX_MATCHED = 5  # keywords listed as a reason's evidence
 
@@ -34,7 +34,7 @@ class ReasonKeywordRule(FrozenConfig):
     """A complaint whose text holds any of `keywords` has the reason `label`."""
 
     label: str = Field(min_length=1, max_length=100)
-    keywords: tuple[str, ...] = Field(min_length=1)
+    keywords: Keywords
 
     @field_validator("label")
     @classmethod
@@ -42,13 +42,6 @@ class ReasonKeywordRule(FrozenConfig):
         if label.strip() != label or label.casefold() == UNSURE:
             raise ValueError(f"label '{label}' must not be '{UNSURE}' or have outer spaces")
         return label
-
-    @field_validator("keywords")
-    @classmethod
-    def _no_blank_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not keyword.strip() for keyword in keywords):
-            raise ValueError("keywords must not be blank")
-        return keywords
 
 
 # language (ISO 639-1) -> its rules, first match wins

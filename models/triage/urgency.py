@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from features.han_variants import fold_traditional
 from features.language import script_of
@@ -44,6 +44,16 @@ def _identifier(value: str) -> str:
 
 # A rule or queue name (see `_identifier`).
 Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
+def _no_blank_keywords(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    if any(not keyword.strip() for keyword in keywords):
+        raise ValueError("keywords must not be blank")
+    return keywords
+
+
+# A rule's keywords (urgency and reason rules alike): at least one, none blank.
+Keywords = Annotated[tuple[str, ...], Field(min_length=1), AfterValidator(_no_blank_keywords)]
 _UNSPACED_SCRIPTS = frozenset({"Han", "Kana", "Thai"})
 # Letters and digits of scripts written with spaces: a keyword must not touch one of these, so
 # "sue" misses "issue", while "lawyer" still matches in "我要找lawyer" (Han is not in the set).
@@ -59,15 +69,8 @@ class KeywordRule(FrozenConfig):
 
     name: Identifier
     level: UrgencyLevel
-    keywords: tuple[str, ...] = Field(min_length=1)
+    keywords: Keywords
     description: str = ""
-
-    @field_validator("keywords")
-    @classmethod
-    def _no_blank_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not keyword.strip() for keyword in keywords):
-            raise ValueError("keywords must not be blank")
-        return keywords
 
 
 class NegativityRule(FrozenConfig):
