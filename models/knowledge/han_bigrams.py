@@ -8,8 +8,10 @@ for a word ("退款" refund, "到账" credited, "闪退" crashes): the same bag-
 `features.complaint_terms` uses for emerging terms. A Chinese message is its pairs of adjacent Han
 characters (a lone character standing between non-Han text counts as itself) plus its Latin words
 ("app", "vip"), lower-cased, counted sublinearly (1 + log n), hashed into `HAN_DIMS` dimensions
-and scaled to unit length. Like `lexical.WordCounts` it is stateless, so a case's vector never
-changes as the knowledge base grows, and it costs microseconds: no model to load.
+and scaled to unit length. Traditional characters are read as Simplified
+(`features.han_variants`): a Hong Kong customer's 帳號被盜 is the same complaint as 账号被盗.
+Like `lexical.WordCounts` it is stateless, so a case's vector never changes as the knowledge
+base grows, and it costs microseconds: no model to load.
 
 Chinese cases are held in an index of their own (`script_routed`): a cosine between pair counts
 and a cosine between English sentence vectors are on different scales, and a Chinese query is
@@ -30,6 +32,7 @@ from typing import Final
 
 import numpy as np
 
+from features.han_variants import fold_traditional
 from features.language import script_profile
 
 HAN_DIMS: Final = 2048
@@ -57,7 +60,7 @@ def han_terms(text: str) -> list[str]:
 class HanBigrams:
     """Texts as unit-length, sublinear, hashed counts of `han_terms` (see the module docstring)."""
 
-    name = f"han-bigrams{HAN_DIMS}-v1"
+    name = f"han-bigrams{HAN_DIMS}-v2"  # v2: Traditional folded to Simplified
 
     def __init__(self, dims: int = HAN_DIMS) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -69,7 +72,7 @@ class HanBigrams:
         )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        counts = self._hashing.transform([text[:READ_CHARS] for text in texts])
+        counts = self._hashing.transform([fold_traditional(text[:READ_CHARS]) for text in texts])
         counts.data = 1.0 + np.log(counts.data)
         vectors = counts.toarray().astype(np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -81,6 +81,16 @@ def test_a_chinese_rewording_finds_its_case_and_an_unrelated_one_does_not() -> N
     assert len(english.encoded) == 1  # Chinese queries never reach the English encoder
 
 
+def test_a_traditional_chinese_query_finds_its_simplified_case() -> None:
+    """Regression: a Hong Kong customer's 充值了會員但是沒有到賬 shared few character pairs with
+    the desk's Simplified case 充值了会员但是没有到账, and found no similar case."""
+    base = ScriptRoutedKnowledgeBase(CountingEncoder())
+    base.add(CASES)
+    found = base.similar(["充值了會員但是沒有到賬，要求退款！"], 3, min_similarity=0.99)
+    assert [c.triage_id for c in found[0]] == ["tr1"]
+    assert found[0][0].similarity > 0.99  # the same complaint, letter for letter
+
+
 def test_chinese_cases_follow_corrections_and_newer_resolutions() -> None:
     base = ScriptRoutedKnowledgeBase(CountingEncoder())
     base.add(CASES[:2])
