@@ -13,7 +13,6 @@ from data.environment import apply_stack_environment
 apply_stack_environment()
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -48,6 +47,7 @@ from serving import bentoml_timeout, ops_metrics
 from serving.analytics_routes import Analytics, analytics_router
 from serving.catalog_routes import install_catalog_routes
 from serving.champion_cache import ChampionCache
+from serving.champion_reload import ChampionReloader, look_up_retired
 from serving.client_error_logs import quiet_client_errors
 from serving.desk_routes import install_desk_routes
 from serving.errors import (
@@ -65,7 +65,6 @@ from serving.model_info import (
     STARTING,
     describe,
     feeds_need,
-    masked_problems,
     triage_needs,
     why_unserved,
 )
@@ -103,7 +102,7 @@ from serving.schemas import (
     TriageResponse,
     idempotency_key_of,
 )
-from serving.served_models import ServedModels, changes_since, load_served_models
+from serving.served_models import ServedModels
 from serving.settings import (
     DEFAULT_HOST,
     FEEDS,
@@ -121,7 +120,6 @@ logger = logging.getLogger(__name__)
 bentoml_timeout.install()  # before any worker builds its middleware stack
 
 info_app = FastAPI(title="Agora model info")
-GENERATION_POLL_S = 1.0
 _instance: Agora | None = None  # the running service, for the plain GET routes below
 
 # Domain errors the handlers let through, and the status each answers (first match wins:
@@ -210,10 +208,8 @@ class Agora:
         self.retirements = ServedRetirements(
             self.store.retirements, RetirementSettings.from_env(), self._prepare_retired
         )
-        self._reload_lock = threading.Lock()
-        self._generation = self.champions.generation()
-        self.served: ServedModels = load_served_models(self.settings, self.champions)
-        self._report_served()
+        # The champions: loaded now, swapped whole by a reload (serving.champion_reload).
+        self._reloader = ChampionReloader(self.settings, self.champions, self.retirements)
         ops_metrics.start(
             sorted(set(ROUTE_ROLES) - UNSHED_PATHS),
             polls=self.settings.reload_interval_s > 0,
@@ -228,42 +224,12 @@ class Agora:
         settle_after_load()
         _instance = self
         self.knowledge.start()
-        threading.Thread(target=self._watch_generation, name="reload-watch", daemon=True).start()
-        if self.settings.reload_interval_s > 0:
-            threading.Thread(target=self._watch_aliases, name="alias-watch", daemon=True).start()
+        self._reloader.start_watching()
 
-    def _watch_generation(self) -> None:
-        """Follow reloads asked of another worker of this service (a shared file token)."""
-        while True:
-            time.sleep(GENERATION_POLL_S)
-            if self.champions.generation() != self._generation:
-                try:
-                    self._reload(announce=False, trigger="worker")
-                except Exception:  # keep watching; the old models keep serving
-                    logger.exception("reload asked by another worker failed")
-
-    def _watch_aliases(self) -> None:
-        """Reload when a registry @champion alias or a slot binding moves (the alternative to
-        /admin/reload)."""
-        while True:
-            time.sleep(self.settings.reload_interval_s)
-            failures = self.champions.registry_failures
-            try:
-                moved = changes_since(self.served, self.settings, self.champions)
-            except Exception:  # a registry hiccup must not end the watch for good
-                logger.exception("polling the registry for moved aliases failed")
-                ops_metrics.registry_polled(ok=False)
-                continue
-            # The registry may fail without an exception: the bindings then come from their
-            # last record and nothing counts as moved.
-            ops_metrics.registry_polled(ok=self.champions.registry_failures == failures)
-            ops_metrics.registry_reached(self.champions.registry_reached_at)
-            if moved:
-                logger.info("champion aliases or slot bindings moved %s: reloading", moved)
-                try:
-                    self._reload(announce=False, trigger="registry")
-                except Exception:  # keep watching; the old models keep serving
-                    logger.exception("reload after an alias move failed")
+    @property
+    def served(self) -> ServedModels:
+        """The champions served now; a request reads them once, as one snapshot."""
+        return self._reloader.served
 
     # -- health and info ----------------------------------------------------------------------
 
@@ -283,45 +249,11 @@ class Agora:
         """
         # Loading runs on a thread of its own: as a sync API it held the worker's one API
         # thread, and every feed waited for the whole load (about 1.5 s in a client trial).
-        changed = await anyio.to_thread.run_sync(self._reload, True, "admin")
+        changed = await anyio.to_thread.run_sync(self._reloader.reload, True, "admin")
         return ReloadResponse(reloaded=True, changed=changed, **self.describe().model_dump())
 
-    def _reload(self, announce: bool, trigger: ops_metrics.ReloadTrigger) -> bool:
-        try:
-            with self._reload_lock:
-                generation = self.champions.generation()
-                loaded = load_served_models(self.settings, self.champions, self.served)
-                if not loaded.ready and self.served.ready:
-                    raise ApiError(
-                        503,
-                        "new champions failed to load, still serving the old ones: "
-                        f"{masked_problems(loaded)}",
-                    )
-                changed = loaded.versions() != self.served.versions()
-                if self.retirements.ready:
-                    _look_up_retired(loaded, self.retirements.current())
-                self.served = loaded  # one reference assignment: old or new, never both
-                self._generation = self.champions.bump_generation() if announce else generation
-        except Exception:
-            ops_metrics.reloaded(trigger, ok=False)
-            ops_metrics.registry_reached(self.champions.registry_reached_at)
-            raise
-        ops_metrics.reloaded(trigger, ok=True)
-        self._report_served()
-        settle_after_load()
-        return changed
-
-    def _report_served(self) -> None:
-        """Put the served versions, their problems and the registry's last answer on /metrics."""
-        served = self.served
-        ops_metrics.served_models(
-            {slot: (ref.name, ref.version, ref.source) for slot, ref in served.refs().items()},
-            len(served.problems),
-        )
-        ops_metrics.registry_reached(self.champions.registry_reached_at)
-
     def _prepare_retired(self, retired: RetiredItems) -> None:
-        _look_up_retired(self.served, retired)
+        look_up_retired(self.served, retired)
 
     # -- feeds --------------------------------------------------------------------------------
 
@@ -621,13 +553,6 @@ class Agora:
         if stored:
             ops_metrics.resolution_stored(request.outcome)
         return ResolutionResponse(resolution_id=resolution_id, stored=stored)
-
-
-def _look_up_retired(served: ServedModels, retired: RetiredItems) -> None:
-    """Have `served`'s recommender look the retired ids up now, not on a feed's time (a set of
-    100,000 ids takes tens of milliseconds; see README "Retired items")."""
-    if served.recommender is not None:
-        served.recommender.catalog.not_retired_mask(retired)
 
 
 def _one_per_id(events: list[Event]) -> tuple[list[Event], int]:
