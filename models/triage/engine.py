@@ -94,11 +94,13 @@ class TriageEngine:
             for language, rules in self.config.reason_keywords.items()
         }
         self._warn_undetectable()
+        keyword_reasons = self._keyword_reason_labels()
+        # Fixed for the engine's life (its models and config never change): built once, not at
+        # every correction and desk page that asks.
+        self._choices = self._build_label_choices(keyword_reasons)
         # Rules of the desk's own table that can never match these models' answers: logged
         # here (so `agora batch triage` says so too) and listed by the service under problems.
-        self.routing_problems = tuple(
-            routing_problems(self.config, self.models, self._keyword_reason_labels())
-        )
+        self.routing_problems = tuple(routing_problems(self.config, self.models, keyword_reasons))
         for problem in self.routing_problems:
             logger.warning("routing table: %s", problem)
         logger.info(
@@ -131,16 +133,19 @@ class TriageEngine:
 
     def label_choices(self) -> dict[str, list[str]]:
         """The labels an agent may correct each field to: the served models' classes (across
-        languages), the urgency levels and the routing table's queues."""
+        languages), the keyword reasons, the urgency levels and the routing table's queues."""
+        return {field: list(labels) for field, labels in self._choices.items()}
+
+    def _build_label_choices(
+        self, keyword_reasons: Mapping[str, frozenset[str]]
+    ) -> dict[str, list[str]]:
         choices = {
             task: sorted({label for m in by_language.values() for label in m.classifier.classes_})
             for task, by_language in self.models.items()
             if task != "complaint"  # corrected as the field is_complaint, true or false
         }
         # The keyword reasons of languages no reason model serves are labels triage gives too.
-        keyword_labels = {
-            label for labels in self._keyword_reason_labels().values() for label in labels
-        }
+        keyword_labels = {label for labels in keyword_reasons.values() for label in labels}
         if keyword_labels:
             choices["reason"] = sorted({*choices.get("reason", []), *keyword_labels})
         routing = self.config.routing
@@ -156,7 +161,7 @@ class TriageEngine:
         A field no served model answers (e.g. `reason` without a reason model) takes any label:
         its taxonomy is the corrections' own until a model is trained on them.
         """
-        allowed = self.label_choices().get(field)
+        allowed = self._choices.get(field)
         if not allowed:
             return label
         by_key = {choice.strip().casefold(): choice for choice in allowed}
