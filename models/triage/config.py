@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 from features.language import LanguageConfig
 from features.text import TextConfig
 from models.config import ConfigError, FrozenConfig
+from models.triage.inquiry import InquiryRules, check_inquiry_rules
 from models.triage.reason_keywords import ReasonKeywords, check_reason_keywords
 from models.triage.routing import RoutingConfig
 from models.triage.schema import Band
@@ -28,12 +30,19 @@ from models.triage.urgency import UrgencyConfig
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FILES = ("triage.yaml", "urgency.yaml", "routing.yaml", "reason_keywords.yaml")
+DEFAULT_FILES = (
+    "triage.yaml",
+    "urgency.yaml",
+    "routing.yaml",
+    "reason_keywords.yaml",
+    "inquiry.yaml",
+)
 # Which top-level section each default file fills (triage.yaml holds several at top level).
 _SECTION_OF_FILE = {
     "urgency.yaml": "urgency",
     "routing.yaml": "routing",
     "reason_keywords.yaml": "reason_keywords",
+    "inquiry.yaml": "inquiry",
 }
 
 
@@ -62,6 +71,11 @@ class ThresholdConfig(FrozenConfig):
     complaint_min_negative: float = Field(
         0.5, gt=0, le=1, description="is_complaint when the sentiment model's P(negative) >= this"
     )
+    complaint_min_negative_by_language: dict[str, float] = Field(
+        default_factory=dict,
+        description="per language (ISO 639-1): its own complaint_min_negative, for a model "
+        "whose probabilities sit elsewhere than the default's (a 2-class model on a desk)",
+    )
     reason_min_probability: float = Field(
         0.4, ge=0, le=1, description="below this the reason is 'unsure'"
     )
@@ -71,6 +85,21 @@ class ThresholdConfig(FrozenConfig):
     category_min_probability: float = Field(
         0.3, ge=0, le=1, description="below this the category is 'unsure'"
     )
+
+    @field_validator("complaint_min_negative_by_language")
+    @classmethod
+    def _per_language(cls, table: dict[str, float]) -> dict[str, float]:
+        for language, threshold in table.items():
+            if not re.fullmatch(r"[a-z]{2}", language):
+                raise ValueError(f"'{language}' is not an ISO 639-1 language code such as 'zh'")
+            if not 0 < threshold <= 1:
+                raise ValueError(f"{language}: {threshold} is not a probability in (0, 1]")
+        return table
+
+    def complaint_threshold(self, language: str | None) -> float:
+        """The P(negative) at which a text of `language` is a complaint."""
+        by_language = self.complaint_min_negative_by_language
+        return by_language.get(language or "", self.complaint_min_negative)
 
 
 class TriageConfig(FrozenConfig):
@@ -91,6 +120,17 @@ class TriageConfig(FrozenConfig):
         default_factory=dict,
         description="per language: complaint reasons from keywords where no reason model serves",
     )
+
+    inquiry: InquiryRules = Field(
+        default_factory=dict,
+        description="per language: questions and requests with no negative evidence are not "
+        "complaints, whatever the sentiment model says ({}: off)",
+    )
+
+    @field_validator("inquiry")
+    @classmethod
+    def _inquiry(cls, table: InquiryRules) -> InquiryRules:
+        return check_inquiry_rules(table)
 
     @field_validator("reason_keywords")
     @classmethod

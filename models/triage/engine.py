@@ -21,8 +21,10 @@ other settings than the engine's is never served inputs unlike its training inpu
 own `config.text` cleans the text for language detection, urgency rules and the result.
 
 Definition of a complaint: `is_complaint` is true exactly when the sentiment model's probability
-of "negative" is at least `thresholds.complaint_min_negative` (default 0.5). The reason model
-cannot define it: it was never shown a non-complaint.
+of "negative" is at least `thresholds.complaint_min_negative` (default 0.5; a language's own
+in `complaint_min_negative_by_language`). The reason model
+cannot define it: it was never shown a non-complaint. A language with inquiry rules
+(`inquiry.py`) keeps a question or request with no negative evidence out of the complaints.
 
 A task model given as a bare classifier (not a per-language mapping) serves `default_language`
 only: an English reason model must not read Chinese (see `task_models`). A missing model leaves
@@ -47,6 +49,7 @@ from models.triage.arguments import (
 )
 from models.triage.config import TriageConfig, load_triage_config
 from models.triage.draft import Draft, label_of
+from models.triage.inquiry import InquiryGate
 from models.triage.language_resolution import resolve_languages
 from models.triage.model_runs import run_models
 from models.triage.reason_keywords import ReasonKeywordMatcher
@@ -92,6 +95,14 @@ class TriageEngine:
         self._reason_keywords = {
             language: ReasonKeywordMatcher(rules)
             for language, rules in self.config.reason_keywords.items()
+        }
+        # A threat or a legal word phrased as a question is negative evidence too.
+        urgency_keywords = tuple(
+            keyword for rule in self.config.urgency.keyword_rules for keyword in rule.keywords
+        )
+        self._inquiry_gates = {
+            language: InquiryGate(rule, urgency_keywords)
+            for language, rule in self.config.inquiry.items()
         }
         self._warn_undetectable()
         keyword_reasons = self._keyword_reason_labels()
@@ -224,7 +235,14 @@ class TriageEngine:
             if draft.status == "ok" and draft.language is not None and draft.language.code:
                 by_language.setdefault(draft.language.code, []).append(draft)
         for language, group in by_language.items():
-            run_models(language, group, self.models, self.config, self._reason_keywords)
+            run_models(
+                language,
+                group,
+                self.models,
+                self.config,
+                self._reason_keywords,
+                self._inquiry_gates,
+            )
         return [self._finish(draft) for draft in drafts]
 
     def _draft(self, index: int, text: object, customer_id: object, contacts: object) -> Draft:
@@ -241,7 +259,10 @@ class TriageEngine:
         signals = ModelSignals(
             is_complaint=complaint.is_complaint if complaint else None,
             negative_probability=complaint.probability if complaint else None,
-            complaint_threshold=self.config.thresholds.complaint_min_negative,
+            complaint_threshold=(
+                complaint.threshold if complaint else self.config.thresholds.complaint_min_negative
+            ),
+            inquiry_markers=tuple(complaint.matched) if complaint else (),
         )
         urgency = self._urgency.assess(
             draft.prepared.text, signals, draft.prior_contacts, empty=draft.status == "empty"

@@ -6,6 +6,8 @@ reused rather than recomputed per text. Sentiment runs on every text and defines
 reason model runs on complaints only, since reason data is labelled on complaints only; category
 runs on every text. A language without a reason model takes its reasons from the config's keyword
 rules when it has some; any other missing model leaves its field null with a note in `warnings`.
+A language with inquiry rules keeps its questions and requests with no negative evidence out of
+the complaints before the reasons are found (`inquiry.py`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from models.classifiers import ScoredTexts
 from models.triage.config import TriageConfig
 from models.triage.draft import Draft, label_of
 from models.triage.evidence import explain_task
+from models.triage.inquiry import InquiryGate
 from models.triage.reason_keywords import ReasonKeywordMatcher
 from models.triage.schema import (
     TASKS,
     UNSURE,
     ComplaintResult,
+    Evidence,
+    EvidenceTerm,
     LabelResult,
     LabelScore,
     ModelUsed,
@@ -32,6 +37,8 @@ from models.triage.schema import (
 from models.triage.task_models import TaskModel
 
 _TOP_CANDIDATES = 3
+# Evidence order in an answer: the complaint's (inquiry markers) right after the sentiment's.
+_EVIDENCE_ORDER = ("sentiment", "complaint", *TASKS[1:])
 
 # task -> language -> model, as `build_task_models` checked them
 TaskModels = Mapping[str, Mapping[str, TaskModel]]
@@ -43,6 +50,7 @@ def run_models(
     models: TaskModels,
     config: TriageConfig,
     reason_keywords: Mapping[str, ReasonKeywordMatcher],
+    inquiry_gates: Mapping[str, InquiryGate] | None = None,
 ) -> None:
     """Every task's model for `language`, once over the whole group."""
     thresholds = config.thresholds
@@ -53,6 +61,10 @@ def run_models(
     probabilities = scored["sentiment"][1].probabilities
     classes = sentiment.classifier.classes_
     negative = classes.index("negative")
+    gate = (inquiry_gates or {}).get(language)
+    if gate is not None and gate.applies_to == "without_neutral" and "neutral" in classes:
+        gate = None
+    threshold = thresholds.complaint_threshold(language)
     for draft, row in zip(group, probabilities, strict=True):
         best = int(row.argmax())
         p_negative = float(row[negative])
@@ -62,11 +74,7 @@ def run_models(
             band=thresholds.bands.band(float(row[best])),
             probabilities={c: float(p) for c, p in zip(classes, row, strict=True)},
         )
-        draft.complaint = ComplaintResult(
-            is_complaint=p_negative >= thresholds.complaint_min_negative,
-            probability=p_negative,
-            threshold=thresholds.complaint_min_negative,
-        )
+        draft.complaint = _complaint(draft, p_negative, threshold, gate)
         draft.models.append(_used("sentiment", language, sentiment))
     complaints = [d for d in group if d.complaint is not None and d.complaint.is_complaint]
     for task, drafts, minimum in (
@@ -79,7 +87,34 @@ def run_models(
     if config.evidence_terms:
         _add_evidence(scored, config.evidence_terms)
         for draft in group:  # keyword reasons' evidence came first: back into task order
-            draft.evidence.sort(key=lambda evidence: TASKS.index(evidence.task))
+            draft.evidence.sort(key=lambda evidence: _EVIDENCE_ORDER.index(evidence.task))
+
+
+def _complaint(
+    draft: Draft, p_negative: float, threshold: float, gate: InquiryGate | None
+) -> ComplaintResult:
+    """The model's complaint decision, overruled for a question or request with no negative
+    evidence (the model's probability is kept, so the answer shows what was overruled)."""
+    found = gate.match(draft.prepared.text) if gate is not None else None
+    if p_negative < threshold or found is None:
+        return ComplaintResult(
+            is_complaint=p_negative >= threshold, probability=p_negative, threshold=threshold
+        )
+    draft.warnings.append(found.warning(p_negative))
+    draft.evidence.append(
+        Evidence(
+            task="complaint",
+            label="inquiry",
+            terms=[EvidenceTerm(term=marker, weight=1.0) for marker in found.markers],
+        )
+    )
+    return ComplaintResult(
+        is_complaint=False,
+        probability=p_negative,
+        threshold=threshold,
+        source="inquiry",
+        matched=list(found.markers),
+    )
 
 
 def _add_evidence(scored: dict[str, tuple[list[Draft], ScoredTexts]], evidence_terms: int) -> None:

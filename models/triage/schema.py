@@ -56,12 +56,19 @@ class SentimentResult(_Result):
     probabilities: dict[str, float]
 
 
+ComplaintSource = Literal["model", "inquiry"]
+
+
 class ComplaintResult(_Result):
-    """is_complaint := P(negative) from the sentiment model >= threshold (see engine docs)."""
+    """is_complaint := P(negative) from the sentiment model >= threshold (see engine docs),
+    unless the message asks or requests with no negative evidence (`source: inquiry`, the
+    markers in `matched`; models/triage/inquiry.py). `probability` is always the model's."""
 
     is_complaint: bool
     probability: float
     threshold: float
+    source: ComplaintSource = "model"
+    matched: list[str] = []
 
 
 LabelSource = Literal["model", "keywords"]

@@ -125,6 +125,8 @@ class ModelSignals:
     is_complaint: bool | None
     negative_probability: float | None
     complaint_threshold: float = 0.5
+    # Non-empty: the model's complaint was overruled as a question or request (inquiry.py).
+    inquiry_markers: tuple[str, ...] = ()
 
 
 def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
@@ -173,7 +175,8 @@ class UrgencyAssessor:
         negativity = self.config.strong_negativity
         p_negative = signals.negative_probability
         strong = p_negative is not None and p_negative >= negativity.min_negative_probability
-        if negativity.enabled and strong:
+        # A question the 2-class model reads as very negative is still a question: not urgent.
+        if negativity.enabled and strong and not signals.inquiry_markers:
             fired.append(
                 FiredRule(
                     rule="strong_negativity",
@@ -216,8 +219,9 @@ class UrgencyAssessor:
                 level=self.config.complaint_level,
                 reason=f"complaint: P(negative)={p:.3f} >= {signals.complaint_threshold}",
             )
-        return FiredRule(
-            rule="no_complaint",
-            level=self.config.default_level,
-            reason=f"not a complaint: P(negative)={p:.3f} < {signals.complaint_threshold}",
-        )
+        if signals.inquiry_markers:
+            said = ", ".join(signals.inquiry_markers)
+            reason = f"not a complaint: a question or request ({said}), no negative evidence"
+        else:
+            reason = f"not a complaint: P(negative)={p:.3f} < {signals.complaint_threshold}"
+        return FiredRule(rule="no_complaint", level=self.config.default_level, reason=reason)
