@@ -213,3 +213,22 @@ def test_a_keyword_written_in_traditional_matches_simplified_text() -> None:
     assessor = UrgencyAssessor(UrgencyConfig(keyword_rules=(rule,)))
     assert "refund_threat" in fired(assessor.assess("不退费我就检举你们", COMPLAINT, 0))
     assert "refund_threat" not in fired(assessor.assess("我要退货", COMPLAINT, 0))
+
+
+@pytest.mark.parametrize(
+    ("text", "takeover"),
+    [
+        ("我的账号被盗了，有人在用我的账号发广告", True),
+        ("帳號被盜了，請幫忙凍結", True),
+        ("收到异地登录提醒，不是我本人操作", True),
+        ("my account was hacked last night", True),
+        ("怎么修改密码？", False),
+        ("账号登录一直提示验证码错误", False),
+    ],
+)
+def test_shipped_account_takeover_rule(text: str, takeover: bool) -> None:
+    """Regression: an account in someone else's hands now (被盗, 异地登录) stayed urgency normal,
+    the level of a late parcel, on a Chinese desk's inbox."""
+    result = UrgencyAssessor(load_triage_config().urgency).assess(text, COMPLAINT, 0)
+    assert ("account_takeover" in fired(result)) is takeover
+    assert (result.level == "high") is takeover
