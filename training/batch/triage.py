@@ -109,7 +109,7 @@ class TriageWorker:
 
 def triage_rows(results: Sequence[TriageResult], first_row: int = 0) -> pd.DataFrame:
     """One row per result: status, language, each task's label and probability (sentiment's
-    per-class probabilities as JSON), complaint, urgency, queue."""
+    per-class probabilities as JSON), complaint and what decided it, urgency, queue."""
     rows = []
     for offset, result in enumerate(results):
         sentiment, complaint = result.sentiment, result.complaint
@@ -126,6 +126,8 @@ def triage_rows(results: Sequence[TriageResult], first_row: int = 0) -> pd.DataF
                 ),
                 "is_complaint": complaint.is_complaint if complaint else None,
                 "complaint_probability": complaint.probability if complaint else None,
+                # "inquiry": the model's complaint overruled as a question or request.
+                "complaint_source": complaint.source if complaint else None,
                 "reason": result.reason.label if result.reason else None,
                 "reason_probability": result.reason.probability if result.reason else None,
                 "category": result.category.label if result.category else None,
@@ -148,6 +150,7 @@ _DTYPES = {
     "sentiment_probabilities": "string",
     "is_complaint": "boolean",
     "complaint_probability": "float64",
+    "complaint_source": "string",
     "reason": "string",
     "reason_probability": "float64",
     "category": "string",
