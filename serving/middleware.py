@@ -15,10 +15,10 @@ Order, outermost first:
 5. `ApiKeyGuard`: 401 without a known key, 403 for a role the route does not admit; the
    principal goes into `scope["state"]["principal"]` for the handlers.
 6. `BodyGuard`: 415 unless the body is `application/json` (a cross-site form cannot post)
-   and uncompressed (no `Content-Encoding` but `identity`);
-   413 when `Content-Length` or the bytes streamed pass the route's limit; 400 for a JSON
-   object naming a field twice. The body is read into memory only up to the limit, then
-   replayed to BentoML.
+   in UTF-8 and uncompressed (no `Content-Encoding` but `identity`);
+   413 when `Content-Length` or the bytes streamed pass the route's limit; 408 when the body
+   is slower than AGORA_BODY_TIMEOUT_S; 400 for a JSON object naming a field twice. The body
+   is read into memory only up to the limit, then replayed to BentoML.
 
 Every answer they give is `serving.errors.error_response`'s shape. Settings are read when the
 middleware stack is built (worker start), never at import.
@@ -26,7 +26,6 @@ middleware stack is built (worker start), never at import.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,8 +39,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import ops_metrics
 from serving.auth import Principal, check_start_keys
+from serving.body_reading import (
+    BodyRefusal,
+    charset_refusal,
+    encoding_refusal,
+    read_limited,
+    repeated_json_key,
+    too_large,
+)
 from serving.docs_page_headers import DocsPageHeaders
 from serving.errors import error_response
+from serving.gateway_settings import body_timeout_s
 from serving.metrics_labels import label_metrics_by_route
 from serving.settings import (
     BATCH_PATHS,
@@ -64,7 +72,6 @@ logger = logging.getLogger(__name__)
 INSECURE_PRINCIPAL = Principal(role="insecure-dev", name="insecure-dev")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA_TYPE = "application/json"
-UTF8_BOM = b"\xef\xbb\xbf"
 CORS_HEADERS = ("content-type", "x-api-key", "authorization", "idempotency-key")
 
 
@@ -78,6 +85,10 @@ async def _reject(
     headers: dict[str, str] | None = None,
 ) -> None:
     await error_response(status, message, code, headers)(scope, receive, send)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: BodyRefusal) -> None:
+    await _reject(scope, receive, send, refusal.status, refusal.message, None, refusal.headers)
 
 
 def _is_open(path: str) -> bool:
@@ -323,10 +334,12 @@ def _content_coding(headers: Headers) -> str | None:
 
 
 class BodyGuard:
-    """415 for a body that is not JSON; 413 past the route's limit, read no further than that."""
+    """415 for a body that is not UTF-8 JSON; 413 past the route's limit, read no further than
+    that; 408 for a body that takes longer than `timeout_s` to arrive (serving.body_reading)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, timeout_s: float | None = None) -> None:
         self.app = app
+        self.timeout_s = timeout_s if timeout_s is not None else body_timeout_s()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -343,8 +356,12 @@ class BodyGuard:
             await _reject(scope, receive, send, 400, "Content-Length is not a number")
             return
         has_body = chunked or bool(length)
-        if has_body and not _is_json(headers.get("content-type", "")):
+        content_type = headers.get("content-type", "")
+        if has_body and not _is_json(content_type):
             await _reject(scope, receive, send, 415, f"{path} takes {JSON_MEDIA_TYPE} bodies only")
+            return
+        if has_body and (refusal := charset_refusal(path, content_type)) is not None:
+            await _refuse(scope, receive, send, refusal)
             return
         if has_body and (coding := _content_coding(headers)) is not None:
             # Nothing below decodes a body: a gzip body reached the JSON parser as bytes and
@@ -360,30 +377,21 @@ class BodyGuard:
                 headers={"Accept-Encoding": "identity"},
             )
             return
-        too_large = f"{path} takes bodies of at most {limit} bytes"
         if length is not None and length > limit:
-            await _reject(scope, receive, send, 413, too_large)
+            await _refuse(scope, receive, send, too_large(path, limit))
             return
         if not has_body:
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:  # no Content-Length (chunked): stop reading at the limit
-                await _reject(scope, receive, send, 413, too_large)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        # A UTF-8 byte-order mark (some .NET and Windows clients write one) would make the JSON
-        # parser say "expected value at line 1 column 1"; RFC 8259 lets a parser ignore it.
-        body = b"".join(chunks).removeprefix(UTF8_BOM)
+        body = await read_limited(receive, path, limit, self.timeout_s)
+        if body is None:  # the client went away
+            return
+        if isinstance(body, BodyRefusal):
+            await _refuse(scope, receive, send, body)
+            return
+        if (refusal := encoding_refusal(path, body)) is not None:
+            await _refuse(scope, receive, send, refusal)
+            return
         if (duplicate := repeated_json_key(body)) is not None:
             await _reject(
                 scope,
@@ -395,42 +403,6 @@ class BodyGuard:
             )
             return
         await self.app(scope, _replay(body, receive), send)
-
-
-class _RepeatedKeyError(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> None:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise _RepeatedKeyError(key)
-        seen.add(key)
-
-
-def repeated_json_key(body: bytes) -> str | None:
-    """A key some object of the JSON `body` holds twice (the first found), else None; also None
-    for a body that is not JSON, which the route's own parser refuses with its message.
-
-    Parsers disagree on `{"user_id": "a", "user_id": "b"}`: Python keeps the last, others the
-    first or refuse, so a proxy or log that checked one value could pass on the other. Parsing
-    once more costs little beside a request (a batch of 1000 texts, 190 KB: 0.25 ms here) and
-    the body is bounded by the route's limit before it gets here.
-    """
-    try:
-        json.loads(body, object_pairs_hook=_refuse_repeated_keys)
-    except _RepeatedKeyError as repeated:
-        return repeated.key[:_SHOWN_KEY_CHARS]
-    except (ValueError, RecursionError):  # not JSON, or nested past what a route takes: the
-        return None  # route's parser says so
-    return None
-
-
-# A repeated key is quoted in the refusal, at most this much of it.
-_SHOWN_KEY_CHARS = 64
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -64,10 +64,12 @@ ERROR_DESCRIPTIONS = {
     401: "No API key, or an unknown one.",
     403: "The key's role may not call this route.",
     404: "An id the service does not know (the message names it).",
+    408: "The body did not arrive within AGORA_BODY_TIMEOUT_S (15 s by default).",
     409: "An id re-sent with different content; on /resolutions also a case already resolved "
     "(the message names who resolved it and when).",
     413: "The body is larger than the route's limit.",
-    415: "The body is not application/json, or is compressed (send it without Content-Encoding).",
+    415: "The body is not application/json, is compressed (send it without Content-Encoding), "
+    "or is not UTF-8 (a declared charset other than utf-8, or a UTF-16/32 body).",
     500: "A fault of the service (code `internal`); the message holds nothing of the request.",
     503: "No champion loaded for this route, or the worker is at its in-flight limit "
     "(code `overloaded`, with Retry-After).",
@@ -77,7 +79,7 @@ ERROR_DESCRIPTIONS = {
 # but in the one shape: listed, a generated client parses them as `Error` instead of raising an
 # "unexpected status" or handing back nothing.
 KEYED_ERRORS = (401, 403, 500, 503, 504)
-BODY_ERRORS = (400, 413, 415)
+BODY_ERRORS = (400, 408, 413, 415)
 ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/recommend": (),
     "/similar_items": (404,),

@@ -44,6 +44,7 @@ KNOWN_AGORA_ENV = frozenset(
         "AGORA_ANALYTICS_TZ",
         "AGORA_API_KEY",
         "AGORA_API_KEYS",
+        "AGORA_BODY_TIMEOUT_S",
         "AGORA_DATA_DIR",
         "AGORA_DATA_MIRROR",
         "AGORA_FRESH_REFRESH_S",
@@ -75,6 +76,7 @@ KNOWN_AGORA_ENV = frozenset(
         "AGORA_TRIAGE_CONFIG",
         "AGORA_TRIAGE_KEY",
         "AGORA_TRIAGE_MODELS",
+        "AGORA_TRUSTED_PROXIES",
         "AGORA_WORKERS",
     }
 )
@@ -125,6 +127,7 @@ def check_start() -> None:
     from serving.complaint_analysis import AnalysisSettings
     from serving.complaint_summary import TZ_ENV, time_zone
     from serving.fresh_items import FreshSettings
+    from serving.gateway_settings import body_timeout_s, trusted_proxies
     from serving.knowledge import KnowledgeSettings
     from serving.profile_routes import load_segments_config
     from serving.retired_items import RetirementSettings
@@ -136,6 +139,8 @@ def check_start() -> None:
     service_workers()
     max_in_flight()
     max_batches_in_flight()
+    body_timeout_s()
+    trusted_proxies()
     KnowledgeSettings.from_env()
     RetirementSettings.from_env()
     FreshSettings.from_env()

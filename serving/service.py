@@ -59,6 +59,7 @@ from serving.errors import (
     install_store_outage_handler,
 )
 from serving.fresh_items import FreshSettings, ServedFreshItems
+from serving.gateway_settings import install_trusted_proxies
 from serving.knowledge import KnowledgeSettings, ServedKnowledge
 from serving.middleware import guard_service
 from serving.model_info import (
@@ -118,6 +119,7 @@ from serving.worker_tuning import prefer_the_event_loop, settle_after_load, shar
 
 logger = logging.getLogger(__name__)
 bentoml_timeout.install()  # before any worker builds its middleware stack
+install_trusted_proxies()  # before any worker builds its server: no forwarded address by default
 
 info_app = FastAPI(title="Agora model info")
 _instance: Agora | None = None  # the running service, for the plain GET routes below
