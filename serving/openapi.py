@@ -25,7 +25,7 @@ from serving.catalog_routes import RetiredItemsPage
 from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
 from serving.errors import CODES, error_response
 from serving.profile_routes import UserProfile
-from serving.schemas import TRIAGE_KEY_RULE, ModelInfo, TriageRequest
+from serving.schemas import HEADER_KEYED_FIELDS, TRIAGE_KEY_RULE, ModelInfo, TriageRequest
 from serving.settings import OPEN_PATHS, body_limit
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,13 @@ ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/items/retire": (),
     "/items/restore": (),
     "/items": (),
+}
+# Routes that read an `Idempotency-Key` header as a body field (serving.schemas): declared as a
+# header parameter, so a generated client has an argument for it and a gateway knows it counts.
+HEADER_KEYED_ROUTES: dict[str, str] = {
+    "/triage": "idempotency_key",
+    "/corrections": "correction_id",
+    "/resolutions": "resolution_id",
 }
 INFRA_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/livez": (503,)}
 # Routes of the FastAPI app mounted beside BentoML's (analytics, profiles, the desk): FastAPI
@@ -173,6 +180,18 @@ def _error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
+def _idempotency_header(field: str) -> dict[str, Any]:
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": f"The body's `{field}`, sent as a header (a retry with the same key "
+        "is answered as the first request; other content under it is a 409). Read only when "
+        f"the body has no `{field}`.",
+        "schema": HEADER_KEYED_FIELDS[field].json_schema(),
+    }
+
+
 def _model_name(model: type[BaseModel]) -> str:
     return model.__name__.removesuffix("IODescriptor")
 
@@ -205,6 +224,8 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
                 "application/json": {"schema": _component(schemas, api.input_spec, "validation")}
             },
         }
+        if (field := HEADER_KEYED_ROUTES.get(api.route)) is not None:
+            operation["parameters"] = [_idempotency_header(field)]
         statuses = KEYED_ERRORS + BODY_ERRORS + ROUTE_ERRORS.get(api.route, ())
         operation["responses"] = {
             "200": {

@@ -139,7 +139,13 @@ Genre = Annotated[
     AfterValidator(_storable_text),
     AfterValidator(_no_tag_separator),
 ]
-_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
+# The `Idempotency-Key` header a gateway or client library sends with a retried POST: each
+# route that takes it reads it as its own id field (serving.openapi documents it there).
+HEADER_KEYED_FIELDS: dict[str, TypeAdapter[str]] = {
+    "idempotency_key": TypeAdapter(IdempotencyKey),
+    "correction_id": TypeAdapter(CorrectionId),
+    "resolution_id": TypeAdapter(ResolutionId),
+}
 # Clients send what their platform calls the language: a BCP 47 tag ("zh-CN" is what browsers
 # and most mobile SDKs give), a POSIX locale ("zh_CN") or a bare code. Models are per language,
 # so the primary subtag decides, as `agora data import --language` reads it ("zh-CN" used to be
@@ -412,7 +418,11 @@ class CorrectionRequest(_AgentNote):
             "ignored); GET /desk/queue lists them as `choices`. Another label is a 400."
         )
     )
-    correction_id: CorrectionId | None = None
+    correction_id: CorrectionId | None = Field(
+        None,
+        description="Makes a retry idempotent; the same id with other content is a 409. The "
+        "Idempotency-Key header is accepted too.",
+    )
 
 
 class CorrectionResponse(BaseModel):
@@ -445,7 +455,9 @@ class ResolutionRequest(_AgentNote):
     )
     outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
     resolution_id: ResolutionId | None = Field(
-        None, description="Makes a retry idempotent; the same id with other content is a 409."
+        None,
+        description="Makes a retry idempotent; the same id with other content is a 409. The "
+        "Idempotency-Key header is accepted too.",
     )
     replaces: ResolutionId | None = Field(
         None,
@@ -555,10 +567,15 @@ class ReloadResponse(ModelInfo):
     changed: bool = Field(description="True when a served version changed.")
 
 
-def idempotency_key_of(in_body: str | None, in_header: str | None) -> str | None:
-    """The triage's idempotency key from the body field or the `Idempotency-Key` header.
+def idempotency_key_of(
+    in_body: str | None, in_header: str | None, field: str = "idempotency_key"
+) -> str | None:
+    """A retry's key from the body's `field` (a triage's `idempotency_key`, a correction's
+    `correction_id`, a resolution's `resolution_id`), else the `Idempotency-Key` header.
 
-    ValueError when the header is not a valid key or the two disagree.
+    The body's id wins: a gateway may stamp a key of its own on a request whose client already
+    named it (two different keys were a 400, which refused a valid request). ValueError when
+    the header is not a valid value of `field`, whichever wins: the document declares its form.
     """
     if in_header is None:
         return in_body
@@ -568,10 +585,8 @@ def idempotency_key_of(in_body: str | None, in_header: str | None) -> str | None
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         in_header = in_header.encode("latin-1").decode("utf-8")
     try:
-        header_key = _IDEMPOTENCY_KEY.validate_python(in_header)
+        header_key = HEADER_KEYED_FIELDS[field].validate_python(in_header)
     except ValidationError as error:
         reason = validation_text(error.errors(include_input=False)[0]["msg"])
         raise ValueError(f"Idempotency-Key header: {reason}") from None
-    if in_body is not None and in_body != header_key:
-        raise ValueError("idempotency_key and the Idempotency-Key header differ")
-    return header_key
+    return header_key if in_body is None else in_body

@@ -366,19 +366,18 @@ class Agora:
     def triage(self, ctx: bentoml.Context, **body: Any) -> TriageResponse:
         """Triage one text; with a customer_id it is recorded (and counts as a contact).
 
-        An idempotency key (body field or `Idempotency-Key` header) makes a retry return the
-        first triage_id without adding a contact; the same key for another contact is a 409.
+        An idempotency key (body field or `Idempotency-Key` header) makes a retry of a recorded
+        triage return the first triage_id without adding a contact; the same key for another
+        contact is a 409.
         """
         request = TriageRequest.model_construct(**body)
-        try:
-            key = idempotency_key_of(
-                request.idempotency_key, ctx.request.headers.get("idempotency-key")
-            )
-        except ValueError as error:
-            raise ApiError(400, str(error)) from None
+        key = _keyed(ctx, request.idempotency_key, "idempotency_key")
         customer = request.customer_id
-        if key is not None and customer is None:
-            raise ApiError(400, "an idempotency key needs a customer_id (it keys a contact)")
+        if customer is None:
+            # Nothing is stored without a customer_id, so a retry needs no key: a header key
+            # is then unused (a gateway that stamps one on every POST had such triages
+            # refused); a body key without a customer_id is refused by TriageRequest.
+            key = None
         engine = self._engine()
         days = engine.config.urgency.repeat_contact_days
         since = None if days is None else time.time() - days * 86_400
@@ -521,7 +520,7 @@ class Agora:
             request.field,
             label,
             _agent(ctx, "a correction"),
-            request.correction_id,
+            _keyed(ctx, request.correction_id, "correction_id"),
         )
         if stored:
             ops_metrics.correction_stored(request.field)
@@ -542,7 +541,7 @@ class Agora:
                 request.resolution,
                 request.outcome,
                 _agent(ctx, "a resolution"),
-                request.resolution_id,
+                _keyed(ctx, request.resolution_id, "resolution_id"),
                 replaces=request.replaces,
             )
         except CaseAlreadyResolvedError as refused:
@@ -565,6 +564,15 @@ def _one_per_id(events: list[Event]) -> tuple[list[Event], int]:
         if first.setdefault(event.event_id, event) != event:
             raise ApiError(409, "a batch sends one event_id twice with different content")
     return list(first.values()), len(events) - len(first)
+
+
+def _keyed(ctx: bentoml.Context, in_body: str | None, field: str) -> str | None:
+    """The id `field` from the body or the `Idempotency-Key` header: a gateway that retries a
+    POST with that header stored a correction twice when only the body's id counted."""
+    try:
+        return idempotency_key_of(in_body, ctx.request.headers.get("idempotency-key"), field)
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
 
 
 def _agent(ctx: bentoml.Context, what: str = "a correction") -> str:

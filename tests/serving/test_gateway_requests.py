@@ -1,4 +1,4 @@
-"""The service behind an API gateway: what it does with the charsets, slow bodies and
+"""The service behind an API gateway: what it does with the charsets, slow bodies, retries and
 forwarding headers a gateway and its clients send.
 
 The guard and settings tests run in-process on tiny apps; the rest call the real service over
@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from starlette.types import Message
 from serving import gateway_settings
 from serving.body_reading import declared_charset
 from serving.middleware import BodyGuard
+from serving.schemas import idempotency_key_of
 from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
 
 TEXT = {"text": "Le vol était très en retard"}
@@ -156,6 +158,14 @@ def test_body_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
             gateway_settings.body_timeout_s({name: bad})
 
 
+def test_the_idempotency_header_fills_each_routes_own_id() -> None:
+    assert idempotency_key_of(None, "c-1", "correction_id") == "c-1"
+    assert idempotency_key_of("r-1", "gateway-stamped", "resolution_id") == "r-1"
+    for in_body in (None, "c-1"):  # a malformed header is refused even where the body wins
+        with pytest.raises(ValueError, match="Idempotency-Key header"):
+            idempotency_key_of(in_body, "x" * 65, "correction_id")  # 64 characters at most
+
+
 # -- the real service ---------------------------------------------------------------------------
 
 
@@ -182,6 +192,67 @@ def test_charsets_over_http(service: ServiceProcess) -> None:
         "POST", "/triage", b"\xef\xbb\xbf" + json.dumps(TEXT).encode()
     )
     assert status == 200 and answer["result"]["language"]["code"] == "fr"
+
+
+@pytest.mark.integration
+def test_a_retried_correction_with_an_idempotency_key_is_stored_once(
+    service: ServiceProcess,
+) -> None:
+    """Regression (gateway trial): `Idempotency-Key` on /corrections was ignored, so a gateway's
+    retry stored a second correction under a new correction_id."""
+    triage = {
+        "text": "My bag was lost and nobody answers.",
+        "customer_id": f"gw-{uuid.uuid4().hex[:8]}",
+    }
+    status, recorded = service.post("/triage", triage)
+    assert status == 200
+    key = f"gw-{uuid.uuid4().hex}"
+    correction = json.dumps(
+        {"triage_id": recorded["triage_id"], "field": "sentiment", "correct_label": "negative"}
+    ).encode()
+    answers = [
+        service.request("POST", "/corrections", correction, headers={"idempotency-key": key})
+        for _ in range(2)
+    ]
+    assert [(status, answer["stored"]) for status, answer, _ in answers] == [
+        (200, True),
+        (200, False),
+    ]
+    assert {answer["correction_id"] for _, answer, _ in answers} == {key}
+    other = json.dumps(
+        {"triage_id": recorded["triage_id"], "field": "sentiment", "correct_label": "positive"}
+    ).encode()
+    status, answer, _ = service.request(
+        "POST", "/corrections", other, headers={"idempotency-key": key}
+    )
+    assert status == 409 and answer["error"]["code"] == "conflict"
+
+
+@pytest.mark.integration
+def test_a_gateway_stamped_key_on_an_unrecorded_triage_is_unused(service: ServiceProcess) -> None:
+    """Regression (gateway trial): an Idempotency-Key header on a /triage without customer_id
+    (which stores nothing) was a 400 "an idempotency key needs a customer_id"."""
+    body = json.dumps({"text": "The seat was broken."}).encode()
+    status, answer, _ = service.request(
+        "POST", "/triage", body, headers={"idempotency-key": f"gw-{uuid.uuid4().hex}"}
+    )
+    assert status == 200 and answer["triage_id"] is None
+    status, answer, _ = service.request(
+        "POST", "/triage", body, headers={"idempotency-key": " padded "}
+    )
+    assert status == 400 and "Idempotency-Key header" in answer["error"]["message"]
+
+
+@pytest.mark.integration
+def test_the_docs_declare_the_idempotency_key_header(service: ServiceProcess) -> None:
+    status, document = service.get("/docs.json", role=None)
+    assert status == 200
+    for path in ("/triage", "/corrections", "/resolutions"):
+        operation = document["paths"][path]["post"]
+        headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert [p["name"] for p in headers] == ["Idempotency-Key"], path
+        assert headers[0]["schema"]["type"] == "string"
+        assert "408" in operation["responses"]
 
 
 @pytest.fixture(scope="module")
