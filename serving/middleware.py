@@ -73,6 +73,7 @@ INSECURE_PRINCIPAL = Principal(role="insecure-dev", name="insecure-dev")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA_TYPE = "application/json"
 CORS_HEADERS = ("content-type", "x-api-key", "authorization", "idempotency-key")
+CORS_EXPOSED_HEADERS = ("x-bentoml-request-id", "retry-after")
 
 
 async def _reject(
@@ -188,6 +189,9 @@ class CorsGuard:
                 allow_origins=allowed,
                 allow_methods=["GET", "POST"],
                 allow_headers=list(CORS_HEADERS),
+                # A browser hides other answer headers from the page: the request id is what
+                # a support ticket quotes, Retry-After what a shed or outage asks for.
+                expose_headers=list(CORS_EXPOSED_HEADERS),
                 max_age=600,
             )
             logger.info("cross-origin requests allowed from %s", allowed)

@@ -184,6 +184,10 @@ def test_cross_origin_access_only_for_configured_origins() -> None:
     answer = opened.options("/triage", headers=preflight)
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == "https://app.example"
+    # Regression (gateway trial): a console on another origin could not read the request id.
+    posted = opened.post("/triage", json={"text": "hi"}, headers={"origin": "https://app.example"})
+    exposed = posted.headers["access-control-expose-headers"].lower()
+    assert "x-bentoml-request-id" in exposed and "retry-after" in exposed
 
 
 def _json() -> dict[str, str]:
