@@ -197,7 +197,7 @@ class EventTyping:
             notes.append(
                 f"{complained:,} (user, item) pairs with a complaint and {disliked:,} with a "
                 "dislike no later like lifted are kept at rating 0: not learned from, and left "
-                "out of that user's feeds as seen items are"
+                "out of that user's feeds, even those asking for seen items"
             )
         notes.extend(
             f"--event-map entry '{entry}' matched no row" for entry in self.unused_entries()

@@ -34,6 +34,7 @@ from models.recommenders.contract import (
     UnknownUserError,
 )
 from models.recommenders.fitted_catalog import FittedCatalog
+from models.recommenders.kept_out_pairs import pair_rows
 from models.recommenders.norm_index import NormOrderedItems
 from models.recommenders.ranking import batch_rows, check_ids, check_k, top_k
 
@@ -166,7 +167,9 @@ class Recommender(SavedModel):
         With `exclude_seen` and `also_seen` the catalog's pairs seen beyond the fitted history
         (non-positive ratings, pairs held out to evaluate the model) are left out too, as a
         served feed leaves them out (`feed_router.fitted_feeds`); without `also_seen` only the
-        fitted history is, as the evaluation of the model on those held-out pairs needs.
+        fitted history is, as the evaluation of the model on those held-out pairs needs. Without
+        `exclude_seen` the pairs rated 0 or below (`FittedCatalog.kept_out`) are still left out,
+        as a served feed leaves them out.
         """
         k = check_k(k)
         check_ids(user_ids, "user_ids")
@@ -179,7 +182,11 @@ class Recommender(SavedModel):
         result: dict[str, list[Recommendation]] = {}
         if self.norm_index is not None and len(indices) <= PRUNED_MAX_BATCH:
             queries = self.user_queries(indices)
-            seen_rows = catalog.seen_rows(indices, also_seen) if exclude_seen else None
+            seen_rows = (
+                catalog.seen_rows(indices, also_seen)
+                if exclude_seen
+                else pair_rows(catalog.kept_out, indices)
+            )
             for row, user_id in enumerate(user_ids):
                 seen = _row_items(seen_rows, row) if seen_rows is not None else None
                 result[user_id] = self._select_pruned(queries[row], k, seen, allowed)
@@ -188,7 +195,11 @@ class Recommender(SavedModel):
         for start in range(0, len(indices), step):
             block = indices[start : start + step]
             scores = self.score_users(block)
-            seen = catalog.seen_rows(block, also_seen) if exclude_seen else None
+            seen = (
+                catalog.seen_rows(block, also_seen)
+                if exclude_seen
+                else pair_rows(catalog.kept_out, block)
+            )
             for user_id, picks in zip(
                 user_ids[start : start + step],
                 self._select(scores, k, seen, allowed),

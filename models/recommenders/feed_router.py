@@ -38,6 +38,7 @@ from models.recommenders.contract import (
     Strategy,
 )
 from models.recommenders.fresh_items import FreshItems, blend, content_profile, feed_bar
+from models.recommenders.kept_out_pairs import still_kept_out
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,13 @@ def route_feed(
     user's taste (see models.recommenders.fresh_items)."""
     activity = activity or UserActivity()
     base = request.filters or ItemFilter()
-    kept_out = activity.blocked | activity.disliked
+    # Pairs rated 0 or below at fit time (an imported hide or report) are kept out as posted
+    # dislikes are, whether or not the request asks for seen items.
+    new_events = newer_than(
+        activity.interactions, model.catalog.events_through, model.catalog.events_unseen
+    )
+    fit_kept_out = still_kept_out(model.catalog.kept_out_items(request.user_id), new_events)
+    kept_out = activity.blocked | activity.disliked | fit_kept_out
     filters = replace(base, exclude_item_ids=base.exclude_item_ids | kept_out)
     if rules.exclude_complained_genres and activity.blocked:
         genres = complained_genres(model, activity.blocked)

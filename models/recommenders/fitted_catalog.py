@@ -25,6 +25,7 @@ from features.user_history import UserHistory
 from models.artifacts import load_sparse, read_json, save_sparse, write_json
 from models.recommenders.contract import ItemFilter, ItemInfo, RetiredItems
 from models.recommenders.held_out_users import HeldOutUsers
+from models.recommenders.kept_out_pairs import KEPT_OUT_FILE, row_items, union_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class FittedCatalog:
     with `exclude_seen` keeps them out too: a user must not be offered what they rated.
     `held_out_users` holds the held-out pairs of the users the fit never saw (all their pairs
     were held out): a feed takes them as such a user's history (`fit_time_history`).
+    `kept_out` (users × items, ones) holds the pairs rated 0 or below, fitted or held out (an
+    imported hide or report): a feed leaves them out even when it asks for seen items
+    (models.recommenders.kept_out_pairs).
     """
 
     users: IdMap
@@ -69,6 +73,7 @@ class FittedCatalog:
     events_unseen: frozenset[int] = frozenset()
     also_seen: sp.csr_matrix | None = None
     held_out_users: HeldOutUsers | None = None
+    kept_out: sp.csr_matrix | None = None
     _genre_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # The last RetiredItems given and the items it leaves allowed (read-only): a feed passes
     # the same served set until it changes, so it is looked up once per change, not per request.
@@ -113,6 +118,7 @@ class FittedCatalog:
             typical if typical > 0 else 1.0,
             *_event_positions(interactions),
             built.left_out,  # rated 0 or below: seen, though not fitted
+            kept_out=built.left_out,  # and kept out of feeds that ask for seen items
         )
         logger.info(
             "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
@@ -308,6 +314,23 @@ class FittedCatalog:
             pairs = pairs[~positions.isin(self.events_unseen)]
         self.held_out_users = HeldOutUsers.from_pairs(pairs, self.users, self.items, duplicates)
 
+    def add_kept_out(self, pairs: pd.DataFrame, duplicates: DuplicatePolicy) -> None:
+        """Keep out the pairs of `pairs` whose value, merged by `duplicates`, is 0 or below (the
+        held-out hides and reports); pairs outside the id maps are dropped."""
+        if pairs.empty:
+            return
+        built = build_interaction_matrix(pairs, self.users, self.items, duplicates, unknown="drop")
+        self.kept_out = union_pairs(self.kept_out, built.left_out)
+
+    def kept_out_items(self, user_id: str) -> frozenset[str]:
+        """Items `user_id` rated 0 or below at fit time (fitted or held out)."""
+        index = self.users.get(user_id)
+        if index is None:
+            if self.held_out_users is None:
+                return frozenset()
+            return self.held_out_users.not_positive(user_id, self.items)
+        return row_items(self.kept_out, index, self.items)
+
     def also_seen_items(self, user_id: str) -> frozenset[str]:
         """Items `user_id` is known to have seen that the fitted history lacks."""
         index = self.users.get(user_id)
@@ -315,10 +338,7 @@ class FittedCatalog:
             if self.held_out_users is None:
                 return frozenset()
             return self.held_out_users.seen(user_id, self.items)
-        if self.also_seen is None:
-            return frozenset()
-        start, stop = self.also_seen.indptr[index], self.also_seen.indptr[index + 1]
-        return frozenset(self.items.ids_of(self.also_seen.indices[start:stop]))
+        return row_items(self.also_seen, index, self.items)
 
     def save(self, folder: Path) -> None:
         self.users.save(folder / USERS_FILE)
@@ -326,6 +346,8 @@ class FittedCatalog:
         save_sparse(folder / HISTORY_FILE, self.history)
         if self.also_seen is not None:
             save_sparse(folder / ALSO_SEEN_FILE, self.also_seen)
+        if self.kept_out is not None:
+            save_sparse(folder / KEPT_OUT_FILE, self.kept_out)
         if self.held_out_users is not None:
             self.held_out_users.save(folder)
         write_json(
@@ -354,6 +376,11 @@ class FittedCatalog:
             also_seen = load_sparse(folder / ALSO_SEEN_FILE).astype(np.float32)
             if also_seen.shape != history.shape:
                 raise ValueError(f"{folder}: also_seen shape {also_seen.shape} != {history.shape}")
+        kept_out = None
+        if (folder / KEPT_OUT_FILE).exists():  # absent before it existed, or with none
+            kept_out = load_sparse(folder / KEPT_OUT_FILE).astype(np.float32)
+            if kept_out.shape != history.shape:
+                raise ValueError(f"{folder}: kept_out shape {kept_out.shape} != {history.shape}")
         return cls(
             users,
             items,
@@ -365,6 +392,7 @@ class FittedCatalog:
             frozenset(int(seq) for seq in catalog.get("events_unseen", ())),
             also_seen,
             HeldOutUsers.load(folder, len(items)),  # None in folders saved before it existed
+            kept_out,
         )
 
 

@@ -94,6 +94,11 @@ class HeldOutUsers:
         """Every item of the user's held-out pairs, positive or not."""
         return frozenset(items.ids_of(self._row(user_id)[0]))
 
+    def not_positive(self, user_id: str, items: IdMap) -> frozenset[str]:
+        """The items of the user's held-out pairs rated 0 or below (kept out of their feeds)."""
+        columns, values = self._row(user_id)
+        return frozenset(items.ids_of(columns[values <= 0]))
+
     def save(self, folder: Path) -> None:
         self.users.save(folder / HELD_OUT_USERS_FILE)
         save_sparse(folder / HELD_OUT_HISTORY_FILE, self.pairs)

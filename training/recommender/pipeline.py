@@ -201,6 +201,8 @@ def train_recommender(
         # The held-out pairs are the user's history too: the served model must not offer them
         # (after the evaluation, which scores exactly them).
         recommender.catalog.add_also_seen(data.test)
+        # A held-out hide or report (rated 0) stays out of feeds that ask for seen items too.
+        recommender.catalog.add_kept_out(data.test, recommender.config.duplicates)
         # A user whose every pair was held out is unknown to the fit: those pairs are all the
         # served model will know of them (their feed folds them in instead of popular items).
         recommender.catalog.add_held_out_users(data.test, recommender.config.duplicates)
