@@ -102,7 +102,16 @@ def validate_rows(
         stamps = reading.timestamps(raw.where(~blank))
         reject(stamps.isna(), f"{S.TIMESTAMP} is neither epoch seconds nor a date")
         frame[S.TIMESTAMP] = stamps
+    if S.PUBLISHED_AT in frame:
+        # A post without a date is still a post: blank is unknown (0, which no recency filter
+        # admits), while a value that is no time at all is refused as a timestamp is.
+        raw = frame[S.PUBLISHED_AT]
+        blank = raw.isna() | (raw.astype(str).str.strip() == "")
+        stamps = reading.timestamps(raw.where(~blank))
+        reject(~blank & stamps.isna(), f"{S.PUBLISHED_AT} is neither epoch seconds nor a date")
+        frame[S.PUBLISHED_AT] = stamps.fillna(0)
     kept = frame[~bad].copy()
-    if S.TIMESTAMP in kept:
-        kept[S.TIMESTAMP] = kept[S.TIMESTAMP].astype("int64")
+    for column in (S.TIMESTAMP, S.PUBLISHED_AT):
+        if column in kept:
+            kept[column] = kept[column].astype("int64")
     return kept, reasons

@@ -22,6 +22,7 @@ TIMESTAMP = "timestamp"  # seconds since the Unix epoch, int64
 TITLE = "title"
 ITEM_TEXT = "text"  # free description; may be empty
 GENRES = "genres"  # "|"-joined tags, e.g. "Action|Sci-Fi"; may be empty
+PUBLISHED_AT = "published_at"  # when the item was published, epoch seconds; 0: unknown
 
 # Labelled texts
 TEXT = "text"
@@ -67,7 +68,7 @@ SCHEMAS: dict[Kind, FrameSchema] = {
     Kind.ITEMS: FrameSchema(
         Kind.ITEMS,
         required={ITEM_ID: "str"},
-        optional={TITLE: "str", ITEM_TEXT: "str", GENRES: "str"},
+        optional={TITLE: "str", ITEM_TEXT: "str", GENRES: "str", PUBLISHED_AT: "int"},
     ),
     Kind.LABELLED_TEXT: FrameSchema(
         Kind.LABELLED_TEXT,
@@ -83,6 +84,7 @@ DEFAULTS: dict[str, object] = {
     TITLE: "",
     ITEM_TEXT: "",
     GENRES: "",
+    PUBLISHED_AT: 0,
     REASON: "",
     CATEGORY: "",
     LANGUAGE: "",

@@ -211,11 +211,50 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
+# Recency filters' bounds: ten years of age, and times below 1e11 s (a millisecond value such
+# as Date.now() gives is larger, and is refused rather than read as the year 5138).
+MAX_AGE_DAYS = 3_650
+MAX_PUBLISHED_AFTER = 100_000_000_000
+
+
 class Filters(_Body):
     include_genres: list[str] = Field(default_factory=list, max_length=100)
     exclude_genres: list[str] = Field(default_factory=list, max_length=100)
     include_item_ids: list[Identifier] = Field(default_factory=list, max_length=10_000)
     exclude_item_ids: list[Identifier] = Field(default_factory=list, max_length=10_000)
+    # The bounds before the validator, so they reach the schema as JSON Schema's keywords.
+    published_after: (
+        Annotated[int, Field(ge=0, lt=MAX_PUBLISHED_AFTER), BeforeValidator(_no_text_nor_bool)]
+        | None
+    ) = Field(
+        None,
+        description="Only items published at or after this time (epoch seconds); items whose "
+        "publication time is unknown are left out. A 400 if the served model's items have none.",
+    )
+    max_age_days: (
+        Annotated[
+            float,
+            Field(gt=0, le=MAX_AGE_DAYS, allow_inf_nan=False),
+            BeforeValidator(_no_text_nor_bool),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Only items published within this many days before now (e.g. 7); as "
+        "published_after, which it replaces (give one of the two).",
+    )
+
+    @model_validator(mode="after")
+    def _one_recency_bound(self) -> Filters:
+        if self.published_after is not None and self.max_age_days is not None:
+            raise ValueError("give published_after or max_age_days, not both")
+        return self
+
+    def published_since(self, now: float) -> int | None:
+        """The earliest publication time these filters admit (None: any)."""
+        if self.max_age_days is not None:
+            return int(now - self.max_age_days * 86_400)
+        return self.published_after
 
 
 class RecommendRequest(_Body):

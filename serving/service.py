@@ -42,6 +42,7 @@ from models.recommenders import (
     route_feed,
 )
 from models.recommenders.fresh_items import FreshItems, describe_with_fresh, similar_with_fresh
+from models.recommenders.publication_times import NoPublicationTimesError
 from models.triage import TriageEngine, TriageInputError
 from serving import bentoml_timeout, ops_metrics
 from serving.analytics_routes import Analytics, analytics_router
@@ -286,7 +287,10 @@ class Agora:
                 set(f.exclude_item_ids),
                 set(f.include_item_ids),
                 retired,
+                f.published_since(time.time()),
             )
+            if filters.published_after is not None and model.catalog.published_at is None:
+                raise ApiError(400, str(NoPublicationTimesError()))
         activity = user_activity(
             self.store.events.feed_events(request.user_id),
             self.store.triage.complained_items(request.user_id),

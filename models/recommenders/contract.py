@@ -95,6 +95,8 @@ class ItemFilter:
     exclude_item_ids: drop these items (ids unknown to the model are ignored).
     include_item_ids: keep only these items (a candidate set; empty: no restriction).
     retired: items retired from the catalog since the fit, never returned (see RetiredItems).
+    published_after: keep only items published at or after this time (epoch seconds); items
+    whose publication time is unknown are dropped (see publication_times).
     Genre names match the items frame given at fit time exactly (e.g. "Sci-Fi").
     """
 
@@ -103,6 +105,7 @@ class ItemFilter:
     exclude_item_ids: frozenset[str] = field(default_factory=frozenset)
     include_item_ids: frozenset[str] = field(default_factory=frozenset)
     retired: RetiredItems = NO_RETIRED_ITEMS
+    published_after: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("include_genres", "exclude_genres", "exclude_item_ids", "include_item_ids"):
@@ -116,6 +119,7 @@ class ItemFilter:
             or self.exclude_item_ids
             or self.include_item_ids
             or len(self.retired)
+            or self.published_after is not None
         )
 
 

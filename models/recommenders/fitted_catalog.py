@@ -26,6 +26,12 @@ from models.artifacts import load_sparse, read_json, save_sparse, write_json
 from models.recommenders.contract import ItemFilter, ItemInfo, RetiredItems
 from models.recommenders.held_out_users import HeldOutUsers
 from models.recommenders.kept_out_pairs import KEPT_OUT_FILE, row_items, union_pairs
+from models.recommenders.publication_times import (
+    load_times,
+    publication_times,
+    published_since,
+    save_times,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +66,8 @@ class FittedCatalog:
     were held out): a feed takes them as such a user's history (`fit_time_history`).
     `kept_out` (users × items, ones) holds the pairs rated 0 or below, fitted or held out (an
     imported hide or report): a feed leaves them out even when it asks for seen items
-    (models.recommenders.kept_out_pairs).
+    (models.recommenders.kept_out_pairs). `published_at` holds each item's publication time
+    (epoch seconds, 0 unknown; None when the items had none) for recency filters.
     """
 
     users: IdMap
@@ -74,6 +81,7 @@ class FittedCatalog:
     also_seen: sp.csr_matrix | None = None
     held_out_users: HeldOutUsers | None = None
     kept_out: sp.csr_matrix | None = None
+    published_at: np.ndarray | None = None
     _genre_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # The last RetiredItems given and the items it leaves allowed (read-only): a feed passes
     # the same served set until it changes, so it is looked up once per change, not per request.
@@ -119,6 +127,7 @@ class FittedCatalog:
             *_event_positions(interactions),
             built.left_out,  # rated 0 or below: seen, though not fitted
             kept_out=built.left_out,  # and kept out of feeds that ask for seen items
+            published_at=publication_times(items, item_map),
         )
         logger.info(
             "fitted catalog: %d users, %d items (%d with interactions), %d interactions",
@@ -256,9 +265,12 @@ class FittedCatalog:
             or filters.exclude_genres
             or filters.include_item_ids
             or filters.exclude_item_ids
+            or filters.published_after is not None
         ):
             return not_retired  # read-only and shared: nothing else to combine it with
         allowed = np.ones(self.n_items, dtype=bool) if not_retired is None else not_retired.copy()
+        if filters.published_after is not None:
+            allowed &= published_since(self.published_at, filters.published_after)
         if filters.include_genres:
             allowed &= self.genre_mask(filters.include_genres)
         if filters.exclude_genres:
@@ -348,6 +360,7 @@ class FittedCatalog:
             save_sparse(folder / ALSO_SEEN_FILE, self.also_seen)
         if self.kept_out is not None:
             save_sparse(folder / KEPT_OUT_FILE, self.kept_out)
+        save_times(folder, self.published_at)
         if self.held_out_users is not None:
             self.held_out_users.save(folder)
         write_json(
@@ -393,6 +406,7 @@ class FittedCatalog:
             also_seen,
             HeldOutUsers.load(folder, len(items)),  # None in folders saved before it existed
             kept_out,
+            load_times(folder, len(items)),
         )
 
 

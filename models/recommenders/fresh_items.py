@@ -127,9 +127,12 @@ class FreshItems:
             return lambda _position: True
         include = {g.casefold() for g in filters.include_genres}
         exclude = {g.casefold() for g in filters.exclude_genres}
+        after = filters.published_after  # a fresh item's time: when the store took it
 
         def admits(position: int) -> bool:
             item, genres = self.ids[position], {g.casefold() for g in self.genres[position]}
+            if after is not None and self.published_at[position] < after:
+                return False
             if item in filters.retired or item in filters.exclude_item_ids:
                 return False
             if filters.include_item_ids and item not in filters.include_item_ids:

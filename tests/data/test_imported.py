@@ -265,3 +265,21 @@ def test_reimporting_a_name_notes_the_import_it_replaces(tmp_path: Path) -> None
         report.notes
     )
     assert load_interactions("again")[S.USER_ID].tolist() == ["c"]
+
+
+def test_an_items_publication_time_is_imported_not_dropped(tmp_path: Path) -> None:
+    """Regression: an items file's published_at column was dropped with a 'not imported' note."""
+    path = _write(
+        tmp_path,
+        "posts.csv",
+        "post_id,headline,published_at\n"
+        "p1,First,2026-09-28T00:37:30Z\n"
+        "p2,Second,\n"
+        "p3,Third,not a date\n"
+        "p4,Fourth,2026-11-26 10:00:00\n",
+    )
+    report = import_file(path, Kind.ITEMS, {"item_id": "post_id", "title": "headline"}, "posts")
+    assert report.rejected == {"published_at is neither epoch seconds nor a date": 1}
+    assert not any("not imported" in note for note in report.notes), report.notes
+    stored = pd.read_parquet(imported_frame_path("posts", Kind.ITEMS))
+    assert stored[S.PUBLISHED_AT].tolist() == [1790555850, 0, 1795687200]

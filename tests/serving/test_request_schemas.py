@@ -116,3 +116,31 @@ def test_the_published_schemas_do_not_move_with_the_clock(monkeypatch: pytest.Mo
         schemas.EventIn(
             event_id="e", user_id="u", item_id="i", type="view", timestamp=int(later) + 90_000
         )
+
+
+def test_a_feed_may_ask_for_recent_items_by_age_or_by_time() -> None:
+    now = 1_800_000_000.0
+    by_age = schemas.RecommendRequest(user_id="u1", filters={"max_age_days": 7})
+    assert by_age.filters is not None and by_age.filters.published_since(now) == now - 7 * 86_400
+    by_time = schemas.RecommendRequest(user_id="u1", filters={"published_after": 1_790_000_000})
+    assert by_time.filters is not None and by_time.filters.published_since(now) == 1_790_000_000
+    assert schemas.Filters().published_since(now) is None
+
+
+@pytest.mark.parametrize(
+    ("filters", "says"),
+    [
+        ({"max_age_days": 7, "published_after": 1_790_000_000}, "not both"),
+        ({"max_age_days": 0}, "greater than 0"),
+        ({"max_age_days": 4_000}, "less than or equal to 3650"),
+        ({"max_age_days": "7"}, "JSON number"),
+        ({"published_after": 1_790_000_000_000}, "less than 100000000000"),  # milliseconds
+        ({"published_after": -1}, "greater than or equal to 0"),
+        ({"published_after": "2026-11-01"}, "JSON number"),
+    ],
+)
+def test_a_recency_filter_out_of_bounds_is_refused_saying_why(
+    filters: dict[str, object], says: str
+) -> None:
+    with pytest.raises(ValidationError, match=says):
+        schemas.RecommendRequest(user_id="u1", filters=filters)

@@ -69,12 +69,18 @@ def test_a_retrain_knows_the_items_published_since_by_their_latest_description(
     store.published.publish([PublishedItem("new-1", "Starfall (2026)", "rebel pilots")], "p")
     store.published.publish([PublishedItem("i1", "A catalog film, retitled")], "p")
     published = published_as_items(store)
-    assert published.values.tolist() == [
+    assert published.drop(columns="published_at").values.tolist() == [
         ["new-1", "Starfall (2026)", "rebel pilots", ""],
         ["i1", "A catalog film, retitled", "", ""],
     ]
+    assert (published["published_at"] > 1_700_000_000).all()  # when the store took them
     dataset_items = pd.DataFrame(
-        {"item_id": ["i1", "i2"], "title": ["Old title", "Kept"], "genres": ["Drama", "Comedy"]}
+        {
+            "item_id": ["i1", "i2"],
+            "title": ["Old title", "Kept"],
+            "genres": ["Drama", "Comedy"],
+            "published_at": [1_600_000_000, 0],
+        }
     )
     interactions = community_interactions()
     split = SplitData("tiny", interactions, interactions, dataset_items, SplitConfig())
@@ -83,6 +89,9 @@ def test_a_retrain_knows_the_items_published_since_by_their_latest_description(
     titles = dict(zip(extended.items["item_id"], extended.items["title"], strict=True))
     assert extended.items["text"].tolist() == ["", "rebel pilots", ""]  # no text: empty
     assert titles == {"i2": "Kept", "new-1": "Starfall (2026)", "i1": "A catalog film, retitled"}
+    dates = dict(zip(extended.items["item_id"], extended.items["published_at"], strict=True))
+    # A retitled catalog item keeps its publication time; a new one takes the store's.
+    assert dates["i1"] == 1_600_000_000 and dates["new-1"] == published["published_at"].iloc[0]
     model = create_recommender("popularity", {}).fit(extended.train, extended.items)
     # In the catalog, though nobody has interacted with it yet: a content component embeds
     # its description (a collaborative one scores it once events name it).

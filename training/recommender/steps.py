@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from data.events import EVENT_SEQ
 from data.id_categories import concat_id_frames, is_sorted_id_categorical
 from data.loaders import available_kinds, load_interactions, load_items
-from data.schemas import ITEM_ID, USER_ID, Kind, conform
+from data.schemas import ITEM_ID, PUBLISHED_AT, USER_ID, Kind, conform
 from features.splits import require_both_parts, stratified_split
 from models.recommenders import create_recommender, recommender_config
 from training.recommender.config import SplitConfig
@@ -81,12 +81,20 @@ class SplitData:
     def with_extra_items(self, extra: pd.DataFrame) -> SplitData:
         """This split with `extra` item descriptions in its catalog (items a platform published
         after the dataset was exported): an item the dataset describes too takes `extra`'s
-        description, the platform's latest word on it. Interactions are unchanged."""
+        description, the platform's latest word on it, but keeps the dataset's publication time
+        (an edit does not make an old post new). Interactions are unchanged."""
         extra = conform(extra, Kind.ITEMS)
         if not len(extra):
             return self
         items = extra
         if self.items is not None:
+            described = conform(self.items, Kind.ITEMS).astype({ITEM_ID: str})
+            known = described.set_index(ITEM_ID)[PUBLISHED_AT]
+            known = known[(known > 0) & ~known.index.duplicated(keep="last")]
+            dated = extra[ITEM_ID].map(known)
+            extra = extra.assign(
+                **{PUBLISHED_AT: dated.fillna(extra[PUBLISHED_AT]).astype("int64")}
+            )
             kept = self.items[~self.items[ITEM_ID].astype(str).isin(extra[ITEM_ID])]
             # conform: a column only one side has (free text, say) is "" for the other's rows
             items = conform(pd.concat([kept.astype({ITEM_ID: str}), extra]), Kind.ITEMS)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.schemas import GENRES, ITEM_ID, ITEM_TEXT, TAG_SEPARATOR, TITLE
+from data.schemas import GENRES, ITEM_ID, ITEM_TEXT, PUBLISHED_AT, TAG_SEPARATOR, TITLE
 from data.store import Store
 from features.user_history import event_interactions
 from models.recommenders import load_recommender
@@ -63,6 +63,8 @@ def published_as_items(store: Store) -> pd.DataFrame:
             TITLE: [item.title for item in published],
             ITEM_TEXT: [item.text for item in published],
             GENRES: [TAG_SEPARATOR.join(item.genres) for item in published],
+            # When its latest row was stored: what a recency filter reads, as the service did.
+            PUBLISHED_AT: [int(item.published_at) for item in published],
         }
     )
 
