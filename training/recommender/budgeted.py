@@ -267,9 +267,8 @@ def _tune_hybrid(
     if record.best_value < validation[best_component]:
         position = list(validation).index(best_component)
         model, params = specs[position]["type"], dict(specs[position]["config"])
-        fallback = (
-            f"the best hybrid scored validation {metric} {record.best_value:.4f}, below "
-            f"{best_component} alone ({validation[best_component]:.4f})"
+        fallback = fallback_reason(
+            metric, record.best_value, model, validation[best_component], specs
         )
         logger.warning("hybrid not shipped: %s", fallback)
     return BudgetedTuning(
@@ -286,6 +285,26 @@ def _tune_hybrid(
         fallback_reason=fallback,
         notes=notes,
     )
+
+
+def fallback_reason(
+    metric: str, hybrid: float, component: str, value: float, specs: list[dict[str, Any]]
+) -> str:
+    """Why `component` ships instead of the hybrid of `specs`, and what that costs."""
+    digits = 4 if f"{hybrid:.4f}" != f"{value:.4f}" else 6  # never "0.0081, below 0.0081"
+    reason = (
+        f"the best hybrid scored validation {metric} {hybrid:.{digits}f}, below {component} "
+        f"alone ({value:.{digits}f})"
+    )
+    if component != "embedding" and any(spec["type"] == "embedding" for spec in specs):
+        # A new user found their fresh posts unserved (POST /items stored them, fresh_now 0)
+        # and text queries answered by popularity, with no word of why.
+        reason += (
+            f"; {component} reads no item text, so items published after training (POST "
+            "/items) and text queries get no content answer (--budget-minutes 0 ships the "
+            "untuned hybrid, content included)"
+        )
+    return reason
 
 
 def _tune_fusion(

@@ -187,3 +187,15 @@ def test_a_budget_exceeded_by_a_fit_never_cut_short_is_said_so(
     assert any(
         line.strip().startswith("popularity: fitted once (not tuned, 1 s)") for line in summary
     )
+
+
+def test_a_fallback_without_the_content_model_says_what_it_costs() -> None:
+    """Regression: a hybrid that fell back to ALS silently stopped serving fresh items and text
+    queries by content, and printed 'validation 0.0081, below als alone (0.0081)'."""
+    specs = [{"type": kind, "weight": 1.0, "config": {}} for kind in ("ease", "als", "embedding")]
+    reason = budgeted.fallback_reason("ndcg@10", 0.00811, "als", 0.00814, specs)
+    assert "0.008110, below als alone (0.008140)" in reason
+    assert "POST /items" in reason and "--budget-minutes 0" in reason
+    plain = budgeted.fallback_reason("ndcg@10", 0.2, "ease", 0.3, specs[:2])
+    assert plain == "the best hybrid scored validation ndcg@10 0.2000, below ease alone (0.3000)"
+    assert "POST /items" not in budgeted.fallback_reason("ndcg@10", 0.2, "embedding", 0.3, specs)
