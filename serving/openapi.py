@@ -66,7 +66,8 @@ ERROR_DESCRIPTIONS = {
     404: "An id the service does not know (the message names it).",
     408: "The body did not arrive within AGORA_BODY_TIMEOUT_S (15 s by default).",
     409: "An id re-sent with different content; on /resolutions also a case already resolved "
-    "(the message names who resolved it and when).",
+    "(the message names who resolved it and when); on /recommend a recency filter the served "
+    "model cannot apply (its items carry no publication time).",
     413: "The body is larger than the route's limit.",
     415: "The body is not application/json, is compressed (send it without Content-Encoding), "
     "or is not UTF-8 (a declared charset other than utf-8, or a UTF-16/32 body).",
@@ -81,7 +82,9 @@ ERROR_DESCRIPTIONS = {
 KEYED_ERRORS = (401, 403, 500, 503, 504)
 BODY_ERRORS = (400, 408, 413, 415)
 ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
-    "/recommend": (),
+    # A valid recency filter the served model cannot apply: the request is well formed (not a
+    # 400), the model's state is what refuses it, and a retrain with publication times ends it.
+    "/recommend": (409,),
     "/similar_items": (404,),
     "/triage": (409,),
     "/triage_batch": (),

@@ -229,7 +229,7 @@ class Filters(_Body):
     ) = Field(
         None,
         description="Only items published at or after this time (epoch seconds); items whose "
-        "publication time is unknown are left out. A 400 if the served model's items have none.",
+        "publication time is unknown are left out. A 409 if the served model's items have none.",
     )
     max_age_days: (
         Annotated[
@@ -283,6 +283,11 @@ class RecommendedItem(BaseModel):
     score: float
     title: str | None = None
     genres: list[str] = Field(default_factory=list)
+    published_at: int | None = Field(
+        None,
+        description="When the item was published (epoch seconds), from the items file's "
+        "published_at or, for a fresh item, when POST /items stored it; null: unknown.",
+    )
     fresh: bool = Field(
         False,
         description="Published after the model was trained (POST /items): its score is the "

@@ -290,7 +290,7 @@ class Agora:
                 f.published_since(time.time()),
             )
             if filters.published_after is not None and model.catalog.published_at is None:
-                raise ApiError(400, str(NoPublicationTimesError()))
+                raise ApiError(409, str(NoPublicationTimesError()))
         activity = user_activity(
             self.store.events.feed_events(request.user_id),
             self.store.triage.complained_items(request.user_id),
@@ -349,6 +349,7 @@ class Agora:
                 score=rec.score,
                 title=info.title,
                 genres=list(info.genres),
+                published_at=info.published_at,
                 fresh=fresh is not None and rec.item_id in fresh,
             )
             for rec, info in zip(recs, infos, strict=True)

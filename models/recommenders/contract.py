@@ -42,11 +42,13 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class ItemInfo:
-    """What the fitted catalog says about an item: title (None if unknown) and genres."""
+    """What the fitted catalog says about an item: title (None if unknown), genres and when it
+    was published (epoch seconds; None if unknown)."""
 
     item_id: str
     title: str | None
     genres: tuple[str, ...]
+    published_at: int | None = None
 
 
 def _frozen_strings(values: Iterable[str] | None, name: str) -> frozenset[str]:

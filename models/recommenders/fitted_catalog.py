@@ -225,7 +225,8 @@ class FittedCatalog:
         return self.held_out_users.history(user_id, self.items)
 
     def describe(self, item_ids: Sequence[str]) -> list[ItemInfo]:
-        """Title and genres of each item (title None for an id not in the catalog)."""
+        """Title, genres and publication time of each item (title None for an id not in the
+        catalog)."""
         described = []
         for item_id in item_ids:
             index = self.items.get(item_id)
@@ -233,7 +234,8 @@ class FittedCatalog:
                 described.append(ItemInfo(item_id, None, ()))
             else:
                 genres = tuple(S.split_tags(self.genres[index]))
-                described.append(ItemInfo(item_id, self.titles[index], genres))
+                published = None if self.published_at is None else int(self.published_at[index])
+                described.append(ItemInfo(item_id, self.titles[index], genres, published or None))
         return described
 
     def genre_mask(self, genres: Iterable[str]) -> np.ndarray:

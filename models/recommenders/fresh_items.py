@@ -87,7 +87,8 @@ class FreshItems:
 
     def describe(self, item_id: str) -> ItemInfo:
         position = self._index[item_id]  # type: ignore[attr-defined]
-        return ItemInfo(item_id, self.titles[position], self.genres[position])
+        published = int(self.published_at[position])
+        return ItemInfo(item_id, self.titles[position], self.genres[position], published or None)
 
     def pick(
         self,

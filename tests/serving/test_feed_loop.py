@@ -189,3 +189,19 @@ def test_a_weight_0_like_does_not_lift_a_dislike(feed_service: ServiceProcess) -
     for exclude_seen in (True, False):
         answer = recommend(feed_service, user, k=100, exclude_seen=exclude_seen)
         assert "50" not in item_ids(answer)
+
+
+def test_a_recency_filter_on_a_catalog_without_publication_times_says_how_to_get_them(
+    feed_service: ServiceProcess,
+) -> None:
+    """MovieLens items carry no publication time: a 409 naming the fix, never an empty feed."""
+    assert {item["published_at"] for item in recommend(feed_service, "305", k=5)["items"]} == {None}
+    status, answer = feed_service.post(
+        "/recommend", {"user_id": "305", "filters": {"max_age_days": 7}}
+    )
+    assert status == 409, answer
+    assert "published_at" in answer["error"]["message"]
+    status, answer = feed_service.post(
+        "/recommend", {"user_id": "305", "filters": {"max_age_days": 7, "published_after": 1}}
+    )
+    assert status == 400 and "not both" in answer["error"]["message"]

@@ -82,3 +82,22 @@ def test_fresh_items_obey_the_recency_filter() -> None:
     picked = fresh.pick(2, taste, set(), ItemFilter(published_after=150), 0.0)
     assert [r.item_id for r in picked] == ["new"]
     assert len(fresh.pick(2, taste, set(), None, 0.0)) == 2
+
+
+def test_an_items_publication_time_is_in_its_description(
+    interactions: pd.DataFrame, items: pd.DataFrame, tmp_path: Path
+) -> None:
+    dated, since = dated_items(items)
+    model = create_recommender("ease").fit(interactions, dated)
+    model.save(tmp_path / "model")
+    for served in (model, load_recommender(tmp_path / "model")):
+        six, unknown, stranger = served.describe_items(["i6", "i10", "nope"])
+        assert (six.published_at, unknown.published_at, stranger.published_at) == (
+            since,
+            None,
+            None,
+        )
+    undated = create_recommender("ease").fit(interactions, items)
+    assert undated.describe_items(["i6"])[0].published_at is None
+    fresh = FreshItems(("new",), np.ones((1, 2), np.float32), ("New",), ((),), np.array([1.5e9]))
+    assert fresh.describe("new").published_at == 1_500_000_000
