@@ -235,9 +235,10 @@ def train_sentiment_champion_command(
         str | None, typer.Option(help="Registry name (default: the sentiment-en slot's).")
     ] = None,
 ) -> None:
-    """Train TF-IDF, a fine-tuned MiniLM served from ONNX (int8 where it costs <= 0.5 point)
-    and their ensemble; register each with in-domain, out-of-domain and speed figures; promote
-    the one that transfers best among those meeting the bar, and say why."""
+    """Train TF-IDF, a fine-tuned MiniLM served from ONNX (int8 where it costs <= 0.5 point),
+    their ensemble and, as the budget allows, the ensemble with the fine-tunes of the config's
+    other seeds; register each with in-domain, out-of-domain and speed figures; promote the one
+    that transfers best among those meeting the bar, and say why."""
     from cli.sentiment_champion import select_and_promote
     from training.triage.config import load_config
     from training.triage.selection import SelectionPolicy

@@ -10,10 +10,9 @@ them that transfers best is chosen; the reason says which case it was. Every can
 and registered with those figures, so the choice can be checked in MLflow.
 
 The ensemble candidate reuses the fitted fine-tune and TF-IDF members rather than training them
-again, and adds a fine-tune for each other seed of the config's ensemble (`finetune_seeds`) that
-the budget leaves time for: on the airline test part, a second seed took the ensemble from
-0.8434 / 0.7992 to 0.8413 / 0.8005 (accuracy / macro-F1), although that seed, stopped by its
-budget on a loaded machine, scored only 0.774 / 0.740 alone (README, "a second seed").
+again. The seeded ensemble candidate adds a fine-tune for each other seed of the config's
+ensemble (`finetune_seeds`) that the budget leaves time for: better in domain, slower to serve
+(README, "a second seed"), so a CPU too slow for it still has the one-seed ensemble.
 """
 
 from __future__ import annotations
@@ -43,7 +42,11 @@ from training.triage.transfer import TransferCheck, TransferReport, score_transf
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES = ("tfidf", "finetune", "ensemble")
+# The fine-tune and TF-IDF averaged, and the same with the fine-tunes of the config ensemble's
+# other seeds (`finetune_seeds`) as the budget leaves time for: better in domain, but each seed
+# costs another fine-tune's time to train and, for the texts the early exit leaves, to serve.
+SEEDED_ENSEMBLE = "ensemble-seeds"
+CANDIDATES = ("tfidf", "finetune", "ensemble", SEEDED_ENSEMBLE)
 THROUGHPUT_TEXTS = 1024
 _BATCH = 64
 # A fine-tune needs a few minutes to beat TF-IDF; below this much budget it is not started.
@@ -100,7 +103,7 @@ class Candidate:
     def describe(self) -> str:
         exits = self.run.extra_metrics.get("ensemble_exit_share")
         return (
-            f"{self.kind:<9} v{self.run.version}: accuracy {self.accuracy:.4f}, macro-F1 "
+            f"{self.kind:<14} v{self.run.version}: accuracy {self.accuracy:.4f}, macro-F1 "
             f"{self.macro_f1:.4f}, {self.texts_per_second:,.0f} texts/s per core, "
             f"{self.transfer.describe()}"
             + (
@@ -205,9 +208,9 @@ def select_sentiment_champion(
     def minutes_left() -> float:
         return policy.budget_minutes - (time.monotonic() - started) / 60
 
-    def add(trained: TrainedTriageModel) -> None:
-        candidate = _register(trained, config, name, checks)
-        fitted[trained.model] = trained
+    def add(trained: TrainedTriageModel, kind: str | None = None) -> None:
+        candidate = _register(trained, config, name, checks, kind)
+        fitted[candidate.kind] = trained
         candidates.append(candidate)
         say(f"   candidate {candidate.describe()}")
 
@@ -218,25 +221,29 @@ def select_sentiment_champion(
             tuned = _fine_tune(split, config, config.finetune.seed, minutes_left(), skipped)
             if tuned is not None:
                 add(tuned)
-        elif kind == "ensemble":
+        elif kind in ("ensemble", SEEDED_ENSEMBLE):
             if "finetune" not in fitted or "tfidf" not in fitted:
-                skipped.append("ensemble: needs the fine-tune and TF-IDF candidates")
+                skipped.append(f"{kind}: needs the fine-tune and TF-IDF candidates")
                 continue
-            # The default ensemble's other seeds, as the budget allows: members only, not
-            # candidates (a second seed alone is the first one's equal by design).
             tunes = [fitted["finetune"].classifier]
-            for seed in config.ensemble.finetune_seeds:
-                if seed != config.finetune.seed:
-                    other = _fine_tune(split, config, seed, minutes_left(), skipped)
-                    if other is not None:
-                        say(f"   ensemble member: {_describe_member(other, seed)}")
-                        tunes.append(other.classifier)
+            if kind == SEEDED_ENSEMBLE:
+                # The default ensemble's other seeds, as the budget allows: members only, not
+                # candidates (a second seed alone is the first one's equal by design).
+                for seed in config.ensemble.finetune_seeds:
+                    if seed != config.finetune.seed:
+                        other = _fine_tune(split, config, seed, minutes_left(), skipped)
+                        if other is not None:
+                            say(f"   ensemble member: {_describe_member(other, seed)}")
+                            tunes.append(other.classifier)
+                if len(tunes) == 1:
+                    skipped.append(f"{kind}: no fine-tune of another seed (see above)")
+                    continue
             members = [*tunes, fitted["tfidf"].classifier]
             early_exit = config.ensemble.early_exit_for([m.model_type for m in members])
             # Equal weights, as the default ensemble.
             ensemble = EnsembleClassifier(members, early_exit=early_exit)
             ensemble.set_text_config(config.text)
-            add(evaluate("ensemble", ensemble, split))
+            add(evaluate("ensemble", ensemble, split), kind)
         else:
             raise ValueError(f"unknown candidate kind {kind!r}; known: {', '.join(CANDIDATES)}")
     chosen, reason = choose(candidates, policy)
@@ -274,6 +281,7 @@ def _register(
     config: TriageConfig,
     name: str,
     checks: Sequence[TransferCheck],
+    kind: str | None = None,
 ) -> Candidate:
     classifier, text = trained.classifier, trained.classifier.text_config
     speed = texts_per_second(classifier, model_inputs(trained.split.test_texts, text))
@@ -285,4 +293,4 @@ def _register(
     if transfer.scores:  # no checks available: nothing measured, nothing logged
         metrics["transfer_score"] = transfer.score
     run = register_trained(trained, config, name, metrics)
-    return Candidate(trained.model, run, speed, transfer)
+    return Candidate(kind or trained.model, run, speed, transfer)
