@@ -230,9 +230,14 @@ def select_sentiment_champion(
             if kind == SEEDED_ENSEMBLE:
                 # The default ensemble's other seeds, as the budget allows: members only, not
                 # candidates (a second seed alone is the first one's equal by design).
+                # Each needs as long as the first took: a seed cut short by the budget would
+                # be a weaker member than the one it is averaged with.
+                first_minutes = fitted["finetune"].fit_seconds / 60
                 for seed in config.ensemble.finetune_seeds:
                     if seed != config.finetune.seed:
-                        other = _fine_tune(split, config, seed, minutes_left(), skipped)
+                        other = _fine_tune(
+                            split, config, seed, minutes_left(), skipped, first_minutes
+                        )
                         if other is not None:
                             say(f"   ensemble member: {_describe_member(other, seed)}")
                             tunes.append(other.classifier)
@@ -252,14 +257,21 @@ def select_sentiment_champion(
 
 
 def _fine_tune(
-    split: TextSplit, config: TriageConfig, seed: int, left: float, skipped: list[str]
+    split: TextSplit,
+    config: TriageConfig,
+    seed: int,
+    left: float,
+    skipped: list[str],
+    needs_minutes: float = MIN_FINETUNE_MINUTES,
 ) -> TrainedTriageModel | None:
-    """A fine-tune with `seed` within the `left` minutes, or None (and why, in `skipped`)."""
+    """A fine-tune with `seed` within the `left` minutes, or None (and why, in `skipped`) when
+    they leave less than `needs_minutes` (at least MIN_FINETUNE_MINUTES) for its loop."""
     loop_budget = left - FINETUNE_OVERHEAD_MINUTES
-    if loop_budget < MIN_FINETUNE_MINUTES:
+    needs = max(needs_minutes, MIN_FINETUNE_MINUTES)
+    if loop_budget < needs:
         skipped.append(
             f"finetune (seed {seed}): {max(left, 0.0):.1f} of the budget's minutes left, it "
-            f"needs {MIN_FINETUNE_MINUTES + FINETUNE_OVERHEAD_MINUTES:g}"
+            f"needs {needs + FINETUNE_OVERHEAD_MINUTES:.3g}"
         )
         return None
     own = config.finetune.time_budget_minutes or loop_budget
