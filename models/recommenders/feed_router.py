@@ -27,7 +27,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from features.user_history import UserActivity, UserHistory, merge_history, newer_than
+from features.user_history import (
+    Interaction,
+    UserActivity,
+    UserHistory,
+    merge_history,
+    newer_than,
+)
 from models.config import FrozenConfig
 from models.recommenders.base import Recommender
 from models.recommenders.contract import (
@@ -126,8 +132,8 @@ def route_feed(
         if also_seen:
             filters = replace(filters, exclude_item_ids=filters.exclude_item_ids | also_seen)
     if fresh is None or not len(fresh) or not model.answers_text_queries:
-        return _catalog_feed(model, request, activity, filters, NO_FRESH_ITEMS)[0]
-    feed, history, taste = _catalog_feed(model, request, activity, filters, fresh)
+        return _catalog_feed(model, request, new_events, filters, NO_FRESH_ITEMS)[0]
+    feed, history, taste = _catalog_feed(model, request, new_events, filters, fresh)
     if not fresh.slots(request.k):  # a short feed has no fresh share (a fresh history counts)
         return feed
     if history is None:  # the fitted history is the whole history
@@ -143,16 +149,16 @@ def route_feed(
 def _catalog_feed(
     model: Recommender,
     request: FeedRequest,
-    activity: UserActivity,
+    new_events: Sequence[Interaction],
     filters: ItemFilter,
     fresh: FreshItems,
 ) -> tuple[Feed, UserHistory | None, np.ndarray | None]:
     """The model's feed, the history it was built from (None: the fitted one) and, when the
-    feed came from a content vector, that vector (the user's taste in content space)."""
+    feed came from a content vector, that vector (the user's taste in content space);
+    `new_events` are the user's stored interactions the model was not fitted on."""
     k, exclude_seen = request.k, request.exclude_seen
     catalog = model.catalog
     known = model.known_user(request.user_id)
-    new_events = newer_than(activity.interactions, catalog.events_through, catalog.events_unseen)
     if (
         known and not new_events and not request.recent_items
     ):  # the fitted history is the whole history: skip building it

@@ -95,10 +95,12 @@ def _complaint(
 ) -> ComplaintResult:
     """The model's complaint decision, overruled for a question or request with no negative
     evidence (the model's probability is kept, so the answer shows what was overruled)."""
-    found = gate.match(draft.prepared.text) if gate is not None else None
-    if p_negative < threshold or found is None:
+    is_complaint = p_negative >= threshold
+    # Only a complaint can be overruled: the markers are looked for in no other text.
+    found = gate.match(draft.prepared.text) if gate is not None and is_complaint else None
+    if found is None:
         return ComplaintResult(
-            is_complaint=p_negative >= threshold, probability=p_negative, threshold=threshold
+            is_complaint=is_complaint, probability=p_negative, threshold=threshold
         )
     draft.warnings.append(found.warning(p_negative))
     draft.evidence.append(
