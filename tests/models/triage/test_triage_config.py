@@ -14,7 +14,7 @@ from models.triage.routing import RoutingFacts, route
 def test_shipped_defaults_load_and_hold_chinese_keywords() -> None:
     config = load_triage_config()
     keywords = {k for rule in config.urgency.keyword_rules for k in rule.keywords}
-    assert {"安全", "律师", "投诉到", "lawyer", "sue", "fire", "emergency"} <= keywords
+    assert {"不安全", "律师", "投诉到", "lawyer", "sue", "fire", "emergency"} <= keywords
     assert config.routing.default_queue == "general"
     assert "United" in config.text.masked_names
     assert config.fallback_language == "en"

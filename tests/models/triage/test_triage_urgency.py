@@ -166,6 +166,8 @@ def test_config_errors_name_the_field(values: dict, field: str) -> None:
         "他说要自杀，你们快看看",
         "someone keeps sending me death threats",
         "this stalker follows every stream I do",
+        "这个充电宝有安全隐患，充电时发烫",
+        "吃出虫子了，食品安全谁来管",
     ],
 )
 def test_shipped_safety_rule_catches_threats_and_self_harm(text: str) -> None:
@@ -183,9 +185,12 @@ def test_shipped_safety_rule_catches_threats_and_self_harm(text: str) -> None:
         "物流跟踪一直不更新",
         "跳楼价还这么贵",
         "杀毒软件报毒",
+        "师傅辛苦了，谢谢,下雪注意安全",
+        "请问账号安全中心在哪里设置？",
     ],
 )
 def test_shipped_safety_rule_leaves_everyday_words_alone(text: str) -> None:
+    """Regression: a bare 安全 made a courier's "注意安全" (stay safe) critical."""
     shipped = UrgencyAssessor(load_triage_config().urgency)
     assert "safety" not in fired(shipped.assess(text, COMPLAINT, 0))
 
