@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from models.triage.inquiry import InquiryRules, check_inquiry_rules
 from models.triage.reason_keywords import ReasonKeywords, check_reason_keywords
 from models.triage.routing import RoutingConfig
 from models.triage.schema import Band
-from models.triage.urgency import UrgencyConfig
+from models.triage.urgency import UrgencyConfig, language_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +88,7 @@ class ThresholdConfig(FrozenConfig):
     @field_validator("complaint_min_negative_by_language")
     @classmethod
     def _per_language(cls, table: dict[str, float]) -> dict[str, float]:
-        for language, threshold in table.items():
-            if not re.fullmatch(r"[a-z]{2}", language):
-                raise ValueError(f"'{language}' is not an ISO 639-1 language code such as 'zh'")
-            if not 0 < threshold <= 1:
-                raise ValueError(f"{language}: {threshold} is not a probability in (0, 1]")
-        return table
+        return language_probabilities(table)
 
     def complaint_threshold(self, language: str | None) -> float:
         """The P(negative) at which a text of `language` is a complaint."""

@@ -263,6 +263,7 @@ class TriageEngine:
                 complaint.threshold if complaint else self.config.thresholds.complaint_min_negative
             ),
             inquiry_markers=tuple(complaint.matched) if complaint else (),
+            language=draft.language.code if draft.language else None,
         )
         urgency = self._urgency.assess(
             draft.prepared.text, signals, draft.prior_contacts, empty=draft.status == "empty"

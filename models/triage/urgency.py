@@ -73,12 +73,32 @@ class KeywordRule(FrozenConfig):
     description: str = ""
 
 
+def language_probabilities(table: dict[str, float]) -> dict[str, float]:
+    """`table` (ISO 639-1 code -> probability) checked: a per-language threshold table."""
+    for language, threshold in table.items():
+        if not re.fullmatch(r"[a-z]{2}", language):
+            raise ValueError(f"'{language}' is not an ISO 639-1 language code such as 'zh'")
+        if not 0 < threshold <= 1:
+            raise ValueError(f"{language}: {threshold} is not a probability in (0, 1]")
+    return table
+
+
 class NegativityRule(FrozenConfig):
     """Raise urgency when the sentiment model is very sure the text is negative."""
 
     enabled: bool = True
     min_negative_probability: float = Field(0.99, gt=0, le=1)
+    # Each language's model has its own confidence: the same threshold that calls a few
+    # complaints of one model strongly negative calls a third of another's so.
+    min_negative_probability_by_language: Annotated[
+        dict[str, float], AfterValidator(language_probabilities)
+    ] = Field(default_factory=dict)
     level: UrgencyLevel = "high"
+
+    def threshold(self, language: str | None) -> float:
+        """The P(negative) at or above which a text of `language` is strongly negative."""
+        by_language = self.min_negative_probability_by_language
+        return by_language.get(language or "", self.min_negative_probability)
 
 
 class RepeatContactTier(FrozenConfig):
@@ -125,6 +145,7 @@ class ModelSignals:
     is_complaint: bool | None
     negative_probability: float | None
     complaint_threshold: float = 0.5
+    language: str | None = None  # ISO 639-1, for per-language thresholds
     # Non-empty: the model's complaint was overruled as a question or request (inquiry.py).
     inquiry_markers: tuple[str, ...] = ()
 
@@ -174,14 +195,15 @@ class UrgencyAssessor:
                 )
         negativity = self.config.strong_negativity
         p_negative = signals.negative_probability
-        strong = p_negative is not None and p_negative >= negativity.min_negative_probability
+        strong_at = negativity.threshold(signals.language)
+        strong = p_negative is not None and p_negative >= strong_at
         # A question the 2-class model reads as very negative is still a question: not urgent.
         if negativity.enabled and strong and not signals.inquiry_markers:
             fired.append(
                 FiredRule(
                     rule="strong_negativity",
                     level=negativity.level,
-                    reason=f"P(negative)={p_negative:.3f} >= {negativity.min_negative_probability}",
+                    reason=f"P(negative)={p_negative:.3f} >= {strong_at}",
                 )
             )
         # A repeat contact escalates a complaint (a customer chasing a problem); praise or a

@@ -237,3 +237,25 @@ def test_shipped_account_takeover_rule(text: str, takeover: bool) -> None:
     result = UrgencyAssessor(load_triage_config().urgency).assess(text, COMPLAINT, 0)
     assert ("account_takeover" in fired(result)) is takeover
     assert (result.level == "high") is takeover
+
+
+def test_strong_negativity_threshold_per_language() -> None:
+    """Regression: one threshold for every language made a third of Chinese complaints "high"
+    (the waimai model is surer than the airline one); a language can have its own."""
+    config = UrgencyConfig(
+        strong_negativity=NegativityRule(
+            min_negative_probability=0.99, min_negative_probability_by_language={"zh": 0.998}
+        )
+    )
+    assessor = UrgencyAssessor(config)
+    sure = ModelSignals(is_complaint=True, negative_probability=0.995, language="zh")
+    assert "strong_negativity" not in fired(assessor.assess("太慢了", sure, 0))
+    surer = ModelSignals(is_complaint=True, negative_probability=0.999, language="zh")
+    assert "strong_negativity" in fired(assessor.assess("太慢了", surer, 0))
+    english = ModelSignals(is_complaint=True, negative_probability=0.995, language="en")
+    assert "strong_negativity" in fired(assessor.assess("so slow", english, 0))
+
+
+def test_per_language_negativity_threshold_is_checked() -> None:
+    with pytest.raises(ValueError, match="not an ISO 639-1 language code"):
+        NegativityRule(min_negative_probability_by_language={"chinese": 0.9})
