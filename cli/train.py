@@ -111,6 +111,8 @@ def train_recommender_command(
         for line in outcome.budgeted.summary():
             typer.echo(line)
     typer.echo(f"model: {outcome.model}  params: {outcome.params}")
+    if outcome.text_encoder_note is not None:
+        typer.echo(f"item texts read by {outcome.text_encoder_note}")
     if outcome.tuning_best is not None:
         typer.echo(
             f"best validation {run_config.tuning.metric}@{run_config.k}: {outcome.tuning_best:.4f}"

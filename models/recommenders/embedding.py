@@ -5,6 +5,13 @@ description), so every catalog item can be served, including items nobody intera
 and a free-text query ("space adventure") can be answered directly. The artifact stores the item
 vectors and the encoder's name; the encoder itself is loaded only to embed new text.
 
+Which encoder reads the item texts is chosen per catalog at fit (`text_encoder`, default "auto"):
+the sentence encoder (all-MiniLM-L6-v2, an English model) unless most item texts are written in
+Han characters, which it barely reads; those are read by `features.han_ngrams` (character n-grams
+fitted on the catalog's own texts, saved with the model). Text queries and items published later
+go through the same encoder, whatever their own script: one catalog, one vector space. The choice
+is logged, recorded in the artifact and described by `text_encoder_note`.
+
 Large catalogs (`ann.min_items`, default 100,000 items): every score is a cosine of unit vectors,
 so the norm bound that prunes a factor model's scan prunes nothing here; feeds, similar items and
 text queries take their candidates from an HNSW graph over the item vectors instead (built at
@@ -18,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -30,6 +37,7 @@ from features.embeddings import (
     TextEncoder,
     shared_text_encoder,
 )
+from features.han_ngrams import HanNgramEncoder, han_share
 from features.item_text import assemble_item_texts
 from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
@@ -41,6 +49,9 @@ from models.recommenders.ranking import check_k
 logger = logging.getLogger(__name__)
 
 VECTORS_FILE = "item_vectors.npz"
+HAN_ENCODER_FILE = "han_ngram_encoder.npz"
+# "auto" reads a catalog with n-grams when at least this share of its item texts is Han.
+HAN_CATALOG_SHARE = 0.5
 # Item-item cosine table kept for catalogs up to this many items (float64: 32 MiB at 2,048).
 MAX_SIMILARITY_ITEMS = 2048
 # Unit vectors: no scan before the graph (the norm bound never stops it), and fewer graph
@@ -64,9 +75,12 @@ class EmbeddingConfig(RecommenderConfig):
     """encoder: hub name or local folder (the packaged MiniLM resolves offline).
     profile: "mean" weighs a user's items equally, "rating" by their interaction values.
     use_cache: reuse item embeddings from the on-disk EmbeddingCache.
-    ann: when and how a large catalog is searched through an HNSW graph (min_items 0: never)."""
+    ann: when and how a large catalog is searched through an HNSW graph (min_items 0: never).
+    text_encoder: "auto" reads a catalog whose item texts are mostly Han with character
+    n-grams and any other with `encoder`; "sentence" and "han-ngrams" force one."""
 
     encoder: str = DEFAULT_ENCODER
+    text_encoder: Literal["auto", "sentence", "han-ngrams"] = "auto"
     profile: Literal["mean", "rating"] = "mean"
     use_cache: bool = True
     ann: NormIndexConfig = ANN_DEFAULTS
@@ -85,14 +99,25 @@ class EmbeddingRecommender(Recommender):
     ) -> None:
         super().__init__(config)
         self._encoder = encoder
+        self._han: HanNgramEncoder | None = None  # fitted on this catalog's Han texts
+        self.text_encoder_note: str | None = None  # what read the texts and why (not saved)
         self._items_frame: pd.DataFrame | None = None
         self._set_vectors(np.zeros((0, 0), dtype=np.float32))
 
     @property
-    def encoder(self) -> TextEncoder:
+    def encoder(self) -> TextEncoder | HanNgramEncoder:
+        """The encoder the item vectors came from: the catalog's n-grams once fitted on Han
+        texts, else the sentence encoder (shared, loaded on first use)."""
+        if self._han is not None:
+            return self._han
         if self._encoder is None:
             self._encoder = shared_text_encoder(self.config.encoder)
         return self._encoder
+
+    @property
+    def text_encoder_name(self) -> str:
+        """The name of the encoder that reads item texts and queries (what MLflow records)."""
+        return self._han.name if self._han is not None else self.config.encoder
 
     def fit(self, interactions: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:
         self._items_frame = items  # _fit reads free-text descriptions from it
@@ -109,15 +134,32 @@ class EmbeddingRecommender(Recommender):
                 "embedding recommender needs item text: give an items frame with "
                 "title, genres or text"
             )
+        read = [texts[i] for i in present]
+        self._han = self._fit_han_encoder(read)
         encoder = self.encoder
-        source = EmbeddingCache(encoder) if self.config.use_cache else encoder
-        encoded = source.encode([texts[i] for i in present])
+        if self._han is not None or not self.config.use_cache:
+            encoded = encoder.encode(read)
+        else:  # a sentence encoder is slow: reruns reuse its vectors
+            encoded = EmbeddingCache(encoder).encode(read)
         vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
         vectors[present] = encoded
         logger.info(
             "embedded %d item texts (%d items have none)", len(present), len(texts) - len(present)
         )
         self._set_vectors(vectors)
+
+    def _fit_han_encoder(self, texts: list[str]) -> HanNgramEncoder | None:
+        """The catalog's n-gram encoder when its texts call for one (see the module docstring),
+        else None; says which and why."""
+        choice, share = self.config.text_encoder, han_share(texts)
+        use_han = choice == "han-ngrams" or (choice == "auto" and share >= HAN_CATALOG_SHARE)
+        why = f"{share:.0%} of {len(texts)} item texts are Han script; text_encoder={choice}"
+        if use_han:
+            self.text_encoder_note = f"han-ngrams: character n-grams fitted on the catalog ({why})"
+        else:
+            self.text_encoder_note = f"sentence encoder {self.config.encoder} ({why})"
+        logger.info("item texts read by %s", self.text_encoder_note)
+        return HanNgramEncoder.fit(texts) if use_han else None
 
     def _profile_scores(self, rows: sp.csr_matrix) -> np.ndarray:
         """Cosine of every item to each row's profile (the weighted sum of its item vectors).
@@ -280,12 +322,20 @@ class EmbeddingRecommender(Recommender):
         query = self.item_vectors[index].astype(np.float64)
         return self._select_pruned(query, k, itself, allowed)
 
+    def _write(self, folder: Path) -> dict[str, Any]:
+        # The manifest names what reads queries and new items ("auto" in the config does not).
+        return {**super()._write(folder), "text_encoder": self.text_encoder_name}
+
     def _save_weights(self, folder: Path) -> None:
         save_arrays(folder / VECTORS_FILE, item_vectors=self.item_vectors)
+        if self._han is not None:  # the encoder of queries and new items: part of the model
+            save_arrays(folder / HAN_ENCODER_FILE, **self._han.arrays())
         if self.norm_index is not None:
             self.norm_index.save_graph(folder)
 
     def _load_weights(self, folder: Path) -> None:
         vectors = load_arrays(folder / VECTORS_FILE)["item_vectors"].astype(np.float32)
+        if (folder / HAN_ENCODER_FILE).exists():
+            self._han = HanNgramEncoder.from_arrays(load_arrays(folder / HAN_ENCODER_FILE))
         graph = NormOrderedItems.load_graph(folder, vectors.shape[1], self.config.ann)
         self._set_vectors(vectors, graph)

@@ -56,6 +56,7 @@ class TrainingOutcome:
     budgeted: BudgetedTuning | None = None
     peak_memory_mib: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
+    text_encoder_note: str | None = None  # what read the item texts, when the model reads any
 
     @property
     def fallback_reason(self) -> str | None:
@@ -188,6 +189,7 @@ def train_recommender(
         recommender, fit_seconds = fit_recommender(model, params, data.train, data.items)
         steps.lap("fit")
         tracking.log_fit_device(recommender)
+        tracking.log_text_encoder(recommender)
         evaluation = evaluate_recommender(
             recommender,
             data.train,
@@ -242,6 +244,7 @@ def train_recommender(
         budgeted=budgeted,
         peak_memory_mib=peak,
         step_seconds=steps.seconds,
+        text_encoder_note=tracking.content_encoder_note(recommender),
     )
 
 

@@ -1,0 +1,136 @@
+"""Chinese item text as fitted character n-grams: the content encoder of a Han-script catalog.
+
+all-MiniLM-L6-v2 is an English model: its word-piece vocabulary holds few Han characters, so a
+Chinese title reaches it as mostly unknown pieces and unrelated posts look alike. Chinese writes
+no spaces, but single characters and pairs of adjacent characters carry most of a short post's
+topic ("猫粮" cat food, "续航" battery range, "减脂" fat loss). An item text is read as its Han
+characters, its adjacent Han pairs and its Latin words or model numbers ("iphone", "ps5": real
+posts mix in brand names), Traditional folded to Simplified (`features.han_variants`), hashed
+into `HASH_DIMS` buckets, weighted by TF-IDF (sublinear counts, the catalog's document
+frequencies: words every topic uses, "推荐" or "分享", count little) and projected on the
+catalog's top `DIMS` singular directions (latent semantic analysis), then scaled to unit length.
+
+The projection keeps vectors as short as MiniLM's (a hashed TF-IDF row is 16,384 wide) so the
+embedding recommender's item table, item-item table and HNSW graph stay the size they are for
+English; it also brings together posts of one topic that share no pair. A catalog of at most
+`DIMS` texts keeps every direction (an exact SVD: cosines between its items are those of the
+TF-IDF rows). The fitted arrays (document frequencies and the projection) are the whole encoder:
+saved as .npz with the model, so a text query or a newly published item is embedded into the
+same space after a reload. Measured figures are in the README ("Chinese catalogs").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from features.han_variants import fold_traditional
+from features.language import script_profile
+
+NAME: Final = "han-ngrams-v1"
+HASH_DIMS: Final = 16_384
+DIMS: Final = 256
+READ_CHARS: Final = 2_000  # item texts are cut at this length by features.item_text too
+_HAN_RUN: Final = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_TOKEN: Final = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*")
+
+
+def han_ngram_terms(text: str) -> list[str]:
+    """Han characters, adjacent Han pairs and Latin words (2+ characters), lower-cased."""
+    text = fold_traditional(text[:READ_CHARS])
+    terms: list[str] = []
+    for run in _HAN_RUN.findall(text):
+        terms.extend(run)
+        terms.extend(run[i : i + 2] for i in range(len(run) - 1))
+    terms.extend(word.lower() for word in _LATIN_TOKEN.findall(text) if len(word) > 1)
+    return terms
+
+
+def han_share(texts: Sequence[str]) -> float:
+    """The share of non-empty `texts` whose dominant script is Han (0 for no text)."""
+    read = [text for text in texts if text.strip()]
+    if not read:
+        return 0.0
+    han = sum(script_profile(text[:READ_CHARS]).dominant == "Han" for text in read)
+    return han / len(read)
+
+
+def _hashed_counts(texts: Sequence[str]) -> sp.csr_matrix:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    hashing = HashingVectorizer(
+        n_features=HASH_DIMS, alternate_sign=False, norm=None, analyzer=han_ngram_terms
+    )
+    counts = sp.csr_matrix(hashing.transform(list(texts)), dtype=np.float64)
+    counts.data = 1.0 + np.log(counts.data)  # sublinear: a repeated word is not a topic
+    return counts
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
+class HanNgramEncoder:
+    """Fitted TF-IDF of `han_ngram_terms`, projected to at most `DIMS` dimensions."""
+
+    name = NAME
+
+    def __init__(self, idf: np.ndarray, components: np.ndarray) -> None:
+        if idf.shape != (HASH_DIMS,) or components.ndim != 2 or components.shape[1] != HASH_DIMS:
+            raise ValueError(
+                f"a {NAME} encoder needs idf of shape ({HASH_DIMS},) and components of shape "
+                f"(k, {HASH_DIMS}); got {idf.shape} and {components.shape}"
+            )
+        self.idf = np.asarray(idf, dtype=np.float32)
+        self.components = np.asarray(components, dtype=np.float32)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], dims: int = DIMS, seed: int = 0) -> Self:
+        """Document frequencies and the top `dims` directions of `texts` (the catalog's)."""
+        if dims < 1:
+            raise ValueError(f"dims must be >= 1, got {dims}")
+        counts = _hashed_counts(texts)
+        if counts.nnz == 0:
+            raise ValueError(f"{NAME}: no Han character or Latin word in any of the item texts")
+        documents = np.bincount(counts.indices, minlength=HASH_DIMS)
+        # smoothed as scikit-learn's TfidfTransformer: a term in every text still counts 1
+        idf = (np.log((1.0 + len(texts)) / (1.0 + documents)) + 1.0).astype(np.float32)
+        weighted = _tfidf_rows(counts, idf)
+        if len(texts) <= dims:  # every direction: exact, and small
+            _, _, components = np.linalg.svd(weighted.toarray(), full_matrices=False)
+        else:
+            from sklearn.utils.extmath import randomized_svd
+
+            _, _, components = randomized_svd(weighted, dims, random_state=seed)
+        return cls(idf, components.astype(np.float32))
+
+    @property
+    def dimension(self) -> int:
+        return int(self.components.shape[0])
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Unit float32 vectors (zero for a text with no Han character or Latin word)."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        weighted = _tfidf_rows(_hashed_counts(texts), self.idf)
+        projected = np.asarray(weighted @ self.components.T.astype(np.float64))
+        return _unit_rows(projected).astype(np.float32)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What `from_arrays` needs: pickle-free, for an .npz beside the item vectors."""
+        return {"idf": self.idf, "components": self.components}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Self:
+        return cls(arrays["idf"], arrays["components"])
+
+
+def _tfidf_rows(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    weighted = sp.csr_matrix(counts @ sp.diags(idf.astype(np.float64)))
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
+    return sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ weighted)
