@@ -87,7 +87,9 @@ class HanNgramEncoder:
                 f"(k, {HASH_DIMS}); got {idf.shape} and {components.shape}"
             )
         self.idf = np.asarray(idf, dtype=np.float32)
-        self.components = np.asarray(components, dtype=np.float32)
+        # Kept as (HASH_DIMS, k), contiguous: a query's sparse row times it reads the rows of
+        # its few terms, with no per-request copy of the 16 MiB table.
+        self._projection = np.ascontiguousarray(np.asarray(components, dtype=np.float32).T)
 
     @classmethod
     def fit(cls, texts: Sequence[str], dims: int = DIMS, seed: int = 0) -> Self:
@@ -111,19 +113,18 @@ class HanNgramEncoder:
 
     @property
     def dimension(self) -> int:
-        return int(self.components.shape[0])
+        return int(self._projection.shape[1])
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Unit float32 vectors (zero for a text with no Han character or Latin word)."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        weighted = _tfidf_rows(_hashed_counts(texts), self.idf)
-        projected = np.asarray(weighted @ self.components.T.astype(np.float64))
-        return _unit_rows(projected).astype(np.float32)
+        weighted = _tfidf_rows(_hashed_counts(texts), self.idf).astype(np.float32)
+        return _unit_rows(np.asarray(weighted @ self._projection)).astype(np.float32)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What `from_arrays` needs: pickle-free, for an .npz beside the item vectors."""
-        return {"idf": self.idf, "components": self.components}
+        return {"idf": self.idf, "components": self._projection.T}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Self:
@@ -131,6 +132,11 @@ class HanNgramEncoder:
 
 
 def _tfidf_rows(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    weighted = sp.csr_matrix(counts @ sp.diags(idf.astype(np.float64)))
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
-    return sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ weighted)
+    """Rows of `counts` weighted by `idf` and scaled to unit length (an empty row stays 0),
+    on the stored values only: a query is a handful of terms, not a 16,384-wide product."""
+    weighted = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+    weighted.data *= idf[weighted.indices]
+    row_of = np.repeat(np.arange(weighted.shape[0]), np.diff(weighted.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=weighted.data**2, minlength=weighted.shape[0]))
+    weighted.data /= np.where(norms > 0, norms, 1.0)[row_of]
+    return weighted

@@ -144,3 +144,23 @@ def test_a_hybrid_reads_a_chinese_catalog_through_its_content_component(
     assert [rec.item_id.split("-")[0] for rec in cold] == ["数码"] * 3
     answer = hybrid.recommend_for_text("降噪耳机续航怎么样", k=3)
     assert [rec.item_id.split("-")[0] for rec in answer] == ["数码"] * 3
+
+
+def test_a_large_chinese_catalog_answers_through_the_graph(
+    fitted: EmbeddingRecommender, encoder: TextEncoder
+) -> None:
+    interactions, items = chinese_catalog()
+    graphed = create_recommender("embedding", {"ann": {"min_items": 10}}, encoder=encoder)
+    graphed.fit(interactions, items)
+    assert isinstance(graphed, EmbeddingRecommender) and graphed.norm_index is not None
+    for answer, exact in [
+        (
+            graphed.recommend_for_text("手机快充和降噪耳机", k=5),
+            fitted.recommend_for_text("手机快充和降噪耳机", k=5),
+        ),
+        (graphed.similar_items("宠物-3", k=5), fitted.similar_items("宠物-3", k=5)),
+    ]:  # the graph's candidates are re-scored in float64, the exact path's query in float32
+        assert [rec.item_id for rec in answer] == [rec.item_id for rec in exact]
+        assert [rec.score for rec in answer] == pytest.approx(
+            [rec.score for rec in exact], abs=1e-6
+        )
