@@ -37,7 +37,7 @@ from features.embeddings import (
     TextEncoder,
     shared_text_encoder,
 )
-from features.han_ngrams import HanNgramEncoder, han_share
+from features.han_ngrams import HanNgramEncoder, fit_han_encoder, han_share
 from features.item_text import assemble_item_texts
 from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
@@ -159,7 +159,7 @@ class EmbeddingRecommender(Recommender):
         else:
             self.text_encoder_note = f"sentence encoder {self.config.encoder} ({why})"
         logger.info("item texts read by %s", self.text_encoder_note)
-        return HanNgramEncoder.fit(texts) if use_han else None
+        return fit_han_encoder(texts) if use_han else None
 
     def _profile_scores(self, rows: sp.csr_matrix) -> np.ndarray:
         """Cosine of every item to each row's profile (the weighted sum of its item vectors).

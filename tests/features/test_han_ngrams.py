@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from features.han_ngrams import HASH_DIMS, HanNgramEncoder, han_ngram_terms, han_share
+from features.han_ngrams import (
+    HASH_DIMS,
+    HanNgramEncoder,
+    fit_han_encoder,
+    han_ngram_terms,
+    han_share,
+)
 
 
 def test_terms_are_han_characters_pairs_and_latin_words() -> None:
@@ -47,3 +53,10 @@ def test_bad_input_is_refused_with_a_reason() -> None:
         HanNgramEncoder.fit(["！？", "……"])
     with pytest.raises(ValueError, match=f"idf of shape \\({HASH_DIMS},\\)"):
         HanNgramEncoder(np.ones(3), np.ones((2, HASH_DIMS)))
+
+
+def test_refitting_the_same_catalog_reuses_its_encoder() -> None:
+    texts = ["火锅探店", "猫粮推荐", "手机续航"]
+    first = fit_han_encoder(texts)
+    assert fit_han_encoder(list(texts)) is first  # a tuning trial pays no second SVD
+    assert fit_han_encoder([*texts, "宝宝辅食"]) is not first
