@@ -52,7 +52,15 @@ LOG_TAIL_CHARS = 4000
 
 
 class ServiceStartError(RuntimeError):
-    """The service exited while starting or was not ready in time; the message has its log."""
+    """The service exited while starting or was not ready in time; the message has its log.
+
+    `exit_code` is the child's when it exited (None when it timed out), so a caller can pass a
+    refused configuration's code on rather than report every failed start alike.
+    """
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def free_port() -> int:
@@ -213,7 +221,9 @@ class ServiceProcess:
         while deadline is None or time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 code = None if self.process is None else self.process.returncode
-                raise ServiceStartError(self._with_log(f"the service exited with code {code}"))
+                raise ServiceStartError(
+                    self._with_log(f"the service exited with code {code}"), exit_code=code
+                )
             if self.is_ready():
                 return
             time.sleep(POLL_S)

@@ -19,7 +19,7 @@ from cli.batch import app as batch_app
 from cli.benchmark import app as benchmark_app
 from cli.data import app as data_app
 from cli.demo import run_demo
-from cli.exit_codes import bad_input, step_failed
+from cli.exit_codes import BAD_INPUT, bad_input, step_failed
 from cli.kb import app as kb_app
 from cli.launcher import (
     PROJECT_ROOT,
@@ -104,6 +104,10 @@ def serve(
     try:
         code = run_in_foreground(service, lambda url: typer.echo(f"service ready at {url}"))
     except ServiceStartError as error:
+        if error.exit_code == BAD_INPUT and service.log_path is None:
+            # The start-up checks refused the configuration and already printed their one
+            # sentence to this terminal: pass their exit code on, with no second line.
+            raise typer.Exit(BAD_INPUT) from None
         raise step_failed(error) from None
     raise typer.Exit(code)
 
