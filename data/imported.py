@@ -375,9 +375,12 @@ def _unread_columns(columns: Sequence[str], sources: dict[str, str], kind: Kind)
     more = len(unread) - _SHOWN_UNREAD
     shown += f" and {more} more" if more > 0 else ""
     known = [*SCHEMAS[kind].columns, *IMPORT_ONLY_COLUMNS.get(kind, ())]
+    # "an items import", "a labelled-text import"
+    article = "an" if str(kind)[0] in "aeiou" else "a"
     return [
-        f"not imported: column{'s' if len(unread) > 1 else ''} {shown} (an {kind} import reads "
-        f"{', '.join(known)}; map a column to one with --map NAME=COLUMN)"
+        f"not imported: column{'s' if len(unread) > 1 else ''} {shown} "
+        f"({article} {kind} import reads {', '.join(known)}; "
+        "map a column to one with --map NAME=COLUMN)"
     ]
 
 

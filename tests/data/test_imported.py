@@ -93,6 +93,18 @@ def test_parquet_and_labelled_text(tmp_path: Path) -> None:
     assert report.rows_kept == 2 and report.rejected == {"empty text": 1}
 
 
+def test_the_unread_columns_note_names_the_kind_with_its_article(tmp_path: Path) -> None:
+    """Regression: the note said "an labelled-text import"."""
+    texts = "body,y,agent\nslow delivery,negative,bo\ngreat app,positive,al\n"
+    path = _write(tmp_path, "t.csv", texts)
+    report = import_file(path, Kind.LABELLED_TEXT, {S.TEXT: "body", S.LABEL: "y"}, "t")
+    (note,) = [n for n in report.notes if n.startswith("not imported")]
+    assert "(a labelled-text import reads" in note
+    path = _write(tmp_path, "i.csv", "item_id,title,shelf\na,A film,3\n")
+    (note,) = [n for n in import_file(path, Kind.ITEMS, {}, "i").notes if "not imported" in n]
+    assert "(an items import reads" in note
+
+
 def test_catalog_names_and_bad_names_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, "x.csv", "user_id,item_id\n1,2\n")
     with pytest.raises(DataImportError, match="catalog"):
