@@ -42,3 +42,20 @@ def normalise_language_code(value: str) -> str:
             f"'{value}' is not an ISO 639-1 language code (two letters, e.g. en, zh, es)"
         )
     return primary
+
+
+def iso_639_1_pattern() -> str:
+    """A regular expression matching exactly the ISO 639-1 codes, in any letter case.
+
+    For published schemas: JSON Schema's regular expressions have no case-insensitive flag, so
+    each code's letters are spelled as `[Zz][Hh]`, the codes grouped by their first letter to
+    keep it short (`[Zz][AaHhUu]`).
+    """
+    by_first: dict[str, set[str]] = {}
+    for code in ISO_639_1:
+        by_first.setdefault(code[0], set()).add(code[1])
+    groups = (
+        f"[{first.upper()}{first}][{''.join(sorted(s.upper() + s for s in seconds))}]"
+        for first, seconds in sorted(by_first.items())
+    )
+    return "(" + "|".join(groups) + ")"

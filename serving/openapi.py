@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from bentoml import Service
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -25,7 +25,13 @@ from serving.catalog_routes import RetiredItemsPage
 from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
 from serving.errors import CODES, error_response
 from serving.profile_routes import UserProfile
-from serving.schemas import HEADER_KEYED_FIELDS, TRIAGE_KEY_RULE, ModelInfo, TriageRequest
+from serving.schemas import (
+    HEADER_KEYED_FIELDS,
+    TRIAGE_KEY_RULE,
+    Identifier,
+    ModelInfo,
+    TriageRequest,
+)
 from serving.settings import OPEN_PATHS, body_limit
 
 logger = logging.getLogger(__name__)
@@ -122,6 +128,9 @@ MOUNTED_ROUTE_PARAMETERS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "by": {"enum": list(SUMMARY_DIMENSIONS)},
         "tz": {"pattern": f"^({ZONE_SHAPE.pattern})$"},
     },
+    # The id rule of a body's user_id (the route checks it so): declared as a bare string, a
+    # control character in it was a 400 the document allowed.
+    ("get", "/users/{user_id}/profile"): {"user_id": TypeAdapter(Identifier).json_schema()},
     # The desk's window takes the trends' forms (serving.desk_paging reads them alike).
     ("get", "/desk/queue"): {
         "since": {"pattern": f"^({RELATIVE_SHAPE.pattern}|{TIME_SHAPE.pattern})$"},

@@ -36,7 +36,7 @@ from data.events import (
     check_stored_text,
     finer_unit_hint,
 )
-from data.language_codes import LanguageCodeError, normalise_language_code
+from data.language_codes import LanguageCodeError, iso_639_1_pattern, normalise_language_code
 from data.schemas import TAG_SEPARATOR
 from data.store.item_retirements import MAX_ITEMS_PER_CHANGE
 from data.store.published_items import (
@@ -151,6 +151,10 @@ HEADER_KEYED_FIELDS: dict[str, TypeAdapter[str]] = {
 # so the primary subtag decides, as `agora data import --language` reads it ("zh-CN" used to be
 # a 400 naming a regular expression).
 _LANGUAGE_TAG = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
+# What the document declares: the same, with a two-letter language one of ISO 639-1 (a
+# generated "eq" was a 400 the schema allowed, so a client validating by it learnt the rule
+# only from the refusal). Validation keeps the shape above, whose 400 names the code it refuses.
+_DECLARED_LANGUAGE_TAG = rf"^({iso_639_1_pattern()}|[A-Za-z]{{3}})([-_][A-Za-z0-9]{{1,8}})*$"
 # ISO 639-2/3 codes of the languages triage serves, read as their ISO 639-1 code; other
 # three-letter codes pass as given (answered `unsupported_language`).
 _THREE_LETTER_CODES = {"zho": "zh", "chi": "zh", "cmn": "zh", "eng": "en"}
@@ -175,6 +179,7 @@ LanguageCode = Annotated[
     Field(
         pattern=_LANGUAGE_TAG,
         max_length=35,
+        json_schema_extra={"pattern": _DECLARED_LANGUAGE_TAG},
         description="An ISO 639 code such as 'en' or 'zh', or a tag such as 'zh-CN' (read as "
         "its language, 'zh').",
     ),

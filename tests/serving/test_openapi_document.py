@@ -77,3 +77,50 @@ def test_every_keyed_route_documents_its_server_errors_in_the_error_shape(
         for status in ("500", "504"):
             schema = operation["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+
+
+def _declared(schema: dict[str, Any], value: str) -> bool:
+    """Whether `value` is a string `schema` (type, lengths, pattern) admits."""
+    return (
+        schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value))
+        and re.search(schema["pattern"], value) is not None
+    )
+
+
+def test_the_declared_language_admits_exactly_the_languages_triage_reads(
+    document: dict[str, Any],
+) -> None:
+    """Regression (a contract fuzz): `language` was declared as any two letters, so the
+    schema-valid "eq" (or "cn") was a 400 a client could learn only from the refusal."""
+    from pydantic import ValidationError
+
+    from serving.schemas import TriageRequest
+
+    (declared, _null) = document["components"]["schemas"]["TriageRequest"]["properties"][
+        "language"
+    ]["anyOf"]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    codes = [a + b for a in letters for b in letters]
+    values = [*codes, "EN", "Zh", "zH-cn", "zh_Hans_CN", "Eq-Z2", "cmn", "xyz-1", "e", "en-", "ab1"]
+    for value in values:
+        try:
+            TriageRequest(text="my bag was lost", language=value)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert _declared(declared, value) == accepted, value
+
+
+def test_the_profile_path_declares_the_user_id_rule(document: dict[str, Any]) -> None:
+    """Regression (a contract fuzz): `user_id` was declared as any string, so an id with a
+    control character was a 400 the document allowed."""
+    from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier
+
+    (parameter,) = document["paths"]["/users/{user_id}/profile"]["get"]["parameters"]
+    for value in ["196", "é 7", " 196", "196 ", "1\x139", "\x7f", "", "x" * 256, "x" * 257]:
+        try:
+            check_identifier("user_id", value, ENTITY_ID_LENGTH)
+            accepted = True
+        except InvalidFieldError:
+            accepted = False
+        assert _declared(parameter["schema"], value) == accepted, repr(value)
