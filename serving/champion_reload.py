@@ -18,6 +18,7 @@ from models.recommenders import RetiredItems
 from serving import ops_metrics
 from serving.champion_cache import ChampionCache
 from serving.errors import ApiError
+from serving.fresh_items import ServedFreshItems
 from serving.model_info import masked_problems
 from serving.retired_items import ServedRetirements
 from serving.served_models import ServedModels, changes_since, load_served_models
@@ -33,11 +34,16 @@ class ChampionReloader:
     """This worker's served champions (`served`), reloaded when asked and when they move."""
 
     def __init__(
-        self, settings: Settings, champions: ChampionCache, retirements: ServedRetirements
+        self,
+        settings: Settings,
+        champions: ChampionCache,
+        retirements: ServedRetirements,
+        fresh: ServedFreshItems,
     ) -> None:
         self._settings = settings
         self._champions = champions
         self._retirements = retirements
+        self._fresh = fresh
         self._lock = threading.Lock()
         self._generation = champions.generation()
         self.served: ServedModels = load_served_models(settings, champions)
@@ -102,6 +108,7 @@ class ChampionReloader:
                 changed = loaded.versions() != self.served.versions()
                 if self._retirements.ready:
                     look_up_retired(loaded, self._retirements.current())
+                embed_fresh_items(self._fresh, loaded)
                 self.served = loaded  # one reference assignment: old or new, never both
                 self._generation = self._champions.bump_generation() if announce else generation
         except Exception:
@@ -121,6 +128,16 @@ class ChampionReloader:
             len(served.problems),
         )
         ops_metrics.registry_reached(self._champions.registry_reached_at)
+
+
+def embed_fresh_items(fresh: ServedFreshItems, served: ServedModels) -> None:
+    """Have `served`'s recommender embed the published items before it serves, not on the
+    first publication's time after the swap (see serving.fresh_items). A failure here is
+    logged: the items are then embedded after the swap, as they were before."""
+    try:
+        fresh.prepare(served.recommender)
+    except Exception:
+        logger.exception("embedding the published items with the new champion failed")
 
 
 def look_up_retired(served: ServedModels, retired: RetiredItems) -> None:

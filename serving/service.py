@@ -211,18 +211,21 @@ class Agora:
         self.retirements = ServedRetirements(
             self.store.retirements, RetirementSettings.from_env(), self._prepare_retired
         )
+        # Items published after training: embedded by the served model's encoder, followed
+        # (a reload embeds them with its champion before the swap).
+        self.fresh = ServedFreshItems(
+            self.store.published, FreshSettings.from_env(), lambda: self.served.recommender
+        )
         # The champions: loaded now, swapped whole by a reload (serving.champion_reload).
-        self._reloader = ChampionReloader(self.settings, self.champions, self.retirements)
+        self._reloader = ChampionReloader(
+            self.settings, self.champions, self.retirements, self.fresh
+        )
         ops_metrics.start(
             sorted(set(ROUTE_ROLES) - UNSHED_PATHS),
             polls=self.settings.reload_interval_s > 0,
             knowledge=self.knowledge.settings.enabled,
         )
         self.retirements.start()
-        # Items published after training: embedded by the served model's encoder, followed.
-        self.fresh = ServedFreshItems(
-            self.store.published, FreshSettings.from_env(), lambda: self.served.recommender
-        )
         self.fresh.start()
         settle_after_load()
         _instance = self
