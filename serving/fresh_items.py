@@ -13,8 +13,9 @@ What is held: the newest MAX_FRESH_ITEMS published items the served model does n
 item a retrained model knows is served by the model; an edit of such an item waits for the next
 retrain). A new champion (a reload) re-embeds them with its encoder, before the swap
 (`prepare`, called by serving.champion_reload): embedded after it, the first publication's
-read-back waited for all of them (1.8-3.9 s for 24 items on a loaded 2-core host; with the
-10,000 held, minutes). AGORA_FRESH_SHARE=0 turns fresh items off (nothing is followed or embedded).
+read-back waited for all of them (1.8-3.9 s for 24 items on a loaded 2-core host; at that
+rate the 10,000 a worker may hold would take minutes). AGORA_FRESH_SHARE=0 turns fresh items
+off (nothing is followed or embedded).
 """
 
 from __future__ import annotations
