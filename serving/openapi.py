@@ -11,6 +11,7 @@ key schemes with the open paths marked open.
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import logging
 from typing import Any
 
@@ -32,7 +33,7 @@ from serving.schemas import (
     ModelInfo,
     TriageRequest,
 )
-from serving.settings import OPEN_PATHS, body_limit
+from serving.settings import OPEN_PATHS, ROUTE_ROLES, body_limit
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +205,21 @@ def _idempotency_header(field: str) -> dict[str, Any]:
     }
 
 
+def _name_the_roles(path: str, operation: dict[str, Any]) -> None:
+    """Say in `operation` which key roles it takes: the document said only that a key was
+    needed, so a client holding several keys learnt which one a route takes from its 403."""
+    roles = sorted(ROUTE_ROLES[path])
+    named = ", ".join(f"`{role}`" for role in roles)
+    # Docstrings reach BentoML's document with their indentation; a client's docs show it.
+    text = inspect.cleandoc(operation.get("description") or "")
+    operation["description"] = f"{text}\n\nKey roles: {named}.".lstrip()
+    operation["x-agora-roles"] = roles
+    if "403" in operation.get("responses", {}):
+        operation["responses"]["403"]["description"] = (
+            f"The key's role may not call this route (it takes {named} keys)."
+        )
+
+
 def _model_name(model: type[BaseModel]) -> str:
     return model.__name__.removesuffix("IODescriptor")
 
@@ -295,6 +311,10 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
         if path in paths:
             paths[path]["get"]["responses"].update(_error_responses(statuses))
     for path, item in paths.items():
+        if path in ROUTE_ROLES:
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    _name_the_roles(path, operation)
         if path in OPEN_PATHS:
             for operation in item.values():
                 if isinstance(operation, dict):

@@ -421,7 +421,7 @@ class Agora:
     @bentoml.api(input_spec=TriageBatchRequest)
     @answers_errors(REFUSALS)
     def triage_batch(self, **body: Any) -> TriageBatchResponse:
-        """Triage up to MAX_BATCH texts in one call (nothing is recorded)."""
+        """Triage a list of texts in one call (nothing is recorded; `texts` says how many)."""
         request = TriageBatchRequest.model_construct(**body)
         engine = self._engine()
         languages = [request.language] * len(request.texts)

@@ -6,6 +6,7 @@ routes and their schemas).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -124,3 +125,43 @@ def test_the_profile_path_declares_the_user_id_rule(document: dict[str, Any]) ->
         except InvalidFieldError:
             accepted = False
         assert _declared(parameter["schema"], value) == accepted, repr(value)
+
+
+def _admitted_roles(path: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The roles whose key the service's key guard lets through to `path`."""
+    from serving.middleware import ApiKeyGuard
+    from serving.settings import ROLES
+
+    keys = {role: f"{role}-key-0123456789abcdef" for role in ROLES}
+    monkeypatch.setenv("AGORA_API_KEYS", ",".join(f"{r}:{r}:{k}" for r, k in keys.items()))
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["state"]["principal"].role)
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    guard = ApiKeyGuard(app)
+    for key in keys.values():
+        scope = {"type": "http", "path": path, "headers": [(b"x-api-key", key.encode())]}
+        asyncio.run(guard(scope, receive, send))
+    return sorted(reached)
+
+
+def test_every_keyed_route_names_the_roles_whose_keys_it_takes(
+    document: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (a contract fuzz): the document said a key was needed but not whose, so a
+    client holding several keys learnt a route's role from its 403."""
+    for method, path, operation in _operations(document):
+        if operation.get("security") == []:
+            continue
+        roles = _admitted_roles(path.replace("{user_id}", "196"), monkeypatch)
+        assert operation["x-agora-roles"] == roles, (method, path)
+        named = ", ".join(f"`{role}`" for role in roles)
+        assert operation["description"].endswith(f"Key roles: {named}."), (method, path)
+        assert named in operation["responses"]["403"]["description"], (method, path)
