@@ -193,6 +193,42 @@ def _error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
+# Headers the answers carry, declared so a generated client exposes them (they were in the
+# description's prose only): status (None: every answer) -> header -> its declaration.
+RESPONSE_HEADERS: dict[str | None, dict[str, dict[str, Any]]] = {
+    None: {
+        "X-BentoML-Request-ID": {
+            "description": "The id of the service's log lines for this request: quote it in "
+            "a support ticket.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    "401": {
+        "WWW-Authenticate": {
+            "description": "`Bearer`: send a key as X-API-Key or Authorization: Bearer.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    "503": {
+        "Retry-After": {
+            "description": "Seconds to wait before sending the same request again (an "
+            "overloaded worker, the store unavailable).",
+            "required": False,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
+
+
+def _declare_headers(operation: dict[str, Any]) -> None:
+    for status, response in operation.get("responses", {}).items():
+        headers = response.setdefault("headers", {})
+        headers.update(RESPONSE_HEADERS[None])
+        headers.update(RESPONSE_HEADERS.get(status, {}))
+
+
 def _idempotency_header(field: str) -> dict[str, Any]:
     return {
         "name": "Idempotency-Key",
@@ -311,9 +347,10 @@ def build_openapi(service: Service) -> dict[str, Any]:  # type: ignore[type-arg]
         if path in paths:
             paths[path]["get"]["responses"].update(_error_responses(statuses))
     for path, item in paths.items():
-        if path in ROUTE_ROLES:
-            for operation in item.values():
-                if isinstance(operation, dict):
+        for operation in item.values():
+            if isinstance(operation, dict):
+                _declare_headers(operation)
+                if path in ROUTE_ROLES:
                     _name_the_roles(path, operation)
         if path in OPEN_PATHS:
             for operation in item.values():

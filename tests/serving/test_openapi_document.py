@@ -165,3 +165,17 @@ def test_every_keyed_route_names_the_roles_whose_keys_it_takes(
         named = ", ".join(f"`{role}`" for role in roles)
         assert operation["description"].endswith(f"Key roles: {named}."), (method, path)
         assert named in operation["responses"]["403"]["description"], (method, path)
+
+
+def test_every_answer_declares_the_headers_it_carries(document: dict[str, Any]) -> None:
+    """Regression (a contract fuzz): the request id, 401's WWW-Authenticate and 503's
+    Retry-After were in the description's prose only, so generated clients did not expose
+    them."""
+    for method, path, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            headers = response["headers"]
+            assert headers["X-BentoML-Request-ID"]["required"] is True, (method, path, status)
+            if status == "401":
+                assert headers["WWW-Authenticate"]["required"] is True, (method, path)
+            if status == "503":
+                assert "Retry-After" in headers, (method, path)
