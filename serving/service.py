@@ -485,7 +485,7 @@ class Agora:
 
     @bentoml.api(route="/items", input_spec=PublishItemsRequest)
     @answers_errors(REFUSALS)
-    def publish_items(self, ctx: bentoml.Context, **body: Any) -> PublishItemsResponse:
+    async def publish_items(self, ctx: bentoml.Context, **body: Any) -> PublishItemsResponse:
         """Add items published after training (id, title, text, genres; up to 100): the served
         content encoder embeds them, and they take a bounded share of feeds and similar items
         until a retrained model knows them (README "Fresh items"). This worker serves them at
@@ -495,7 +495,13 @@ class Agora:
             PublishedItem(i.item_id, i.title, i.text, tuple(dict.fromkeys(i.genres)))
             for i in request.items
         ]
-        stored, unchanged = self.store.published.publish(items, _agent(ctx, "a publication"))
+        agent = _agent(ctx, "a publication")
+        # Stored and embedded on a thread of its own: as a sync API it held the worker's one
+        # API thread, and every feed waited for the embedding (100 long texts: tens of seconds).
+        return await anyio.to_thread.run_sync(self._publish, items, agent)
+
+    def _publish(self, items: list[PublishedItem], agent: str) -> PublishItemsResponse:
+        stored, unchanged = self.store.published.publish(items, agent)
         self.fresh.catch_up()  # embedded before the answer: this worker's next feed has them
         fresh = self.fresh.current()
         return PublishItemsResponse(

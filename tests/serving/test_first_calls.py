@@ -137,3 +137,33 @@ def test_feeds_are_answered_while_a_reload_loads(fresh_service: ServiceProcess) 
     reloading.join()
     print(f"feeds answered during the reload: {sum(t < finished['reload'] for t in feeds)}")
     assert feeds and feeds[0] < finished["reload"], "the first feed waited for the reload"
+
+
+def test_feeds_are_answered_while_published_items_are_embedded(
+    fresh_service: ServiceProcess,
+) -> None:
+    # Regression (a contract fuzz): POST /items embedded its items on the worker's one API
+    # thread, so a feed sent meanwhile waited for the whole embedding (100 long texts: a feed
+    # timed out at 30 s on a busy host, the next took 6.3 s).
+    items = [
+        {"item_id": f"long-{n}", "title": f"Long story {n}", "text": f"w{n} " * 400}
+        for n in range(100)
+    ]
+    finished: dict[str, float] = {}
+
+    def publish() -> None:
+        body = json.dumps({"items": items}).encode()
+        status, answer, _ = fresh_service.request("POST", "/items", body, timeout=120)
+        assert status == 200, answer
+        finished["publish"] = time.perf_counter()
+
+    publishing = threading.Thread(target=publish)
+    publishing.start()
+    time.sleep(0.2)  # the items are being embedded
+    feeds = []
+    while publishing.is_alive() and len(feeds) < 50:
+        _timed(fresh_service, "POST", "/recommend", PLAIN_FEED)
+        feeds.append(time.perf_counter())
+    publishing.join()
+    print(f"feeds answered during the publication: {sum(t < finished['publish'] for t in feeds)}")
+    assert feeds and feeds[0] < finished["publish"], "the first feed waited for the embedding"
