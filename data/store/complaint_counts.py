@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, select
 
 from data.store.connection import StoreError
 from data.store.tables import triage_records
@@ -114,11 +114,10 @@ def message_time() -> ColumnElement[Any]:
 
 
 def in_range(since: float, until: float) -> ColumnElement[bool]:
-    """Records whose message time is in [since, until), written so each index can serve it."""
-    return or_(
-        and_(_T.occurred_at >= since, _T.occurred_at < until),
-        and_(_T.occurred_at.is_(None), _T.created_at >= since, _T.created_at < until),
-    )
+    """Records whose message time is in [since, until): a range of the index on the message
+    time (`ix_triage_message_time`), so a count reads its range, not the whole history."""
+    time_of = message_time()
+    return and_(time_of >= since, time_of < until)
 
 
 def bucket_count(since: float, until: float, width: float, limit: int = MAX_BUCKETS) -> int:
