@@ -55,6 +55,11 @@ KNOWLEDGE_OUTCOMES: Final = (RESOLVED, WORKAROUND)
 
 MAX_RESOLUTION_BYTES: Final = 8 * 1024  # a resolution is a note, not a document
 MAX_CASES_BATCH: Final = 1000  # rows per knowledge-base read: a refresh stays bounded
+# A case's message as the knowledge base reads it: its opening, cut in SQL. The encoders read
+# the first 2,000 characters (models.knowledge MAX_QUERY_CHARS, READ_CHARS) and the answer
+# shows 200; a stored message may be 100 KB, and reading it whole made a batch of 1,000 cases
+# up to 100 MB.
+CASE_TEXT_CHARS: Final = 2000
 # Times a resolution is decided again after another one of its case took its number first (only
 # an open case's `not_resolved` attempts leave it open to try again): then it is a conflict.
 _WRITE_ATTEMPTS: Final = 3
@@ -350,7 +355,7 @@ class ResolutionLog:
             select(
                 resolutions.c.seq,
                 resolutions.c.triage_id,
-                triage_records.c.redacted_text,
+                func.substr(triage_records.c.redacted_text, 1, CASE_TEXT_CHARS).label("text"),
                 triage_records.c.reason,
                 triage_records.c.category,
                 triage_records.c.queue,
@@ -373,7 +378,7 @@ class ResolutionLog:
                 ResolvedCase(
                     seq=int(row.seq),
                     triage_id=row.triage_id,
-                    text=row.redacted_text,
+                    text=row.text,
                     reason=fixed.get("reason", row.reason),
                     category=fixed.get("category", row.category),
                     queue=fixed.get("queue", row.queue),

@@ -81,7 +81,8 @@ class KnowledgeBase:
         self.reads = reads
         self.ann_threshold = ann_threshold
         self._index: VectorIndex | None = None
-        self._cases: list[ResolvedCase] = []  # position = the index's label
+        # position = the index's label; each message held as its excerpt only (`_kept`)
+        self._cases: list[ResolvedCase] = []
         self._position: dict[str, int] = {}  # triage_id -> position
         self._last_seq = 0
         self._write_lock = threading.Lock()
@@ -146,7 +147,7 @@ class KnowledgeBase:
             if new_cases:
                 vectors = self.encoder.encode([c.text[:MAX_QUERY_CHARS] for c in new_cases])
             for position, case in held.items():
-                self._cases[position] = case  # one reference swap per case
+                self._cases[position] = _kept(case)  # one reference swap per case
             self._last_seq = max(self._last_seq, newest)
             if not new_cases:
                 return 0
@@ -154,7 +155,7 @@ class KnowledgeBase:
                 self._index = VectorIndex(int(vectors.shape[1]), self.ann_threshold)
             start = len(self._cases)
             # Cases first, then vectors: a search never finds a label without its case.
-            self._cases.extend(new_cases)
+            self._cases.extend(_kept(case) for case in new_cases)
             self._position.update({c.triage_id: start + i for i, c in enumerate(new_cases)})
             self._index.add(vectors)
             logger.info("knowledge base: %d cases embedded, %d held", len(new_cases), len(self))
@@ -216,8 +217,15 @@ class KnowledgeBase:
             queue=case.queue,
             resolution=case.resolution,
             outcome=case.outcome,
-            excerpt=_excerpt(case.text),
+            excerpt=case.text,  # held as its excerpt (`_kept`)
         )
+
+
+def _kept(case: ResolvedCase) -> ResolvedCase:
+    """`case` as the knowledge base holds it once embedded: its message cut to the excerpt an
+    answer shows. Holding whole messages cost a worker up to 2,000 characters a case (and 100 KB
+    before the store cut them), for 200 shown."""
+    return replace(case, text=_excerpt(case.text))
 
 
 def _excerpt(text: str) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from data.store import Store, StoreConflictError, UnknownTriageError
 from data.store.resolutions import (
+    CASE_TEXT_CHARS,
     MAX_RESOLUTION_BYTES,
     CaseAlreadyResolvedError,
     InvalidResolutionError,
@@ -102,6 +103,17 @@ def test_the_knowledge_read_keeps_solved_outcomes_in_seq_order_in_bounded_batche
     rest = store.resolutions.cases_after(first_two[-1].seq, limit=2)
     assert first_two + rest == cases
     assert store.resolutions.all_cases(batch=1) == cases
+
+
+def test_the_knowledge_read_reads_a_long_message_s_opening_only(store: Store) -> None:
+    """Regression: the knowledge base read each case's whole message (up to 100 KB) to embed
+    its first 2,000 characters and show 200."""
+    triage_id = _triage(store, "lost bag " + "x" * 50_000)
+    store.resolutions.add(triage_id, "found it", "resolved", "ana")
+    [case] = store.resolutions.cases_after(0)
+    [same] = store.resolutions.cases_at([case.seq])
+    assert len(case.text) == len(same.text) == CASE_TEXT_CHARS
+    assert case.text.startswith("lost bag x")
 
 
 def test_the_knowledge_read_files_a_case_under_the_agents_latest_correction(store: Store) -> None:

@@ -3,6 +3,8 @@ without re-embedding, the similarity threshold and k bound the answer."""
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -193,3 +195,50 @@ def test_texts_the_encoders_cannot_read_are_neither_embedded_nor_answered() -> N
     )
     assert [[c.triage_id for c in row] for row in found] == [["tr0"], [], [], ["tr0"]]
     assert encoder.encoded[1:] == ["t0", "my t0 order 外"]  # only what it can read was embedded
+
+
+def test_vectors_are_held_once_after_the_switch_to_hnsw() -> None:
+    """Regression: the exact matrix was kept beside the HNSW graph, so every vector was held
+    twice or more (1.1 GB of a worker's memory for 92,000 resolved cases)."""
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(90, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(DIM, ann_threshold=50)
+    index.add(vectors[:40])
+    assert index.matrix_bytes >= 40 * DIM * 4 and not index.uses_ann
+    index.add(vectors[40:60])  # crosses the threshold: the graph is built from the matrix
+    index.add(vectors[60:])  # and then grows alone
+    assert index.uses_ann and index.matrix_bytes == 0
+    labels, scores = index.search(vectors[[5, 45, 85]], k=1)
+    assert labels[:, 0].tolist() == [5, 45, 85]
+    assert np.allclose(scores[:, 0], 1.0, atol=1e-4)
+
+
+class RandomEncoder:
+    """Random unit vectors, keeping nothing of the texts it reads."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(0)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        v = self.rng.normal(size=(len(texts), DIM)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_a_held_case_keeps_the_excerpt_of_its_message_not_the_message() -> None:
+    """Regression: the knowledge base held every case's whole message in each worker, to
+    show its first 200 characters."""
+    base = KnowledgeBase(RandomEncoder())
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    cases = [_case(i) for i in range(50)]
+    cases = [replace(c, text=f"case {i} " + "long words " * 2_000) for i, c in enumerate(cases)]
+    base.add(cases)
+    del cases
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    # The 50 messages are 1.1 MB; the index's first matrix is 131 KB, the excerpts 10 KB.
+    assert held < 400_000, held
+    [[found]] = base.similar(["case 7"], k=1, min_similarity=-1.0)
+    assert len(found.excerpt) <= 201 and found.excerpt.startswith("case ")
