@@ -78,7 +78,7 @@ def knowledge(store: Store, home: Path) -> None:
     gc.collect()
     grown = (process.memory_info().rss - before) / 1e6
     print(f"knowledge base: {embedded:,} cases held after {took:.0f} s; RSS +{grown:.0f} MB")
-    print("  (includes loading the encoder once: a few MB, and 10-30 s on a fresh cache)")
+    print("  (with the encoder, loaded by the first case: tens of MB; 10-30 s on a fresh cache)")
     for text in QUERIES:
         times = []
         for _ in range(50):
