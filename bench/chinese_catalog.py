@@ -5,9 +5,10 @@ posts in 12 topics, 1,500 users, a tenth of the posts never rated), once in Chin
 English as a control, and fits the embedding recommender on each in-process with every
 `text_encoder` setting: `sentence` (all-MiniLM-L6-v2 from the installed package), `han-ngrams`
 (features/han_ngrams.py, fitted on the catalog) and `auto` (the default, which picks one from
-the texts' script; when it picks MiniLM its fit reuses the vectors `sentence` computed, from the
-run's own embedding cache in a temporary folder). Each model answers, in-process, what a client
-asks the service for:
+the texts' script; its fit reuses what the same texts' other fit computed: the MiniLM vectors
+from the run's own embedding cache in a temporary folder, or the n-gram encoder
+`fit_han_encoder` remembers, so its fit time is the choice's). Each model answers, in-process,
+what a client asks the service for:
 
 - similar items of a rated post and of a post nobody rated (`similar_items`);
 - a new user's feed from 3 posts of one topic (`route_feed` with `recent_items`);
@@ -192,8 +193,7 @@ def run_language(language: str, args: argparse.Namespace) -> dict:
     _print_table(columns, sizes)
     reference = kb_pairs_precision(catalog)
     print(
-        f"  reference, knowledge base's HanBigrams (hashed pairs, no IDF): {ROWS[0]} "
-        f"{reference:.3f}"
+        f"  reference: every post's 10 nearest by HanBigrams (hashed pairs, no IDF) {reference:.3f}"
     )
     return {"encoders": columns, "kb_pairs_nearest": reference}
 
