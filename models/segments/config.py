@@ -89,11 +89,15 @@ DEFAULT_TIERS: tuple[TierRule, ...] = (
     TierRule(
         name="at_risk",
         description=(
-            "An open complaint, a complaint in the last 30 days, or a frequent user (50+ "
-            "events) unseen for 60+ days. Feed: nothing of the genres they complained about."
+            "An open complaint with a complaint in the last 90 days, a complaint in the last 30 "
+            "days, or a frequent user (50+ events) unseen for 60+ days. Feed: nothing of the "
+            "genres they complained about."
         ),
+        # An open complaint counts while the customer's latest complaint is recent: a desk that
+        # records resolutions for some cases only would otherwise keep every customer who ever
+        # complained at_risk for good (147k of 188k users on a year of desk history).
         any_of=(
-            {"open_complaints": Bound(min=1)},
+            {"open_complaints": Bound(min=1), "days_since_complaint": Bound(max=90)},
             {"days_since_complaint": Bound(max=30)},
             {"events": Bound(min=50), "recency_days": Bound(min=60)},
         ),

@@ -50,12 +50,17 @@ def features() -> pd.DataFrame:
     frame = activity(
         ("core", 80, 500, 995),  # frequent, seen 5 days ago
         ("core-but-open", 80, 500, 995),  # would be core; an open complaint ranks first
+        ("core-stale-open", 80, 500, 995),
         ("lapsed-heavy", 200, 100, 900),  # frequent, unseen for 100 days
         ("new", 3, 990, 999),  # first seen 10 days ago
         ("casual", 10, 500, 960),  # seen 40 days ago
         ("dormant", 10, 100, 800),  # unseen for 200 days
     )
-    triage = contacts(("core-but-open", 1, 1, 400), ("complained-only", 1, 0, 985))
+    triage = contacts(
+        ("core-but-open", 1, 1, 940),  # open, complained 60 days ago
+        ("core-stale-open", 1, 1, 400),  # open, but complained 600 days ago
+        ("complained-only", 1, 0, 985),
+    )
     return user_features(frame, triage, AS_OF)
 
 
@@ -69,6 +74,8 @@ def test_every_user_gets_exactly_one_tier_the_first_whose_rule_holds(
         "complained-only": "at_risk",  # a complaint 15 days ago
         "core": "core",
         "core-but-open": "at_risk",  # core's rule holds too: at_risk has priority
+        # Regression: an open complaint 600 days old kept its customer at_risk for good.
+        "core-stale-open": "core",
         "dormant": "dormant",
         "lapsed-heavy": "at_risk",
         "new": "newcomer",
