@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Final
 
 from data.store.resolutions import ResolutionLog
+from models.classifiers.onnx_runner import inference_threads
 from models.knowledge import (
     DEFAULT_K,
     DEFAULT_KB_ENCODER,
@@ -41,6 +42,14 @@ from serving.store_followers import follow_forever, refresh_seconds
 from serving.worker_tuning import settle_after_load
 
 logger = logging.getLogger(__name__)
+
+
+def index_threads() -> int:
+    """Threads the knowledge base's graph may use to add cases: the worker's share of the
+    cores (`worker_tuning.share_the_cores`, 0 meaning all). Building the graph is most of a
+    worker's read of its resolved cases after a start, when it has little else to do."""
+    return max(1, inference_threads() or os.cpu_count() or 1)
+
 
 DEFAULT_REFRESH_S: Final = 2.0
 
@@ -80,7 +89,8 @@ class ServedKnowledge:
         self.settings = settings
         # Latin-script cases by the configured encoder, Chinese ones by their character pairs.
         self.base = ScriptRoutedKnowledgeBase(
-            LazyEncoder(lambda: knowledge_encoder(cache_dir, settings.encoder))
+            LazyEncoder(lambda: knowledge_encoder(cache_dir, settings.encoder)),
+            index_threads=index_threads(),
         )
         self._encoder_settled = False
         # Positions in the resolutions and corrections: each also finds rows whose number

@@ -76,10 +76,12 @@ class KnowledgeBase:
         encoder: Encoder,
         ann_threshold: int = DEFAULT_ANN_THRESHOLD,
         reads: Callable[[str], bool] = encoder_reads,
+        index_threads: int = 1,
     ) -> None:
         self.encoder = encoder
         self.reads = reads
         self.ann_threshold = ann_threshold
+        self.index_threads = index_threads  # threads adding to the HNSW graph (VectorIndex)
         self._index: VectorIndex | None = None
         # position = the index's label; each message held as its excerpt only (`_kept`)
         self._cases: list[ResolvedCase] = []
@@ -122,6 +124,11 @@ class KnowledgeBase:
     def uses_ann(self) -> bool:
         return self._index is not None and self._index.uses_ann
 
+    @property
+    def index(self) -> VectorIndex | None:
+        """The vectors' index (None before the first case)."""
+        return self._index
+
     def add(self, cases: Sequence[ResolvedCase]) -> int:
         """Add resolved cases, in any order; returns how many messages were embedded. A triage
         already held takes a newer resolution (higher `seq`) without re-embedding; an older or
@@ -152,7 +159,9 @@ class KnowledgeBase:
             if not new_cases:
                 return 0
             if self._index is None:
-                self._index = VectorIndex(int(vectors.shape[1]), self.ann_threshold)
+                self._index = VectorIndex(
+                    int(vectors.shape[1]), self.ann_threshold, add_threads=self.index_threads
+                )
             start = len(self._cases)
             # Cases first, then vectors: a search never finds a label without its case.
             self._cases.extend(_kept(case) for case in new_cases)

@@ -24,9 +24,14 @@ def knowledge_reads(text: str) -> bool:
 class ScriptRoutedKnowledgeBase:
     """A `KnowledgeBase` for Latin-script cases and one for Chinese cases, used as one."""
 
-    def __init__(self, latin_encoder: Encoder, han_min_similarity: float = HAN_MIN_SIMILARITY):
-        self.latin = KnowledgeBase(latin_encoder, reads=encoder_reads)
-        self.han = KnowledgeBase(HanBigrams(), reads=han_reads)
+    def __init__(
+        self,
+        latin_encoder: Encoder,
+        han_min_similarity: float = HAN_MIN_SIMILARITY,
+        index_threads: int = 1,
+    ):
+        self.latin = KnowledgeBase(latin_encoder, reads=encoder_reads, index_threads=index_threads)
+        self.han = KnowledgeBase(HanBigrams(), reads=han_reads, index_threads=index_threads)
         self.han_min_similarity = han_min_similarity
 
     def __len__(self) -> int:

@@ -7,12 +7,20 @@ it is built once from the vectors held when the threshold is crossed, then grows
 vectors live in the graph only: keeping the exact matrix beside it held every vector twice
 (with its doubling capacity, up to three times), about 0.5 GB of a worker's memory per
 100,000 resolved cases of which a third are Chinese (8 KB vectors).
+
+hnswlib does not make a search safe while `add_items` runs (maintainer, nmslib/hnswlib#562, 2024:
+"still not thread-safe"), so the graph is guarded by a lock; a large add enters the graph
+`HNSW_ADD_CHUNK` vectors per hold, and a search waiting for the lock is let in between chunks.
+Adding a batch of 1,000 under one hold made a worker's `/triage` wait up to 1.3 s while it read
+its resolved cases after a start.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 import numpy as np
@@ -23,6 +31,10 @@ DEFAULT_ANN_THRESHOLD: Final = 20_000  # exact search costs ~2 ms a query at thi
 HNSW_M: Final = 16
 HNSW_EF_CONSTRUCTION: Final = 200
 HNSW_MIN_EF: Final = 64  # search breadth; at least k
+# Vectors added per hold of the graph's lock: a search waits at most for one chunk to enter
+# (about 1 ms a vector at 512 floats on a busy core), and hnswlib's per-call cost stays small.
+HNSW_ADD_CHUNK: Final = 16
+_HANDOFF_TIMEOUT_S: Final = 0.05  # how long a writer waits for waiting searches to go first
 _INITIAL_CAPACITY: Final = 1024
 
 
@@ -32,15 +44,24 @@ class VectorIndex:
     Thread-safe: one writer (a refresh) and many readers (requests). Readers of the exact path
     see a consistent snapshot without a lock; the HNSW index is guarded by a lock because
     hnswlib does not promise that a query during `add_items` or `resize_index` is safe.
+    `add_threads` is how many threads hnswlib may use to add vectors (the service gives it the
+    worker's share of the cores): building the graph is most of a worker's start-up read.
     """
 
-    def __init__(self, dimension: int, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> None:
+    def __init__(
+        self, dimension: int, ann_threshold: int = DEFAULT_ANN_THRESHOLD, add_threads: int = 1
+    ) -> None:
+        if add_threads < 1:
+            raise ValueError(f"add_threads must be >= 1, got {add_threads}")
         self.dimension = dimension
         self.ann_threshold = ann_threshold
+        self.add_threads = add_threads
         self._buffer = np.zeros((0, dimension), dtype=np.float32)
         self._size = 0
         self._hnsw: object | None = None
         self._lock = threading.Lock()
+        self._waiting = 0  # searches waiting for the graph's lock (see `_add_to_hnsw`)
+        self._handoff = threading.Condition()
 
     def __len__(self) -> int:
         return self._size
@@ -55,6 +76,15 @@ class VectorIndex:
         holds the vectors."""
         return int(self._buffer.nbytes)
 
+    def vectors(self, labels: np.ndarray) -> np.ndarray:
+        """The held vectors of `labels` (to check the graph against exact search)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        with self._lock:
+            if self._hnsw is None:
+                return self._buffer[labels].copy()
+            got = self._hnsw.get_items(labels, return_type="numpy")  # type: ignore[attr-defined]
+        return np.asarray(got, dtype=np.float32)
+
     def add(self, vectors: np.ndarray) -> None:
         """Append L2-normalised vectors (n x dimension)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -62,12 +92,11 @@ class VectorIndex:
             raise ValueError(f"vectors must be n x {self.dimension}, got {vectors.shape}")
         if len(vectors) == 0:
             return
+        if self._hnsw is not None:
+            self._add_to_hnsw(vectors)
+            return
         with self._lock:
             start, end = self._size, self._size + len(vectors)
-            if self._hnsw is not None:
-                self._add_to_hnsw(vectors, start)
-                self._size = end
-                return
             if end > len(self._buffer):
                 capacity = max(end, 2 * len(self._buffer), _INITIAL_CAPACITY)
                 grown = np.zeros((capacity, self.dimension), dtype=np.float32)
@@ -92,7 +121,7 @@ class VectorIndex:
         if found == 0 or len(queries) == 0:
             return labels, scores
         if self._hnsw is not None:
-            with self._lock:
+            with self._graph_for_search():
                 index = self._hnsw
                 index.set_ef(max(HNSW_MIN_EF, found))  # type: ignore[attr-defined]
                 got, distances = index.knn_query(queries, k=found, num_threads=1)  # type: ignore[attr-defined]
@@ -119,14 +148,41 @@ class VectorIndex:
             ef_construction=HNSW_EF_CONSTRUCTION,
             M=HNSW_M,
         )
-        index.add_items(self._buffer[:size], np.arange(size), num_threads=1)
+        # Readers keep the exact matrix until the graph is published: no lock held here.
+        index.add_items(self._buffer[:size], np.arange(size), num_threads=self.add_threads)
         logger.info("knowledge index switched to HNSW at %d cases", size)
         self._hnsw = index
         self._buffer = np.zeros((0, self.dimension), dtype=np.float32)  # the graph holds them
 
-    def _add_to_hnsw(self, vectors: np.ndarray, start: int) -> None:
-        index = self._hnsw
-        needed = start + len(vectors)
-        if needed > index.get_max_elements():  # type: ignore[attr-defined]
-            index.resize_index(2 * needed)  # type: ignore[attr-defined]
-        index.add_items(vectors, np.arange(start, needed), num_threads=1)  # type: ignore[attr-defined]
+    @contextmanager
+    def _graph_for_search(self) -> Iterator[None]:
+        with self._handoff:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._handoff:
+                self._waiting -= 1
+                self._handoff.notify_all()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _add_to_hnsw(self, vectors: np.ndarray) -> None:
+        """Add `vectors` a chunk per hold of the lock. Between chunks the writer waits for the
+        searches already waiting to take the lock: released alone, it was often re-taken by the
+        writer at once, and a search waited for many chunks instead of one."""
+        for offset in range(0, len(vectors), HNSW_ADD_CHUNK):
+            chunk = vectors[offset : offset + HNSW_ADD_CHUNK]
+            with self._lock:
+                index = self._hnsw
+                start = self._size
+                needed = start + len(chunk)
+                if needed > index.get_max_elements():  # type: ignore[attr-defined]
+                    index.resize_index(2 * needed)  # type: ignore[attr-defined]
+                labels = np.arange(start, needed)
+                index.add_items(chunk, labels, num_threads=self.add_threads)  # type: ignore[attr-defined]
+                self._size = needed
+            with self._handoff:
+                self._handoff.wait_for(lambda: not self._waiting, _HANDOFF_TIMEOUT_S)

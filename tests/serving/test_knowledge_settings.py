@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from data.store import Store
 from data.store.tables import resolutions
+from models.classifiers.onnx_runner import inference_threads, set_inference_threads
 from models.knowledge import KbEncoder
 from serving.knowledge import KnowledgeSettings, ServedKnowledge
 
@@ -145,3 +147,17 @@ def test_a_chinese_case_is_served_without_building_the_english_encoder(
     [case] = served.similar_cases("充值会员没有到账，钱扣了，要求退款")
     assert case.triage_id == topup and case.resolution == "会员已补发到账"
     assert served.similar_cases("客服态度很好，谢谢") == []
+
+
+def test_the_graph_is_built_with_the_workers_share_of_the_cores(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    before = inference_threads()
+    try:
+        set_inference_threads(2)  # as share_the_cores gives one worker of one on two cores
+        served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
+        assert served.base.latin.index_threads == served.base.han.index_threads == 2
+        set_inference_threads(0)  # 0: all cores
+        served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
+        assert served.base.han.index_threads == (os.cpu_count() or 1)
+    finally:
+        set_inference_threads(before)
