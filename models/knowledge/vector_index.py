@@ -11,8 +11,8 @@ vectors live in the graph only: keeping the exact matrix beside it held every ve
 hnswlib does not make a search safe while `add_items` runs (maintainer, nmslib/hnswlib#562, 2024:
 "still not thread-safe"), so the graph is guarded by a lock; a large add enters the graph
 `HNSW_ADD_CHUNK` vectors per hold, and a search waiting for the lock is let in between chunks.
-Adding a batch of 1,000 under one hold made a worker's `/triage` wait up to 1.3 s while it read
-its resolved cases after a start.
+Adding a batch of 1,000 under one hold made a worker's `/triage` wait for whole batches while it
+read its resolved cases after a start (figures: README "Knowledge base").
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ HNSW_M: Final = 16
 HNSW_EF_CONSTRUCTION: Final = 100  # recall against exact search: README "Knowledge base"
 HNSW_MIN_EF: Final = 64  # search breadth; at least k
 # Vectors added per hold of the graph's lock: a search waits at most for one chunk to enter
-# (about 1 ms a vector at 512 floats on a busy core), and hnswlib's per-call cost stays small.
+# (each vector costs a search of the graph), and hnswlib's per-call cost stays small.
 HNSW_ADD_CHUNK: Final = 16
 _HANDOFF_TIMEOUT_S: Final = 0.05  # how long a writer waits for waiting searches to go first
 _INITIAL_CAPACITY: Final = 1024
