@@ -148,7 +148,8 @@ class VectorIndex:
             ef_construction=HNSW_EF_CONSTRUCTION,
             M=HNSW_M,
         )
-        # Readers keep the exact matrix until the graph is published: no lock held here.
+        # Called under the writer's lock, which exact searches never take: readers keep the
+        # exact matrix until the graph is published, so the build does not stall them.
         index.add_items(self._buffer[:size], np.arange(size), num_threads=self.add_threads)
         logger.info("knowledge index switched to HNSW at %d cases", size)
         self._hnsw = index
