@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Final
@@ -150,12 +150,7 @@ class ServedFreshItems:
             if model is self._embedded_by:  # a reload that kept the served recommender
                 return 0
             held = [i for i in self._items.values() if not model.known_item(i.item_id)]
-        prepared: dict[str, _Embedded] = {}
-        for start in range(0, len(held), EMBED_BATCH):
-            batch = held[start : start + EMBED_BATCH]
-            texts = [item_text(i.title, "|".join(i.genres), i.text) for i in batch]
-            for item, vector in zip(batch, model.embed_texts(texts), strict=True):
-                prepared[item.item_id] = (item, vector)
+        prepared = {item.item_id: (item, vector) for item, vector in _embedded(model, held)}
         with self._lock:
             self._prepared = (model, prepared)
         return len(prepared)
@@ -177,11 +172,8 @@ class ServedFreshItems:
             for item_id, item in self._items.items()
             if item_id not in self._vectors and not model.known_item(item_id)
         ]
-        for start in range(0, len(todo), EMBED_BATCH):
-            batch = todo[start : start + EMBED_BATCH]
-            texts = [item_text(i.title, "|".join(i.genres), i.text) for i in batch]
-            for item, vector in zip(batch, model.embed_texts(texts), strict=True):
-                self._vectors[item.item_id] = vector
+        for item, vector in _embedded(model, todo):
+            self._vectors[item.item_id] = vector
         return len(todo)
 
     def _build(self, model: Recommender) -> FreshItems:
@@ -197,3 +189,11 @@ class ServedFreshItems:
             published_at=np.array([i.published_at for i in held], dtype=np.float64),
             share=self.settings.share,
         )
+
+
+def _embedded(model: Recommender, items: list[PublishedItem]) -> Iterator[_Embedded]:
+    """Each of `items` with its vector by `model`'s content encoder, `EMBED_BATCH` at a time."""
+    for start in range(0, len(items), EMBED_BATCH):
+        batch = items[start : start + EMBED_BATCH]
+        texts = [item_text(i.title, "|".join(i.genres), i.text) for i in batch]
+        yield from zip(batch, model.embed_texts(texts), strict=True)
