@@ -80,26 +80,29 @@ def log_fit_device(recommender: Any) -> None:
         mlflow.log_params({f"fitted_on.{name}": device for name, device in found.items()})
 
 
+def _content_model(recommender: Any) -> Any | None:
+    """The model that reads item texts: `recommender` itself or a hybrid's content component."""
+    for _, model in [("model", recommender), *_components(recommender)]:
+        if getattr(model, "text_encoder_name", None) is not None:
+            return model
+    return None
+
+
 def content_encoder_note(recommender: Any) -> str | None:
     """What read the item texts of the model (or of a hybrid's content component) and why:
     the catalog's script decides it at fit (`models.recommenders.embedding`)."""
-    for _, model in [("model", recommender), *_components(recommender)]:
-        note = getattr(model, "text_encoder_note", None)
-        if note is not None:
-            return str(note)
-    return None
+    note = getattr(_content_model(recommender), "text_encoder_note", None)
+    return None if note is None else str(note)
 
 
 def log_text_encoder(recommender: Any) -> None:
     """The encoder that reads item texts and text queries, as a parameter (`text_encoder`), and
     why it was chosen, as a tag: a Chinese catalog is read by n-grams, not the configured
     sentence encoder, and a run must say so."""
-    for _, model in [("model", recommender), *_components(recommender)]:
-        encoder = getattr(model, "text_encoder_name", None)
-        if encoder is not None:
-            mlflow.log_param("text_encoder", encoder)
-            mlflow.set_tag("agora.text_encoder_choice", content_encoder_note(model) or "")
-            return
+    model = _content_model(recommender)
+    if model is not None:
+        mlflow.log_param("text_encoder", model.text_encoder_name)
+        mlflow.set_tag("agora.text_encoder_choice", content_encoder_note(model) or "")
 
 
 def _components(recommender: Any) -> list[tuple[str, Any]]:
