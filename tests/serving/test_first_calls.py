@@ -25,8 +25,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # routes take 2-60 ms on a quiet machine; the loads these tests guard against took 1.5-2.3 s) and
 # this many times slower than the same call repeated at once. The ratio keeps a busy machine
 # (a CI run training models on the same two cores made a warm query feed take 0.57 s) from
-# passing for a load: contention slows the repeats as much as the first call.
-FIRST_CALL_LIMIT_S = 0.5
+# passing for a load: contention slows the repeats as much as the first call. It cannot when the
+# contention is a burst that ends before the repeats (a CI run: a first query feed and a plain
+# feed both took 0.49-0.51 s, the repeats 68 ms; the same calls take 36 and 11 ms here), so the
+# limit stays above such bursts and below the smallest load guarded against.
+FIRST_CALL_LIMIT_S = 1.0
 LOAD_FACTOR = 5.0
 STEADY_REPEATS = 3
 QUERY_FEED = {"user_id": "cq0", "k": 3, "query": "space robots"}
