@@ -37,6 +37,11 @@ class ApiKeyConfigError(ValueError):
     """The key configuration is missing or malformed; the message says what to fix."""
 
 
+class CredentialError(ValueError):
+    """A request's credential header holds no key; the message names the header, never its value
+    (a client that puts a bare key in `Authorization` would otherwise see it echoed and logged)."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who made a request: the key's role and its name (never the key itself)."""
@@ -77,6 +82,30 @@ class KeyRing:
             if hmac.compare_digest(candidate, entry.key):
                 found = entry.principal
         return found
+
+
+def presented_keys(api_key_headers: list[str], authorization_headers: list[str]) -> set[str]:
+    """The distinct keys a request sends as `X-API-Key` or `Authorization: Bearer` headers.
+
+    Every credential header must carry a key: an empty `X-API-Key`, an empty Bearer token or an
+    `Authorization` of another scheme raises CredentialError even beside a good key. Skipping
+    them let `X-API-Key: ` plus a valid Bearer key through, and what a gateway in front made of
+    the empty header (checked it? passed it as "no key"?) is a guess, as with two different keys.
+    """
+    keys: set[str] = set()
+    for value in api_key_headers:
+        if not value.strip():
+            raise CredentialError("X-API-Key is empty: send the key in it, or leave the header out")
+        keys.add(value.strip())
+    for value in authorization_headers:
+        scheme, _, token = value.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise CredentialError(
+                "Authorization is not 'Bearer <key>' (the only scheme the service takes): send "
+                "the key as Authorization: Bearer <key> or as X-API-Key"
+            )
+        keys.add(token.strip())
+    return keys
 
 
 def parse_api_keys(text: str) -> KeyRing:

@@ -38,7 +38,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import ops_metrics
-from serving.auth import Principal, check_start_keys
+from serving.auth import CredentialError, Principal, check_start_keys, presented_keys
 from serving.body_reading import (
     BodyRefusal,
     charset_refusal,
@@ -74,6 +74,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA_TYPE = "application/json"
 CORS_HEADERS = ("content-type", "x-api-key", "authorization", "idempotency-key")
 CORS_EXPOSED_HEADERS = ("x-bentoml-request-id", "retry-after")
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 async def _reject(
@@ -250,16 +251,6 @@ class LoadShedder:
             self.in_flight += change
 
 
-def presented_keys(headers: Headers) -> set[str]:
-    """The distinct keys sent as `X-API-Key` or `Authorization: Bearer` headers."""
-    keys = {key.strip() for key in headers.getlist("x-api-key") if key.strip()}
-    for authorization in headers.getlist("authorization"):
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            keys.add(token.strip())
-    return keys
-
-
 class ApiKeyGuard:
     """401 without a known key, 403 when its role may not call the route.
 
@@ -285,7 +276,12 @@ class ApiKeyGuard:
         if roles is None:  # RouteGuard answers these first; kept so this guard stands alone
             await _reject(scope, receive, send, 404, "no such route: see /docs.json for the API")
             return
-        keys = presented_keys(Headers(scope=scope))
+        headers = Headers(scope=scope)
+        try:
+            keys = presented_keys(headers.getlist("x-api-key"), headers.getlist("authorization"))
+        except CredentialError as error:
+            await _reject(scope, receive, send, 401, str(error), headers=BEARER_CHALLENGE)
+            return
         if len(keys) > 1:
             # Which one would count is a guess (a gateway may have checked the other): neither.
             await _reject(
@@ -295,7 +291,7 @@ class ApiKeyGuard:
                 401,
                 f"the request sends {len(keys)} different API keys (X-API-Key, Authorization: "
                 "Bearer): send one",
-                headers={"WWW-Authenticate": "Bearer"},
+                headers=BEARER_CHALLENGE,
             )
             return
         key = next(iter(keys), None)
@@ -309,7 +305,7 @@ class ApiKeyGuard:
                 401,
                 f"{path} needs an API key and the request has {what}: send it as X-API-Key "
                 "or Authorization: Bearer",
-                headers={"WWW-Authenticate": "Bearer"},
+                headers=BEARER_CHALLENGE,
             )
             return
         if principal.role not in roles:
