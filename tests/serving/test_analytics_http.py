@@ -66,6 +66,7 @@ def test_days_are_those_of_the_time_zone_asked(triaged: ServiceProcess) -> None:
         ("until=1e20", "9999-12-30"),
         ("sinse=30d", "'sinse'"),  # a typo: was answered with the default window
         ("since=7d&tz=Beijing", "time zone"),
+        ("since=2026-11-01&tz=Europe", "time zone"),  # a zone database folder: was a 500
     ],
 )
 def test_bad_queries_are_clear_400s(triaged: ServiceProcess, query: str, word: str) -> None:

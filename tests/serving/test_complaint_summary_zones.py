@@ -80,6 +80,14 @@ def test_a_name_that_is_no_time_zone_is_refused(name: str) -> None:
         time_zone(name)
 
 
+@pytest.mark.parametrize("name", ["Europe", "Etc", "America/Argentina", "A" * 300])
+def test_a_zone_folder_or_an_overlong_name_is_refused_not_a_crash(name: str) -> None:
+    """Regression: `tz=Europe` (a folder of the zone database) raised IsADirectoryError and
+    `tz=` with 300 letters OSError: both were 500s on /analytics/complaints and /desk/queue."""
+    with pytest.raises(AnalyticsInputError, match="not a time zone name"):
+        time_zone(name)
+
+
 @pytest.mark.parametrize("name", ["EST5EDT", "Etc/UTC", "America/Argentina/Buenos_Aires"])
 def test_names_a_browser_may_report_are_zones(name: str) -> None:
     assert str(time_zone(name)) == name
