@@ -217,7 +217,9 @@ class ProfileSource(Protocol):
 def install_profile_route(app: FastAPI, running: Callable[[], ProfileSource | None]) -> None:
     """Add GET PROFILE_ROUTE to `app`; `running` gives the service instance (None: starting)."""
 
-    @app.get(PROFILE_ROUTE, response_model=UserProfile)
+    # `:path`: the id may hold `/` (sent as %2F, decoded before routing), as serving.settings'
+    # route_of matches it; the document still names the route PROFILE_ROUTE.
+    @app.get(PROFILE_ROUTE.replace("{user_id}", "{user_id:path}"), response_model=UserProfile)
     def user_profile(user_id: str) -> UserProfile:
         """A user's segment, recent complaints and top genres (404: unknown everywhere)."""
         try:

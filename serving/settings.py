@@ -119,17 +119,19 @@ def body_limit(path: str) -> int:
     return BODY_LIMITS.get(route_of(path) or path, DEFAULT_BODY_LIMIT)
 
 
-def _segments_match(template: str, path: str) -> bool:
-    """True if `path` fills `template`: same segments, each `{name}` one non-empty segment."""
-    wanted, given = template.split("/"), path.split("/")
-    return len(wanted) == len(given) and all(
-        (w.startswith("{") and w.endswith("}") and g != "") or w == g
-        for w, g in zip(wanted, given, strict=True)
-    )
+def _fills(template: str, path: str) -> bool:
+    """True if `path` fills `template`: the template's text before and after its one `{name}`,
+    with a non-empty id between them. The id may hold `/`: an id is any text the store takes,
+    `a/b` among them, and a client sends it as `a%2Fb`, which the server decodes before any
+    route sees the path (matched segment by segment, such a user's profile was a 404)."""
+    head, _, rest = template.partition("{")
+    tail = rest.partition("}")[2]
+    return len(path) > len(head) + len(tail) and path.startswith(head) and path.endswith(tail)
 
 
-# Routes with a path parameter, e.g. "/users/{user_id}/profile"; matched segment by segment
-# (never a regular expression), so a lookup costs one pass over the path.
+# Routes with a path parameter, e.g. "/users/{user_id}/profile", each with exactly one (the
+# settings tests check it); matched by their fixed head and tail (never a regular expression),
+# so a lookup costs one pass over the path.
 _TEMPLATES: tuple[str, ...] = tuple(route for route in ROUTE_ROLES if "{" in route)
 
 
@@ -137,7 +139,7 @@ def route_of(path: str) -> str | None:
     """The ROUTE_ROLES entry serving `path`: the path itself, a template it fills, or None."""
     if path in ROUTE_ROLES:
         return path
-    return next((t for t in _TEMPLATES if _segments_match(t, path)), None)
+    return next((t for t in _TEMPLATES if _fills(t, path)), None)
 
 
 def roles_for(path: str) -> frozenset[str] | None:

@@ -113,6 +113,19 @@ def test_unknown_users_and_bad_ids_and_keys_are_refused(profiled: ServiceProcess
     assert profile(profiled, KNOWN, role="triage")[0] == 403
 
 
+def test_a_user_id_holding_a_slash_gets_its_profile(profiled: ServiceProcess) -> None:
+    """Regression: `/events` stored user `a/b` (the id schema allows `/`) but
+    `GET /users/a%2Fb/profile` was a 404 "no such route"."""
+    user = "profile-slash/a/b"
+    post_events(profiled, user, "view", ["50"])
+    status, answer = profile(profiled, "profile-slash%2Fa%2Fb")
+    assert status == 200, answer
+    assert answer["user_id"] == user and answer["known_from"]["events"] == 1
+    status, answer = profile(profiled, "profile-slash%2Fnobody")
+    assert status == 404 and "unknown user 'profile-slash/nobody'" in answer["error"]["message"]
+    assert profile(profiled, "profile-slash%2Fa%2Fb", role="triage")[0] == 403
+
+
 def test_the_at_risk_segment_keeps_complained_genres_out_of_the_feed(
     profiled: ServiceProcess,
 ) -> None:
