@@ -5,13 +5,20 @@ Bodies refuse keys their schema does not know; a query was read leniently, so a 
 had not been sent, with the default window or page, and nothing told the client. The routes'
 own declarations (FastAPI's dependant) say which names each one takes; any other is a 400 that
 names the unknown parameters and the known ones.
+
+A parameter sent twice (`?since=7d&since=30d`) is a 400 too, unless the route takes a list
+of it: FastAPI answered with the last one, while a proxy or a cache in front may read the
+first, as with a JSON object naming a field twice (serving.body_reading).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.utils import field_annotation_is_sequence
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
@@ -30,20 +37,35 @@ def install_query_strictness(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         if request.query_params:
-            allowed = _declared_query(app, request)
-            if allowed is not None:
+            declared = _declared_query(app, request)
+            if declared is not None:
+                allowed = declared.names
                 unknown = sorted(set(request.query_params) - allowed)
                 if unknown:
                     return error_response(400, _message(unknown, allowed))
+                sent = Counter(name for name, _ in request.query_params.multi_items())
+                repeated = sorted(n for n, c in sent.items() if c > 1 and n not in declared.lists)
+                if repeated:
+                    return error_response(
+                        400,
+                        f"the query names {repeated[0][:_SHOWN_CHARACTERS]!r} more than once: "
+                        "send each parameter once",
+                    )
         return await call_next(request)
 
 
-def _declared_query(app: FastAPI, request: Request) -> frozenset[str] | None:
-    """The query parameter names of the route `request` reaches (None: no such route)."""
+@dataclass(frozen=True)
+class _Declared:
+    names: frozenset[str]  # every query parameter the route takes
+    lists: frozenset[str]  # those it takes as a list (sent once per value)
+
+
+def _declared_query(app: FastAPI, request: Request) -> _Declared | None:
+    """The query parameters of the route `request` reaches (None: no such route)."""
     return _declared_in(app.router.routes, request)
 
 
-def _declared_in(routes: Sequence[BaseRoute], request: Request) -> frozenset[str] | None:
+def _declared_in(routes: Sequence[BaseRoute], request: Request) -> _Declared | None:
     for route in routes:
         # A router included with `include_router` sits in the list as one entry holding it
         # (FastAPI's `_IncludedRouter`, `original_router`): its routes are searched in turn.
@@ -60,7 +82,13 @@ def _declared_in(routes: Sequence[BaseRoute], request: Request) -> frozenset[str
             # `/desk?lang=zh` is for the page's script, not the route.
             if dependant is None or not getattr(route, "include_in_schema", False):
                 return None
-            return frozenset(param.alias for param in dependant.query_params)
+            params = dependant.query_params
+            return _Declared(
+                frozenset(param.alias for param in params),
+                frozenset(
+                    p.alias for p in params if field_annotation_is_sequence(p.field_info.annotation)
+                ),
+            )
     return None
 
 

@@ -3,7 +3,9 @@ keep their query for the browser."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query
 from starlette.responses import HTMLResponse
 from starlette.testclient import TestClient
 
@@ -17,6 +19,10 @@ def _app() -> FastAPI:
     @router.get("/counts")
     def counts(since: str = "7d", by: str = "reason") -> dict[str, str]:
         return {"since": since, "by": by}
+
+    @router.get("/tagged")
+    def tagged(tag: Annotated[list[str], Query()]) -> dict[str, list[str]]:
+        return {"tag": tag}
 
     @app.get("/users/{user_id}")
     def user(user_id: str) -> dict[str, str]:
@@ -50,3 +56,12 @@ def test_many_or_long_unknown_names_are_shown_shortened() -> None:
     names = "&".join(f"{'n' * 300}{i}=1" for i in range(9))
     message = client.get(f"/counts?{names}").json()["error"]["message"]
     assert "and 4 more" in message and len(message) < 400
+
+
+def test_a_parameter_sent_twice_is_refused_unless_the_route_takes_a_list() -> None:
+    """Regression: `/analytics/complaints?since=7d&since=8d` was answered with the last one."""
+    client = TestClient(_app())
+    answer = client.get("/counts?since=7d&by=item&since=30d")
+    assert answer.status_code == 400
+    assert "'since' more than once" in answer.json()["error"]["message"]
+    assert client.get("/tagged?tag=a&tag=b").json() == {"tag": ["a", "b"]}
