@@ -193,7 +193,9 @@ def render(summaries: dict[str, dict[str, Any]]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    with cjk_fallback():
+    # Labels are client text (item ids, groups, terms): read as mathtext, an item id such as
+    # `$\\nope{$` (any triage key can send one) made savefig raise and the report fail.
+    with cjk_fallback(), matplotlib.rc_context({"text.parse_math": False}):
         return _page(summaries)
 
 

@@ -110,3 +110,21 @@ def test_chinese_terms_are_listed_as_text_and_drawn_with_a_cjk_font(tmp_path: Pa
         assert missing == []
     else:
         assert missing  # the boxes this fallback exists to avoid
+
+
+def test_ids_that_look_like_mathtext_are_drawn_as_text(tmp_path: Path) -> None:
+    """Regression: an item id `$\\nope{$` (sent with any triage) was parsed as mathtext by the
+    charts, and the report ended in a ValueError traceback, writing nothing."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    outputs = {"sentiment": {"label": "negative"}, "reason": {"label": "$x^$"}}
+    for k in range(6):
+        at = T0 + k * 3600
+        store.triage.record(
+            "lost $bag$ again", outputs, {}, "en", True, f"c{k}", "$\\nope{$", occurred_at=at
+        )
+    out = tmp_path / "report.html"
+    arguments = ["report", "complaints", "--since", "3d", "--until", "2015-02-20"]
+    result = CliRunner().invoke(app, [*arguments, "--store-url", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "data:image/png;base64," in out.read_text(encoding="utf-8")
