@@ -222,6 +222,11 @@ def test_roles_decide_what_a_key_may_call(service: ServiceProcess) -> None:
         assert status == 401 and "2 different API keys" in answer["error"]["message"], answer
     same = {"authorization": f"Bearer {API_KEYS['read']}"}  # the same key twice is one key
     assert service.request("GET", "/model_info", role="read", headers=same)[0] == 200
+    # Regression: an empty X-API-Key beside a valid Bearer key was let through (200).
+    status, answer, _ = service.request(
+        "GET", "/model_info", role=None, headers={**same, "x-api-key": ""}
+    )
+    assert status == 401 and "X-API-Key is empty" in answer["error"]["message"], answer
     assert service.post("/events", {"events": []}, role="triage")[0] == 403
 
 
