@@ -212,6 +212,17 @@ function fieldName(name) {
   return t(`field_${name}`);
 }
 
+// An id is shown as stored, except a bidirectional control in it: the service stores any id a
+// client sends, and an override reorders what follows it (item "\u202e05" read as item 50, and
+// an unclosed one reversed the rest of the line). Each is shown as its code point instead.
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function shownId(id) {
+  if (!id) return "-";
+  return String(id).replace(BIDI_CONTROL,
+    (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
+}
+
 // An API value as the agent reads it: "紧急（critical）" in Chinese, the value itself in English
 // or when the value is a deployment's own label. Never used for what is sent.
 function shown(value) {
@@ -487,7 +498,7 @@ function caseCard(item, choices, outcomes) {
   card.append(
     el("div", { className: "meta" },
       urgencyBadge(item),
-      ` ${when} · ${t("customer")} ${item.customer_id || "-"} · ${t("item")} ${item.item_id || "-"}`),
+      ` ${when} · ${t("customer")} ${shownId(item.customer_id)} · ${t("item")} ${shownId(item.item_id)}`),
     // dir=auto: a message in Arabic or Hebrew reads right to left, its punctuation where its
     // writer put it (in the page's left-to-right flow "!" and "." jumped to the sentence's start).
     el("p", { className: "text", dir: "auto", text: item.text }),
@@ -643,7 +654,8 @@ async function loadTrends() {
       const when = new Date(alert.window_start * 1000).toLocaleString(LANGUAGE);
       return el("li", {
         text: tn("spike", Number(d.count), {
-          when, dimension: dimensionName(alert.dimension), group: shown(alert.group_value),
+          when, dimension: dimensionName(alert.dimension),
+          group: alert.dimension === "reason" ? shown(alert.group_value) : shownId(alert.group_value),
           expected: Number(d.expected).toFixed(1), p: Number(d.p_value).toExponential(1),
         }),
       });

@@ -375,6 +375,24 @@ def test_a_right_to_left_message_reads_right_to_left(
     assert direction(english) == "ltr"
 
 
+def test_a_bidirectional_control_in_an_id_is_shown_not_obeyed(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression: item_id "\u202e05" was shown as "item 50" (another item), and an unclosed
+    override in a customer id reversed the rest of the card's line."""
+    from selenium.webdriver.common.by import By
+
+    status, answer = desk_service.post(
+        "/triage",
+        {"text": "My bag was lost", "customer_id": "desk-\u202ec-17", "item_id": "\u202e05"},
+    )
+    assert status == 200, answer
+    driver = browser
+    _open_desk(driver, desk_service)
+    meta = _card(driver, answer["triage_id"]).find_element(By.CSS_SELECTOR, ".meta").text  # type: ignore[attr-defined]
+    assert "customer desk-[U+202E]c-17 · item [U+202E]05" in meta, meta
+
+
 def test_a_correction_shows_on_its_card_at_once(
     desk_service: ServiceProcess, browser: object
 ) -> None:
