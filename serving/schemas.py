@@ -616,6 +616,17 @@ class ReloadResponse(ModelInfo):
     changed: bool = Field(description="True when a served version changed.")
 
 
+def one_idempotency_header(values: list[str]) -> str | None:
+    """The request's one `Idempotency-Key` header (None: not sent); ValueError for two different
+    ones. Only the first was read, so a retry that carried the other stored the same message
+    again under a second key, and which one a client or gateway meant is a guess."""
+    if len(set(values)) > 1:
+        raise ValueError(
+            f"the request sends {len(set(values))} different Idempotency-Key headers: send one"
+        )
+    return values[0] if values else None
+
+
 def idempotency_key_of(
     in_body: str | None, in_header: str | None, field: str = "idempotency_key"
 ) -> str | None:

@@ -103,6 +103,7 @@ from serving.schemas import (
     TriageRequest,
     TriageResponse,
     idempotency_key_of,
+    one_idempotency_header,
 )
 from serving.served_models import ServedModels
 from serving.settings import (
@@ -584,7 +585,8 @@ def _keyed(ctx: bentoml.Context, in_body: str | None, field: str) -> str | None:
     """The id `field` from the body or the `Idempotency-Key` header: a gateway that retries a
     POST with that header stored a correction twice when only the body's id counted."""
     try:
-        return idempotency_key_of(in_body, ctx.request.headers.get("idempotency-key"), field)
+        in_header = one_idempotency_header(ctx.request.headers.getlist("idempotency-key"))
+        return idempotency_key_of(in_body, in_header, field)
     except ValueError as error:
         raise ApiError(400, str(error)) from None
 

@@ -27,7 +27,7 @@ from starlette.types import Message
 from serving import gateway_settings
 from serving.body_reading import declared_charset
 from serving.middleware import BodyGuard
-from serving.schemas import idempotency_key_of
+from serving.schemas import idempotency_key_of, one_idempotency_header
 from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
 
 TEXT = {"text": "Le vol était très en retard"}
@@ -167,6 +167,15 @@ def test_the_idempotency_header_fills_each_routes_own_id() -> None:
     for in_body in (None, "c-1"):  # a malformed header is refused even where the body wins
         with pytest.raises(ValueError, match="Idempotency-Key header"):
             idempotency_key_of(in_body, "x" * 65, "correction_id")  # 64 characters at most
+
+
+def test_two_different_idempotency_headers_are_refused() -> None:
+    """Regression: `Idempotency-Key: a` and `Idempotency-Key: b` on one /triage were accepted,
+    reading the first only: a retry carrying the other stored the message twice."""
+    with pytest.raises(ValueError, match="2 different Idempotency-Key headers"):
+        one_idempotency_header(["key-a", "key-b"])
+    assert one_idempotency_header(["key-a", "key-a"]) == "key-a"
+    assert one_idempotency_header([]) is None
 
 
 # -- the real service ---------------------------------------------------------------------------
