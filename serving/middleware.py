@@ -8,7 +8,8 @@ Order, outermost first:
    template (`serving.metrics_labels`), so a path parameter never becomes a series either.
 2. `HostGuard`: only the configured Host names (a DNS-rebinding page cannot reach a local service).
    Then `DocsPageHeaders` (serving.docs_page_headers): a Content-Security-Policy on the open
-   API docs page, which BentoML ships with a third-party tag manager script.
+   API docs page, which BentoML ships with a third-party tag manager script; and
+   `PrivateAnswers` (serving.private_answers): no caching of a keyed route's answer.
 3. `CorsGuard`: starlette's CORS, only when `AGORA_ALLOWED_ORIGINS` names origins.
 4. `LoadShedder`: a per-worker in-flight limit; beyond it a 503 with `Retry-After` at once,
    instead of a queue that turns into timeouts.
@@ -51,6 +52,7 @@ from serving.docs_page_headers import DocsPageHeaders
 from serving.errors import error_response
 from serving.gateway_settings import body_timeout_s
 from serving.metrics_labels import label_metrics_by_route
+from serving.private_answers import PrivateAnswers
 from serving.settings import (
     BATCH_PATHS,
     BODY_ONLY_PATHS,
@@ -423,6 +425,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 INNER_GUARDS: tuple[type, ...] = (
     HostGuard,
     DocsPageHeaders,
+    PrivateAnswers,
     CorsGuard,
     LoadShedder,
     ApiKeyGuard,

@@ -210,10 +210,11 @@ def test_roles_decide_what_a_key_may_call(service: ServiceProcess) -> None:
         "POST", "/recommend", b"{}", role=None, headers={"x-api-key": "not-a-key-0123456789"}
     )
     assert status == 401
-    status, _, _ = service.request(
+    status, _, got = service.request(
         "GET", "/model_info", role=None, headers={"authorization": f"Bearer {API_KEYS['read']}"}
     )
     assert status == 200
+    assert got["cache-control"] == "no-store" and got["x-content-type-options"] == "nosniff"
     # A good key beside a bad one: which counts would be a guess (a gateway may check the other)
     for other in ("not-a-key-0123456789", API_KEYS["admin"]):
         status, answer, _ = service.request(
