@@ -87,10 +87,12 @@ class KeyRing:
 def presented_keys(api_key_headers: list[str], authorization_headers: list[str]) -> set[str]:
     """The distinct keys a request sends as `X-API-Key` or `Authorization: Bearer` headers.
 
-    Every credential header must carry a key: an empty `X-API-Key`, an empty Bearer token or an
-    `Authorization` of another scheme raises CredentialError even beside a good key. Skipping
-    them let `X-API-Key: ` plus a valid Bearer key through, and what a gateway in front made of
-    the empty header (checked it? passed it as "no key"?) is a guess, as with two different keys.
+    A header of the service's own kinds must carry a key: an empty `X-API-Key` or an empty Bearer
+    token raises CredentialError even beside a good key. Skipping them let `X-API-Key: ` plus a
+    valid Bearer key through, and what a gateway in front made of the empty header (checked it?
+    passed it as "no key"?) is a guess, as with two different keys. An `Authorization` of another
+    scheme (`Basic`, a bare value) is not a key of the service: beside an `X-API-Key` it is a
+    gateway's own credential and is left alone; alone it is refused with the scheme to use.
     """
     keys: set[str] = set()
     for value in api_key_headers:
@@ -99,12 +101,15 @@ def presented_keys(api_key_headers: list[str], authorization_headers: list[str])
         keys.add(value.strip())
     for value in authorization_headers:
         scheme, _, token = value.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if scheme.lower() == "bearer" and not token.strip():
+            raise CredentialError("Authorization: Bearer holds no key: send 'Bearer <key>'")
+        if scheme.lower() == "bearer":
+            keys.add(token.strip())
+        elif not api_key_headers:
             raise CredentialError(
                 "Authorization is not 'Bearer <key>' (the only scheme the service takes): send "
                 "the key as Authorization: Bearer <key> or as X-API-Key"
             )
-        keys.add(token.strip())
     return keys
 
 

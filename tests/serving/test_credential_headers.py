@@ -1,5 +1,6 @@
-"""Every credential header a request carries must hold a key: an empty or foreign-scheme one is
-refused even beside a good key, and a refusal never repeats what the header held."""
+"""Every credential header of the service's kinds must hold a key: an empty one is refused even
+beside a good key, another `Authorization` scheme is refused unless an `X-API-Key` carries the
+key, and a refusal never repeats what the header held."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ def test_keys_are_read_from_either_header_and_counted_once() -> None:
     assert presented_keys([], [f"Bearer {KEY}"]) == {KEY}
     assert presented_keys([f" {KEY} "], [f"bearer  {KEY}", f"BEARER {KEY}"]) == {KEY}
     assert presented_keys([], []) == set()
+    # A gateway's own credential beside the service's key is not read as a key.
+    assert presented_keys([KEY], ["Basic dXNlcjpwYXNz"]) == {KEY}
 
 
 @pytest.mark.parametrize(
@@ -31,7 +34,7 @@ def test_keys_are_read_from_either_header_and_counted_once() -> None:
         ([""], [f"Bearer {KEY}"], "X-API-Key"),
         (["   "], [f"Bearer {KEY}"], "X-API-Key"),
         ([KEY], ["Bearer "], "Authorization"),
-        ([KEY], ["Basic dXNlcjpwYXNz"], "Authorization"),
+        ([], ["Basic dXNlcjpwYXNz"], "Authorization"),
         ([], [KEY], "Authorization"),  # a bare key, no scheme: refused without echoing it
         ([], [f"Bearer\t{KEY}"], "Authorization"),  # RFC 7235: one space after the scheme
     ],
@@ -60,5 +63,9 @@ def test_an_empty_api_key_header_beside_a_valid_bearer_key_is_a_401(monkeypatch:
     assert refused.json()["error"]["code"] == "unauthorized"
     assert "X-API-Key is empty" in refused.json()["error"]["message"]
     assert refused.headers["www-authenticate"] == "Bearer"
-    basic = client.get("/model_info", headers={"X-API-Key": KEY, "Authorization": "Basic eDp5"})
+    empty_bearer = client.get("/model_info", headers={"X-API-Key": KEY, "Authorization": "Bearer "})
+    assert empty_bearer.status_code == 401 and "holds no key" in empty_bearer.text
+    basic = client.get("/model_info", headers={"Authorization": "Basic eDp5"})
     assert basic.status_code == 401 and "Authorization is not" in basic.text
+    gateway = client.get("/model_info", headers={"X-API-Key": KEY, "Authorization": "Basic eDp5"})
+    assert gateway.status_code == 200, gateway.text
