@@ -92,6 +92,18 @@ def test_copies_of_one_text_are_held_out_together() -> None:
     assert not set(holdout[S.TEXT]) & set(augmented.train_texts)
 
 
+def test_a_corrected_text_of_the_test_part_is_held_out_not_trained() -> None:
+    """Regression: a correction of a text the fixed test part holds joined the training data,
+    and the gate scored the candidate on an answer it had learned (5 of 5 in a trial)."""
+    corrections = _corrections(40)
+    # Every record gets the test part's text, whatever its hash bucket says.
+    in_test = corrections.assign(**{S.TEXT: "fine"}, triage_id=[f"in-test-{i}" for i in range(40)])
+    augmented, holdout, _ = with_corrections(_split(), pd.concat([corrections, in_test]), 0.25)
+    assert "fine" not in augmented.train_texts
+    assert set(in_test["triage_id"]) <= set(holdout["triage_id"])
+    assert augmented.lineage["corrections_in_test"] == 40
+
+
 def _version(kind: str | None) -> VersionSummary:
     tags = {} if kind is None else {"agora.model": kind}
     return VersionSummary("m", "3", ("champion",), "macro_f1", 0.8, "f", 0.0, "run", tags)

@@ -129,7 +129,10 @@ def with_corrections(
     usable = corrections[same_language & corrections[S.LABEL].isin(split.classes)]
     skipped = len(corrections) - len(usable)
     other_language = int((~same_language).sum())
-    held = holdout_mask(usable[S.TEXT], holdout_share)
+    # A corrected text the fixed test part holds is held out whatever its hash: trained on, it
+    # would be scored by the gate as an answer the candidate learned and the champion did not.
+    in_test = usable[S.TEXT].isin(set(split.test_texts))
+    held = holdout_mask(usable[S.TEXT], holdout_share) | in_test
     train, holdout = usable[~held], usable[held]
     augmented = dataclasses.replace(
         split,
@@ -147,6 +150,7 @@ def with_corrections(
             "corrections_holdout_share": holdout_share,
             "corrections_other_language": other_language,
             "corrections_unknown_label": skipped - other_language,
+            "corrections_in_test": int(in_test.sum()),  # held out as texts of the test part
             # The last correction read: the retrain used the latest correction of each record
             # up to this position of the corrections log (0: none).
             "corrections_through": int(corrections[CORRECTION_SEQ].max())
