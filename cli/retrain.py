@@ -114,7 +114,7 @@ def retrain_triage_command(
 ) -> None:
     """Retrain a triage model with the agents' stored corrections."""
     from training.retrain.common import check_service_url
-    from training.retrain.triage import retrain_triage
+    from training.retrain.triage import NothingNewToLearnError, retrain_triage
 
     try:
         check_service_url(service_url)
@@ -131,6 +131,10 @@ def retrain_triage_command(
         )
     except (*BAD_INPUT_ERRORS, ValueError) as error:
         raise bad_input(error) from None
+    except NothingNewToLearnError as error:
+        # Not bad input, but what was asked (learn from corrections) had nothing to do: a
+        # cron job sees it, and no copy of the champion is registered or promoted.
+        raise step_failed(error) from None
     if outcome.holdout_share < holdout_share:
         typer.echo(
             f"held out {outcome.holdout_share:.2f} of the corrections, not {holdout_share:.2f}: "

@@ -9,18 +9,23 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from data import schemas as S
 from data.store.triage_log import CORRECTION_SEQ
 from features.text_splits import Task, TextSplit
 from training.promotion import VersionSummary
 from training.retrain.triage import (
+    NothingNewToLearnError,
     candidate_kind,
     champion_holdout_share,
     holdout_share_for,
+    learned_already,
+    refuse_a_copy,
     with_corrections,
 )
 from training.tracking import configure_tracking
+from training.triage.tracking import test_fingerprint as fingerprint_of
 
 
 def _split() -> TextSplit:
@@ -158,3 +163,52 @@ def test_the_lineage_names_the_last_correction_read() -> None:
     assert augmented.lineage["corrections_through"] == 12
     empty = _corrections(0)
     assert with_corrections(_split(), empty, 0.25)[0].lineage["corrections_through"] == 0
+
+
+def _champion_of(augmented: TextSplit, fingerprint: str | None = None) -> VersionSummary:
+    return dataclasses.replace(
+        _version("tfidf"), eval_fingerprint=fingerprint or fingerprint_of(augmented)
+    )
+
+
+def test_a_retrain_with_no_new_correction_has_nothing_new_to_learn() -> None:
+    """Regression: a retrain with no correction since the champion's registered a copy of it
+    and promoted it on the tie, every time it ran."""
+    augmented, _, _ = with_corrections(_split(), _corrections(12), 0.25)
+    params = {
+        "split.corrections_train": str(augmented.lineage["corrections_train"]),
+        "split.corrections_sha256": str(augmented.lineage["corrections_sha256"]),
+    }
+    assert learned_already(_champion_of(augmented), params, augmented)
+    # One correction more, or other evaluation data, is something new.
+    more, _, _ = with_corrections(_split(), _corrections(13), 0.25)
+    assert not learned_already(_champion_of(augmented), params, more)
+    assert not learned_already(_champion_of(augmented, "other"), params, augmented)
+
+
+def test_a_plain_champion_learned_no_corrections() -> None:
+    # A champion of `agora train triage` records no corrections: a retrain with none is a copy.
+    plain, _, _ = with_corrections(_split(), _corrections(0), 0.25)
+    assert learned_already(_champion_of(plain), {}, plain)
+    corrected, _, _ = with_corrections(_split(), _corrections(4), 0.25)
+    assert not learned_already(_champion_of(corrected), {}, corrected)
+
+
+def test_a_candidate_the_gate_refused_is_not_trained_again_on_the_same_data(
+    isolated_home: Path,
+) -> None:
+    """Regression: after the gate refused a candidate, each retrain with no new correction
+    registered another copy of it (v4, then v5 in a trial), refused again."""
+    configure_tracking()
+    augmented, _, _ = with_corrections(_split(), _corrections(12), 0.25)
+    with mlflow.start_run() as run:
+        mlflow.log_params({f"split.{k}": v for k, v in augmented.lineage.items()})
+    client = MlflowClient()
+    client.create_registered_model("m")
+    tags = {"agora.model": "tfidf", "agora.eval_fingerprint": fingerprint_of(augmented)}
+    client.create_model_version("m", "runs:/x/model", run.info.run_id, tags=tags)
+    with pytest.raises(NothingNewToLearnError, match="v1 \\(refused by the gate\\)"):
+        refuse_a_copy("m", "tfidf", None, augmented, 12)
+    refuse_a_copy("m", "ensemble", None, augmented, 12)  # another kind is something new
+    more, _, _ = with_corrections(_split(), _corrections(13), 0.25)
+    refuse_a_copy("m", "tfidf", None, more, 13)

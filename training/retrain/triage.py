@@ -26,7 +26,7 @@ from features.text_splits import TextSplit, load_split
 from models.classifiers import load_classifier
 from models.classifiers.catalog import ClassifierType
 from models.served_models import default_triage_dataset
-from training.promotion import VersionSummary
+from training.promotion import VersionSummary, list_versions
 from training.promotion import champion as champion_of
 from training.retrain.common import (
     RetrainOutcome,
@@ -43,6 +43,7 @@ from training.triage.pipeline import (
     registered_name,
     train_triage,
 )
+from training.triage.tracking import test_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,55 @@ def champion_holdout_share(run_id: str | None) -> float | None:
         )
         return None
     return float(recorded)
+
+
+class NothingNewToLearnError(Exception):
+    """A version of the retrain's kind was trained on the same corrections and data."""
+
+
+def learned_already(
+    current: VersionSummary, champion_params: dict[str, str], augmented: TextSplit
+) -> bool:
+    """Whether `current` was trained on what `augmented` holds: the same corrections (by the
+    hash its lineage records; a run that records none learned none) and the same evaluation
+    data (its fingerprint).
+
+    Retraining then fits the champion again: a nightly retrain with no new correction
+    registered a copy and moved `@champion` to it, on a tie, every night.
+    """
+    corrections_now = augmented.lineage["corrections_sha256"]
+    learned = champion_params.get("split.corrections_sha256")
+    if learned is None:  # a plain training run, or a retrain before the hash was recorded
+        used = int(augmented.lineage["corrections_train"]) + int(
+            augmented.lineage["corrections_holdout"]
+        )
+        same_corrections = used == 0 and "split.corrections_train" not in champion_params
+    else:
+        same_corrections = learned == corrections_now
+    return same_corrections and current.eval_fingerprint == test_fingerprint(augmented)
+
+
+def refuse_a_copy(
+    name: str, kind: str, current: VersionSummary | None, augmented: TextSplit, used: int
+) -> None:
+    """NothingNewToLearnError when the champion, or the newest version (a candidate the gate
+    refused), is of `kind` and was trained on what `augmented` holds: this retrain would
+    register a copy of it."""
+    versions = [current] if current is not None else []
+    newest = list_versions(MlflowClient(), name)[:1]
+    versions += [v for v in newest if current is None or v.version != current.version]
+    for version in versions:
+        if version.run_id is None or version.tags.get(MODEL_TAG) != kind:
+            continue
+        params = MlflowClient().get_run(version.run_id).data.params
+        if learned_already(version, params, augmented):
+            which = "the champion" if version is current else "refused by the gate"
+            raise NothingNewToLearnError(
+                f"nothing new to learn: {name} v{version.version} ({which}) was trained on "
+                f"these same {used} corrections (through position "
+                f"{augmented.lineage['corrections_through']}) and data, so no version was "
+                "registered; retrain once agents have corrected more, or give --model or --config"
+            )
 
 
 def with_corrections(
@@ -207,6 +257,8 @@ def retrain_triage(
             requested,
         )
     augmented, holdout, skipped = with_corrections(split, corrections, holdout_share)
+    if config_path is None:  # another config is something new to train
+        refuse_a_copy(name, model, current, augmented, len(corrections) - skipped)
     logger.info(
         "retraining %s with %d corrections (%d held out, %d skipped)",
         task,
