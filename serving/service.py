@@ -527,9 +527,10 @@ class Agora:
         # An unknown record is a 404 whatever the label; a label is then checked against the
         # served models' labels: a misspelt one would otherwise be stored, shown on the desk,
         # refile knowledge-base cases and train the next retrain.
-        if not self.store.triage.exists(request.triage_id):
+        language = self.store.triage.language_of(request.triage_id)
+        if language is None:
             raise ApiError(404, "unknown triage_id: correct a triage the service recorded")
-        label = self._engine().correction_label(request.field, request.correct_label)
+        label = self._engine().correction_label(request.field, request.correct_label, language)
         correction_id, stored = self.store.triage.add_correction(
             request.triage_id,
             request.field,

@@ -162,11 +162,12 @@ class TriageLog:
         with self.engine.connect() as connection:
             return {row[0] for row in connection.execute(self._complained, bound)}
 
-    def exists(self, triage_id: str) -> bool:
-        """Whether the store holds the triage record `triage_id`."""
-        query = select(triage_records.c.triage_id).where(triage_records.c.triage_id == triage_id)
+    def language_of(self, triage_id: str) -> str | None:
+        """The language of the triage record `triage_id`; None when the store holds no such
+        record."""
+        query = select(triage_records.c.language).where(triage_records.c.triage_id == triage_id)
         with self.engine.connect() as connection:
-            return connection.execute(query).first() is not None
+            return connection.execute(query).scalar_one_or_none()
 
     def add_correction(
         self,

@@ -165,22 +165,29 @@ class TriageEngine:
         choices["is_complaint"] = ["true", "false"]
         return choices
 
-    def correction_label(self, field: str, label: str) -> str:
+    def correction_label(self, field: str, label: str, language: str | None = None) -> str:
         """`label` as the served models spell it for `field` (case and outer spaces ignored);
         TriageInputError naming the allowed labels when it is none of them.
 
-        A field no served model answers (e.g. `reason` without a reason model) takes any label:
-        its taxonomy is the corrections' own until a model is trained on them.
+        With the record's `language`, a field a model of that language answers takes that
+        model's labels only: `neutral` on a Chinese text (a two-class model) was stored, then
+        skipped by every retrain. A field no served model answers (e.g. `reason` without a
+        reason model) takes any label: its taxonomy is the corrections' own until a model is
+        trained on them.
         """
         allowed = self._choices.get(field)
         if not allowed:
             return label
+        own = self.models.get(field, {}).get(language or "")
+        if own is not None:
+            allowed = sorted(own.classifier.classes_)
         by_key = {choice.strip().casefold(): choice for choice in allowed}
         found = by_key.get(label.strip().casefold())
         if found is None:
+            of = f"{field} of a '{language}' text" if own is not None else field
             raise TriageInputError(
-                f"correct_label is none of the labels the service knows for {field}: "
-                f"{quote_labels(allowed)} (GET /desk/queue lists them all as choices)"
+                f"correct_label is none of the labels the service knows for {of}: "
+                f"{quote_labels(allowed)} (GET /desk/queue lists every language's as choices)"
             )
         return found
 
