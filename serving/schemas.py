@@ -463,8 +463,9 @@ class CorrectionRequest(_AgentNote):
     field: Literal["sentiment", "is_complaint", "reason", "category", "urgency", "queue"]
     correct_label: Label = Field(
         description=(
-            "One of the labels the served models know for `field` (case and outer spaces "
-            "ignored); GET /desk/queue lists them as `choices`. Another label is a 400."
+            "One of the labels the served models know for `field`, those of the model of the "
+            "record's language where one answers it (case and outer spaces ignored); GET "
+            "/desk/queue lists every language's as `choices`. Another label is a 400."
         )
     )
     correction_id: CorrectionId | None = Field(
