@@ -149,6 +149,11 @@ def retrain_triage_command(
         f"language, {outcome.corrections_skipped - other_language} with a label the model "
         "does not know)"
     )
+    if outcome.corrections_disputed:
+        typer.echo(
+            f"{outcome.corrections_disputed} corrected records carry different labels from "
+            "different corrections (agents disagreed): each was used with its latest"
+        )
     if outcome.candidate_holdout_accuracy is not None:
         champion = outcome.champion_holdout_accuracy
         typer.echo(

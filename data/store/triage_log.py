@@ -45,6 +45,8 @@ TRUE_LABEL: Final = "true"
 FALSE_LABEL: Final = "false"
 # The column of `TriageLog.corrected_texts` holding each correction's position in the log.
 CORRECTION_SEQ: Final = "correction_seq"
+# Whether the record's corrections of a field name more than one label (agents disagreed).
+CORRECTION_DISPUTED: Final = "correction_disputed"
 # What makes two corrections with one id the same correction (besides their triage_id).
 _CORRECTION_CONTENT: Final = ("field", "correct_label", "agent")
 # Characters a text column cannot hold (NUL, in PostgreSQL) or encode (lone surrogates):
@@ -201,9 +203,10 @@ class TriageLog:
         return correction_id, inserted
 
     def corrected_texts(self, field: str) -> pd.DataFrame:
-        """The latest correction of `field` per triage record, with its redacted text and its
+        """The latest correction of `field` per triage record, with its redacted text, its
         position in the corrections log (`CORRECTION_SEQ`: a run's lineage records the last
-        one it read)."""
+        one it read) and whether earlier corrections of it named another label
+        (`CORRECTION_DISPUTED`)."""
         query = (
             select(
                 triage_records.c.triage_id,
@@ -218,9 +221,12 @@ class TriageLog:
         )
         with self.engine.connect() as connection:
             frame = pd.DataFrame(connection.execute(query).mappings().all())
-        columns = ["triage_id", S.TEXT, S.LABEL, S.LANGUAGE, CORRECTION_SEQ]
+        columns = ["triage_id", S.TEXT, S.LABEL, S.LANGUAGE, CORRECTION_SEQ, CORRECTION_DISPUTED]
         if frame.empty:
             return pd.DataFrame(columns=columns)
+        # The latest label counts; a retrain says how many records it settled that way.
+        labels = frame.groupby("triage_id")["correct_label"].transform("nunique")
+        frame = frame.assign(**{CORRECTION_DISPUTED: labels > 1})
         frame = frame.drop_duplicates("triage_id", keep="last")
         renamed = {"redacted_text": S.TEXT, "correct_label": S.LABEL, "seq": CORRECTION_SEQ}
         return frame.rename(columns=renamed)[columns].reset_index(drop=True)

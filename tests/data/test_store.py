@@ -16,7 +16,7 @@ from data import schemas as S
 from data.events import EVENT_COLUMNS, EVENT_ID_LENGTH, EVENT_SEQ, MAX_FUTURE_S
 from data.store import Event, Store, StoreConflictError, StoreError
 from data.store.tables import corrections
-from data.store.triage_log import CORRECTION_SEQ
+from data.store.triage_log import CORRECTION_DISPUTED, CORRECTION_SEQ
 
 
 def _event(n: int, user: str = "u1", item: str | None = None, kind: str = "view") -> Event:
@@ -201,3 +201,17 @@ def test_text_a_column_cannot_hold_is_stored_with_a_replacement_character(store:
     triage_id = store.triage.record("bad\x00byte \ud800", {"e": ["x\x00"]}, {}, "en", False, "c")
     store.triage.add_correction(triage_id, "sentiment", "neutral", "agent-7")
     assert store.triage.corrected_texts("sentiment")[S.TEXT].tolist() == ["bad\ufffdbyte \ufffd"]
+
+
+def test_a_record_agents_corrected_to_different_labels_is_marked_disputed(store: Store) -> None:
+    """Regression: two agents' opposite corrections of one record reached the retrain as the
+    latest alone, and nothing said the agents had disagreed."""
+    disputed = store.triage.record("so-so trip", {}, {}, "en", False, customer_id="c1")
+    agreed = store.triage.record("great trip", {}, {}, "en", False, customer_id="c2")
+    store.triage.add_correction(disputed, "sentiment", "positive", "ana")
+    store.triage.add_correction(disputed, "sentiment", "negative", "bob")
+    store.triage.add_correction(agreed, "sentiment", "positive", "ana")
+    store.triage.add_correction(agreed, "sentiment", "positive", "bob")
+    frame = store.triage.corrected_texts("sentiment").set_index("triage_id")
+    assert frame.loc[disputed, S.LABEL] == "negative"
+    assert frame[CORRECTION_DISPUTED].to_dict() == {disputed: True, agreed: False}

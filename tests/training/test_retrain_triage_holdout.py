@@ -12,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from data import schemas as S
-from data.store.triage_log import CORRECTION_SEQ
+from data.store.triage_log import CORRECTION_DISPUTED, CORRECTION_SEQ
 from features.text_splits import Task, TextSplit
 from training.promotion import VersionSummary
 from training.retrain.triage import (
@@ -212,3 +212,10 @@ def test_a_candidate_the_gate_refused_is_not_trained_again_on_the_same_data(
     refuse_a_copy("m", "ensemble", None, augmented, 12)  # another kind is something new
     more, _, _ = with_corrections(_split(), _corrections(13), 0.25)
     refuse_a_copy("m", "tfidf", None, more, 13)
+
+
+def test_the_lineage_counts_the_records_agents_disagreed_on() -> None:
+    corrections = _corrections(6).assign(**{CORRECTION_DISPUTED: [True, False] * 3})
+    augmented, _, _ = with_corrections(_split(), corrections, 0.25)
+    assert augmented.lineage["corrections_disputed"] == 3
+    assert with_corrections(_split(), _corrections(6), 0.25)[0].lineage["corrections_disputed"] == 0

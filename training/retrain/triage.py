@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from data import schemas as S
 from data.store import Store
-from data.store.triage_log import CORRECTION_SEQ
+from data.store.triage_log import CORRECTION_DISPUTED, CORRECTION_SEQ
 from features.text_splits import TextSplit, load_split
 from models.classifiers import load_classifier
 from models.classifiers.catalog import ClassifierType
@@ -61,6 +61,7 @@ class TriageRetrainOutcome(RetrainOutcome):
     corrections_holdout: int
     corrections_skipped: int  # of another language, or labels the model's classes lack
     corrections_other_language: int  # of those skipped
+    corrections_disputed: int  # used with the latest of the labels agents gave them
     holdout_share: float  # as asked, or the champion's when that is smaller
     candidate_holdout_accuracy: float | None  # on the held-out corrections alone
     champion_holdout_accuracy: float | None
@@ -201,6 +202,10 @@ def with_corrections(
             "corrections_other_language": other_language,
             "corrections_unknown_label": skipped - other_language,
             "corrections_in_test": int(in_test.sum()),  # held out as texts of the test part
+            # Records agents corrected to different labels: the latest one was used.
+            "corrections_disputed": int(usable[CORRECTION_DISPUTED].sum())
+            if CORRECTION_DISPUTED in usable
+            else 0,
             # The last correction read: the retrain used the latest correction of each record
             # up to this position of the corrections log (0: none).
             "corrections_through": int(corrections[CORRECTION_SEQ].max())
@@ -294,6 +299,7 @@ def retrain_triage(
         corrections_holdout=len(holdout),
         corrections_skipped=skipped,
         corrections_other_language=int(augmented.lineage["corrections_other_language"]),
+        corrections_disputed=int(augmented.lineage["corrections_disputed"]),
         holdout_share=holdout_share,
         candidate_holdout_accuracy=_holdout_accuracy(trained, holdout),
         champion_holdout_accuracy=champion_holdout,
