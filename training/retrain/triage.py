@@ -162,7 +162,8 @@ def refuse_a_copy(
                 f"nothing new to learn: {name} v{version.version} ({which}) was trained on "
                 f"these same {used} corrections (through position "
                 f"{augmented.lineage['corrections_through']}) and data, so no version was "
-                "registered; retrain once agents have corrected more, or give --model or --config"
+                "registered; retrain once agents have corrected more, or give another --model "
+                "or a --config"
             )
 
 
