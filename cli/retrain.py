@@ -132,9 +132,10 @@ def retrain_triage_command(
     except (*BAD_INPUT_ERRORS, ValueError) as error:
         raise bad_input(error) from None
     except NothingNewToLearnError as error:
-        # Not bad input, but what was asked (learn from corrections) had nothing to do: a
-        # cron job sees it, and no copy of the champion is registered or promoted.
-        raise step_failed(error) from None
+        # A normal night of a scheduled retrain, like a candidate the gate refuses (also exit
+        # 0): nothing failed, and no copy of the champion is registered or promoted.
+        typer.echo(str(error))
+        return
     if outcome.holdout_share < holdout_share:
         typer.echo(
             f"held out {outcome.holdout_share:.2f} of the corrections, not {holdout_share:.2f}: "

@@ -107,3 +107,18 @@ def test_a_promotion_the_service_was_not_told_of_fails_the_retrain(
     code, output = _run("retrain", "recommender", "--service-url", "http://127.0.0.1:9")
     assert code == 1, output
     assert "promoted" in output and "still serves the previous champion" in output, output
+
+
+def test_a_retrain_with_nothing_new_to_learn_says_so_and_exits_0(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A scheduled retrain on a night without corrections is a normal outcome, as a candidate
+    # the gate refuses is: a cron job must not read it as a failed step.
+    import training.retrain.triage as retrain
+
+    def nothing_new(*args: object, **kwargs: object) -> None:
+        raise retrain.NothingNewToLearnError("nothing new to learn: m v1 (the champion) ...")
+
+    monkeypatch.setattr(retrain, "retrain_triage", nothing_new)
+    code, output = _run("retrain", "triage", "--task", "category")
+    assert code == 0 and "nothing new to learn: m v1" in output, output
