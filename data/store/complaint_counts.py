@@ -11,7 +11,8 @@ most TEXT_SAMPLE_CHARS characters each.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -19,7 +20,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, select
 
 from data.store.connection import StoreError
-from data.store.tables import triage_records
+from data.store.tables import corrections, triage_records
 from data.store.triage_log import (
     TRUE_LABEL,
     is_complaint_after_corrections,
@@ -39,32 +40,56 @@ NEGATIVE: Final = "negative"
 PAIR_SEPARATOR: Final = " · "
 
 _T = triage_records.c
-# A record counts as a complaint as an agent last corrected it, else as the model said: a false
-# complaint an agent corrected away must not feed a spike alert or the trends.
-_COMPLAINT = is_complaint_after_corrections() == TRUE_LABEL
 # The group of a record the model gave no such label (no reason model for its language, an
 # empty text): counted under this name, so a dimension's groups and `other` add up to the total.
 NO_LABEL: Final = "(none)"
 
-
-def _labelled(field: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The record's `field` as an agent last corrected it, else as the model said, else NO_LABEL."""
-    return func.coalesce(label_after_corrections(field, column), NO_LABEL)
+LabelOf = Callable[[str, ColumnElement[Any]], ColumnElement[Any]]
 
 
-_SENTIMENT = label_after_corrections("sentiment", _T.sentiment)
-# The dimensions a count can be grouped by, and the expression of each. Records without an item
-# are not about one: the item dimensions leave them out (every other dimension counts them).
-DIMENSIONS: Final[dict[str, ColumnElement[Any]]] = {
-    "reason": _labelled("reason", _T.reason),
-    "category": _labelled("category", _T.category),
-    "queue": _labelled("queue", _T.queue),
-    "item": _T.item_id,
-    "sentiment": func.coalesce(_SENTIMENT, NO_LABEL),
-    "item_reason": _T.item_id + PAIR_SEPARATOR + _labelled("reason", _T.reason),
-}
+def _model_label(field: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The record's `field` as the model said, whatever agents corrected."""
+    return column
+
+
+def _dimensions(label_of: LabelOf) -> dict[str, ColumnElement[Any]]:
+    """Each dimension's group of a record, its labels read by `label_of`. Records without an
+    item are not about one: the item dimensions give them no group (every other dimension does)."""
+
+    def labelled(field: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.coalesce(label_of(field, column), NO_LABEL)
+
+    return {
+        "reason": labelled("reason", _T.reason),
+        "category": labelled("category", _T.category),
+        "queue": labelled("queue", _T.queue),
+        "item": _T.item_id,
+        "sentiment": labelled("sentiment", _T.sentiment),
+        "item_reason": _T.item_id + PAIR_SEPARATOR + labelled("reason", _T.reason),
+    }
+
+
+# Labels count as an agent last corrected them, else as the model said: a false complaint an
+# agent corrected away must not feed a spike alert or the trends.
+DIMENSIONS: Final[dict[str, ColumnElement[Any]]] = _dimensions(label_after_corrections)
+_COMPLAINT = is_complaint_after_corrections() == TRUE_LABEL
+_NEGATIVE = label_after_corrections("sentiment", _T.sentiment) == NEGATIVE
+# The same as the model said. A count groups every record of its range by these (plain columns),
+# then moves the few records agents corrected to their corrected groups: looking each record's
+# corrections up in the scan (a correlated subquery per label per record, three or four per
+# record) cost more than reading the records, for the few thousand records ever corrected.
+_MODEL_DIMENSIONS: Final = _dimensions(_model_label)
+_MODEL_COMPLAINT = _T.is_complaint.is_(True)
+_MODEL_NEGATIVE = _T.sentiment == NEGATIVE
 # Every dimension but sentiment counts complaints only (a "reason" of a happy message is noise).
 ALL_RECORDS_DIMENSIONS: Final = frozenset({"sentiment"})
+# A record's place in the counts: (bucket, group, is a complaint, has negative sentiment).
+_Key = tuple[int, str | None, bool, bool]
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """1 where `condition` holds, else 0 (NULL too), as the counts sum it."""
+    return case((condition, 1), else_=0)
 
 
 @dataclass(frozen=True)
@@ -157,44 +182,31 @@ class ComplaintCounts:
         if by not in DIMENSIONS:
             raise StoreError(f"unknown dimension '{by}'; one of {sorted(DIMENSIONS)}")
         n = bucket_count(since, until, width, max_buckets)
-        group = DIMENSIONS[by]
-        where = [in_range(since, until), group.is_not(None)]
-        if by not in ALL_RECORDS_DIMENSIONS:
-            where.append(_COMPLAINT)
-        bucket = self._bucket(since, width).label("bucket")
-        with self.engine.connect() as connection:
-            top = connection.execute(
-                select(group.label("g"), func.count().label("n"))
-                .where(*where)
-                .group_by(group)
-                .order_by(func.count().desc(), group)
-                .limit(max(1, min(max_groups, MAX_GROUPS)))
-            ).all()
-            per_group = connection.execute(
-                select(bucket, group.label("g"), func.count()).where(*where).group_by(bucket, group)
-            ).all()
-            per_bucket = connection.execute(
-                select(
-                    bucket,
-                    func.count(),
-                    func.sum(case((_COMPLAINT, 1), else_=0)),
-                    func.sum(case((_SENTIMENT == NEGATIVE, 1), else_=0)),
-                )
-                .where(in_range(since, until))
-                .group_by(bucket)
-            ).all()
-        kept = {str(g): int(count) for g, count in top}
+        records = self._records_by_key(by, since, until, width)
+        complaints_only = by not in ALL_RECORDS_DIMENSIONS
+        in_groups: list[tuple[int, str, int]] = []  # (bucket, group, count) a group counts
+        group_totals: Counter[str] = Counter()
+        totals, complaints, negatives = [0] * n, [0] * n, [0] * n
+        for (index, g, complained, negative), count in records.items():
+            if not 0 <= index < n or count == 0:
+                continue
+            totals[index] += count
+            complaints[index] += count if complained else 0
+            negatives[index] += count if negative else 0
+            if g is not None and (complained or not complaints_only):
+                in_groups.append((index, g, count))
+                group_totals[g] += count
+        # The groups with the most records, ties by name in code point order (SQLite's BINARY
+        # collation), so the cap keeps the same groups on every backend.
+        ranked = sorted(
+            ((g, total) for g, total in group_totals.items() if total > 0),
+            key=lambda pair: (-pair[1], pair[0]),
+        )
+        kept = dict(ranked[: max(1, min(max_groups, MAX_GROUPS))])
         groups = {g: [0] * n for g in kept}
         other = [0] * n
-        for index, g, count in per_group:
-            if 0 <= index < n:
-                groups.get(str(g), other)[index] += int(count)
-        totals, complaints, negatives = [0] * n, [0] * n, [0] * n
-        for index, total, complained, negative in per_bucket:
-            if 0 <= index < n:
-                totals[index] = int(total)
-                complaints[index] = int(complained or 0)
-                negatives[index] = int(negative or 0)
+        for index, g, count in in_groups:
+            groups.get(g, other)[index] += count
         return BucketCounts(
             dimension=by,
             width=width,
@@ -207,6 +219,38 @@ class ComplaintCounts:
             group_totals=kept,
         )
 
+    def _records_by_key(self, by: str, since: float, until: float, width: float) -> Counter[_Key]:
+        """How many records of [since, until) fall at each key (bucket, group of `by`,
+        complaint, negative), with labels as agents last corrected them: one pass over the range
+        grouped by the model's labels, then each corrected record of the range moved from its
+        model key to its corrected one."""
+        bucket = self._bucket(since, width).label("bucket")
+        model = (
+            _MODEL_DIMENSIONS[by].label("g"),
+            _flag(_MODEL_COMPLAINT).label("complaint"),
+            _flag(_MODEL_NEGATIVE).label("negative"),
+        )
+        corrected = (DIMENSIONS[by], _flag(_COMPLAINT), _flag(_NEGATIVE))
+        ever_corrected = select(corrections.c.triage_id).distinct()
+        with self.engine.connect() as connection:
+            grouped = connection.execute(
+                select(bucket, *model, func.count())
+                .where(in_range(since, until))
+                .group_by(bucket, *model)
+            ).all()
+            moved = connection.execute(
+                select(bucket, *model, *corrected).where(
+                    in_range(since, until), _T.triage_id.in_(ever_corrected)
+                )
+            ).all()
+        records: Counter[_Key] = Counter()
+        for index, g, complained, negative, count in grouped:
+            records[_key(index, g, complained, negative)] += int(count)
+        for index, g, complained, negative, g_now, complains_now, negative_now in moved:
+            records[_key(index, g, complained, negative)] -= 1
+            records[_key(index, g_now, complains_now, negative_now)] += 1
+        return records
+
     def complaint_texts(self, since: float, until: float, limit: int = MAX_TEXTS) -> list[str]:
         """The redacted texts of the newest complaints in [since, until), at most `limit`,
         each cut to its first TEXT_SAMPLE_CHARS characters."""
@@ -218,3 +262,7 @@ class ComplaintCounts:
         )
         with self.engine.connect() as connection:
             return [str(row[0]) for row in connection.execute(query)]
+
+
+def _key(index: Any, group: Any, complained: Any, negative: Any) -> _Key:
+    return int(index), None if group is None else str(group), bool(complained), bool(negative)
