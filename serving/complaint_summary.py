@@ -149,20 +149,21 @@ def _iso_day(epoch: float, zone: dt.tzinfo = dt.UTC) -> str:
 
 
 def _day_counts(
-    store: Store, by: str, since: float, until: float, zone: dt.tzinfo
-) -> tuple[BucketCounts, list[float]]:
-    """Counts per day of `zone` and the day edges, [since, until) widened to whole days."""
+    store: Store, dimensions: tuple[str, ...], since: float, until: float, zone: dt.tzinfo
+) -> tuple[dict[str, BucketCounts], list[float]]:
+    """Counts per day of `zone` of each of `dimensions` (one pass over the range) and the day
+    edges, [since, until) widened to whole days."""
     if zone is dt.UTC:
         start, end = day_range(since, until)
-        counts = store.complaints.counts(by, start, end, width=DAY_S)
-        return counts, [*counts.starts, end]
+        counts = store.complaints.counts_of(dimensions, start, end, width=DAY_S)
+        return counts, [*counts[dimensions[0]].starts, end]
     edges = local_day_edges(since, until, zone)
     # Hours, folded into the zone's days: local midnight is on the hour in every zone whose
     # offset changes by whole hours, and its days need not be 24 hours long.
-    hours = store.complaints.counts(
-        by, edges[0], edges[-1], width=HOUR_S, max_buckets=HOURS_PER_RANGE
+    hours = store.complaints.counts_of(
+        dimensions, edges[0], edges[-1], width=HOUR_S, max_buckets=HOURS_PER_RANGE
     )
-    return hours.folded(edges), edges
+    return {by: counts.folded(edges) for by, counts in hours.items()}, edges
 
 
 def complaint_summary(
@@ -177,8 +178,9 @@ def complaint_summary(
     (the last day against the days before) and the alerts raised, over whole days of `zone`."""
     if by not in SUMMARY_DIMENSIONS:
         raise AnalyticsInputError(f"by='{by[:40]}' is not one of {', '.join(SUMMARY_DIMENSIONS)}")
-    counts, edges = _day_counts(store, by, since, until, zone)
-    items = counts if by == "item" else _day_counts(store, "item", since, until, zone)[0]
+    # The top items come from the same pass over the range as `by`'s counts.
+    counted, edges = _day_counts(store, (by, "item"), since, until, zone)
+    counts, items = counted[by], counted["item"]
     start, end = edges[0], edges[-1]
     summary: dict[str, Any] = {
         "since": start,

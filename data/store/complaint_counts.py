@@ -83,8 +83,9 @@ _MODEL_COMPLAINT = _T.is_complaint.is_(True)
 _MODEL_NEGATIVE = _T.sentiment == NEGATIVE
 # Every dimension but sentiment counts complaints only (a "reason" of a happy message is noise).
 ALL_RECORDS_DIMENSIONS: Final = frozenset({"sentiment"})
-# A record's place in the counts: (bucket, group, is a complaint, has negative sentiment).
-_Key = tuple[int, str | None, bool, bool]
+# A record's place in the counts: (bucket, its group of each dimension counted, is a
+# complaint, has negative sentiment).
+_Key = tuple[int, tuple[str | None, ...], bool, bool]
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -179,58 +180,47 @@ class ComplaintCounts:
     ) -> BucketCounts:
         """Counts per bucket of `width` seconds in [since, until) and per group of `by`
         (`max_buckets`: a caller folding buckets into fewer may ask for more than MAX_BUCKETS)."""
-        if by not in DIMENSIONS:
-            raise StoreError(f"unknown dimension '{by}'; one of {sorted(DIMENSIONS)}")
-        n = bucket_count(since, until, width, max_buckets)
-        records = self._records_by_key(by, since, until, width)
-        complaints_only = by not in ALL_RECORDS_DIMENSIONS
-        in_groups: list[tuple[int, str, int]] = []  # (bucket, group, count) a group counts
-        group_totals: Counter[str] = Counter()
-        totals, complaints, negatives = [0] * n, [0] * n, [0] * n
-        for (index, g, complained, negative), count in records.items():
-            if not 0 <= index < n or count == 0:
-                continue
-            totals[index] += count
-            complaints[index] += count if complained else 0
-            negatives[index] += count if negative else 0
-            if g is not None and (complained or not complaints_only):
-                in_groups.append((index, g, count))
-                group_totals[g] += count
-        # The groups with the most records, ties by name in code point order (SQLite's BINARY
-        # collation), so the cap keeps the same groups on every backend.
-        ranked = sorted(
-            ((g, total) for g, total in group_totals.items() if total > 0),
-            key=lambda pair: (-pair[1], pair[0]),
-        )
-        kept = dict(ranked[: max(1, min(max_groups, MAX_GROUPS))])
-        groups = {g: [0] * n for g in kept}
-        other = [0] * n
-        for index, g, count in in_groups:
-            groups.get(g, other)[index] += count
-        return BucketCounts(
-            dimension=by,
-            width=width,
-            starts=[since + i * width for i in range(n)],
-            groups=groups,
-            other=other,
-            totals=totals,
-            complaints=complaints,
-            negatives=negatives,
-            group_totals=kept,
-        )
+        return self.counts_of((by,), since, until, width, max_groups, max_buckets)[by]
 
-    def _records_by_key(self, by: str, since: float, until: float, width: float) -> Counter[_Key]:
-        """How many records of [since, until) fall at each key (bucket, group of `by`,
-        complaint, negative), with labels as agents last corrected them: one pass over the range
-        grouped by the model's labels, then each corrected record of the range moved from its
-        model key to its corrected one."""
+    def counts_of(
+        self,
+        dimensions: Sequence[str],
+        since: float,
+        until: float,
+        width: float = DAY_S,
+        max_groups: int = MAX_GROUPS,
+        max_buckets: int = MAX_BUCKETS,
+    ) -> dict[str, BucketCounts]:
+        """`counts` of each of `dimensions`, from one pass over the range: every pass reads each
+        record of the range, and a summary wants two dimensions (its own and the top items)."""
+        if not dimensions:
+            raise StoreError(f"no dimension asked; any of {sorted(DIMENSIONS)}")
+        if unknown := sorted(set(dimensions) - set(DIMENSIONS)):
+            named = "', '".join(unknown)
+            raise StoreError(f"unknown dimension '{named}'; one of {sorted(DIMENSIONS)}")
+        n = bucket_count(since, until, width, max_buckets)
+        wanted = tuple(dict.fromkeys(dimensions))  # each once, in the order asked
+        records = self._records_by_key(wanted, since, until, width)
+        starts = [since + i * width for i in range(n)]
+        return {
+            by: _tally(records, position, by, starts, width, max_groups)
+            for position, by in enumerate(wanted)
+        }
+
+    def _records_by_key(
+        self, dimensions: tuple[str, ...], since: float, until: float, width: float
+    ) -> Counter[_Key]:
+        """How many records of [since, until) fall at each key (bucket, group of each of
+        `dimensions`, complaint, negative), with labels as agents last corrected them: one pass
+        over the range grouped by the model's labels, then each corrected record of the range
+        moved from its model key to its corrected one."""
         bucket = self._bucket(since, width).label("bucket")
         model = (
-            _MODEL_DIMENSIONS[by].label("g"),
+            *(_MODEL_DIMENSIONS[by].label(f"g{i}") for i, by in enumerate(dimensions)),
             _flag(_MODEL_COMPLAINT).label("complaint"),
             _flag(_MODEL_NEGATIVE).label("negative"),
         )
-        corrected = (DIMENSIONS[by], _flag(_COMPLAINT), _flag(_NEGATIVE))
+        corrected = (*(DIMENSIONS[by] for by in dimensions), _flag(_COMPLAINT), _flag(_NEGATIVE))
         ever_corrected = select(corrections.c.triage_id).distinct()
         with self.engine.connect() as connection:
             grouped = connection.execute(
@@ -243,12 +233,13 @@ class ComplaintCounts:
                     in_range(since, until), _T.triage_id.in_(ever_corrected)
                 )
             ).all()
+        width_of_key = len(model)  # the groups and the two flags, after the bucket
         records: Counter[_Key] = Counter()
-        for index, g, complained, negative, count in grouped:
-            records[_key(index, g, complained, negative)] += int(count)
-        for index, g, complained, negative, g_now, complains_now, negative_now in moved:
-            records[_key(index, g, complained, negative)] -= 1
-            records[_key(index, g_now, complains_now, negative_now)] += 1
+        for index, *labels, count in grouped:
+            records[_key(index, labels)] += int(count)
+        for index, *labels in moved:
+            records[_key(index, labels[:width_of_key])] -= 1
+            records[_key(index, labels[width_of_key:])] += 1
         return records
 
     def complaint_texts(self, since: float, until: float, limit: int = MAX_TEXTS) -> list[str]:
@@ -264,5 +255,56 @@ class ComplaintCounts:
             return [str(row[0]) for row in connection.execute(query)]
 
 
-def _key(index: Any, group: Any, complained: Any, negative: Any) -> _Key:
-    return int(index), None if group is None else str(group), bool(complained), bool(negative)
+def _key(index: Any, labels: Sequence[Any]) -> _Key:
+    """(bucket, the groups, complaint, negative) of a row: its groups, then its two flags."""
+    *groups, complained, negative = labels
+    named = tuple(None if g is None else str(g) for g in groups)
+    return int(index), named, bool(complained), bool(negative)
+
+
+def _tally(
+    records: Counter[_Key],
+    position: int,
+    by: str,
+    starts: list[float],
+    width: float,
+    max_groups: int,
+) -> BucketCounts:
+    """The counts of the dimension `by` (the group at `position` of each key) per bucket."""
+    n = len(starts)
+    complaints_only = by not in ALL_RECORDS_DIMENSIONS
+    in_groups: list[tuple[int, str, int]] = []  # (bucket, group, count) a group counts
+    group_totals: Counter[str] = Counter()
+    totals, complaints, negatives = [0] * n, [0] * n, [0] * n
+    for (index, groups_of, complained, negative), count in records.items():
+        if not 0 <= index < n or count == 0:
+            continue
+        totals[index] += count
+        complaints[index] += count if complained else 0
+        negatives[index] += count if negative else 0
+        g = groups_of[position]
+        if g is not None and (complained or not complaints_only):
+            in_groups.append((index, g, count))
+            group_totals[g] += count
+    # The groups with the most records, ties by name in code point order (SQLite's BINARY
+    # collation), so the cap keeps the same groups on every backend.
+    ranked = sorted(
+        ((g, total) for g, total in group_totals.items() if total > 0),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+    kept = dict(ranked[: max(1, min(max_groups, MAX_GROUPS))])
+    groups = {g: [0] * n for g in kept}
+    other = [0] * n
+    for index, g, count in in_groups:
+        groups.get(g, other)[index] += count
+    return BucketCounts(
+        dimension=by,
+        width=width,
+        starts=list(starts),
+        groups=groups,
+        other=other,
+        totals=totals,
+        complaints=complaints,
+        negatives=negatives,
+        group_totals=kept,
+    )
