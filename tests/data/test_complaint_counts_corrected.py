@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
-from data.store import Store
+from data.store import Store, StoreError
 from data.store.complaint_counts import DIMENSIONS, NO_LABEL, PAIR_SEPARATOR, ComplaintCounts
 
 T0 = 1_424_131_200.0  # 2015-02-17 00:00 UTC
@@ -176,3 +176,19 @@ def test_a_count_does_not_look_up_every_records_corrections(tmp_path: Path, by: 
     """Regression: a count read its range three times and looked each record's corrections up
     per label (a correlated subquery each), so a 92-day summary of a year took 4-6 s."""
     assert _steps_per_record(tmp_path, by, 600) < 60
+
+
+def test_counts_of_several_dimensions_are_each_ones_counts(store: Store) -> None:
+    for k, (reason, item) in enumerate(
+        [("late", "A"), ("lost", "A"), ("late", None), ("lost", "B")]
+    ):
+        _store_message(store, Message(T0 + k * 3600, True, "negative", reason, None, None, item))
+    together = store.complaints.counts_of(("reason", "item", "reason"), T0, T0 + DAY_S, 3600)
+    assert list(together) == ["reason", "item"]
+    for by, counts in together.items():
+        assert counts == store.complaints.counts(by, T0, T0 + DAY_S, 3600)
+    assert together["item"].group_totals == {"A": 2, "B": 1}  # no item, no item group
+    with pytest.raises(StoreError, match="unknown dimension 'colour'"):
+        store.complaints.counts_of(("reason", "colour"), T0, T0 + DAY_S)
+    with pytest.raises(StoreError, match="no dimension"):
+        store.complaints.counts_of((), T0, T0 + DAY_S)
