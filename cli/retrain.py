@@ -73,7 +73,7 @@ def retrain_recommender_command(
     tolerance: ToleranceOption = 0.0,
 ) -> None:
     """Retrain the recommender on the dataset plus stored events."""
-    from training.retrain.common import check_service_url
+    from training.retrain.common import NothingNewToLearnError, check_service_url
     from training.retrain.recommender import retrain_recommender
 
     try:
@@ -86,6 +86,9 @@ def retrain_recommender_command(
         )
     except BAD_INPUT_ERRORS as error:
         raise bad_input(error) from None
+    except NothingNewToLearnError as error:  # a normal night, as in `retrain triage`
+        typer.echo(str(error))
+        return
     _report(outcome)
 
 
@@ -113,8 +116,8 @@ def retrain_triage_command(
     tolerance: ToleranceOption = 0.0,
 ) -> None:
     """Retrain a triage model with the agents' stored corrections."""
-    from training.retrain.common import check_service_url
-    from training.retrain.triage import NothingNewToLearnError, retrain_triage
+    from training.retrain.common import NothingNewToLearnError, check_service_url
+    from training.retrain.triage import retrain_triage
 
     try:
         check_service_url(service_url)

@@ -115,9 +115,10 @@ def test_a_retrain_with_nothing_new_to_learn_says_so_and_exits_0(
     # A scheduled retrain on a night without corrections is a normal outcome, as a candidate
     # the gate refuses is: a cron job must not read it as a failed step.
     import training.retrain.triage as retrain
+    from training.retrain.common import NothingNewToLearnError
 
     def nothing_new(*args: object, **kwargs: object) -> None:
-        raise retrain.NothingNewToLearnError("nothing new to learn: m v1 (the champion) ...")
+        raise NothingNewToLearnError("nothing new to learn: m v1 (the champion) ...")
 
     monkeypatch.setattr(retrain, "retrain_triage", nothing_new)
     code, output = _run("retrain", "triage", "--task", "category")

@@ -15,15 +15,17 @@ from features.user_history import user_activity
 from models.recommenders import create_recommender, feed_history
 from models.recommenders.factorization import ALSRecommender
 from tests.models.recommenders.conftest import community_interactions
-from training.promotion import champion, promote
+from training.promotion import VersionSummary, champion, promote
 from training.recommender.config import RecommenderRunConfig, SplitConfig, load_run_config
 from training.recommender.pipeline import train_recommender
 from training.recommender.steps import SplitData, prepare_split
 from training.recommender.tracking import log_effective_config
+from training.retrain.common import NothingNewToLearnError
 from training.retrain.recommender import (
     DEFAULT_CONFIG,
     _candidate_config,
     events_as_interactions,
+    learned_already,
     published_as_items,
     retrain_recommender,
 )
@@ -250,3 +252,33 @@ def test_without_a_champion_config_the_candidate_is_the_fast_hybrid() -> None:
         chosen = _candidate_config(name, None)
         assert chosen == load_run_config(DEFAULT_CONFIG, None)
         assert chosen.model == "hybrid"
+
+
+@pytest.mark.integration
+def test_a_retrain_with_nothing_new_registers_no_copy(mirror: Path, tmp_path: Path) -> None:
+    """Regression (a retrain trial): with no stored event or published item since, a retrain
+    registered a copy of the champion and promoted it on the tie, every time it ran."""
+    first = train_recommender("movielens-100k", load_run_config(CONFIGS / "ease.fast.yaml", None))
+    client = MlflowClient()
+    promote(client, "agora-recommender", first.model_version)
+    store_url = f"sqlite:///{tmp_path / 'events.db'}"
+    with pytest.raises(NothingNewToLearnError, match=r"v1 \(the champion\).*0 stored events"):
+        retrain_recommender(store_url=store_url)
+    assert [v.version for v in client.search_model_versions("name='agora-recommender'")] == [1]
+    # One stored event is something new: the candidate is trained and gated.
+    Store(store_url).events.add([Event("e0", "fresh-user", "50", "like", 1_700_000_000)])
+    assert retrain_recommender(store_url=store_url).candidate_version == "2"
+
+
+def test_a_champion_trained_before_items_were_hashed_is_not_taken_for_a_copy() -> None:
+    split = SplitData(
+        "tiny", community_interactions(), community_interactions(), None, SplitConfig()
+    )
+    version = VersionSummary("m", "1", (), None, None, split.fingerprint(), 0.0, "run", {})
+    params = {f"split.{k}": str(v) for k, v in split.lineage().items()}
+    assert learned_already(version, params, split)
+    del params["split.extra_items_sha256"]
+    assert not learned_already(version, params, split)
+    items = pd.DataFrame({"item_id": ["n1"], "title": ["New"], "text": ["a new post"]})
+    published = split.with_extra_items(items)
+    assert not learned_already(version, {**params, "split.extra_items_sha256": "none"}, published)

@@ -4,6 +4,7 @@ its candidate is of the champion's kind."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -15,13 +16,12 @@ from data import schemas as S
 from data.store.triage_log import CORRECTION_DISPUTED, CORRECTION_SEQ
 from features.text_splits import Task, TextSplit
 from training.promotion import VersionSummary
+from training.retrain.common import NothingNewToLearnError, refuse_a_copy
 from training.retrain.triage import (
-    NothingNewToLearnError,
     candidate_kind,
     champion_holdout_share,
     holdout_share_for,
     learned_already,
-    refuse_a_copy,
     with_corrections,
 )
 from training.tracking import configure_tracking
@@ -207,11 +207,15 @@ def test_a_candidate_the_gate_refused_is_not_trained_again_on_the_same_data(
     client.create_registered_model("m")
     tags = {"agora.model": "tfidf", "agora.eval_fingerprint": fingerprint_of(augmented)}
     client.create_model_version("m", "runs:/x/model", run.info.run_id, tags=tags)
+
+    def on(split: TextSplit) -> Callable[[VersionSummary, dict[str, str]], bool]:
+        return lambda version, params: learned_already(version, params, split)
+
     with pytest.raises(NothingNewToLearnError, match="v1 \\(refused by the gate\\)"):
-        refuse_a_copy("m", "tfidf", None, augmented, 12)
-    refuse_a_copy("m", "ensemble", None, augmented, 12)  # another kind is something new
+        refuse_a_copy("m", "tfidf", None, on(augmented), "12 corrections")
+    refuse_a_copy("m", "ensemble", None, on(augmented), "")  # another kind is something new
     more, _, _ = with_corrections(_split(), _corrections(13), 0.25)
-    refuse_a_copy("m", "tfidf", None, more, 13)
+    refuse_a_copy("m", "tfidf", None, on(more), "")
 
 
 def test_the_lineage_counts_the_records_agents_disagreed_on() -> None:

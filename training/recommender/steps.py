@@ -45,6 +45,7 @@ class SplitData:
     # The last event-log position among them (0: none came from the event log).
     extra_events_through: int = 0
     extra_items: int = 0  # items described beyond the dataset's (published to the store)
+    extra_items_sha256: str | None = None
 
     def lineage(self) -> dict[str, Any]:
         """How the data was split, for `training.tracking.log_lineage`."""
@@ -58,6 +59,7 @@ class SplitData:
             "extra_train_sha256": self.extra_sha256 or "none",
             "extra_train_events_through": self.extra_events_through,
             "extra_items": self.extra_items,
+            "extra_items_sha256": self.extra_items_sha256 or "none",
         }
 
     def with_extra_train(self, extra: pd.DataFrame) -> SplitData:
@@ -86,6 +88,8 @@ class SplitData:
         extra = conform(extra, Kind.ITEMS)
         if not len(extra):
             return self
+        # What was published, as the store gave it (a retrain compares it with its champion's).
+        digest = hashlib.sha256(extra.to_csv(index=False).encode()).hexdigest()
         items = extra
         if self.items is not None:
             described = conform(self.items, Kind.ITEMS).astype({ITEM_ID: str})
@@ -98,7 +102,7 @@ class SplitData:
             kept = self.items[~self.items[ITEM_ID].astype(str).isin(extra[ITEM_ID])]
             # conform: a column only one side has (free text, say) is "" for the other's rows
             items = conform(pd.concat([kept.astype({ITEM_ID: str}), extra]), Kind.ITEMS)
-        return replace(self, items=items, extra_items=len(extra))
+        return replace(self, items=items, extra_items=len(extra), extra_items_sha256=digest)
 
     def fingerprint(self) -> str:
         """sha256 of the sorted test pairs: equal only for the same held-out data."""

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,13 @@ import mlflow
 import yaml
 from mlflow.tracking import MlflowClient
 
-from training.promotion import PromotionRefusedError, champion, promote
+from training.promotion import (
+    PromotionRefusedError,
+    VersionSummary,
+    champion,
+    list_versions,
+    promote,
+)
 from training.recommender.config import RecommenderRunConfig
 from training.recommender.tracking import logged_run_config
 
@@ -105,6 +111,45 @@ def promote_if_not_worse(
         client.set_model_version_tag(name, version, "agora.refused_reason", str(refused))
         return False, str(refused)
     return True, promoted.tags.get("agora.promoted_reason", "promoted")
+
+
+MODEL_TAG = "agora.model"  # the kind of model a version is (training.tracking.run_tags)
+
+
+class NothingNewToLearnError(Exception):
+    """A version of the retrain's kind was trained on the same data: a retrain would copy it."""
+
+
+def refuse_a_copy(
+    name: str,
+    kind: str,
+    current: VersionSummary | None,
+    learned: Callable[[VersionSummary, dict[str, str]], bool],
+    what: str,
+    instead: str = "another --model or a --config",
+) -> None:
+    """NothingNewToLearnError when the champion `current`, or the newest version (a candidate
+    the gate refused), is of `kind` and `learned(version, its run's params)` says it was trained
+    on what this retrain holds (`what` says what that is, `instead` what else to ask for).
+
+    Retraining then fits that version again: a nightly retrain with nothing new registered a
+    copy and moved `@champion` to it on the tie, every night (or, after a refusal, registered
+    one more refused copy each night).
+    """
+    client = MlflowClient()
+    versions = [current] if current is not None else []
+    newest = list_versions(client, name)[:1]
+    versions += [v for v in newest if current is None or v.version != current.version]
+    for version in versions:
+        if version.run_id is None or version.tags.get(MODEL_TAG) != kind:
+            continue
+        if learned(version, client.get_run(version.run_id).data.params):
+            which = "the champion" if version is current else "refused by the gate"
+            raise NothingNewToLearnError(
+                f"nothing new to learn: {name} v{version.version} ({which}) was trained on "
+                f"{what}, so no version was registered; retrain once there is more, or give "
+                f"{instead}"
+            )
 
 
 def conclude(

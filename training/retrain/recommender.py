@@ -23,21 +23,25 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 from data.schemas import GENRES, ITEM_ID, ITEM_TEXT, PUBLISHED_AT, TAG_SEPARATOR, TITLE
 from data.store import Store
 from features.user_history import event_interactions
 from models.recommenders import load_recommender
 from models.served_models import recommender_registered_name
+from training.promotion import VersionSummary
+from training.promotion import champion as champion_of
 from training.recommender.config import RecommenderRunConfig, load_run_config
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.pipeline import train_recommender
-from training.recommender.steps import prepare_split
+from training.recommender.steps import SplitData, prepare_split
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
     champion_run_config,
     conclude,
+    refuse_a_copy,
 )
 from training.tracking import configure_tracking
 
@@ -94,6 +98,17 @@ def retrain_recommender(
         len(published),
     )
     data = prepare_split(dataset, run_config.split).with_extra_items(published)
+    if config_path is None:  # another config is something new to train
+        client = MlflowClient()
+        trained_on = data.with_extra_train(events) if len(events) else data  # as the pipeline
+        refuse_a_copy(
+            registered,
+            run_config.model,
+            champion_of(client, registered),
+            lambda version, params: learned_already(version, params, trained_on),
+            f"the same {len(events)} stored events, {len(published)} published items and data",
+            instead="a --config",
+        )
     outcome = train_recommender(
         dataset, run_config, tracking_uri=tracking_uri, extra_train=events, split=data
     )
@@ -130,6 +145,18 @@ def retrain_recommender(
         api_key,
         started,
     )
+
+
+def learned_already(version: VersionSummary, params: dict[str, str], data: SplitData) -> bool:
+    """Whether `version` was trained on what `data` holds: the same stored events and published
+    items (by the hashes its lineage records; a run that predates the items' hash is taken as
+    trained on something else) and the same evaluation data (its fingerprint)."""
+    lineage = data.lineage()
+    same_additions = all(
+        params.get(f"split.{key}") == str(lineage[key])
+        for key in ("extra_train_sha256", "extra_items_sha256")
+    )
+    return same_additions and version.eval_fingerprint == data.fingerprint()
 
 
 def _candidate_config(registered: str, config_path: Path | None) -> RecommenderRunConfig:

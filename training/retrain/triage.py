@@ -26,12 +26,14 @@ from features.text_splits import TextSplit, load_split
 from models.classifiers import load_classifier
 from models.classifiers.catalog import ClassifierType
 from models.served_models import default_triage_dataset
-from training.promotion import VersionSummary, list_versions
+from training.promotion import VersionSummary
 from training.promotion import champion as champion_of
 from training.retrain.common import (
+    MODEL_TAG,
     RetrainOutcome,
     champion_artifact,
     conclude,
+    refuse_a_copy,
 )
 from training.tracking import configure_tracking
 from training.triage.config import load_config
@@ -50,10 +52,9 @@ logger = logging.getLogger(__name__)
 
 # The classifier kind a retrain trains when neither the command nor the champion names one.
 DEFAULT_KIND = ClassifierType.TFIDF.value
+
+
 # The version tag that names the classifier kind a version is (`training.tracking.run_tags`).
-MODEL_TAG = "agora.model"
-
-
 @dataclass(frozen=True)
 class TriageRetrainOutcome(RetrainOutcome):
     model: str  # the classifier kind the candidate is
@@ -117,10 +118,6 @@ def champion_holdout_share(run_id: str | None) -> float | None:
     return float(recorded)
 
 
-class NothingNewToLearnError(Exception):
-    """A version of the retrain's kind was trained on the same corrections and data."""
-
-
 def learned_already(
     current: VersionSummary, champion_params: dict[str, str], augmented: TextSplit
 ) -> bool:
@@ -141,30 +138,6 @@ def learned_already(
     else:
         same_corrections = learned == corrections_now
     return same_corrections and current.eval_fingerprint == test_fingerprint(augmented)
-
-
-def refuse_a_copy(
-    name: str, kind: str, current: VersionSummary | None, augmented: TextSplit, used: int
-) -> None:
-    """NothingNewToLearnError when the champion, or the newest version (a candidate the gate
-    refused), is of `kind` and was trained on what `augmented` holds: this retrain would
-    register a copy of it."""
-    versions = [current] if current is not None else []
-    newest = list_versions(MlflowClient(), name)[:1]
-    versions += [v for v in newest if current is None or v.version != current.version]
-    for version in versions:
-        if version.run_id is None or version.tags.get(MODEL_TAG) != kind:
-            continue
-        params = MlflowClient().get_run(version.run_id).data.params
-        if learned_already(version, params, augmented):
-            which = "the champion" if version is current else "refused by the gate"
-            raise NothingNewToLearnError(
-                f"nothing new to learn: {name} v{version.version} ({which}) was trained on "
-                f"these same {used} corrections (through position "
-                f"{augmented.lineage['corrections_through']}) and data, so no version was "
-                "registered; retrain once agents have corrected more, or give another --model "
-                "or a --config"
-            )
 
 
 def with_corrections(
@@ -264,7 +237,15 @@ def retrain_triage(
         )
     augmented, holdout, skipped = with_corrections(split, corrections, holdout_share)
     if config_path is None:  # another config is something new to train
-        refuse_a_copy(name, model, current, augmented, len(corrections) - skipped)
+        used = len(corrections) - skipped
+        refuse_a_copy(
+            name,
+            model,
+            current,
+            lambda version, params: learned_already(version, params, augmented),
+            f"these same {used} corrections (through position "
+            f"{augmented.lineage['corrections_through']}) and data",
+        )
     logger.info(
         "retraining %s with %d corrections (%d held out, %d skipped)",
         task,
