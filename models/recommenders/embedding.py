@@ -8,9 +8,11 @@ vectors and the encoder's name; the encoder itself is loaded only to embed new t
 Which encoder reads the item texts is chosen per catalog at fit (`text_encoder`, default "auto"):
 the sentence encoder (all-MiniLM-L6-v2, an English model) unless most item texts are written in
 Han characters, which it barely reads; those are read by `features.han_ngrams` (character n-grams
-fitted on the catalog's own texts, saved with the model). Text queries and items published later
-go through the same encoder, whatever their own script: one catalog, one vector space. The choice
-is logged, recorded in the artifact and described by `text_encoder_note`.
+fitted on the catalog's own texts, saved with the model). `script-mix` (`features.script_mix`)
+reads each text by both, weighted by its Han share, for catalogs mixing the two scripts. Text
+queries and items published later go through the same encoder, whatever their own script: one
+catalog, one vector space. The choice is logged, recorded in the artifact and described by
+`text_encoder_note`.
 
 Large catalogs (`ann.min_items`, default 100,000 items): every score is a cosine of unit vectors,
 so the norm bound that prunes a factor model's scan prunes nothing here; feeds, similar items and
@@ -39,6 +41,7 @@ from features.embeddings import (
 )
 from features.han_ngrams import HanNgramEncoder, fit_han_encoder, han_share
 from features.item_text import assemble_item_texts
+from features.script_mix import ScriptMixEncoder
 from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
 from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
@@ -50,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 VECTORS_FILE = "item_vectors.npz"
 HAN_ENCODER_FILE = "han_ngram_encoder.npz"
+MIX_ENCODER_FILE = "script_mix_encoder.npz"  # its n-gram arrays and its sentence part's width
 # "auto" reads a catalog with n-grams when at least this share of its item texts is Han.
 HAN_CATALOG_SHARE = 0.5
 # Item-item cosine table kept for catalogs up to this many items (float64: 32 MiB at 2,048).
@@ -77,10 +81,11 @@ class EmbeddingConfig(RecommenderConfig):
     use_cache: reuse item embeddings from the on-disk EmbeddingCache.
     ann: when and how a large catalog is searched through an HNSW graph (min_items 0: never).
     text_encoder: "auto" reads a catalog whose item texts are mostly Han with character
-    n-grams and any other with `encoder`; "sentence" and "han-ngrams" force one."""
+    n-grams and any other with `encoder`; "sentence" and "han-ngrams" force one; "script-mix"
+    reads each text by both, weighted by its Han share (`features.script_mix`)."""
 
     encoder: str = DEFAULT_ENCODER
-    text_encoder: Literal["auto", "sentence", "han-ngrams"] = "auto"
+    text_encoder: Literal["auto", "sentence", "han-ngrams", "script-mix"] = "auto"
     profile: Literal["mean", "rating"] = "mean"
     use_cache: bool = True
     ann: NormIndexConfig = ANN_DEFAULTS
@@ -100,16 +105,23 @@ class EmbeddingRecommender(Recommender):
         super().__init__(config)
         self._encoder = encoder
         self._han: HanNgramEncoder | None = None  # fitted on this catalog's Han texts
+        self._mix: ScriptMixEncoder | None = None  # or MiniLM and n-grams, per text's script
         self.text_encoder_note: str | None = None  # what read the texts and why (not saved)
         self._items_frame: pd.DataFrame | None = None
         self._set_vectors(np.zeros((0, 0), dtype=np.float32))
 
     @property
-    def encoder(self) -> TextEncoder | HanNgramEncoder:
-        """The encoder the item vectors came from: the catalog's n-grams once fitted on Han
-        texts, else the sentence encoder (shared, loaded on first use)."""
+    def encoder(self) -> TextEncoder | HanNgramEncoder | ScriptMixEncoder:
+        """The encoder the item vectors came from: the catalog's n-grams (alone or joined to the
+        sentence encoder) once fitted, else the sentence encoder."""
+        if self._mix is not None:
+            return self._mix
         if self._han is not None:
             return self._han
+        return self._sentence_encoder()
+
+    def _sentence_encoder(self) -> TextEncoder:
+        """The sentence encoder (shared, loaded on first use)."""
         if self._encoder is None:
             self._encoder = shared_text_encoder(self.config.encoder)
         return self._encoder
@@ -117,6 +129,8 @@ class EmbeddingRecommender(Recommender):
     @property
     def text_encoder_name(self) -> str:
         """The name of the encoder that reads item texts and queries (what MLflow records)."""
+        if self._mix is not None:
+            return self._mix.name
         return self._han.name if self._han is not None else self.config.encoder
 
     def fit(self, interactions: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:
@@ -135,12 +149,22 @@ class EmbeddingRecommender(Recommender):
                 "title, genres or text"
             )
         read = [texts[i] for i in present]
-        self._han = self._fit_han_encoder(read)
-        encoder = self.encoder
-        if self._han is not None or not self.config.use_cache:
-            encoded = encoder.encode(read)
-        else:  # a sentence encoder is slow: reruns reuse its vectors
-            encoded = EmbeddingCache(encoder).encode(read)
+        self._han, self._mix = None, None
+        choice = self._choose_text_encoder(read)
+        if choice == "han-ngrams":
+            self._han = fit_han_encoder(read)
+            encoded = self._han.encode(read)
+        elif choice == "script-mix":
+            sentence = self._sentence_encoder()
+            self._mix = ScriptMixEncoder.fit(
+                read, _LazySentence(self), self.config.encoder, sentence.dimension
+            )
+            cached = EmbeddingCache(sentence) if self.config.use_cache else sentence
+            encoded = self._mix.with_sentence(cached).encode(read)
+        elif self.config.use_cache:  # a sentence encoder is slow: reruns reuse its vectors
+            encoded = EmbeddingCache(self._sentence_encoder()).encode(read)
+        else:
+            encoded = self._sentence_encoder().encode(read)
         vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
         vectors[present] = encoded
         logger.info(
@@ -148,18 +172,25 @@ class EmbeddingRecommender(Recommender):
         )
         self._set_vectors(vectors)
 
-    def _fit_han_encoder(self, texts: list[str]) -> HanNgramEncoder | None:
-        """The catalog's n-gram encoder when its texts call for one (see the module docstring),
-        else None; says which and why."""
-        choice, share = self.config.text_encoder, han_share(texts)
-        use_han = choice == "han-ngrams" or (choice == "auto" and share >= HAN_CATALOG_SHARE)
-        why = f"{share:.0%} of {len(texts)} item texts are Han script; text_encoder={choice}"
-        if use_han:
+    def _choose_text_encoder(self, texts: list[str]) -> str:
+        """Which encoder reads the catalog's texts (see the module docstring); says which and
+        why in `text_encoder_note` and the log."""
+        configured, share = self.config.text_encoder, han_share(texts)
+        choice = configured
+        if configured == "auto":
+            choice = "han-ngrams" if share >= HAN_CATALOG_SHARE else "sentence"
+        why = f"{share:.0%} of {len(texts)} item texts are Han script; text_encoder={configured}"
+        if choice == "han-ngrams":
             self.text_encoder_note = f"han-ngrams: character n-grams fitted on the catalog ({why})"
+        elif choice == "script-mix":
+            self.text_encoder_note = (
+                f"script-mix: sentence encoder {self.config.encoder} for Latin script and "
+                f"character n-grams fitted on the catalog for Han, by each text's share ({why})"
+            )
         else:
             self.text_encoder_note = f"sentence encoder {self.config.encoder} ({why})"
         logger.info("item texts read by %s", self.text_encoder_note)
-        return fit_han_encoder(texts) if use_han else None
+        return choice
 
     def _profile_scores(self, rows: sp.csr_matrix) -> np.ndarray:
         """Cosine of every item to each row's profile (the weighted sum of its item vectors).
@@ -330,6 +361,8 @@ class EmbeddingRecommender(Recommender):
         save_arrays(folder / VECTORS_FILE, item_vectors=self.item_vectors)
         if self._han is not None:  # the encoder of queries and new items: part of the model
             save_arrays(folder / HAN_ENCODER_FILE, **self._han.arrays())
+        if self._mix is not None:  # its sentence part is the config's `encoder`
+            save_arrays(folder / MIX_ENCODER_FILE, **self._mix.arrays())
         if self.norm_index is not None:
             self.norm_index.save_graph(folder)
 
@@ -337,5 +370,21 @@ class EmbeddingRecommender(Recommender):
         vectors = load_arrays(folder / VECTORS_FILE)["item_vectors"].astype(np.float32)
         if (folder / HAN_ENCODER_FILE).exists():
             self._han = HanNgramEncoder.from_arrays(load_arrays(folder / HAN_ENCODER_FILE))
+        if (folder / MIX_ENCODER_FILE).exists():
+            arrays = load_arrays(folder / MIX_ENCODER_FILE)
+            self._mix = ScriptMixEncoder.from_arrays(
+                arrays, _LazySentence(self), self.config.encoder
+            )
         graph = NormOrderedItems.load_graph(folder, vectors.shape[1], self.config.ann)
         self._set_vectors(vectors, graph)
+
+
+class _LazySentence:
+    """A model's sentence encoder, loaded on its first text: a script-mix model answering a
+    Chinese query, or loaded to serve Chinese items only, never loads MiniLM."""
+
+    def __init__(self, model: EmbeddingRecommender) -> None:
+        self._model = model
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        return self._model._sentence_encoder().encode(texts, show_progress=show_progress)
