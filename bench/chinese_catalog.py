@@ -4,7 +4,9 @@ Generates a seeded synthetic community in a temporary folder (bench/synthetic_po
 posts in 12 topics, 1,500 users, a tenth of the posts never rated), once in Chinese and once in
 English as a control, and fits the embedding recommender on each in-process with every
 `text_encoder` setting: `sentence` (all-MiniLM-L6-v2 from the installed package), `han-ngrams`
-(features/han_ngrams.py, fitted on the catalog) and `auto` (the default, which picks one from
+(features/han_ngrams.py, fitted on the catalog), `script-mix` (features/script_mix.py: both, each
+text weighted by its Han share; bench/mixed_catalog.py measures catalogs mixing the languages)
+and `auto` (the default, which picks one from
 the texts' script; its fit reuses what the same texts' other fit computed: the MiniLM vectors
 from the run's own embedding cache in a temporary folder, or the n-gram encoder
 `fit_han_encoder` remembers, so its fit time is the choice's). Each model answers, in-process,
@@ -49,7 +51,7 @@ from models.recommenders import FeedRequest, route_feed
 from models.recommenders.embedding import EmbeddingConfig, EmbeddingRecommender
 
 K = 10
-ENCODERS = ("sentence", "han-ngrams", "auto")
+ENCODERS = ("sentence", "han-ngrams", "script-mix", "auto")
 NEW_USERS = 150  # feeds from 3 posts of one topic
 # A query and the topics whose posts answer it.
 QUERIES = {

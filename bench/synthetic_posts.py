@@ -230,6 +230,7 @@ class _Writer:
 
     def __init__(self, language: Language, rng: random.Random) -> None:
         self.language, self.rng = language, rng
+        self.code = next(code for code, known in LANGUAGES.items() if known is language)
         self.names = list(language.topics)
 
     def _other_topic(self) -> tuple[list[str], list[str]]:
@@ -255,11 +256,40 @@ def write_catalog(
     language: str, folder: Path, n_items: int = 4000, n_users: int = 1500, seed: int = 0
 ) -> None:
     """items.csv (post_id, title, description), ratings.csv (uid, post_id, score, ts) and
-    topics.csv (post_id, topic, never_rated) of a seeded community in `folder`."""
-    lang, rng = LANGUAGES[language], random.Random(seed)
-    writer = _Writer(lang, rng)
+    topics.csv (post_id, topic, never_rated, language) of a seeded community in `folder`."""
+    rng = random.Random(seed)
+    writer = _Writer(LANGUAGES[language], rng)
+    _write_community(folder, rng, [writer] * n_items, writer.names, n_users)
+
+
+def write_mixed_catalog(
+    zh_share: float, folder: Path, n_items: int = 4000, n_users: int = 1500, seed: int = 0
+) -> None:
+    """`write_catalog` of a community whose posts are written in Chinese (`zh_share` of them,
+    chosen at random) or English over the same 12 topics; users read both. Topics are named by
+    their English names in topics.csv (`ZH_TO_EN` translates)."""
+    if not 0.0 <= zh_share <= 1.0:
+        raise ValueError(f"zh_share must be within [0, 1], got {zh_share}")
+    rng = random.Random(seed)
+    writers = {code: _Writer(LANGUAGES[code], rng) for code in ("zh", "en")}
+    chinese = set(rng.sample(range(n_items), round(n_items * zh_share)))
+    chosen = [writers["zh" if i in chinese else "en"] for i in range(n_items)]
+    _write_community(folder, rng, chosen, writers["en"].names, n_users)
+
+
+# The two languages' topics are listed in the same order: 美食 is food, 数码 tech, ...
+ZH_TO_EN = dict(zip(ZH_TOPICS, EN_TOPICS, strict=True))
+
+
+def _write_community(
+    folder: Path, rng: random.Random, writers: list[_Writer], labels: list[str], n_users: int
+) -> None:
+    """Post i written by writers[i] (its topic drawn by index, named `labels[index]` in the
+    answer key), then the users' ratings; one random stream, so one seed, one catalog."""
+    n_items = len(writers)
     posts: list[tuple[str, str, str, int]] = []
-    for i in range(n_items):
+    for i, writer in enumerate(writers):
+        lang = writer.language
         topic = rng.randrange(len(writer.names))
         name = writer.names[topic]
         title = writer.fill(rng.choice(lang.titles), name)
@@ -270,10 +300,10 @@ def write_catalog(
         posts.append((f"p{i:05d}", title, description, topic))
     never_rated = set(rng.sample(range(n_items), int(n_items * NEVER_RATED_SHARE)))
     rated = [i for i in range(n_items) if i not in never_rated]
-    by_topic = {t: [i for i in rated if posts[i][3] == t] for t in range(len(writer.names))}
+    by_topic = {t: [i for i in rated if posts[i][3] == t] for t in range(len(labels))}
     ratings: list[tuple[str, str, int, int]] = []
     for u in range(n_users):
-        favourites = rng.sample(range(len(writer.names)), rng.choice([1, 1, 2, 2, 3]))
+        favourites = rng.sample(range(len(labels)), rng.choice([1, 1, 2, 2, 3]))
         seen: set[int] = set()
         for _ in range(rng.randint(8, 40)):
             if rng.random() < FAVOURITE_SHARE:
@@ -288,8 +318,10 @@ def write_catalog(
     folder.mkdir(parents=True, exist_ok=True)
     _write_csv(folder / "items.csv", ["post_id", "title", "description"], [p[:3] for p in posts])
     _write_csv(folder / "ratings.csv", ["uid", "post_id", "score", "ts"], ratings)
-    answers = [(p[0], writer.names[p[3]], int(i in never_rated)) for i, p in enumerate(posts)]
-    _write_csv(folder / "topics.csv", ["post_id", "topic", "never_rated"], answers)
+    answers = [
+        (p[0], labels[p[3]], int(i in never_rated), writers[i].code) for i, p in enumerate(posts)
+    ]
+    _write_csv(folder / "topics.csv", ["post_id", "topic", "never_rated", "language"], answers)
 
 
 def _write_csv(path: Path, header: list[str], rows: list[tuple[object, ...]]) -> None:
@@ -303,6 +335,7 @@ class Catalog:
     items: pd.DataFrame  # item_id, title, text
     topics: pd.Series  # post id -> topic
     never_rated: frozenset[str]
+    languages: pd.Series  # post id -> "zh" or "en"
 
 
 def read_catalog(folder: Path) -> Catalog:
@@ -323,4 +356,5 @@ def read_catalog(folder: Path) -> Catalog:
     answers = pd.read_csv(folder / "topics.csv", dtype={"post_id": str, "topic": str})
     topics = pd.Series(answers["topic"].to_numpy(), index=answers["post_id"])
     never_rated = frozenset(answers.loc[answers["never_rated"] == 1, "post_id"])
-    return Catalog(interactions, items, topics, never_rated)
+    languages = pd.Series(answers["language"].to_numpy(), index=answers["post_id"])
+    return Catalog(interactions, items, topics, never_rated, languages)
