@@ -6,10 +6,11 @@ and a free-text query ("space adventure") can be answered directly. The artifact
 vectors and the encoder's name; the encoder itself is loaded only to embed new text.
 
 Which encoder reads the item texts is chosen per catalog at fit (`text_encoder`, default "auto"):
-the sentence encoder (all-MiniLM-L6-v2, an English model) unless most item texts are written in
-Han characters, which it barely reads; those are read by `features.han_ngrams` (character n-grams
-fitted on the catalog's own texts, saved with the model). `script-mix` (`features.script_mix`)
-reads each text by both, weighted by its Han share, for catalogs mixing the two scripts. Text
+the sentence encoder (all-MiniLM-L6-v2, an English model) when no item text is mostly Han; Han
+characters, which it barely reads, are read by `features.han_ngrams` (character n-grams fitted on
+the catalog's own texts, saved with the model) when every item text is mostly Han; a catalog
+mixing the two is read by both (`script-mix`, `features.script_mix`: each text by the sentence
+encoder and the n-grams, weighted by its Han share). Text
 queries and items published later go through the same encoder, whatever their own script: one
 catalog, one vector space. The choice is logged, recorded in the artifact and described by
 `text_encoder_note`.
@@ -54,8 +55,10 @@ logger = logging.getLogger(__name__)
 VECTORS_FILE = "item_vectors.npz"
 HAN_ENCODER_FILE = "han_ngram_encoder.npz"
 MIX_ENCODER_FILE = "script_mix_encoder.npz"  # its n-gram arrays and its sentence part's width
-# "auto" reads a catalog with n-grams when at least this share of its item texts is Han.
-HAN_CATALOG_SHARE = 0.5
+# "auto" reads a catalog whose item texts are all mostly Han with n-grams, one with none with the
+# sentence encoder, and any mix of the two with both (script-mix): on mixed synthetic catalogs
+# (bench/mixed_catalog.py) either encoder alone misread the other language's posts at every share.
+HAN_CATALOG_SHARE = 1.0
 # Item-item cosine table kept for catalogs up to this many items (float64: 32 MiB at 2,048).
 MAX_SIMILARITY_ITEMS = 2048
 # Unit vectors: no scan before the graph (the norm bound never stops it), and fewer graph
@@ -80,9 +83,10 @@ class EmbeddingConfig(RecommenderConfig):
     profile: "mean" weighs a user's items equally, "rating" by their interaction values.
     use_cache: reuse item embeddings from the on-disk EmbeddingCache.
     ann: when and how a large catalog is searched through an HNSW graph (min_items 0: never).
-    text_encoder: "auto" reads a catalog whose item texts are mostly Han with character
-    n-grams and any other with `encoder`; "sentence" and "han-ngrams" force one; "script-mix"
-    reads each text by both, weighted by its Han share (`features.script_mix`)."""
+    text_encoder: "auto" reads a catalog whose item texts are all mostly Han with character
+    n-grams, one with none with `encoder`, and a mix with "script-mix": each text by both,
+    weighted by its Han share (`features.script_mix`); "sentence", "han-ngrams" and
+    "script-mix" force one."""
 
     encoder: str = DEFAULT_ENCODER
     text_encoder: Literal["auto", "sentence", "han-ngrams", "script-mix"] = "auto"
@@ -177,9 +181,12 @@ class EmbeddingRecommender(Recommender):
         why in `text_encoder_note` and the log."""
         configured, share = self.config.text_encoder, han_share(texts)
         choice = configured
-        if configured == "auto":
-            choice = "han-ngrams" if share >= HAN_CATALOG_SHARE else "sentence"
-        why = f"{share:.0%} of {len(texts)} item texts are Han script; text_encoder={configured}"
+        if configured == "auto" and share >= HAN_CATALOG_SHARE:
+            choice = "han-ngrams"
+        elif configured == "auto":
+            choice = "script-mix" if share > 0.0 else "sentence"
+        why = f"{_percent(share)} of {len(texts)} item texts are Han script"
+        why += f"; text_encoder={configured}"
         if choice == "han-ngrams":
             self.text_encoder_note = f"han-ngrams: character n-grams fitted on the catalog ({why})"
         elif choice == "script-mix":
@@ -377,6 +384,16 @@ class EmbeddingRecommender(Recommender):
             )
         graph = NormOrderedItems.load_graph(folder, vectors.shape[1], self.config.ann)
         self._set_vectors(vectors, graph)
+
+
+def _percent(share: float) -> str:
+    """A share as a whole percentage that never reads as none or all when it is neither: the
+    choice of encoder turns on exactly that."""
+    if 0.0 < share < 0.01:
+        return "<1%"
+    if 0.99 < share < 1.0:
+        return ">99%"
+    return f"{share:.0%}"
 
 
 class _LazySentence:

@@ -119,3 +119,53 @@ def test_the_encoder_is_saved_without_pickle_and_read_back_the_same(
     assert loaded._encoder is None  # a Chinese query needs no MiniLM
     fresh = ["新手铲屎官：猫砂和驱虫", "a new kitten and her litter box"]  # published later
     assert np.allclose(loaded.embed_texts(fresh), mixed.embed_texts(fresh), atol=1e-6)
+
+
+class LetterCounts:
+    """A stand-in sentence encoder (unit letter counts), so the choice tests load no MiniLM."""
+
+    name = "letter-counts"
+    dimension = 26
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        vectors = np.zeros((len(texts), 26), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for letter in text.lower():
+                if "a" <= letter <= "z":
+                    vectors[row, ord(letter) - ord("a")] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def auto_fit(items: pd.DataFrame) -> EmbeddingRecommender:
+    interactions = pd.DataFrame({"user_id": ["u0", "u0"], "item_id": items["item_id"][:2]})
+    config = {"use_cache": False}
+    model = create_recommender("embedding", config, encoder=LetterCounts())  # type: ignore[arg-type]
+    model.fit(interactions, items)
+    assert isinstance(model, EmbeddingRecommender)
+    return model
+
+
+def test_auto_reads_a_mixed_catalog_with_both_encoders() -> None:
+    # Regression: auto read a catalog under half Chinese with MiniLM alone (Chinese posts as
+    # unknown word pieces) and one over half with n-grams alone (English posts as word lists).
+    _, items = mixed_catalog()
+    model = auto_fit(items)
+    assert model.text_encoder_name == f"{DEFAULT_ENCODER}+{HAN_NGRAMS}"
+    assert model.text_encoder_note is not None and "text_encoder=auto" in model.text_encoder_note
+
+
+@pytest.mark.parametrize(
+    ("zh_posts", "en_posts", "name", "share"),
+    [(0, 3, DEFAULT_ENCODER, "0%"), (3, 0, HAN_NGRAMS, "100%"), (120, 1, "+", ">99%")],
+)
+def test_auto_keeps_one_encoder_for_a_catalog_in_one_script(
+    zh_posts: int, en_posts: int, name: str, share: str
+) -> None:
+    texts = [f"猫粮推荐第{n}篇" for n in range(zh_posts)] + ["cat food"] * en_posts
+    items = pd.DataFrame({"item_id": [f"i{n}" for n in range(len(texts))], "title": texts})
+    model = auto_fit(items)
+    assert name in model.text_encoder_name
+    note = model.text_encoder_note
+    # one English post among 120 Chinese ones must not read as "100%": the choice turns on it
+    assert note is not None and f"{share} of {len(texts)} item texts" in note
