@@ -18,7 +18,7 @@ n-gram arrays plus the sentence part's width; the sentence encoder is named in t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, Self
 
 import numpy as np
@@ -31,6 +31,17 @@ class SentenceReader(Protocol):
     """What the sentence part needs: unit float32 vectors of texts (an encoder or its cache)."""
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray: ...
+
+
+class LazySentence:
+    """A sentence encoder made on its first text: a model answering a Chinese query, or serving
+    Chinese items only, never loads MiniLM."""
+
+    def __init__(self, load: Callable[[], SentenceReader]) -> None:
+        self._load = load
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        return self._load().encode(texts, show_progress=show_progress)
 
 
 def han_weights(texts: Sequence[str]) -> np.ndarray:

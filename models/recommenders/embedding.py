@@ -10,10 +10,9 @@ the sentence encoder (all-MiniLM-L6-v2, an English model) when no item text is m
 characters, which it barely reads, are read by `features.han_ngrams` (character n-grams fitted on
 the catalog's own texts, saved with the model) when every item text is mostly Han; a catalog
 mixing the two is read by both (`script-mix`, `features.script_mix`: each text by the sentence
-encoder and the n-grams, weighted by its Han share). Text
-queries and items published later go through the same encoder, whatever their own script: one
-catalog, one vector space. The choice is logged, recorded in the artifact and described by
-`text_encoder_note`.
+encoder and the n-grams, weighted by its Han share). Text queries and items published later go
+through the same encoder, whatever their own script: one catalog, one vector space. The choice is
+logged, recorded in the artifact and described by `text_encoder_note`.
 
 Large catalogs (`ann.min_items`, default 100,000 items): every score is a cosine of unit vectors,
 so the norm bound that prunes a factor model's scan prunes nothing here; feeds, similar items and
@@ -42,7 +41,7 @@ from features.embeddings import (
 )
 from features.han_ngrams import HanNgramEncoder, fit_han_encoder, han_share
 from features.item_text import assemble_item_texts
-from features.script_mix import ScriptMixEncoder
+from features.script_mix import LazySentence, ScriptMixEncoder
 from models.artifacts import load_arrays, save_arrays
 from models.recommenders.base import Recommender
 from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
@@ -161,7 +160,7 @@ class EmbeddingRecommender(Recommender):
         elif choice == "script-mix":
             sentence = self._sentence_encoder()
             self._mix = ScriptMixEncoder.fit(
-                read, _LazySentence(self), self.config.encoder, sentence.dimension
+                read, LazySentence(self._sentence_encoder), self.config.encoder, sentence.dimension
             )
             cached = EmbeddingCache(sentence) if self.config.use_cache else sentence
             encoded = self._mix.with_sentence(cached).encode(read)
@@ -380,7 +379,7 @@ class EmbeddingRecommender(Recommender):
         if (folder / MIX_ENCODER_FILE).exists():
             arrays = load_arrays(folder / MIX_ENCODER_FILE)
             self._mix = ScriptMixEncoder.from_arrays(
-                arrays, _LazySentence(self), self.config.encoder
+                arrays, LazySentence(self._sentence_encoder), self.config.encoder
             )
         graph = NormOrderedItems.load_graph(folder, vectors.shape[1], self.config.ann)
         self._set_vectors(vectors, graph)
@@ -394,14 +393,3 @@ def _percent(share: float) -> str:
     if 0.99 < share < 1.0:
         return ">99%"
     return f"{share:.0%}"
-
-
-class _LazySentence:
-    """A model's sentence encoder, loaded on its first text: a script-mix model answering a
-    Chinese query, or loaded to serve Chinese items only, never loads MiniLM."""
-
-    def __init__(self, model: EmbeddingRecommender) -> None:
-        self._model = model
-
-    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        return self._model._sentence_encoder().encode(texts, show_progress=show_progress)
