@@ -61,7 +61,7 @@ class TextEncoder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()  # the older name warns (6.x)
         assert dim is not None
         return int(dim)
 
