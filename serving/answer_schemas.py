@@ -81,6 +81,12 @@ class DeskQueuePage(BaseModel):
     choices: dict[str, list[str]] = Field(
         description="The labels each field may be corrected to (POST /corrections)."
     )
+    language_choices: dict[str, dict[str, list[str]]] = Field(
+        description=(
+            "Per language, the fields a model of that language answers and its labels: for a "
+            "case of that language these replace `choices` (POST /corrections refuses others)."
+        )
+    )
     outcomes: list[str] = Field(description="The outcomes a resolution may have.")
 
 

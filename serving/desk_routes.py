@@ -135,5 +135,6 @@ def install_desk_routes(app: FastAPI, running: Callable[[], DeskSource | None]) 
             "window": {"since": which.since, "until": which.until},
             "filters": {"status": which.status, "queue": which.queue, "urgency": which.urgency},
             "choices": engine.label_choices() if engine is not None else {},
+            "language_choices": engine.language_choices() if engine is not None else {},
             "outcomes": list(OUTCOMES),
         }

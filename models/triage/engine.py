@@ -165,6 +165,19 @@ class TriageEngine:
         choices["is_complaint"] = ["true", "false"]
         return choices
 
+    def language_choices(self) -> dict[str, dict[str, list[str]]]:
+        """Per language, the fields whose labels that language's own model sets, and its labels:
+        what `correction_label` takes for a record of that language (the desk offers these on
+        such a record, not every language's, so a Chinese case is never offered `neutral`)."""
+        by_language: dict[str, dict[str, list[str]]] = {}
+        for field, models in self.models.items():
+            if field not in self._choices:  # `complaint` is corrected as is_complaint
+                continue
+            for language, model in models.items():
+                labels = sorted(model.classifier.classes_)
+                by_language.setdefault(language, {})[field] = labels
+        return by_language
+
     def correction_label(self, field: str, label: str, language: str | None = None) -> str:
         """`label` as the served models spell it for `field` (case and outer spaces ignored);
         TriageInputError naming the allowed labels when it is none of them.

@@ -614,7 +614,11 @@ async function loadQueue(more = false) {
     const data = await call("GET", queueUrl(asked, more ? nextCursor : null));
     const queue = document.getElementById("queue");
     const outcomes = data.outcomes || ["resolved"];
-    const cards = data.cases.map((item) => caseCard(item, data.choices || {}, outcomes));
+    // A case is offered the labels of its language's own models where they answer a field:
+    // POST /corrections refuses the others (`neutral` on a Chinese case of a two-class model).
+    const ownChoices = data.language_choices || {};
+    const cards = data.cases.map((item) =>
+      caseCard(item, { ...(data.choices || {}), ...(ownChoices[item.language] || {}) }, outcomes));
     if (more) queue.append(...cards);
     else queue.replaceChildren(...cards);
     const choices = data.choices || {};

@@ -393,6 +393,33 @@ def test_a_bidirectional_control_in_an_id_is_shown_not_obeyed(
     assert "customer desk-[U+202E]c-17 · item [U+202E]05" in meta, meta
 
 
+def test_a_case_is_offered_the_labels_of_its_own_languages_model(
+    desk_service: ServiceProcess, browser: object
+) -> None:
+    """Regression (a retrain trial): a Chinese case was offered `neutral` for its sentiment,
+    which its two-class model cannot learn and POST /corrections refuses for it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    status, answer = desk_service.post(
+        "/triage", {"text": "送餐太慢了，饭都凉了", "customer_id": "desk-zh-1", "language": "zh"}
+    )
+    assert status == 200, answer
+    english = _triaged(desk_service, "My bag was lost and nobody answers", "desk-en-2")
+    driver = browser
+    _open_desk(driver, desk_service)
+
+    def sentiment_labels(case_id: str) -> list[str]:
+        card = _card(driver, case_id)
+        field = card.find_element(By.CSS_SELECTOR, "select.correct-field")  # type: ignore[attr-defined]
+        Select(field).select_by_value("sentiment")
+        labels = Select(card.find_element(By.CSS_SELECTOR, "select.correct-label"))  # type: ignore[attr-defined]
+        return [str(option.get_attribute("value")) for option in labels.options]
+
+    assert sentiment_labels(answer["triage_id"]) == ["negative", "positive"]
+    assert "neutral" in sentiment_labels(english)
+
+
 def test_a_correction_shows_on_its_card_at_once(
     desk_service: ServiceProcess, browser: object
 ) -> None:

@@ -31,3 +31,16 @@ def test_a_label_the_records_language_model_lacks_is_refused(
     # A language no model reads (an undetermined text) takes any served model's label.
     assert engine.correction_label("sentiment", "neutral", "und") == "neutral"
     assert engine.correction_label("sentiment", "neutral") == "neutral"
+
+
+def test_each_language_is_offered_its_own_models_labels(
+    zh_sentiment: TfidfClassifier, en_sentiment: TfidfClassifier
+) -> None:
+    engine = _engine(zh_sentiment, en_sentiment)
+    offered = engine.language_choices()
+    assert offered["zh"]["sentiment"] == ["negative", "positive"]
+    assert offered["en"]["sentiment"] == ["negative", "neutral", "positive"]
+    # What the desk offers a record is what a correction of it takes.
+    for language, fields in offered.items():
+        for field, labels in fields.items():
+            assert [engine.correction_label(field, label, language) for label in labels] == labels
