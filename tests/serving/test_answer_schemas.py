@@ -79,6 +79,9 @@ class _Triage:
     def label_choices(self) -> dict[str, list[str]]:
         return {"reason": ["late", "lost"], "urgency": ["low", "normal", "high", "critical"]}
 
+    def language_choices(self) -> dict[str, dict[str, list[str]]]:
+        return {"zh": {"sentiment": ["negative", "positive"]}}
+
 
 @dataclass
 class _Served:
