@@ -5,7 +5,9 @@ and one exit-code convention.
   an option out of range). Click exits with 2 for its own usage errors (an unknown choice of an
   Enum option), so the two agree.
 - 1 (`STEP_FAILED`): the input was fine but a step did not succeed (a download failed, a checksum
-  is wrong, the promotion gate refused, the service did not start).
+  is wrong, the promotion gate refused `agora models promote`, the service did not start).
+- 0 for a scheduled `agora retrain` whose candidate the gate refuses, or that finds nothing new to
+  learn: the job did what it is for (the champion stands), and says so in a sentence.
 """
 
 from __future__ import annotations
