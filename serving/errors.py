@@ -88,6 +88,19 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+async def reject(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer a request with `error_response` from an ASGI middleware (the guards' refusals)."""
+    await error_response(status, message, code, headers)(scope, receive, send)
+
+
 class ApiError(Exception):
     """A refusal a handler raises: its status, message and (optionally) a specific code and
     the details that code documents."""

@@ -10,7 +10,7 @@ answered without a key counts too, so anyone could grow it.
 `label_metrics_by_route` wraps that middleware in the app BentoML builds: the metrics middleware
 sees the route template as the path, and the app inside it (the guards, the handlers) gets the
 request's own path back. Nothing else the request meets changes: only the label does.
-Unknown paths never reach the metrics (see `serving.middleware.RouteGuard`).
+Unknown paths never reach the metrics (see `serving.route_guard.RouteGuard`).
 """
 
 from __future__ import annotations

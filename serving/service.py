@@ -180,7 +180,7 @@ def _workers() -> int:
 
 # Workers: one per core unless AGORA_WORKERS says otherwise (one worker saturates one core).
 # Host: 127.0.0.1 unless `--host` is given, also for a built Bento (BentoML's default is 0.0.0.0).
-# No `max_concurrency`: serving.middleware.LoadShedder sheds with a 503 + Retry-After instead.
+# No `max_concurrency`: serving.load_shedder.LoadShedder sheds with a 503 + Retry-After instead.
 @bentoml.service(
     name="agora",
     traffic={"timeout": 60},
@@ -593,7 +593,7 @@ def _keyed(ctx: bentoml.Context, in_body: str | None, field: str) -> str | None:
 
 
 def _agent(ctx: bentoml.Context, what: str = "a correction") -> str:
-    """The name of the key that sent the request (serving.middleware puts it in the scope)."""
+    """The name of the key that sent the request (serving.api_key_guard puts it in the scope)."""
     state = ctx.request.scope.get("state") or {}
     name = getattr(state.get("principal"), "name", None)
     if not name:

@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from serving.api_key_guard import ApiKeyGuard
 from serving.auth import CredentialError, presented_keys
-from serving.middleware import ApiKeyGuard
 
 KEY = "rdKEY0123456789abcdef"
 

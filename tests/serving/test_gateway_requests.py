@@ -25,8 +25,8 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from serving import gateway_settings
+from serving.body_guard import BodyGuard
 from serving.body_reading import declared_charset
-from serving.middleware import BodyGuard
 from serving.schemas import idempotency_key_of, one_idempotency_header
 from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
 

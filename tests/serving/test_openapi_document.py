@@ -129,7 +129,7 @@ def test_the_profile_path_declares_the_user_id_rule(document: dict[str, Any]) ->
 
 def _admitted_roles(path: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The roles whose key the service's key guard lets through to `path`."""
-    from serving.middleware import ApiKeyGuard
+    from serving.api_key_guard import ApiKeyGuard
     from serving.settings import ROLES
 
     keys = {role: f"{role}-key-0123456789abcdef" for role in ROLES}

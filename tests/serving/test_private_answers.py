@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from serving.middleware import ApiKeyGuard
+from serving.api_key_guard import ApiKeyGuard
 from serving.private_answers import PrivateAnswers
 
 KEY = "anKEY0123456789abcdef"

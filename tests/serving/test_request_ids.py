@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from serving.middleware import ApiKeyGuard
+from serving.api_key_guard import ApiKeyGuard
 from serving.request_ids import RequestIdHeader
 
 

@@ -24,7 +24,10 @@ from starlette.testclient import TestClient
 
 from cli.launcher import ServiceStartError
 from serving.auth import ApiKeyConfigError, key_name, key_ring_from_env, parse_api_keys
-from serving.middleware import BodyGuard, CorsGuard, HostGuard, LoadShedder, RouteGuard
+from serving.body_guard import BodyGuard
+from serving.load_shedder import LoadShedder
+from serving.origin_guards import CorsGuard, HostGuard
+from serving.route_guard import RouteGuard
 from serving.settings import body_limit, service_workers
 from tests.serving.conftest import API_KEYS, ServiceProcess, load_bench_module, service_env
 
