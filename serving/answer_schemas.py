@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from models.triage.schema import Evidence
-from serving.schemas import SimilarCaseOut
+from serving.schemas.triage import SimilarCaseOut
 
 # -- GET /desk/queue ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from features.text_splits import Task
 from models.served_models import RECOMMENDER_SLOT, triage_slot
-from serving.schemas import ModelInfo, ServedModelInfo
+from serving.schemas.model_info import ModelInfo, ServedModelInfo
 from serving.served_models import ServedModels
 
 # scheme://userinfo@ : the userinfo is masked (its password only when it has a user part).

@@ -26,13 +26,10 @@ from serving.catalog_routes import RetiredItemsPage
 from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
 from serving.errors import CODES, error_response
 from serving.profile_routes import UserProfile
-from serving.schemas import (
-    HEADER_KEYED_FIELDS,
-    TRIAGE_KEY_RULE,
-    Identifier,
-    ModelInfo,
-    TriageRequest,
-)
+from serving.schemas.fields import Identifier
+from serving.schemas.idempotency import HEADER_KEYED_FIELDS
+from serving.schemas.model_info import ModelInfo
+from serving.schemas.triage import TRIAGE_KEY_RULE, TriageRequest
 from serving.settings import OPEN_PATHS, ROUTE_ROLES, body_limit
 
 logger = logging.getLogger(__name__)
@@ -103,8 +100,9 @@ ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "/items/restore": (),
     "/items": (),
 }
-# Routes that read an `Idempotency-Key` header as a body field (serving.schemas): declared as a
-# header parameter, so a generated client has an argument for it and a gateway knows it counts.
+# Routes that read an `Idempotency-Key` header as a body field (serving.schemas.idempotency):
+# declared as a header parameter, so a generated client has an argument for it and a gateway
+# knows it counts.
 HEADER_KEYED_ROUTES: dict[str, str] = {
     "/triage": "idempotency_key",
     "/corrections": "correction_id",

@@ -76,34 +76,36 @@ from serving.profile_routes import UserProfiles, install_profile_route
 from serving.query_strictness import install_query_strictness
 from serving.request_ids import RequestIdHeader
 from serving.retired_items import RetirementSettings, ServedRetirements
-from serving.schemas import (
+from serving.schemas.agent_notes import (
     CorrectionRequest,
     CorrectionResponse,
-    EventsRequest,
-    EventsResponse,
-    ItemsChangedResponse,
-    ModelInfo,
+    ResolutionRequest,
+    ResolutionResponse,
+)
+from serving.schemas.events import EventsRequest, EventsResponse
+from serving.schemas.feeds import (
     ModelRef,
-    PublishItemsRequest,
-    PublishItemsResponse,
     RecommendedItem,
     RecommendRequest,
     RecommendResponse,
-    ReloadRequest,
-    ReloadResponse,
-    ResolutionRequest,
-    ResolutionResponse,
-    RestoreItemsRequest,
-    RetireItemsRequest,
-    SimilarCaseOut,
     SimilarItemsRequest,
     SimilarItemsResponse,
+)
+from serving.schemas.idempotency import idempotency_key_of, one_idempotency_header
+from serving.schemas.items import (
+    ItemsChangedResponse,
+    PublishItemsRequest,
+    PublishItemsResponse,
+    RestoreItemsRequest,
+    RetireItemsRequest,
+)
+from serving.schemas.model_info import ModelInfo, ReloadRequest, ReloadResponse
+from serving.schemas.triage import (
+    SimilarCaseOut,
     TriageBatchRequest,
     TriageBatchResponse,
     TriageRequest,
     TriageResponse,
-    idempotency_key_of,
-    one_idempotency_header,
 )
 from serving.served_models import ServedModels
 from serving.settings import (

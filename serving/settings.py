@@ -59,7 +59,7 @@ BODY_LIMITS: dict[str, int] = {
     "/corrections": 64 * KIB,
     # A resolution note is at most 8 KB of UTF-8 (data.store.resolutions).
     "/resolutions": JSON_ESCAPE_FACTOR * 8 * KIB + 8 * KIB,
-    # 10,000 included or excluded item ids (serving.schemas.Filters) of a typical length.
+    # 10,000 included or excluded item ids (serving.schemas.feeds.Filters) of a typical length.
     "/recommend": 256 * KIB,
     "/similar_items": 256 * KIB,
     # 1,000 item ids (data.store.item_retirements) of up to 256 characters, however escaped.

@@ -27,7 +27,7 @@ from starlette.types import Message
 from serving import gateway_settings
 from serving.body_guard import BodyGuard
 from serving.body_reading import declared_charset
-from serving.schemas import idempotency_key_of, one_idempotency_header
+from serving.schemas.idempotency import idempotency_key_of, one_idempotency_header
 from tests.serving.conftest import API_KEYS, ServiceProcess, service_env
 
 TEXT = {"text": "Le vol était très en retard"}

@@ -95,7 +95,7 @@ def test_the_declared_language_admits_exactly_the_languages_triage_reads(
     schema-valid "eq" (or "cn") was a 400 a client could learn only from the refusal."""
     from pydantic import ValidationError
 
-    from serving.schemas import TriageRequest
+    from serving.schemas.triage import TriageRequest
 
     (declared, _null) = document["components"]["schemas"]["TriageRequest"]["properties"][
         "language"
