@@ -36,8 +36,9 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from synthetic_posts import Catalog, read_catalog, write_catalog  # bench/ on sys.path
@@ -217,17 +218,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--languages", nargs="+", default=["zh", "en"], choices=["zh", "en"])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    run_measured(lambda: {lang: run_language(lang, args) for lang in args.languages}, args.json)
+    return 0
+
+
+def run_measured(measure: Callable[[], dict[str, Any]], json_path: Path | None) -> None:
+    """Run `measure` with an embedding cache of its own, print the wall time, and write its
+    figures to `json_path` if given (this benchmark's and bench/mixed_catalog.py's runs)."""
     apply_stack_environment()  # offline Hugging Face, BLAS threads
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="agora-embeddings-") as cache:
-        # A cache for this run only: `auto` reuses the MiniLM vectors `sentence` computed on
-        # the same texts, and no earlier run's vectors shorten a fit.
+        # A cache for this run only: each catalog's MiniLM vectors are computed once and reused
+        # by the other encoders' fits, and no earlier run's vectors shorten a fit.
         os.environ[CACHE_ENV] = cache
-        results = {language: run_language(language, args) for language in args.languages}
+        results = measure()
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    return 0
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

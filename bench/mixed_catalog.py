@@ -26,20 +26,15 @@ Usage: python bench/mixed_catalog.py [--shares 0.1 0.3 0.5 0.7] [--items 4000] [
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from chinese_catalog import QUERIES, K, fit, same_topic_precision
+from chinese_catalog import QUERIES, K, fit, run_measured, same_topic_precision
 from synthetic_posts import ZH_TO_EN, Catalog, read_catalog, write_mixed_catalog
 
-from data.environment import apply_stack_environment
-from features.embeddings import CACHE_ENV
 from models.recommenders import FeedRequest, route_feed
 from models.recommenders.embedding import EmbeddingRecommender
 
@@ -183,16 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoders", nargs="+", default=list(ENCODERS), choices=ENCODERS)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    apply_stack_environment()  # offline Hugging Face, BLAS threads
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="agora-embeddings-") as cache:
-        # A cache for this run only: each catalog's MiniLM vectors are computed once and
-        # reused by the other encoders' fits, and no earlier run's vectors shorten a fit.
-        os.environ[CACHE_ENV] = cache
-        results = {f"{share:.2f}": run_share(share, args) for share in args.shares}
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    run_measured(lambda: {f"{s:.2f}": run_share(s, args) for s in args.shares}, args.json)
     return 0
 
 
