@@ -200,7 +200,8 @@ class TriageEngine:
             of = f"{field} of a '{language}' text" if own is not None else field
             raise TriageInputError(
                 f"correct_label is none of the labels the service knows for {of}: "
-                f"{quote_labels(allowed)} (GET /desk/queue lists every language's as choices)"
+                f"{quote_labels(allowed)} (GET /desk/queue lists each language's as "
+                "language_choices)"
             )
         return found
 

@@ -47,7 +47,8 @@ class CorrectionRequest(_AgentNote):
         description=(
             "One of the labels the served models know for `field`, those of the model of the "
             "record's language where one answers it (case and outer spaces ignored); GET "
-            "/desk/queue lists every language's as `choices`. Another label is a 400."
+            "/desk/queue lists them as `choices` and, per language, `language_choices`. "
+            "Another label is a 400."
         )
     )
     correction_id: CorrectionId | None = Field(
