@@ -109,6 +109,7 @@ class TriageEngine:
         # Fixed for the engine's life (its models and config never change): built once, not at
         # every correction and desk page that asks.
         self._choices = self._build_label_choices(keyword_reasons)
+        self._language_choices = self._build_language_choices()
         # Rules of the desk's own table that can never match these models' answers: logged
         # here (so `agora batch triage` says so too) and listed by the service under problems.
         self.routing_problems = tuple(routing_problems(self.config, self.models, keyword_reasons))
@@ -169,6 +170,12 @@ class TriageEngine:
         """Per language, the fields whose labels that language's own model sets, and its labels:
         what `correction_label` takes for a record of that language (the desk offers these on
         such a record, not every language's, so a Chinese case is never offered `neutral`)."""
+        return {
+            language: {field: list(labels) for field, labels in fields.items()}
+            for language, fields in self._language_choices.items()
+        }
+
+    def _build_language_choices(self) -> dict[str, dict[str, list[str]]]:
         by_language: dict[str, dict[str, list[str]]] = {}
         for field, models in self.models.items():
             if field not in self._choices:  # `complaint` is corrected as is_complaint
@@ -191,9 +198,9 @@ class TriageEngine:
         allowed = self._choices.get(field)
         if not allowed:
             return label
-        own = self.models.get(field, {}).get(language or "")
+        own = self._language_choices.get(language or "", {}).get(field)
         if own is not None:
-            allowed = sorted(own.classifier.classes_)
+            allowed = own
         by_key = {choice.strip().casefold(): choice for choice in allowed}
         found = by_key.get(label.strip().casefold())
         if found is None:
