@@ -98,20 +98,18 @@ def retrain_recommender(
         len(published),
     )
     data = prepare_split(dataset, run_config.split).with_extra_items(published)
+    trained_on = data.with_extra_train(events) if len(events) else data
     if config_path is None:  # another config is something new to train
-        client = MlflowClient()
-        trained_on = data.with_extra_train(events) if len(events) else data  # as the pipeline
         refuse_a_copy(
             registered,
             run_config.model,
-            champion_of(client, registered),
+            champion_of(MlflowClient(), registered),
             lambda version, params: learned_already(version, params, trained_on),
             f"the same {len(events)} stored events, {len(published)} published items and data",
             instead="a --config",
         )
-    outcome = train_recommender(
-        dataset, run_config, tracking_uri=tracking_uri, extra_train=events, split=data
-    )
+    # The split with the events already joined: the pipeline would join (and hash) them again.
+    outcome = train_recommender(dataset, run_config, tracking_uri=tracking_uri, split=trained_on)
     metric = f"ndcg@{run_config.k}"
     candidate_score = outcome.metrics[metric]
     champion_version, champion_score = None, None
