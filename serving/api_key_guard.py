@@ -19,6 +19,15 @@ INSECURE_PRINCIPAL = Principal(role="insecure-dev", name="insecure-dev")
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
+# A refusal names the path the client sent, cut to this many characters: the limit on a request
+# line is a few KB, and a refusal of an unkeyed caller need not echo all of it back.
+_SHOWN_PATH_CHARS = 120
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= _SHOWN_PATH_CHARS else f"{path[:_SHOWN_PATH_CHARS]}..."
+
+
 def _is_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
@@ -75,7 +84,7 @@ class ApiKeyGuard:
                 receive,
                 send,
                 401,
-                f"{path} needs an API key and the request has {what}: send it as X-API-Key "
+                f"{_shown(path)} needs an API key and the request has {what}: send it as X-API-Key "
                 "or Authorization: Bearer",
                 headers=BEARER_CHALLENGE,
             )
@@ -86,7 +95,7 @@ class ApiKeyGuard:
                 receive,
                 send,
                 403,
-                f"key {principal.name!r} has role {principal.role!r}; {path} needs "
+                f"key {principal.name!r} has role {principal.role!r}; {_shown(path)} needs "
                 f"{' or '.join(sorted(roles))}",
             )
             return

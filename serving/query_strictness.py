@@ -9,10 +9,16 @@ names the unknown parameters and the known ones.
 A parameter sent twice (`?since=7d&since=30d`) is a 400 too, unless the route takes a list
 of it: FastAPI answered with the last one, while a proxy or a cache in front may read the
 first, as with a JSON object naming a field twice (serving.body_reading).
+
+A value holding a control character (`/desk/queue?queue=%00`) is a 400 naming the parameter:
+no label, id, time or cursor holds one, SQLite matched it against nothing (an empty page that
+looked like "no such queue"), and PostgreSQL refuses a NUL in a text parameter outright, which
+reached the client as a 500.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -50,6 +56,13 @@ def install_query_strictness(app: FastAPI) -> None:
                         400,
                         f"the query names {repeated[0][:_SHOWN_CHARACTERS]!r} more than once: "
                         "send each parameter once",
+                    )
+                controlled = _first_with_control_character(request.query_params.multi_items())
+                if controlled is not None:
+                    return error_response(
+                        400,
+                        f"the query parameter {controlled[:_SHOWN_CHARACTERS]!r} holds a control "
+                        "character: send printable text",
                     )
         return await call_next(request)
 
@@ -89,6 +102,15 @@ def _declared_in(routes: Sequence[BaseRoute], request: Request) -> _Declared | N
                     p.alias for p in params if field_annotation_is_sequence(p.field_info.annotation)
                 ),
             )
+    return None
+
+
+def _first_with_control_character(items: Sequence[tuple[str, str]]) -> str | None:
+    """The name of the first parameter whose value holds a control character (category Cc;
+    the query's own size limit bounds this scan), None when none does."""
+    for name, value in items:
+        if any(unicodedata.category(char) == "Cc" for char in value):
+            return name
     return None
 
 

@@ -69,3 +69,18 @@ def test_an_empty_api_key_header_beside_a_valid_bearer_key_is_a_401(monkeypatch:
     assert basic.status_code == 401 and "Authorization is not" in basic.text
     gateway = client.get("/model_info", headers={"X-API-Key": KEY, "Authorization": "Basic eDp5"})
     assert gateway.status_code == 200, gateway.text
+
+
+def test_a_refusal_names_a_long_path_shortened(monkeypatch: Any) -> None:
+    """Regression: a 401 repeated a 5,000-character path whole."""
+    monkeypatch.setenv("AGORA_API_KEYS", f"read:rd:{KEY}")
+    client = TestClient(ApiKeyGuard(Starlette(routes=[])))
+    answer = client.get(f"/users/{'u' * 5000}/profile")
+    assert answer.status_code == 401
+    message = answer.json()["error"]["message"]
+    assert message.startswith(f"/users/{'u' * 50}") and len(message) < 300
+    assert (
+        client.get("/users/u1/profile")
+        .json()["error"]["message"]
+        .startswith("/users/u1/profile needs an API key")
+    )

@@ -65,3 +65,14 @@ def test_a_parameter_sent_twice_is_refused_unless_the_route_takes_a_list() -> No
     assert answer.status_code == 400
     assert "'since' more than once" in answer.json()["error"]["message"]
     assert client.get("/tagged?tag=a&tag=b").json() == {"tag": ["a", "b"]}
+
+
+def test_a_value_with_a_control_character_is_refused_naming_its_parameter() -> None:
+    """Regression: `/desk/queue?queue=%00` was matched against nothing on SQLite and reached
+    PostgreSQL, which refuses a NUL in a text parameter, as a 500."""
+    client = TestClient(_app())
+    for value in ("%00", "billing%0A", "a%7Fb", "%C2%85"):
+        answer = client.get(f"/counts?by={value}")
+        assert answer.status_code == 400, value
+        assert "'by' holds a control character" in answer.json()["error"]["message"]
+    assert client.get("/counts?by=%E9%80%80%E6%AC%BE%20x").json()["by"] == "退款 x"
