@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from training.promotion import VersionSummary
+    from training.rescore import Rescored
 
 # MLflow is imported inside the commands: importing it is slow, and `agora --help` should not be.
 app = typer.Typer(
@@ -123,16 +124,37 @@ def promote_cmd(
             "triage model's test part (e.g. after `agora retrain triage`)."
         ),
     ] = False,
+    guard: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="METRIC=DROP: how far a guard metric may fall (rise, for ece), in metric units "
+            "(accuracy=0.02) or percent of the champion's (coverage_at_10=20%); replaces the "
+            "default guard on METRIC or adds one. Repeatable.",
+        ),
+    ] = None,
+    no_guards: Annotated[
+        bool, typer.Option(help="Check the primary metric only (needs --reason).")
+    ] = False,
     tracking_uri: TrackingOption = None,
 ) -> None:
-    """Move @champion to a version if it is at least as good as the current champion.
+    """Move @champion to a version if it is at least as good as the current champion on the
+    primary metric, and its guard metrics fell no further than allowed.
 
     With --slot, NAME also becomes the model the slot serves; when the version already is the
     champion, only the binding is made.
     """
+    from training.guards import TAG_GUARDS, parse_guard
     from training.promotion import PromotionRefusedError, RegistryError, promote
     from training.slots import slot_bindings
 
+    try:
+        guards = [parse_guard(spec) for spec in guard or []]
+    except ValueError as error:
+        raise bad_input(error) from None
+    if guards and no_guards:
+        raise bad_input("--guard and --no-guards contradict each other: give one")
+    if no_guards and not reason:
+        raise bad_input("--no-guards needs --reason: say why the guards are skipped")
     client = _client(tracking_uri)
     try:
         before = {b.slot: b for b in _registry_call(slot_bindings, client)} if slot else {}
@@ -144,13 +166,18 @@ def promote_cmd(
             force=force,
             reason=reason,
             slot=slot,
-            champion_score=scored[1] if scored else None,
-            scored_champion=scored[0] if scored else None,
+            champion_score=scored.value if scored else None,
+            scored_champion=scored.champion_version if scored else None,
+            guards=guards,
+            no_guards=no_guards,
+            champion_metrics=scored.metrics if scored else None,
         )
     except (PromotionRefusedError, RegistryError) as error:
         typer.secho(f"refused: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(STEP_FAILED) from None
     typer.echo(f"{name}: champion is now v{promoted.version}")
+    if TAG_GUARDS in promoted.tags and not force:
+        typer.echo(f"guards: {promoted.tags[TAG_GUARDS]}")
     if slot is not None:
         was = before[slot].name if slot in before else None  # a language slot's first model
         typer.echo(
@@ -213,8 +240,8 @@ def rollback_cmd(
     typer.echo(f"{name}: champion restored to v{restored.version}")
 
 
-def _rescored(client: Any, name: str, version: str | None) -> tuple[str, float] | None:
-    """The champion's version and score on the candidate's evaluation data (`--rescore`)."""
+def _rescored(client: Any, name: str, version: str | None) -> Rescored | None:
+    """The champion's scores on the candidate's evaluation data (`--rescore`)."""
     from training.rescore import RescoreError, rescore_champion
 
     typer.echo(f"re-scoring the champion of {name} on the candidate's evaluation data ...")
@@ -229,4 +256,4 @@ def _rescored(client: Any, name: str, version: str | None) -> tuple[str, float] 
         f"champion v{rescored.champion_version} on {rescored.dataset}: "
         f"{rescored.metric} {rescored.value:.4f}"
     )
-    return rescored.champion_version, rescored.value
+    return rescored

@@ -6,6 +6,10 @@ fingerprint of the evaluation data — so a promotion compares candidate and cha
 data, or refuses. Every move records who, why and when, on the version and in the model's
 champion history, which is what `rollback` walks back.
 
+Beyond the primary metric, the gate checks guardrail metrics (`training.guards`): a candidate
+that wins the primary while a guarded metric falls further than allowed is refused, and the
+promoted version records each guard's two values.
+
 A promotion can also bind the model to a serving slot (`training.slots`): the version is checked
 against the slot before anything moves, and the binding is made once `@champion` has moved.
 """
@@ -17,7 +21,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -28,6 +32,14 @@ from mlflow.tracking import MlflowClient
 from data.locks import file_lock
 from data.paths import agora_home
 from models.served_models import CHAMPION_ALIAS, SERVING_SLOT_TAG, SlotMismatchError
+from training.guards import (
+    TAG_GUARD_PREFIX,
+    Guard,
+    GuardCheck,
+    check_guards,
+    default_guards,
+    with_overrides,
+)
 from training.slots import bind_slot, check_version_fits
 
 logger = logging.getLogger(__name__)
@@ -38,6 +50,7 @@ TAG_HIGHER_IS_BETTER = "agora.higher_is_better"
 TAG_EVAL_FINGERPRINT = "agora.eval_fingerprint"
 TAG_METRIC_PREFIX = "agora.metric."
 TAG_HISTORY = "agora.champion_history"
+TAG_FAMILY = "agora.family"
 
 
 class PromotionRefusedError(RuntimeError):
@@ -99,6 +112,30 @@ class VersionSummary:
     def higher_is_better(self) -> bool:
         return self.tags.get(TAG_HIGHER_IS_BETTER, "true") == "true"
 
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Every evaluation metric the version records (tags `agora.metric.<name>`)."""
+        found = {}
+        for key, value in self.tags.items():
+            if key.startswith(TAG_METRIC_PREFIX):
+                try:
+                    found[key.removeprefix(TAG_METRIC_PREFIX)] = float(value)
+                except ValueError:
+                    continue  # a hand-set tag that is no number guards nothing
+        return found
+
+    def default_guards(self) -> tuple[Guard, ...]:
+        """The guards of this version's family (`training.guards.DEFAULT_GUARDS`)."""
+        return default_guards(self.tags.get(TAG_FAMILY), self.primary_metric)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Why a candidate may replace the champion, and the guards applied (None: no champion)."""
+
+    reason: str
+    guards: GuardCheck | None = None
+
 
 def list_versions(client: MlflowClient, name: str) -> list[VersionSummary]:
     """Every version of registered model `name`, newest first."""
@@ -146,7 +183,9 @@ def gate(
     current: VersionSummary | None,
     champion_score: float | None = None,
     tolerance: float = 0.0,
-) -> str:
+    guards: Sequence[Guard] | None = None,
+    champion_metrics: Mapping[str, float] | None = None,
+) -> GateDecision:
     """Why `candidate` may replace `current`; raises PromotionRefusedError when it may not.
 
     `champion_score` is the current champion re-scored on the candidate's evaluation data (the
@@ -154,13 +193,18 @@ def gate(
     without it, the two versions' recorded evaluations must share a fingerprint.
     `tolerance` (>= 0, in metric units) accepts a candidate that far below the champion: for
     retraining on fresh data, where a tiny drop on the old held-out split is run-to-run noise.
+    `guards` (default: the candidate's family's, `training.guards`) must hold too; they compare
+    the versions' recorded metrics, or, for a re-scored champion, `champion_metrics` (its
+    metrics from that same re-scoring): without them the guards are skipped, and said to be.
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     if current is None:
-        return "no current champion"
+        return GateDecision("no current champion")
     if current.version == candidate.version:
         raise PromotionRefusedError(f"version {candidate.version} is already the champion")
+    # A re-scored champion's recorded metrics are of other data: only the re-scoring's compare.
+    champion_values = current.metrics if champion_score is None else champion_metrics
     if champion_score is not None:
         if candidate.primary_value is None:
             raise PromotionRefusedError("the candidate has no recorded evaluation to compare")
@@ -199,7 +243,16 @@ def gate(
     )
     if not better_or_equal:
         raise PromotionRefusedError(f"candidate is worse: {comparison}")
-    return comparison
+    guards = candidate.default_guards() if guards is None else guards
+    checked = check_guards(
+        guards, candidate.metrics, champion_values, candidate.version, current.version
+    )
+    if checked.broken:
+        raise PromotionRefusedError(
+            f"{comparison}, but the candidate breaks {checked.refusal()}. "
+            "`--guard METRIC=DROP` sets another allowance; `--no-guards --reason` skips them"
+        )
+    return GateDecision(f"{comparison}; {checked.account()}", checked)
 
 
 def _history(client: MlflowClient, name: str) -> list[str]:
@@ -253,16 +306,21 @@ def promote(
     tolerance: float = 0.0,
     slot: str | None = None,
     scored_champion: str | None = None,
+    guards: Sequence[Guard] = (),
+    no_guards: bool = False,
+    champion_metrics: Mapping[str, float] | None = None,
 ) -> VersionSummary:
     """Point `@champion` at `version` (default: the newest) if it passes the gate.
 
     `force` skips the gate but needs a reason, which is recorded with who and when.
-    `champion_score`: see `gate`; `scored_champion` is the version that score belongs to, and
-    the promotion is refused if the champion moved since it was scored. `slot`: also bind
-    `name` to this serving slot, after checking the version can serve it (never skipped, not
-    even by `force`: a model that cannot serve the slot would only fail when the service loads
-    it); when the version already is the champion, only the binding is made. Moves of one
-    model's champion on one machine are serialised (`promotion_lock`).
+    `guards` replace the family's default guard on their metric, or add one; `no_guards` checks
+    none, and needs a reason as `force` does. The guards applied are recorded on the version.
+    `champion_score`, `champion_metrics`: see `gate`; `scored_champion` is the version they
+    belong to, and the promotion is refused if the champion moved since it was scored. `slot`:
+    also bind `name` to this serving slot, after checking the version can serve it (never
+    skipped, not even by `force`: a model that cannot serve the slot would only fail when the
+    service loads it); when the version already is the champion, only the binding is made.
+    Moves of one model's champion on one machine are serialised (`promotion_lock`).
     """
     with promotion_lock(client, name):
         candidate = _get_version(client, name, version)
@@ -287,18 +345,39 @@ def promote(
             if current is not None and current.version == candidate.version:
                 raise PromotionRefusedError(f"version {candidate.version} is already the champion")
             why = f"forced: {reason}"
+            decision = None
         else:
-            why = gate(candidate, current, champion_score, tolerance)
+            if no_guards and not reason:
+                raise PromotionRefusedError("--no-guards needs --reason: say why they are skipped")
+            applied = () if no_guards else with_overrides(candidate.default_guards(), guards)
+            decision = gate(
+                candidate, current, champion_score, tolerance, applied, champion_metrics
+            )
+            why = decision.reason + (" (--no-guards)" if no_guards else "")
             why += f"; {reason}" if reason else ""
         history = _history(client, name)
         if current is not None and (not history or history[-1] != current.version):
             history.append(current.version)  # a champion set outside Agora joins the history
         history.append(candidate.version)
         _move_champion(client, name, candidate.version, "promoted", why, by)
+        if decision is not None and decision.guards is not None:
+            _record_guards(client, candidate, decision.guards, no_guards)
         client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
         if slot is not None:
             bind_slot(client, name, slot, why, by)
         return _get_version(client, name, candidate.version)
+
+
+def _record_guards(
+    client: MlflowClient, candidate: VersionSummary, checked: GuardCheck, off: bool
+) -> None:
+    """The guards' tags on the promoted version; those of an earlier promotion of it go."""
+    tags = checked.tags(off)
+    for key in candidate.tags:
+        if key.startswith(TAG_GUARD_PREFIX) and key not in tags:
+            client.delete_model_version_tag(candidate.name, candidate.version, key)
+    for key, value in tags.items():
+        client.set_model_version_tag(candidate.name, candidate.version, key, value)
 
 
 def _held_slot(client: MlflowClient, name: str) -> str | None:

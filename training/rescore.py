@@ -23,12 +23,14 @@ class RescoreError(ValueError):
 
 @dataclass(frozen=True)
 class Rescored:
-    """The champion's figure on the candidate's data, with what it was scored on."""
+    """The champion's figure on the candidate's data, with what it was scored on, and every
+    metric of that scoring under the names versions record them by (for the gate's guards)."""
 
     champion_version: str
     metric: str
     value: float
     dataset: str
+    metrics: dict[str, float]
 
 
 @dataclass(frozen=True)

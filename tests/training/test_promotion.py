@@ -169,3 +169,27 @@ def test_a_retrain_candidate_the_gate_refuses_records_why(
     tags = client.get_model_version(NAME, v2).tags
     assert tags["agora.refused_reason"] == decision and "0.4200" in decision
     assert tags["agora.refused_at"].endswith("Z")
+
+
+def test_a_retrain_candidate_is_guarded_on_the_champions_rescored_metrics(
+    client: MlflowClient, tmp_path: Path
+) -> None:
+    """A retrain passes the champion's re-scored metrics, so the default guards apply to it."""
+    from training.retrain.common import promote_if_not_worse
+
+    def register(ndcg: float, coverage: float) -> str:
+        source = tmp_path / f"artifact-{ndcg}-{coverage}"
+        source.mkdir()
+        metrics = {"ndcg_at_10": ndcg, "coverage_at_10": coverage, "recall_at_10": 0.1}
+        tags = {**evaluation_tags("ndcg_at_10", metrics, "split-a"), "agora.family": "recommender"}
+        return str(client.create_model_version(NAME, source=str(source), tags=tags).version)
+
+    v1 = register(0.40, 0.30)
+    promote(client, NAME, v1)
+    v2 = register(0.41, 0.10)
+    rescored = {"ndcg_at_10": 0.40, "coverage_at_10": 0.30, "recall_at_10": 0.1}
+    promoted, decision = promote_if_not_worse(NAME, v2, (v1, 0.40), "retrain", 0.0, rescored)
+    assert not promoted and "the coverage_at_10 guard" in decision, decision
+    rescored["coverage_at_10"] = 0.11  # the champion, on the retrain's data, reached little more
+    promoted, decision = promote_if_not_worse(NAME, v2, (v1, 0.40), "retrain", 0.0, rescored)
+    assert promoted and "guards held: coverage_at_10 0.1000 (v2) vs 0.1100" in decision, decision

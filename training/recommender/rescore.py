@@ -13,7 +13,7 @@ import logging
 from models.recommenders import load_recommender
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.steps import prepare_split
-from training.recommender.tracking import logged_run_config, primary_metric
+from training.recommender.tracking import logged_run_config, mlflow_metrics, primary_metric
 from training.rescore import Candidate, Rescored, RescoreError
 from training.retrain.common import champion_artifact
 
@@ -48,4 +48,4 @@ def rescore_recommender(candidate: Candidate) -> Rescored:
     logger.info(
         "champion %s v%s re-scored on %s: %s %.4f", name, champion_version, dataset, metric, value
     )
-    return Rescored(champion_version, metric, value, dataset)
+    return Rescored(champion_version, metric, value, dataset, mlflow_metrics(scored))

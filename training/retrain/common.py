@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,9 +88,11 @@ def promote_if_not_worse(
     champion: tuple[str | None, float | None],
     reason: str,
     tolerance: float = 0.0,
+    champion_metrics: Mapping[str, float] | None = None,
 ) -> tuple[bool, str]:
     """Promote `version` through the gate, `champion` (version, score) re-scored on the same
-    data; refused if another champion was promoted meanwhile."""
+    data, with the family's default guards on `champion_metrics` (every metric of that
+    re-scoring); refused if another champion was promoted meanwhile."""
     try:
         promoted = promote(
             MlflowClient(),
@@ -100,6 +102,7 @@ def promote_if_not_worse(
             champion_score=champion[1],
             tolerance=tolerance,
             scored_champion=champion[0],
+            champion_metrics=champion_metrics,
         )
     except PromotionRefusedError as refused:
         logger.info("%s v%s not promoted: %s", name, version, refused)
@@ -162,11 +165,13 @@ def conclude(
     service_url: str | None,
     api_key: str | None,
     started: float,
+    champion_metrics: Mapping[str, float] | None = None,
 ) -> RetrainOutcome:
-    """The end every retrain shares: the gate on `metric`, the service told of a promotion,
-    and the outcome. `candidate` and `champion` are (version, score) on the same evaluation."""
+    """The end every retrain shares: the gate on `metric` and the guards, the service told of
+    a promotion, and the outcome. `candidate` and `champion` are (version, score) on the same
+    evaluation; `champion_metrics` every metric of the champion's, for the guards."""
     promoted, decision = promote_if_not_worse(
-        name, candidate[0], champion, reason=reason, tolerance=tolerance
+        name, candidate[0], champion, reason, tolerance, champion_metrics
     )
     reloaded = notify_service(service_url, api_key) if promoted else None
     return RetrainOutcome(

@@ -36,6 +36,7 @@ from training.recommender.config import RecommenderRunConfig, load_run_config
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.pipeline import train_recommender
 from training.recommender.steps import SplitData, prepare_split
+from training.recommender.tracking import mlflow_metrics
 from training.retrain.common import (
     RetrainOutcome,
     champion_artifact,
@@ -112,7 +113,7 @@ def retrain_recommender(
     outcome = train_recommender(dataset, run_config, tracking_uri=tracking_uri, split=trained_on)
     metric = f"ndcg@{run_config.k}"
     candidate_score = outcome.metrics[metric]
-    champion_version, champion_score = None, None
+    champion_version, champion_score, champion_metrics = None, None, None
     with champion_artifact(registered) as champion:
         if champion is not None and champion[0] != outcome.model_version:
             champion_version = champion[0]
@@ -132,6 +133,7 @@ def retrain_recommender(
                 also_seen=events,
             )
             champion_score = scored.metrics[metric]
+            champion_metrics = mlflow_metrics(scored)  # the names the candidate's tags use
     return conclude(
         registered,
         (outcome.model_version, candidate_score),
@@ -142,6 +144,7 @@ def retrain_recommender(
         service_url,
         api_key,
         started,
+        champion_metrics,
     )
 
 

@@ -45,7 +45,7 @@ from training.triage.pipeline import (
     registered_name,
     train_triage,
 )
-from training.triage.tracking import test_fingerprint
+from training.triage.tracking import evaluation_scores, test_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -253,13 +253,14 @@ def retrain_triage(
         len(holdout),
         skipped,
     )
-    champion_version = champion_score = champion_holdout = None
+    champion_version = champion_score = champion_holdout = champion_metrics = None
     with champion_artifact(name) as champion:  # before registering: the candidate is not it
         if champion is not None:
             champion_version = champion[0]
             # The champion reads its inputs as it was trained to (its own text handling).
             scored = evaluate(model, load_classifier(champion[1]), augmented, text=config.text)
             champion_score = scored.report.macro_f1
+            champion_metrics = evaluation_scores(scored.report)
             champion_holdout = _holdout_accuracy(scored, holdout)
     result = train_triage(task, None, model, config, tracking_uri, name=name, split=augmented)
     trained, version = result.trained, result.version
@@ -273,6 +274,7 @@ def retrain_triage(
         service_url,
         api_key,
         started,
+        champion_metrics,
     )
     return TriageRetrainOutcome(
         **dataclasses.asdict(outcome),

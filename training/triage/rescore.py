@@ -20,7 +20,7 @@ from training.rescore import Candidate, Rescored, RescoreError
 from training.retrain.common import champion_artifact
 from training.triage.config import TriageConfig
 from training.triage.pipeline import evaluate
-from training.triage.tracking import test_fingerprint
+from training.triage.tracking import evaluation_scores, test_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -54,4 +54,4 @@ def rescore_triage(candidate: Candidate) -> Rescored:
     logger.info(
         "champion %s v%s re-scored on %s: %s %.4f", name, champion_version, dataset, METRIC, value
     )
-    return Rescored(champion_version, METRIC, value, dataset)
+    return Rescored(champion_version, METRIC, value, dataset, evaluation_scores(scored.report))

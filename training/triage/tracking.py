@@ -27,7 +27,7 @@ from training.tracking import (
     tracked_run,
 )
 from training.triage.config import TriageConfig
-from training.triage.metrics import confusion, reliability_bins
+from training.triage.metrics import ClassificationReport, confusion, reliability_bins
 from training.triage.pipeline import EXPERIMENT, FAMILY, TrainedTriageModel
 from training.triage.plots import confusion_matrix_figure, reliability_figure
 
@@ -71,6 +71,12 @@ def test_fingerprint(split: TextSplit) -> str:
     return digest.hexdigest()
 
 
+def evaluation_scores(report: ClassificationReport) -> dict[str, float]:
+    """The figures a registered version records (`agora.metric.<name>`): the gate compares the
+    primary (macro-F1) and guards the others; a re-scored champion is given the same names."""
+    return {"macro_f1": report.macro_f1, "accuracy": report.accuracy, "ece": report.ece}
+
+
 def log_triage_run(
     trained: TrainedTriageModel,
     config: TriageConfig,
@@ -81,7 +87,7 @@ def log_triage_run(
     """Log a run for `trained` (and `extra_metrics`) and register `artifact` under
     `registered_name`."""
     split, report, classifier = trained.split, trained.report, trained.classifier
-    scores = {"macro_f1": report.macro_f1, "accuracy": report.accuracy, "ece": report.ece}
+    scores = evaluation_scores(report)
     tags = {
         # What the promotion gate compares: macro-F1 on exactly this split's test part.
         **evaluation_tags("macro_f1", scores, test_fingerprint(split)),
