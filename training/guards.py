@@ -67,8 +67,10 @@ class Guard:
 DEFAULT_GUARDS: Mapping[str, tuple[Guard, ...]] = {
     "recommender": (
         # Catalog coverage: the share of the catalog some user is shown. It is what collapses
-        # when a model ranks the blockbusters first for everyone; models of one kind differ by a
-        # few percent of it, a collapse is a halving. A 20% relative fall is the limit.
+        # when a model ranks the blockbusters first for everyone (the feed, and the creators
+        # outside the head, lose). Relative, since its scale differs by catalog; 20% lets
+        # one strong model kind replace another and refuses a slide towards popularity (the
+        # README has the figures it was chosen by).
         Guard("coverage_at_{k}", 0.20, relative=True),
         # Recall: how many of the held-out items a list finds. NDCG can rise by re-ordering the
         # hits while fewer are found; the two move together, so 5% relative is a real loss.
@@ -81,8 +83,8 @@ DEFAULT_GUARDS: Mapping[str, tuple[Guard, ...]] = {
         # guard covers the reverse trade; the guard on the primary itself is dropped.)
         Guard("accuracy", 0.02),
         Guard("macro_f1", 0.02),
-        # Expected calibration error: the desk's confidence bands and the "unsure" reason and
-        # category read the probabilities; 0.02 worse moves answers across those thresholds.
+        # Expected calibration error: an answer's confidence band and the "unsure" reason and
+        # category are read from the probabilities; 0.02 worse moves answers across them.
         Guard("ece", 0.02),
     ),
 }
