@@ -176,7 +176,7 @@ def promote_cmd(
         typer.secho(f"refused: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(STEP_FAILED) from None
     typer.echo(f"{name}: champion is now v{promoted.version}")
-    if TAG_GUARDS in promoted.tags and not force:
+    if TAG_GUARDS in promoted.tags:
         typer.echo(f"guards: {promoted.tags[TAG_GUARDS]}")
     if slot is not None:
         was = before[slot].name if slot in before else None  # a language slot's first model

@@ -192,8 +192,9 @@ class GuardCheck:
             parts.append("guards skipped: " + ", ".join(f"{m} ({why})" for m, why in self.skipped))
         return "; ".join(parts)
 
-    def tags(self, off: bool = False) -> dict[str, str]:
-        """One tag per guard checked (both values, the allowance) and a summary of them all."""
+    def tags(self, off: str | None = None) -> dict[str, str]:
+        """One tag per guard checked (both values, the allowance) and a summary of them all;
+        `off` names the flag that turned the guards off (`--no-guards`, `--force`)."""
         tags = {
             TAG_GUARD_PREFIX + r.guard.metric: (
                 f"{r.candidate!r} vs champion {r.champion!r}, {r.guard.describe()}: held"
@@ -201,7 +202,7 @@ class GuardCheck:
             for r in self.results
         }
         names = ", ".join(r.guard.metric for r in self.results) or "none"
-        summary = "off (--no-guards)" if off else f"checked: {names}"
+        summary = f"off ({off})" if off else f"checked: {names}"
         if self.skipped:
             summary += "; skipped: " + ", ".join(f"{m} ({why})" for m, why in self.skipped)
         return {**tags, TAG_GUARDS: summary}

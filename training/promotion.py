@@ -345,7 +345,7 @@ def promote(
             if current is not None and current.version == candidate.version:
                 raise PromotionRefusedError(f"version {candidate.version} is already the champion")
             why = f"forced: {reason}"
-            decision = None
+            decision = GateDecision(why, GuardCheck(candidate.version, moved or "-", (), ()))
         else:
             if no_guards and not reason:
                 raise PromotionRefusedError("--no-guards needs --reason: say why they are skipped")
@@ -360,8 +360,9 @@ def promote(
             history.append(current.version)  # a champion set outside Agora joins the history
         history.append(candidate.version)
         _move_champion(client, name, candidate.version, "promoted", why, by)
-        if decision is not None and decision.guards is not None:
-            _record_guards(client, candidate, decision.guards, no_guards)
+        if decision.guards is not None:  # None: no champion, nothing was guarded against
+            off = "--force" if force else "--no-guards" if no_guards else None
+            _record_guards(client, candidate, decision.guards, off)
         client.set_registered_model_tag(name, TAG_HISTORY, json.dumps(history))
         if slot is not None:
             bind_slot(client, name, slot, why, by)
@@ -369,7 +370,7 @@ def promote(
 
 
 def _record_guards(
-    client: MlflowClient, candidate: VersionSummary, checked: GuardCheck, off: bool
+    client: MlflowClient, candidate: VersionSummary, checked: GuardCheck, off: str | None
 ) -> None:
     """The guards' tags on the promoted version; those of an earlier promotion of it go."""
     tags = checked.tags(off)

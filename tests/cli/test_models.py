@@ -87,3 +87,10 @@ def test_promote_refuses_a_broken_guard_and_records_the_guards_it_checked(
     assert tags["agora.promoted_reason"].endswith(
         "no guards (--no-guards); coverage measured elsewhere"
     )
+
+    # Forced back to v2: the guards of its earlier promotion no longer describe this one.
+    back = ["models", "promote", NAME, v2, "--force", "--reason", "back to v2"]
+    assert runner.invoke(app, back).exit_code == 0
+    tags = client.get_model_version(NAME, v2).tags
+    assert tags["agora.guards"] == "off (--force)"
+    assert not [key for key in tags if key.startswith("agora.guard.")], tags
