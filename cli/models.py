@@ -151,8 +151,9 @@ def promote_cmd(
         guards = [parse_guard(spec) for spec in guard or []]
     except ValueError as error:
         raise bad_input(error) from None
-    if guards and no_guards:
-        raise bad_input("--guard and --no-guards contradict each other: give one")
+    if guards and (no_guards or force):
+        skipped = "--force skips the whole gate" if force else "--no-guards skips every guard"
+        raise bad_input(f"--guard would not be checked: {skipped}; give one or the other")
     if no_guards and not reason:
         raise bad_input("--no-guards needs --reason: say why the guards are skipped")
     client = _client(tracking_uri)

@@ -68,7 +68,11 @@ def test_promote_refuses_a_broken_guard_and_records_the_guards_it_checked(
     assert "coverage_at_10 0.0500 (v2) vs 0.3000 (champion v1), may drop 20%" in refused.output
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == v1
 
-    for bad in (["--guard", "coverage_at_10"], ["--no-guards"]):  # no DROP; no --reason
+    for bad in (
+        ["--guard", "coverage_at_10"],  # no DROP
+        ["--no-guards"],  # no --reason
+        ["--guard", "ece=0.1", "--force", "--reason", "r"],  # the guard would not be checked
+    ):
         assert runner.invoke(app, ["models", "promote", NAME, v2, *bad]).exit_code == 2
 
     loose = runner.invoke(app, ["models", "promote", NAME, v2, "--guard", "coverage@10=90%"])
