@@ -349,6 +349,7 @@ def promote(
         else:
             if no_guards and not reason:
                 raise PromotionRefusedError("--no-guards needs --reason: say why they are skipped")
+            _check_asked_guards(candidate, guards)
             applied = () if no_guards else with_overrides(candidate.default_guards(), guards)
             decision = gate(
                 candidate, current, champion_score, tolerance, applied, champion_metrics
@@ -367,6 +368,19 @@ def promote(
         if slot is not None:
             bind_slot(client, name, slot, why, by)
         return _get_version(client, name, candidate.version)
+
+
+def _check_asked_guards(candidate: VersionSummary, guards: Sequence[Guard]) -> None:
+    """A guard asked for by name that the candidate does not record is refused, not skipped: a
+    misspelt `--guard` would otherwise promote with nothing guarded, which only the output's
+    last line would tell. (A default guard the candidate lacks is skipped, and said.)"""
+    recorded = candidate.metrics
+    unknown = [guard.metric for guard in guards if guard.metric not in recorded]
+    if unknown:
+        raise PromotionRefusedError(
+            f"--guard {unknown[0]!r}: v{candidate.version} records no such metric; it records "
+            + ", ".join(sorted(recorded))
+        )
 
 
 def _record_guards(

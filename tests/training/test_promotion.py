@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from training.guards import Guard
 from training.promotion import (
     PromotionRefusedError,
     RegistryError,
@@ -193,3 +194,15 @@ def test_a_retrain_candidate_is_guarded_on_the_champions_rescored_metrics(
     rescored["coverage_at_10"] = 0.11  # the champion, on the retrain's data, reached little more
     promoted, decision = promote_if_not_worse(NAME, v2, (v1, 0.40), "retrain", 0.0, rescored)
     assert promoted and "guards held: coverage_at_10 0.1000 (v2) vs 0.1100" in decision, decision
+
+
+def test_a_guard_asked_for_on_a_metric_the_candidate_lacks_is_refused(
+    client: MlflowClient, tmp_path: Path
+) -> None:
+    """A misspelt `--guard` (here `coverage_at_1O`) was skipped, and the version promoted with
+    nothing guarded."""
+    promote(client, NAME, _register(client, tmp_path, 0.40))
+    candidate = _register(client, tmp_path, 0.45)
+    with pytest.raises(PromotionRefusedError, match=r"'coverage_at_1O'.*records no such metric"):
+        promote(client, NAME, candidate, guards=[Guard("coverage_at_1O", 0.2, relative=True)])
+    assert champion(client, NAME).version != candidate
