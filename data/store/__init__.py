@@ -7,6 +7,7 @@
     store.resolutions.add(triage_id, ...)  # data.store.resolutions
     store.retirements.retire([item_id], by)  # data.store.item_retirements
     store.published.publish([PublishedItem(...)], by)  # data.store.published_items
+    store.erasures.erase_user(user_id, by)  # data.store.erasure (a customer's erasure request)
 
 The store holds data only; what an event means (its value, what blocks an item) and what the
 store can hold are decided in `data.events` and `features.user_history`. Opening a store brings
@@ -27,6 +28,7 @@ from data.store.connection import (
     is_store_outage,
     open_engine,
 )
+from data.store.erasure import Erasures, InvalidErasureError
 from data.store.event_log import Event, EventLog, StoredEvent, WriteResult
 from data.store.item_retirements import (
     InvalidRetirementError,
@@ -57,13 +59,16 @@ class Store:
         self.queue = CaseQueue(self.engine)
         self.retirements = ItemRetirements(self.engine)
         self.published = PublishedItems(self.engine)
+        self.erasures = Erasures(self.engine)
 
 
 __all__ = [
     "STORE_URL_ENV",
     "CaseQueue",
+    "Erasures",
     "Event",
     "EventLog",
+    "InvalidErasureError",
     "InvalidPublicationError",
     "InvalidRetirementError",
     "ItemRetirements",

@@ -1,6 +1,7 @@
 """The tables of the durable store: interaction events, triage records, agents' corrections,
-resolutions of triaged cases, complaint alerts, users' segments, item retirements and items
-published after training.
+resolutions of triaged cases, complaint alerts, users' segments, item retirements, items
+published after training, and the erasures of customers' data (with the cases they took out of
+the knowledge base).
 
 These are the schema at the newest migration (`data/store/migrations/versions`): a change here
 needs a new revision there, and `tests/data/test_store_migrations.py` checks that both agree.
@@ -55,6 +56,8 @@ RETIREMENT_REASON_LENGTH: Final = 200  # a moderation code or a short note, not 
 PUBLISHED_TITLE_LENGTH: Final = 300
 PUBLISHED_TEXT_LENGTH: Final = 2000  # what the content encoder reads of an item (item_text)
 PUBLISHED_GENRES_LENGTH: Final = 1400  # 20 genres of up to 64 characters, "|"-joined
+ERASURE_KIND_LENGTH: Final = 16  # "user" (one customer's request) or "retention" (a prune run)
+SHA256_HEX_LENGTH: Final = 64
 
 
 def _event_value_sql() -> str:
@@ -232,4 +235,32 @@ published_items = Table(
     Column("published_by", String(AGENT_LENGTH), nullable=False),
     Column("created_at", Float, nullable=False),
     Index("ix_published_items_item_seq", "item_id", "seq"),
+)
+
+# One row per erasure: a customer's erasure request (`kind` "user") or a retention run
+# ("retention"), never updated. The customer's id is kept only as its SHA-256
+# (`subject_sha256`), so an auditor holding the id can confirm it was erased; `counts` says what
+# went (data.store.erasure).
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(ERASURE_KIND_LENGTH), nullable=False),
+    Column("requested_by", String(AGENT_LENGTH), nullable=False),
+    Column("subject_sha256", String(SHA256_HEX_LENGTH), nullable=True),  # NULL: retention run
+    Column("counts", Text, nullable=False),  # JSON: table -> rows deleted
+    Column("parameters", Text, nullable=True),  # JSON: a retention run's cut-offs
+    Column("created_at", Float, nullable=False),
+    Index("ix_erasures_subject", "subject_sha256"),
+)
+
+# One row per erased triage record that had a resolution, so every service worker drops the case
+# from its in-memory knowledge base (followed by `seq`, as resolutions are). Triage ids are
+# random, not personal: the row says only that some case is gone.
+erased_cases = Table(
+    "erased_cases",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("triage_id", String(TRIAGE_ID_LENGTH), nullable=False),
+    Column("erased_at", Float, nullable=False),
 )
