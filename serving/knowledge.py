@@ -3,7 +3,9 @@
 Each worker holds its own `models.knowledge.ScriptRoutedKnowledgeBase` in memory. A daemon
 thread reads the resolutions stored after the last one it saw every AGORA_KB_REFRESH_S seconds
 (default 2) and embeds only those, so a new resolution is findable by `/triage` within that
-interval plus the time to embed it (milliseconds for one case). Latin-script cases are embedded by
+interval plus the time to embed it (milliseconds for one case). The same read follows the cases
+erased with their customer's data (`data.store.erasure`) and drops them, so an erased case stops
+being a similar case within one interval. Latin-script cases are embedded by
 the encoder of AGORA_KB_ENCODER (`static-lexical` by default; see `models.knowledge.encoders`),
 made once into the serving cache, which needs torch that once, and loaded by that thread when the
 first such case arrives; Chinese cases by their character pairs (`models.knowledge.han_bigrams`),
@@ -23,6 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
+from data.store.erasure import Erasures
 from data.store.resolutions import ResolutionLog
 from models.classifiers.onnx_runner import inference_threads
 from models.knowledge import (
@@ -84,8 +87,16 @@ class KnowledgeSettings:
 class ServedKnowledge:
     """A worker's knowledge base and the thread that keeps it caught up with the store."""
 
-    def __init__(self, log: ResolutionLog, settings: KnowledgeSettings, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        log: ResolutionLog,
+        settings: KnowledgeSettings,
+        cache_dir: Path,
+        erasures: Erasures | None = None,
+    ) -> None:
+        """`erasures`: the log of erased cases (default: the one in the resolutions' store)."""
         self.log = log
+        self.erasures = erasures if erasures is not None else Erasures(log.engine)
         self.settings = settings
         # Latin-script cases by the configured encoder, Chinese ones by their character pairs.
         self.base = ScriptRoutedKnowledgeBase(
@@ -97,6 +108,7 @@ class ServedKnowledge:
         # became visible after a higher one (concurrent inserts; see data.store.follow).
         self._cases = log.case_follower()
         self._corrections = log.correction_follower()
+        self._erased = self.erasures.follower()
 
     def start(self) -> None:
         if self.settings.enabled:
@@ -124,8 +136,8 @@ class ServedKnowledge:
 
     def catch_up(self) -> int:
         """Embed the resolved cases not read yet (including one whose number became visible
-        after a higher one's), and refile held cases agents corrected; returns how many cases
-        were embedded."""
+        after a higher one's), refile held cases agents corrected, and drop erased cases;
+        returns how many cases were embedded."""
         embedded = 0
 
         def add(seqs: Sequence[int]) -> None:
@@ -135,6 +147,9 @@ class ServedKnowledge:
         self._cases.drain(add)
         # After the cases: a correction of a case read just now is already applied to it.
         self._corrections.drain(lambda seqs: self.base.refile(self.log.filings_corrected_at(seqs)))
+        # Last: a case read just now, before its customer's erasure committed, is dropped in
+        # this same catch-up (an erasure deletes the resolution before it lists the case).
+        self._erased.drain(lambda seqs: self.base.forget(self.erasures.erased_at(seqs)))
         if embedded and not self._encoder_settled:
             # The encoder was just loaded: freeze the grown heap out of GC passes.
             settle_after_load()

@@ -4,7 +4,8 @@ Each resolved case's (redacted) message is embedded once with the sentence encod
 message is embedded the same way and compared by cosine similarity (`VectorIndex`: exact below a
 size, HNSW above). Cases are added incrementally, in whatever order the resolution log yields them
 (`add` embeds only triages it does not hold), so a reader never re-embeds old cases. A triage
-resolved again keeps its vector and takes its newest resolution (highest `seq`).
+resolved again keeps its vector and takes its newest resolution (highest `seq`). A case whose
+customer's data was erased is forgotten (`forget`): never found again, its excerpt dropped.
 
 The encoders are English models: all-MiniLM-L6-v2's word-piece vocabulary, and so its static
 distillation, holds Latin-script words and few others (244 Chinese characters). A text in another
@@ -83,8 +84,9 @@ class KnowledgeBase:
         self.ann_threshold = ann_threshold
         self.index_threads = index_threads  # threads adding to the HNSW graph (VectorIndex)
         self._index: VectorIndex | None = None
-        # position = the index's label; each message held as its excerpt only (`_kept`)
-        self._cases: list[ResolvedCase] = []
+        # position = the index's label; each message held as its excerpt only (`_kept`); None
+        # where a case was forgotten (its label stays taken in the index)
+        self._cases: list[ResolvedCase | None] = []
         self._position: dict[str, int] = {}  # triage_id -> position
         self._last_seq = 0
         self._write_lock = threading.Lock()
@@ -110,6 +112,8 @@ class KnowledgeBase:
                 if position is None:
                     continue
                 case = self._cases[position]
+                if case is None:
+                    continue
                 update = {
                     name: label
                     for name, label in fields.items()
@@ -119,6 +123,21 @@ class KnowledgeBase:
                     self._cases[position] = replace(case, **update)
                     changed += 1
             return changed
+
+    def forget(self, triage_ids: Sequence[str]) -> int:
+        """Drop the cases of `triage_ids` (erased from the store): removed from the index first,
+        so a search never finds one, then their excerpt and resolution let go. Returns how many
+        held cases were dropped; ids not held are skipped."""
+        with self._write_lock:
+            positions = [p for t in triage_ids if (p := self._position.pop(t, None)) is not None]
+            if not positions:
+                return 0
+            if self._index is not None:
+                self._index.remove(positions)
+            for position in positions:
+                self._cases[position] = None
+            logger.info("knowledge base: %d erased cases dropped", len(positions))
+            return len(positions)
 
     @property
     def uses_ann(self) -> bool:
@@ -144,7 +163,7 @@ class KnowledgeBase:
                 position = self._position.get(case.triage_id)
                 if position is None:
                     fresh[case.triage_id] = case
-                elif case.seq > held.get(position, self._cases[position]).seq:
+                elif case.seq > self._held_seq(held.get(position) or self._cases[position]):
                     held[position] = case
             if not held and not fresh:
                 self._last_seq = max(self._last_seq, newest)
@@ -211,23 +230,31 @@ class KnowledgeBase:
                 for label, score in zip(row_labels, row_scores, strict=True)
                 if label >= 0 and score >= min_similarity
             ]
+            # A case forgotten after the index answered is left out (its label held None).
+            hits = [(self._cases[label], score) for label, score in near]
+            held = [(case, score) for case, score in hits if case is not None]
             if reason is not None:  # a stable sort keeps the similarity order in each group
-                near.sort(key=lambda hit: self._cases[hit[0]].reason != reason)
-            found[row] = [self._similar_case(label, score) for label, score in near[:k]]
+                held.sort(key=lambda hit: hit[0].reason != reason)
+            found[row] = [_similar_case(case, score) for case, score in held[:k]]
         return found
 
-    def _similar_case(self, position: int, similarity: float) -> SimilarCase:
-        case = self._cases[position]
-        return SimilarCase(
-            triage_id=case.triage_id,
-            similarity=round(similarity, 4),
-            reason=case.reason,
-            category=case.category,
-            queue=case.queue,
-            resolution=case.resolution,
-            outcome=case.outcome,
-            excerpt=case.text,  # held as its excerpt (`_kept`)
-        )
+    @staticmethod
+    def _held_seq(case: ResolvedCase | None) -> int:
+        """The resolution `seq` of a held case (a position in `_position` always holds one)."""
+        return case.seq if case is not None else 0
+
+
+def _similar_case(case: ResolvedCase, similarity: float) -> SimilarCase:
+    return SimilarCase(
+        triage_id=case.triage_id,
+        similarity=round(similarity, 4),
+        reason=case.reason,
+        category=case.category,
+        queue=case.queue,
+        resolution=case.resolution,
+        outcome=case.outcome,
+        excerpt=case.text,  # held as its excerpt (`_kept`)
+    )
 
 
 def _kept(case: ResolvedCase) -> ResolvedCase:

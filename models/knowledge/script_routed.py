@@ -44,6 +44,10 @@ class ScriptRoutedKnowledgeBase:
     def refile(self, filings: Mapping[str, Mapping[str, str]]) -> int:
         return self.latin.refile(filings) + self.han.refile(filings)
 
+    def forget(self, triage_ids: Sequence[str]) -> int:
+        """Drop erased cases from whichever base holds them; returns how many were held."""
+        return self.latin.forget(triage_ids) + self.han.forget(triage_ids)
+
     def similar(
         self,
         texts: Sequence[str],

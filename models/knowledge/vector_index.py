@@ -13,13 +13,17 @@ hnswlib does not make a search safe while `add_items` runs (maintainer, nmslib/h
 `HNSW_ADD_CHUNK` vectors per hold, and a search waiting for the lock is let in between chunks.
 Adding a batch of 1,000 under one hold made a worker's `/triage` wait for whole batches while it
 read its resolved cases after a start (figures: README "Knowledge base").
+
+A vector is removed (`remove`: a customer's erasure) by label, which stays taken: the exact matrix
+zeroes its row and masks it out of every search; the graph marks it deleted (hnswlib's
+`mark_deleted`: never returned again, its memory reused by no one until the worker restarts).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Final
 
@@ -39,7 +43,8 @@ _INITIAL_CAPACITY: Final = 1024
 
 
 class VectorIndex:
-    """Append-only cosine index; labels are the positions vectors were added at (0, 1, ...).
+    """Cosine index; labels are the positions vectors were added at (0, 1, ...). A removed
+    label is never found again and never reused; `len` counts the vectors still held.
 
     Thread-safe: one writer (a refresh) and many readers (requests). Readers of the exact path
     see a consistent snapshot without a lock; the HNSW index is guarded by a lock because
@@ -58,13 +63,30 @@ class VectorIndex:
         self.add_threads = add_threads
         self._buffer = np.zeros((0, dimension), dtype=np.float32)
         self._size = 0
+        # Removed labels, replaced whole on each removal: a search reads one consistent set.
+        self._removed: frozenset[int] = frozenset()
         self._hnsw: object | None = None
         self._lock = threading.Lock()
         self._waiting = 0  # searches waiting for the graph's lock (see `_add_to_hnsw`)
         self._handoff = threading.Condition()
 
     def __len__(self) -> int:
-        return self._size
+        return self._size - len(self._removed)
+
+    def remove(self, labels: Iterable[int]) -> int:
+        """Remove the vectors of `labels` (those held and not removed yet); returns how many."""
+        with self._lock:
+            gone = {int(label) for label in labels if 0 <= int(label) < self._size}
+            gone -= self._removed
+            if not gone:
+                return 0
+            if self._hnsw is not None:
+                for label in sorted(gone):
+                    self._hnsw.mark_deleted(label)  # type: ignore[attr-defined]
+            else:
+                self._buffer[sorted(gone)] = 0.0  # the vector is not kept either
+            self._removed = self._removed | gone
+            return len(gone)
 
     @property
     def uses_ann(self) -> bool:
@@ -112,16 +134,24 @@ class VectorIndex:
         when fewer than `k` vectors are held."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
         size = self._size
+        # Removed labels this search can meet (one added and removed since `size` was read is
+        # beyond it).
+        removed = sorted(label for label in self._removed if label < size)
         # The matrix before the graph: the graph is published before the matrix is dropped, so
         # a reader that got the dropped (empty) matrix finds the graph below.
         buffer = self._buffer
         labels = np.full((len(queries), k), -1, dtype=np.int64)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        found = min(k, size)
-        if found == 0 or len(queries) == 0:
+        found = min(k, size - len(removed))
+        if found <= 0 or len(queries) == 0:
             return labels, scores
         if self._hnsw is not None:
             with self._graph_for_search():
+                # Counted again under the lock: asked for more than the graph holds undeleted,
+                # hnswlib raises instead of returning fewer.
+                found = min(k, self._size - len(self._removed))
+                if found <= 0:
+                    return labels, scores
                 index = self._hnsw
                 index.set_ef(max(HNSW_MIN_EF, found))  # type: ignore[attr-defined]
                 got, distances = index.knn_query(queries, k=found, num_threads=1)  # type: ignore[attr-defined]
@@ -129,6 +159,8 @@ class VectorIndex:
             scores[:, :found] = 1.0 - distances  # hnswlib's "ip" space: distance = 1 - dot
             return labels, scores
         similarity = queries @ buffer[:size].T
+        if removed:
+            similarity[:, removed] = -np.inf
         if found < size:
             top = np.argpartition(-similarity, found - 1, axis=1)[:, :found]
         else:
@@ -151,6 +183,8 @@ class VectorIndex:
         # Called under the writer's lock, which exact searches never take: readers keep the
         # exact matrix until the graph is published, so the build does not stall them.
         index.add_items(self._buffer[:size], np.arange(size), num_threads=self.add_threads)
+        for label in sorted(self._removed):
+            index.mark_deleted(label)
         logger.info("knowledge index switched to HNSW at %d cases", size)
         self._hnsw = index
         self._buffer = np.zeros((0, self.dimension), dtype=np.float32)  # the graph holds them

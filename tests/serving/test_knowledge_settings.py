@@ -55,6 +55,28 @@ def test_catch_up_embeds_only_new_resolutions_and_off_answers_nothing(tmp_path: 
     assert off.similar_cases("where is my bag") == []
 
 
+def test_a_case_erased_with_its_customer_is_dropped_at_the_next_catch_up(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    served = ServedKnowledge(
+        store.resolutions, KnowledgeSettings(), tmp_path / "cache", store.erasures
+    )
+    served.base.latin.encoder = OneHot()
+    mine = store.triage.record("lost bag", {}, {}, "en", True, "c1")
+    theirs = store.triage.record("my bag is gone", {}, {}, "en", True, "c2")
+    for triage_id in (mine, theirs):
+        store.resolutions.add(triage_id, "found it", "resolved", "ana")
+    assert served.catch_up() == 2
+    assert {c.triage_id for c in served.similar_cases("where is my bag")} == {mine, theirs}
+    store.erasures.erase_user("c1", "dpo")
+    served.catch_up()
+    assert [c.triage_id for c in served.similar_cases("where is my bag")] == [theirs]
+    # A worker that starts after the erasure never reads the case; the erased list is a no-op.
+    fresh = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
+    fresh.base.latin.encoder = OneHot()
+    assert fresh.catch_up() == 1
+    assert [c.triage_id for c in fresh.similar_cases("where is my bag")] == [theirs]
+
+
 def test_the_worker_builds_the_configured_encoder_on_first_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -242,3 +242,18 @@ def test_a_held_case_keeps_the_excerpt_of_its_message_not_the_message() -> None:
     assert held < 400_000, held
     [[found]] = base.similar(["case 7"], k=1, min_similarity=-1.0)
     assert len(found.excerpt) <= 201 and found.excerpt.startswith("case ")
+
+
+@pytest.mark.parametrize("ann_threshold", [10**9, 5])
+def test_a_forgotten_case_is_never_answered_and_its_text_is_let_go(ann_threshold: int) -> None:
+    """An erased customer's resolved case leaves the base: not found, its excerpt not held."""
+    base = KnowledgeBase(TableEncoder(), ann_threshold=ann_threshold)
+    base.add([_case(i) for i in range(8)])
+    assert base.forget(["tr2", "tr-unknown"]) == 1 and base.forget(["tr2"]) == 0
+    assert len(base) == 7
+    found = base.similar(["t2", "t3"], k=8, min_similarity=-1.0, reasons=["reason2", None])
+    assert all("tr2" not in [c.triage_id for c in row] for row in found)
+    assert found[1][0].triage_id == "tr3" and len(found[0]) == 7
+    assert all(case is None or case.triage_id != "tr2" for case in base._cases)
+    assert base.refile({"tr2": {"reason": "other"}}) == 0  # nothing to refile
+    assert base.add([_case(2, seq=20, resolution="again")]) == 1  # a new case, if ever sent

@@ -58,3 +58,30 @@ def test_a_graph_grown_in_chunks_keeps_positions_as_labels(add_threads: int) -> 
 def test_add_threads_must_be_positive() -> None:
     with pytest.raises(ValueError, match="add_threads"):
         VectorIndex(DIM, add_threads=0)
+
+
+@pytest.mark.parametrize("ann_threshold", [10**9, 50])  # exact matrix, HNSW graph
+def test_a_removed_vector_is_never_found_again(ann_threshold: int) -> None:
+    vectors = _unit(60, seed=4)
+    index = VectorIndex(DIM, ann_threshold=ann_threshold)
+    index.add(vectors)
+    assert index.uses_ann == (ann_threshold == 50)
+    assert index.remove([3, 3, 7, 999]) == 2  # each once; a label never held is skipped
+    assert index.remove([3]) == 0 and len(index) == 58
+    labels, _ = index.search(vectors[[3, 7, 8]], k=5)
+    assert not {3, 7} & set(labels.ravel().tolist())
+    assert labels[2, 0] == 8  # the others are found as before
+    labels, scores = index.search(vectors[:1], k=60)  # more than held: padded, not an error
+    assert (labels[0, :58] >= 0).all() and (labels[0, 58:] == -1).all()
+    assert np.isneginf(scores[0, 58:]).all()
+
+
+def test_a_vector_removed_before_the_graph_is_built_stays_removed() -> None:
+    vectors = _unit(60, seed=5)
+    index = VectorIndex(DIM, ann_threshold=50)
+    index.add(vectors[:40])
+    index.remove([5])
+    index.add(vectors[40:])  # crosses the threshold: the graph is built from the matrix
+    assert index.uses_ann and len(index) == 59
+    labels, _ = index.search(vectors[[5]], k=3)
+    assert 5 not in labels.ravel().tolist()
