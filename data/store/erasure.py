@@ -27,7 +27,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, Float, delete, literal, select
 
 from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier
 from data.store.connection import StoreError
@@ -88,12 +88,14 @@ def erase_records(connection: Connection, triage_ids: Sequence[str], now: float)
     counts = {"triage_records": 0, "corrections": 0, "resolutions": 0}
     for start in range(0, len(triage_ids), ERASE_CHUNK):
         chunk = list(triage_ids[start : start + ERASE_CHUNK])
-        resolved = connection.execute(
-            select(resolutions.c.triage_id).where(resolutions.c.triage_id.in_(chunk)).distinct()
-        ).scalars()
-        tombstones = [{"triage_id": triage_id, "erased_at": now} for triage_id in resolved]
-        if tombstones:
-            connection.execute(erased_cases.insert(), tombstones)
+        # One statement that reads and writes: on SQLite it holds the write lock from its start,
+        # so no resolution of these records can be added between the listing and the delete.
+        resolved = (
+            select(resolutions.c.triage_id, literal(now, Float))
+            .where(resolutions.c.triage_id.in_(chunk))
+            .distinct()
+        )
+        connection.execute(erased_cases.insert().from_select(["triage_id", "erased_at"], resolved))
         for name, table in (("corrections", corrections), ("resolutions", resolutions)):
             gone = connection.execute(delete(table).where(table.c.triage_id.in_(chunk)))
             counts[name] += gone.rowcount
