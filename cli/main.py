@@ -32,6 +32,7 @@ from cli.models import app as models_app
 from cli.report import app as report_app
 from cli.retrain import app as retrain_app
 from cli.segments import app as segments_app
+from cli.store import app as store_app
 from cli.train import app as train_app
 from data.environment import apply_stack_environment
 from serving.settings import DEFAULT_HOST, INSECURE_DEV_ENV, WORKERS_ENV
@@ -54,6 +55,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(retrain_app, name="retrain")
 app.add_typer(segments_app, name="segments")
 app.add_typer(kb_app, name="kb")
+app.add_typer(store_app, name="store")
 app.add_typer(report_app, name="report")
 app.add_typer(batch_app, name="batch")
 app.add_typer(bento_app, name="bento")

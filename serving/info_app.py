@@ -1,5 +1,6 @@
 """The plain GET routes beside the service's APIs, on one FastAPI app BentoML mounts at `/`:
-`/model_info`, the desk, complaint analytics, user profiles and the retired items. They answer
+`/model_info`, the desk, complaint analytics, user profiles (and their erasure) and the retired
+items. They answer
 from the running service once its `__init__` hands itself over (`serve_info_from`)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from serving.analytics_routes import analytics_router
 from serving.catalog_routes import install_catalog_routes
 from serving.desk_routes import install_desk_routes
+from serving.erasure_routes import install_erasure_route
 from serving.errors import install_store_outage_handler
 from serving.model_info import STARTING
 from serving.profile_routes import install_profile_route
@@ -48,6 +50,7 @@ install_store_outage_handler(info_app)
 install_query_strictness(info_app)
 info_app.include_router(analytics_router(lambda: _instance.analytics if _instance else None))
 install_profile_route(info_app, lambda: _instance)
+install_erasure_route(info_app, lambda: _instance)
 install_catalog_routes(info_app, lambda: _instance)
 
 

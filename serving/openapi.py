@@ -24,6 +24,7 @@ from serving.analytics_routes import AnalyseRequest
 from serving.answer_schemas import AnalysisRun, ComplaintSummary, DeskQueuePage
 from serving.catalog_routes import RetiredItemsPage
 from serving.complaint_summary import RELATIVE_SHAPE, SUMMARY_DIMENSIONS, TIME_SHAPE, ZONE_SHAPE
+from serving.erasure_routes import ErasureAnswer
 from serving.errors import CODES, error_response
 from serving.profile_routes import UserProfile
 from serving.schemas.fields import Identifier
@@ -114,6 +115,7 @@ INFRA_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/livez": (503,)}
 MOUNTED_ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/analytics/complaints"): (400,),
     ("get", "/users/{user_id}/profile"): (400, 404),
+    ("delete", "/users/{user_id}"): (400,),  # an unknown user is a 200 with zeros
     ("get", "/desk/queue"): (400,),
     ("get", "/items/retired"): (400,),
     ("post", "/admin/analyse"): BODY_ERRORS,
@@ -130,6 +132,7 @@ MOUNTED_ROUTE_PARAMETERS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     # The id rule of a body's user_id (the route checks it so): declared as a bare string, a
     # control character in it was a 400 the document allowed.
     ("get", "/users/{user_id}/profile"): {"user_id": TypeAdapter(Identifier).json_schema()},
+    ("delete", "/users/{user_id}"): {"user_id": TypeAdapter(Identifier).json_schema()},
     # The desk's window takes the trends' forms (serving.desk_paging reads them alike).
     ("get", "/desk/queue"): {
         "since": {"pattern": f"^({RELATIVE_SHAPE.pattern}|{TIME_SHAPE.pattern})$"},
@@ -144,6 +147,7 @@ MOUNTED_ROUTE_BODIES: dict[str, type[BaseModel]] = {"/admin/analyse": AnalyseReq
 # reference but not the schema (a client generator stops at the dangling $ref).
 MOUNTED_ROUTE_ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/users/{user_id}/profile"): UserProfile,
+    ("delete", "/users/{user_id}"): ErasureAnswer,
     ("get", "/items/retired"): RetiredItemsPage,
     # These three build dicts; the models say what is in them (serving.answer_schemas).
     ("get", "/desk/queue"): DeskQueuePage,
@@ -158,6 +162,7 @@ MOUNTED_OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/analytics/complaints"): "complaints_analytics",
     ("post", "/admin/analyse"): "analyse",
     ("get", "/users/{user_id}/profile"): "user_profile",
+    ("delete", "/users/{user_id}"): "erase_user",
     ("get", "/items/retired"): "retired_items",
     ("get", "/model_info"): "model_info",
 }

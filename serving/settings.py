@@ -94,6 +94,9 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/analytics/complaints": frozenset({"agent", "admin"}),
     "/desk/queue": frozenset({"agent"}),
     "/users/{user_id}/profile": frozenset({"read", "agent", "admin"}),
+    # Erasing a customer's data (DELETE): an operator only. After the profile route: a path
+    # `/users/a/profile` is that route's (serving.erasure_routes checks the role itself).
+    "/users/{user_id}": frozenset({"admin"}),
 }
 ROLES = frozenset({"read", "events", "triage", "agent", "admin"})
 # Open without a key: health, readiness, metrics and the API docs (BentoML's UI and its assets).

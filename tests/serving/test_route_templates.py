@@ -7,6 +7,7 @@ import pytest
 from serving.settings import ROUTE_ROLES, body_limit, roles_for, route_of
 
 PROFILE = "/users/{user_id}/profile"
+ERASE = "/users/{user_id}"
 
 
 def test_every_template_has_exactly_one_parameter() -> None:
@@ -27,10 +28,20 @@ def test_an_id_holding_slashes_reaches_its_route(path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/users//profile", "/users/profile", "/users/196/profile/", "/users/196", "/x/196/profile"],
+    ["/users/", "/x/196/profile", "/user/196"],
 )
 def test_a_path_without_an_id_or_with_other_text_reaches_none(path: str) -> None:
     assert route_of(path) is None and roles_for(path) is None
+
+
+@pytest.mark.parametrize(
+    "path", ["/users/196", "/users/a/b", "/users//profile", "/users/profile", "/users/196/profile/"]
+)
+def test_any_other_id_reaches_the_erasure_route_which_takes_admin_keys_only(path: str) -> None:
+    """`DELETE /users/{user_id}`: an id may be anything the store takes, `a/b` and `/profile`
+    among them (a path ending in `/profile` stays the profile route's; its handler checks)."""
+    assert route_of(path) == ERASE
+    assert roles_for(path) == frozenset({"admin"})
 
 
 def test_exact_routes_are_themselves() -> None:

@@ -1,0 +1,61 @@
+"""`agora store erase-user` and `prune` against a store the test fills: one summary line and
+exit 0, an audit row naming the operator, zeros the second time, a dry run that deletes nothing;
+a bad id, a missing period or a missing store exits 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from data.events import Event
+from data.store import Store
+
+
+def _filled(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    store.events.add([Event("e1", "c/1", "i1", "view", 1), Event("e2", "c2", "i1", "view", 1)])
+    triage_id = store.triage.record("my refund never arrived", {}, {}, "en", True, "c/1")
+    store.resolutions.add(triage_id, "reissued", "resolved", "ana")
+    store.engine.dispose()
+    return url
+
+
+def test_erase_user_prints_one_line_of_counts_and_audits_the_operator(tmp_path: Path) -> None:
+    url = _filled(tmp_path)
+    runner = CliRunner()
+    args = ["store", "erase-user", "c/1", "--store-url", url, "--requested-by", "dpo-ticket-7"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [
+        "erased user 'c/1': events 1, triage_records 1, corrections 0, resolutions 1, "
+        "user_segments 0"
+    ]
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "events 0, triage_records 0" in again.output
+    store = Store(url)
+    assert [r.requested_by for r in store.erasures.erasures_of("c/1")] == ["dpo-ticket-7"] * 2
+    assert store.events.count() == 1  # c2's event stays
+    store.engine.dispose()
+
+
+def test_erase_user_names_the_os_user_when_no_requester_is_given(tmp_path: Path) -> None:
+    url = _filled(tmp_path)
+    assert CliRunner().invoke(app, ["store", "erase-user", "c2", "--store-url", url]).exit_code == 0
+    store = Store(url)
+    [record] = store.erasures.erasures_of("c2")
+    assert record.requested_by.startswith("cli:") and record.counts["events"] == 1
+    store.engine.dispose()
+
+
+def test_a_malformed_id_or_a_missing_store_exits_2_with_a_sentence(tmp_path: Path) -> None:
+    url = _filled(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["store", "erase-user", " c2", "--store-url", url])
+    assert result.exit_code == 2 and "error: user_id" in result.output, result.output
+    missing = f"sqlite:///{tmp_path / 'nowhere' / 'store.db'}"
+    result = runner.invoke(app, ["store", "erase-user", "c2", "--store-url", missing])
+    assert result.exit_code == 2 and "no store at" in result.output, result.output
+    assert not (tmp_path / "nowhere").exists()
