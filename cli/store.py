@@ -1,13 +1,14 @@
 """`agora store ...`: an operator's work on the store itself: erasing one customer's data on
-request (`erase-user`).
+request (`erase-user`) and deleting data past its retention period (`prune`).
 
-It writes an audit row (`data.store.erasure`) naming the operator: `--requested-by`, else
+Both write an audit row (`data.store.erasure`) naming the operator: `--requested-by`, else
 `cli:` and the operating-system user running the command.
 """
 
 from __future__ import annotations
 
 import getpass
+import time
 from typing import Annotated
 
 import typer
@@ -15,6 +16,8 @@ import typer
 from cli.exit_codes import bad_input, step_failed
 from cli.options import StoreOption
 from data.store import Store, StoreError, is_store_outage
+from data.store.erasure import check_requester
+from data.store.retention import RetentionCutoffs, count_prunable, prune
 
 app = typer.Typer(
     help="The store: erase a customer's data, prune data past its retention period.",
@@ -73,3 +76,61 @@ def erase_user(
     finally:
         store.engine.dispose()
     typer.echo(f"erased user {user_id!r}: {counts_sentence(counts)}")
+
+
+def _day(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch)) if epoch is not None else ""
+
+
+@app.command("prune")
+def prune_command(
+    messages_older_than: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Delete triage records (with their corrections and resolutions) whose message "
+            "was written more than DAYS ago (occurred_at, else when it arrived).",
+            metavar="DAYS",
+        ),
+    ] = None,
+    events_older_than: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Delete interaction events older than DAYS (their timestamp).",
+            metavar="DAYS",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+    store_url: StoreOption = None,
+    requested_by: RequesterOption = None,
+) -> None:
+    """Delete data past its retention period, PRUNE_BATCH rows per transaction (the service
+    keeps writing meanwhile), and audit the run."""
+    try:
+        cutoffs = RetentionCutoffs.older_than(messages_older_than, events_older_than)
+        requester = check_requester(operator(requested_by))
+    except (ValueError, StoreError) as error:
+        raise bad_input(error) from None
+    store = open_store(store_url)
+    try:
+        if dry_run:
+            counts = count_prunable(store.engine, cutoffs)
+        else:
+            counts = prune(store.engine, cutoffs, requester)
+    except Exception as error:
+        if is_store_outage(error):
+            first = str(error).strip().splitlines()[0]
+            raise step_failed(f"the store is unavailable; the run stopped: {first}") from None
+        raise
+    finally:
+        store.engine.dispose()
+    before = [
+        f"{what} before {_day(at)}"
+        for what, at in (("messages", cutoffs.messages_before), ("events", cutoffs.events_before))
+        if at is not None
+    ]
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} ({', '.join(before)}): {counts_sentence(counts)}")
