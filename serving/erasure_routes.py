@@ -20,7 +20,7 @@ from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier
-from data.store import Store
+from data.store import InvalidErasureError, Store
 from serving.api_key_guard import INSECURE_PRINCIPAL
 from serving.settings import ROUTE_ROLES
 
@@ -73,5 +73,8 @@ def install_erasure_route(app: FastAPI, running: Callable[[], ErasureSource | No
         service = running()
         if service is None:
             raise HTTPException(503, "the service is starting")
-        erased = service.store.erasures.erase_user(user_id, requested_by)
+        try:
+            erased = service.store.erasures.erase_user(user_id, requested_by)
+        except InvalidErasureError as error:  # a key name longer than the audit row holds
+            raise HTTPException(400, str(error)) from None
         return ErasureAnswer(user_id=user_id, erased=erased)
