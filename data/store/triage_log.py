@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, bindparam, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from data import schemas as S
@@ -322,17 +323,24 @@ def annotate_record(
         .returning(table.c[id_column])
     )
     records = triage_records.c
-    with engine.begin() as connection:
-        known = connection.execute(
-            select(records.triage_id).where(records.triage_id == row["triage_id"])
-        ).first()
-        if known is None:
-            raise UnknownTriageError(f"unknown triage_id '{row['triage_id']}'")
-        if connection.execute(statement, row).first() is not None:
-            return True
-        stored = connection.execute(
-            select(*(table.c[name] for name in content)).where(table.c[id_column] == row[id_column])
-        ).one()
+    known = select(records.triage_id).where(records.triage_id == row["triage_id"])
+    unknown = UnknownTriageError(f"unknown triage_id '{row['triage_id']}'")
+    try:
+        with engine.begin() as connection:
+            if connection.execute(known).first() is None:
+                raise unknown
+            if connection.execute(statement, row).first() is not None:
+                return True
+            stored = connection.execute(
+                select(*(table.c[n] for n in content)).where(table.c[id_column] == row[id_column])
+            ).one()
+    except IntegrityError:
+        # The record was erased (data.store.erasure) between the check and the insert: the
+        # foreign key refused the row. Unknown now, as it would have been a moment later.
+        with engine.connect() as connection:
+            if connection.execute(known).first() is None:
+                raise unknown from None
+        raise
     if tuple(stored) != tuple(row[name] for name in content):
         raise StoreConflictError(
             f"{id_column} '{row[id_column]}' already stored with different content",

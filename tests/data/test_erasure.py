@@ -8,10 +8,10 @@ import hashlib
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from data.events import Event
-from data.store import InvalidErasureError, SegmentRow, Store, erasure
+from data.store import InvalidErasureError, SegmentRow, Store, UnknownTriageError, erasure
 from data.store.erasure import ERASE_CHUNK, ERASED_TABLES, subject_digest
 from data.store.tables import erasures, triage_records
 
@@ -143,3 +143,27 @@ def test_a_malformed_id_or_requester_is_refused_and_nothing_is_written(
         store.erasures.erase_user(user, by)
     with store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(erasures)).scalar() == 0
+
+
+def test_a_correction_of_a_record_erased_meanwhile_is_an_unknown_triage(store: Store) -> None:
+    """Regression: a correction racing an erasure failed on the foreign key (IntegrityError, a
+    500) instead of the 404 a correction of an unknown record gets."""
+    triage_id = store.triage.record("late flight", OUTPUTS, {}, "en", True, customer_id="u1")
+
+    erased: list[dict[str, int]] = []
+
+    def erase_first(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("INSERT INTO corrections") and not erased:
+            other = Store(store.url)
+            # Commits between the correction's check of the record and its insert.
+            erased.append(other.erasures.erase_user("u1", "dpo"))
+            other.engine.dispose()
+
+    event.listen(store.engine, "before_cursor_execute", erase_first)
+    try:
+        with pytest.raises(UnknownTriageError, match=triage_id):
+            store.triage.add_correction(triage_id, "reason", "lost_luggage", "ana")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", erase_first)
+    assert erased[0]["triage_records"] == 1
+    assert _rows(store, "corrections", "triage_id", triage_id) == 0
