@@ -320,6 +320,7 @@ def import_file(
     notes = [*([separator] if separator else []), *_encoding_notes(path, codec), *reading.notes]
     notes.extend(typing.notes() if typing is not None else [])
     notes.extend(_unread_columns(columns, sources, kind))
+    notes.extend(summary.notes if summary is not None else ())
     if kind is Kind.ITEMS:
         kept, repeats = _last_row_per_item(kept, reasons)
         notes.extend(repeats)

@@ -93,6 +93,45 @@ def label_keys(values: pd.Series) -> pd.Series:
     return folded.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
 
 
+def unify_spellings(labels: pd.Series) -> tuple[pd.Series, dict[str, list[str]]]:
+    """`labels` with outer spaces removed and each label written in several cases read as its
+    most common spelling (the first seen on a tie), and the spellings so merged (label -> its
+    other spellings). A typed category column holds 'Billing', 'billing ' and ' BILLING' for one
+    category: kept apart, each would be a class of its own, splitting the category's examples
+    and making the model choose between three names of one answer."""
+    stripped = labels.astype(str).str.strip()
+    keys = stripped.str.casefold()
+    spelling: dict[str, str] = {}
+    rows: dict[str, int] = {}
+    variants: dict[str, list[str]] = {}
+    # value_counts(sort=False) lists values in the order they first appear.
+    for text, count in stripped.value_counts(sort=False).items():
+        key = str(text).casefold()
+        variants.setdefault(key, []).append(str(text))
+        if count > rows.get(key, 0):
+            rows[key], spelling[key] = int(count), str(text)
+    merged = {
+        spelling[key]: [v for v in found if v != spelling[key]]
+        for key, found in variants.items()
+        if len(found) > 1
+    }
+    return keys.map(spelling), merged
+
+
+def spellings_note(column: str, merged: dict[str, list[str]]) -> str:
+    """The import's note for the labels `unify_spellings` merged."""
+    shown = ", ".join(
+        f"'{label}' (also {', '.join(repr(v) for v in others)})"
+        for label, others in list(merged.items())[:_SHOWN_LABELS]
+    )
+    more = len(merged) - _SHOWN_LABELS
+    shown += f" and {more} more" if more > 0 else ""
+    return (
+        f"{column} labels written in more than one case were read as one label each, "
+        f"spelt as most rows spell it: {shown}"
+    )
+
+
 def apply_label_map(values: pd.Series, label_map: dict[str, str]) -> MappedLabels:
     """Map `values` through `label_map`, both sides compared by `label_key`."""
     keys = label_keys(values)

@@ -25,6 +25,8 @@ from data.label_maps import (
     check_sentiment_labels,
     label_keys,
     quote_labels,
+    spellings_note,
+    unify_spellings,
 )
 from data.language_codes import LanguageCodeError, normalise_language_code
 
@@ -91,6 +93,7 @@ class LabelledTextSummary:
     labels: dict[str, int]  # kept rows per label of the task's column
     language_source: LanguageSource
     languages: dict[str, int]  # kept rows per language code; "" = undetermined
+    notes: tuple[str, ...] = ()  # how the labels were read, for the import's report
 
     def to_manifest(self) -> dict[str, Any]:
         return {
@@ -163,7 +166,16 @@ def prepare_labelled(
         frame[column] = mapped.values[kept]
         if label_is_copy:
             frame[S.LABEL] = frame[column]
+    notes: list[str] = []
     labels = frame[column].astype(str).str.strip()
+    if options.task != SENTIMENT and len(frame):
+        # A reason or category is the file's own word for it: outer spaces and case are how it
+        # was typed, not another class (sentiment labels are folded to the served ones below).
+        labels, merged = unify_spellings(labels)
+        notes.extend([spellings_note(column, merged)] if merged else [])
+        frame = frame.assign(**{column: labels})
+        if label_is_copy:
+            frame[S.LABEL] = labels
     if options.task == SENTIMENT and len(frame):
         # "Positive", "NEGATIVE": the served classes in another case are those classes.
         folded = labels.str.casefold()
@@ -184,6 +196,7 @@ def prepare_labelled(
         labels=_counts(frame[column]),
         language_source=source,
         languages=_counts(frame[S.LANGUAGE]) if S.LANGUAGE in frame else {},
+        notes=tuple(notes),
     )
     return frame, reasons, summary
 

@@ -13,6 +13,7 @@ from data.label_maps import (
     parse_label_map,
     sentiment_label_problem,
     suggest_label_map,
+    unify_spellings,
 )
 from data.language_codes import ISO_639_1, LanguageCodeError, normalise_language_code
 
@@ -136,3 +137,11 @@ def test_suggestion_after_a_map_names_the_file_s_own_values() -> None:
             suggest_from={"positive": "pos", "negative": "neg"},
         )
     assert "import it with --label-map negative=negative,positive=positive " in str(caught.value)
+
+
+def test_unify_spellings_strips_and_merges_case_variants_by_their_most_common_spelling() -> None:
+    labels, merged = unify_spellings(pd.Series(["Bug ", "bug", " BUG", "bug", "Refund", "x"]))
+    assert labels.tolist() == ["bug", "bug", "bug", "bug", "Refund", "x"]
+    assert merged == {"bug": ["Bug", "BUG"]}
+    # A tie keeps the spelling seen first.
+    assert unify_spellings(pd.Series(["Late", "late"]))[0].tolist() == ["Late", "Late"]

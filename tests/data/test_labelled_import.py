@@ -106,6 +106,27 @@ def test_task_category_prefers_a_category_column_and_keeps_the_label(tmp_path: P
     assert frame[S.LABEL].tolist() == ["greet", "pay_bill"]
 
 
+def test_category_labels_typed_in_another_case_or_with_spaces_are_one_class(
+    tmp_path: Path,
+) -> None:
+    """Regression: a typed category column ('Billing', 'billing ', ' BILLING') was imported as
+    three classes, outer spaces kept; the model split one category's examples between them."""
+    path = _write(
+        tmp_path,
+        "text,category\nrefund,Billing\ncharged twice,billing \ninvoice, BILLING\n"
+        "late bill,Billing\ncrash,bug\nblank page,Bug \n",
+    )
+    report = import_file(
+        path, Kind.LABELLED_TEXT, {}, "typed", LabelledTextOptions(task="category")
+    )
+    frame = load_labelled_texts("typed")
+    assert frame[S.CATEGORY].tolist() == ["Billing"] * 4 + ["bug"] * 2  # most rows' spelling
+    assert frame[S.LABEL].tolist() == frame[S.CATEGORY].tolist()
+    assert report.labelled.labels == {"Billing": 4, "bug": 2}
+    assert any("'Billing' (also 'billing', 'BILLING')" in note for note in report.notes)
+    assert any("'bug' (also 'Bug')" in note for note in report.notes)
+
+
 def test_task_without_any_label_column_names_the_map_to_use(tmp_path: Path) -> None:
     path = _write(tmp_path, "text,other\nhi,x\n")
     with pytest.raises(DataImportError, match="--map reason=SOURCE"):
