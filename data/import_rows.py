@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data import schemas as S
+from data.events import ENTITY_ID_LENGTH
 from data.schemas import SCHEMAS, Kind
 from data.timestamps import EpochSeconds
 
@@ -52,6 +53,9 @@ class ColumnReading:
 _INTEGER_OR_WHOLE_FLOAT = re.compile(r"-?\d+(\.0+)?")
 _WHOLE_FLOAT_TAIL = re.compile(r"\.0+$")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+# Unicode's control characters (category Cc), which the service refuses in ids (a decoded file
+# holds no lone surrogate, the other category it refuses). Escapes both regex engines read.
+_CONTROL_CHARACTER = r"[\x00-\x1f\x7f-\x9f]"
 
 
 def validate_rows(
@@ -82,6 +86,20 @@ def validate_rows(
             ids = frame[column].astype(object)
             ids[~bad] = reading.ids(column, frame.loc[~bad, column])
             frame[column] = ids
+    for column in (S.USER_ID, S.ITEM_ID):
+        # Ids the service refuses (`data.events.check_identifier`) would be trained on and then
+        # be unreachable: /recommend, /similar_items and /events answer 400 for them.
+        if column in frame:
+            ids = frame[column].astype(str)
+            reject(
+                ids.str.len() > ENTITY_ID_LENGTH,
+                f"{column} longer than {ENTITY_ID_LENGTH} characters, the most the service takes",
+            )
+            reject(
+                ids.str.contains(_CONTROL_CHARACTER),
+                f"{column} holds a control character (a tab or line break), "
+                "which the service refuses in ids",
+            )
     if S.RATING in frame:
         # "4,5": a decimal comma, as spreadsheets write in locales that separate CSV by ';'.
         written = frame[S.RATING].astype(str).str.strip()

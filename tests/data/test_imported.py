@@ -295,3 +295,25 @@ def test_an_items_publication_time_is_imported_not_dropped(tmp_path: Path) -> No
     assert not any("not imported" in note for note in report.notes), report.notes
     stored = pd.read_parquet(imported_frame_path("posts", Kind.ITEMS))
     assert stored[S.PUBLISHED_AT].tolist() == [1790555850, 0, 1795687200]
+
+
+def test_ids_the_service_refuses_are_rejected_and_counted(tmp_path: Path) -> None:
+    """Regression: an id longer than 256 characters or holding a control character was imported
+    and trained on, then refused by /recommend, /similar_items and /events (HTTP 400)."""
+    long_id = "x" * 257
+    path = _write(
+        tmp_path,
+        "ratings.csv",
+        f'user_id,item_id\nu1,{long_id}\n{long_id},i1\n"u\tb",i1\nu1,"i\x01"\nu1,{"y" * 256}\n',
+    )
+    report = import_file(path, Kind.INTERACTIONS, {}, "odd-ids")
+    assert (report.rows_read, report.rows_kept) == (5, 1)
+    assert report.rejected == {
+        "item_id longer than 256 characters, the most the service takes": 1,
+        "user_id longer than 256 characters, the most the service takes": 1,
+        "user_id holds a control character (a tab or line break), "
+        "which the service refuses in ids": 1,
+        "item_id holds a control character (a tab or line break), "
+        "which the service refuses in ids": 1,
+    }
+    assert load_interactions("odd-ids")[S.ITEM_ID].tolist() == ["y" * 256]
