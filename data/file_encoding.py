@@ -7,7 +7,8 @@ Such a file is read with `--encoding gb18030`; it is never decoded by a guess, b
 byte string decodes as *some* legacy encoding (a Latin-1 file "decodes" as GB18030 into Chinese
 mojibake), so guessing would turn a refusal into silently wrong text. What is guessed is only the
 advice: a file that fails as UTF-8 but reads as GB18030 with Chinese characters in it is refused
-with the `--encoding gb18030` to add.
+with the `--encoding gb18030` to add, and one that opens with a UTF-16 byte-order mark (Excel's
+'Unicode Text') with `--encoding utf-16`.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def undecodable_message(path: Path, encoding: str, where: str, detail: str) -> s
             "encoding with --encoding, or save it as UTF-8 (a spreadsheet's 'CSV UTF-8' "
             "format) and try again"
         )
+    if _starts_with_utf16_mark(path):
+        return (
+            f"{path.name} is not UTF-8 text{where} ({detail}); it starts with a UTF-16 "
+            "byte-order mark, as Excel's 'Unicode Text' saves: add --encoding utf-16, or save "
+            "it as 'CSV UTF-8' and try again"
+        )
     if _reads_as_chinese(path):
         return (
             f"{path.name} is not UTF-8 text{where} ({detail}); it reads as GB18030/GBK, what "
@@ -72,6 +79,12 @@ def undecodable_message(path: Path, encoding: str, where: str, detail: str) -> s
         "'CSV UTF-8' format) and try again, or give its encoding with --encoding "
         "(e.g. --encoding cp1252)"
     )
+
+
+def _starts_with_utf16_mark(path: Path) -> bool:
+    """Whether the file opens with a UTF-16 byte-order mark: not a guess, the mark says it."""
+    with path.open("rb") as handle:
+        return handle.read(2) in {codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE}
 
 
 def _reads_as_chinese(path: Path) -> bool:

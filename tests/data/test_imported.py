@@ -317,3 +317,14 @@ def test_ids_the_service_refuses_are_rejected_and_counted(tmp_path: Path) -> Non
         "which the service refuses in ids": 1,
     }
     assert load_interactions("odd-ids")[S.ITEM_ID].tolist() == ["y" * 256]
+
+
+def test_a_utf16_file_is_told_to_add_encoding_utf16(tmp_path: Path) -> None:
+    """Regression: Excel's 'Unicode Text' export (UTF-16 with a byte-order mark) was advised
+    --encoding cp1252, which reads it as mojibake; it imports with --encoding utf-16."""
+    path = tmp_path / "tickets.tsv"
+    path.write_bytes("text\tlabel\nI love it\tpositive\nit broke\tnegative\n".encode("utf-16"))
+    with pytest.raises(DataImportError, match=r"UTF-16 byte-order mark.*--encoding utf-16"):
+        import_file(path, Kind.LABELLED_TEXT, {}, "unicode-text")
+    report = import_file(path, Kind.LABELLED_TEXT, {}, "unicode-text", encoding="utf-16")
+    assert report.rows_kept == 2
