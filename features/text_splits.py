@@ -188,6 +188,7 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> TextSplit:
 
 # Below this share of rows in its most common language, a set is reported as mixed.
 MIXED_LANGUAGE_SHARE = 0.9
+_UNDETERMINED = "und"  # how `_language_counts` writes a row of no language
 
 
 def split_notes(split: TextSplit) -> list[str]:
@@ -203,16 +204,33 @@ def split_notes(split: TextSplit) -> list[str]:
             f"classes with fewer than {MIN_CLASS_ROWS} texts were left out of training and "
             f"evaluation ({dropped.replace('|', ', ')}): the model never answers them"
         )
+    notes.extend(_language_notes(split))
+    return notes
+
+
+def _language_notes(split: TextSplit) -> list[str]:
+    """A note when the set is in several languages, or when many of its texts are of no
+    language the detector could tell. Undetermined texts (short ones: "ok thanks", "在吗")
+    are no other language: counted as one, an English set read as mixed and was told to import
+    each language apart, which no file can do for texts of no language."""
     entries = str(split.lineage.get("language_counts", "")).split("|")
     rows = {k: int(v) for k, _, v in (entry.partition("=") for entry in entries) if v}
-    total = sum(rows.values())
-    if total and rows.get(split.language, 0) < MIXED_LANGUAGE_SHARE * total:
-        notes.append(
+    known = {k: v for k, v in rows.items() if k != _UNDETERMINED}
+    total = sum(known.values())
+    if total and known.get(split.language, 0) < MIXED_LANGUAGE_SHARE * total:
+        return [
             f"the texts are in several languages ({', '.join(f'{k} {v}' for k, v in rows.items())}"
             f"); the model was registered as '{split.language}', the most common, and its figures "
             "mix them. To serve each language from its own slot, import each as its own dataset"
-        )
-    return notes
+        ]
+    undetermined = rows.get(_UNDETERMINED, 0)
+    if total and undetermined >= (1 - MIXED_LANGUAGE_SHARE) * (total + undetermined):
+        return [
+            f"{undetermined} of {total + undetermined} texts are of no language the detector could "
+            f"tell (short texts, most often); they were trained as '{split.language}' with the "
+            f"rest. If every text is '{split.language}', import with --language {split.language}"
+        ]
+    return []
 
 
 def _parse_task(task: Task | str) -> Task:
@@ -229,7 +247,7 @@ def _language_counts(rows: pd.DataFrame) -> str:
     the set has no language column. A set in several languages is trained as its most common."""
     if S.LANGUAGE not in rows.columns:
         return ""
-    counts = rows[S.LANGUAGE].replace("", "und").value_counts()
+    counts = rows[S.LANGUAGE].replace("", _UNDETERMINED).value_counts()
     return "|".join(f"{language}={int(count)}" for language, count in counts.items())
 
 

@@ -120,3 +120,14 @@ def test_fixed_splits_on_the_real_datasets(
     assert (len(split.train_texts), len(split.test_texts)) == (train, test)
     assert len(split.classes) == classes
     assert sorted(set(split.test_labels)) == split.classes
+
+
+def test_texts_of_undetermined_language_are_not_called_another_language() -> None:
+    """Regression: an English set whose short texts the detector could not place (20 %) was
+    told it was 'in several languages (en 98, und 25)' and to import each language apart."""
+    frame = _frame().drop_duplicates(S.TEXT)
+    frame.loc[frame.index % 5 == 0, S.LANGUAGE] = ""
+    notes = split_notes(split_frame(frame, SplitSpec("toy", Task.SENTIMENT, S.LABEL)))
+    assert len(notes) == 1 and "several languages" not in notes[0]
+    assert "of no language the detector could tell" in notes[0]
+    assert "import with --language en" in notes[0]
