@@ -18,6 +18,7 @@ from data.catalog import UnknownDatasetError
 from data.fetch import FetchError
 from features.splits import SplitTooSmallError
 from models.config import ConfigError
+from models.errors import CatalogTooLargeError, NoItemTextError
 from training.tracking_store import TrackingStoreError
 
 BAD_INPUT = 2
@@ -30,6 +31,10 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     FetchError,
     SplitTooSmallError,
     TrackingStoreError,
+    # The data cannot fit the model asked for: a catalog above EASE's max_items, a content
+    # model given no item text. Each message names the model to use instead.
+    CatalogTooLargeError,
+    NoItemTextError,
 )
 
 

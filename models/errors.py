@@ -15,3 +15,8 @@ class ModelFormatError(ValueError):
 class CatalogTooLargeError(ValueError):
     """A model refuses a catalog above its configured size (its memory would not fit); the
     message names the size, the limit and what to use instead."""
+
+
+class NoItemTextError(ValueError):
+    """A content model was given items with no text to read (no items frame, or none of its
+    items has a title, genres or text); the message says what to give it instead."""

@@ -43,6 +43,7 @@ from features.han_ngrams import HanNgramEncoder, fit_han_encoder, han_share
 from features.item_text import assemble_item_texts
 from features.script_mix import LazySentence, ScriptMixEncoder
 from models.artifacts import load_arrays, save_arrays
+from models.errors import NoItemTextError
 from models.recommenders.base import Recommender
 from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
 from models.recommenders.fitted_catalog import FittedCatalog
@@ -147,9 +148,12 @@ class EmbeddingRecommender(Recommender):
         texts = assemble_item_texts(self._items_frame, catalog.items.ids)
         present = [i for i, text in enumerate(texts) if text]
         if not present:
-            raise ValueError(
-                "embedding recommender needs item text: give an items frame with "
-                "title, genres or text"
+            where = "no items file" if self._items_frame is None else "no item with any text"
+            raise NoItemTextError(
+                f"the embedding (content) model reads item texts and the dataset has {where}: "
+                "import an items file with a title, genres or text column "
+                "(agora data import ITEMS.csv --kind items --name DATASET --map item_id=...,"
+                "title=...), or train a model that needs none (--model ease or als)"
             )
         read = [texts[i] for i in present]
         self._han, self._mix = None, None

@@ -27,7 +27,7 @@ from features.embeddings import TextEncoder
 from features.interactions import single_row
 from models.artifacts import current_type_name
 from models.config import ConfigError, FrozenConfig
-from models.errors import CatalogTooLargeError
+from models.errors import CatalogTooLargeError, NoItemTextError
 from models.recommenders.base import Recommender
 from models.recommenders.contract import ItemFilter, Recommendation, RecommenderConfig
 from models.recommenders.fitted_catalog import FittedCatalog
@@ -119,14 +119,15 @@ class HybridRecommender(Recommender):
 
     def fit(self, interactions: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:
         """Fit every component; one that refuses the catalog's size (EASE above `max_items`)
-        is left out with a warning, and the hybrid fuses the components that scale. Only when
-        no weighted component is left does the fit fail."""
+        or has nothing to read (the content model, given items without text) is left out with
+        a warning, and the hybrid fuses the components that can fit. Only when no weighted
+        component is left does the fit fail."""
         kept: list[tuple[HybridComponent, Recommender]] = []
         self.left_out = {}
         for spec, component in zip(self.config.components, self.components, strict=True):
             try:
                 component.fit(interactions, items)
-            except CatalogTooLargeError as refusal:
+            except (CatalogTooLargeError, NoItemTextError) as refusal:
                 self.left_out[spec.type] = str(refusal)
                 logger.warning("hybrid: %s left out of the fusion: %s", spec.type, refusal)
                 continue

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from features.embeddings import TextEncoder
+from models.errors import NoItemTextError
 from models.recommenders import (
     UnknownItemError,
     UnknownUserError,
@@ -65,6 +66,33 @@ def test_a_hybrid_without_a_weighted_component_that_fits_refuses(
     }
     with pytest.raises(CatalogTooLargeError, match="no weighted component"):
         create_recommender("hybrid", config).fit(interactions)
+
+
+def _textless_items(interactions: pd.DataFrame) -> pd.DataFrame:
+    ids = interactions["item_id"].unique()
+    return pd.DataFrame({"item_id": ids, "title": "", "text": " ", "genres": ""})
+
+
+def test_the_content_model_without_item_text_refuses_naming_what_to_give_it(
+    interactions: pd.DataFrame,
+) -> None:
+    for items in (None, _textless_items(interactions)):
+        with pytest.raises(NoItemTextError, match="import an items file"):
+            create_recommender("embedding").fit(interactions, items)
+
+
+def test_a_hybrid_leaves_out_the_content_model_when_items_have_no_text(
+    interactions: pd.DataFrame,
+) -> None:
+    """Regression: the default hybrid (EASE + a cold-start content model), trained with
+    --budget-minutes 0 on ratings without an items file or with titleless items, crashed with
+    the content model's ValueError instead of fusing what can be fitted."""
+    for items in (None, _textless_items(interactions)):
+        model = create_recommender("hybrid").fit(interactions, items)
+        assert isinstance(model, HybridRecommender)
+        assert [c.model_type for c in model.components] == ["ease"]
+        assert "reads item texts" in model.left_out["embedding"]
+        assert model.recommend(str(interactions["user_id"].iloc[0]), k=3)
 
 
 @pytest.mark.parametrize("settings", [{}, {"dropout": 0.5, "zero_diagonal": False}])
