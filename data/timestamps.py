@@ -108,6 +108,13 @@ class EpochSeconds:
                     f"timestamp numbers read as epoch {_UNIT_NAMES[self.unit]} "
                     f"(typical value {typical:.4g})"
                 )
+            elif 0 < typical < _SMALL_SECONDS:
+                self.notes.append(
+                    f"timestamp numbers are small (typical value {typical:.4g}): read as epoch "
+                    "seconds they are times before March 1973, kept so (they still order the "
+                    "events); if they are a spreadsheet's serial dates (days since 1899-12-30: "
+                    "45717 is 2025-03-01), export the column formatted as dates"
+                )
         self._count_units(found)
         seconds = numeric.astype(np.float64)
         scale = _SCALES[self.unit or "s"]
@@ -132,8 +139,7 @@ class EpochSeconds:
         out = pd.Series(np.nan, index=text.index, dtype=np.float64)
         year_first = text.str.match(_YEAR_FIRST)
         if year_first.any():
-            parsed = pd.to_datetime(text[year_first], format="ISO8601", errors="coerce", utc=True)
-            out[year_first] = _datetime_seconds(parsed)
+            out[year_first] = _datetime_seconds(_year_first_dates(text[year_first]))
         parts = text[~year_first].str.extract(_NUMERIC_DATE)
         numbered = parts[0].notna()
         if numbered.any():
@@ -172,8 +178,28 @@ class EpochSeconds:
             + parts[3].fillna("").str.rstrip()
         )
         # A month above 12 (a row written the other way round) fails here and is rejected.
-        parsed = pd.to_datetime(iso, format="ISO8601", errors="coerce", utc=True)
-        return _datetime_seconds(parsed)
+        return _datetime_seconds(_year_first_dates(iso))
+
+
+# Epoch seconds below this (1973-03-03) are said: a spreadsheet's serial dates (45717 for
+# 2025-03-01) read as seconds land on 1970-01-01 and pass the range check unnoticed.
+_SMALL_SECONDS: Final = 1e8
+
+
+def _year_first_dates(text: pd.Series) -> pd.Series:
+    """Dates written year first: ISO 8601 (exact and fast), and what it cannot read by pandas'
+    own parser, which keeps the written order: a zone by name ('2025-03-01 10:00:00 UTC', as
+    BigQuery exports it) or a 12-hour clock ('2025-03-01 10:00 PM', made from '3/1/2025 10:00
+    PM'). Before, both were rejected as no date at all."""
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    unread = parsed.isna()
+    if unread.any():
+        with warnings.catch_warnings():  # "could not infer format": parsed one by one
+            warnings.simplefilter("ignore", UserWarning)
+            retried = pd.to_datetime(text[unread], format="mixed", errors="coerce", utc=True)
+        parsed = parsed.astype(retried.dtype) if len(retried) else parsed
+        parsed[unread] = retried
+    return parsed
 
 
 _UNIT_NAMES: Final = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}

@@ -77,3 +77,30 @@ def test_parquet_datetimes_are_range_checked_too() -> None:
     reading(pd.Series(pd.to_datetime(["2022-07-04", "2300-01-01"]).astype("datetime64[s]")))
     with pytest.raises(TimestampFormatError, match="row 2: '2300-01-01 00:00:00'"):
         reading.check()
+
+
+def test_a_zone_by_name_and_a_12_hour_clock_are_read() -> None:
+    """Regression: '2025-03-01 10:00:00 UTC' (BigQuery's export) and '3/1/2025 10:00 PM' (a US
+    spreadsheet's) were rejected as no date, so whole files of them were refused."""
+    reading = EpochSeconds()
+    seconds = reading(
+        pd.Series(["2025-03-01 10:00:00 UTC", "2025-03-01T10:00:00+08:00", "2025-03-01"])
+    )
+    assert seconds.tolist() == [1740823200, 1740794400, 1740787200]
+    us = EpochSeconds()
+    assert us(pd.Series(["3/1/2025 10:00 PM", "12/31/2025 11:59 AM"])).tolist() == [
+        1740866400,
+        1767182340,
+    ]
+    assert us.day_first is False
+
+
+def test_small_numbers_are_kept_with_a_note_naming_spreadsheet_serial_dates() -> None:
+    """Regression: Excel serial dates (45717 = 2025-03-01) were read as epoch seconds, times on
+    1970-01-01, without a word."""
+    reading = EpochSeconds()
+    assert reading(pd.Series(["45717.5", "45718"])).tolist() == [45717.5, 45718.0]
+    assert len(reading.notes) == 1 and "serial dates" in reading.notes[0]
+    plain = EpochSeconds()
+    plain(pd.Series([str(SECONDS), "0"]))
+    assert plain.notes == []
