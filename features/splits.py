@@ -29,18 +29,28 @@ class SplitTooSmallError(ValueError):
 
 
 def require_both_parts(train: pd.DataFrame, held_out: pd.DataFrame, what: str) -> None:
-    """SplitTooSmallError when either part of a per-user split of `what` is empty.
+    """SplitTooSmallError when either part of a per-user split of `what` is empty, or holds no
+    interaction rated above 0.
 
     A user's single interaction goes to the held-out part (ratio < 1), so a dataset whose users
     each have one interaction leaves nothing to train on.
     """
-    if len(train) and len(held_out):
-        return
-    empty = "training" if not len(train) else "held-out"
-    raise SplitTooSmallError(
-        f"the {empty} part of {what} is empty ({len(train)} training / {len(held_out)} held-out "
-        "interactions): a per-user split needs users with at least 2 interactions"
-    )
+    if not (len(train) and len(held_out)):
+        empty = "training" if not len(train) else "held-out"
+        raise SplitTooSmallError(
+            f"the {empty} part of {what} is empty ({len(train)} training / {len(held_out)} "
+            "held-out interactions): a per-user split needs users with at least 2 interactions"
+        )
+    # A pair rated 0 or below (a thumbs-down, a hide) is neither learned from nor a hit: a part
+    # with no other gave a model fitted on nothing, scored on no user, and registered all the same.
+    for part, rows in (("training", train), ("held-out", held_out)):
+        if S.RATING in rows and len(rows) and not (rows[S.RATING] > 0).any():
+            raise SplitTooSmallError(
+                f"the {part} part of {what} has no interaction rated above 0 ({len(rows)} rows, "
+                "all 0 or below): such ratings (a thumbs-down, a hide, a report) are neither "
+                "learned from nor counted as hits: import ratings where a liked item is rated "
+                "above 0, or more interactions with liked items"
+            )
 
 
 def _require(frame: pd.DataFrame, *columns: str) -> None:

@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 from features.splits import (
+    SplitTooSmallError,
     _in_train,
     _in_train_exact,
     _user_draw_order,
     drop_cold_start,
     leave_last_k_out,
+    require_both_parts,
     stratified_split,
     time_cutoff_split,
 )
@@ -180,3 +182,19 @@ def test_kept_per_user_is_upstreams_row_test_counted() -> None:
     for ratio in (0.75, 0.5, 0.2, 0.1, 0.3, 0.7, 0.9, 1 / 3):
         expected = [int(np.sum(np.arange(1, n + 1) / n <= ratio)) if n else 0 for n in sizes]
         np.testing.assert_array_equal(_kept_per_user(sizes, ratio), expected)
+
+
+def test_a_part_with_no_rating_above_zero_is_refused() -> None:
+    """Regression: ratings all 0 or below (thumbs-down only) trained a model on no pair,
+    evaluated it on 0 users and registered it with every metric 0, exit code 0."""
+
+    def frame(ratings: list[float]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"user_id": "u", "item_id": ["a", "b"][: len(ratings)], "rating": ratings}
+        )
+
+    require_both_parts(frame([1.0, -1.0]), frame([2.0]), "dataset 'ok'")
+    with pytest.raises(SplitTooSmallError, match="training part of dataset 'd' has no interaction"):
+        require_both_parts(frame([0.0, -1.0]), frame([1.0]), "dataset 'd'")
+    with pytest.raises(SplitTooSmallError, match="held-out part of dataset 'd'"):
+        require_both_parts(frame([1.0]), frame([0.0]), "dataset 'd'")
