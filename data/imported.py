@@ -42,7 +42,13 @@ from data.language_codes import LanguageCodeError
 from data.paths import data_dir
 from data.repeated_texts import repeated_texts
 from data.schemas import SCHEMAS, Kind, conform
-from data.table_reader import TableReadError, read_chunks, separator_note, table_columns
+from data.table_reader import (
+    TableReadError,
+    names_as_written,
+    read_chunks,
+    separator_note,
+    table_columns,
+)
 from data.timestamps import TimestampFormatError
 
 logger = logging.getLogger(__name__)
@@ -299,7 +305,8 @@ def import_file(
     try:
         options = (labelled or LabelledTextOptions()).checked()
         codec = checked_encoding(encoding)
-        columns = table_columns(path, codec)
+        written = names_as_written(table_columns(path, codec))
+        columns = list(written)
         separator = separator_note(path)
         label_is_copy = False
         if kind is Kind.LABELLED_TEXT:
@@ -307,7 +314,8 @@ def import_file(
         reading = ColumnReading()
         sources = _source_columns(columns, kind, mapping)
         typing = _event_typing(sources, event_map)
-        kept, reasons, rows_read = _read_valid_rows(path, kind, sources, reading, codec, typing)
+        read = {canonical: written[source] for canonical, source in sources.items()}
+        kept, reasons, rows_read = _read_valid_rows(path, kind, read, reading, codec, typing)
         summary = None
         if kind is Kind.LABELLED_TEXT and not kept.empty:
             kept, more, summary = prepare_labelled(kept, options, f"'{path.name}'", label_is_copy)

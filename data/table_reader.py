@@ -104,6 +104,18 @@ def table_columns(path: Path, encoding: str = DEFAULT_ENCODING) -> list[str]:
     return [str(column) for column in header.columns]
 
 
+def names_as_written(columns: Sequence[str]) -> dict[str, str]:
+    """Each column's name without outer spaces -> the name as the file writes it. A header typed
+    or exported with stray spaces ('Message , Sentiment ') is then mapped by the names a user
+    sees; were the spaces significant, `--map text=Message` found no 'Message' in a file whose
+    columns were listed back as 'Message ,  Sentiment'. Names that collide once stripped are
+    kept as written."""
+    stripped = [column.strip() for column in columns]
+    if len(set(stripped)) != len(stripped):
+        return {column: column for column in columns}
+    return dict(zip(stripped, columns, strict=True))
+
+
 def read_chunks(
     path: Path,
     columns: Sequence[str],

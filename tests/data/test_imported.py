@@ -328,3 +328,19 @@ def test_a_utf16_file_is_told_to_add_encoding_utf16(tmp_path: Path) -> None:
         import_file(path, Kind.LABELLED_TEXT, {}, "unicode-text")
     report = import_file(path, Kind.LABELLED_TEXT, {}, "unicode-text", encoding="utf-16")
     assert report.rows_kept == 2
+
+
+def test_header_names_with_stray_spaces_are_mapped_by_the_names_a_user_sees(
+    tmp_path: Path,
+) -> None:
+    """Regression: a header written 'Message , Sentiment ' refused --map text=Message, listing
+    the columns back as 'Message ,  Sentiment ' with the spaces unseen; ' text' was not 'text'."""
+    path = _write(tmp_path, "typed.csv", "Message , Sentiment \nI love it,positive\nbad,negative\n")
+    report = import_file(
+        path, Kind.LABELLED_TEXT, parse_mapping("text=Message,label=Sentiment"), "typed-header"
+    )
+    assert report.rows_kept == 2 and report.notes == []
+    unmapped = _write(tmp_path, "plain.csv", " user_id,item_id , extra\nu1,i1,x\n")
+    report = import_file(unmapped, Kind.INTERACTIONS, {}, "spaced-header")
+    assert report.rows_kept == 1
+    assert any("not imported: column 'extra'" in note for note in report.notes)
