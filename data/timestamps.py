@@ -7,7 +7,7 @@ the same reading to every later chunk:
 - datetime columns (Parquet, Arrow) are converted from their own unit;
 - numbers are epoch seconds, milliseconds, microseconds or nanoseconds, told apart by size
   (1e11 seconds is the year 5138, 1e11 milliseconds is 1973);
-- dates written with the year first are read as ISO 8601;
+- dates written with the year first are read as ISO 8601 (`2025年3月1日` as `2025-3-1`);
 - dates written `04/07/2022` are day-first or month-first as the column's values show (a day
   above 12 settles it); a column where no value settles it is refused rather than guessed;
 - anything else (`Jul 4, 2022`) is read by pandas' own parser, which needs no order.
@@ -33,6 +33,7 @@ import pandas as pd
 _UNIT_THRESHOLDS: Final = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"))
 _SCALES: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _YEAR_FIRST = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
+_HAN_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?![\d])(.*)$")
 _EPOCH = pd.Timestamp(0, tz="UTC")
 _SHOWN_ROWS = 3  # offending rows a refusal names
@@ -137,6 +138,8 @@ class EpochSeconds:
 
     def _dates(self, text: pd.Series) -> pd.Series:
         out = pd.Series(np.nan, index=text.index, dtype=np.float64)
+        # '2025年3月1日 10:00' (a Chinese spreadsheet's long date) is year first: written as ISO.
+        text = text.str.replace(_HAN_DATE, r"\1-\2-\3", regex=True)
         year_first = text.str.match(_YEAR_FIRST)
         if year_first.any():
             out[year_first] = _datetime_seconds(_year_first_dates(text[year_first]))

@@ -104,3 +104,11 @@ def test_small_numbers_are_kept_with_a_note_naming_spreadsheet_serial_dates() ->
     plain = EpochSeconds()
     plain(pd.Series([str(SECONDS), "0"]))
     assert plain.notes == []
+
+
+def test_a_chinese_spreadsheet_s_long_date_is_read() -> None:
+    """Regression: '2025年3月1日 10:00' (Excel's long date on Chinese Windows) was rejected as no
+    date, refusing a whole Chinese export."""
+    reading = EpochSeconds()
+    seconds = reading(pd.Series(["2025年3月1日 10:00", "2025年12月31日", "2025 年 3 月 1 号"]))
+    assert seconds.tolist() == [1740823200, 1767139200, 1740787200]
