@@ -28,6 +28,17 @@ class ColumnReading:
     timestamps: EpochSeconds = field(default_factory=EpochSeconds)
     id_notes: dict[str, str] = field(default_factory=dict)
     decimal_comma: str | None = None  # the note, once a rating written '4,5' is read
+    # Per time column, the first value read as no time: the rejection reason shows it.
+    unread_times: dict[str, str] = field(default_factory=dict)
+
+    def no_time_reason(self, column: str, raw: pd.Series, unread: pd.Series) -> str:
+        """The reason a row whose `column` value is no time is rejected, naming an example (the
+        file's first), so a refusal shows which spelling was not understood."""
+        if unread.any():
+            self.unread_times.setdefault(column, str(raw[unread].iloc[0])[:_SHOWN_CHARS])
+        example = self.unread_times.get(column)
+        shown = f" (e.g. '{example}')" if example is not None else ""
+        return f"{column} is neither epoch seconds nor a date{shown}"
 
     @property
     def notes(self) -> list[str]:
@@ -50,6 +61,7 @@ class ColumnReading:
         return text
 
 
+_SHOWN_CHARS = 40  # of a value a reason shows
 _INTEGER_OR_WHOLE_FLOAT = re.compile(r"-?\d+(\.0+)?")
 _WHOLE_FLOAT_TAIL = re.compile(r"\.0+$")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
@@ -118,7 +130,8 @@ def validate_rows(
         blank = raw.isna() | (raw.astype(str).str.strip() == "")
         reject(blank, f"empty {S.TIMESTAMP}")
         stamps = reading.timestamps(raw.where(~blank))
-        reject(stamps.isna(), f"{S.TIMESTAMP} is neither epoch seconds nor a date")
+        reason = reading.no_time_reason(S.TIMESTAMP, raw, stamps.isna() & ~blank)
+        reject(stamps.isna(), reason)
         frame[S.TIMESTAMP] = stamps
     if S.PUBLISHED_AT in frame:
         # A post without a date is still a post: blank is unknown (0, which no recency filter
@@ -126,7 +139,8 @@ def validate_rows(
         raw = frame[S.PUBLISHED_AT]
         blank = raw.isna() | (raw.astype(str).str.strip() == "")
         stamps = reading.timestamps(raw.where(~blank))
-        reject(~blank & stamps.isna(), f"{S.PUBLISHED_AT} is neither epoch seconds nor a date")
+        unread = ~blank & stamps.isna()
+        reject(unread, reading.no_time_reason(S.PUBLISHED_AT, raw, unread))
         frame[S.PUBLISHED_AT] = stamps.fillna(0)
     kept = frame[~bad].copy()
     for column in (S.TIMESTAMP, S.PUBLISHED_AT):

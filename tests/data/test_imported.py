@@ -51,7 +51,7 @@ def test_import_counts_every_rejected_row_with_its_reason(tmp_path: Path) -> Non
     assert report.rejected == {
         "empty item_id": 1,
         "rating is not a number": 1,
-        "timestamp is neither epoch seconds nor a date": 1,
+        "timestamp is neither epoch seconds nor a date (e.g. 'not-a-date')": 1,
     }
     frame = load_interactions("my-ratings")
     assert frame[S.ITEM_ID].tolist() == ["10", "12"]
@@ -291,7 +291,9 @@ def test_an_items_publication_time_is_imported_not_dropped(tmp_path: Path) -> No
         "p4,Fourth,2026-11-26 10:00:00\n",
     )
     report = import_file(path, Kind.ITEMS, {"item_id": "post_id", "title": "headline"}, "posts")
-    assert report.rejected == {"published_at is neither epoch seconds nor a date": 1}
+    assert report.rejected == {
+        "published_at is neither epoch seconds nor a date (e.g. 'not a date')": 1
+    }
     assert not any("not imported" in note for note in report.notes), report.notes
     stored = pd.read_parquet(imported_frame_path("posts", Kind.ITEMS))
     assert stored[S.PUBLISHED_AT].tolist() == [1790555850, 0, 1795687200]
