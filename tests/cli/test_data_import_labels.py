@@ -69,7 +69,7 @@ def test_bad_flags_exit_2_naming_them(tmp_path: Path) -> None:
     path = _csv(tmp_path)
     cases = [
         (["--label-map", "0=negative,1"], "'1' is not of the form value=label"),
-        (["--label-map", "0=negative,1=positive", "--language", "chinese"], "'chinese'"),
+        (["--label-map", "0=negative,1=positive", "--language", "klingon"], "'klingon'"),
     ]
     for options, expected in cases:
         result = _import(path, "cli-bad", *options)

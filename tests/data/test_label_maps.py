@@ -91,9 +91,18 @@ def test_language_codes_are_normalised_and_validated() -> None:
     assert normalise_language_code("pt-BR") == "pt"
     assert normalise_language_code("und") == ""
     assert normalise_language_code("") == ""
-    for bad in ("english", "xx", "e"):
+    for bad in ("englsh", "xx", "e", "klingon"):
         with pytest.raises(LanguageCodeError, match=f"'{bad}' is not an ISO 639-1"):
             normalise_language_code(bad)
+
+
+def test_a_language_column_written_in_words_or_three_letters_is_read_as_its_code() -> None:
+    """A spreadsheet's language column said "English" and "中文": every row was refused."""
+    assert normalise_language_code(" English ") == "en"
+    assert normalise_language_code("中文") == normalise_language_code("简体中文") == "zh"
+    assert normalise_language_code("CHINESE") == normalise_language_code("zho") == "zh"
+    assert normalise_language_code("Español") == "es"
+    assert normalise_language_code("eng") == "en"
 
 
 def test_label_map_keys_match_after_trimming_and_case_folding() -> None:

@@ -135,8 +135,8 @@ def test_task_without_any_label_column_names_the_map_to_use(tmp_path: Path) -> N
 
 def test_language_flag_is_validated_and_set_on_every_row(tmp_path: Path) -> None:
     path = _write(tmp_path, "text,label\nslow,negative\nfast,positive\n")
-    with pytest.raises(DataImportError, match="'english' is not an ISO 639-1"):
-        import_file(path, Kind.LABELLED_TEXT, {}, "x", LabelledTextOptions(language="english"))
+    with pytest.raises(DataImportError, match="'englsh' is not an ISO 639-1"):
+        import_file(path, Kind.LABELLED_TEXT, {}, "x", LabelledTextOptions(language="englsh"))
 
     def never(texts: Sequence[str]) -> list[str | None]:
         raise AssertionError("the detector must not run when --language is given")
