@@ -28,6 +28,7 @@ from data.store.segments import ACTIVITY_COLUMNS, CONTACT_COLUMNS
 from features.user_history import user_activity
 from models.recommenders import FeedRules, Recommender, feed_history
 from models.segments import SegmentsConfig, assign_tiers, top_genres, user_features
+from serving.forgotten_users import fitted_user_id
 from serving.served_models import ServedModels
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,11 @@ class UserProfiles:
         self.config = config or load_segments_config()
 
     def feed_rules(
-        self, user_id: str, model: Recommender | None = None, complained: bool = False
+        self,
+        user_id: str,
+        model: Recommender | None = None,
+        complained: bool = False,
+        fitted_id: str | None = None,
     ) -> FeedRules:
         """The feed rules of the user's segment in the last run. For a user that run did not
         see, those of the tier computed now (their profile's `fallback` segment), but only when
@@ -113,7 +118,8 @@ class UserProfiles:
         segments = self.store.segments
         activity = segments.activity_by_user(user_id)
         contacts = segments.complaints_by_customer(user_id)
-        fitted = len(model.catalog.history_of(user_id)) if model is not None else 0
+        # `fitted_id`: the id the model knows the user by (serving.forgotten_users).
+        fitted = len(model.catalog.history_of(fitted_id or user_id)) if model is not None else 0
         return self.config.feed_rules(self._fallback(user_id, activity, contacts, fitted).name)
 
     def profile(self, user_id: str, model: Recommender | None) -> UserProfile | None:
@@ -122,10 +128,11 @@ class UserProfiles:
         stored = segments.of(user_id)
         activity = segments.activity_by_user(user_id)
         contacts = segments.complaints_by_customer(user_id)
-        in_model = model is not None and model.known_user(user_id)
+        fitted_id = fitted_user_id(self.store, model, user_id)
+        in_model = model is not None and model.known_user(fitted_id)
         if stored is None and activity.empty and contacts.empty and not in_model:
             return None
-        fitted = len(model.catalog.history_of(user_id)) if model is not None and in_model else 0
+        fitted = len(model.catalog.history_of(fitted_id)) if model is not None and in_model else 0
         stored_events = int(activity["events"].sum())
         known = KnownFrom(
             last_run=stored is not None,
@@ -147,7 +154,7 @@ class UserProfiles:
                 ProfileComplaint(**row)
                 for row in segments.recent_complaints(user_id, RECENT_COMPLAINTS)
             ],
-            top_genres=self._top_genres(user_id, model),
+            top_genres=self._top_genres(user_id, fitted_id, model),
         )
 
     def _describe(self, name: str) -> tuple[str, dict[str, Any]]:
@@ -196,11 +203,13 @@ class UserProfiles:
             feed_rules=rules,
         )
 
-    def _top_genres(self, user_id: str, model: Recommender | None) -> list[GenreShare]:
+    def _top_genres(
+        self, user_id: str, fitted_id: str, model: Recommender | None
+    ) -> list[GenreShare]:
         if model is None:
             return []
         activity = user_activity(self.store.events.feed_events(user_id))
-        history = feed_history(model, user_id, activity)
+        history = feed_history(model, fitted_id, activity)
         return [
             GenreShare(genre=genre, share=round(share, 4))
             for genre, share in top_genres(model, history.items, history.values, TOP_GENRES)

@@ -39,6 +39,7 @@ from serving.client_error_logs import quiet_client_errors
 from serving.errors import ErrorShapeMiddleware, Refusals, answers_errors
 from serving.event_intake import record_events
 from serving.feed_answers import described_items, item_filter
+from serving.forgotten_users import fitted_user_id
 from serving.fresh_items import FreshSettings, ServedFreshItems
 from serving.gateway_settings import install_trusted_proxies
 from serving.info_app import info_app, serve_info_from
@@ -218,10 +219,11 @@ class Agora:
             self.store.triage.complained_items(request.user_id),
             self.store.events.user_items(request.user_id),
         )
+        fitted_id = fitted_user_id(self.store, model, request.user_id)
         feed = route_feed(
             model,
             FeedRequest(
-                request.user_id,
+                fitted_id,
                 request.k,
                 request.exclude_seen,
                 filters,
@@ -229,7 +231,9 @@ class Agora:
                 request.query,
             ),
             activity,
-            self.profiles.feed_rules(request.user_id, model, complained=bool(activity.blocked)),
+            self.profiles.feed_rules(
+                request.user_id, model, complained=bool(activity.blocked), fitted_id=fitted_id
+            ),
             fresh,
         )
         return RecommendResponse(

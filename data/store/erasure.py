@@ -27,7 +27,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Float, delete, literal, select
+from sqlalchemy import Connection, Engine, Float, delete, func, literal, select
 
 from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier
 from data.store.connection import StoreError
@@ -114,9 +114,11 @@ def audit(
     now: float,
     subject: str | None = None,
     parameters: dict[str, Any] | None = None,
+    events_seq: int | None = None,
 ) -> int:
     """Write one `erasures` row (inside the caller's transaction); returns its seq."""
     row = {
+        "events_seq": events_seq,
         "kind": kind,
         "requested_by": requested_by,
         "subject_sha256": subject,
@@ -160,14 +162,44 @@ class Erasures:
                 ).scalars()
             )
             counts = erase_records(connection, ids, now)
+            # Read under the write lock (SQLite) before the delete: every event of the user
+            # numbers at most this, so a model that read the log beyond it never saw them.
+            through = connection.execute(select(func.max(events.c.seq))).scalar()
             counts["events"] = connection.execute(
                 delete(events).where(events.c.user_id == user_id)
             ).rowcount
             counts["user_segments"] = segments
             counts = {name: int(counts[name]) for name in ERASED_TABLES}
-            audit(connection, USER_ERASURE, requested_by, counts, now, subject_digest(user_id))
+            audit(
+                connection,
+                USER_ERASURE,
+                requested_by,
+                counts,
+                now,
+                subject_digest(user_id),
+                events_seq=int(through or 0),
+            )
         logger.info("erased a user for %s: %s", requested_by, counts)
         return counts
+
+    def forgets(self, user_id: str, events_through: int) -> bool:
+        """Whether a model whose training read the events log through `events_through` (0: not
+        at all, a dataset's model) must treat `user_id` as a stranger: the user was erased and
+        that read did not go beyond the log's end at the erasure. Such a model holds the user's
+        factors and history until a retrain that read the log after the erasure is served. A
+        read that ended exactly at that end counts as before it (it may have been): one indexed
+        lookup per call."""
+        query = (
+            select(erasures.c.seq)
+            .where(
+                erasures.c.subject_sha256 == subject_digest(user_id),
+                erasures.c.kind == USER_ERASURE,
+                erasures.c.events_seq >= events_through,
+            )
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
 
     def erasures_of(self, user_id: str) -> list[ErasureRecord]:
         """The audit rows of erasures of `user_id` (found by its hash), oldest first."""

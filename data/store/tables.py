@@ -106,6 +106,8 @@ events = Table(
     Index(
         "ix_events_user_item_lifting", "user_id", "item_id", "seq", **_partial(LIFTS_DISLIKE_SQL)
     ),
+    # Numbers are followed by readers: SQLite must never hand one out twice (0011).
+    sqlite_autoincrement=True,
 )
 
 triage_records = Table(
@@ -159,6 +161,8 @@ corrections = Table(
     Column("created_at", Float, nullable=False),
     # A feed reads the latest is_complaint correction of each of its user's complaints.
     Index("ix_corrections_triage_field", "triage_id", "field", "seq"),
+    # Numbers are followed by readers: SQLite must never hand one out twice (0011).
+    sqlite_autoincrement=True,
 )
 
 resolutions = Table(
@@ -180,6 +184,8 @@ resolutions = Table(
     # resolving one case at once, the database keeps one resolution and refuses the other.
     Column("ordinal", Integer, nullable=False),
     Index("ux_resolutions_triage_ordinal", "triage_id", "ordinal", unique=True),
+    # Numbers are followed by readers: SQLite must never hand one out twice (0011).
+    sqlite_autoincrement=True,
 )
 
 # One row per raised alert: the unique key (dimension, group, window) is what makes a spike
@@ -251,6 +257,10 @@ erasures = Table(
     Column("counts", Text, nullable=False),  # JSON: table -> rows deleted
     Column("parameters", Text, nullable=True),  # JSON: a retention run's cut-offs
     Column("created_at", Float, nullable=False),
+    # The events log's highest `seq` when a user was erased (NULL: a retention run). A model
+    # whose training read the log beyond it was trained without the user's events; a model that
+    # did not must not personalise for them (`Erasures.forgets`).
+    Column("events_seq", BigInteger, nullable=True),
     Index("ix_erasures_subject", "subject_sha256"),
 )
 

@@ -167,3 +167,20 @@ def test_a_correction_of_a_record_erased_meanwhile_is_an_unknown_triage(store: S
         event.remove(store.engine, "before_cursor_execute", erase_first)
     assert erased[0]["triage_records"] == 1
     assert _rows(store, "corrections", "triage_id", triage_id) == 0
+
+
+def test_a_model_forgets_an_erased_user_until_it_read_the_log_beyond_the_erasure(
+    store: Store,
+) -> None:
+    """Until a retrain after the erasure is served, the champion held the user's factors and
+    history: feeds kept personalising for an erased customer."""
+    _fill(store, "u1")
+    _fill(store, "u2")  # events 1-6 in the log
+    assert not store.erasures.forgets("u1", 0)
+    store.erasures.erase_user("u1", "dpo")
+    assert store.erasures.forgets("u1", 0)  # a dataset's model: it read no log
+    assert store.erasures.forgets("u1", 6)  # its read ended at the log's end: maybe before
+    assert not store.erasures.forgets("u1", 7)  # it read an event stored after the erasure
+    assert not store.erasures.forgets("u2", 0)
+    store.erasures.erase_user("u2", "dpo")  # the log's end is still 6 (u1's rows are gone)
+    assert store.erasures.forgets("u2", 6) and not store.erasures.forgets("u2", 7)

@@ -207,3 +207,46 @@ def test_resolutions_made_before_ordinals_are_numbered_in_their_order(store_url:
         True,
     )
     store.engine.dispose()
+
+
+def test_numbers_of_erased_rows_are_never_handed_out_again(store_url: str) -> None:
+    """SQLite gave the next row max(seq) + 1: once an erasure deleted the newest events, a new
+    event took a number a model had already read, and feeds skipped it. A store made before
+    0011 keeps its rows, numbers and indexes through the upgrade."""
+    engine = _bare_engine(store_url)
+    migrate.upgrade(engine, "0010")
+    before = inspect(engine)
+    indexes = {t: {i["name"] for i in before.get_indexes(t)} for t in ("events", "corrections")}
+    engine.dispose()
+    store = Store(store_url)  # upgrades to head
+    store.events.add([Event(f"e{i}", "u1" if i < 2 else "u2", "i", "view", i) for i in range(4)])
+    assert {t: {i["name"] for i in inspect(store.engine).get_indexes(t)} for t in indexes} == (
+        indexes
+    )
+    store.erasures.erase_user("u2", "dpo")  # the two newest events
+    store.events.add([Event("e-new", "u3", "i", "view", 9)])
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT user_id, seq FROM events ORDER BY seq")).all()
+    assert [tuple(row) for row in rows] == [("u1", 1), ("u1", 2), ("u3", 5)]
+    store.engine.dispose()
+
+
+def test_the_rebuild_keeps_rows_and_their_numbers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = _bare_engine(url)
+    migrate.upgrade(engine, "0010")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO events (seq, event_id, user_id, item_id, type, timestamp, weight,"
+                " received_at) VALUES (3, 'a', 'u', 'i', 'view', 1, 1.0, 1.0),"
+                " (8, 'b', 'u', 'j', 'like', 2, 1.0, 2.0)"
+            )
+        )
+    engine.dispose()
+    store = Store(url)
+    store.events.add([Event("c", "u", "k", "view", 3)])
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT event_id, seq FROM events ORDER BY seq")).all()
+    assert [tuple(row) for row in rows] == [("a", 3), ("b", 8), ("c", 9)]
+    store.engine.dispose()

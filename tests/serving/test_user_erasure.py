@@ -130,3 +130,25 @@ def test_a_malformed_id_is_a_400_and_a_get_is_not_an_erasure(desk: ServiceProces
     assert status == 400 and "user_id" in answer["error"]["message"], answer
     status, answer = desk.get(_path("someone"), role="admin")
     assert status == 405, answer
+
+
+def test_an_erased_user_is_a_stranger_to_the_champion_until_it_is_retrained(
+    desk: ServiceProcess,
+) -> None:
+    """Regression: after `DELETE /users/196` the MovieLens champion, fitted on 196's ratings,
+    kept personalising their feed and their profile said `in_model: true`."""
+    status, feed = desk.post("/recommend", {"user_id": "196", "k": 5})
+    assert status == 200 and feed["strategy"] == "personalized", feed
+    status, profile = desk.get(_path("196", "/profile"), role="read")
+    assert status == 200 and profile["known_from"]["in_model"], profile
+    assert _delete(desk, _path("196"))[0] == 200
+    status, feed = desk.post("/recommend", {"user_id": "196", "k": 5})
+    assert status == 200 and feed["strategy"] == "popular-fallback", feed
+    assert desk.get(_path("196", "/profile"), role="read")[0] == 404  # nothing knows them
+    # What they do after the erasure shapes their feed as a newcomer's recent items do.
+    recent = {"k": 5, "recent_items": ["50", "181"]}
+    status, feed = desk.post("/recommend", {"user_id": "196", **recent})
+    status_new, newcomer = desk.post("/recommend", {"user_id": f"new-{uuid.uuid4().hex}", **recent})
+    assert status == status_new == 200 and feed["items"] == newcomer["items"], (feed, newcomer)
+    status, other = desk.post("/recommend", {"user_id": "186", "k": 5})
+    assert status == 200 and other["strategy"] == "personalized", other

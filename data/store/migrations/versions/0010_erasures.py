@@ -1,9 +1,10 @@
 """Erasures: an audit row per customer erasure or retention run, and the erased cases.
 
 `erasures` records who asked, when, how many rows of each table went and the SHA-256 of the
-customer's id (never the id itself). `erased_cases` lists the triage ids of erased records that
-had a resolution: each service worker follows it by `seq` and drops those cases from its
-in-memory knowledge base.
+customer's id (never the id itself), and the events log's highest number at that moment
+(a model trained from the log beyond it was trained without the customer). `erased_cases`
+lists the triage ids of erased records that had a resolution: each service worker follows it
+by `seq` and drops those cases from its in-memory knowledge base.
 
 Revision ID: 0010
 Revises: 0009
@@ -30,6 +31,7 @@ def upgrade() -> None:
         sa.Column("counts", sa.Text, nullable=False),
         sa.Column("parameters", sa.Text, nullable=True),
         sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("events_seq", sa.BigInteger, nullable=True),
     )
     op.create_index("ix_erasures_subject", "erasures", ["subject_sha256"])
     op.create_table(
