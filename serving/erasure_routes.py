@@ -12,19 +12,16 @@ checks the roles of the profile route for it, so this handler checks the admin r
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from data.events import ENTITY_ID_LENGTH, InvalidFieldError, check_identifier
 from data.store import InvalidErasureError, Store
 from serving.api_key_guard import INSECURE_PRINCIPAL
+from serving.profile_routes import check_path_user_id
 from serving.settings import ROUTE_ROLES
-
-logger = logging.getLogger(__name__)
 
 ERASE_ROUTE: Final = "/users/{user_id}"
 
@@ -66,10 +63,7 @@ def install_erasure_route(app: FastAPI, running: Callable[[], ErasureSource | No
         """Erase the user's events, triage records (with their corrections and resolutions)
         and segment, in one transaction; 200 with zeros for a user the store never held."""
         requested_by = _requester(request)
-        try:
-            check_identifier("user_id", user_id, ENTITY_ID_LENGTH)
-        except InvalidFieldError as error:
-            raise HTTPException(400, str(error)) from None
+        check_path_user_id(user_id)
         service = running()
         if service is None:
             raise HTTPException(503, "the service is starting")

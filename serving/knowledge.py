@@ -87,16 +87,10 @@ class KnowledgeSettings:
 class ServedKnowledge:
     """A worker's knowledge base and the thread that keeps it caught up with the store."""
 
-    def __init__(
-        self,
-        log: ResolutionLog,
-        settings: KnowledgeSettings,
-        cache_dir: Path,
-        erasures: Erasures | None = None,
-    ) -> None:
-        """`erasures`: the log of erased cases (default: the one in the resolutions' store)."""
+    def __init__(self, log: ResolutionLog, settings: KnowledgeSettings, cache_dir: Path) -> None:
         self.log = log
-        self.erasures = erasures if erasures is not None else Erasures(log.engine)
+        # The erased cases are listed in the resolutions' own store (data.store.erasure).
+        self.erasures = Erasures(log.engine)
         self.settings = settings
         # Latin-script cases by the configured encoder, Chinese ones by their character pairs.
         self.base = ScriptRoutedKnowledgeBase(

@@ -223,6 +223,14 @@ class ProfileSource(Protocol):
     served: ServedModels
 
 
+def check_path_user_id(user_id: str) -> None:
+    """A 400 naming the problem unless `user_id` (taken from a path) is an id the store holds."""
+    try:
+        check_identifier("user_id", user_id, ENTITY_ID_LENGTH)
+    except InvalidFieldError as error:
+        raise HTTPException(400, str(error)) from None
+
+
 def install_profile_route(app: FastAPI, running: Callable[[], ProfileSource | None]) -> None:
     """Add GET PROFILE_ROUTE to `app`; `running` gives the service instance (None: starting)."""
 
@@ -231,10 +239,7 @@ def install_profile_route(app: FastAPI, running: Callable[[], ProfileSource | No
     @app.get(PROFILE_ROUTE.replace("{user_id}", "{user_id:path}"), response_model=UserProfile)
     def user_profile(user_id: str) -> UserProfile:
         """A user's segment, recent complaints and top genres (404: unknown everywhere)."""
-        try:
-            check_identifier("user_id", user_id, ENTITY_ID_LENGTH)
-        except InvalidFieldError as error:
-            raise HTTPException(400, str(error)) from None
+        check_path_user_id(user_id)
         service = running()
         if service is None:
             raise HTTPException(503, "the service is starting")

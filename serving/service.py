@@ -143,10 +143,7 @@ class Agora:
         self.store = Store(self.settings.store_url)
         self.profiles = UserProfiles(self.store)  # segments: profiles and feed rules
         self.knowledge = ServedKnowledge(
-            self.store.resolutions,
-            KnowledgeSettings.from_env(),
-            self.settings.cache_dir,
-            self.store.erasures,
+            self.store.resolutions, KnowledgeSettings.from_env(), self.settings.cache_dir
         )
         self.analytics = Analytics.start(self.store)  # spike alerts, periodic if configured
         # Items the platform took down: read whole once the models are loaded, then followed.

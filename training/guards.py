@@ -13,15 +13,12 @@ A guard whose metric one of the two versions lacks is skipped, and the promotion
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from training.tracking import metric_key
-
-logger = logging.getLogger(__name__)
 
 # Metrics whose wrong way is up. ECE: calibration error. arp/pop_percentile: the popularity of
 # what is recommended, where a rise is a slide towards the blockbusters. Every other metric the

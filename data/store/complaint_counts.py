@@ -133,6 +133,8 @@ class BucketCounts:
 
 
 def message_time() -> ColumnElement[Any]:
+    """A record's message time, written as the index ix_triage_message_time has it (SQLite uses
+    an expression index only for the very same expression); analytics and retention read it."""
     return func.coalesce(_T.occurred_at, _T.created_at)
 
 

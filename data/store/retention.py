@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Engine, delete, func, select
 
+from data.store.complaint_counts import message_time
 from data.store.erasure import RETENTION_RUN, audit, check_requester, erase_records
 from data.store.tables import corrections, events, resolutions, triage_records
 
@@ -31,12 +32,6 @@ logger = logging.getLogger(__name__)
 
 PRUNE_BATCH: Final = 5000  # rows per transaction
 DAY_S: Final = 86_400.0
-
-
-def message_time() -> ColumnElement[float]:
-    """A record's message time, written as the index ix_triage_message_time has it (SQLite uses
-    an expression index only for the very same expression)."""
-    return func.coalesce(triage_records.c.occurred_at, triage_records.c.created_at)
 
 
 @dataclass(frozen=True)

@@ -134,16 +134,12 @@ class VectorIndex:
         when fewer than `k` vectors are held."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
         size = self._size
-        # Removed labels this search can meet (one added and removed since `size` was read is
-        # beyond it).
-        removed = sorted(label for label in self._removed if label < size)
         # The matrix before the graph: the graph is published before the matrix is dropped, so
         # a reader that got the dropped (empty) matrix finds the graph below.
         buffer = self._buffer
         labels = np.full((len(queries), k), -1, dtype=np.int64)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        found = min(k, size - len(removed))
-        if found <= 0 or len(queries) == 0:
+        if size == 0 or len(queries) == 0:
             return labels, scores
         if self._hnsw is not None:
             with self._graph_for_search():
@@ -157,6 +153,13 @@ class VectorIndex:
                 got, distances = index.knn_query(queries, k=found, num_threads=1)  # type: ignore[attr-defined]
             labels[:, :found] = got
             scores[:, :found] = 1.0 - distances  # hnswlib's "ip" space: distance = 1 - dot
+            return labels, scores
+        # Removed labels this search can meet (one added and removed since `size` was read is
+        # beyond it). Only the exact path walks them: it holds fewer vectors than the graph's
+        # threshold, while a graph search would pay for every erasure the worker ever saw.
+        removed = sorted(label for label in self._removed if label < size)
+        found = min(k, size - len(removed))
+        if found <= 0:
             return labels, scores
         similarity = queries @ buffer[:size].T
         if removed:

@@ -57,9 +57,7 @@ def test_catch_up_embeds_only_new_resolutions_and_off_answers_nothing(tmp_path: 
 
 def test_a_case_erased_with_its_customer_is_dropped_at_the_next_catch_up(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    served = ServedKnowledge(
-        store.resolutions, KnowledgeSettings(), tmp_path / "cache", store.erasures
-    )
+    served = ServedKnowledge(store.resolutions, KnowledgeSettings(), tmp_path / "cache")
     served.base.latin.encoder = OneHot()
     mine = store.triage.record("lost bag", {}, {}, "en", True, "c1")
     theirs = store.triage.record("my bag is gone", {}, {}, "en", True, "c2")

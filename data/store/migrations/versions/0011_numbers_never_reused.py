@@ -28,6 +28,7 @@ depends_on = None
 
 TABLES = ("events", "corrections", "resolutions")
 _PLAIN_KEY = "seq INTEGER NOT NULL, "
+_AUTOINCREMENT_KEY = "seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
 _KEY_CLAUSE = re.compile(r"\s*PRIMARY KEY \(seq\),")
 
 
@@ -52,7 +53,7 @@ def _rebuild_with_autoincrement(bind: Connection, table: str) -> None:
         return
     if _PLAIN_KEY not in create or not _KEY_CLAUSE.search(create):
         raise RuntimeError(f"table {table} is not as the earlier migrations made it: {create}")
-    rebuilt = _KEY_CLAUSE.sub("", create.replace(_PLAIN_KEY, _with_key(), 1), count=1)
+    rebuilt = _KEY_CLAUSE.sub("", create.replace(_PLAIN_KEY, _AUTOINCREMENT_KEY, 1), count=1)
     rebuilt = re.sub(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {table}__rebuilt", rebuilt)
     indexes = bind.execute(
         text(
@@ -68,7 +69,3 @@ def _rebuild_with_autoincrement(bind: Connection, table: str) -> None:
     bind.execute(text(f"ALTER TABLE {table}__rebuilt RENAME TO {table}"))
     for statement in index_statements:
         bind.execute(text(statement))
-
-
-def _with_key() -> str:
-    return "seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
