@@ -10,6 +10,12 @@ are well conditioned for any useful λ, so single precision ranks like double pr
 halving the items × items memory; the inverse is taken in place (LAPACK getrf/getri on the one
 Gram buffer), so the fit holds one n² matrix instead of three. Scoring multiplies float32 history
 rows by the float32 B: a float64 row would make scipy upcast (copy) all of B on every call.
+
+Only the items with training interactions enter the inverse. An item nobody interacted with has
+a zero row and column in XᵀX, so (G + Λ)⁻¹ is block diagonal and its B row and column are zero
+whatever λ: leaving it out gives the same B for the others and a score of 0 for it, at a fraction
+of the cost (a catalog 70 % active inverts in a third of the time and holds half the memory).
+B is then kept for the active items alone, with their indices (`active`).
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ class EASERecommender(Recommender):
         super().__init__(config)
         self.weighting = self.config.make_weighting()
         self.weights = np.zeros((0, 0), dtype=np.float32)
+        self.active: np.ndarray | None = None  # B's items (catalog indices); None = every item
+        self._position = np.zeros(0, dtype=np.int64)  # catalog index -> row of B, -1 if none
 
     def _fit(self, catalog: FittedCatalog) -> None:
         n_items = catalog.n_items
@@ -66,6 +74,16 @@ class EASERecommender(Recommender):
                 "raise max_items or use ALS / itemknn"
             )
         inputs = self.weighting.fit_transform(catalog.history).astype(dtype)
+        stored = np.bincount(inputs.indices, minlength=n_items) > 0
+        self._set_active(None if stored.all() else np.flatnonzero(stored), n_items)
+        if self.active is not None:
+            logger.info(
+                "EASE inverts the %d of %d items with training interactions (the rest score 0)",
+                len(self.active),
+                n_items,
+            )
+            inputs = _columns(inputs, self._position, len(self.active))
+            n_items = len(self.active)
         gram = (inputs.T @ inputs).toarray()
         diagonal = np.diag(gram).astype(np.float64)
         penalty = (
@@ -89,18 +107,50 @@ class EASERecommender(Recommender):
         return self.score_history(self.catalog.history_rows(user_indices))
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
-        return np.asarray(self.weighting.transform(rows).astype(np.float32) @ self.weights)
+        inputs = self.weighting.transform(rows).astype(np.float32)
+        if self.active is None:
+            return np.asarray(inputs @ self.weights)
+        n_items = inputs.shape[1]
+        scores = np.zeros((inputs.shape[0], n_items), dtype=np.float32)
+        scores[:, self.active] = _columns(inputs, self._position, len(self.active)) @ self.weights
+        return scores
 
     def score_similar(self, item_index: int) -> np.ndarray:
-        return self.weights[item_index]
+        if self.active is None:
+            return self.weights[item_index]
+        scores = np.zeros(len(self._position), dtype=np.float32)
+        if self._position[item_index] >= 0:
+            scores[self.active] = self.weights[self._position[item_index]]
+        return scores
 
     def _save_weights(self, folder: Path) -> None:
-        save_arrays(folder / WEIGHTS_FILE, weights=self.weights, **self.weighting.state())
+        active = {} if self.active is None else {"active": self.active}
+        save_arrays(folder / WEIGHTS_FILE, weights=self.weights, **active, **self.weighting.state())
 
     def _load_weights(self, folder: Path) -> None:
         arrays = load_arrays(folder / WEIGHTS_FILE)
         self.weights = _row_major(arrays["weights"])
+        # models saved before B was kept for the active items alone hold every item's row
+        active = arrays["active"].astype(np.int64) if "active" in arrays else None
+        self._set_active(active, self.catalog.n_items)
         self.weighting.load_state(arrays)
+
+    def _set_active(self, active: np.ndarray | None, n_items: int) -> None:
+        self.active = active
+        if active is not None:
+            self._position = np.full(n_items, -1, dtype=np.int64)
+            self._position[active] = np.arange(len(active))
+
+
+def _columns(rows: sp.csr_matrix, position: np.ndarray, width: int) -> sp.csr_matrix:
+    """The columns of `rows` whose `position` is not -1, placed at that position (of `width`):
+    `rows[:, active]` in one pass over the stored entries, without scipy's fancy indexing."""
+    rows = rows.tocsr()
+    mapped = position[rows.indices]
+    kept = mapped >= 0
+    # kept entries before each row's first: the new row pointers, in one cumulative sum
+    indptr = np.concatenate([[0], np.cumsum(kept, dtype=np.int64)])[rows.indptr]
+    return sp.csr_matrix((rows.data[kept], mapped[kept], indptr), shape=(rows.shape[0], width))
 
 
 def _row_major(weights: np.ndarray) -> np.ndarray:

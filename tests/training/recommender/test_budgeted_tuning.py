@@ -199,3 +199,42 @@ def test_a_fallback_without_the_content_model_says_what_it_costs() -> None:
     plain = budgeted.fallback_reason("ndcg@10", 0.2, "ease", 0.3, specs[:2])
     assert plain == "the best hybrid scored validation ndcg@10 0.2000, below ease alone (0.3000)"
     assert "POST /items" not in budgeted.fallback_reason("ndcg@10", 0.2, "embedding", 0.3, specs)
+
+
+def test_the_components_fitted_once_go_first_and_leave_the_fusion_its_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: the content model was fitted after the tuned components, so its encoding
+    (204 s of a 180 s budget on a 9,742-item catalog) left the fusion a single trial."""
+    real_fit, real_study = budgeted.fit_recommender, budgeted._run_study
+    fits: list[str] = []
+    timeouts: list[float] = []
+
+    def slow_popularity(name, params, frame, items):
+        fits.append(name)
+        if name == "popularity":  # fitted once, like the content model
+            time.sleep(1.2)
+        return real_fit(name, params, frame, items)
+
+    def one_trial(objective, seed, timeout, n_trials=budgeted.MAX_TRIALS):
+        timeouts.append(timeout)
+        return real_study(objective, seed, timeout, 1)
+
+    monkeypatch.setattr(budgeted, "fit_recommender", slow_popularity)
+    monkeypatch.setattr(budgeted, "_run_study", one_trial)
+    budget = 1.0
+    result = budgeted.tune_within_budget(
+        "hybrid",
+        _hybrid("ease", "popularity"),
+        _two_taste_groups(),
+        None,
+        TuningConfig(),
+        5,
+        budget,
+    )
+    assert fits[0] == "popularity" and "ease" in fits
+    ease, fusion = timeouts
+    left = budget * budgeted.MIN_SHARE_LEFT  # the one fit used the whole budget
+    assert ease <= left * budgeted.COMPONENT_SHARE + 0.01
+    assert fusion >= left * (1 - budgeted.COMPONENT_SHARE) - 0.01
+    assert [stage.name for stage in result.stages] == ["ease", "fusion"]
