@@ -225,6 +225,7 @@ class FineTunedClassifier(TextClassifier):
             patience=config.patience,
             early_stopping_metric=config.early_stopping_metric,
             ema_decay=config.ema_decay,
+            weight_soup=config.weight_soup,
             time_budget_seconds=None if budget is None else budget * 60.0,
             max_steps=config.max_steps,
             seed=config.seed,
@@ -273,6 +274,7 @@ class FineTunedClassifier(TextClassifier):
             training = {
                 "steps": history.steps,
                 "best_step": history.best_step,
+                "soup_steps": history.soup_steps,
                 "stopped_because": history.stopped_because,
                 "seconds": round(history.seconds, 1),
                 "cpu_seconds": round(history.cpu_seconds, 1),

@@ -64,6 +64,11 @@ class FineTuneConfig(CalibrationConfig):
         description="evaluate and keep an exponential moving average of the weights with this "
         "decay per step (e.g. 0.99); None = the raw weights",
     )
+    weight_soup: bool = Field(
+        False,
+        description="keep a greedy soup of the evaluated checkpoints (each averaged in when "
+        "validation does not drop) instead of the single best one",
+    )
     runtime: Literal["onnx", "torch"] = Field(
         "onnx",
         description="what serves predictions after training: onnx = the network exported to "

@@ -8,6 +8,11 @@ weights seen so far are kept. The best weights are held in memory, never written
 Optionally the loop keeps an exponential moving average of the weights (torch's AveragedModel)
 and evaluates and keeps that instead: on ~10k noisy labels, validation scores of the raw weights
 swing by a point or two between evaluations, and the average smooths those swings out.
+
+Optionally it keeps every evaluated checkpoint and returns a greedy weight soup instead of the
+best one (Wortsman et al., 2022): checkpoints in order of validation score, each averaged in only
+if the average's validation score does not drop. Checkpoints of one run share a basin, so their
+average is a working network, and it costs nothing at inference.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class LoopSettings:
     patience: int
     early_stopping_metric: str  # "macro_f1" or "loss"
     ema_decay: float | None  # None = evaluate and keep the raw weights
+    weight_soup: bool  # keep a greedy soup of the evaluated checkpoints instead of the best
     time_budget_seconds: float | None
     max_steps: int | None
     seed: int
@@ -59,6 +65,7 @@ class LoopHistory:
     steps: int = 0
     best_step: int = 0
     best_score: float = -math.inf
+    soup_steps: list[int] = field(default_factory=list)  # checkpoints averaged (weight_soup)
     stopped_because: str = "completed all epochs"
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # process CPU time: comparable across busy and idle machines
@@ -121,6 +128,7 @@ def train_loop(
     averaged = _moving_average(network, settings.ema_decay)
     evaluated = network if averaged is None else averaged.module
     best_state = copy.deepcopy(evaluated.state_dict())
+    checkpoints: list[tuple[float, int, dict[str, torch.Tensor]]] = []  # weight_soup only
     stale_evaluations = 0
     logger.info(
         "fine-tuning: %d train / %d validation examples, %d steps max (%d per epoch)",
@@ -166,9 +174,15 @@ def train_loop(
                     float(loss.item()),
                     started,
                 )
-                if score > history.best_score:
-                    history.best_score, history.best_step = score, history.steps
-                    best_state = copy.deepcopy(evaluated.state_dict())
+                improved = score > history.best_score
+                if improved or settings.weight_soup:
+                    state = copy.deepcopy(evaluated.state_dict())
+                    if settings.weight_soup:
+                        checkpoints.append((score, history.steps, state))
+                    if improved:
+                        history.best_score, history.best_step = score, history.steps
+                        best_state = state
+                if improved:
                     stale_evaluations = 0
                 else:
                     stale_evaluations += 1
@@ -181,6 +195,10 @@ def train_loop(
                 )
             elif not finished:
                 continue
+            if settings.weight_soup:
+                best_state = greedy_soup(
+                    evaluated, checkpoints, batcher, valid_rows, valid_labels, settings, history
+                )
             network.load_state_dict(best_state)
             history.seconds = time.monotonic() - started
             history.cpu_seconds = time.process_time() - cpu_started
@@ -193,6 +211,57 @@ def train_loop(
                 history.best_step,
             )
             return history
+
+
+def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The uniform average of state dicts of one architecture (integer buffers: the first's)."""
+    averaged = {}
+    for name, first in states[0].items():
+        if first.is_floating_point():
+            averaged[name] = torch.stack([state[name] for state in states]).mean(dim=0)
+        else:
+            averaged[name] = first
+    return averaged
+
+
+def greedy_soup(
+    network: nn.Module,
+    checkpoints: list[tuple[float, int, dict[str, torch.Tensor]]],
+    batcher: Batcher,
+    valid_rows: list[int],
+    valid_labels: np.ndarray,
+    settings: LoopSettings,
+    history: LoopHistory,
+) -> dict[str, torch.Tensor]:
+    """Wortsman et al.'s greedy soup of (score, step, state) checkpoints, chosen on validation.
+
+    The best checkpoint starts the soup; the others, best first, join it when the average's
+    validation score is at least the soup's so far. With one checkpoint it is that checkpoint.
+    """
+    ranked = sorted(checkpoints, key=lambda c: -c[0])
+    score, step, state = ranked[0]
+    members, soup = [state], state
+    history.soup_steps = [step]
+    for candidate_score, candidate_step, candidate in ranked[1:]:
+        trial = average_states([*members, candidate])
+        network.load_state_dict(trial)
+        trial_score = validation_score(network, batcher, valid_rows, valid_labels, settings)
+        joined = trial_score >= score
+        logger.info(
+            "weight soup: step %d (alone %.4f) %s, soup of %d scores %.4f against %.4f",
+            candidate_step,
+            candidate_score,
+            "joins" if joined else "left out",
+            len(members) + 1,
+            trial_score,
+            score,
+        )
+        if joined:
+            members.append(candidate)
+            soup, score = trial, trial_score
+            history.soup_steps.append(candidate_step)
+    history.best_score = score
+    return soup
 
 
 def _moving_average(network: nn.Module, decay: float | None) -> AveragedModel | None:
@@ -234,12 +303,9 @@ def _evaluate(
     started: float,
 ) -> float:
     """Score the network on validation, record it, and return the early-stopping score."""
-    logits = predict_logits(network, valid_rows, batcher, settings.eval_batch_size)
-    valid_loss = float(
-        nn.functional.cross_entropy(torch.as_tensor(logits), torch.as_tensor(valid_labels)).item()
+    valid_loss, accuracy, macro_f1 = _validation_metrics(
+        network, batcher, valid_rows, valid_labels, settings
     )
-    macro_f1 = float(f1_score(valid_labels, logits.argmax(axis=1), average="macro"))
-    accuracy = float(np.mean(logits.argmax(axis=1) == valid_labels))
     record = {
         "step": float(history.steps),
         "train_loss": train_loss,
@@ -259,6 +325,37 @@ def _evaluate(
         record["elapsed_seconds"],
     )
     return macro_f1 if settings.early_stopping_metric == "macro_f1" else -valid_loss
+
+
+def validation_score(
+    network: nn.Module,
+    batcher: Batcher,
+    valid_rows: list[int],
+    valid_labels: np.ndarray,
+    settings: LoopSettings,
+) -> float:
+    """The early-stopping score (macro-F1, or minus the loss) of `network` on validation."""
+    valid_loss, _, macro_f1 = _validation_metrics(
+        network, batcher, valid_rows, valid_labels, settings
+    )
+    return macro_f1 if settings.early_stopping_metric == "macro_f1" else -valid_loss
+
+
+def _validation_metrics(
+    network: nn.Module,
+    batcher: Batcher,
+    valid_rows: list[int],
+    valid_labels: np.ndarray,
+    settings: LoopSettings,
+) -> tuple[float, float, float]:
+    """(loss, accuracy, macro-F1) on the validation rows."""
+    logits = predict_logits(network, valid_rows, batcher, settings.eval_batch_size)
+    valid_loss = float(
+        nn.functional.cross_entropy(torch.as_tensor(logits), torch.as_tensor(valid_labels)).item()
+    )
+    predicted = logits.argmax(axis=1)
+    macro_f1 = float(f1_score(valid_labels, predicted, average="macro"))
+    return valid_loss, float(np.mean(predicted == valid_labels)), macro_f1
 
 
 def _parameter_groups(network: nn.Module, settings: LoopSettings) -> list[dict[str, object]]:

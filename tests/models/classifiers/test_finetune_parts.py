@@ -70,6 +70,7 @@ def _settings(**changes: object) -> LoopSettings:
         patience=100,
         early_stopping_metric="loss",
         ema_decay=None,
+        weight_soup=False,
         time_budget_seconds=None,
         max_steps=None,
         seed=0,
@@ -154,3 +155,49 @@ def test_loop_with_a_moving_average_keeps_the_averaged_weights() -> None:
     assert not torch.allclose(head_raw, head_averaged)
     logits = predict_logits(averaged, rows, _batcher, 8)
     assert np.mean(logits.argmax(axis=1) == labels) == 1.0
+
+
+def test_average_states_by_hand() -> None:
+    from models.classifiers.finetune_loop import average_states
+
+    first = {"w": torch.tensor([1.0, 3.0]), "ids": torch.tensor([0, 1])}
+    second = {"w": torch.tensor([3.0, 5.0]), "ids": torch.tensor([7, 7])}
+    averaged = average_states([first, second])
+    torch.testing.assert_close(averaged["w"], torch.tensor([2.0, 4.0]))
+    assert averaged["ids"].tolist() == [0, 1]  # integer buffers are not averaged
+
+
+def test_loop_with_a_weight_soup_keeps_a_soup_no_worse_than_the_best_checkpoint() -> None:
+    from models.classifiers.finetune_loop import validation_score
+
+    rows = list(range(16))
+    labels = np.array([r % 2 for r in rows])
+    network = _tiny_network()
+    settings = _settings(max_steps=24, weight_soup=True, early_stopping_metric="macro_f1")
+    history = train_loop(network, _batcher, rows, labels, rows, labels, None, settings)
+    evaluated = {int(e["step"]): e["valid_macro_f1"] for e in history.evaluations}
+    assert history.soup_steps[0] == history.best_step  # the soup starts from the best
+    assert set(history.soup_steps) <= set(evaluated)
+    assert len(set(history.soup_steps)) == len(history.soup_steps) > 1  # all tie at 1.0: all join
+    # greedy: the kept soup scores at least the best single checkpoint, and is what is loaded
+    kept = validation_score(network, _batcher, rows, labels, settings)
+    assert kept == history.best_score >= max(evaluated.values())
+
+
+def test_greedy_soup_leaves_out_a_checkpoint_that_lowers_validation() -> None:
+    from models.classifiers.finetune_loop import LoopHistory, greedy_soup
+
+    rows = list(range(16))
+    labels = np.array([r % 2 for r in rows])
+    network = _tiny_network()
+    settings = _settings(max_steps=24, early_stopping_metric="macro_f1")
+    train_loop(network, _batcher, rows, labels, rows, labels, None, settings)
+    good = {k: v.clone() for k, v in network.state_dict().items()}
+    # the head negated: averaged with the good one it cancels to zero and predicts one class
+    bad = {k: (-v if k.startswith("head.") else v.clone()) for k, v in good.items()}
+    history = LoopHistory()
+    soup = greedy_soup(
+        network, [(0.0, 2, bad), (1.0, 1, good)], _batcher, rows, labels, settings, history
+    )
+    assert history.soup_steps == [1]
+    assert all(torch.equal(soup[k], good[k]) for k in good)
