@@ -94,8 +94,9 @@ def _choose_sentiment_champion(say: Say, budget_minutes: float) -> None:
 
     slot = next(entry for entry in TRIAGE_SLOTS if entry.slot == SENTIMENT_EN)
     say(
-        "   English sentiment: TF-IDF, a fine-tuned MiniLM served from ONNX and their ensemble; "
-        "the champion is the one that transfers best among those meeting the in-domain bar"
+        "   English sentiment: TF-IDF, a fine-tuned MiniLM served from ONNX, their ensemble and, "
+        "as time allows, a second seed's fine-tune in the ensemble and averaged in; the "
+        "champion is the one that transfers best among those meeting the in-domain bar"
     )
     policy = SelectionPolicy(budget_minutes=budget_minutes)
     select_and_promote(slot.dataset, load_config(DEMO_TRIAGE_CONFIG), policy, say)

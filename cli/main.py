@@ -129,7 +129,8 @@ def demo(
         typer.Option(
             min=0,
             help="Training time for the English sentiment candidates (TF-IDF, a fine-tuned "
-            "MiniLM, their ensemble); below 5 the fine-tune is skipped.",
+            "MiniLM, their ensemble, a second seed as time allows); below 5 the fine-tune is "
+            "skipped.",
         ),
     ] = 15.0,
 ) -> None:

@@ -239,8 +239,9 @@ def train_sentiment_champion_command(
 ) -> None:
     """Train TF-IDF, a fine-tuned MiniLM served from ONNX (int8 where it costs <= 0.5 point),
     their ensemble and, as the budget allows, the ensemble with the fine-tunes of the config's
-    other seeds; register each with in-domain, out-of-domain and speed figures; promote the one
-    that transfers best among those meeting the bar, and say why."""
+    other seeds and those fine-tunes' weights averaged into one network; register each with
+    in-domain, out-of-domain and speed figures; promote the one that transfers best among those
+    meeting the bar, and say why."""
     from cli.sentiment_champion import select_and_promote
     from training.triage.config import load_config
     from training.triage.selection import SelectionPolicy

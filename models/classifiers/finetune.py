@@ -173,6 +173,21 @@ class FineTunedClassifier(TextClassifier):
             lengths=[len(encoded[row]) for row in train_rows],
         )
         network.merge_new_tokens()
+        return self._finish(network, tokenizer, encoded, y, valid_rows, classes)
+
+    def _finish(
+        self,
+        network: MeanPoolingClassifier,
+        tokenizer: PreTrainedTokenizerBase,
+        encoded: list[list[int]],
+        y: np.ndarray,
+        valid_rows: list[int],
+        classes: list[str],
+    ) -> Self:
+        """After training: the served graph (ONNX, int8 where validation allows) and the
+        calibration, both on the validation rows."""
+        config = self.config
+        batcher = _Batcher(encoded, int(tokenizer.pad_token_id or 0))
         valid_logits = predict_logits(network, valid_rows, batcher, config.eval_batch_size)
         if config.runtime == "onnx":
             # Calibrated on the served graph's own logits (int8 shifts them a little).
@@ -205,8 +220,12 @@ class FineTunedClassifier(TextClassifier):
                 f"too little data to carve a validation split: {len(y)} texts, "
                 f"class counts {np.bincount(y).tolist()} (need 2+ per class)"
             )
+        seed = self.config.validation_seed
         train, valid = train_test_split(
-            rows, test_size=valid_size, stratify=y, random_state=self.config.seed
+            rows,
+            test_size=valid_size,
+            stratify=y,
+            random_state=self.config.seed if seed is None else seed,
         )
         return train.tolist(), valid.tolist()
 

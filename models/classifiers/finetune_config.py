@@ -54,6 +54,11 @@ class FineTuneConfig(CalibrationConfig):
     dropout: float = Field(0.1, ge=0, lt=1)
     class_weight: ClassWeight = "balanced"
     validation_fraction: float = Field(0.1, gt=0, lt=0.5)
+    validation_seed: int | None = Field(
+        None,
+        description="the seed of the validation carve; None = `seed`. Fine-tunes of different "
+        "seeds that are to be averaged into one (a weight soup) share one carve",
+    )
     evaluations_per_epoch: int = Field(2, ge=1)
     patience: int = Field(2, ge=1, description="evaluations without improvement before stopping")
     early_stopping_metric: Literal["macro_f1", "loss"] = "macro_f1"

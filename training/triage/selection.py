@@ -29,6 +29,8 @@ import numpy as np
 from features.text_splits import Task, TextSplit, load_split
 from models.classifiers.base import TextClassifier
 from models.classifiers.ensemble import EnsembleClassifier
+from models.classifiers.finetune import FineTunedClassifier
+from models.classifiers.finetune_soup import SoupMismatchError, seed_soup
 from models.classifiers.onnx_runner import inference_threads, set_inference_threads
 from training.triage.config import TriageConfig
 from training.triage.pipeline import (
@@ -47,7 +49,10 @@ logger = logging.getLogger(__name__)
 # other seeds (`finetune_seeds`) as the budget leaves time for: it transfers better, but each
 # seed costs another fine-tune's time to train and, for the texts the early exit leaves, to serve.
 SEEDED_ENSEMBLE = "ensemble-seeds"
-CANDIDATES = ("tfidf", "finetune", "ensemble", SEEDED_ENSEMBLE)
+# The same fine-tunes' weights averaged into one network (`models.classifiers.finetune_soup`):
+# one fine-tune's serving cost, and on airline the seeded ensemble's validation score.
+SEED_SOUP = "finetune-soup"
+CANDIDATES = ("tfidf", "finetune", "ensemble", SEEDED_ENSEMBLE, SEED_SOUP)
 THROUGHPUT_TEXTS = 1024
 _BATCH = 64
 # A fine-tune needs a few minutes to beat TF-IDF; below this much budget it is not started.
@@ -215,6 +220,25 @@ def select_sentiment_champion(
         candidates.append(candidate)
         say(f"   candidate {candidate.describe()}")
 
+    other_seeds: list[TrainedTriageModel] | None = None
+
+    def other_seed_tunes() -> list[TrainedTriageModel]:
+        """The fine-tunes of the config ensemble's other seeds, trained once on first need (as
+        the budget allows). Members only, not candidates: a second seed alone is the first
+        one's equal by design. Each needs as long as the first took: a seed cut short by the
+        budget would be a weaker member than the one it is averaged with."""
+        nonlocal other_seeds
+        if other_seeds is None:
+            other_seeds = []
+            first_minutes = fitted["finetune"].fit_seconds / 60
+            for seed in config.ensemble.finetune_seeds:
+                if seed != config.finetune.seed:
+                    other = _fine_tune(split, config, seed, minutes_left(), skipped, first_minutes)
+                    if other is not None:
+                        say(f"   ensemble member: {_describe_member(other, seed)}")
+                        other_seeds.append(other)
+        return other_seeds
+
     for kind in kinds:
         if kind == "tfidf":
             add(fit_and_evaluate("tfidf", split, config))
@@ -228,19 +252,7 @@ def select_sentiment_champion(
                 continue
             tunes = [fitted["finetune"].classifier]
             if kind == SEEDED_ENSEMBLE:
-                # The default ensemble's other seeds, as the budget allows: members only, not
-                # candidates (a second seed alone is the first one's equal by design).
-                # Each needs as long as the first took: a seed cut short by the budget would
-                # be a weaker member than the one it is averaged with.
-                first_minutes = fitted["finetune"].fit_seconds / 60
-                for seed in config.ensemble.finetune_seeds:
-                    if seed != config.finetune.seed:
-                        other = _fine_tune(
-                            split, config, seed, minutes_left(), skipped, first_minutes
-                        )
-                        if other is not None:
-                            say(f"   ensemble member: {_describe_member(other, seed)}")
-                            tunes.append(other.classifier)
+                tunes += [other.classifier for other in other_seed_tunes()]
                 if len(tunes) == 1:
                     skipped.append(f"{kind}: no fine-tune of another seed (see above)")
                     continue
@@ -250,6 +262,17 @@ def select_sentiment_champion(
             ensemble = EnsembleClassifier(members, early_exit=early_exit)
             ensemble.set_text_config(config.text)
             add(evaluate("ensemble", ensemble, split), kind)
+        elif kind == SEED_SOUP:
+            if "finetune" not in fitted:
+                skipped.append(f"{kind}: needs the fine-tune candidate")
+                continue
+            others = other_seed_tunes()
+            if not others:
+                skipped.append(f"{kind}: no fine-tune of another seed (see above)")
+                continue
+            soup = _seed_soup(fitted["finetune"], others, split, skipped)
+            if soup is not None:
+                add(soup, kind)
         else:
             raise ValueError(f"unknown candidate kind {kind!r}; known: {', '.join(CANDIDATES)}")
     chosen, reason = choose(candidates, policy)
@@ -275,10 +298,41 @@ def _fine_tune(
         )
         return None
     own = config.finetune.time_budget_minutes or loop_budget
+    # every seed carves the same validation rows, so that their fine-tunes can be averaged
+    carve = config.finetune.validation_seed
     section = config.finetune.model_copy(
-        update={"time_budget_minutes": min(own, loop_budget), "seed": seed}
+        update={
+            "time_budget_minutes": min(own, loop_budget),
+            "seed": seed,
+            "validation_seed": config.finetune.seed if carve is None else carve,
+        }
     )
     return fit_and_evaluate("finetune", split, config.model_copy(update={"finetune": section}))
+
+
+def _seed_soup(
+    first: TrainedTriageModel,
+    others: Sequence[TrainedTriageModel],
+    split: TextSplit,
+    skipped: list[str],
+) -> TrainedTriageModel | None:
+    """The fine-tunes' weights averaged, evaluated on the test part; None (and why) when they
+    cannot be averaged."""
+    text = first.classifier.text_config
+    tunes = [first.classifier, *(other.classifier for other in others)]
+    networks = [tune for tune in tunes if isinstance(tune, FineTunedClassifier)]
+    if len(networks) != len(tunes):
+        skipped.append(f"{SEED_SOUP}: the fine-tunes are not fine-tuned networks")
+        return None
+    started = time.perf_counter()
+    try:
+        soup = seed_soup(networks, model_inputs(split.train_texts, text), split.train_labels)
+    except SoupMismatchError as error:
+        skipped.append(f"{SEED_SOUP}: {error}")
+        return None
+    if text is not None:
+        soup.set_text_config(text)
+    return evaluate("finetune", soup, split, time.perf_counter() - started)
 
 
 def _describe_member(trained: TrainedTriageModel, seed: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -66,3 +67,27 @@ def tiny_network() -> Callable[[], MeanPoolingClassifier]:
         return MeanPoolingClassifier(BertModel(config), 3, dropout=0.0).eval()
 
     return build
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random BERT with MiniLM's vocabulary, saved where a config can name it."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from features.embeddings import DEFAULT_ENCODER, resolve_encoder_path
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_path(DEFAULT_ENCODER))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=tokenizer.model_max_length,
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

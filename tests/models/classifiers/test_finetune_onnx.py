@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from transformers import AutoTokenizer, BertConfig, BertModel
 
-from features.embeddings import DEFAULT_ENCODER, resolve_encoder_path
 from models.artifacts import MANIFEST_FILE
 from models.classifiers import load_classifier
 from models.classifiers.finetune import FineTunedClassifier, MeanPoolingClassifier
@@ -23,25 +21,6 @@ from models.classifiers.finetune_config import FineTuneConfig
 from models.classifiers.finetune_runtime import ONNX_FILE, choose_onnx_runtime
 from models.classifiers.onnx_export import export_network
 from models.classifiers.onnx_runner import OnnxLogits
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer random BERT with MiniLM's vocabulary, saved where a config can name it."""
-    folder = tmp_path_factory.mktemp("tiny-encoder")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_path(DEFAULT_ENCODER))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=tokenizer.model_max_length,
-    )
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def _config(encoder: Path, **changes: object) -> FineTuneConfig:

@@ -220,12 +220,22 @@ def test_the_seeded_ensemble_adds_the_configs_other_seeds_the_budget_leaves_time
     # Was: the only ensemble candidate had one fine-tune (airline transfer 0.858; with a second
     # seed, as the default ensemble has, 0.940).
     _, seeds = _with_stand_in_fine_tunes(monkeypatch, minutes_each=8)
+    from training.triage import selection as module
+
+    souped: list[list[Any]] = []
+
+    def stand_in_soup(first: Any, others: Any, split: TextSplit, skipped: list[str]) -> Any:
+        souped.append([first.classifier, *(other.classifier for other in others)])
+        return first  # the averaging itself is tested in tests/models/classifiers
+
+    monkeypatch.setattr(module, "_seed_soup", stand_in_soup)
     said: list[str] = []
     selection = _select(tmp_path, 20, said)
-    assert seeds == [42, 43]
+    assert seeds == [42, 43]  # the soup reuses the seeded ensemble's fine-tunes
     kinds = [c.kind for c in selection.candidates]
-    assert kinds == ["tfidf", "finetune", "ensemble", "ensemble-seeds"]
-    one_seed, seeded = (c.run.trained.classifier for c in selection.candidates[2:])
+    assert kinds == ["tfidf", "finetune", "ensemble", "ensemble-seeds", "finetune-soup"]
+    assert souped == [list(selection.candidates[3].run.trained.classifier.members[:2])]
+    one_seed, seeded = (c.run.trained.classifier for c in selection.candidates[2:4])
     assert len(one_seed.members) == 2  # seed 42 (the fine-tune candidate), TF-IDF
     assert len(seeded.members) == 3  # seed 42, seed 43, TF-IDF
     assert seeded.members[0] is one_seed.members[0]  # the candidate's fine-tune, not retrained
@@ -242,6 +252,7 @@ def test_a_second_seed_without_time_left_is_skipped_with_why_and_the_ensemble_st
     assert selection.skipped == [
         "finetune (seed 43): 4.0 of the budget's minutes left, it needs 17",
         "ensemble-seeds: no fine-tune of another seed (see above)",
+        "finetune-soup: no fine-tune of another seed (see above)",
     ]
     ensemble = selection.candidates[-1]
     assert ensemble.kind == "ensemble" and len(ensemble.run.trained.classifier.members) == 2
