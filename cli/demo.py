@@ -30,7 +30,7 @@ SENTIMENT_EN = "sentiment-en"
 Say = Callable[[str], None]
 
 
-def run_demo(say: Say, port: int | None = None, sentiment_budget_minutes: float = 15.0) -> None:
+def run_demo(say: Say, port: int | None = None, sentiment_budget_minutes: float = 20.0) -> None:
     """Run the three stages, saying what each does; `port` for the service (default: a free one).
 
     The English sentiment champion is chosen among candidates trained within
