@@ -112,3 +112,20 @@ def test_a_chinese_spreadsheet_s_long_date_is_read() -> None:
     reading = EpochSeconds()
     seconds = reading(pd.Series(["2025年3月1日 10:00", "2025年12月31日", "2025 年 3 月 1 号"]))
     assert seconds.tolist() == [1740823200, 1767139200, 1740787200]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["%b %d, %Y %H:%M", "%Y-%m-%d %H:%M:%S UTC", "%a, %d %b %Y %H:%M:%S GMT", "%m/%d/%Y %I:%M %p"],
+)
+def test_a_column_in_one_spelling_reads_as_the_row_by_row_parser_does(spelling: str) -> None:
+    """The guessed-format path (one pass for the column; before, 38 µs a row, 13 minutes for a
+    20M-row export) gives the row-by-row parser's answers, a mixed-in spelling included."""
+    stamps = pd.date_range("2024-01-01 00:07", periods=300, freq="37h")
+    values = [stamp.strftime(spelling) for stamp in stamps]
+    values[150] = "November 6, 2024 3:04 PM"  # another spelling in the middle of the column
+    values[151] = "no date at all"
+    seconds = EpochSeconds()(pd.Series(values))
+    expected = [stamp.timestamp() for stamp in stamps.tz_localize("UTC")]
+    expected[150], expected[151] = 1730905440, float("nan")
+    pd.testing.assert_series_equal(seconds, pd.Series(expected), check_names=False)
