@@ -201,6 +201,27 @@ def _year_first_dates(text: pd.Series) -> pd.Series:
     return parsed
 
 
+def _guess_format(text: pd.Series) -> str | None:
+    """The strptime format that reads most of the column's first rows, among those pandas guesses
+    from a few of their distinct values (None: no guess). One value is not enough: pandas
+    guesses nothing from '2024-06-21 05:07 PM' (any afternoon hour but 12), only from morning
+    times."""
+    head = text.iloc[:_GUESS_ROWS]
+    guesses = {guess_datetime_format(str(v)) for v in head.drop_duplicates().iloc[:_GUESSES]}
+    formats = sorted(guess for guess in guesses if guess is not None)
+    if len(formats) <= 1:
+        return formats[0] if formats else None
+
+    def read(spelling: str) -> int:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return int(
+                pd.to_datetime(head, format=spelling, errors="coerce", utc=True).notna().sum()
+            )
+
+    return max(formats, key=read)
+
+
 def _written_dates(text: pd.Series) -> pd.Series:
     """Dates in a spelling ISO 8601 does not cover ('Nov 06, 2024 11:28', '2024-11-06 11:28 AM',
     '... UTC'), as UTC datetimes (NaT where unreadable).
@@ -210,7 +231,7 @@ def _written_dates(text: pd.Series) -> pd.Series:
     from its first value reads the whole column at once; only the rows it cannot read (another
     spelling) go to the row-by-row parser, so the answers are the mixed parser's.
     """
-    guessed = guess_datetime_format(str(text.iloc[0])) if len(text) else None
+    guessed = _guess_format(text)
     parsed = None
     if guessed is not None:
         with warnings.catch_warnings():  # a %Z format is read as UTC with a warning
@@ -229,6 +250,10 @@ def _written_dates(text: pd.Series) -> pd.Series:
     parsed.loc[text.index] = retried
     return parsed
 
+
+# `_guess_format` looks at this many distinct values among this many first rows of a column.
+_GUESSES: Final = 20
+_GUESS_ROWS: Final = 1_000
 
 _UNIT_NAMES: Final = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _UNIT_WORDS: Final = {"s": "seconds", **_UNIT_NAMES}

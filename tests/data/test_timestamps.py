@@ -129,3 +129,13 @@ def test_a_column_in_one_spelling_reads_as_the_row_by_row_parser_does(spelling: 
     expected = [stamp.timestamp() for stamp in stamps.tz_localize("UTC")]
     expected[150], expected[151] = 1730905440, float("nan")
     pd.testing.assert_series_equal(seconds, pd.Series(expected), check_names=False)
+
+
+def test_the_format_is_guessed_from_several_values_not_the_first_alone() -> None:
+    """pandas guesses no format from an afternoon time ('05:07 PM'): a column opening with one
+    was parsed row by row (38 µs a row) although its morning rows name the format."""
+    from data.timestamps import _guess_format
+
+    column = pd.Series(["2024-06-21 05:07 PM", "2024-06-21 11:40 PM", "2024-06-22 09:15 AM"])
+    assert _guess_format(column) == "%Y-%m-%d %I:%M %p"
+    assert _guess_format(pd.Series(["no date", "at all"])) is None
