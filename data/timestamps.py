@@ -227,9 +227,9 @@ def _written_dates(text: pd.Series) -> pd.Series:
     '... UTC'), as UTC datetimes (NaT where unreadable).
 
     pandas' "mixed" parser reads each value on its own, about 38 µs a row (13 minutes for a
-    20M-row export). A column is almost always written one way, so the format pandas guesses
-    from its first value reads the whole column at once; only the rows it cannot read (another
-    spelling) go to the row-by-row parser, so the answers are the mixed parser's.
+    20M-row export). A column is almost always written one way, so the format guessed from its
+    first rows (`_guess_format`) reads the whole column at once; only the rows it cannot read
+    (another spelling) go to the row-by-row parser, so the answers are the mixed parser's.
     """
     guessed = _guess_format(text)
     parsed = None
