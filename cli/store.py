@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import getpass
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -51,6 +53,22 @@ def open_store(store_url: str | None) -> Store:
         raise bad_input(error) from None
 
 
+@contextmanager
+def opened_store(store_url: str | None, if_down: str) -> Iterator[Store]:
+    """The store at `store_url` for one command, closed after it; a store outage meanwhile ends
+    the command with `if_down` and the error's first line (exit code of a failed step)."""
+    store = open_store(store_url)
+    try:
+        yield store
+    except Exception as error:
+        if is_store_outage(error):
+            first = str(error).strip().splitlines()[0]
+            raise step_failed(f"the store is unavailable{if_down}: {first}") from None
+        raise
+    finally:
+        store.engine.dispose()
+
+
 def counts_sentence(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in counts.items())
 
@@ -63,18 +81,11 @@ def erase_user(
 ) -> None:
     """Erase USER_ID's events, triage records (with their corrections and resolutions) and
     segment in one transaction; a user the store never held is erased with zeros."""
-    store = open_store(store_url)
-    try:
-        counts = store.erasures.erase_user(user_id, operator(requested_by))
-    except StoreError as error:
-        raise bad_input(error) from None
-    except Exception as error:
-        if is_store_outage(error):
-            first = str(error).strip().splitlines()[0]
-            raise step_failed(f"the store is unavailable, nothing was erased: {first}") from None
-        raise
-    finally:
-        store.engine.dispose()
+    with opened_store(store_url, ", nothing was erased") as store:
+        try:
+            counts = store.erasures.erase_user(user_id, operator(requested_by))
+        except StoreError as error:
+            raise bad_input(error) from None
     typer.echo(f"erased user {user_id!r}: {counts_sentence(counts)}")
 
 
@@ -114,19 +125,11 @@ def prune_command(
         requester = check_requester(operator(requested_by))
     except (ValueError, StoreError) as error:
         raise bad_input(error) from None
-    store = open_store(store_url)
-    try:
+    with opened_store(store_url, "; the run stopped") as store:
         if dry_run:
             counts = count_prunable(store.engine, cutoffs)
         else:
             counts = prune(store.engine, cutoffs, requester)
-    except Exception as error:
-        if is_store_outage(error):
-            first = str(error).strip().splitlines()[0]
-            raise step_failed(f"the store is unavailable; the run stopped: {first}") from None
-        raise
-    finally:
-        store.engine.dispose()
     before = [
         f"{what} before {_day(at)}"
         for what, at in (("messages", cutoffs.messages_before), ("events", cutoffs.events_before))
