@@ -108,6 +108,9 @@ FEED_ITEM_LIMIT: Final = 20_000
 # Unicode categories refused in ids: control characters (NUL included, which PostgreSQL cannot
 # store) and lone surrogates (which cannot be encoded for the database).
 _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cs"})
+# Category Cc as a regular expression, for checking a whole column at once (the import): a
+# decoded file holds no lone surrogate. Escapes both Python's and pandas' regex engines read.
+ID_CONTROL_CHARACTER: Final = r"[\x00-\x1f\x7f-\x9f]"
 _SHOWN_CHARS: Final = 40  # how much of a refused value an error message quotes
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data import schemas as S
-from data.events import ENTITY_ID_LENGTH
+from data.events import ENTITY_ID_LENGTH, ID_CONTROL_CHARACTER
 from data.schemas import SCHEMAS, Kind
 from data.timestamps import EpochSeconds
 
@@ -65,9 +65,6 @@ _SHOWN_CHARS = 40  # of a value a reason shows
 _INTEGER_OR_WHOLE_FLOAT = re.compile(r"-?\d+(\.0+)?")
 _WHOLE_FLOAT_TAIL = re.compile(r"\.0+$")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
-# Unicode's control characters (category Cc), which the service refuses in ids (a decoded file
-# holds no lone surrogate, the other category it refuses). Escapes both regex engines read.
-_CONTROL_CHARACTER = r"[\x00-\x1f\x7f-\x9f]"
 
 
 def validate_rows(
@@ -108,7 +105,7 @@ def validate_rows(
                 f"{column} longer than {ENTITY_ID_LENGTH} characters, the most the service takes",
             )
             reject(
-                ids.str.contains(_CONTROL_CHARACTER),
+                ids.str.contains(ID_CONTROL_CHARACTER),
                 f"{column} holds a control character (a tab or line break), "
                 "which the service refuses in ids",
             )
