@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from data import schemas as S
+from features.parallel_sort import sort_in_place, sorted_copy
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def _pairs(
     if max(user_count * item_count - 1, 1).bit_length() + row_bits <= 63:
         keys <<= row_bits  # in place: at 20M rows each temporary is 160 MB of memory traffic
         keys |= rows
-        keys.sort()
+        sort_in_place(keys)
         sorted_rows = keys & ((1 << row_bits) - 1)
         keys >>= row_bits
         sorted_keys = keys
@@ -132,7 +133,10 @@ def _pairs(
     if starts.all():
         return None, rows
     pair_of_row = np.empty(n, dtype=np.int64)
-    pair_of_row[sorted_rows] = np.cumsum(starts) - 1
+    # A cumulative sum of bytes into int32 is vectorised; of booleans into int64 it is not
+    # (20M rows: 0.03 s against 0.7 s). int32 holds any count of pairs below 2**31.
+    counting = np.int32 if n < 2**31 else np.int64
+    pair_of_row[sorted_rows] = np.cumsum(starts.view(np.uint8), dtype=counting) - 1
     first = np.zeros(n, dtype=bool)  # a mark per row, not a sort, puts the first rows in order
     first[sorted_rows[starts]] = True
     return pair_of_row, np.flatnonzero(first)
@@ -160,7 +164,7 @@ def _in_train(
         return _in_train_exact(codes, draws, ratio)
     whole = (draws * 2.0**53).astype(np.int64)  # exact: the draws are multiples of 2**-53
     keys = (codes.astype(np.int64) << draw_bits) | (whole >> (53 - draw_bits))
-    ordered = np.sort(keys)
+    ordered = sorted_copy(keys)
     sizes = np.bincount(codes, minlength=users)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     kept = _kept_per_user(sizes, ratio)
@@ -217,7 +221,8 @@ def _user_draw_order(codes: np.ndarray, draws: np.ndarray) -> np.ndarray:
     users = int(codes.max()) + 1 if n else 1
     if shift + users.bit_length() > 63:
         return np.argsort(codes.astype(np.int64) * n + rank)
-    packed = np.sort((codes.astype(np.int64) << shift) | rank)
+    packed = (codes.astype(np.int64) << shift) | rank
+    sort_in_place(packed)
     return by_draw[packed & ((1 << shift) - 1)]
 
 

@@ -60,3 +60,24 @@ def test_encode_is_from_values_and_lookup_in_one_pass() -> None:
     assert id_map == IdMap.from_values(column)
     np.testing.assert_array_equal(codes, id_map.lookup(column))
     assert [id_map.id_of(int(c)) for c in codes] == ["3", "b", "a", "3", "3", "b", "10"]
+
+
+def test_encode_of_ids_read_as_sorted_categories_equals_that_of_their_text() -> None:
+    """Ids read dictionary-encoded (`data.id_categories`) are mapped from their categories:
+    categories that never occur stay out of the map, and the codes are the map's indices."""
+    text = pd.Series(["u3", "u10", "u1", "u3", "é", "u1"])
+    categorical = pd.Series(
+        pd.Categorical(text, categories=sorted({*text, "never", "u0"}))  # unused categories
+    )
+    id_map, codes = IdMap.encode(categorical)
+    expected_map, expected_codes = IdMap.encode(text)
+    assert id_map == expected_map
+    np.testing.assert_array_equal(codes, expected_codes)
+    np.testing.assert_array_equal(id_map.lookup(categorical), expected_codes)
+
+
+def test_encode_of_categories_with_a_missing_value_counts_it_as_an_id() -> None:
+    column = pd.Series(pd.Categorical(["b", None, "a"], categories=["a", "b"]))
+    id_map, codes = IdMap.encode(column)
+    assert id_map.ids == ["a", "b", "nan"]
+    assert [id_map.id_of(int(c)) for c in codes] == ["b", "nan", "a"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features import parallel_sort
 from features.splits import (
     SplitTooSmallError,
     _in_train,
@@ -51,7 +52,17 @@ def test_stratified_matches_upstream_row_for_row(interactions: pd.DataFrame) -> 
     assert key(train) | key(test) == key(interactions) and not key(train) & key(test)
 
 
+@pytest.fixture(params=["one run", "runs of 1,000"])
+def sort_runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The split's sorts in one run, or in runs of 1,000 values on several threads (what 20M
+    rows take on 2 cores): the answer must not depend on it."""
+    if request.param == "runs of 1,000":
+        monkeypatch.setattr(parallel_sort, "MIN_PARALLEL", 1_000)
+        monkeypatch.setattr(parallel_sort, "available_cores", lambda: 3)
+
+
 @pytest.mark.parametrize("numeric_ids", [False, True])
+@pytest.mark.usefixtures("sort_runs")
 def test_stratified_matches_upstream_on_many_users_and_repeated_pairs(numeric_ids: bool) -> None:
     """Upstream's split of the distinct pairs (first rows), with every repeat following its pair."""
     rng = np.random.default_rng(8)
@@ -152,6 +163,7 @@ def test_missing_column_is_named() -> None:
 
 
 @pytest.mark.parametrize(("rows", "users"), [(1, 1), (10, 3), (1000, 7), (20000, 900)])
+@pytest.mark.usefixtures("sort_runs")
 def test_user_draw_order_is_lexsort_order_with_tied_draws(rows: int, users: int) -> None:
     codes = np.random.default_rng(1).integers(0, users, rows)
     draws = np.random.RandomState(3).rand(rows)
@@ -163,6 +175,7 @@ def test_user_draw_order_is_lexsort_order_with_tied_draws(rows: int, users: int)
 
 @pytest.mark.parametrize("draw_bits", [None, 30, 26, 24])
 @pytest.mark.parametrize(("rows", "users"), [(1, 1), (50, 3), (5000, 40), (30000, 2000)])
+@pytest.mark.usefixtures("sort_runs")
 def test_packed_train_mask_equals_the_index_sort(rows: int, users: int, draw_bits: int) -> None:
     """Few draw bits make many keys tie, across the train/test boundary too: those users take
     the exact path, and every row lands where the index sort puts it."""

@@ -56,3 +56,17 @@ def test_numeric_ids_and_order_of_rows_do_not_matter_to_the_digest() -> None:
     shuffled = frame.sample(frac=1.0, random_state=3)
     assert pairs_fingerprint("d", shuffled) == pairs_fingerprint("d", frame)
     assert pairs_fingerprint("other", frame) != pairs_fingerprint("d", frame)
+
+
+def test_digest_of_pairs_sorted_in_runs_on_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Millions of test pairs are sorted in runs, one per core: the digest stays pandas'."""
+    from features import parallel_sort
+
+    monkeypatch.setattr(parallel_sort, "MIN_PARALLEL", 500)
+    monkeypatch.setattr(parallel_sort, "available_cores", lambda: 4)
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {USER_ID: rng.integers(0, 300, 5_000).astype(str), ITEM_ID: rng.integers(0, 90, 5_000)}
+    )
+    expected = pandas_fingerprint("d", frame)
+    assert pairs_fingerprint("d", with_sorted_categories(frame)) == expected
