@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 
 from data.catalog import CATALOG
@@ -179,13 +180,15 @@ def log_and_register_model(
     input_example: Any = None,
     tags: Mapping[str, str] | None = None,
     model_config: Mapping[str, Any] | None = None,
+    signature: ModelSignature | None = None,
 ) -> str:
     """Log a saved native model folder as an MLflow pyfunc ("models from code") and register it.
 
     `model_dir` is the self-contained artifact a model's `save` wrote; serving downloads it and
     loads it with the model's own `load`, so the pyfunc wrapper is only for generic MLflow users.
     `model_config` reaches the wrapper as `context.model_config`. Returns the new registry
-    version (as a string). Registering never moves `@champion`.
+    version (as a string). Registering never moves `@champion`. Without a `signature` MLflow
+    infers one by loading the logged model back and predicting on `input_example`.
     """
     info = mlflow.pyfunc.log_model(
         name="model",
@@ -193,6 +196,7 @@ def log_and_register_model(
         artifacts={"native": str(model_dir)},
         model_config=dict(model_config) if model_config else None,
         input_example=input_example,
+        signature=signature,
         pip_requirements=[],  # Agora's own environment; keeps logging offline and fast
     )
     version = mlflow.register_model(info.model_uri, registered_name, tags=dict(tags or {}))
