@@ -7,6 +7,8 @@ stack's environment (offline hubs, one OpenBLAS thread) is applied and logging c
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import os
 import subprocess
@@ -64,6 +66,11 @@ app.add_typer(bento_app, name="bento")
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail.")) -> None:
     apply_stack_environment()
+    # At exit the interpreter's teardown searches the ~260k objects of the libraries a command
+    # imported for cycles: 0.6-0.7 s of every command here. Frozen, they are only freed; files
+    # are closed and flushed where they are written, not left to the collector.
+    atexit.unregister(gc.freeze)  # once per process, however often the callback runs (tests)
+    atexit.register(gc.freeze)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

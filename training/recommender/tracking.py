@@ -224,13 +224,13 @@ def register_recommender(
     # Three training users: from the first rows, not a pass over millions of ids.
     first = pd.unique(data.train[USER_ID].head(1000).to_numpy())[:3]
     example_users = pd.DataFrame({USER_ID: [str(u) for u in first]})
-    # The pyfunc's schema is stated: inferring it, MLflow loads the logged model back from disk
-    # and predicts (0.6 s at 20M interactions). One row of its output (pyfunc_recommender).
-    output = pd.DataFrame({USER_ID: ["u"], "rank": [1], ITEM_ID: ["i"], "score": [0.5]})
-    signature = infer_signature(example_users, output, params={"k": evaluation.k})
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         # The output's integer `rank` column cannot be missing: MLflow's hint does not apply.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        # The pyfunc's schema is stated: inferring it, MLflow loads the logged model back from
+        # disk and predicts (0.6 s at 20M interactions). One row of its output (the pyfunc's).
+        output = pd.DataFrame({USER_ID: ["u"], "rank": [1], ITEM_ID: ["i"], "score": [0.5]})
+        signature = infer_signature(example_users, output, params={"k": evaluation.k})
         native = Path(folder) / "native"
         recommender.save(native)
         return log_and_register_model(
