@@ -81,3 +81,19 @@ def test_encode_of_categories_with_a_missing_value_counts_it_as_an_id() -> None:
     id_map, codes = IdMap.encode(column)
     assert id_map.ids == ["a", "b", "nan"]
     assert [id_map.id_of(int(c)) for c in codes] == ["b", "nan", "a"]
+
+
+def test_lookup_through_the_categories_the_map_was_encoded_from() -> None:
+    """The held-out part of a split shares the training part's categories: it is looked up by
+    its codes, and ids the map lacks (categories that never occurred in training) are MISSING,
+    exactly as a lookup of their text."""
+    categories = sorted({"a", "b", "c", "d", "ü"})
+    train = pd.Series(pd.Categorical(["b", "a", "ü", "a"], categories=categories))
+    id_map, _ = IdMap.encode(train)
+    held_out = pd.Series(pd.Categorical(["c", "ü", "a", "d"], categories=train.cat.categories))
+    assert held_out.cat.categories is train.cat.categories
+    expected = IdMap(id_map.ids).lookup(held_out.astype(str))  # a map without the shortcut
+    np.testing.assert_array_equal(expected, [MISSING, 2, 0, MISSING])
+    np.testing.assert_array_equal(id_map.lookup(held_out), expected)
+    with_missing = pd.Series(pd.Categorical(["b", None], categories=train.cat.categories))
+    np.testing.assert_array_equal(id_map.lookup(with_missing), [1, MISSING])
