@@ -72,7 +72,8 @@ def train_recommender_command(
         committed_tuned_config,
         load_run_config,
     )
-    from training.recommender.pipeline import train_recommender
+    from training.recommender.steps import SplitInBackground
+    from training.recommender.tuning import validated_params
 
     if tune < 0:
         raise bad_input(f"--tune must be >= 0 (the number of optuna trials), got {tune}")
@@ -96,6 +97,12 @@ def train_recommender_command(
         if budget_minutes is None:
             budget_minutes = DEFAULT_BUDGET_MINUTES if config is None and tune == 0 else 0.0
         run_config = load_run_config(config, None if model is None else model.value)
+        validated_params(run_config, tune, budget_minutes)  # a bad config fails before loading
+        # The dataset is read and split while the pipeline's modules (MLflow) are imported:
+        # 20M interactions on 2 cores, about 1-2 s of the command's wall clock.
+        split = SplitInBackground(dataset, run_config.split)
+        from training.recommender.pipeline import train_recommender
+
         outcome = train_recommender(
             dataset,
             run_config,
@@ -103,6 +110,7 @@ def train_recommender_command(
             export_dir=export_dir,
             tracking_uri=tracking_uri,
             show_progress=True,
+            split=split,
             budget_minutes=budget_minutes,
         )
     except BAD_INPUT_ERRORS as error:

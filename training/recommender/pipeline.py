@@ -30,11 +30,12 @@ from training.recommender.config import RecommenderRunConfig
 from training.recommender.evaluate import evaluate_recommender, export_run
 from training.recommender.steps import (
     SplitData,
+    SplitInBackground,
     fit_recommender,
     peak_memory_mib,
     prepare_split,
 )
-from training.recommender.tuning import TuningResult, search_space, tune_recommender
+from training.recommender.tuning import TuningResult, tune_recommender, validated_params
 from training.tracking import configure_tracking, tracked_run
 
 logger = logging.getLogger(__name__)
@@ -104,25 +105,6 @@ def budget_provenance(
     }
 
 
-def validated_params(
-    run_config: RecommenderRunConfig, tune_trials: int, budget_minutes: float = 0.0
-) -> dict[str, Any]:
-    """The model's params as its config class accepts them (defaults filled in), or ConfigError."""
-    assert run_config.model is not None
-    if tune_trials < 0:
-        raise ValueError(f"--tune must be >= 0, got {tune_trials}")
-    if budget_minutes < 0:
-        raise ValueError(f"--budget-minutes must be >= 0, got {budget_minutes}")
-    if tune_trials and budget_minutes:
-        raise ValueError(
-            "--tune (a number of trials) and --budget-minutes (a time budget) are alternatives; "
-            "give one"
-        )
-    if tune_trials or budget_minutes:
-        search_space(run_config.model)
-    return recommender_config(run_config.model, run_config.params).model_dump(mode="json")
-
-
 def train_recommender(
     dataset: str,
     run_config: RecommenderRunConfig,
@@ -131,7 +113,7 @@ def train_recommender(
     tracking_uri: str | None = None,
     show_progress: bool = False,
     extra_train: pd.DataFrame | None = None,
-    split: SplitData | None = None,
+    split: SplitData | SplitInBackground | None = None,
     budget_minutes: float = 0.0,
 ) -> TrainingOutcome:
     """Train `run_config.model` on `dataset`, evaluate on its test split, log and register it.
@@ -139,7 +121,8 @@ def train_recommender(
     `extra_train` (canonical interactions, e.g. events stored since the dataset was exported)
     joins the training split only: the held-out test split, and so the evaluation fingerprint
     the promotion gate compares, stays that of `dataset`. `split` is that split when the caller
-    has already prepared it (the retrain re-scores the champion on it), saving a second load.
+    has already prepared it (the retrain re-scores the champion on it), saving a second load, or
+    is being prepared (`SplitInBackground`, started by the CLI before it imports this module).
     `budget_minutes` > 0 tunes within that time instead (see `budgeted`); a hybrid whose config
     names no components then starts from `adaptive_hybrid_components`.
     """
@@ -150,8 +133,13 @@ def train_recommender(
     params = validated_params(run_config, tune_trials, budget_minutes)
     configure_tracking(tracking_uri)
     steps = StepClock()
-    data = split if split is not None else prepare_split(dataset, run_config.split)
-    steps.lap("load_split")
+    if isinstance(split, SplitInBackground):
+        data = split.result()
+        steps.lap("load_split")
+        steps.seconds["load_split"] = split.seconds  # what it cost, not what was left to wait
+    else:
+        data = split if split is not None else prepare_split(dataset, run_config.split)
+        steps.lap("load_split")
     if extra_train is not None and len(extra_train):
         data = data.with_extra_train(extra_train)
     if budget_minutes and model == "hybrid" and "components" not in run_config.params:

@@ -9,6 +9,7 @@ import hashlib
 import logging
 import resource
 import sys
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -210,6 +211,44 @@ def prepare_split(dataset: str, split: SplitConfig) -> SplitData:
     train, test = stratified_split(interactions, ratio=split.train_ratio, seed=split.seed)
     require_both_parts(train, test, f"dataset '{dataset}'")
     return SplitData(dataset=dataset, train=train, test=test, items=items, split=split)
+
+
+class SplitInBackground:
+    """`prepare_split` on a thread of its own, started before the command imports the rest of
+    the pipeline: reading and splitting a large dataset then overlaps that start-up (importing
+    MLflow, opening the tracking store), which keeps only one core busy.
+
+    The thread is not a daemon: a command that fails meanwhile (a tracking store that does not
+    answer) exits once the split is done, never with a thread still writing its log. Start it
+    only after everything that can be checked without data was checked.
+    """
+
+    def __init__(self, dataset: str, split: SplitConfig) -> None:
+        self.dataset = dataset
+        self.seconds = 0.0  # what the preparation took, once it is done
+        self._data: SplitData | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._prepare, args=(split,), name=f"split-{dataset}", daemon=False
+        )
+        self._thread.start()
+
+    def _prepare(self, split: SplitConfig) -> None:
+        started = time.perf_counter()
+        try:
+            self._data = prepare_split(self.dataset, split)
+        except BaseException as error:  # handed to the caller of `result`, who reports it
+            self._error = error
+        finally:
+            self.seconds = time.perf_counter() - started
+
+    def result(self) -> SplitData:
+        """The split, once prepared; raises what `prepare_split` raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._data is not None
+        return self._data
 
 
 def fit_recommender(

@@ -22,7 +22,7 @@ from data.schemas import USER_ID
 from features.splits import require_both_parts, stratified_split
 from models.config import ConfigError
 from models.recommenders import recommender_config
-from training.recommender.config import TuningConfig
+from training.recommender.config import RecommenderRunConfig, TuningConfig
 from training.recommender.evaluate import evaluate_recommender
 from training.recommender.search_spaces import SEARCH_SPACES
 from training.recommender.steps import fit_recommender
@@ -48,6 +48,25 @@ def search_space(model: str) -> Callable[[optuna.Trial, dict[str, Any]], dict[st
             f"model: {model!r} has no search space to tune (tunable: {', '.join(SEARCH_SPACES)})"
         )
     return SEARCH_SPACES[model]
+
+
+def validated_params(
+    run_config: RecommenderRunConfig, tune_trials: int, budget_minutes: float = 0.0
+) -> dict[str, Any]:
+    """The model's params as its config class accepts them (defaults filled in), or ConfigError."""
+    assert run_config.model is not None
+    if tune_trials < 0:
+        raise ValueError(f"--tune must be >= 0, got {tune_trials}")
+    if budget_minutes < 0:
+        raise ValueError(f"--budget-minutes must be >= 0, got {budget_minutes}")
+    if tune_trials and budget_minutes:
+        raise ValueError(
+            "--tune (a number of trials) and --budget-minutes (a time budget) are alternatives; "
+            "give one"
+        )
+    if tune_trials or budget_minutes:
+        search_space(run_config.model)
+    return recommender_config(run_config.model, run_config.params).model_dump(mode="json")
 
 
 def validation_split(
