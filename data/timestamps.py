@@ -30,6 +30,9 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
+# `_guess_format` looks at this many distinct values among this many first rows of a column.
+_GUESSES: Final = 20
+_GUESS_ROWS: Final = 1_000
 # Median absolute value at or above which numbers are read in the finer unit (see above).
 _UNIT_THRESHOLDS: Final = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"))
 _SCALES: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -194,11 +197,7 @@ def _year_first_dates(text: pd.Series) -> pd.Series:
     PM'). Before, both were rejected as no date at all."""
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     unread = parsed.isna()
-    if unread.any():
-        retried = _written_dates(text[unread])
-        parsed = parsed.astype(retried.dtype) if len(retried) else parsed
-        parsed[unread] = retried
-    return parsed
+    return _with_retried(parsed, _written_dates(text[unread])) if unread.any() else parsed
 
 
 def _guess_format(text: pd.Series) -> str | None:
@@ -212,14 +211,7 @@ def _guess_format(text: pd.Series) -> str | None:
     if len(formats) <= 1:
         return formats[0] if formats else None
 
-    def read(spelling: str) -> int:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return int(
-                pd.to_datetime(head, format=spelling, errors="coerce", utc=True).notna().sum()
-            )
-
-    return max(formats, key=read)
+    return max(formats, key=lambda spelling: int(_read_dates(head, spelling).notna().sum()))
 
 
 def _written_dates(text: pd.Series) -> pd.Series:
@@ -232,28 +224,28 @@ def _written_dates(text: pd.Series) -> pd.Series:
     (another spelling) go to the row-by-row parser, so the answers are the mixed parser's.
     """
     guessed = _guess_format(text)
-    parsed = None
-    if guessed is not None:
-        with warnings.catch_warnings():  # a %Z format is read as UTC with a warning
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(text, format=guessed, errors="coerce", utc=True)
-        unread = parsed.isna()
-        if not unread.any():
-            return parsed
-        text = text[unread]
-    with warnings.catch_warnings():  # "could not infer format": parsed one by one
+    if guessed is None:
+        return _read_dates(text, "mixed")
+    parsed = _read_dates(text, guessed)
+    unread = parsed.isna()
+    return _with_retried(parsed, _read_dates(text[unread], "mixed")) if unread.any() else parsed
+
+
+def _read_dates(text: pd.Series, spelling: str) -> pd.Series:
+    """`text` read with the strptime format, "ISO8601" or "mixed" `spelling`, as UTC (NaT where
+    unreadable). pandas' warnings (a %Z format read as UTC, "mixed" parsing one by one) are
+    about choices made here on purpose."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        retried = pd.to_datetime(text, format="mixed", errors="coerce", utc=True)
-    if parsed is None:
-        return retried
+        return pd.to_datetime(text, format=spelling, errors="coerce", utc=True)
+
+
+def _with_retried(parsed: pd.Series, retried: pd.Series) -> pd.Series:
+    """`parsed` with the rows of `retried` (read again another way) put in at their index."""
     parsed = parsed.astype(retried.dtype) if len(retried) else parsed
-    parsed.loc[text.index] = retried
+    parsed.loc[retried.index] = retried
     return parsed
 
-
-# `_guess_format` looks at this many distinct values among this many first rows of a column.
-_GUESSES: Final = 20
-_GUESS_ROWS: Final = 1_000
 
 _UNIT_NAMES: Final = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _UNIT_WORDS: Final = {"s": "seconds", **_UNIT_NAMES}

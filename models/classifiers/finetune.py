@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
@@ -106,6 +107,18 @@ class MeanPoolingClassifier(nn.Module):
         return self.head(self.dropout(pooled))
 
 
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU threads set to `threads` (None: left as they are), restored after."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 class FineTunedClassifier(TextClassifier):
     """Transformer fine-tuned with a mean-pooling head, early-stopped and calibrated."""
 
@@ -126,13 +139,8 @@ class FineTunedClassifier(TextClassifier):
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
         checked, y, classes = check_training_data(texts, labels)
-        previous_threads = torch.get_num_threads()
-        if self.config.threads is not None:
-            torch.set_num_threads(self.config.threads)
-        try:
+        with torch_threads(self.config.threads):
             return self._fit(checked, y, classes)
-        finally:
-            torch.set_num_threads(previous_threads)
 
     def _fit(self, checked: list[str], y: np.ndarray, classes: list[str]) -> Self:
         config = self.config
@@ -220,12 +228,8 @@ class FineTunedClassifier(TextClassifier):
                 f"too little data to carve a validation split: {len(y)} texts, "
                 f"class counts {np.bincount(y).tolist()} (need 2+ per class)"
             )
-        seed = self.config.validation_seed
         train, valid = train_test_split(
-            rows,
-            test_size=valid_size,
-            stratify=y,
-            random_state=self.config.seed if seed is None else seed,
+            rows, test_size=valid_size, stratify=y, random_state=self.config.carve_seed
         )
         return train.tolist(), valid.tolist()
 

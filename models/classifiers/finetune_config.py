@@ -95,3 +95,8 @@ class FineTuneConfig(CalibrationConfig):
         "shared, busy machine 1 is faster than 2 (no thread oversubscription)",
     )
     seed: int = 42
+
+    @property
+    def carve_seed(self) -> int:
+        """The seed the validation rows are carved with: `validation_seed`, else `seed`."""
+        return self.seed if self.validation_seed is None else self.validation_seed

@@ -324,7 +324,7 @@ def _evaluate(
         macro_f1,
         record["elapsed_seconds"],
     )
-    return macro_f1 if settings.early_stopping_metric == "macro_f1" else -valid_loss
+    return _early_stopping_score(settings, valid_loss, macro_f1)
 
 
 def validation_score(
@@ -338,6 +338,11 @@ def validation_score(
     valid_loss, _, macro_f1 = _validation_metrics(
         network, batcher, valid_rows, valid_labels, settings
     )
+    return _early_stopping_score(settings, valid_loss, macro_f1)
+
+
+def _early_stopping_score(settings: LoopSettings, valid_loss: float, macro_f1: float) -> float:
+    """Higher is better: macro-F1, or minus the validation loss."""
     return macro_f1 if settings.early_stopping_metric == "macro_f1" else -valid_loss
 
 

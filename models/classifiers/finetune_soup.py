@@ -19,10 +19,8 @@ import copy
 import logging
 from collections.abc import Sequence
 
-import torch
-
 from models.classifiers.base import check_training_data
-from models.classifiers.finetune import FineTunedClassifier
+from models.classifiers.finetune import FineTunedClassifier, torch_threads
 from models.classifiers.finetune_loop import LoopHistory, average_states
 
 logger = logging.getLogger(__name__)
@@ -41,7 +39,7 @@ def seed_soup(
     checked, y, classes = check_training_data(texts, labels)
     if classes != first.classes_:
         raise SoupMismatchError(f"the members know {first.classes_}, the texts hold {classes}")
-    config = first.config.model_copy(update={"validation_seed": _carve_seed(first)})
+    config = first.config.model_copy(update={"validation_seed": first.config.carve_seed})
     soup = FineTunedClassifier(config)
     assert first._network is not None and first._tokenizer is not None
     network = copy.deepcopy(first._network)
@@ -57,20 +55,10 @@ def seed_soup(
         seconds=sum(m.history_.seconds for m in members if m.history_ is not None),
         cpu_seconds=sum(m.history_.cpu_seconds for m in members if m.history_ is not None),
     )
-    previous_threads = torch.get_num_threads()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    try:
+    with torch_threads(config.threads):
         soup._finish(network, tokenizer, encoded, y, valid_rows, classes)
-    finally:
-        torch.set_num_threads(previous_threads)
     logger.info("weight soup of seeds %s: temperature %.3f", seeds, soup.temperature_)
     return soup
-
-
-def _carve_seed(member: FineTunedClassifier) -> int:
-    seed = member.config.validation_seed
-    return member.config.seed if seed is None else seed
 
 
 def _check_members(members: Sequence[FineTunedClassifier]) -> FineTunedClassifier:
@@ -84,10 +72,11 @@ def _check_members(members: Sequence[FineTunedClassifier]) -> FineTunedClassifie
                 "a member was loaded from its served graph, without its network: only fine-tunes "
                 "fitted in this process can be averaged"
             )
-        if _carve_seed(member) != _carve_seed(first):
+        if member.config.carve_seed != first.config.carve_seed:
             raise SoupMismatchError(
-                f"the members carved their validation rows differently (seeds {_carve_seed(first)} "
-                f"and {_carve_seed(member)}): set one validation_seed for all"
+                "the members carved their validation rows differently (seeds "
+                f"{first.config.carve_seed} and {member.config.carve_seed}): set one "
+                "validation_seed for all"
             )
         if member.classes_ != first.classes_ or member.config.encoder != first.config.encoder:
             raise SoupMismatchError("the members differ in classes or encoder")

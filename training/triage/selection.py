@@ -299,12 +299,11 @@ def _fine_tune(
         return None
     own = config.finetune.time_budget_minutes or loop_budget
     # every seed carves the same validation rows, so that their fine-tunes can be averaged
-    carve = config.finetune.validation_seed
     section = config.finetune.model_copy(
         update={
             "time_budget_minutes": min(own, loop_budget),
             "seed": seed,
-            "validation_seed": config.finetune.seed if carve is None else carve,
+            "validation_seed": config.finetune.carve_seed,
         }
     )
     return fit_and_evaluate("finetune", split, config.model_copy(update={"finetune": section}))
