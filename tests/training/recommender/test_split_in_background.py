@@ -56,3 +56,23 @@ def test_a_bad_config_is_refused_before_any_loading_starts(
     assert result.exit_code == 2, result.output
     assert "factors" in result.output and "Traceback" not in result.output
     assert started == []
+
+
+def test_the_held_out_fingerprint_is_computed_once_for_a_split_and_its_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import_ratings(tmp_path, "tiny")
+    config = SplitConfig(train_ratio=0.75, seed=7)
+    expected = prepare_split("tiny", config).fingerprint()
+    calls: list[str] = []
+    original = steps.pairs_fingerprint
+
+    def counted(dataset: str, frame: pd.DataFrame) -> str:
+        calls.append(dataset)
+        return original(dataset, frame)
+
+    monkeypatch.setattr(steps, "pairs_fingerprint", counted)
+    data = SplitInBackground("tiny", config).result()  # the thread goes on to the fingerprint
+    more = data.with_extra_train(data.train.head(3))
+    assert [data.fingerprint(), more.fingerprint(), data.fingerprint()] == [expected] * 3
+    assert calls == ["tiny"]
