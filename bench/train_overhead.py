@@ -7,6 +7,10 @@
    and times a bare `implicit` ALS fit on it with the config's parameters.
 3. Prints the ratios: the command without its evaluation step, and the pipeline's steps without
    evaluation (no interpreter start-up), each against the bare fit.
+4. Measures the command's fixed cost: the same command and config on a small synthetic dataset
+   (`--floor-interactions`, in a scratch AGORA_HOME), where the data costs next to nothing. What
+   is left is start-up, imports, the tracking store and logging and registering a model: the
+   least any run pays beyond its fit, printed against the time the 1.3x target leaves.
 
 `--repeat N` runs the command N times, each followed by a bare fit on the same matrix, and judges
 the targets on the median ratio: on a shared 2-core machine one fit alone varies by 30 %.
@@ -27,6 +31,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,13 +41,19 @@ from data.environment import apply_stack_environment
 RUN_ID = re.compile(r"MLflow run: (\w+)")
 
 
-def run_command(dataset: str, config: Path) -> tuple[float, float, str, str]:
+STEP_TIMES = re.compile(r"time by step: (.*)")
+TARGET = 1.3
+AGORA = Path(sys.executable).with_name("agora")
+
+
+def run_command(
+    dataset: str, config: Path, env: dict[str, str] | None = None
+) -> tuple[float, float, str, str]:
     """(wall seconds, peak MiB, MLflow run id, output) of the training command."""
-    agora = Path(sys.executable).with_name("agora")
-    command = [str(agora), "train", "recommender", "--dataset", dataset]
+    command = [str(AGORA), "train", "recommender", "--dataset", dataset]
     command += ["--config", str(config), "--budget-minutes", "0"]
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"training failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -51,6 +62,28 @@ def run_command(dataset: str, config: Path) -> tuple[float, float, str, str]:
     if found is None:
         raise SystemExit(f"no MLflow run id in the output:\n{done.stdout}")
     return wall, peak, found.group(1), done.stdout
+
+
+def printed_step_seconds(output: str) -> dict[str, float]:
+    """The `time by step` line the command prints, as {step: seconds}."""
+    found = STEP_TIMES.search(output)
+    if found is None:
+        raise SystemExit(f"no 'time by step' line in the output:\n{output}")
+    steps = (part.rsplit(" ", 2) for part in found.group(1).split(", "))
+    return {name: float(value) for name, value, _unit in steps}
+
+
+def fixed_cost(config: Path, interactions: int) -> float:
+    """Seconds the command takes without evaluation on `interactions` synthetic rows, in a
+    scratch home: its second run, as the first also creates the tracking database."""
+    with tempfile.TemporaryDirectory(prefix="agora-floor-") as home:
+        env = {**os.environ, "AGORA_HOME": home, "AGORA_DATA_DIR": str(Path(home, "data"))}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        synth = [str(AGORA), "data", "synth", "--interactions", str(interactions)]
+        subprocess.run([*synth, "--name", "floor"], env=env, check=True, capture_output=True)
+        for _ in range(2):
+            wall, _peak, _run, output = run_command("floor", config, env)
+        return wall - printed_step_seconds(output).get("evaluate", 0.0)
 
 
 def step_seconds(run_id: str) -> dict[str, float]:
@@ -109,6 +142,12 @@ def main() -> int:
         default=1,
         help="runs of the command, each followed by a bare fit; the targets use the medians",
     )
+    parser.add_argument(
+        "--floor-interactions",
+        type=int,
+        default=20_000,
+        help="size of the synthetic dataset the fixed cost is measured on (0: skip it)",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         raise SystemExit(f"--repeat must be at least 1, got {args.repeat}")
@@ -117,11 +156,12 @@ def main() -> int:
     print(
         f"matrix                       : {shape[0]:,} users x {shape[1]:,} items, {shape[2]:,} nnz"
     )
-    ratios, bare_ratios, peak = [], [], 0.0
+    ratios, bare_ratios, bares, peak = [], [], [], 0.0
     for run in range(1, args.repeat + 1):
         wall, peak, run_id, output = run_command(args.dataset, args.config)
         steps = step_seconds(run_id)
         bare = fit_bare()  # right after the command: both meet the machine in the same state
+        bares.append(bare)
         evaluate = steps.get("evaluate", 0.0)
         pipeline = sum(v for k, v in steps.items() if k != "evaluate")
         ratios.append((wall - evaluate) / bare)
@@ -139,12 +179,20 @@ def main() -> int:
             " (no start-up)"
         )
     ratio = statistics.median(ratios)
+    if args.floor_interactions > 0:
+        floor = fixed_cost(args.config, args.floor_interactions)
+        allowed = (TARGET - 1.0) * statistics.median(bares)
+        print(
+            f"fixed cost: the command on {args.floor_interactions:,} interactions takes "
+            f"{floor:.1f} s without evaluation; {TARGET}x leaves {allowed:.1f} s beyond the "
+            "median bare fit"
+        )
     print(
         f"median of {args.repeat}: command without evaluation {ratio:.2f}x, pipeline without "
         f"evaluation {statistics.median(bare_ratios):.2f}x, peak memory {peak:,.0f} MiB"
     )
-    ok = ratio <= 1.3 and peak <= 4096
-    print("targets (<= 1.3x, <= 4096 MiB):", "met" if ok else "NOT met")
+    ok = ratio <= TARGET and peak <= 4096
+    print(f"targets (<= {TARGET}x, <= 4096 MiB):", "met" if ok else "NOT met")
     return 0 if ok else 1
 
 
