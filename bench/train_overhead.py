@@ -1,8 +1,8 @@
 """Benchmark: what `agora train recommender` costs beyond the fit itself.
 
 1. Runs `agora train recommender --dataset NAME --config CONFIG --budget-minutes 0` as a user
-   would (a fresh process), timing its wall clock and peak memory, and reads the run's
-   `seconds_<step>` metrics from MLflow (load_split, tuning, fit, evaluate, log_register).
+   would (a fresh process), timing its wall clock and peak memory, and reads the seconds of
+   each step from its `time by step:` line (load_split, tuning, fit, evaluate, log_register).
 2. Builds the same training matrix in this process (same split, same catalog, same weighting)
    and times a bare `implicit` ALS fit on it with the config's parameters.
 3. Prints the ratios: the command without its evaluation step, and the pipeline's steps without
@@ -38,9 +38,6 @@ from pathlib import Path
 
 from data.environment import apply_stack_environment
 
-RUN_ID = re.compile(r"MLflow run: (\w+)")
-
-
 STEP_TIMES = re.compile(r"time by step: (.*)")
 TARGET = 1.3
 AGORA = Path(sys.executable).with_name("agora")
@@ -48,8 +45,8 @@ AGORA = Path(sys.executable).with_name("agora")
 
 def run_command(
     dataset: str, config: Path, env: dict[str, str] | None = None
-) -> tuple[float, float, str, str]:
-    """(wall seconds, peak MiB, MLflow run id, output) of the training command."""
+) -> tuple[float, float, dict[str, float], str]:
+    """(wall seconds, peak MiB, seconds per step, output) of the training command."""
     command = [str(AGORA), "train", "recommender", "--dataset", dataset]
     command += ["--config", str(config), "--budget-minutes", "0"]
     started = time.perf_counter()
@@ -58,10 +55,7 @@ def run_command(
     if done.returncode != 0:
         raise SystemExit(f"training failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
-    found = RUN_ID.search(done.stdout)
-    if found is None:
-        raise SystemExit(f"no MLflow run id in the output:\n{done.stdout}")
-    return wall, peak, found.group(1), done.stdout
+    return wall, peak, printed_step_seconds(done.stdout), done.stdout
 
 
 def printed_step_seconds(output: str) -> dict[str, float]:
@@ -82,18 +76,8 @@ def fixed_cost(config: Path, interactions: int) -> float:
         synth = [str(AGORA), "data", "synth", "--interactions", str(interactions)]
         subprocess.run([*synth, "--name", "floor"], env=env, check=True, capture_output=True)
         for _ in range(2):
-            wall, _peak, _run, output = run_command("floor", config, env)
-        return wall - printed_step_seconds(output).get("evaluate", 0.0)
-
-
-def step_seconds(run_id: str) -> dict[str, float]:
-    from mlflow.tracking import MlflowClient
-
-    from training.tracking import configure_tracking
-
-    configure_tracking(None)
-    metrics = MlflowClient().get_run(run_id).data.metrics
-    return {k.removeprefix("seconds_"): v for k, v in metrics.items() if k.startswith("seconds_")}
+            wall, _peak, steps, _output = run_command("floor", config, env)
+        return wall - steps.get("evaluate", 0.0)
 
 
 def bare_fitter(dataset: str, config: Path) -> tuple[Callable[[], float], tuple[int, int, int]]:
@@ -158,8 +142,7 @@ def main() -> int:
     )
     ratios, bare_ratios, bares, peak = [], [], [], 0.0
     for run in range(1, args.repeat + 1):
-        wall, peak, run_id, output = run_command(args.dataset, args.config)
-        steps = step_seconds(run_id)
+        wall, peak, steps, output = run_command(args.dataset, args.config)
         bare = fit_bare()  # right after the command: both meet the machine in the same state
         bares.append(bare)
         evaluate = steps.get("evaluate", 0.0)

@@ -135,11 +135,11 @@ def train_recommender(
     steps = StepClock()
     if isinstance(split, SplitInBackground):
         data = split.result()
-        steps.lap("load_split")
-        steps.seconds["load_split"] = split.seconds  # what it cost, not what was left to wait
     else:
         data = split if split is not None else prepare_split(dataset, run_config.split)
-        steps.lap("load_split")
+    steps.lap("load_split")
+    if isinstance(split, SplitInBackground):
+        steps.seconds["load_split"] = split.seconds  # what it cost, not what was left to wait
     if extra_train is not None and len(extra_train):
         data = data.with_extra_train(extra_train)
     if budget_minutes and model == "hybrid" and "components" not in run_config.params:
